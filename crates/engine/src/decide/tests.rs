@@ -1,0 +1,322 @@
+use super::*;
+use crate::config::PlatformConfig;
+use proptest::prelude::*;
+
+/// Five sites on three continents; `ams` and `fra` have capacity, `lon` a commit.
+const PLATFORM: &str = r#"
+[[sites]]
+name = "ams"
+urls = ["https://ams.example.net/"]
+location = { lat = 52.37, lon = 4.90 }
+capacity_mbps = 1000
+cost = { per_gb = 0.010 }
+
+[[sites]]
+name = "fra"
+urls = ["https://fra.example.net"]
+location = { lat = 50.11, lon = 8.68 }
+capacity_mbps = 1000
+cost = { per_gb = 0.004 }
+
+[[sites]]
+name = "lon"
+urls = ["https://lon.example.net"]
+location = { lat = 51.51, lon = -0.13 }
+cost = { commit_mbps = 500, commit_price = 1000, overage_per_mbps = 6.48 }
+content = ["/live/"]
+
+[[sites]]
+name = "nyc"
+urls = ["https://nyc.example.net"]
+location = { lat = 40.71, lon = -74.01 }
+weight = 3
+cost = { per_gb = 0.015 }
+
+[[sites]]
+name = "sin"
+urls = ["https://sin.example.net"]
+location = { lat = 1.35, lon = 103.82 }
+cost = { per_gb = 0.03 }
+
+[[groups]]
+name = "office"
+cidrs = ["192.0.2.0/24", "2001:db8::/32"]
+sites = ["ams", "fra"]
+
+[[groups]]
+name = "kpn"
+asns = [1136]
+
+[[groups]]
+name = "germany"
+countries = ["DE"]
+
+[[groups]]
+name = "europe"
+continents = ["EU"]
+
+[[policies]]
+name = "nearest"
+steps = [{ step = "serves_content" }, { step = "allowed_for_group" }, { step = "closest" }, { step = "capacity", headroom = 0.2 }]
+
+[[policies]]
+name = "cheap-live"
+content = ["/live/"]
+steps = [{ step = "serves_content" }, { step = "least_cost" }, { step = "closest" }]
+
+[[policies]]
+name = "german-vod"
+groups = ["germany"]
+content = ["/vod/"]
+steps = [{ step = "preference", sites = ["fra", "ams"] }, { step = "consistent_hash", key = "directory" }]
+
+[[policies]]
+name = "us-weighted"
+groups = ["default"]
+content = ["/w/"]
+steps = [{ step = "weighted" }]
+"#;
+
+fn router() -> Router {
+    let config = PlatformConfig::parse("test.toml", PLATFORM).expect("test platform parses");
+    Router::new(Arc::new(
+        Platform::build(&config, &[]).expect("test platform is valid"),
+    ))
+}
+
+fn name(r: &Router, s: Option<SiteId>) -> &str {
+    s.map_or("-", |s| r.platform().site(s).name.as_str())
+}
+
+fn facts<'a>(addr: &str, path: &'a str, at: Option<(f64, f64)>) -> Facts<'a> {
+    Facts {
+        address: addr.parse().expect("test address"),
+        location: Location {
+            coordinates: at.map(|(lat, lon)| Coordinates::new(lat, lon).expect("test coordinates")),
+            ..Location::default()
+        },
+        path,
+        user_agent: None,
+        time_ms: 0,
+    }
+}
+
+const PARIS: Option<(f64, f64)> = Some((48.86, 2.35));
+
+fn load(r: &Router, pairs: &[(&str, f64)]) -> StaticLoad {
+    let mut l = StaticLoad {
+        load: vec![Mbps(0.0); r.platform().sites().len()],
+        down: vec![],
+    };
+    for (n, v) in pairs {
+        let id = r.platform().site_by_name(n).expect("test site");
+        l.load[id.index()] = Mbps(*v);
+    }
+    l
+}
+
+#[test]
+fn closest_site_first_and_the_rest_by_distance() {
+    let r = router();
+    let d = r.decide(&facts("198.51.100.1", "/vod/film.mp4", PARIS), &Idle);
+    assert_eq!(name(&r, d.site), "ams");
+    let rest: Vec<_> = d.fallbacks.iter().map(|s| name(&r, Some(*s))).collect();
+    // lon serves only /live/: dropped.
+    assert_eq!(rest, ["fra", "nyc", "sin"]);
+    assert_eq!(d.outcome, Outcome::Preferred);
+    assert_eq!(r.platform().policy(d.policy).name, "nearest");
+}
+
+#[test]
+fn down_and_disabled_sites_are_never_chosen() {
+    let r = router();
+    let mut l = load(&r, &[]);
+    l.down.push(r.platform().site_by_name("ams").expect("ams"));
+    let d = r.decide(&facts("198.51.100.1", "/vod/a", PARIS), &l);
+    assert_eq!(name(&r, d.site), "fra");
+    assert!(!d.fallbacks.contains(&l.down[0]));
+    let ams = l.down[0];
+    assert_eq!(d.explanation.dropped_by(ams), Some(0));
+    assert_eq!(d.explanation.mark(0, ams).verdict, Verdict::Dropped);
+}
+
+#[test]
+fn group_limits_sites_and_no_site_when_all_allowed_are_down() {
+    let r = router();
+    let d = r.decide(&facts("192.0.2.9", "/vod/a", None), &Idle);
+    assert_eq!(r.platform().group(d.group).name, "office");
+    assert_eq!(
+        d.matched_by,
+        GroupMatch::Network("192.0.2.0/24".parse().expect("net"))
+    );
+    assert_eq!(d.fallbacks.len(), 1);
+    let mut l = load(&r, &[]);
+    l.down = vec![SiteId(0), SiteId(1)];
+    let d = r.decide(&facts("2001:db8::1", "/vod/a", None), &l);
+    assert_eq!(d.site, None);
+    assert_eq!(d.outcome, Outcome::NoSite);
+}
+
+#[test]
+fn least_cost_counts_commits_as_paid_until_exceeded() {
+    let r = router();
+    // lon's commit is unused: free. fra is cheaper than ams.
+    let d = r.decide(&facts("198.51.100.1", "/live/a.m3u8", PARIS), &Idle);
+    assert_eq!(r.platform().policy(d.policy).name, "cheap-live");
+    assert_eq!(name(&r, d.site), "lon");
+    // Past the commit, lon costs 6.48 / 324 = 0.02 per GB: the dearest.
+    let d = r.decide(
+        &facts("198.51.100.1", "/live/a.m3u8", PARIS),
+        &load(&r, &[("lon", 600.0)]),
+    );
+    let order: Vec<_> = d
+        .site
+        .iter()
+        .chain(&d.fallbacks)
+        .map(|s| name(&r, Some(*s)))
+        .collect();
+    assert_eq!(order, ["fra", "ams", "nyc", "lon", "sin"]);
+}
+
+#[test]
+fn preference_then_consistent_hash_for_a_country_and_content() {
+    let r = router();
+    let mut f = facts("198.51.100.7", "/vod/show/ep1.ts", None);
+    f.location.country = Some("DE".parse().expect("DE"));
+    let d = r.decide(&f, &Idle);
+    assert_eq!(r.platform().policy(d.policy).name, "german-vod");
+    assert_eq!(d.matched_by, GroupMatch::Country("DE".parse().expect("DE")));
+    assert_eq!(name(&r, d.site), "fra");
+    assert_eq!(name(&r, d.fallbacks.first().copied()), "ams");
+}
+
+#[test]
+fn capacity_spills_only_the_excess_and_the_same_viewers_each_time() {
+    let r = router();
+    // nearest: headroom 0.2 → ramp from 800 to 1000 Mbit/s. At 900, half spill.
+    let l = load(&r, &[("ams", 900.0)]);
+    let clients: Vec<String> = (0..4000)
+        .map(|i| format!("198.51.{}.{}", 100 + i / 250, i % 250))
+        .collect();
+    let spilled = |l: &StaticLoad| -> Vec<bool> {
+        clients
+            .iter()
+            .map(|c| {
+                let d = r.decide(&facts(c, "/vod/a", PARIS), l);
+                d.outcome == Outcome::SpilledOver
+            })
+            .collect()
+    };
+    let at_900 = spilled(&l);
+    let n = at_900.iter().filter(|s| **s).count();
+    assert!(
+        (1800..2200).contains(&n),
+        "{n} of 4000 spilled at 50% of the ramp"
+    );
+    // More load moves more viewers, never back: the set only grows.
+    let at_950 = spilled(&load(&r, &[("ams", 950.0)]));
+    assert!(at_900.iter().zip(&at_950).all(|(a, b)| !*a || *b));
+    assert!(at_950.iter().filter(|s| **s).count() > n);
+    // Under the threshold nobody moves; at capacity everybody does.
+    assert!(spilled(&load(&r, &[("ams", 799.0)])).iter().all(|s| !*s));
+    assert!(spilled(&load(&r, &[("ams", 1000.0)])).iter().all(|s| *s));
+}
+
+#[test]
+fn all_full_goes_to_the_best_full_site_and_says_so() {
+    let r = router();
+    let l = load(&r, &[("ams", 1500.0), ("fra", 1200.0)]);
+    let d = r.decide(&facts("192.0.2.1", "/vod/a", PARIS), &l);
+    assert_eq!(name(&r, d.site), "ams");
+    assert_eq!(d.outcome, Outcome::OverCapacity);
+}
+
+#[test]
+fn weighted_choice_follows_weights_and_is_reproducible() {
+    let r = router();
+    let paths: Vec<String> = (0..3000).map(|i| format!("/w/{i}")).collect();
+    let mut wins = 0;
+    for p in &paths {
+        let d = r.decide(&facts("203.0.113.5", p, None), &Idle);
+        assert_eq!(d, r.decide(&facts("203.0.113.5", p, None), &Idle));
+        wins += usize::from(name(&r, d.site) == "nyc");
+    }
+    // The chain has no content filter: all five sites compete, nyc weighs 3 of 7.
+    // Expected 1286, standard deviation 27.
+    assert!((1180..1390).contains(&wins), "{wins}");
+}
+
+#[test]
+fn draining_sites_are_a_last_resort() {
+    let cfg = PLATFORM.replacen(
+        "cost = { per_gb = 0.010 }",
+        "cost = { per_gb = 0.010 }\nstate = \"draining\"",
+        1,
+    );
+    let config = PlatformConfig::parse("t.toml", &cfg).expect("parses");
+    let r = Router::new(Arc::new(Platform::build(&config, &[]).expect("valid")));
+    let d = r.decide(&facts("198.51.100.1", "/vod/a", PARIS), &Idle);
+    assert_eq!(name(&r, d.site), "fra");
+    assert_eq!(name(&r, d.fallbacks.last().copied()), "ams");
+    let mut l = load(&r, &[]);
+    l.down = (1..5).map(SiteId).collect();
+    let d = r.decide(&facts("198.51.100.1", "/vod/a", PARIS), &l);
+    assert_eq!((name(&r, d.site), d.outcome), ("ams", Outcome::LastResort));
+}
+
+fn arb_load() -> impl Strategy<Value = (Vec<f64>, Vec<bool>, Vec<u8>)> {
+    (
+        proptest::collection::vec(prop_oneof![Just(0.0), 0.0..1500.0, Just(1000.0)], 5),
+        proptest::collection::vec(any::<bool>(), 5),
+        proptest::collection::vec(0u8..3, 5),
+    )
+}
+
+struct Prop {
+    load: Vec<f64>,
+    up: Vec<bool>,
+    state: Vec<SiteState>,
+}
+
+impl LoadView for Prop {
+    fn load(&self, s: SiteId) -> Mbps {
+        Mbps(self.load[s.index()])
+    }
+    fn is_up(&self, s: SiteId) -> bool {
+        self.up[s.index()]
+    }
+    fn state(&self, s: SiteId, _: SiteState) -> SiteState {
+        self.state[s.index()]
+    }
+}
+
+proptest! {
+    #[test]
+    fn never_down_disabled_or_full_while_a_better_candidate_exists(
+        (load, up, states) in arb_load(),
+        host in any::<u32>(),
+        path in prop_oneof![Just("/vod/x"), Just("/live/y.m3u8"), Just("/w/z"), Just("/other")],
+        lat in -60.0f64..70.0, lon in -180.0f64..180.0,
+    ) {
+        let r = router();
+        let state = states.iter().map(|s| [SiteState::Active, SiteState::Draining, SiteState::Disabled][*s as usize]).collect();
+        let view = Prop { load, up, state };
+        let addr = std::net::Ipv4Addr::from(host).to_string();
+        let f = facts(&addr, path, Some((lat, lon)));
+        let d = r.decide(&f, &view);
+        prop_assert_eq!(&d, &r.decide(&f, &view), "deterministic");
+        let p = r.platform();
+        let usable = |s: &SiteId| view.up[s.index()] && view.state[s.index()] != SiteState::Disabled;
+        let all: Vec<SiteId> = d.site.into_iter().chain(d.fallbacks.iter().copied()).collect();
+        prop_assert!(all.iter().all(usable), "a down or disabled site is a candidate");
+        if let Some(s) = d.site {
+            let active_exists = all.iter().any(|c| view.state[c.index()] == SiteState::Active);
+            prop_assert!(!active_exists || view.state[s.index()] == SiteState::Active, "draining chosen over active");
+            let room = |c: &SiteId| p.site(*c).capacity.is_none_or(|cap| view.load[c.index()] < cap.0);
+            let active_room = all.iter().any(|c| view.state[c.index()] == SiteState::Active && room(c));
+            prop_assert!(!active_room || room(&s), "full site chosen while {:?} has room", all);
+        } else {
+            prop_assert!(all.is_empty());
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Matching a client to its group: longest prefix first, then ASN, country,
+//! continent, and the default group last.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::location::{Continent, CountryCode, Location};
+use crate::platform::GroupId;
+use crate::prefix::PrefixTable;
+
+/// Why a client is in its group: the rule that matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GroupMatch {
+    /// The most specific configured network containing the address.
+    Network(IpNet),
+    /// The client's autonomous system.
+    Asn(u32),
+    /// The client's country.
+    Country(CountryCode),
+    /// The client's continent.
+    Continent(Continent),
+    /// Nothing else matched.
+    Default,
+}
+
+impl fmt::Display for GroupMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GroupMatch::Network(n) => write!(f, "network {n}"),
+            GroupMatch::Asn(a) => write!(f, "ASN {a}"),
+            GroupMatch::Country(c) => write!(f, "country {c}"),
+            GroupMatch::Continent(c) => write!(f, "continent {c}"),
+            GroupMatch::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// The compiled matching rules of all groups.
+#[derive(Debug, Clone)]
+pub struct GroupTable {
+    pub(crate) networks: PrefixTable<GroupId>,
+    pub(crate) asns: HashMap<u32, GroupId>,
+    pub(crate) countries: HashMap<CountryCode, GroupId>,
+    pub(crate) continents: [Option<GroupId>; 7],
+    pub(crate) default: GroupId,
+}
+
+impl GroupTable {
+    /// The group of a client at `addr` with what GeoIP knows of it.
+    #[inline]
+    pub fn classify(&self, addr: IpAddr, loc: &Location) -> (GroupId, GroupMatch) {
+        if let Some((net, g)) = self.networks.longest_match(addr) {
+            return (*g, GroupMatch::Network(net));
+        }
+        if let Some(g) = loc.asn.and_then(|a| self.asns.get(&a)) {
+            return (*g, GroupMatch::Asn(loc.asn.unwrap_or_default()));
+        }
+        if let Some(c) = loc.country {
+            if let Some(g) = self.countries.get(&c) {
+                return (*g, GroupMatch::Country(c));
+            }
+        }
+        if let Some(c) = loc.continent {
+            if let Some(g) = self.continents[c.index()] {
+                return (g, GroupMatch::Continent(c));
+            }
+        }
+        (self.default, GroupMatch::Default)
+    }
+
+    /// The network table (configured CIDRs and coverage zones).
+    pub fn networks(&self) -> &PrefixTable<GroupId> {
+        &self.networks
+    }
+
+    /// The default group.
+    pub fn default_group(&self) -> GroupId {
+        self.default
+    }
+}

@@ -1,0 +1,81 @@
+//! routecast's routing engine: the platform model, policies, and explained
+//! decisions.
+//!
+//! Every front end — the redirector (`routecast serve`), the log replayer
+//! (`routecast simulate`) and `routecast route` — reaches routing only
+//! through [`Router::decide`], so a decision replayed from a log is the one
+//! the server would have made.
+//!
+//! # Rules
+//! * **Pure.** No IO, no clock, no async, no global random number generator.
+//!   Time and load come in as arguments ([`Facts::time_ms`], [`LoadView`]);
+//!   weighted and hashed choices draw their randomness from hashes of the
+//!   facts ([`hash`]). Equal inputs give equal decisions.
+//! * **Parse, don't validate.** [`PlatformConfig`] mirrors the TOML with the
+//!   place of every value; [`Platform::build`] turns it into typed values or a
+//!   [`ConfigError`] that names `file:line:column`. Downstream code trusts
+//!   the [`Platform`].
+//! * **Explained.** A [`Decision`] carries every site's verdict and score at
+//!   every step ([`Explanation`]).
+//! * **Safe by construction.** Every chain starts with `available` and ends
+//!   with a `capacity` step, written or implicit: no decision picks a down or
+//!   disabled site, nor a full site while a candidate has room.
+//!
+//! # Example
+//! ```
+//! use std::sync::Arc;
+//! use routecast_engine::{Facts, Idle, Location, Platform, PlatformConfig, Router};
+//!
+//! let toml = r#"
+//! [[sites]]
+//! name = "ams"
+//! urls = ["https://ams.example.net"]
+//! location = { lat = 52.37, lon = 4.90 }
+//!
+//! [[sites]]
+//! name = "nyc"
+//! urls = ["https://nyc.example.net"]
+//! location = { lat = 40.71, lon = -74.01 }
+//!
+//! [[policies]]
+//! name = "nearest"
+//! steps = [{ step = "closest" }]
+//! "#;
+//! let config = PlatformConfig::parse("routecast.toml", toml)?;
+//! let platform = Arc::new(Platform::build(&config, &[])?);
+//! let router = Router::new(platform.clone());
+//! let mut location = Location::default();
+//! location.coordinates = Some(routecast_engine::Coordinates::new(48.85, 2.35)?);
+//! let facts = Facts {
+//!     address: "192.0.2.1".parse()?,
+//!     location,
+//!     path: "/live/news/index.m3u8",
+//!     user_agent: None,
+//!     time_ms: 0,
+//! };
+//! let decision = router.decide(&facts, &Idle);
+//! assert_eq!(decision.site.map(|s| platform.site(s).name.as_str()), Some("ams"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod build;
+pub mod config;
+mod decide;
+mod error;
+pub mod groups;
+pub mod hash;
+pub mod location;
+pub mod platform;
+pub mod policy;
+pub mod prefix;
+
+pub use build::{parse_cidr, CoverageZone, ImportedZones};
+pub use config::PlatformConfig;
+pub use decide::{
+    Decision, Explanation, Facts, Idle, LoadView, Mark, Outcome, Router, StaticLoad, Verdict,
+};
+pub use error::{ConfigError, Source};
+pub use groups::{GroupMatch, GroupTable};
+pub use location::{Continent, Coordinates, CountryCode, Location, Locator, NoLocator};
+pub use platform::{ClientGroup, Cost, GroupId, Mbps, Platform, PolicyId, Site, SiteId, SiteState};
+pub use policy::{Policy, Step};

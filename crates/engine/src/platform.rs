@@ -1,0 +1,271 @@
+//! The validated platform model: sites, client groups and policies.
+//!
+//! Built once from a [`PlatformConfig`](crate::config::PlatformConfig) by
+//! [`Platform::build`]; everything downstream trusts these types.
+
+use std::fmt;
+
+use crate::groups::GroupTable;
+use crate::location::Coordinates;
+use crate::policy::Policy;
+
+/// Index of a site in [`Platform::sites`] (declaration order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SiteId(pub u16);
+
+/// Index of a group in [`Platform::groups`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupId(pub u32);
+
+/// Index of a policy in [`Platform::policies`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PolicyId(pub u16);
+
+impl SiteId {
+    /// As an index into per-site tables.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+impl GroupId {
+    /// As an index into per-group tables.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl PolicyId {
+    /// As an index into [`Platform::policies`].
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// A bit rate in megabits per second (10^6 bit/s).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, serde::Serialize)]
+pub struct Mbps(pub f64);
+
+impl fmt::Display for Mbps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.1} Mbit/s", self.0)
+    }
+}
+
+/// An operator's setting for a site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SiteState {
+    /// In rotation.
+    Active,
+    /// Taking no new viewers while another site can serve them: ranked last.
+    Draining,
+    /// Out of rotation.
+    Disabled,
+}
+
+impl SiteState {
+    /// The configuration keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SiteState::Active => "active",
+            SiteState::Draining => "draining",
+            SiteState::Disabled => "disabled",
+        }
+    }
+}
+
+/// GB delivered by one Mbit/s sustained for a 30-day month:
+/// 10^6 bit/s × 2,592,000 s ÷ 8 ÷ 10^9.
+pub const GB_PER_MBPS_MONTH: f64 = 324.0;
+
+/// What delivering traffic from a site costs.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cost {
+    /// Metered: a price per GB delivered.
+    PerGb(f64),
+    /// Burstable billing: `mbps` at the 95th percentile are paid for by
+    /// `price` a month; each Mbit/s above costs `overage_per_mbps` a month.
+    Commit {
+        /// Committed rate.
+        mbps: f64,
+        /// Monthly price of the commit.
+        price: f64,
+        /// Monthly price per Mbit/s above the commit.
+        overage_per_mbps: f64,
+    },
+}
+
+impl Cost {
+    /// Price per GB of one more unit of traffic at `load`: zero under a
+    /// commit (already paid for), the overage converted to per-GB above it.
+    pub fn marginal_per_gb(&self, load: Mbps) -> f64 {
+        match *self {
+            Cost::PerGb(p) => p,
+            Cost::Commit {
+                mbps,
+                overage_per_mbps,
+                ..
+            } => {
+                if load.0 < mbps {
+                    0.0
+                } else {
+                    overage_per_mbps / GB_PER_MBPS_MONTH
+                }
+            }
+        }
+    }
+}
+
+/// A site (data centre) that serves viewers.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// Unique name.
+    pub name: String,
+    /// Base URLs (no trailing slash): the first is the one redirects use.
+    pub urls: Vec<String>,
+    /// Where the site is.
+    pub location: Coordinates,
+    /// Outbound capacity; `None` is unlimited.
+    pub capacity: Option<Mbps>,
+    /// What its traffic costs.
+    pub cost: Cost,
+    /// Relative weight for weighted and hashed ranking.
+    pub weight: f64,
+    /// Path prefixes served; empty serves everything.
+    pub content: Vec<String>,
+    /// Operator setting.
+    pub state: SiteState,
+    /// A hash of the name, the site's stable identity in hashed rankings.
+    pub(crate) name_hash: u64,
+}
+
+impl Site {
+    /// True when the site serves `path` (by its `content` prefixes).
+    pub fn serves(&self, path: &str) -> bool {
+        self.content.is_empty() || self.content.iter().any(|p| path.starts_with(p.as_str()))
+    }
+}
+
+/// Where a client group was defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GroupOrigin {
+    /// In the platform configuration.
+    Config,
+    /// Imported from a coverage-zone file.
+    CoverageZone {
+        /// The file.
+        file: String,
+    },
+    /// The built-in default group.
+    BuiltIn,
+}
+
+/// A set of clients routed alike.
+#[derive(Debug, Clone)]
+pub struct ClientGroup {
+    /// Unique name.
+    pub name: String,
+    /// Where its clients are, when GeoIP does not say.
+    pub location: Option<Coordinates>,
+    /// Sites the group may use; `None` is all.
+    pub allowed: Option<Vec<SiteId>>,
+    /// Where it was defined.
+    pub origin: GroupOrigin,
+}
+
+impl ClientGroup {
+    /// True when the group may use `site`.
+    pub fn allows(&self, site: SiteId) -> bool {
+        self.allowed.as_ref().is_none_or(|a| a.contains(&site))
+    }
+}
+
+/// The whole validated platform: what the engine routes over.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    pub(crate) sites: Vec<Site>,
+    pub(crate) groups: Vec<ClientGroup>,
+    pub(crate) policies: Vec<Policy>,
+    pub(crate) table: GroupTable,
+    pub(crate) geoip: GeoIpFiles,
+}
+
+/// The MaxMind database files a configuration names (resolved by the loader).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GeoIpFiles {
+    /// City or Country database path, as written.
+    pub city: Option<String>,
+    /// ASN database path, as written.
+    pub asn: Option<String>,
+}
+
+impl Platform {
+    /// All sites, in declaration order (`SiteId` is the index).
+    pub fn sites(&self) -> &[Site] {
+        &self.sites
+    }
+
+    /// One site.
+    pub fn site(&self, id: SiteId) -> &Site {
+        &self.sites[id.index()]
+    }
+
+    /// The site called `name`.
+    pub fn site_by_name(&self, name: &str) -> Option<SiteId> {
+        self.sites
+            .iter()
+            .position(|s| s.name == name)
+            .and_then(|i| u16::try_from(i).ok())
+            .map(SiteId)
+    }
+
+    /// All client groups.
+    pub fn groups(&self) -> &[ClientGroup] {
+        &self.groups
+    }
+
+    /// One group.
+    pub fn group(&self, id: GroupId) -> &ClientGroup {
+        &self.groups[id.index()]
+    }
+
+    /// All policies, in declaration order.
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
+    }
+
+    /// One policy.
+    pub fn policy(&self, id: PolicyId) -> &Policy {
+        &self.policies[id.index()]
+    }
+
+    /// How clients are matched to groups.
+    pub fn group_table(&self) -> &GroupTable {
+        &self.table
+    }
+
+    /// The GeoIP databases the configuration names.
+    pub fn geoip_files(&self) -> &GeoIpFiles {
+        &self.geoip
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_traffic_is_already_paid_for() {
+        let c = Cost::Commit {
+            mbps: 1000.0,
+            price: 500.0,
+            overage_per_mbps: 3.24,
+        };
+        assert_eq!(c.marginal_per_gb(Mbps(999.0)), 0.0);
+        assert!((c.marginal_per_gb(Mbps(1000.0)) - 0.01).abs() < 1e-12);
+        assert_eq!(Cost::PerGb(0.02).marginal_per_gb(Mbps(1e9)), 0.02);
+    }
+}

@@ -1,0 +1,197 @@
+//! Policies: which chain of steps applies to a request, and the steps.
+
+use std::fmt;
+
+use crate::platform::GroupId;
+
+/// A validated routing policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Unique name.
+    pub name: String,
+    /// Groups it applies to; `None` is every group.
+    pub groups: Option<Vec<GroupId>>,
+    /// Path prefixes it applies to; empty is all content.
+    pub content: Vec<String>,
+    /// The chain, with the implicit steps in place (see [`Step`]).
+    pub steps: Vec<PolicyStep>,
+}
+
+/// A step in a chain, and whether the configuration wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyStep {
+    /// What the step does.
+    pub step: Step,
+    /// Added by routecast: `available` first and `capacity` (headroom 0)
+    /// last are always part of a chain, so that no policy can send viewers to
+    /// a down site or to a full one while another has room.
+    pub implicit: bool,
+}
+
+/// What a step does. Filters drop (or demote) sites; rankers order them.
+///
+/// Order of the result: sites demoted by `available` (draining) and
+/// `capacity` come after the others; within that, the first ranker in the
+/// chain decides, later rankers break its ties, and remaining ties keep the
+/// order in which sites are declared in the configuration.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Step {
+    /// Drops down and disabled sites; draining sites go last.
+    Available,
+    /// Drops sites whose content prefixes do not cover the path.
+    ServesContent,
+    /// Drops sites the client's group may not use.
+    AllowedForGroup,
+    /// Above `capacity × (1 − headroom)` a site keeps a falling share of
+    /// requests (linearly to none at capacity); the rest spill behind the
+    /// sites with room. Which requests spill is decided by a hash of the
+    /// client address, so a viewer keeps its site while load is steady.
+    Capacity {
+        /// Fraction of capacity kept free, 0 to 1.
+        headroom: f64,
+    },
+    /// Cheapest marginal price per GB first.
+    LeastCost,
+    /// Nearest first; distances within the same `bucket_km` band tie.
+    Closest {
+        /// Band width in km (0: exact).
+        bucket_km: f64,
+    },
+    /// Weighted random order, seeded by the client address and path.
+    Weighted,
+    /// Weighted rendezvous hash of the content key.
+    ConsistentHash {
+        /// What part of the path is hashed.
+        key: HashKey,
+    },
+    /// Listed sites first, in list order; `rank[site]` is the position.
+    Preference {
+        /// Position of each site (index by `SiteId`); unlisted sites share the last.
+        rank: Vec<u16>,
+    },
+}
+
+/// The part of a request path a consistent hash uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashKey {
+    /// The whole path (query excluded).
+    Path,
+    /// The path up to and including its last `/`.
+    Directory,
+}
+
+impl HashKey {
+    /// The key of `path`.
+    pub fn of(self, path: &str) -> &str {
+        let path = path.split(['?', '#']).next().unwrap_or(path);
+        match self {
+            HashKey::Path => path,
+            HashKey::Directory => path.rfind('/').map_or(path, |i| &path[..=i]),
+        }
+    }
+}
+
+impl Step {
+    /// The configuration keyword.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Available => "available",
+            Step::ServesContent => "serves_content",
+            Step::AllowedForGroup => "allowed_for_group",
+            Step::Capacity { .. } => "capacity",
+            Step::LeastCost => "least_cost",
+            Step::Closest { .. } => "closest",
+            Step::Weighted => "weighted",
+            Step::ConsistentHash { .. } => "consistent_hash",
+            Step::Preference { .. } => "preference",
+        }
+    }
+
+    /// True for steps that order sites rather than drop them.
+    pub fn is_ranker(&self) -> bool {
+        matches!(
+            self,
+            Step::LeastCost
+                | Step::Closest { .. }
+                | Step::Weighted
+                | Step::ConsistentHash { .. }
+                | Step::Preference { .. }
+        )
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Capacity { headroom } => write!(f, "capacity(headroom={headroom})"),
+            Step::Closest { bucket_km } if *bucket_km > 0.0 => {
+                write!(f, "closest(bucket={bucket_km}km)")
+            }
+            Step::ConsistentHash {
+                key: HashKey::Directory,
+            } => f.write_str("consistent_hash(directory)"),
+            s => f.write_str(s.name()),
+        }
+    }
+}
+
+impl Policy {
+    /// How specifically this policy matches `group` and `path`, or `None` when
+    /// it does not apply. Higher wins: group-specific beats content-specific
+    /// beats catch-all; then the longer content prefix.
+    pub fn specificity(&self, group: GroupId, path: &str) -> Option<(u8, usize)> {
+        let by_group = match &self.groups {
+            Some(gs) if !gs.contains(&group) => return None,
+            Some(_) => 2,
+            None => 0,
+        };
+        if self.content.is_empty() {
+            return Some((by_group, 0));
+        }
+        self.content
+            .iter()
+            .filter(|p| path.starts_with(p.as_str()))
+            .map(|p| (by_group + 1, p.len()))
+            .max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_keys_ignore_the_query() {
+        assert_eq!(
+            HashKey::Path.of("/live/a/480p/seg1.ts?tok=1"),
+            "/live/a/480p/seg1.ts"
+        );
+        assert_eq!(
+            HashKey::Directory.of("/live/a/480p/seg1.ts?x=/y"),
+            "/live/a/480p/"
+        );
+        assert_eq!(HashKey::Directory.of("noslash"), "noslash");
+    }
+
+    #[test]
+    fn group_and_content_policy_beats_group_only_beats_content_only() {
+        let p = |groups: Option<Vec<GroupId>>, content: &[&str]| Policy {
+            name: String::new(),
+            groups,
+            content: content.iter().map(|s| s.to_string()).collect(),
+            steps: vec![],
+        };
+        let g = GroupId(1);
+        let both = p(Some(vec![g]), &["/live/"]);
+        let group = p(Some(vec![g]), &[]);
+        let content = p(None, &["/live/"]);
+        let all = p(None, &[]);
+        let s = |p: &Policy| p.specificity(g, "/live/x.m3u8");
+        assert!(s(&both) > s(&group));
+        assert!(s(&group) > s(&content));
+        assert!(s(&content) > s(&all));
+        assert_eq!(both.specificity(GroupId(2), "/live/x"), None);
+        assert_eq!(content.specificity(g, "/vod/x"), None);
+    }
+}

@@ -1,0 +1,327 @@
+//! Longest-prefix match over IPv4 and IPv6 networks.
+//!
+//! Written by hand, on purpose: the general-purpose prefix tries on crates.io
+//! (`prefix-trie`, `iptrie`) answer 5–9 million lookups a second on a table of
+//! 500,000 mixed prefixes on our machines, short of the 10 million the
+//! redirector and the simulator need (see BENCHMARKS.md; the bench
+//! `prefix` measures them side by side). Our tables are built once from a
+//! configuration and never change afterwards, so they can be compiled into a
+//! flat form that a trie cannot beat:
+//!
+//! * the nested prefixes of each address family are flattened into sorted,
+//!   disjoint address intervals, each carrying the most specific prefix that
+//!   covers it (at most `2n + 1` intervals for `n` prefixes);
+//! * a 65,536-entry index on the top 16 bits of the address narrows the search
+//!   to the few intervals of that /16 (IPv4) or /16 block (IPv6);
+//! * a lookup is one index load plus a short binary search: two or three
+//!   cache misses, whatever the table size.
+//!
+//! IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`, as a dual-stack socket reports
+//! IPv4 peers) are looked up as the IPv4 address they are.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+/// Marks an interval that no prefix covers.
+const NONE: u32 = u32::MAX;
+
+/// Collects networks and their values, then compiles a [`PrefixTable`].
+#[derive(Debug, Clone)]
+pub struct PrefixTableBuilder<T> {
+    entries: BTreeMap<IpNet, T>,
+}
+
+impl<T> Default for PrefixTableBuilder<T> {
+    fn default() -> Self {
+        Self {
+            entries: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T> PrefixTableBuilder<T> {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `net` (host bits are cleared first). If the same network was
+    /// already added, keeps the first value and returns the new one back.
+    pub fn insert(&mut self, net: IpNet, value: T) -> Result<(), T> {
+        use std::collections::btree_map::Entry;
+        match self.entries.entry(net.trunc()) {
+            Entry::Occupied(_) => Err(value),
+            Entry::Vacant(v) => {
+                v.insert(value);
+                Ok(())
+            }
+        }
+    }
+
+    /// The value added for exactly this network.
+    pub fn get(&self, net: &IpNet) -> Option<&T> {
+        self.entries.get(&net.trunc())
+    }
+
+    /// Number of networks added so far.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no network was added.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Compiles the lookup structure.
+    pub fn build(self) -> PrefixTable<T> {
+        let entries: Vec<(IpNet, T)> = self.entries.into_iter().collect();
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for (i, (net, _)) in entries.iter().enumerate() {
+            // Entry indexes fit in u32: a table of 4 billion networks is not a
+            // configuration anybody can load.
+            let i = u32::try_from(i).unwrap_or(NONE - 1);
+            match net {
+                IpNet::V4(n) => v4.push(Span::new(
+                    u32::from(n.network()),
+                    u32::from(n.broadcast()),
+                    i,
+                )),
+                IpNet::V6(n) => v6.push(Span::new(
+                    u128::from(n.network()),
+                    u128::from(n.broadcast()),
+                    i,
+                )),
+            }
+        }
+        PrefixTable {
+            v4: Intervals::from_spans(&v4),
+            v6: Intervals::from_spans(&v6),
+            entries,
+        }
+    }
+}
+
+impl<T> FromIterator<(IpNet, T)> for PrefixTableBuilder<T> {
+    /// Collects networks; a repeated network keeps its first value.
+    fn from_iter<I: IntoIterator<Item = (IpNet, T)>>(iter: I) -> Self {
+        let mut b = Self::new();
+        for (net, v) in iter {
+            let _ = b.insert(net, v);
+        }
+        b
+    }
+}
+
+/// A compiled, immutable table from IP networks to values, answering
+/// longest-prefix-match queries.
+#[derive(Clone)]
+pub struct PrefixTable<T> {
+    v4: Intervals<u32>,
+    v6: Intervals<u128>,
+    entries: Vec<(IpNet, T)>,
+}
+
+impl<T> Default for PrefixTable<T> {
+    fn default() -> Self {
+        PrefixTableBuilder::new().build()
+    }
+}
+
+impl<T> std::fmt::Debug for PrefixTable<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrefixTable")
+            .field("networks", &self.entries.len())
+            .field("v4_intervals", &self.v4.starts.len())
+            .field("v6_intervals", &self.v6.starts.len())
+            .finish()
+    }
+}
+
+impl<T> PrefixTable<T> {
+    /// The most specific network containing `addr`, and its value.
+    #[inline]
+    pub fn longest_match(&self, addr: IpAddr) -> Option<(IpNet, &T)> {
+        let i = match addr {
+            IpAddr::V4(a) => self.v4.find(u32::from(a)),
+            IpAddr::V6(a) => match a.to_ipv4_mapped() {
+                Some(a) => self.v4.find(u32::from(a)),
+                None => self.v6.find(u128::from(a)),
+            },
+        };
+        self.entries
+            .get(usize::try_from(i).ok()?)
+            .map(|(n, v)| (*n, v))
+    }
+
+    /// The value stored for exactly this network.
+    pub fn exact(&self, net: &IpNet) -> Option<&T> {
+        let net = net.trunc();
+        self.entries
+            .binary_search_by(|(n, _)| n.cmp(&net))
+            .ok()
+            .map(|i| &self.entries[i].1)
+    }
+
+    /// Number of networks in the table.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the table holds no network.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every network and its value, in `IpNet` order (IPv4 first).
+    pub fn iter(&self) -> impl Iterator<Item = (IpNet, &T)> {
+        self.entries.iter().map(|(n, v)| (*n, v))
+    }
+}
+
+/// An address type the interval index works on.
+trait Key: Copy + Ord + std::fmt::Debug {
+    const ZERO: Self;
+    /// The top 16 bits, used as the index bucket.
+    fn bucket(self) -> usize;
+    /// The first address of a bucket.
+    fn bucket_start(b: usize) -> Self;
+    fn succ(self) -> Option<Self>;
+}
+
+impl Key for u32 {
+    const ZERO: Self = 0;
+    fn bucket(self) -> usize {
+        (self >> 16) as usize
+    }
+    fn bucket_start(b: usize) -> Self {
+        (b as u32) << 16
+    }
+    fn succ(self) -> Option<Self> {
+        self.checked_add(1)
+    }
+}
+
+impl Key for u128 {
+    const ZERO: Self = 0;
+    fn bucket(self) -> usize {
+        (self >> 112) as usize
+    }
+    fn bucket_start(b: usize) -> Self {
+        (b as u128) << 112
+    }
+    fn succ(self) -> Option<Self> {
+        self.checked_add(1)
+    }
+}
+
+/// One prefix as an inclusive address range.
+#[derive(Debug, Clone, Copy)]
+struct Span<K> {
+    first: K,
+    last: K,
+    entry: u32,
+}
+
+impl<K: Key> Span<K> {
+    fn new(first: K, last: K, entry: u32) -> Self {
+        Self { first, last, entry }
+    }
+}
+
+/// Sorted disjoint intervals: interval `i` covers `starts[i]..starts[i + 1]`
+/// and maps to `entry[i]` (or [`NONE`]).
+#[derive(Debug, Clone)]
+struct Intervals<K> {
+    starts: Vec<K>,
+    entry: Vec<u32>,
+    /// `index[b]`: the last interval starting at or before bucket `b`'s first
+    /// address; `index[65536]` is the interval count.
+    index: Vec<u32>,
+}
+
+impl<K: Key> Intervals<K> {
+    /// Flattens properly nested or disjoint spans (as prefixes always are).
+    fn from_spans(spans: &[Span<K>]) -> Self {
+        let mut sorted: Vec<&Span<K>> = spans.iter().collect();
+        // Wider spans first at the same start, so parents precede children.
+        sorted.sort_by(|a, b| a.first.cmp(&b.first).then(b.last.cmp(&a.last)));
+        let mut out = Intervals {
+            starts: vec![K::ZERO],
+            entry: vec![NONE],
+            index: Vec::new(),
+        };
+        let mut open: Vec<&Span<K>> = Vec::new();
+        for s in sorted {
+            out.close_before(&mut open, Some(s.first));
+            out.push(s.first, s.entry);
+            open.push(s);
+        }
+        out.close_before(&mut open, None);
+        out.build_index();
+        out
+    }
+
+    /// Pops the open spans that end before `next` (all of them for `None`),
+    /// resuming the enclosing span's entry after each.
+    fn close_before(&mut self, open: &mut Vec<&Span<K>>, next: Option<K>) {
+        while let Some(top) = open.last() {
+            if next.is_some_and(|n| top.last >= n) {
+                break;
+            }
+            let end = top.last;
+            open.pop();
+            if let Some(after) = end.succ() {
+                let resumed = open.last().map_or(NONE, |p| p.entry);
+                self.push(after, resumed);
+            }
+        }
+    }
+
+    fn push(&mut self, start: K, entry: u32) {
+        // Invariant: `starts` is never empty (it opens with ZERO).
+        let last = self.starts.len() - 1;
+        if self.starts[last] == start {
+            self.entry[last] = entry;
+        } else {
+            self.starts.push(start);
+            self.entry.push(entry);
+        }
+        // Merge with the previous interval when the entry did not change.
+        let n = self.starts.len();
+        if n >= 2 && self.entry[n - 1] == self.entry[n - 2] {
+            self.starts.pop();
+            self.entry.pop();
+        }
+    }
+
+    fn build_index(&mut self) {
+        let mut index = Vec::with_capacity(65_537);
+        let mut i = 0usize;
+        for b in 0..65_536usize {
+            let first = K::bucket_start(b);
+            while i + 1 < self.starts.len() && self.starts[i + 1] <= first {
+                i += 1;
+            }
+            index.push(i as u32);
+        }
+        index.push(self.starts.len() as u32);
+        self.index = index;
+    }
+
+    #[inline]
+    fn find(&self, addr: K) -> u32 {
+        let b = addr.bucket();
+        let lo = self.index[b] as usize;
+        let hi = (self.index[b + 1] as usize + 1).min(self.starts.len());
+        // starts[lo] <= addr always holds, so the partition point is >= 1.
+        let pp = self.starts[lo..hi].partition_point(|s| *s <= addr);
+        self.entry[lo + pp - 1]
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,153 @@
+use super::*;
+use ipnet::{Ipv4Net, Ipv6Net};
+use proptest::prelude::*;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+fn net(s: &str) -> IpNet {
+    s.parse().expect("test network")
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("test address")
+}
+
+fn table(nets: &[&str]) -> PrefixTable<usize> {
+    nets.iter()
+        .enumerate()
+        .map(|(i, n)| (net(n), i))
+        .collect::<PrefixTableBuilder<_>>()
+        .build()
+}
+
+#[test]
+fn most_specific_wins_and_parent_resumes_after_child() {
+    let t = table(&["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "2001:db8::/32"]);
+    assert_eq!(
+        t.longest_match(ip("10.1.2.3")),
+        Some((net("10.1.2.0/24"), &2))
+    );
+    assert_eq!(
+        t.longest_match(ip("10.1.3.3")),
+        Some((net("10.1.0.0/16"), &1))
+    );
+    assert_eq!(
+        t.longest_match(ip("10.2.0.1")),
+        Some((net("10.0.0.0/8"), &0))
+    );
+    assert_eq!(t.longest_match(ip("11.0.0.0")), None);
+    assert_eq!(t.longest_match(ip("9.255.255.255")), None);
+    assert_eq!(
+        t.longest_match(ip("2001:db8:ffff::1")),
+        Some((net("2001:db8::/32"), &3))
+    );
+    assert_eq!(t.longest_match(ip("2001:db9::1")), None);
+}
+
+#[test]
+fn ipv4_mapped_ipv6_is_looked_up_as_ipv4() {
+    let t = table(&["192.0.2.0/24"]);
+    assert_eq!(
+        t.longest_match(ip("::ffff:192.0.2.7")),
+        Some((net("192.0.2.0/24"), &0))
+    );
+}
+
+#[test]
+fn default_routes_and_host_routes_at_the_edges() {
+    let t = table(&[
+        "0.0.0.0/0",
+        "255.255.255.255/32",
+        "0.0.0.0/32",
+        "::/0",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+    ]);
+    assert_eq!(t.longest_match(ip("0.0.0.0")).map(|m| m.1), Some(&2));
+    assert_eq!(t.longest_match(ip("0.0.0.1")).map(|m| m.1), Some(&0));
+    assert_eq!(
+        t.longest_match(ip("255.255.255.255")).map(|m| m.1),
+        Some(&1)
+    );
+    assert_eq!(
+        t.longest_match(ip("255.255.255.254")).map(|m| m.1),
+        Some(&0)
+    );
+    assert_eq!(
+        t.longest_match(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"))
+            .map(|m| m.1),
+        Some(&4)
+    );
+    assert_eq!(t.longest_match(ip("::1")).map(|m| m.1), Some(&3));
+}
+
+#[test]
+fn duplicate_network_keeps_the_first_value() {
+    let mut b = PrefixTableBuilder::new();
+    assert_eq!(b.insert(net("10.0.0.0/8"), 1), Ok(()));
+    assert_eq!(b.insert(net("10.1.2.3/8"), 2), Err(2));
+    let t = b.build();
+    assert_eq!(t.exact(&net("10.0.0.0/8")), Some(&1));
+    assert_eq!(t.len(), 1);
+}
+
+#[test]
+fn empty_table_matches_nothing() {
+    let t: PrefixTable<u8> = PrefixTable::default();
+    assert!(t.is_empty());
+    assert_eq!(t.longest_match(ip("1.2.3.4")), None);
+    assert_eq!(t.longest_match(ip("::1")), None);
+}
+
+/// The obvious answer: scan every network, keep the longest that contains the address.
+fn naive(nets: &[IpNet], addr: IpAddr) -> Option<IpNet> {
+    let addr = match addr {
+        IpAddr::V6(a) => a.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+        a => a,
+    };
+    nets.iter()
+        .filter(|n| n.contains(&addr))
+        .max_by_key(|n| n.prefix_len())
+        .copied()
+}
+
+fn arb_v4_net() -> impl Strategy<Value = IpNet> {
+    // A narrow address space so that prefixes nest and collide often.
+    (0u32..64, 0u8..=32).prop_map(|(hi, len)| {
+        let a = Ipv4Addr::from(hi.rotate_right(6) | (hi & 3));
+        IpNet::V4(Ipv4Net::new(a, len).expect("len <= 32").trunc())
+    })
+}
+
+fn arb_v6_net() -> impl Strategy<Value = IpNet> {
+    (0u128..64, 0u8..=128).prop_map(|(hi, len)| {
+        let a = Ipv6Addr::from(hi.rotate_right(6) | (hi & 3));
+        IpNet::V6(Ipv6Net::new(a, len).expect("len <= 128").trunc())
+    })
+}
+
+fn arb_addr() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        (0u32..64, any::<u32>())
+            .prop_map(|(hi, lo)| IpAddr::V4(Ipv4Addr::from(hi.rotate_right(6) | (lo >> 6)))),
+        (0u128..64, any::<u128>())
+            .prop_map(|(hi, lo)| IpAddr::V6(Ipv6Addr::from(hi.rotate_right(6) | (lo >> 6)))),
+        any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn agrees_with_a_linear_scan(
+        nets in proptest::collection::vec(prop_oneof![arb_v4_net(), arb_v6_net()], 0..60),
+        addrs in proptest::collection::vec(arb_addr(), 1..40),
+    ) {
+        let t: PrefixTable<IpNet> = nets.iter().map(|n| (*n, *n)).collect::<PrefixTableBuilder<_>>().build();
+        for a in addrs {
+            let want = naive(&nets, a);
+            let got = t.longest_match(a);
+            prop_assert_eq!(got.map(|g| g.0), want, "address {}", a);
+            if let Some((n, v)) = got {
+                prop_assert_eq!(n, *v);
+            }
+        }
+    }
+}
