@@ -1,1 +1,34 @@
-//! x
+//! Client location for routecast: MaxMind DB lookups, Apache Traffic Control
+//! coverage-zone import, and loading a platform with everything it names.
+//!
+//! # Rules
+//! * Implements the engine's [`Locator`](routecast_engine::Locator) trait; the
+//!   engine itself never touches files.
+//! * Lookups never fail: an address a database does not know, or a record it
+//!   cannot decode, is simply an unknown location.
+//! * Files that cannot be used are errors naming the file and the place that
+//!   refers to it ([`routecast_engine::ConfigError`]).
+//!
+//! # Example
+//! ```no_run
+//! use routecast_engine::{Facts, Idle, Router};
+//! let loaded = routecast_geo::load(std::path::Path::new("examples/routecast.toml"))?;
+//! let router = Router::new(loaded.platform.clone());
+//! let address = "81.2.69.142".parse()?;
+//! let facts = Facts {
+//!     address,
+//!     location: loaded.locator.locate(address),
+//!     path: "/live/news/index.m3u8",
+//!     user_agent: None,
+//!     time_ms: 0,
+//! };
+//! println!("{:?}", router.decide(&facts, &Idle).site);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod czf;
+mod load;
+pub mod mmdb;
+
+pub use load::{load, Loaded};
+pub use mmdb::GeoIp;
