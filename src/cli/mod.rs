@@ -1,0 +1,119 @@
+//! Command-line definitions and dispatch; one module per subcommand.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod config;
+mod route;
+
+/// Exit status for bad usage (sysexits.h EX_USAGE).
+pub const EX_USAGE: u8 = 64;
+/// Exit status for bad configuration (sysexits.h EX_CONFIG).
+pub const EX_CONFIG: u8 = 78;
+
+/// routecast: route viewers of a streaming platform to the right site.
+#[derive(Debug, Parser)]
+#[command(name = "routecast", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Explain where one request would be sent, and why.
+    Route(route::RouteArgs),
+    /// Work with platform configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration and everything it names, then exit
+    /// (0 when valid, 78 with `file:line:column: problem` when not).
+    Check {
+        /// The platform configuration (routecast.toml).
+        file: PathBuf,
+    },
+}
+
+/// An error that ends the program, and the status it exits with.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad command-line usage (exit 64).
+    Usage(String),
+    /// Bad configuration (exit 78).
+    Config(routecast_engine::ConfigError),
+    /// Anything else (exit 1).
+    Other(anyhow::Error),
+}
+
+impl From<routecast_engine::ConfigError> for Failure {
+    fn from(e: routecast_engine::ConfigError) -> Self {
+        Failure::Config(e)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Other(e.into())
+    }
+}
+
+/// Parses the command line, runs the subcommand, maps the result to a status.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let usage = e.use_stderr();
+            // Help and version go to stdout with status 0; mistakes exit 64.
+            let _ = e.print();
+            return if usage {
+                ExitCode::from(EX_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Route(args) => route::run(&args),
+        Command::Config(ConfigCommand::Check { file }) => config::check(&file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => report(f),
+    }
+}
+
+fn report(f: Failure) -> ExitCode {
+    let mut err = std::io::stderr().lock();
+    match f {
+        Failure::Usage(m) => {
+            let _ = writeln!(err, "routecast: {m}");
+            ExitCode::from(EX_USAGE)
+        }
+        Failure::Config(e) => {
+            let _ = writeln!(err, "{e}");
+            ExitCode::from(EX_CONFIG)
+        }
+        Failure::Other(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            let _ = writeln!(err, "routecast: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A closed pipe (`routecast route … | head`) is not an error (as in ripgrep).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,383 @@
+//! Whole-binary tests of `routecast route` and `routecast config check`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn example() -> PathBuf {
+    root().join("examples/routecast.toml")
+}
+
+fn routecast(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args(args)
+        .output()
+        .expect("routecast runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A copy of the example platform in a temporary directory, edited by `edit`,
+/// with its coverage-zone file and absolute GeoIP paths.
+fn edited(edit: impl Fn(String) -> String) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let geoip = root().join("tests/fixtures/geoip");
+    let text = std::fs::read_to_string(example())
+        .expect("example")
+        .replace("../tests/fixtures/geoip", &geoip.display().to_string());
+    std::fs::copy(
+        root().join("examples/czf.json"),
+        dir.path().join("czf.json"),
+    )
+    .expect("copy czf");
+    let path = dir.path().join("routecast.toml");
+    std::fs::write(&path, edit(text)).expect("write config");
+    (dir, path)
+}
+
+fn check(path: &Path) -> Output {
+    routecast(&["config", "check", path.to_str().expect("utf-8 path")])
+}
+
+/// Asserts exit 78 and one line `file:line:column: message` on stderr.
+fn assert_config_error(o: &Output, file: &Path, line: usize, contains: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(78), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    let want = format!("{}:{line}:", file.display());
+    assert!(err.starts_with(&want), "expected {want}…, got {err}");
+    assert!(err.contains(contains), "expected {contains:?} in {err}");
+}
+
+fn line_of(path: &Path, needle: &str) -> usize {
+    let text = std::fs::read_to_string(path).expect("read");
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle present")
+        + 1
+}
+
+#[test]
+fn route_explains_a_geoip_decision() {
+    let o = routecast(&[
+        "route",
+        "-c",
+        example().to_str().expect("path"),
+        "81.2.69.142",
+        "/live/news/index.m3u8",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("country GB, continent EU"), "{out}");
+    assert!(
+        out.contains("group      uk (matched by country GB)"),
+        "{out}"
+    );
+    assert!(out.contains("policy     uk-live"), "{out}");
+    assert!(
+        out.contains("lon -> https://lon.cdn.example.net/live/news/index.m3u8 [preferred]"),
+        "{out}"
+    );
+}
+
+#[test]
+fn route_json_with_load_spills_and_down_sites_drop() {
+    let cfg = example();
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "route",
+            "-c",
+            cfg.to_str().expect("path"),
+            "--json",
+            "81.2.69.142",
+            "/live/a.m3u8",
+        ];
+        args.extend_from_slice(extra);
+        let o = routecast(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).expect("valid JSON")
+    };
+    let idle = json(&[]);
+    assert_eq!(idle["site"], "lon");
+    assert_eq!(idle["group"], "uk");
+    assert_eq!(idle["url"], "https://lon.cdn.example.net/live/a.m3u8");
+    // lon at capacity: everybody spills, to the next preference.
+    let full = json(&["--load", "lon=20000"]);
+    assert_eq!(full["site"], "ams");
+    assert_eq!(full["preferred"], "lon");
+    assert_eq!(full["outcome"], "spilled_over");
+    let down = json(&["--down", "lon,ams"]);
+    assert_eq!(down["site"], "nyc");
+    let avail = &down["steps"][0];
+    assert_eq!(avail["step"], "available");
+    assert_eq!(avail["implicit"], true);
+    assert_eq!(avail["sites"][2]["site"], "lon");
+    assert_eq!(avail["sites"][2]["verdict"], "dropped");
+}
+
+#[test]
+fn coverage_zones_and_cidrs_take_precedence_over_geoip() {
+    let cfg = example();
+    let group = |addr: &str| -> String {
+        let o = routecast(&[
+            "route",
+            "-c",
+            cfg.to_str().expect("path"),
+            "--json",
+            addr,
+            "/vod/x/1.ts",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        format!(
+            "{} by {}",
+            v["group"].as_str().unwrap_or("?"),
+            v["matched_by"].as_str().unwrap_or("?")
+        )
+    };
+    assert_eq!(
+        group("198.51.100.7"),
+        "czf-nl-kpn by network 198.51.100.0/25"
+    );
+    assert_eq!(
+        group("203.0.113.130"),
+        "czf-nl-kpn by network 203.0.113.128/26"
+    );
+    assert_eq!(
+        group("2001:db8:2ff::1"),
+        "czf-de-telekom by network 2001:db8:200::/40"
+    );
+    assert_eq!(group("192.0.2.55"), "office by network 192.0.2.0/24");
+    assert_eq!(group("1.0.0.1"), "google-cloud by ASN 15169");
+    assert_eq!(group("89.160.20.128"), "europe by continent EU");
+    assert_eq!(group("2001:480::1"), "north-america by country US");
+    assert_eq!(group("10.0.0.1"), "rest-of-world by default");
+}
+
+#[test]
+fn config_check_accepts_the_example() {
+    let o = check(&example());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("ok: 7 sites"), "{}", stdout(&o));
+}
+
+#[test]
+fn policy_naming_a_missing_site_is_placed() {
+    let (_d, path) = edited(|t| {
+        t.replace(
+            "sites = [\"lon\", \"ams\"] }",
+            "sites = [\"lon\", \"paris\"] }",
+        )
+    });
+    let o = check(&path);
+    assert_config_error(
+        &o,
+        &path,
+        line_of(&path, "\"paris\""),
+        "preference names no site \"paris\"",
+    );
+}
+
+#[test]
+fn group_allowing_a_missing_site_is_placed_at_the_name() {
+    let (_d, path) = edited(|t| {
+        t.replace(
+            "sites = [\"ams\", \"fra\"]\n",
+            "sites = [\"ams\", \"frankfurt\"]\n",
+        )
+    });
+    let o = check(&path);
+    let line = line_of(&path, "\"frankfurt\"");
+    assert_config_error(&o, &path, line, "no site is named \"frankfurt\"");
+    let col: usize = stderr(&o)
+        .split(':')
+        .nth(2)
+        .and_then(|c| c.parse().ok())
+        .expect("column");
+    // The column of the opening quote of the name.
+    assert_eq!(col, "sites = [\"ams\", ".len() + 1);
+}
+
+#[test]
+fn site_without_url_and_bad_url_are_placed() {
+    let (_d, path) = edited(|t| t.replace("urls = [\"https://fra.cdn.example.net\"]", "urls = []"));
+    assert_config_error(
+        &check(&path),
+        &path,
+        line_of(&path, "urls = []"),
+        "site \"fra\" has no URL",
+    );
+    let (_d, path) =
+        edited(|t| t.replace("https://fra.cdn.example.net", "ftp://fra.cdn.example.net"));
+    assert_config_error(
+        &check(&path),
+        &path,
+        line_of(&path, "ftp://"),
+        "must start with http:// or https://",
+    );
+}
+
+#[test]
+fn bad_cidr_unknown_field_and_syntax_errors_are_placed() {
+    let (_d, path) = edited(|t| t.replace("\"192.0.2.0/24\"", "\"192.0.2.0/33\""));
+    assert_config_error(
+        &check(&path),
+        &path,
+        line_of(&path, "/33"),
+        "is not a CIDR network",
+    );
+    let (_d, path) = edited(|t| {
+        t.replace(
+            "capacity_mbps = 30000\ncost = { per_gb = 0.0030 }",
+            "capacity_mbps = 30000\ncapacity_gbps = 30\ncost = { per_gb = 0.0030 }",
+        )
+    });
+    assert_config_error(
+        &check(&path),
+        &path,
+        line_of(&path, "capacity_gbps"),
+        "unknown field `capacity_gbps`",
+    );
+    let (_d, path) = edited(|t| t.replace("name = \"sjc\"", "name = \"sjc"));
+    assert_config_error(&check(&path), &path, line_of(&path, "name = \"sjc"), "");
+    let (_d, path) = edited(|t| {
+        t.replace(
+            "{ step = \"least_cost\" },\n  { step = \"capacity\", headroom = 0.15 }",
+            "{ step = \"cheapest\" },\n  { step = \"capacity\", headroom = 0.15 }",
+        )
+    });
+    assert_config_error(
+        &check(&path),
+        &path,
+        line_of(&path, "step = \"cheapest\""),
+        "unknown variant `cheapest`",
+    );
+}
+
+#[test]
+fn coverage_zone_file_with_a_bad_cidr_names_the_zone_file() {
+    let (dir, path) = edited(|t| t);
+    let czf = dir.path().join("czf.json");
+    let text = std::fs::read_to_string(&czf)
+        .expect("czf")
+        .replace("198.51.100.128/25", "198.51.100.128/255");
+    std::fs::write(&czf, text).expect("write");
+    let o = check(&path);
+    assert_config_error(
+        &o,
+        &czf,
+        line_of(&czf, "/255"),
+        "coverageZones.\"de-telekom\".network[0]",
+    );
+}
+
+#[test]
+fn missing_or_wrong_geoip_files_are_placed_in_the_config() {
+    let (_d, path) = edited(|t| t.replace("GeoLite2-City-Test.mmdb", "missing.mmdb"));
+    assert_config_error(
+        &check(&path),
+        &path,
+        line_of(&path, "missing.mmdb"),
+        "is not a readable MaxMind DB file",
+    );
+    let (_d, path) = edited(|t| t.replace("GeoLite2-City-Test.mmdb", "README.md"));
+    assert_config_error(
+        &check(&path),
+        &path,
+        line_of(&path, "README.md"),
+        "is not a readable MaxMind DB file",
+    );
+    let (_d, path) = edited(|t| t.replace("GeoLite2-City-Test.mmdb", "GeoLite2-ASN-Test.mmdb"));
+    assert_config_error(
+        &check(&path),
+        &path,
+        line_of(&path, "city = "),
+        "expected a GeoIP2/GeoLite2 City or Country database",
+    );
+}
+
+#[test]
+fn unreadable_or_binary_configuration_is_exit_78() {
+    let o = check(Path::new("/nonexistent/routecast.toml"));
+    assert_eq!(o.status.code(), Some(78));
+    assert!(
+        stderr(&o).starts_with("/nonexistent/routecast.toml: cannot read configuration"),
+        "{}",
+        stderr(&o)
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bin = dir.path().join("x.toml");
+    std::fs::write(&bin, [0xff, 0xfe, 0x00, 0x41]).expect("write");
+    let o = check(&bin);
+    assert_eq!(o.status.code(), Some(78));
+    assert!(stderr(&o).contains("not UTF-8 text"), "{}", stderr(&o));
+}
+
+#[test]
+fn usage_errors_exit_64_with_one_line() {
+    let cfg = example();
+    let cfg = cfg.to_str().expect("path");
+    for (args, want) in [
+        (
+            vec!["route", "-c", cfg, "300.1.2.3", "/live/x"],
+            "\"300.1.2.3\" is not an IP address",
+        ),
+        (
+            vec!["route", "-c", cfg, "192.0.2.1", "live/x"],
+            "must start with '/'",
+        ),
+        (
+            vec![
+                "route",
+                "-c",
+                cfg,
+                "192.0.2.1",
+                "/live/x",
+                "--load",
+                "paris=10",
+            ],
+            "no site is named \"paris\"",
+        ),
+        (
+            vec![
+                "route",
+                "-c",
+                cfg,
+                "192.0.2.1",
+                "/live/x",
+                "--load",
+                "ams=-5",
+            ],
+            "is not a number of Mbit/s",
+        ),
+        (
+            vec![
+                "route",
+                "-c",
+                cfg,
+                "192.0.2.1",
+                "/live/x",
+                "--down",
+                "nowhere",
+            ],
+            "no site is named \"nowhere\"",
+        ),
+    ] {
+        let o = routecast(&args);
+        assert_eq!(o.status.code(), Some(64), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+    let o = routecast(&["route", "--bogus"]);
+    assert_eq!(o.status.code(), Some(64));
+    assert!(routecast(&["--help"]).status.success());
+}
