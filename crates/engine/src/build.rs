@@ -70,7 +70,9 @@ impl Platform {
         let (groups, table) = b.finish(config.default_group.as_ref())?;
         let group_ids = name_index(groups.iter().map(|g| g.name.as_str()));
         let policies = build_policies(src, config, &site_ids, &group_ids, sites.len())?;
+        let uniform_weights = sites.windows(2).all(|w| w[0].weight == w[1].weight);
         Ok(Platform {
+            uniform_weights,
             sites,
             groups,
             policies,
@@ -132,6 +134,13 @@ fn build_sites(src: &Source, configs: &[SiteConfig]) -> Result<Vec<Site>, Config
         }
         sites.push(build_site(src, c)?);
     }
+    for i in 0..sites.len() {
+        let class = sites[..i]
+            .iter()
+            .find(|s| s.content == sites[i].content)
+            .map_or(i, |s| usize::from(s.content_class));
+        sites[i].content_class = u16::try_from(class).unwrap_or(u16::MAX);
+    }
     Ok(sites)
 }
 
@@ -173,8 +182,11 @@ fn build_site(src: &Source, c: &SiteConfig) -> Result<Site, ConfigError> {
         .iter()
         .map(|p| content_prefix(src, p))
         .collect::<Result<Vec<_>, _>>()?;
+    let location = coordinates(src, &c.location)?;
     Ok(Site {
-        location: coordinates(src, &c.location)?,
+        xyz: location.unit_vector(),
+        content_class: 0,
+        location,
         cost: match &c.cost {
             Some(cost) => build_cost(src, cost)?,
             None => Cost::PerGb(0.0),
@@ -456,8 +468,18 @@ impl<'a> GroupsBuilder<'a> {
         };
         let table = GroupTable {
             networks: self.networks.build(),
-            asns: self.asns,
-            countries: self.countries,
+            asns: {
+                let mut v: Vec<_> = self.asns.into_iter().collect();
+                v.sort_unstable();
+                v
+            },
+            countries: {
+                let mut v = vec![None; 26 * 26];
+                for (c, g) in self.countries {
+                    v[c.index()] = Some(g);
+                }
+                v
+            },
             continents: self.continents,
             default,
         };

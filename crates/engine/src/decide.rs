@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::groups::GroupMatch;
 use crate::hash::{hash_addr, hash_str, mix, rendezvous_key, unit};
-use crate::location::{Coordinates, Location};
+use crate::location::{chord, km_from_chord, Coordinates, Location};
 use crate::platform::{GroupId, Mbps, Platform, PolicyId, Site, SiteId, SiteState};
 use crate::policy::Step;
 
@@ -106,28 +106,46 @@ const SKIPPED: Mark = Mark {
 };
 
 /// Why every candidate site ended where it did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Explanation {
-    /// Site count (row length of `marks`).
+    /// Site count (row length of `cells`).
     sites: usize,
-    /// Step-major matrix: `marks[step * sites + site]`.
-    marks: Vec<Mark>,
+    /// Step-major matrix: `cells[step * sites + site]`; the score is stored
+    /// as f32 (NaN: none) to keep a decision's explanation small.
+    cells: Vec<(Verdict, f32)>,
     /// The coordinates distances were measured from, if any.
     pub client_coordinates: Option<Coordinates>,
+}
+
+impl PartialEq for Explanation {
+    /// Equal when every cell is equal, a missing score (NaN) included.
+    fn eq(&self, other: &Self) -> bool {
+        self.sites == other.sites
+            && self.client_coordinates == other.client_coordinates
+            && self.cells.len() == other.cells.len()
+            && self
+                .cells
+                .iter()
+                .zip(&other.cells)
+                .all(|(a, b)| a.0 == b.0 && a.1.to_bits() == b.1.to_bits())
+    }
 }
 
 impl Explanation {
     /// What step `step` (index into the policy's steps) did to `site`.
     pub fn mark(&self, step: usize, site: SiteId) -> Mark {
-        self.marks
-            .get(step * self.sites + site.index())
-            .copied()
-            .unwrap_or(SKIPPED)
+        match self.cells.get(step * self.sites + site.index()) {
+            Some((verdict, score)) => Mark {
+                verdict: *verdict,
+                score: (!score.is_nan()).then_some(f64::from(*score)),
+            },
+            None => SKIPPED,
+        }
     }
 
     /// The step that dropped `site`, if one did.
     pub fn dropped_by(&self, site: SiteId) -> Option<usize> {
-        let steps = self.marks.len() / self.sites.max(1);
+        let steps = self.cells.len() / self.sites.max(1);
         (0..steps).find(|s| self.mark(*s, site).verdict == Verdict::Dropped)
     }
 }
@@ -189,12 +207,30 @@ pub struct Router {
 /// Per-decision working state.
 struct Work<'a> {
     sites: &'a [Site],
-    alive: Vec<bool>,
+    /// Sort tier of each site, or [`DROPPED`].
     tier: Vec<u8>,
-    marks: Vec<Mark>,
-    /// Ranker keys, ranker-major: `keys[r * n + site]`.
+    cells: Vec<(Verdict, f32)>,
+    /// Ranker keys, site-major: `keys[site * rankers + r]`.
     keys: Vec<f64>,
+    rankers: usize,
 }
+
+/// Policies with up to this many rankers sort on packed integer keys.
+const PACKED_RANKERS: usize = 3;
+
+/// Maps an f64 to a u64 whose unsigned order is `f64::total_cmp`'s order.
+#[inline]
+fn ordered_bits(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+/// Tier of a site some filter removed.
+const DROPPED: u8 = u8::MAX;
 
 impl Router {
     /// A router over `platform`.
@@ -233,17 +269,23 @@ impl Router {
         let rankers = policy.steps.iter().filter(|s| s.step.is_ranker()).count();
         let mut w = Work {
             sites: &p.sites,
-            alive: vec![true; n],
             tier: vec![TIER_OK; n],
-            marks: vec![SKIPPED; policy.steps.len() * n],
+            cells: vec![(Verdict::Skipped, f32::NAN); policy.steps.len() * n],
             keys: vec![0.0; rankers * n],
+            rankers,
         };
+        let coords = facts.location.coordinates.or(p.group(group).location);
+        let needs_xyz = policy
+            .steps
+            .iter()
+            .any(|s| matches!(s.step, Step::Closest { .. }));
         let ctx = Context {
             facts,
             load,
             group: p.group(group),
-            coords: facts.location.coordinates.or(p.group(group).location),
+            client_xyz: coords.filter(|_| needs_xyz).map(|c| c.unit_vector()),
             client_hash: hash_addr(facts.address),
+            uniform_weights: p.uniform_weights,
         };
         let mut r = 0;
         for (si, step) in policy.steps.iter().enumerate() {
@@ -251,13 +293,8 @@ impl Router {
             w.apply(si, &step.step, &ctx, ranker.then_some(r));
             r += usize::from(ranker);
         }
-        let (order, preferred) = w.order(rankers);
-        let explanation = Explanation {
-            sites: n,
-            marks: w.marks,
-            client_coordinates: ctx.coords,
-        };
-        let site = order.first().copied();
+        let (mut order, preferred) = w.order(rankers);
+        let site = (!order.is_empty()).then(|| order.remove(0));
         let outcome = match site {
             None => Outcome::NoSite,
             Some(s) => match w.tier[s.index()] {
@@ -272,10 +309,14 @@ impl Router {
             matched_by,
             policy: policy_id,
             site,
-            fallbacks: order.get(1..).unwrap_or_default().to_vec(),
+            fallbacks: order,
             preferred,
             outcome,
-            explanation,
+            explanation: Explanation {
+                sites: n,
+                cells: w.cells,
+                client_coordinates: coords,
+            },
         }
     }
 }
@@ -285,138 +326,189 @@ struct Context<'a, 'f> {
     facts: &'a Facts<'f>,
     load: &'a dyn LoadView,
     group: &'a crate::platform::ClientGroup,
-    coords: Option<Coordinates>,
+    /// The client's position as a unit vector, when a closest step needs it.
+    client_xyz: Option<[f64; 3]>,
     client_hash: u64,
+    /// All sites weigh the same (hashed rankings can skip the logarithm).
+    uniform_weights: bool,
 }
 
 impl Work<'_> {
     fn apply(&mut self, si: usize, step: &Step, ctx: &Context<'_, '_>, ranker: Option<usize>) {
-        let n = self.sites.len();
-        let seed = match step {
-            Step::Weighted => mix(ctx.client_hash, hash_str(ctx.facts.path)),
-            Step::ConsistentHash { key } => hash_str(key.of(ctx.facts.path)),
-            _ => 0,
-        };
-        for i in 0..n {
-            if !self.alive[i] {
-                continue;
-            }
-            let id = SiteId(i as u16);
-            let site = &self.sites[i];
-            let mark = match ranker {
-                Some(r) => {
-                    let (key, score) = rank(step, site, id, ctx, seed);
-                    self.keys[r * n + i] = key;
-                    Mark {
-                        verdict: Verdict::Kept,
-                        score,
+        // One loop per kind of step, so each loop body is branch-free of the
+        // step type (this is the hot path of every decision).
+        let load = ctx.load;
+        let kept = |score: Option<f64>, key: f64| (Verdict::Kept, score, key);
+        let pass = |ok: bool| (if ok { Verdict::Kept } else { Verdict::Dropped }, None, 0.0);
+        match step {
+            Step::Available => self.each(si, ranker, |site, id| match load.state(id, site.state) {
+                SiteState::Disabled => pass(false),
+                _ if !load.is_up(id) => pass(false),
+                SiteState::Draining => (Verdict::Draining, None, 0.0),
+                SiteState::Active => pass(true),
+            }),
+            Step::ServesContent => {
+                // Sites mostly share content lists: test each distinct list once.
+                let mut memo = [0u8; 64];
+                let path = ctx.facts.path;
+                self.each(si, ranker, |site, _| {
+                    let class = usize::from(site.content_class);
+                    match memo.get(class).copied() {
+                        Some(m) if m != 0 => pass(m == 2),
+                        _ => {
+                            let ok = site.serves(path);
+                            if let Some(m) = memo.get_mut(class) {
+                                *m = 1 + u8::from(ok);
+                            }
+                            pass(ok)
+                        }
                     }
-                }
-                None => self.filter(step, site, id, ctx),
-            };
-            match mark.verdict {
-                Verdict::Dropped => self.alive[i] = false,
-                Verdict::Draining => self.tier[i] = self.tier[i].max(TIER_DRAINING),
-                Verdict::Full => self.tier[i] = self.tier[i].max(TIER_FULL),
-                Verdict::Spilled => self.tier[i] = self.tier[i].max(TIER_SPILLED),
-                Verdict::Kept | Verdict::Skipped => {}
+                })
             }
-            self.marks[si * n + i] = mark;
+            Step::AllowedForGroup => self.each(si, ranker, |_, id| pass(ctx.group.allows(id))),
+            Step::Capacity { headroom } => {
+                self.each(si, ranker, |site, id| capacity(site, id, ctx, *headroom))
+            }
+            Step::LeastCost => self.each(si, ranker, |site, id| {
+                let c = site.cost.marginal_per_gb(load.load(id));
+                kept(Some(c), c)
+            }),
+            Step::Closest { bucket_km } => match &ctx.client_xyz {
+                Some(xyz) => self.each(si, ranker, |site, _| {
+                    let d = km_from_chord(chord(xyz, &site.xyz));
+                    // Truncation is floor here: distances are >= 0.
+                    let key = if *bucket_km > 0.0 {
+                        ((d / bucket_km) as u64) as f64
+                    } else {
+                        d
+                    };
+                    kept(Some(d), key)
+                }),
+                None => self.each(si, ranker, |_, _| kept(None, 0.0)),
+            },
+            Step::Weighted | Step::ConsistentHash { .. } => {
+                let seed = match step {
+                    Step::ConsistentHash { key } => hash_str(key.of(ctx.facts.path)),
+                    _ => mix(ctx.client_hash, hash_str(ctx.facts.path)),
+                };
+                let uniform = ctx.uniform_weights;
+                self.each(si, ranker, |site, _| {
+                    // With equal weights, 1 - u orders like -ln(u) / w, without the log.
+                    let k = if uniform {
+                        1.0 - unit(mix(seed, site.name_hash))
+                    } else {
+                        rendezvous_key(seed, site.name_hash, site.weight)
+                    };
+                    kept(Some(k), k)
+                })
+            }
+            Step::Preference { rank } => self.each(si, ranker, |_, id| {
+                let r = f64::from(rank.get(id.index()).copied().unwrap_or(u16::MAX));
+                kept(Some(r), r)
+            }),
         }
     }
 
-    fn filter(&self, step: &Step, site: &Site, id: SiteId, ctx: &Context<'_, '_>) -> Mark {
-        let keep = |ok: bool| Mark {
-            verdict: if ok { Verdict::Kept } else { Verdict::Dropped },
-            score: None,
-        };
-        match step {
-            Step::Available => match ctx.load.state(id, site.state) {
-                SiteState::Disabled => keep(false),
-                _ if !ctx.load.is_up(id) => keep(false),
-                SiteState::Draining => Mark {
-                    verdict: Verdict::Draining,
-                    score: None,
-                },
-                SiteState::Active => keep(true),
-            },
-            Step::ServesContent => keep(site.serves(ctx.facts.path)),
-            Step::AllowedForGroup => keep(ctx.group.allows(id)),
-            Step::Capacity { headroom } => capacity(site, id, ctx, *headroom),
-            // Rankers never reach here (see apply).
-            _ => keep(true),
+    /// Runs `f` on every site still a candidate and records its verdict,
+    /// score and (for rankers) sort key.
+    #[inline(always)]
+    fn each(
+        &mut self,
+        si: usize,
+        ranker: Option<usize>,
+        mut f: impl FnMut(&Site, SiteId) -> (Verdict, Option<f64>, f64),
+    ) {
+        let n = self.sites.len();
+        let rankers = self.rankers;
+        for i in 0..n {
+            if self.tier[i] == DROPPED {
+                continue;
+            }
+            let (verdict, score, key) = f(&self.sites[i], SiteId(i as u16));
+            if let Some(r) = ranker {
+                self.keys[i * rankers + r] = key;
+            }
+            let t = &mut self.tier[i];
+            *t = match verdict {
+                Verdict::Dropped => DROPPED,
+                Verdict::Draining => (*t).max(TIER_DRAINING),
+                Verdict::Full => (*t).max(TIER_FULL),
+                Verdict::Spilled => (*t).max(TIER_SPILLED),
+                _ => *t,
+            };
+            self.cells[si * n + i] = (verdict, score.map_or(f32::NAN, |s| s as f32));
         }
+    }
+
+    /// Lexicographic order of two sites by the rankers' keys, then by
+    /// declaration order: the first ranker decides, later ones break ties.
+    fn by_keys(&self, rankers: usize, a: SiteId, b: SiteId) -> std::cmp::Ordering {
+        let ka = &self.keys[a.index() * rankers..(a.index() + 1) * rankers];
+        let kb = &self.keys[b.index() * rankers..(b.index() + 1) * rankers];
+        for (x, y) in ka.iter().zip(kb) {
+            let o = x.total_cmp(y);
+            if o.is_ne() {
+                return o;
+            }
+        }
+        a.cmp(&b)
     }
 
     /// Candidates in final order, and the site preferred before capacity.
     fn order(&self, rankers: usize) -> (Vec<SiteId>, Option<SiteId>) {
-        let n = self.sites.len();
-        let mut order: Vec<SiteId> = (0..n)
-            .filter(|i| self.alive[*i])
+        let mut order: Vec<SiteId> = (0..self.sites.len())
+            .filter(|i| self.tier[*i] != DROPPED)
             .map(|i| SiteId(i as u16))
             .collect();
-        // Stable sorts from the last ranker to the first: the first ranker
-        // decides, later ones break its ties, declaration order breaks the rest.
-        for r in (0..rankers).rev() {
-            let k = &self.keys[r * n..(r + 1) * n];
-            order.sort_by(|a, b| k[a.index()].total_cmp(&k[b.index()]));
+        let tier = |s: SiteId| self.tier[s.index()];
+        let draining = |s: SiteId| tier(s) == TIER_DRAINING;
+        let preferred = order.iter().copied().min_by(|a, b| {
+            draining(*a)
+                .cmp(&draining(*b))
+                .then_with(|| self.by_keys(rankers, *a, *b))
+        });
+        if rankers <= PACKED_RANKERS {
+            // Fast path: one integer array per site, compared lexicographically.
+            let mut packed: Vec<[u64; PACKED_RANKERS + 2]> = order
+                .iter()
+                .map(|s| {
+                    let mut k = [0u64; PACKED_RANKERS + 2];
+                    k[0] = u64::from(tier(*s));
+                    let keys = &self.keys[s.index() * rankers..(s.index() + 1) * rankers];
+                    for (slot, key) in k[1..].iter_mut().zip(keys) {
+                        *slot = ordered_bits(*key);
+                    }
+                    k[PACKED_RANKERS + 1] = s.0 as u64;
+                    k
+                })
+                .collect();
+            packed.sort_unstable();
+            for (o, k) in order.iter_mut().zip(&packed) {
+                *o = SiteId(k[PACKED_RANKERS + 1] as u16);
+            }
+        } else {
+            // Unstable is deterministic here: no two sites compare equal.
+            order.sort_unstable_by(|a, b| {
+                tier(*a)
+                    .cmp(&tier(*b))
+                    .then_with(|| self.by_keys(rankers, *a, *b))
+            });
         }
-        let preferred = order
-            .iter()
-            .copied()
-            .min_by_key(|s| u8::from(self.tier[s.index()] == TIER_DRAINING));
-        order.sort_by_key(|s| self.tier[s.index()]);
         (order, preferred)
     }
 }
 
-/// A ranker's sort key (lower first) and the score shown for it.
-fn rank(
-    step: &Step,
+/// The proportional spill-over: see [`Step::Capacity`].
+fn capacity(
     site: &Site,
     id: SiteId,
     ctx: &Context<'_, '_>,
-    seed: u64,
-) -> (f64, Option<f64>) {
-    match step {
-        Step::LeastCost => {
-            let c = site.cost.marginal_per_gb(ctx.load.load(id));
-            (c, Some(c))
-        }
-        Step::Closest { bucket_km } => match ctx.coords {
-            Some(c) => {
-                let d = c.distance_km(&site.location);
-                let key = if *bucket_km > 0.0 {
-                    (d / bucket_km).floor()
-                } else {
-                    d
-                };
-                (key, Some(d))
-            }
-            None => (0.0, None),
-        },
-        Step::Weighted | Step::ConsistentHash { .. } => {
-            let k = rendezvous_key(seed, site.name_hash, site.weight);
-            (k, Some(k))
-        }
-        Step::Preference { rank } => {
-            let r = f64::from(rank.get(id.index()).copied().unwrap_or(u16::MAX));
-            (r, Some(r))
-        }
-        _ => (0.0, None),
-    }
-}
-
-/// The proportional spill-over: see [`Step::Capacity`].
-fn capacity(site: &Site, id: SiteId, ctx: &Context<'_, '_>, headroom: f64) -> Mark {
+    headroom: f64,
+) -> (Verdict, Option<f64>, f64) {
     let Some(cap) = site.capacity else {
-        return Mark {
-            verdict: Verdict::Kept,
-            score: None,
-        };
+        return (Verdict::Kept, None, 0.0);
     };
     let load = ctx.load.load(id).0;
-    let utilisation = load / cap.0;
     let threshold = cap.0 * (1.0 - headroom);
     let verdict = if load >= cap.0 {
         Verdict::Full
@@ -431,11 +523,21 @@ fn capacity(site: &Site, id: SiteId, ctx: &Context<'_, '_>, headroom: f64) -> Ma
     } else {
         Verdict::Kept
     };
-    Mark {
-        verdict,
-        score: Some(utilisation),
-    }
+    (verdict, Some(load / cap.0), 0.0)
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod ordered_bits_tests {
+    use super::ordered_bits;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ordered_bits_agrees_with_total_cmp(a in any::<f64>(), b in any::<f64>()) {
+            prop_assert_eq!(ordered_bits(a).cmp(&ordered_bits(b)), a.total_cmp(&b));
+        }
+    }
+}

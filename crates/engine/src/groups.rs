@@ -1,7 +1,6 @@
 //! Matching a client to its group: longest prefix first, then ASN, country,
 //! continent, and the default group last.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -43,8 +42,10 @@ impl fmt::Display for GroupMatch {
 #[derive(Debug, Clone)]
 pub struct GroupTable {
     pub(crate) networks: PrefixTable<GroupId>,
-    pub(crate) asns: HashMap<u32, GroupId>,
-    pub(crate) countries: HashMap<CountryCode, GroupId>,
+    /// Sorted by ASN, for binary search (no hashing on the hot path).
+    pub(crate) asns: Vec<(u32, GroupId)>,
+    /// Indexed by [`CountryCode::index`].
+    pub(crate) countries: Vec<Option<GroupId>>,
     pub(crate) continents: [Option<GroupId>; 7],
     pub(crate) default: GroupId,
 }
@@ -56,11 +57,13 @@ impl GroupTable {
         if let Some((net, g)) = self.networks.longest_match(addr) {
             return (*g, GroupMatch::Network(net));
         }
-        if let Some(g) = loc.asn.and_then(|a| self.asns.get(&a)) {
-            return (*g, GroupMatch::Asn(loc.asn.unwrap_or_default()));
+        if let Some(asn) = loc.asn {
+            if let Ok(i) = self.asns.binary_search_by_key(&asn, |e| e.0) {
+                return (self.asns[i].1, GroupMatch::Asn(asn));
+            }
         }
         if let Some(c) = loc.country {
-            if let Some(g) = self.countries.get(&c) {
+            if let Some(Some(g)) = self.countries.get(c.index()) {
                 return (*g, GroupMatch::Country(c));
             }
         }

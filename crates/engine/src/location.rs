@@ -9,6 +9,11 @@ use std::str::FromStr;
 pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
+    /// A dense index (0..676) for tables.
+    pub fn index(&self) -> usize {
+        usize::from(self.0[0] - b'A') * 26 + usize::from(self.0[1] - b'A')
+    }
+
     /// The code as text.
     pub fn as_str(&self) -> &str {
         // Invariant: both bytes are ASCII upper-case letters (checked in from_str).
@@ -132,15 +137,37 @@ impl Coordinates {
         Ok(Self { lat, lon })
     }
 
+    /// The point as a unit vector from the Earth's centre: distances between
+    /// unit vectors need no trigonometry (see [`km_from_chord`]).
+    pub fn unit_vector(&self) -> [f64; 3] {
+        let (lat, lon) = (self.lat.to_radians(), self.lon.to_radians());
+        [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
+    }
+
     /// Great-circle distance in kilometres (haversine, mean Earth radius 6371 km).
     pub fn distance_km(&self, other: &Coordinates) -> f64 {
-        const EARTH_RADIUS_KM: f64 = 6371.0;
         let (p1, p2) = (self.lat.to_radians(), other.lat.to_radians());
         let dp = p2 - p1;
         let dl = (other.lon - self.lon).to_radians();
         let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
         2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
     }
+}
+
+/// Mean Earth radius used for distances.
+pub const EARTH_RADIUS_KM: f64 = 6371.0;
+
+/// Straight-line (chord) distance between two unit vectors.
+#[inline]
+pub fn chord(a: &[f64; 3], b: &[f64; 3]) -> f64 {
+    let (x, y, z) = (a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+    (x * x + y * y + z * z).sqrt()
+}
+
+/// Great-circle distance in km for a chord between unit vectors.
+#[inline]
+pub fn km_from_chord(c: f64) -> f64 {
+    2.0 * EARTH_RADIUS_KM * (c / 2.0).min(1.0).asin()
 }
 
 impl fmt::Display for Coordinates {
@@ -189,6 +216,8 @@ mod tests {
         let d = ams.distance_km(&nyc);
         assert!((5830.0..5890.0).contains(&d), "{d}");
         assert_eq!(ams.distance_km(&ams), 0.0);
+        let by_chord = km_from_chord(chord(&ams.unit_vector(), &nyc.unit_vector()));
+        assert!((by_chord - d).abs() < 1e-6, "{by_chord} vs {d}");
     }
 
     #[test]

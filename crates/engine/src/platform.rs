@@ -139,6 +139,11 @@ pub struct Site {
     pub state: SiteState,
     /// A hash of the name, the site's stable identity in hashed rankings.
     pub(crate) name_hash: u64,
+    /// `location` as a unit vector, for fast distances.
+    pub(crate) xyz: [f64; 3],
+    /// Sites with equal `content` lists share a class (decisions test each
+    /// list once).
+    pub(crate) content_class: u16,
 }
 
 impl Site {
@@ -191,6 +196,8 @@ pub struct Platform {
     pub(crate) policies: Vec<Policy>,
     pub(crate) table: GroupTable,
     pub(crate) geoip: GeoIpFiles,
+    /// Every site has the same weight.
+    pub(crate) uniform_weights: bool,
 }
 
 /// The MaxMind database files a configuration names (resolved by the loader).

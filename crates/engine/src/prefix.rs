@@ -135,8 +135,8 @@ impl<T> std::fmt::Debug for PrefixTable<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PrefixTable")
             .field("networks", &self.entries.len())
-            .field("v4_intervals", &self.v4.starts.len())
-            .field("v6_intervals", &self.v6.starts.len())
+            .field("v4_intervals", &self.v4.runs.len())
+            .field("v6_intervals", &self.v6.runs.len())
             .finish()
     }
 }
@@ -238,6 +238,9 @@ impl<K: Key> Span<K> {
 struct Intervals<K> {
     starts: Vec<K>,
     entry: Vec<u32>,
+    /// `starts` and `entry` interleaved once built, so that the search and
+    /// the answer share cache lines (`starts`/`entry` are then emptied).
+    runs: Vec<(K, u32)>,
     /// `index[b]`: the last interval starting at or before bucket `b`'s first
     /// address; `index[65536]` is the interval count.
     index: Vec<u32>,
@@ -252,6 +255,7 @@ impl<K: Key> Intervals<K> {
         let mut out = Intervals {
             starts: vec![K::ZERO],
             entry: vec![NONE],
+            runs: Vec::new(),
             index: Vec::new(),
         };
         let mut open: Vec<&Span<K>> = Vec::new();
@@ -262,6 +266,14 @@ impl<K: Key> Intervals<K> {
         }
         out.close_before(&mut open, None);
         out.build_index();
+        out.runs = out
+            .starts
+            .iter()
+            .copied()
+            .zip(out.entry.iter().copied())
+            .collect();
+        out.starts = Vec::new();
+        out.entry = Vec::new();
         out
     }
 
@@ -316,10 +328,10 @@ impl<K: Key> Intervals<K> {
     fn find(&self, addr: K) -> u32 {
         let b = addr.bucket();
         let lo = self.index[b] as usize;
-        let hi = (self.index[b + 1] as usize + 1).min(self.starts.len());
-        // starts[lo] <= addr always holds, so the partition point is >= 1.
-        let pp = self.starts[lo..hi].partition_point(|s| *s <= addr);
-        self.entry[lo + pp - 1]
+        let hi = (self.index[b + 1] as usize + 1).min(self.runs.len());
+        // runs[lo].0 <= addr always holds, so the partition point is >= 1.
+        let pp = self.runs[lo..hi].partition_point(|r| r.0 <= addr);
+        self.runs[lo + pp - 1].1
     }
 }
 
