@@ -207,58 +207,46 @@ fn group_allowing_a_missing_site_is_placed_at_the_name() {
     assert_eq!(col, "sites = [\"ams\", ".len() + 1);
 }
 
+/// Edits the example with `from` → `to` and expects `config check` to fail
+/// at the line containing `needle`, with `contains` in the message.
+fn rejects(from: &str, to: &str, needle: &str, contains: &str) {
+    let (_d, path) = edited(|t| {
+        assert!(t.contains(from), "the example contains {from:?}");
+        t.replacen(from, to, 1)
+    });
+    assert_config_error(&check(&path), &path, line_of(&path, needle), contains);
+}
+
 #[test]
 fn site_without_url_and_bad_url_are_placed() {
-    let (_d, path) = edited(|t| t.replace("urls = [\"https://fra.cdn.example.net\"]", "urls = []"));
-    assert_config_error(
-        &check(&path),
-        &path,
-        line_of(&path, "urls = []"),
-        "site \"fra\" has no URL",
-    );
-    let (_d, path) =
-        edited(|t| t.replace("https://fra.cdn.example.net", "ftp://fra.cdn.example.net"));
-    assert_config_error(
-        &check(&path),
-        &path,
-        line_of(&path, "ftp://"),
+    let fra = "urls = [\"https://fra.cdn.example.net\"]";
+    rejects(fra, "urls = []", "urls = []", "site \"fra\" has no URL");
+    rejects(
+        "https://fra.",
+        "ftp://fra.",
+        "ftp://",
         "must start with http:// or https://",
     );
 }
 
 #[test]
 fn bad_cidr_unknown_field_and_syntax_errors_are_placed() {
-    let (_d, path) = edited(|t| t.replace("\"192.0.2.0/24\"", "\"192.0.2.0/33\""));
-    assert_config_error(
-        &check(&path),
-        &path,
-        line_of(&path, "/33"),
+    rejects(
+        "\"192.0.2.0/24\"",
+        "\"192.0.2.0/33\"",
+        "/33",
         "is not a CIDR network",
     );
-    let (_d, path) = edited(|t| {
-        t.replace(
-            "capacity_mbps = 30000\ncost = { per_gb = 0.0030 }",
-            "capacity_mbps = 30000\ncapacity_gbps = 30\ncost = { per_gb = 0.0030 }",
-        )
-    });
-    assert_config_error(
-        &check(&path),
-        &path,
-        line_of(&path, "capacity_gbps"),
-        "unknown field `capacity_gbps`",
-    );
-    let (_d, path) = edited(|t| t.replace("name = \"sjc\"", "name = \"sjc"));
-    assert_config_error(&check(&path), &path, line_of(&path, "name = \"sjc"), "");
-    let (_d, path) = edited(|t| {
-        t.replace(
-            "{ step = \"least_cost\" },\n  { step = \"capacity\", headroom = 0.15 }",
-            "{ step = \"cheapest\" },\n  { step = \"capacity\", headroom = 0.15 }",
-        )
-    });
-    assert_config_error(
-        &check(&path),
-        &path,
-        line_of(&path, "step = \"cheapest\""),
+    let cap = "capacity_mbps = 30000\ncost = { per_gb = 0.0030 }";
+    let extra = "capacity_mbps = 30000\ncapacity_gbps = 30\ncost = { per_gb = 0.0030 }";
+    rejects(cap, extra, "capacity_gbps", "unknown field `capacity_gbps`");
+    rejects("name = \"sjc\"", "name = \"sjc", "name = \"sjc", "");
+    let live = "{ step = \"least_cost\" },\n  { step = \"capacity\", headroom = 0.15 }";
+    let bad = "{ step = \"cheapest\" },\n  { step = \"capacity\", headroom = 0.15 }";
+    rejects(
+        live,
+        bad,
+        "step = \"cheapest\"",
         "unknown variant `cheapest`",
     );
 }
@@ -282,27 +270,21 @@ fn coverage_zone_file_with_a_bad_cidr_names_the_zone_file() {
 
 #[test]
 fn missing_or_wrong_geoip_files_are_placed_in_the_config() {
-    let (_d, path) = edited(|t| t.replace("GeoLite2-City-Test.mmdb", "missing.mmdb"));
-    assert_config_error(
-        &check(&path),
-        &path,
-        line_of(&path, "missing.mmdb"),
+    let city = "GeoLite2-City-Test.mmdb";
+    rejects(
+        city,
+        "missing.mmdb",
+        "missing.mmdb",
         "is not a readable MaxMind DB file",
     );
-    let (_d, path) = edited(|t| t.replace("GeoLite2-City-Test.mmdb", "README.md"));
-    assert_config_error(
-        &check(&path),
-        &path,
-        line_of(&path, "README.md"),
+    rejects(
+        city,
+        "README.md",
+        "README.md",
         "is not a readable MaxMind DB file",
     );
-    let (_d, path) = edited(|t| t.replace("GeoLite2-City-Test.mmdb", "GeoLite2-ASN-Test.mmdb"));
-    assert_config_error(
-        &check(&path),
-        &path,
-        line_of(&path, "city = "),
-        "expected a GeoIP2/GeoLite2 City or Country database",
-    );
+    let wrong = "expected a GeoIP2/GeoLite2 City or Country database";
+    rejects(city, "GeoLite2-ASN-Test.mmdb", "city = ", wrong);
 }
 
 #[test]

@@ -41,6 +41,37 @@ pub trait LoadView {
     fn state(&self, _site: SiteId, configured: SiteState) -> SiteState {
         configured
     }
+
+    /// Load, health and state of every site at once, into `out` (cleared
+    /// first). The engine calls this once per decision; the default asks the
+    /// methods above site by site.
+    fn snapshot(&self, sites: &[Site], out: &mut Vec<SiteView>) {
+        view_site_by_site(self, sites, out);
+    }
+}
+
+/// Fills `out` from the per-site methods of `load`.
+fn view_site_by_site<L: LoadView + ?Sized>(load: &L, sites: &[Site], out: &mut Vec<SiteView>) {
+    out.clear();
+    out.extend(sites.iter().enumerate().map(|(i, s)| {
+        let id = SiteId(i as u16);
+        SiteView {
+            load: load.load(id),
+            up: load.is_up(id),
+            state: load.state(id, s.state),
+        }
+    }));
+}
+
+/// One site as a [`LoadView`] sees it at the moment of a decision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SiteView {
+    /// Current outbound bit rate.
+    pub load: Mbps,
+    /// Passing health checks.
+    pub up: bool,
+    /// Operator state in force.
+    pub state: SiteState,
 }
 
 /// No load anywhere, every site up.
@@ -281,7 +312,24 @@ impl Router {
             .any(|s| matches!(s.step, Step::Closest { .. }));
         let ctx = Context {
             facts,
-            load,
+            view: {
+                let mut v = Vec::with_capacity(n);
+                load.snapshot(&p.sites, &mut v);
+                if v.len() != n {
+                    // A view that filled the wrong number of sites: ask site by
+                    // site rather than index out of bounds.
+                    v.clear();
+                    v.extend((0..n).map(|i| {
+                        let id = SiteId(i as u16);
+                        SiteView {
+                            load: load.load(id),
+                            up: load.is_up(id),
+                            state: load.state(id, p.sites[i].state),
+                        }
+                    }));
+                }
+                v
+            },
             group: p.group(group),
             client_xyz: coords.filter(|_| needs_xyz).map(|c| c.unit_vector()),
             client_hash: hash_addr(facts.address),
@@ -324,7 +372,8 @@ impl Router {
 /// The request-wide inputs of the steps.
 struct Context<'a, 'f> {
     facts: &'a Facts<'f>,
-    load: &'a dyn LoadView,
+    /// Every site's load, health and state, read once.
+    view: Vec<SiteView>,
     group: &'a crate::platform::ClientGroup,
     /// The client's position as a unit vector, when a closest step needs it.
     client_xyz: Option<[f64; 3]>,
@@ -337,13 +386,13 @@ impl Work<'_> {
     fn apply(&mut self, si: usize, step: &Step, ctx: &Context<'_, '_>, ranker: Option<usize>) {
         // One loop per kind of step, so each loop body is branch-free of the
         // step type (this is the hot path of every decision).
-        let load = ctx.load;
+        let view = &ctx.view;
         let kept = |score: Option<f64>, key: f64| (Verdict::Kept, score, key);
         let pass = |ok: bool| (if ok { Verdict::Kept } else { Verdict::Dropped }, None, 0.0);
         match step {
-            Step::Available => self.each(si, ranker, |site, id| match load.state(id, site.state) {
+            Step::Available => self.each(si, ranker, |_, id| match view[id.index()].state {
                 SiteState::Disabled => pass(false),
-                _ if !load.is_up(id) => pass(false),
+                _ if !view[id.index()].up => pass(false),
                 SiteState::Draining => (Verdict::Draining, None, 0.0),
                 SiteState::Active => pass(true),
             }),
@@ -370,7 +419,7 @@ impl Work<'_> {
                 self.each(si, ranker, |site, id| capacity(site, id, ctx, *headroom))
             }
             Step::LeastCost => self.each(si, ranker, |site, id| {
-                let c = site.cost.marginal_per_gb(load.load(id));
+                let c = site.cost.marginal_per_gb(view[id.index()].load);
                 kept(Some(c), c)
             }),
             Step::Closest { bucket_km } => match &ctx.client_xyz {
@@ -508,7 +557,7 @@ fn capacity(
     let Some(cap) = site.capacity else {
         return (Verdict::Kept, None, 0.0);
     };
-    let load = ctx.load.load(id).0;
+    let load = ctx.view[id.index()].load.0;
     let threshold = cap.0 * (1.0 - headroom);
     let verdict = if load >= cap.0 {
         Verdict::Full
