@@ -172,19 +172,8 @@ fn config_check_accepts_the_example() {
 
 #[test]
 fn policy_naming_a_missing_site_is_placed() {
-    let (_d, path) = edited(|t| {
-        t.replace(
-            "sites = [\"lon\", \"ams\"] }",
-            "sites = [\"lon\", \"paris\"] }",
-        )
-    });
-    let o = check(&path);
-    assert_config_error(
-        &o,
-        &path,
-        line_of(&path, "\"paris\""),
-        "preference names no site \"paris\"",
-    );
+    let (from, to) = ("[\"lon\", \"ams\"] }", "[\"lon\", \"paris\"] }");
+    rejects(from, to, "\"paris\"", "preference names no site \"paris\"");
 }
 
 #[test]
