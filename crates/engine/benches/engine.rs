@@ -217,6 +217,22 @@ fn decide(c: &mut Criterion) {
             router.decide(black_box(&f), &load)
         })
     });
+    let mut scratch = routecast_engine::Scratch::default();
+    let mut i = 0;
+    g.bench_function("20_sites_7_steps_scratch", |b| {
+        b.iter(|| {
+            let (addr, location, path) = &facts[i % facts.len()];
+            i += 1;
+            let f = Facts {
+                address: *addr,
+                location: *location,
+                path,
+                user_agent: None,
+                time_ms: 0,
+            };
+            router.decide_with(black_box(&f), &load, &mut scratch)
+        })
+    });
     g.finish();
 }
 

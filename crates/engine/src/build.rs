@@ -38,6 +38,9 @@ pub struct CoverageZone {
     pub coordinates: Option<Coordinates>,
 }
 
+/// Steps in one policy (explanations keep a 64-bit mask per policy).
+const MAX_STEPS: usize = 62;
+
 /// Sites and groups are addressed by 16- and 32-bit ids.
 const MAX_SITES: usize = u16::MAX as usize;
 
@@ -562,6 +565,13 @@ fn build_policies(
         if p.steps.get_ref().is_empty() {
             return Err(err(src, &p.steps, "a policy needs at least one step"));
         }
+        if p.steps.get_ref().len() > MAX_STEPS {
+            return Err(err(
+                src,
+                &p.steps,
+                format!("a policy has at most {MAX_STEPS} steps"),
+            ));
+        }
         let steps = p
             .steps
             .get_ref()
@@ -590,7 +600,7 @@ fn build_policies(
             steps: with_implicit_steps(vec![
                 Step::ServesContent,
                 Step::AllowedForGroup,
-                Step::Closest { bucket_km: 0.0 },
+                Step::closest(0.0),
             ]),
         });
     }
@@ -651,7 +661,7 @@ fn build_step(
             if !(b.is_finite() && b >= 0.0) {
                 return Err(err(src, s, "bucket_km must be a number of km >= 0"));
             }
-            Step::Closest { bucket_km: b }
+            Step::closest(b)
         }
         StepConfig::ConsistentHash { key } => Step::ConsistentHash {
             key: match key.as_deref() {

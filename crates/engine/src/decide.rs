@@ -42,25 +42,19 @@ pub trait LoadView {
         configured
     }
 
-    /// Load, health and state of every site at once, into `out` (cleared
-    /// first). The engine calls this once per decision; the default asks the
-    /// methods above site by site.
-    fn snapshot(&self, sites: &[Site], out: &mut Vec<SiteView>) {
-        view_site_by_site(self, sites, out);
-    }
-}
-
-/// Fills `out` from the per-site methods of `load`.
-fn view_site_by_site<L: LoadView + ?Sized>(load: &L, sites: &[Site], out: &mut Vec<SiteView>) {
-    out.clear();
-    out.extend(sites.iter().enumerate().map(|(i, s)| {
-        let id = SiteId(i as u16);
-        SiteView {
-            load: load.load(id),
-            up: load.is_up(id),
-            state: load.state(id, s.state),
+    /// Load, health and state of every site at once: `out[i]` is site `i`
+    /// (`out` has one entry per site). The engine calls this once per
+    /// decision; the default asks the methods above site by site.
+    fn snapshot(&self, sites: &[Site], out: &mut [SiteView]) {
+        for (i, (s, v)) in sites.iter().zip(out).enumerate() {
+            let id = SiteId(i as u16);
+            *v = SiteView {
+                load: self.load(id),
+                up: self.is_up(id),
+                state: self.state(id, s.state),
+            };
         }
-    }));
+    }
 }
 
 /// One site as a [`LoadView`] sees it at the moment of a decision.
@@ -146,6 +140,8 @@ pub struct Explanation {
     cells: Vec<(Verdict, f32)>,
     /// The coordinates distances were measured from, if any.
     pub client_coordinates: Option<Coordinates>,
+    /// Steps whose scores are stored as chord lengths (bit per step).
+    chord_steps: u64,
 }
 
 impl PartialEq for Explanation {
@@ -153,6 +149,7 @@ impl PartialEq for Explanation {
     fn eq(&self, other: &Self) -> bool {
         self.sites == other.sites
             && self.client_coordinates == other.client_coordinates
+            && self.chord_steps == other.chord_steps
             && self.cells.len() == other.cells.len()
             && self
                 .cells
@@ -166,10 +163,18 @@ impl Explanation {
     /// What step `step` (index into the policy's steps) did to `site`.
     pub fn mark(&self, step: usize, site: SiteId) -> Mark {
         match self.cells.get(step * self.sites + site.index()) {
-            Some((verdict, score)) => Mark {
-                verdict: *verdict,
-                score: (!score.is_nan()).then_some(f64::from(*score)),
-            },
+            Some((verdict, score)) => {
+                let chord = step < 64 && self.chord_steps >> step & 1 == 1;
+                let score = (!score.is_nan()).then_some(f64::from(*score));
+                Mark {
+                    verdict: *verdict,
+                    score: if chord {
+                        score.map(km_from_chord)
+                    } else {
+                        score
+                    },
+                }
+            }
             None => SKIPPED,
         }
     }
@@ -243,7 +248,27 @@ struct Work<'a> {
     cells: Vec<(Verdict, f32)>,
     /// Ranker keys, site-major: `keys[site * rankers + r]`.
     keys: Vec<f64>,
+    /// Packed sort keys (see `order`).
+    packed: Vec<[u64; PACKED_RANKERS + 2]>,
     rankers: usize,
+}
+
+/// Reusable working memory for [`Router::decide_with`]. Holds no state
+/// between decisions that could change one: every buffer is refilled.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    tier: Vec<u8>,
+    keys: Vec<f64>,
+    view: Vec<SiteView>,
+    packed: Vec<[u64; PACKED_RANKERS + 2]>,
+}
+
+/// Takes `buf` out of the scratch, cleared and filled with `n` copies of `v`.
+fn refill<T: Clone>(buf: &mut Vec<T>, n: usize, v: T) -> Vec<T> {
+    let mut b = std::mem::take(buf);
+    b.clear();
+    b.resize(n, v);
+    b
 }
 
 /// Policies with up to this many rankers sort on packed integer keys.
@@ -292,6 +317,18 @@ impl Router {
 
     /// Decides where the request described by `facts` goes under `load`.
     pub fn decide(&self, facts: &Facts<'_>, load: &dyn LoadView) -> Decision {
+        self.decide_with(facts, load, &mut Scratch::default())
+    }
+
+    /// [`Router::decide`] with reusable working memory: callers that decide
+    /// often (a server worker, the simulator) keep one [`Scratch`] and save
+    /// the allocations of every decision but the returned one.
+    pub fn decide_with(
+        &self,
+        facts: &Facts<'_>,
+        load: &dyn LoadView,
+        scratch: &mut Scratch,
+    ) -> Decision {
         let p = &*self.platform;
         let (group, matched_by) = p.table.classify(facts.address, &facts.location);
         let policy_id = self.policy_for(group, facts.path);
@@ -300,9 +337,10 @@ impl Router {
         let rankers = policy.steps.iter().filter(|s| s.step.is_ranker()).count();
         let mut w = Work {
             sites: &p.sites,
-            tier: vec![TIER_OK; n],
+            tier: refill(&mut scratch.tier, n, TIER_OK),
             cells: vec![(Verdict::Skipped, f32::NAN); policy.steps.len() * n],
-            keys: vec![0.0; rankers * n],
+            keys: refill(&mut scratch.keys, rankers * n, 0.0),
+            packed: std::mem::take(&mut scratch.packed),
             rankers,
         };
         let coords = facts.location.coordinates.or(p.group(group).location);
@@ -313,21 +351,13 @@ impl Router {
         let ctx = Context {
             facts,
             view: {
-                let mut v = Vec::with_capacity(n);
+                let idle = SiteView {
+                    load: Mbps(0.0),
+                    up: true,
+                    state: SiteState::Active,
+                };
+                let mut v = refill(&mut scratch.view, n, idle);
                 load.snapshot(&p.sites, &mut v);
-                if v.len() != n {
-                    // A view that filled the wrong number of sites: ask site by
-                    // site rather than index out of bounds.
-                    v.clear();
-                    v.extend((0..n).map(|i| {
-                        let id = SiteId(i as u16);
-                        SiteView {
-                            load: load.load(id),
-                            up: load.is_up(id),
-                            state: load.state(id, p.sites[i].state),
-                        }
-                    }));
-                }
                 v
             },
             group: p.group(group),
@@ -352,6 +382,10 @@ impl Router {
                 _ => Outcome::Preferred,
             },
         };
+        scratch.tier = w.tier;
+        scratch.keys = w.keys;
+        scratch.packed = w.packed;
+        scratch.view = ctx.view;
         Decision {
             group,
             matched_by,
@@ -364,6 +398,12 @@ impl Router {
                 sites: n,
                 cells: w.cells,
                 client_coordinates: coords,
+                chord_steps: policy
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| matches!(s.step, Step::Closest { .. }))
+                    .fold(0, |m, (i, _)| m | 1u64.checked_shl(i as u32).unwrap_or(0)),
             },
         }
     }
@@ -422,16 +462,17 @@ impl Work<'_> {
                 let c = site.cost.marginal_per_gb(view[id.index()].load);
                 kept(Some(c), c)
             }),
-            Step::Closest { bucket_km } => match &ctx.client_xyz {
+            Step::Closest { bands, .. } => match &ctx.client_xyz {
+                // Chord length orders like distance; the explanation turns it
+                // into km only when read (see Explanation::mark).
                 Some(xyz) => self.each(si, ranker, |site, _| {
-                    let d = km_from_chord(chord(xyz, &site.xyz));
-                    // Truncation is floor here: distances are >= 0.
-                    let key = if *bucket_km > 0.0 {
-                        ((d / bucket_km) as u64) as f64
+                    let c = chord(xyz, &site.xyz);
+                    let key = if bands.is_empty() {
+                        c
                     } else {
-                        d
+                        bands.band(c) as f64
                     };
-                    kept(Some(d), key)
+                    kept(Some(c), key)
                 }),
                 None => self.each(si, ranker, |_, _| kept(None, 0.0)),
             },
@@ -504,45 +545,51 @@ impl Work<'_> {
     }
 
     /// Candidates in final order, and the site preferred before capacity.
-    fn order(&self, rankers: usize) -> (Vec<SiteId>, Option<SiteId>) {
+    fn order(&mut self, rankers: usize) -> (Vec<SiteId>, Option<SiteId>) {
         let mut order: Vec<SiteId> = (0..self.sites.len())
             .filter(|i| self.tier[*i] != DROPPED)
             .map(|i| SiteId(i as u16))
             .collect();
         let tier = |s: SiteId| self.tier[s.index()];
-        let draining = |s: SiteId| tier(s) == TIER_DRAINING;
-        let preferred = order.iter().copied().min_by(|a, b| {
-            draining(*a)
-                .cmp(&draining(*b))
-                .then_with(|| self.by_keys(rankers, *a, *b))
-        });
-        if rankers <= PACKED_RANKERS {
-            // Fast path: one integer array per site, compared lexicographically.
-            let mut packed: Vec<[u64; PACKED_RANKERS + 2]> = order
-                .iter()
-                .map(|s| {
-                    let mut k = [0u64; PACKED_RANKERS + 2];
-                    k[0] = u64::from(tier(*s));
-                    let keys = &self.keys[s.index() * rankers..(s.index() + 1) * rankers];
-                    for (slot, key) in k[1..].iter_mut().zip(keys) {
-                        *slot = ordered_bits(*key);
-                    }
-                    k[PACKED_RANKERS + 1] = s.0 as u64;
-                    k
-                })
-                .collect();
-            packed.sort_unstable();
-            for (o, k) in order.iter_mut().zip(&packed) {
-                *o = SiteId(k[PACKED_RANKERS + 1] as u16);
-            }
-        } else {
+        let draining = |s: SiteId| u8::from(tier(s) == TIER_DRAINING);
+        if rankers > PACKED_RANKERS {
+            let preferred = order.iter().copied().min_by(|a, b| {
+                draining(*a)
+                    .cmp(&draining(*b))
+                    .then_with(|| self.by_keys(rankers, *a, *b))
+            });
             // Unstable is deterministic here: no two sites compare equal.
             order.sort_unstable_by(|a, b| {
                 tier(*a)
                     .cmp(&tier(*b))
                     .then_with(|| self.by_keys(rankers, *a, *b))
             });
+            return (order, preferred);
         }
+        // Fast path: one integer array per site, compared lexicographically:
+        // [draining or tier, ranker keys…, site index].
+        const ID: usize = PACKED_RANKERS + 1;
+        let mut packed = std::mem::take(&mut self.packed);
+        packed.clear();
+        packed.extend(order.iter().map(|s| {
+            let mut k = [0u64; PACKED_RANKERS + 2];
+            k[0] = u64::from(draining(*s));
+            let keys = &self.keys[s.index() * rankers..(s.index() + 1) * rankers];
+            for (slot, key) in k[1..].iter_mut().zip(keys) {
+                *slot = ordered_bits(*key);
+            }
+            k[ID] = u64::from(s.0);
+            k
+        }));
+        let preferred = packed.iter().min().map(|k| SiteId(k[ID] as u16));
+        for k in &mut packed {
+            k[0] = u64::from(self.tier[k[ID] as usize]);
+        }
+        packed.sort_unstable();
+        for (o, k) in order.iter_mut().zip(&packed) {
+            *o = SiteId(k[ID] as u16);
+        }
+        self.packed = packed;
         (order, preferred)
     }
 }

@@ -72,10 +72,11 @@ pub mod prefix;
 pub use build::{parse_cidr, CoverageZone, ImportedZones};
 pub use config::PlatformConfig;
 pub use decide::{
-    Decision, Explanation, Facts, Idle, LoadView, Mark, Outcome, Router, StaticLoad, Verdict,
+    Decision, Explanation, Facts, Idle, LoadView, Mark, Outcome, Router, Scratch, SiteView,
+    StaticLoad, Verdict,
 };
 pub use error::{ConfigError, Source};
 pub use groups::{GroupMatch, GroupTable};
 pub use location::{Continent, Coordinates, CountryCode, Location, Locator, NoLocator};
 pub use platform::{ClientGroup, Cost, GroupId, Mbps, Platform, PolicyId, Site, SiteId, SiteState};
-pub use policy::{Policy, Step};
+pub use policy::{Bands, Policy, Step};

@@ -54,9 +54,13 @@ pub enum Step {
     /// Cheapest marginal price per GB first.
     LeastCost,
     /// Nearest first; distances within the same `bucket_km` band tie.
+    /// Build it with [`Step::closest`].
     Closest {
         /// Band width in km (0: exact).
         bucket_km: f64,
+        /// The bands as chord lengths between unit vectors, so that ranking
+        /// needs no trigonometry.
+        bands: Bands,
     },
     /// Weighted random order, seeded by the client address and path.
     Weighted,
@@ -72,6 +76,58 @@ pub enum Step {
     },
 }
 
+/// Distance bands of a `closest` step, in chord space: band `k` holds the
+/// chords in `[bounds[k - 1], bounds[k])`. A table over 1,024 equal chord
+/// cells gives the band at each cell's start, so finding a band is one table
+/// load and, at most cells, no further comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bands {
+    bounds: Vec<f64>,
+    cell_start: Vec<u32>,
+}
+
+/// Cells of the band table over chords 0..=2.
+const CELLS: usize = 1024;
+
+impl Bands {
+    /// Bands `bucket_km` wide (none when `bucket_km` is 0).
+    pub fn new(bucket_km: f64) -> Self {
+        use crate::location::EARTH_RADIUS_KM;
+        let mut bounds = Vec::new();
+        if bucket_km > 0.0 {
+            let half_circumference = std::f64::consts::PI * EARTH_RADIUS_KM;
+            let mut k = 1.0;
+            while k * bucket_km < half_circumference {
+                bounds.push(2.0 * (k * bucket_km / (2.0 * EARTH_RADIUS_KM)).sin());
+                k += 1.0;
+            }
+        }
+        let cell_start = (0..=CELLS)
+            .map(|i| {
+                let c = 2.0 * i as f64 / CELLS as f64;
+                bounds.partition_point(|b| *b <= c) as u32
+            })
+            .collect();
+        Self { bounds, cell_start }
+    }
+
+    /// True when distances are exact (no bands).
+    pub fn is_empty(&self) -> bool {
+        self.bounds.is_empty()
+    }
+
+    /// The band of a chord length (0 ..= 2).
+    #[inline]
+    pub fn band(&self, chord: f64) -> usize {
+        let cell = ((chord * (CELLS as f64 / 2.0)) as usize).min(CELLS);
+        let mut band = self.cell_start[cell] as usize;
+        while band < self.bounds.len() && self.bounds[band] <= chord {
+            band += 1;
+        }
+        band
+    }
+}
+
 /// The part of a request path a consistent hash uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashKey {
@@ -84,7 +140,8 @@ pub enum HashKey {
 impl HashKey {
     /// The key of `path`.
     pub fn of(self, path: &str) -> &str {
-        let path = path.split(['?', '#']).next().unwrap_or(path);
+        let end = path.bytes().position(|b| b == b'?' || b == b'#');
+        let path = end.map_or(path, |e| &path[..e]);
         match self {
             HashKey::Path => path,
             HashKey::Directory => path.rfind('/').map_or(path, |i| &path[..=i]),
@@ -93,6 +150,14 @@ impl HashKey {
 }
 
 impl Step {
+    /// A `closest` step with bands of `bucket_km` (0: exact distances).
+    pub fn closest(bucket_km: f64) -> Step {
+        Step::Closest {
+            bucket_km,
+            bands: Bands::new(bucket_km),
+        }
+    }
+
     /// The configuration keyword.
     pub fn name(&self) -> &'static str {
         match self {
@@ -125,7 +190,7 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::Capacity { headroom } => write!(f, "capacity(headroom={headroom})"),
-            Step::Closest { bucket_km } if *bucket_km > 0.0 => {
+            Step::Closest { bucket_km, .. } if *bucket_km > 0.0 => {
                 write!(f, "closest(bucket={bucket_km}km)")
             }
             Step::ConsistentHash {
@@ -160,6 +225,25 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn chord_bands_are_distance_bands(
+            lat1 in -90.0f64..90.0, lon1 in -180.0f64..180.0,
+            lat2 in -90.0f64..90.0, lon2 in -180.0f64..180.0,
+            bucket in 1.0f64..5000.0,
+        ) {
+            use crate::location::{chord, Coordinates};
+            let (a, b) = (Coordinates::new(lat1, lon1).expect("in range"), Coordinates::new(lat2, lon2).expect("in range"));
+            let Step::Closest { bands, .. } = Step::closest(bucket) else { unreachable!() };
+            let band = bands.band(chord(&a.unit_vector(), &b.unit_vector()));
+            let km = a.distance_km(&b);
+            let want = (km / bucket).floor() as usize;
+            // Equal but where the distance sits within a metre of a band edge.
+            let edge = (km - (want as f64) * bucket).abs() < 1e-3 || (km - ((want + 1) as f64) * bucket).abs() < 1e-3;
+            proptest::prop_assert!(band == want || edge, "{} km, bucket {}: band {} want {}", km, bucket, band, want);
+        }
+    }
 
     #[test]
     fn hash_keys_ignore_the_query() {

@@ -264,6 +264,33 @@ fn draining_sites_are_a_last_resort() {
     assert_eq!((name(&r, d.site), d.outcome), ("ams", Outcome::LastResort));
 }
 
+#[test]
+fn reused_scratch_changes_no_decision() {
+    let r = router();
+    let mut scratch = Scratch::default();
+    let paths = ["/vod/a", "/live/b.m3u8", "/w/c", "/other"];
+    for i in 0..400u32 {
+        let addr = std::net::Ipv4Addr::from(i.wrapping_mul(2_654_435_761)).to_string();
+        let l = load(
+            &r,
+            &[
+                ("ams", f64::from(i % 11) * 100.0),
+                ("fra", f64::from(i % 7) * 160.0),
+            ],
+        );
+        let f = facts(
+            &addr,
+            paths[i as usize % 4],
+            (i % 3 != 0).then_some((f64::from(i % 90), f64::from(i % 180))),
+        );
+        assert_eq!(
+            r.decide_with(&f, &l, &mut scratch),
+            r.decide(&f, &l),
+            "request {i}"
+        );
+    }
+}
+
 fn arb_load() -> impl Strategy<Value = (Vec<f64>, Vec<bool>, Vec<u8>)> {
     (
         proptest::collection::vec(prop_oneof![Just(0.0), 0.0..1500.0, Just(1000.0)], 5),
