@@ -20,9 +20,9 @@
 //! IPv4 peers) are looked up as the IPv4 address they are.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 /// Marks an interval that no prefix covers.
 const NONE: u32 = u32::MAX;
@@ -76,7 +76,10 @@ impl<T> PrefixTableBuilder<T> {
     }
 
     /// Compiles the lookup structure.
-    pub fn build(self) -> PrefixTable<T> {
+    pub fn build(self) -> PrefixTable<T>
+    where
+        T: Clone,
+    {
         let entries: Vec<(IpNet, T)> = self.entries.into_iter().collect();
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
@@ -98,8 +101,8 @@ impl<T> PrefixTableBuilder<T> {
             }
         }
         PrefixTable {
-            v4: Intervals::from_spans(&v4),
-            v6: Intervals::from_spans(&v6),
+            v4: Intervals::from_spans(&v4, &entries),
+            v6: Intervals::from_spans(&v6, &entries),
             entries,
         }
     }
@@ -120,12 +123,12 @@ impl<T> FromIterator<(IpNet, T)> for PrefixTableBuilder<T> {
 /// longest-prefix-match queries.
 #[derive(Clone)]
 pub struct PrefixTable<T> {
-    v4: Intervals<u32>,
-    v6: Intervals<u128>,
+    v4: Intervals<u32, T>,
+    v6: Intervals<u128, T>,
     entries: Vec<(IpNet, T)>,
 }
 
-impl<T> Default for PrefixTable<T> {
+impl<T: Clone> Default for PrefixTable<T> {
     fn default() -> Self {
         PrefixTableBuilder::new().build()
     }
@@ -145,16 +148,24 @@ impl<T> PrefixTable<T> {
     /// The most specific network containing `addr`, and its value.
     #[inline]
     pub fn longest_match(&self, addr: IpAddr) -> Option<(IpNet, &T)> {
-        let i = match addr {
-            IpAddr::V4(a) => self.v4.find(u32::from(a)),
+        match addr {
+            IpAddr::V4(a) => self.match_v4(a),
             IpAddr::V6(a) => match a.to_ipv4_mapped() {
-                Some(a) => self.v4.find(u32::from(a)),
-                None => self.v6.find(u128::from(a)),
+                Some(a) => self.match_v4(a),
+                None => {
+                    let (len, v) = self.v6.find(u128::from(a)).as_ref()?;
+                    let net = Ipv6Net::new(a, *len).ok()?.trunc();
+                    Some((IpNet::V6(net), v))
+                }
             },
-        };
-        self.entries
-            .get(usize::try_from(i).ok()?)
-            .map(|(n, v)| (*n, v))
+        }
+    }
+
+    #[inline]
+    fn match_v4(&self, a: Ipv4Addr) -> Option<(IpNet, &T)> {
+        let (len, v) = self.v4.find(u32::from(a)).as_ref()?;
+        let net = Ipv4Net::new(a, *len).ok()?.trunc();
+        Some((IpNet::V4(net), v))
     }
 
     /// The value stored for exactly this network.
@@ -232,51 +243,79 @@ impl<K: Key> Span<K> {
     }
 }
 
-/// Sorted disjoint intervals: interval `i` covers `starts[i]..starts[i + 1]`
-/// and maps to `entry[i]` (or [`NONE`]).
+/// One disjoint interval from its first address on: the prefix length and
+/// value of the most specific network covering it, if any. Storing the answer
+/// inline makes a lookup touch one cache line after the index.
 #[derive(Debug, Clone)]
-struct Intervals<K> {
-    starts: Vec<K>,
-    entry: Vec<u32>,
-    /// `starts` and `entry` interleaved once built, so that the search and
-    /// the answer share cache lines (`starts`/`entry` are then emptied).
-    runs: Vec<(K, u32)>,
-    /// `index[b]`: the last interval starting at or before bucket `b`'s first
-    /// address; `index[65536]` is the interval count.
+struct Run<K, T> {
+    start: K,
+    answer: Option<(u8, T)>,
+}
+
+/// Sorted disjoint intervals covering the whole address space: run `i`
+/// covers `runs[i].start..runs[i + 1].start`.
+#[derive(Debug, Clone)]
+struct Intervals<K, T> {
+    runs: Vec<Run<K, T>>,
+    /// `index[b]`: the last run starting at or before bucket `b`'s first
+    /// address; `index[65536]` is the run count.
     index: Vec<u32>,
 }
 
-impl<K: Key> Intervals<K> {
+/// The flattening in progress: interval starts and entry indexes.
+struct Flat<K> {
+    starts: Vec<K>,
+    entry: Vec<u32>,
+}
+
+impl<K: Key, T: Clone> Intervals<K, T> {
     /// Flattens properly nested or disjoint spans (as prefixes always are).
-    fn from_spans(spans: &[Span<K>]) -> Self {
+    fn from_spans(spans: &[Span<K>], entries: &[(IpNet, T)]) -> Self {
         let mut sorted: Vec<&Span<K>> = spans.iter().collect();
         // Wider spans first at the same start, so parents precede children.
         sorted.sort_by(|a, b| a.first.cmp(&b.first).then(b.last.cmp(&a.last)));
-        let mut out = Intervals {
+        let mut flat = Flat {
             starts: vec![K::ZERO],
             entry: vec![NONE],
-            runs: Vec::new(),
-            index: Vec::new(),
         };
         let mut open: Vec<&Span<K>> = Vec::new();
         for s in sorted {
-            out.close_before(&mut open, Some(s.first));
-            out.push(s.first, s.entry);
+            flat.close_before(&mut open, Some(s.first));
+            flat.push(s.first, s.entry);
             open.push(s);
         }
-        out.close_before(&mut open, None);
-        out.build_index();
-        out.runs = out
+        flat.close_before(&mut open, None);
+        let runs = flat
             .starts
             .iter()
-            .copied()
-            .zip(out.entry.iter().copied())
+            .zip(&flat.entry)
+            .map(|(start, e)| Run {
+                start: *start,
+                answer: entries
+                    .get(*e as usize)
+                    .map(|(net, v)| (net.prefix_len(), v.clone())),
+            })
             .collect();
-        out.starts = Vec::new();
-        out.entry = Vec::new();
-        out
+        Intervals {
+            runs,
+            index: flat.index(),
+        }
     }
+}
 
+impl<K: Key, T> Intervals<K, T> {
+    #[inline]
+    fn find(&self, addr: K) -> &Option<(u8, T)> {
+        let b = addr.bucket();
+        let lo = self.index[b] as usize;
+        let hi = (self.index[b + 1] as usize + 1).min(self.runs.len());
+        // runs[lo].start <= addr always holds, so the partition point is >= 1.
+        let pp = self.runs[lo..hi].partition_point(|r| r.start <= addr);
+        &self.runs[lo + pp - 1].answer
+    }
+}
+
+impl<K: Key> Flat<K> {
     /// Pops the open spans that end before `next` (all of them for `None`),
     /// resuming the enclosing span's entry after each.
     fn close_before(&mut self, open: &mut Vec<&Span<K>>, next: Option<K>) {
@@ -310,7 +349,7 @@ impl<K: Key> Intervals<K> {
         }
     }
 
-    fn build_index(&mut self) {
+    fn index(&self) -> Vec<u32> {
         let mut index = Vec::with_capacity(65_537);
         let mut i = 0usize;
         for b in 0..65_536usize {
@@ -321,17 +360,7 @@ impl<K: Key> Intervals<K> {
             index.push(i as u32);
         }
         index.push(self.starts.len() as u32);
-        self.index = index;
-    }
-
-    #[inline]
-    fn find(&self, addr: K) -> u32 {
-        let b = addr.bucket();
-        let lo = self.index[b] as usize;
-        let hi = (self.index[b + 1] as usize + 1).min(self.runs.len());
-        // runs[lo].0 <= addr always holds, so the partition point is >= 1.
-        let pp = self.runs[lo..hi].partition_point(|r| r.0 <= addr);
-        self.runs[lo + pp - 1].1
+        index
     }
 }
 
