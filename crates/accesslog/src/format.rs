@@ -1,0 +1,135 @@
+//! Named log formats and their detection.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::line::{CombinedParser, Duration, TimeIs};
+
+/// A supported log layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// nginx `combined` followed by `$request_time`; the time is the end.
+    Nginx,
+    /// nginx `combined` without a duration; the time is the end.
+    NginxCombined,
+    /// Apache combined followed by `%D` (microseconds); the time is the start.
+    ApacheMicros,
+    /// Apache combined followed by `%T` (whole seconds); the time is the start.
+    ApacheSeconds,
+    /// Apache/NCSA combined without a duration; the time is the start.
+    Combined,
+    /// Common Log Format (no referer, no agent); the time is the start.
+    Common,
+}
+
+impl Format {
+    /// All formats, in the order `--format` lists them.
+    pub const ALL: [Format; 6] = [
+        Format::Nginx,
+        Format::NginxCombined,
+        Format::ApacheMicros,
+        Format::ApacheSeconds,
+        Format::Combined,
+        Format::Common,
+    ];
+
+    /// The `--format` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Nginx => "nginx",
+            Format::NginxCombined => "nginx-combined",
+            Format::ApacheMicros => "apache-micros",
+            Format::ApacheSeconds => "apache-seconds",
+            Format::Combined => "combined",
+            Format::Common => "common",
+        }
+    }
+
+    /// A parser for this format.
+    pub fn parser(self) -> CombinedParser {
+        let (combined, duration, time_is) = match self {
+            Format::Nginx => (true, Duration::Seconds, TimeIs::End),
+            Format::NginxCombined => (true, Duration::None, TimeIs::End),
+            Format::ApacheMicros => (true, Duration::Micros, TimeIs::Start),
+            Format::ApacheSeconds => (true, Duration::WholeSeconds, TimeIs::Start),
+            Format::Combined => (true, Duration::None, TimeIs::Start),
+            Format::Common => (false, Duration::None, TimeIs::Start),
+        };
+        CombinedParser::new(combined, duration, time_is)
+    }
+
+    /// The format most of `sample` lines parse in: a trailing decimal number
+    /// is nginx `$request_time`, a trailing integer Apache `%D`; without one,
+    /// combined or common. `None` when no format parses half the lines.
+    pub fn detect<'a>(sample: impl IntoIterator<Item = &'a [u8]>) -> Option<Format> {
+        let lines: Vec<&[u8]> = sample
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .take(100)
+            .collect();
+        let candidates = [
+            Format::Nginx,
+            Format::ApacheMicros,
+            Format::Combined,
+            Format::Common,
+        ];
+        let score = |f: Format| {
+            let mut p = f.parser();
+            lines.iter().filter(|l| p.parse(l).is_ok()).count()
+        };
+        let (best, n) = candidates
+            .into_iter()
+            .map(|f| (f, score(f)))
+            .max_by_key(|(_, n)| *n)?;
+        (n > 0 && n * 2 >= lines.len()).then_some(best)
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Format::ALL.iter().map(|f| f.name()).collect();
+                format!(
+                    "unknown log format {s:?} (expected one of: {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_layout() {
+        let nginx =
+            br#"192.0.2.1 - - [25/Nov/2026:10:00:02 +0000] "GET / HTTP/1.1" 200 5 "-" "a" 0.004"#;
+        let apache =
+            br#"192.0.2.1 - - [25/Nov/2026:10:00:02 +0000] "GET / HTTP/1.1" 200 5 "-" "a" 4000"#;
+        let combined =
+            br#"192.0.2.1 - - [25/Nov/2026:10:00:02 +0000] "GET / HTTP/1.1" 200 5 "-" "a""#;
+        let common = br#"192.0.2.1 - - [25/Nov/2026:10:00:02 +0000] "GET / HTTP/1.1" 200 5"#;
+        assert_eq!(Format::detect([&nginx[..]]), Some(Format::Nginx));
+        assert_eq!(Format::detect([&apache[..]]), Some(Format::ApacheMicros));
+        assert_eq!(Format::detect([&combined[..]]), Some(Format::Combined));
+        assert_eq!(Format::detect([&common[..]]), Some(Format::Common));
+        assert_eq!(Format::detect([&b"not a log"[..]]), None);
+        assert_eq!(
+            "apache-seconds".parse::<Format>(),
+            Ok(Format::ApacheSeconds)
+        );
+        assert!("ncsa".parse::<Format>().is_err());
+    }
+}

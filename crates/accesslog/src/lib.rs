@@ -1,0 +1,29 @@
+//! Request logs for routecast: formats, a fast line parser, and readers for
+//! plain, gzip and zstd files.
+//!
+//! # Rules
+//! * Parsers take `&[u8]` and return a [`Request`] borrowing from the line or
+//!   a [`LineError`] naming the bad field; they never panic, whatever the bytes.
+//! * Time semantics are explicit: nginx `$time_local` is the end of a
+//!   request, Apache `%t` its start ([`TimeIs`]); [`Request::interval`] places
+//!   the duration accordingly.
+//! * Compression is detected from the bytes, never from the file name.
+//!
+//! # Example
+//! ```
+//! use routecast_accesslog::{Format, TimeIs};
+//! let line = br#"192.0.2.1 - - [25/Nov/2026:10:00:02 +0000] "GET /vod/a.mp4 HTTP/1.1" 200 5000000 "-" "curl/8" 4.000"#;
+//! let mut parser = Format::Nginx.parser();
+//! let r = parser.parse(line)?;
+//! assert_eq!(r.time_is, TimeIs::End);
+//! assert_eq!(r.interval(0).1 - r.interval(0).0, 4000);
+//! # Ok::<(), routecast_accesslog::LineError>(())
+//! ```
+
+mod format;
+mod line;
+pub mod reader;
+pub mod time;
+
+pub use format::Format;
+pub use line::{CombinedParser, Duration, LineError, Request, TimeIs};

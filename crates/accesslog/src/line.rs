@@ -1,0 +1,276 @@
+//! The line parser for the combined-log family (nginx and Apache).
+//!
+//! `client ident user [time] "request" status bytes ["referer" "agent"] [duration]`
+//!
+//! Parsers take `&[u8]` and return a typed [`Request`] borrowing from the
+//! line, or a [`LineError`] saying which field is wrong. They never panic.
+
+use std::net::IpAddr;
+
+use memchr::memchr;
+
+use crate::time::TimestampParser;
+
+/// One request as logged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request<'a> {
+    /// The client address.
+    pub client: IpAddr,
+    /// The logged time, ms since the Unix epoch (see `time_is`).
+    pub logged_ms: i64,
+    /// Whether `logged_ms` is the start or the end of the request.
+    pub time_is: TimeIs,
+    /// How long it took, when the log says.
+    pub duration_ms: Option<u64>,
+    /// HTTP method.
+    pub method: &'a str,
+    /// Request target (path and query).
+    pub path: &'a str,
+    /// HTTP status.
+    pub status: u16,
+    /// Response body bytes sent.
+    pub bytes: u64,
+    /// The User-Agent, when logged.
+    pub user_agent: Option<&'a str>,
+}
+
+impl Request<'_> {
+    /// Start and end in ms, with `duration_ms` (or `model_ms` when the log
+    /// has no duration) placed before or after the logged time.
+    pub fn interval(&self, model_ms: u64) -> (i64, i64) {
+        let d = self.duration_ms.unwrap_or(model_ms) as i64;
+        match self.time_is {
+            TimeIs::Start => (self.logged_ms, self.logged_ms + d),
+            TimeIs::End => (self.logged_ms - d, self.logged_ms),
+        }
+    }
+}
+
+/// Why a line was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LineError {
+    /// The first field is not an IP address.
+    #[error("client address is not an IP address")]
+    Client,
+    /// No `[time]`, or a time that is not `dd/Mon/yyyy:HH:MM:SS ±hhmm`.
+    #[error("timestamp missing or not dd/Mon/yyyy:HH:MM:SS +zone")]
+    Time,
+    /// No quoted request, or one that is not `METHOD target PROTOCOL`.
+    #[error("request line missing or not \"METHOD /path PROTOCOL\"")]
+    Request,
+    /// Status is not a 3-digit number.
+    #[error("status is not a 3-digit number")]
+    Status,
+    /// Bytes is not a number (or `-`).
+    #[error("byte count is not a number")]
+    Bytes,
+    /// The referer or User-Agent quotes are not closed.
+    #[error("referer/user-agent quotes not closed")]
+    Quotes,
+    /// The duration field is not a number.
+    #[error("request duration is not a number")]
+    Duration,
+    /// The line is not UTF-8 where text is expected.
+    #[error("not UTF-8 text")]
+    Utf8,
+    /// Text after the last field that the format does not have.
+    #[error("unexpected text after the last field")]
+    Trailing,
+}
+
+/// How the trailing duration field of a combined line is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duration {
+    /// No duration field.
+    None,
+    /// nginx `$request_time`: seconds with millisecond resolution (`0.532`).
+    Seconds,
+    /// Apache `%D`: whole microseconds.
+    Micros,
+    /// Apache `%T`: whole seconds.
+    WholeSeconds,
+}
+
+/// Whether the logged time is when the request started or ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeIs {
+    /// Apache `%t`: the time the request was received.
+    Start,
+    /// nginx `$time_local`: the time the log line was written, at the end.
+    End,
+}
+
+/// A parser for one combined-family layout; keeps a date cache between lines.
+#[derive(Debug, Clone)]
+pub struct CombinedParser {
+    /// Whether referer and agent follow the byte count (combined) or not (common).
+    pub combined: bool,
+    /// The trailing duration field.
+    pub duration: Duration,
+    /// What the logged time means.
+    pub time_is: TimeIs,
+    clock: TimestampParser,
+}
+
+impl CombinedParser {
+    /// A parser for the given layout.
+    pub fn new(combined: bool, duration: Duration, time_is: TimeIs) -> Self {
+        Self {
+            combined,
+            duration,
+            time_is,
+            clock: TimestampParser::default(),
+        }
+    }
+
+    /// Parses one line (without its newline).
+    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Request<'a>, LineError> {
+        let sp = memchr(b' ', line).ok_or(LineError::Client)?;
+        let client = parse_ip(&line[..sp]).ok_or(LineError::Client)?;
+        let open = memchr(b'[', &line[sp..]).ok_or(LineError::Time)? + sp;
+        let close = memchr(b']', &line[open..]).ok_or(LineError::Time)? + open;
+        let logged_ms = self
+            .clock
+            .parse(&line[open + 1..close])
+            .ok_or(LineError::Time)?;
+        let rest = line.get(close + 1..).ok_or(LineError::Request)?;
+        let rest = rest.strip_prefix(b" \"").ok_or(LineError::Request)?;
+        let (request, rest) = quoted(rest).ok_or(LineError::Request)?;
+        let (method, path) = request_line(request).ok_or(LineError::Request)?;
+        let (status, rest) = field(rest).ok_or(LineError::Status)?;
+        let status = parse_status(status).ok_or(LineError::Status)?;
+        let (bytes, mut rest) = field(rest).ok_or(LineError::Bytes)?;
+        let bytes = if bytes == b"-" {
+            0
+        } else {
+            parse_u64(bytes).ok_or(LineError::Bytes)?
+        };
+        let mut user_agent = None;
+        if self.combined {
+            let r = rest.strip_prefix(b"\"").ok_or(LineError::Quotes)?;
+            let (_referer, r) = quoted(r).ok_or(LineError::Quotes)?;
+            let r = r.strip_prefix(b" \"").ok_or(LineError::Quotes)?;
+            let (agent, r) = quoted(r).ok_or(LineError::Quotes)?;
+            user_agent = Some(std::str::from_utf8(agent).map_err(|_| LineError::Utf8)?);
+            rest = r.strip_prefix(b" ").unwrap_or(r);
+        }
+        let duration_ms = self.duration_ms(&mut rest)?;
+        if !rest.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(LineError::Trailing);
+        }
+        Ok(Request {
+            client,
+            logged_ms,
+            time_is: self.time_is,
+            duration_ms,
+            method,
+            path,
+            status,
+            bytes,
+            user_agent,
+        })
+    }
+
+    fn duration_ms(&self, rest: &mut &[u8]) -> Result<Option<u64>, LineError> {
+        if self.duration == Duration::None {
+            return Ok(None);
+        }
+        let (f, r) = field(rest).ok_or(LineError::Duration)?;
+        *rest = r;
+        if f == b"-" {
+            return Ok(None);
+        }
+        let ms = match self.duration {
+            Duration::Seconds => parse_seconds_ms(f),
+            Duration::Micros => parse_u64(f).map(|us| us / 1000),
+            Duration::WholeSeconds => parse_u64(f).and_then(|s| s.checked_mul(1000)),
+            Duration::None => None,
+        };
+        ms.map(Some).ok_or(LineError::Duration)
+    }
+}
+
+/// The next space-separated field, and what follows its space.
+fn field(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    let s = s.strip_prefix(b" ").unwrap_or(s);
+    match memchr(b' ', s) {
+        Some(i) => Some((&s[..i], &s[i + 1..])),
+        None if !s.is_empty() => Some((s, &[])),
+        None => None,
+    }
+}
+
+/// The text up to the closing quote (skipping `\"`), and what follows it.
+fn quoted(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut from = 0;
+    loop {
+        let q = memchr(b'"', &s[from..])? + from;
+        let escaped = s[..q].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1;
+        if !escaped {
+            return Some((&s[..q], &s[q + 1..]));
+        }
+        from = q + 1;
+    }
+}
+
+fn request_line(r: &[u8]) -> Option<(&str, &str)> {
+    let sp = memchr(b' ', r)?;
+    let method = std::str::from_utf8(&r[..sp]).ok()?;
+    let rest = &r[sp + 1..];
+    let target = match memchr::memrchr(b' ', rest) {
+        Some(i) => &rest[..i],
+        None => rest, // HTTP/0.9: no protocol
+    };
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || target.is_empty() {
+        return None;
+    }
+    Some((method, std::str::from_utf8(target).ok()?))
+}
+
+fn parse_ip(b: &[u8]) -> Option<IpAddr> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+fn parse_status(b: &[u8]) -> Option<u16> {
+    match b {
+        [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+            Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
+        }
+        _ => None,
+    }
+}
+
+fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    b.iter().try_fold(0u64, |acc, c| {
+        c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0'))
+    })
+}
+
+/// `12.345` seconds → 12345 ms (digits past milliseconds are truncated).
+fn parse_seconds_ms(b: &[u8]) -> Option<u64> {
+    let (int, frac) = match memchr(b'.', b) {
+        Some(i) => (&b[..i], &b[i + 1..]),
+        None => (b, &b""[..]),
+    };
+    let secs = parse_u64(int)?;
+    let mut ms = 0u64;
+    for i in 0..3 {
+        let d = match frac.get(i) {
+            Some(c) if c.is_ascii_digit() => u64::from(c - b'0'),
+            Some(_) => return None,
+            None => 0,
+        };
+        ms = ms * 10 + d;
+    }
+    if !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    secs.checked_mul(1000)?.checked_add(ms)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,103 @@
+use super::*;
+use proptest::prelude::*;
+
+const NGINX: &str = r#"203.0.113.7 - - [25/Nov/2026:10:00:02 +0000] "GET /live/ch1/720p/seg123.ts?tok=a HTTP/1.1" 200 1250000 "-" "Mozilla/5.0 (X11; Linux x86_64) \"quoted\"" 0.532"#;
+
+fn nginx() -> CombinedParser {
+    CombinedParser::new(true, Duration::Seconds, TimeIs::End)
+}
+
+#[test]
+fn nginx_combined_with_request_time_ends_at_the_logged_time() {
+    let r = nginx().parse(NGINX.as_bytes()).expect("valid line");
+    assert_eq!(r.client, "203.0.113.7".parse::<IpAddr>().expect("ip"));
+    // 2026-11-25T10:00:02Z is the end; it started 532 ms before.
+    assert_eq!(r.logged_ms, 1_795_600_802_000);
+    assert_eq!(r.interval(0), (1_795_600_802_000 - 532, 1_795_600_802_000));
+    assert_eq!(r.duration_ms, Some(532));
+    assert_eq!(
+        (r.method, r.path, r.status, r.bytes),
+        ("GET", "/live/ch1/720p/seg123.ts?tok=a", 200, 1_250_000)
+    );
+    assert_eq!(
+        r.user_agent,
+        Some(r#"Mozilla/5.0 (X11; Linux x86_64) \"quoted\""#)
+    );
+}
+
+#[test]
+fn apache_combined_with_micros_starts_at_the_logged_time() {
+    let line = br#"2001:db8::1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)" 1500000"#;
+    let r = CombinedParser::new(true, Duration::Micros, TimeIs::Start)
+        .parse(line)
+        .expect("valid");
+    assert_eq!(r.interval(0), (971_211_336_000, 971_211_337_500));
+    assert_eq!(r.duration_ms, Some(1500));
+    assert_eq!(r.user_agent, Some("Mozilla/4.08 [en] (Win98; I ;Nav)"));
+}
+
+#[test]
+fn common_log_format_and_dash_bytes() {
+    let line = br#"127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "HEAD /x HTTP/1.0" 304 -"#;
+    let r = CombinedParser::new(false, Duration::None, TimeIs::Start)
+        .parse(line)
+        .expect("valid");
+    assert_eq!(
+        (r.status, r.bytes, r.duration_ms, r.user_agent),
+        (304, 0, None, None)
+    );
+}
+
+#[test]
+fn each_broken_field_is_named() {
+    let cases: [(&str, &str, LineError); 8] = [
+        ("203.0.113.7", "203.0.113.777", LineError::Client),
+        (
+            "[25/Nov/2026:10:00:02 +0000]",
+            "[25/Nov/2026:10:00:02]",
+            LineError::Time,
+        ),
+        ("\"GET /live", "\"/live", LineError::Request),
+        (" 200 ", " 20x ", LineError::Status),
+        (" 1250000 ", " 12k ", LineError::Bytes),
+        (" 0.532", " 0.5x2", LineError::Duration),
+        (" 0.532", " 0.532 extra", LineError::Trailing),
+        ("\"-\" \"Mozilla", "\"- \"Mozilla", LineError::Quotes),
+    ];
+    for (from, to, want) in cases {
+        let line = NGINX.replacen(from, to, 1);
+        assert_eq!(nginx().parse(line.as_bytes()), Err(want), "{line}");
+    }
+    assert_eq!(nginx().parse(b""), Err(LineError::Client));
+    assert_eq!(nginx().parse(b"\xff\xfe"), Err(LineError::Client));
+}
+
+#[test]
+fn dash_request_time_means_unknown_duration() {
+    let line = NGINX.replacen(" 0.532", " -", 1);
+    let r = nginx().parse(line.as_bytes()).expect("valid");
+    assert_eq!(r.duration_ms, None);
+    // Without a logged duration, the model's duration ends at the logged time.
+    assert_eq!(r.interval(4000), (1_795_600_798_000, 1_795_600_802_000));
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(line in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = nginx().parse(&line);
+    }
+
+    #[test]
+    fn mutated_valid_lines_never_panic(pos in 0usize..NGINX.len(), byte in any::<u8>(), cut in 0usize..NGINX.len()) {
+        let mut line = NGINX.as_bytes().to_vec();
+        line[pos] = byte;
+        let _ = nginx().parse(&line);
+        let _ = nginx().parse(&line[..cut]);
+    }
+
+    #[test]
+    fn seconds_parse_like_floats(ms in 0u64..10_000_000) {
+        let text = format!("{}.{:03}", ms / 1000, ms % 1000);
+        prop_assert_eq!(parse_seconds_ms(text.as_bytes()), Some(ms));
+    }
+}

@@ -1,0 +1,136 @@
+//! Opening logs: plain, gzip (multi-member, as nginx and logrotate write
+//! them) or zstd, detected from the first bytes; `-` is standard input.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+
+/// How a log is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Not compressed.
+    Plain,
+    /// gzip (RFC 1952), any number of members.
+    Gzip,
+    /// Zstandard frames.
+    Zstd,
+}
+
+impl Compression {
+    /// Recognises the magic number at the start of a stream.
+    pub fn detect(head: &[u8]) -> Compression {
+        match head {
+            [0x1f, 0x8b, ..] => Compression::Gzip,
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
+            _ => Compression::Plain,
+        }
+    }
+}
+
+/// Size of the read buffers (large reads keep decompressors efficient).
+const BUFFER: usize = 256 * 1024;
+
+/// An opened log: its lines, how it was compressed, and its size on disk.
+pub struct LogInput {
+    /// The decompressed bytes.
+    pub reader: Box<dyn BufRead + Send>,
+    /// Detected compression.
+    pub compression: Compression,
+    /// Bytes on disk, when known (for progress).
+    pub size: Option<u64>,
+}
+
+impl std::fmt::Debug for LogInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogInput")
+            .field("compression", &self.compression)
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+/// Opens `path` (`-` for standard input) and detects its compression.
+pub fn open(path: &Path) -> io::Result<LogInput> {
+    if path == Path::new("-") {
+        return wrap(Box::new(io::stdin()), None);
+    }
+    let file = File::open(path)?;
+    let size = file.metadata().ok().map(|m| m.len());
+    wrap(Box::new(file), size)
+}
+
+/// Detects the compression of `raw` and wraps it in a decoder.
+pub fn wrap(raw: Box<dyn Read + Send>, size: Option<u64>) -> io::Result<LogInput> {
+    let mut buffered = BufReader::with_capacity(BUFFER, raw);
+    let compression = Compression::detect(buffered.fill_buf()?);
+    let reader: Box<dyn BufRead + Send> = match compression {
+        Compression::Plain => Box::new(buffered),
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            BUFFER,
+            MultiGzDecoder::new(buffered),
+        )),
+        Compression::Zstd => Box::new(BufReader::with_capacity(
+            BUFFER,
+            zstd::Decoder::with_buffer(buffered)?,
+        )),
+    };
+    Ok(LogInput {
+        reader,
+        compression,
+        size,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn lines(input: LogInput) -> Vec<String> {
+        input
+            .reader
+            .lines()
+            .collect::<io::Result<_>>()
+            .expect("readable")
+    }
+
+    #[test]
+    fn plain_gzip_multi_member_and_zstd_read_the_same_lines() {
+        let text = b"line one\nline two\n";
+        let plain = wrap(Box::new(&text[..]), None).expect("plain");
+        assert_eq!(plain.compression, Compression::Plain);
+        assert_eq!(lines(plain), ["line one", "line two"]);
+
+        // Two gzip members back to back, as `cat a.gz b.gz` or nginx's gzip= buffer writes.
+        let mut gz = Vec::new();
+        for part in [&b"line one\n"[..], b"line two\n"] {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(part).expect("compress");
+            gz.extend(e.finish().expect("finish"));
+        }
+        let input = wrap(Box::new(io::Cursor::new(gz)), None).expect("gzip");
+        assert_eq!(input.compression, Compression::Gzip);
+        assert_eq!(lines(input), ["line one", "line two"]);
+
+        let zst = zstd::encode_all(&text[..], 3).expect("zstd");
+        let input = wrap(Box::new(io::Cursor::new(zst)), None).expect("zstd");
+        assert_eq!(input.compression, Compression::Zstd);
+        assert_eq!(lines(input), ["line one", "line two"]);
+    }
+
+    #[test]
+    fn corrupt_gzip_is_an_error_not_a_panic() {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&[b'x'; 10_000]).expect("compress");
+        let mut gz = e.finish().expect("finish");
+        let n = gz.len();
+        gz[n / 2] ^= 0xff;
+        gz.truncate(n - 4);
+        let input = wrap(Box::new(io::Cursor::new(gz)), None).expect("header is fine");
+        let mut out = Vec::new();
+        let mut r = input.reader;
+        assert!(r.read_to_end(&mut out).is_err());
+    }
+}
