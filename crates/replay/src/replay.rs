@@ -1,0 +1,273 @@
+//! The virtual-time replay: requests in log order in, accounts out.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use routecast_accesslog::Request;
+use routecast_engine::{
+    Facts, LoadView, Locator, Mbps, Outcome, Platform, Router, Scratch, SiteId,
+};
+
+use crate::series::{Flags, Series};
+use crate::summary::Report;
+
+/// How a replay bins and orders time, and models missing durations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayConfig {
+    /// Width of a bin, ms (default 60 s).
+    pub step_ms: i64,
+    /// How far out of order (by start time) lines may arrive and still be
+    /// routed in order, ms (default 60 s).
+    pub window_ms: i64,
+    /// Bit rate by path prefix, for requests the log gives no duration
+    /// (the first matching prefix wins).
+    pub bitrates: Vec<(String, Mbps)>,
+    /// Bit rate of any other request without a duration (default 5 Mbit/s).
+    pub default_bitrate: Mbps,
+}
+
+impl Default for ReplayConfig {
+    fn default() -> Self {
+        Self {
+            step_ms: 60_000,
+            window_ms: 60_000,
+            bitrates: Vec::new(),
+            default_bitrate: Mbps(5.0),
+        }
+    }
+}
+
+impl ReplayConfig {
+    /// The modelled duration of `bytes` at the bit rate of `path`, ms.
+    pub fn model_ms(&self, path: &str, bytes: u64) -> u64 {
+        let rate = self
+            .bitrates
+            .iter()
+            .find(|(p, _)| path.starts_with(p.as_str()))
+            .map_or(self.default_bitrate, |(_, r)| *r);
+        if rate.0 <= 0.0 {
+            return 0;
+        }
+        (bytes as f64 * 8.0 / (rate.0 * 1000.0)) as u64
+    }
+}
+
+/// Counters of a replay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReplayStats {
+    /// Requests routed.
+    pub requests: u64,
+    /// Requests whose start came later than the reordering window allowed:
+    /// routed at once, with the load of the moment they arrived.
+    pub late: u64,
+    /// Requests sent away from their preferred site by capacity.
+    pub spilled: u64,
+    /// Requests for which every candidate was full.
+    pub over_capacity: u64,
+    /// Requests no site could serve.
+    pub no_site: u64,
+}
+
+/// A request waiting in the reordering window.
+#[derive(Debug)]
+struct Pending {
+    start: i64,
+    end: i64,
+    seq: u64,
+    client: IpAddr,
+    path: Box<str>,
+    bytes: u64,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Pending {
+    /// Earliest start first; equal starts in log order.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.start, self.seq).cmp(&(o.start, o.seq))
+    }
+}
+
+/// A request in progress at a site, adding `rate` Mbit/s until `end`.
+#[derive(Debug, PartialEq)]
+struct Active {
+    end: i64,
+    site: SiteId,
+    rate: f64,
+}
+impl Eq for Active {}
+impl PartialOrd for Active {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Active {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.end, self.site).cmp(&(o.end, o.site))
+    }
+}
+
+/// The load the replayed requests put on each site at the current virtual time.
+struct SimulatedLoad<'a>(&'a [f64]);
+
+impl LoadView for SimulatedLoad<'_> {
+    fn load(&self, site: SiteId) -> Mbps {
+        Mbps(self.0.get(site.index()).copied().unwrap_or(0.0).max(0.0))
+    }
+}
+
+/// Replays requests through the engine in virtual time. Memory holds the
+/// requests in the reordering window and in progress, and the series; never
+/// the log.
+pub struct Replay {
+    router: Router,
+    locator: Arc<dyn Locator>,
+    config: ReplayConfig,
+    scratch: Scratch,
+    pending: BinaryHeap<Reverse<Pending>>,
+    active: BinaryHeap<Reverse<Active>>,
+    load: Vec<f64>,
+    sites: Vec<Series>,
+    groups: Vec<Series>,
+    stats: ReplayStats,
+    seq: u64,
+    newest_start: i64,
+    last_routed: i64,
+}
+
+impl std::fmt::Debug for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replay")
+            .field("config", &self.config)
+            .field("pending", &self.pending.len())
+            .field("active", &self.active.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl Replay {
+    /// A replay over `platform`, locating clients with `locator`.
+    pub fn new(platform: Arc<Platform>, locator: Arc<dyn Locator>, config: ReplayConfig) -> Self {
+        let (n_sites, n_groups) = (platform.sites().len(), platform.groups().len());
+        Self {
+            router: Router::new(platform),
+            locator,
+            config,
+            scratch: Scratch::default(),
+            pending: BinaryHeap::new(),
+            active: BinaryHeap::new(),
+            load: vec![0.0; n_sites],
+            sites: vec![Series::default(); n_sites],
+            groups: vec![Series::default(); n_groups],
+            stats: ReplayStats::default(),
+            seq: 0,
+            newest_start: i64::MIN,
+            last_routed: i64::MIN,
+        }
+    }
+
+    /// Takes the next request in log order.
+    pub fn push(&mut self, r: &Request<'_>) {
+        let (start, end) = r.interval(self.config.model_ms(r.path, r.bytes));
+        self.seq += 1;
+        self.pending.push(Reverse(Pending {
+            start,
+            end,
+            seq: self.seq,
+            client: r.client,
+            path: r.path.into(),
+            bytes: r.bytes,
+        }));
+        self.newest_start = self.newest_start.max(start);
+        let horizon = self.newest_start.saturating_sub(self.config.window_ms);
+        while self.pending.peek().is_some_and(|p| p.0.start <= horizon) {
+            self.route_next();
+        }
+    }
+
+    /// Routes what is still waiting and returns the accounts.
+    pub fn finish(mut self) -> Report {
+        while !self.pending.is_empty() {
+            self.route_next();
+        }
+        let platform = self.router.platform().clone();
+        Report::new(
+            &platform,
+            self.config.step_ms,
+            self.sites,
+            self.groups,
+            self.stats,
+        )
+    }
+
+    /// Requests routed so far.
+    pub fn stats(&self) -> &ReplayStats {
+        &self.stats
+    }
+
+    fn route_next(&mut self) {
+        let Some(Reverse(p)) = self.pending.pop() else {
+            return;
+        };
+        if p.start < self.last_routed {
+            self.stats.late += 1;
+        }
+        self.last_routed = self.last_routed.max(p.start);
+        let now = self.last_routed;
+        while let Some(Reverse(a)) = self.active.peek() {
+            if a.end > now {
+                break;
+            }
+            self.load[a.site.index()] -= a.rate;
+            self.active.pop();
+        }
+        self.route(&p);
+    }
+
+    fn route(&mut self, p: &Pending) {
+        let facts = Facts {
+            address: p.client,
+            location: self.locator.locate(p.client),
+            path: &p.path,
+            user_agent: None,
+            time_ms: u64::try_from(p.start).unwrap_or(0),
+        };
+        let d = self
+            .router
+            .decide_with(&facts, &SimulatedLoad(&self.load), &mut self.scratch);
+        self.stats.requests += 1;
+        let flags = Flags {
+            spilled: d.outcome == Outcome::SpilledOver,
+            unserved: matches!(d.outcome, Outcome::OverCapacity | Outcome::NoSite),
+        };
+        self.stats.spilled += u64::from(flags.spilled);
+        self.stats.over_capacity += u64::from(d.outcome == Outcome::OverCapacity);
+        self.stats.no_site += u64::from(d.outcome == Outcome::NoSite);
+        let step = self.config.step_ms;
+        self.groups[d.group.index()].add(step, p.start, p.end, p.bytes, flags);
+        if let Some(site) = d.site {
+            self.sites[site.index()].add(step, p.start, p.end, p.bytes, flags);
+            if p.end > p.start {
+                let rate = p.bytes as f64 * 8.0 / ((p.end - p.start) as f64 * 1000.0);
+                self.load[site.index()] += rate;
+                self.active.push(Reverse(Active {
+                    end: p.end,
+                    site,
+                    rate,
+                }));
+            }
+        }
+    }
+}

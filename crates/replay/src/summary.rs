@@ -1,0 +1,304 @@
+//! The accounts of a replay and their summaries (totals, peaks, 95th
+//! percentiles, cost), with CSV and JSON output.
+
+use std::io::{self, Write};
+
+use routecast_accesslog::time::iso8601;
+use routecast_engine::{Cost, Platform};
+use serde::Serialize;
+
+use crate::replay::ReplayStats;
+use crate::series::Series;
+
+/// Length of a burstable-billing sample (5 minutes), ms.
+pub const BILLING_SAMPLE_MS: i64 = 300_000;
+
+/// A 30-day month, ms: commits are priced per month and prorated.
+pub const MONTH_MS: i64 = 30 * 86_400_000;
+
+/// Whether a series is a site's or a client group's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A site.
+    Site,
+    /// A client group.
+    Group,
+}
+
+impl Kind {
+    /// `site` or `group`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Site => "site",
+            Kind::Group => "group",
+        }
+    }
+}
+
+/// One site's or group's totals over the replay.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Site or group.
+    pub kind: Kind,
+    /// Its name.
+    pub name: String,
+    /// Requests started.
+    pub requests: u64,
+    /// Bytes delivered.
+    pub bytes: u64,
+    /// Gigabytes (10^9 bytes) delivered.
+    pub gb: f64,
+    /// Highest mean bit rate of any bin, Mbit/s.
+    pub peak_mbps: f64,
+    /// 95th percentile of the 5-minute mean bit rates, Mbit/s.
+    pub p95_mbps: f64,
+    /// Gigabytes sent away from the preferred site by capacity.
+    pub spill_gb: f64,
+    /// Gigabytes no candidate had room for.
+    pub unserved_gb: f64,
+    /// What the traffic cost (sites only): per GB, or commits prorated to
+    /// the replayed span plus overage on the 95th percentile.
+    pub cost: Option<f64>,
+}
+
+/// Everything a replay measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Bin width, ms.
+    pub step_ms: i64,
+    /// First bin number (bins are numbered from the epoch).
+    pub first_bin: i64,
+    /// One past the last bin number.
+    pub end_bin: i64,
+    /// Per-site series and summaries, in site order.
+    pub sites: Vec<(Summary, Series)>,
+    /// Per-group series and summaries, in group order.
+    pub groups: Vec<(Summary, Series)>,
+    /// Counters.
+    pub stats: ReplayStats,
+}
+
+fn mbps(bytes: u64, ms: i64) -> f64 {
+    if ms <= 0 {
+        return 0.0;
+    }
+    bytes as f64 * 8.0 / (ms as f64 * 1000.0)
+}
+
+/// Nearest-rank 95th percentile of the 5-minute mean rates of `s`.
+pub fn p95_mbps(s: &Series, step_ms: i64) -> f64 {
+    let window = BILLING_SAMPLE_MS.max(step_ms);
+    let mut samples: Vec<(i64, u64)> = Vec::new();
+    for (i, b) in s.bytes.iter().enumerate() {
+        let w = ((s.base + i as i64) * step_ms).div_euclid(window);
+        match samples.last_mut() {
+            Some((lw, sum)) if *lw == w => *sum += b,
+            _ => samples.push((w, *b)),
+        }
+    }
+    let mut rates: Vec<f64> = samples.iter().map(|(_, b)| mbps(*b, window)).collect();
+    if rates.is_empty() {
+        return 0.0;
+    }
+    rates.sort_by(f64::total_cmp);
+    let rank = (rates.len() as f64 * 0.95).ceil() as usize;
+    rates[rank.saturating_sub(1).min(rates.len() - 1)]
+}
+
+fn summarize(
+    kind: Kind,
+    name: &str,
+    s: &Series,
+    step_ms: i64,
+    span_ms: i64,
+    cost: Option<&Cost>,
+) -> Summary {
+    let bytes: u64 = s.bytes.iter().sum();
+    let gb = bytes as f64 / 1e9;
+    let p95 = p95_mbps(s, step_ms);
+    Summary {
+        kind,
+        name: name.to_string(),
+        requests: s.requests.iter().sum(),
+        bytes,
+        gb,
+        peak_mbps: s
+            .bytes
+            .iter()
+            .map(|b| mbps(*b, step_ms))
+            .fold(0.0, f64::max),
+        p95_mbps: p95,
+        spill_gb: s.spill_bytes.iter().sum::<u64>() as f64 / 1e9,
+        unserved_gb: s.unserved_bytes.iter().sum::<u64>() as f64 / 1e9,
+        cost: cost.map(|c| match *c {
+            Cost::PerGb(p) => gb * p,
+            Cost::Commit {
+                mbps,
+                price,
+                overage_per_mbps,
+            } => {
+                let months = span_ms as f64 / MONTH_MS as f64;
+                (price + overage_per_mbps * (p95 - mbps).max(0.0)) * months
+            }
+        }),
+    }
+}
+
+impl Report {
+    /// Summarises the series of a finished replay.
+    pub fn new(
+        p: &Platform,
+        step_ms: i64,
+        sites: Vec<Series>,
+        groups: Vec<Series>,
+        stats: ReplayStats,
+    ) -> Self {
+        let held = sites.iter().chain(&groups).filter(|s| !s.is_empty());
+        let first_bin = held.clone().map(|s| s.base).min().unwrap_or(0);
+        let end_bin = held
+            .map(|s| s.base + s.len() as i64)
+            .max()
+            .unwrap_or(first_bin);
+        let span_ms = (end_bin - first_bin) * step_ms;
+        let sites = sites
+            .into_iter()
+            .zip(p.sites())
+            .map(|(s, site)| {
+                (
+                    summarize(
+                        Kind::Site,
+                        &site.name,
+                        &s,
+                        step_ms,
+                        span_ms,
+                        Some(&site.cost),
+                    ),
+                    s,
+                )
+            })
+            .collect();
+        let groups = groups
+            .into_iter()
+            .zip(p.groups())
+            .map(|(s, g)| {
+                (
+                    summarize(Kind::Group, &g.name, &s, step_ms, span_ms, None),
+                    s,
+                )
+            })
+            .collect();
+        Report {
+            step_ms,
+            first_bin,
+            end_bin,
+            sites,
+            groups,
+            stats,
+        }
+    }
+
+    /// Every series with its summary: sites first, then groups.
+    pub fn all(&self) -> impl Iterator<Item = &(Summary, Series)> {
+        self.sites.iter().chain(&self.groups)
+    }
+
+    /// Writes the long-format CSV: `time,kind,name,metric,value`, one row per
+    /// bin, entity and metric (mbps, bytes, requests, sessions, spill_mbps,
+    /// unserved_mbps); every entity has a row for every bin of the replay.
+    pub fn write_csv(&self, mut w: impl Write) -> io::Result<()> {
+        writeln!(w, "time,kind,name,metric,value")?;
+        let step = self.step_ms;
+        for (sum, s) in self.all() {
+            for bin in self.first_bin..self.end_bin {
+                let i = bin - s.base;
+                let at = |v: &Vec<u64>| {
+                    if i >= 0 {
+                        v.get(i as usize).copied().unwrap_or(0)
+                    } else {
+                        0
+                    }
+                };
+                let t = iso8601((bin * step).div_euclid(1000));
+                let (k, n) = (sum.kind.as_str(), &sum.name);
+                writeln!(w, "{t},{k},{n},mbps,{:.6}", mbps(at(&s.bytes), step))?;
+                writeln!(w, "{t},{k},{n},bytes,{}", at(&s.bytes))?;
+                writeln!(w, "{t},{k},{n},requests,{}", at(&s.requests))?;
+                writeln!(
+                    w,
+                    "{t},{k},{n},sessions,{:.6}",
+                    at(&s.session_ms) as f64 / step as f64
+                )?;
+                writeln!(
+                    w,
+                    "{t},{k},{n},spill_mbps,{:.6}",
+                    mbps(at(&s.spill_bytes), step)
+                )?;
+                writeln!(
+                    w,
+                    "{t},{k},{n},unserved_mbps,{:.6}",
+                    mbps(at(&s.unserved_bytes), step)
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The summary as a JSON value: span, counters, one object per site and group.
+    pub fn summary_json(&self) -> SummaryJson<'_> {
+        SummaryJson {
+            start: iso8601((self.first_bin * self.step_ms).div_euclid(1000)),
+            end: iso8601((self.end_bin * self.step_ms).div_euclid(1000)),
+            step_s: self.step_ms as f64 / 1000.0,
+            stats: &self.stats,
+            sites: self.sites.iter().map(|(s, _)| s).collect(),
+            groups: self.groups.iter().map(|(s, _)| s).collect(),
+        }
+    }
+}
+
+/// The summary document (`summary.json`).
+#[derive(Debug, Serialize)]
+pub struct SummaryJson<'a> {
+    /// First bin start, ISO 8601 UTC.
+    pub start: String,
+    /// Last bin end, ISO 8601 UTC.
+    pub end: String,
+    /// Bin width, s.
+    pub step_s: f64,
+    /// Counters.
+    pub stats: &'a ReplayStats,
+    /// Per site.
+    pub sites: Vec<&'a Summary>,
+    /// Per group.
+    pub groups: Vec<&'a Summary>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::series::Flags;
+
+    #[test]
+    fn p95_is_the_nearest_rank_of_five_minute_means() {
+        let mut s = Series::default();
+        // 20 five-minute windows of 60 s bins; window k carries k × 37.5 MB,
+        // i.e. k Mbit/s averaged over 300 s.
+        for k in 1..=20i64 {
+            let start = k * BILLING_SAMPLE_MS;
+            s.add(
+                60_000,
+                start,
+                start + BILLING_SAMPLE_MS,
+                (k as u64) * 37_500_000,
+                Flags::default(),
+            );
+        }
+        // ceil(0.95 × 20) = 19th smallest = 19 Mbit/s.
+        assert!(
+            (p95_mbps(&s, 60_000) - 19.0).abs() < 1e-9,
+            "{}",
+            p95_mbps(&s, 60_000)
+        );
+    }
+}
