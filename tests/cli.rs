@@ -111,7 +111,7 @@ fn route_json_with_load_spills_and_down_sites_drop() {
     assert_eq!(idle["group"], "uk");
     assert_eq!(idle["url"], "https://lon.cdn.example.net/live/a.m3u8");
     // lon at capacity: everybody spills, to the next preference.
-    let full = json(&["--load", "lon=20000"]);
+    let full = json(&["--load", "lon=500"]);
     assert_eq!(full["site"], "ams");
     assert_eq!(full["preferred"], "lon");
     assert_eq!(full["outcome"], "spilled_over");
@@ -226,8 +226,8 @@ fn bad_cidr_unknown_field_and_syntax_errors_are_placed() {
         "/33",
         "is not a CIDR network",
     );
-    let cap = "capacity_mbps = 30000\ncost = { per_gb = 0.0030 }";
-    let extra = "capacity_mbps = 30000\ncapacity_gbps = 30\ncost = { per_gb = 0.0030 }";
+    let cap = "capacity_mbps = 800\ncost = { per_gb = 0.0030 }";
+    let extra = "capacity_mbps = 800\ncapacity_gbps = 30\ncost = { per_gb = 0.0030 }";
     rejects(cap, extra, "capacity_gbps", "unknown field `capacity_gbps`");
     rejects("name = \"sjc\"", "name = \"sjc", "name = \"sjc", "");
     let live = "{ step = \"least_cost\" },\n  { step = \"capacity\", headroom = 0.15 }";

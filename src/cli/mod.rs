@@ -7,10 +7,15 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod config;
+mod output;
 mod route;
+mod simulate;
+mod synth;
 
 /// Exit status for bad usage (sysexits.h EX_USAGE).
 pub const EX_USAGE: u8 = 64;
+/// Exit status for bad input data (sysexits.h EX_DATAERR).
+pub const EX_DATAERR: u8 = 65;
 /// Exit status for bad configuration (sysexits.h EX_CONFIG).
 pub const EX_CONFIG: u8 = 78;
 
@@ -26,6 +31,12 @@ struct Cli {
 enum Command {
     /// Explain where one request would be sent, and why.
     Route(route::RouteArgs),
+    /// Replay request logs through the engine and account bandwidth per
+    /// site and client group over time.
+    Simulate(simulate::SimulateArgs),
+    /// Generate a synthetic day of streaming requests (nginx combined +
+    /// $request_time), for demos and benchmarks.
+    Synth(synth::SynthArgs),
     /// Work with platform configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -48,6 +59,8 @@ pub enum Failure {
     Usage(String),
     /// Bad configuration (exit 78).
     Config(routecast_engine::ConfigError),
+    /// Bad input data, e.g. a malformed line with --strict (exit 65).
+    Data(String),
     /// Anything else (exit 1).
     Other(anyhow::Error),
 }
@@ -81,6 +94,8 @@ pub fn run() -> ExitCode {
     };
     let result = match cli.command {
         Command::Route(args) => route::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Synth(args) => synth::run(&args),
         Command::Config(ConfigCommand::Check { file }) => config::check(&file),
     };
     match result {
@@ -99,6 +114,10 @@ fn report(f: Failure) -> ExitCode {
         Failure::Config(e) => {
             let _ = writeln!(err, "{e}");
             ExitCode::from(EX_CONFIG)
+        }
+        Failure::Data(m) => {
+            let _ = writeln!(err, "routecast: {m}");
+            ExitCode::from(EX_DATAERR)
         }
         Failure::Other(e) => {
             if is_broken_pipe(&e) {

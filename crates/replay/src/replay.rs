@@ -26,6 +26,13 @@ pub struct ReplayConfig {
     pub bitrates: Vec<(String, Mbps)>,
     /// Bit rate of any other request without a duration (default 5 Mbit/s).
     pub default_bitrate: Mbps,
+    /// The load a site reports is its traffic averaged over this long, ms
+    /// (default 30 s), as a site's statistics (a rate over the last half
+    /// minute) would show it: a request adds `bytes ÷ max(duration, window)`
+    /// to its site's load from its start for `max(duration, window)`. Without
+    /// it, a 6-second HLS segment fetched in 0.2 s would count as a 30× burst.
+    /// (The accounts always spread bytes over the request's own duration.)
+    pub load_window_ms: i64,
 }
 
 impl Default for ReplayConfig {
@@ -35,6 +42,7 @@ impl Default for ReplayConfig {
             window_ms: 60_000,
             bitrates: Vec::new(),
             default_bitrate: Mbps(5.0),
+            load_window_ms: 30_000,
         }
     }
 }
@@ -259,11 +267,12 @@ impl Replay {
         self.groups[d.group.index()].add(step, p.start, p.end, p.bytes, flags);
         if let Some(site) = d.site {
             self.sites[site.index()].add(step, p.start, p.end, p.bytes, flags);
-            if p.end > p.start {
-                let rate = p.bytes as f64 * 8.0 / ((p.end - p.start) as f64 * 1000.0);
+            let lasts = (p.end - p.start).max(self.config.load_window_ms);
+            if lasts > 0 {
+                let rate = p.bytes as f64 * 8.0 / (lasts as f64 * 1000.0);
                 self.load[site.index()] += rate;
                 self.active.push(Reverse(Active {
-                    end: p.end,
+                    end: p.start + lasts,
                     site,
                     rate,
                 }));

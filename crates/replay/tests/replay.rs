@@ -107,6 +107,33 @@ fn out_of_order_lines_within_the_window_are_routed_in_order_and_later_ones_count
     assert_eq!(report.stats.late, 1);
 }
 
+#[test]
+fn short_fetches_count_as_their_average_over_the_load_window() {
+    let config = PlatformConfig::parse("t.toml", PLATFORM).expect("parses");
+    let platform = Arc::new(Platform::build(&config, &[]).expect("valid"));
+    let mut r = Replay::new(platform, Arc::new(NoLocator), ReplayConfig::default());
+    // 40 viewers fetch a 6-second, 5 Mbit/s segment (3.75 MB) in 0.1 s every
+    // 6 s: 200 Mbit/s on average, 100 of it more than near can take. Counted
+    // at their fetch speed (300 Mbit/s each) they would all look like bursts.
+    for round in 0..20i64 {
+        for v in 0..40u32 {
+            r.push(&req(v, round * 6000 + i64::from(v) * 10, 100, 3_750_000));
+        }
+    }
+    let report = r.finish();
+    let (near, far) = (&report.sites[0].0, &report.sites[1].0);
+    // Near ends up with about its capacity's worth; the rest spills.
+    let share = near.bytes as f64 / (near.bytes + far.bytes) as f64;
+    assert!(
+        (0.4..0.65).contains(&share),
+        "near carried {share:.2}: {} {} {:?}",
+        near.requests,
+        far.requests,
+        report.stats
+    );
+    assert!(report.stats.spilled > 0);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]

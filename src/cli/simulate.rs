@@ -1,0 +1,377 @@
+//! `routecast simulate`: replay request logs through the engine.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use routecast_accesslog::{reader, Format, LineError, Request};
+use routecast_engine::Mbps;
+use routecast_replay::{Replay, ReplayConfig, Report};
+
+use super::{output, Failure};
+
+/// Arguments of `routecast simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The platform configuration (routecast.toml).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    config: PathBuf,
+    /// Request logs: plain, gzip or zstd (detected); `-` is standard input.
+    /// Several logs (one per server) are merged by time.
+    #[arg(required = true, value_name = "LOG")]
+    logs: Vec<PathBuf>,
+    /// Log format (default: detected from the first lines): nginx,
+    /// nginx-combined, apache-micros, apache-seconds, combined, common.
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<Format>,
+    /// Directory for timeseries.csv and summary.json.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Bin width in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    step: u32,
+    /// How far out of start-time order (seconds) lines may be and still be
+    /// routed in order. nginx logs a request when it ends, so a download of
+    /// an hour appears an hour after it started: the window should cover the
+    /// longest requests. Memory grows with it (the lines it holds).
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    window: u32,
+    /// Bit rate for requests without a logged duration, by path prefix,
+    /// e.g. /live/=5,/vod/=8 (Mbit/s).
+    #[arg(long, value_name = "PREFIX=MBPS,...")]
+    bitrate: Option<String>,
+    /// Bit rate for any other request without a logged duration (Mbit/s).
+    #[arg(long, default_value_t = 5.0, value_name = "MBPS")]
+    default_bitrate: f64,
+    /// The load sites report to capacity-aware policies is their traffic
+    /// averaged over this many seconds (as a site's statistics would show).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    load_window: u32,
+    /// Stop at the first malformed line (exit 65) instead of counting it.
+    #[arg(long)]
+    strict: bool,
+    /// How many malformed lines to list in the report.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    show_errors: usize,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// Malformed lines: how many, and the first few with their place.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Rejected {
+    /// Count of malformed lines.
+    pub count: u64,
+    /// `file:line: reason` of the first ones.
+    pub first: Vec<String>,
+}
+
+/// A log being read, one line ahead for the merge.
+struct Source {
+    name: String,
+    lines: Box<dyn BufRead + Send>,
+    buf: Vec<u8>,
+    line_no: u64,
+    parser: routecast_accesslog::CombinedParser,
+    format: Format,
+}
+
+/// An owned copy of a parsed line (for merging several logs).
+struct Owned {
+    req: Request<'static>,
+    path: String,
+}
+
+impl Source {
+    fn open(path: &Path, format: Option<Format>) -> Result<Source, Failure> {
+        let name = path.display().to_string();
+        let input = reader::open(path)
+            .map_err(|e| Failure::Other(anyhow::anyhow!("{name}: cannot open: {e}")))?;
+        let mut lines = input.reader;
+        let format = match format {
+            Some(f) => f,
+            None => detect(&name, &mut lines)?,
+        };
+        Ok(Source {
+            name,
+            lines,
+            buf: Vec::with_capacity(4096),
+            line_no: 0,
+            parser: format.parser(),
+            format,
+        })
+    }
+
+    /// Reads the next line into `buf`; false at the end.
+    fn next_line(&mut self) -> Result<bool, Failure> {
+        self.buf.clear();
+        let n = self.lines.read_until(b'\n', &mut self.buf).map_err(|e| {
+            Failure::Data(format!(
+                "{}:{}: read error: {e}",
+                self.name,
+                self.line_no + 1
+            ))
+        })?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.line_no += 1;
+        while self.buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            self.buf.pop();
+        }
+        Ok(true)
+    }
+}
+
+/// Detects the format from the first lines without consuming them.
+fn detect(name: &str, lines: &mut Box<dyn BufRead + Send>) -> Result<Format, Failure> {
+    let head = lines
+        .fill_buf()
+        .map_err(|e| Failure::Data(format!("{name}: read error: {e}")))?;
+    let sample: Vec<&[u8]> = head.split(|b| *b == b'\n').take(50).collect();
+    // The last piece may be a cut line: leave it out when there are others.
+    let sample = if sample.len() > 1 {
+        &sample[..sample.len() - 1]
+    } else {
+        &sample[..]
+    };
+    Format::detect(sample.iter().copied()).ok_or_else(|| {
+        Failure::Data(format!(
+            "{name}: cannot tell the log format from the first lines (use --format: {})",
+            Format::ALL.map(|f| f.name()).join(", ")
+        ))
+    })
+}
+
+fn parse_bitrates(s: Option<&str>) -> Result<Vec<(String, Mbps)>, Failure> {
+    let mut out = Vec::new();
+    for item in s.unwrap_or("").split(',').filter(|i| !i.trim().is_empty()) {
+        let (prefix, rate) = item.split_once('=').ok_or_else(|| {
+            Failure::Usage(format!(
+                "--bitrate item {item:?} is not PREFIX=MBPS (e.g. /live/=5)"
+            ))
+        })?;
+        let rate: f64 = rate
+            .trim()
+            .parse()
+            .ok()
+            .filter(|r: &f64| r.is_finite() && *r > 0.0)
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--bitrate {item:?}: {rate:?} is not a positive number of Mbit/s"
+                ))
+            })?;
+        out.push((prefix.trim().to_string(), Mbps(rate)));
+    }
+    Ok(out)
+}
+
+/// Runs `routecast simulate`.
+pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
+    if args.step == 0 {
+        return Err(Failure::Usage("--step must be at least 1 second".into()));
+    }
+    if !(args.default_bitrate.is_finite() && args.default_bitrate > 0.0) {
+        return Err(Failure::Usage(
+            "--default-bitrate must be a positive number of Mbit/s".into(),
+        ));
+    }
+    let loaded = routecast_geo::load(&args.config)?;
+    let config = ReplayConfig {
+        step_ms: i64::from(args.step) * 1000,
+        window_ms: i64::from(args.window) * 1000,
+        bitrates: parse_bitrates(args.bitrate.as_deref())?,
+        default_bitrate: Mbps(args.default_bitrate),
+        load_window_ms: i64::from(args.load_window) * 1000,
+    };
+    let mut replay = Replay::new(loaded.platform.clone(), loaded.locator.clone(), config);
+    let mut sources = args
+        .logs
+        .iter()
+        .map(|p| Source::open(p, args.format))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut rejected = Rejected::default();
+    let started = Instant::now();
+    let lines = if sources.len() == 1 {
+        stream_one(&mut sources[0], &mut replay, &mut rejected, args)?
+    } else {
+        merge(&mut sources, &mut replay, &mut rejected, args)?
+    };
+    let report = replay.finish();
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(dir) = &args.out {
+        output::write_outputs(dir, &report, &rejected)?;
+    }
+    if !args.quiet {
+        print_summary(
+            &report,
+            &rejected,
+            &sources,
+            lines,
+            elapsed,
+            args.out.as_deref(),
+        )?;
+    }
+    Ok(())
+}
+
+fn reject(
+    src: &Source,
+    e: LineError,
+    rejected: &mut Rejected,
+    args: &SimulateArgs,
+) -> Result<(), Failure> {
+    let place = format!(
+        "{}:{}: {} (format {})",
+        src.name, src.line_no, e, src.format
+    );
+    if args.strict {
+        return Err(Failure::Data(place));
+    }
+    rejected.count += 1;
+    if rejected.first.len() < args.show_errors {
+        rejected.first.push(place);
+    }
+    Ok(())
+}
+
+/// The common case: one log, streamed with no copy of its lines.
+fn stream_one(
+    src: &mut Source,
+    replay: &mut Replay,
+    rejected: &mut Rejected,
+    args: &SimulateArgs,
+) -> Result<u64, Failure> {
+    while src.next_line()? {
+        if src.buf.is_empty() {
+            continue;
+        }
+        match src.parser.parse(&src.buf) {
+            Ok(r) => replay.push(&r),
+            Err(e) => reject(src, e, rejected, args)?,
+        }
+    }
+    Ok(src.line_no)
+}
+
+/// Several logs: always take the line with the earliest logged time next.
+fn merge(
+    sources: &mut [Source],
+    replay: &mut Replay,
+    rejected: &mut Rejected,
+    args: &SimulateArgs,
+) -> Result<u64, Failure> {
+    let mut heads: Vec<Option<Owned>> = Vec::with_capacity(sources.len());
+    for src in sources.iter_mut() {
+        heads.push(advance(src, rejected, args)?);
+    }
+    loop {
+        let next = heads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.as_ref().map(|o| (o.req.logged_ms, i)))
+            .min();
+        let Some((_, i)) = next else { break };
+        if let Some(o) = heads[i].take() {
+            let req = Request {
+                path: &o.path,
+                ..o.req.clone()
+            };
+            replay.push(&req);
+        }
+        heads[i] = advance(&mut sources[i], rejected, args)?;
+    }
+    Ok(sources.iter().map(|s| s.line_no).sum())
+}
+
+fn advance(
+    src: &mut Source,
+    rejected: &mut Rejected,
+    args: &SimulateArgs,
+) -> Result<Option<Owned>, Failure> {
+    while src.next_line()? {
+        if src.buf.is_empty() {
+            continue;
+        }
+        match src.parser.parse(&src.buf) {
+            Ok(r) => {
+                let path = r.path.to_string();
+                let req = Request {
+                    client: r.client,
+                    logged_ms: r.logged_ms,
+                    time_is: r.time_is,
+                    duration_ms: r.duration_ms,
+                    method: "GET",
+                    path: "",
+                    status: r.status,
+                    bytes: r.bytes,
+                    user_agent: None,
+                };
+                return Ok(Some(Owned { req, path }));
+            }
+            Err(e) => reject(src, e, rejected, args)?,
+        }
+    }
+    Ok(None)
+}
+
+fn print_summary(
+    report: &Report,
+    rejected: &Rejected,
+    sources: &[Source],
+    lines: u64,
+    elapsed: f64,
+    out: Option<&Path>,
+) -> Result<(), Failure> {
+    let mut o = std::io::stdout().lock();
+    let formats: Vec<String> = sources
+        .iter()
+        .map(|s| format!("{} ({})", s.name, s.format))
+        .collect();
+    writeln!(
+        o,
+        "replayed {lines} lines from {} in {elapsed:.2} s ({:.0} lines/s)",
+        formats.join(", "),
+        lines as f64 / elapsed.max(1e-9)
+    )?;
+    let s = &report.stats;
+    writeln!(o, "routed {} requests: {} spilled over, {} over capacity, {} with no site, {} late; {} malformed lines", s.requests, s.spilled, s.over_capacity, s.no_site, s.late, rejected.count)?;
+    for e in &rejected.first {
+        writeln!(o, "  malformed: {e}")?;
+    }
+    let j = report.summary_json();
+    writeln!(o, "span {} .. {} (step {} s)\n", j.start, j.end, j.step_s)?;
+    writeln!(
+        o,
+        "{:<6} {:<16} {:>10} {:>10} {:>11} {:>11} {:>10} {:>12}",
+        "kind", "name", "requests", "GB", "peak Mb/s", "p95 Mb/s", "spill GB", "cost"
+    )?;
+    for (sum, _) in report
+        .all()
+        .filter(|(s, _)| s.requests > 0 || s.kind == routecast_replay::Kind::Site)
+    {
+        let cost = sum.cost.map_or("-".to_string(), |c| format!("{c:.2}"));
+        writeln!(
+            o,
+            "{:<6} {:<16} {:>10} {:>10.2} {:>11.1} {:>11.1} {:>10.2} {:>12}",
+            sum.kind.as_str(),
+            sum.name,
+            sum.requests,
+            sum.gb,
+            sum.peak_mbps,
+            sum.p95_mbps,
+            sum.spill_gb,
+            cost
+        )?;
+    }
+    if let Some(dir) = out {
+        writeln!(
+            o,
+            "\nwrote {0}/timeseries.csv and {0}/summary.json",
+            dir.display()
+        )?;
+    }
+    Ok(())
+}
