@@ -1,0 +1,237 @@
+//! Whole-binary tests of `routecast synth` and `routecast simulate`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn config() -> String {
+    root().join("examples/routecast.toml").display().to_string()
+}
+
+fn routecast(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args(args)
+        .output()
+        .expect("routecast runs")
+}
+
+fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn synth(dir: &Path, name: &str, lines: &str, seed: &str) -> PathBuf {
+    let path = dir.join(name);
+    ok(routecast(&[
+        "synth",
+        "-n",
+        lines,
+        "--seed",
+        seed,
+        "-o",
+        path.to_str().expect("utf-8"),
+    ]));
+    path
+}
+
+fn simulate(logs: &[&Path], out: &Path, extra: &[&str]) -> Output {
+    let cfg = config();
+    let mut args = vec!["simulate", "-c", &cfg, "-o", out.to_str().expect("utf-8")];
+    args.extend_from_slice(extra);
+    args.extend(logs.iter().map(|p| p.to_str().expect("utf-8")));
+    routecast(&args)
+}
+
+fn summary(out: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn total(summary: &serde_json::Value, kind: &str) -> u64 {
+    summary["summary"][kind]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s["bytes"].as_u64().expect("bytes"))
+        .sum()
+}
+
+/// The byte counts of a log, read with nothing but string splitting.
+fn log_bytes(path: &Path) -> (u64, u64) {
+    let text = std::fs::read_to_string(path).expect("plain log");
+    let mut sum = 0;
+    let mut n = 0;
+    for line in text.lines() {
+        // ... "GET /x HTTP/1.1" 200 1875000 "-" ...
+        let after_request = line.splitn(3, '"').nth(2).expect("request quoted");
+        let bytes: u64 = after_request
+            .split_whitespace()
+            .nth(1)
+            .and_then(|b| b.parse().ok())
+            .expect("bytes");
+        sum += bytes;
+        n += 1;
+    }
+    (n, sum)
+}
+
+#[test]
+fn every_byte_of_the_log_is_accounted_to_a_site_and_a_group() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = synth(dir.path(), "a.log", "20000", "7");
+    let (lines, bytes) = log_bytes(&log);
+    assert!(lines > 10_000, "{lines}");
+    let out = dir.path().join("out");
+    ok(simulate(&[&log], &out, &[]));
+    let s = summary(&out);
+    assert_eq!(s["summary"]["stats"]["requests"].as_u64(), Some(lines));
+    assert_eq!(total(&s, "sites"), bytes);
+    assert_eq!(total(&s, "groups"), bytes);
+    let csv = std::fs::read_to_string(out.join("timeseries.csv")).expect("csv");
+    assert!(csv.starts_with("time,kind,name,metric,value\n"));
+    let csv_bytes: u64 = csv
+        .lines()
+        .filter(|l| l.contains(",site,") && l.contains(",bytes,"))
+        .map(|l| {
+            l.rsplit(',')
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .expect("number")
+        })
+        .sum();
+    assert_eq!(csv_bytes, bytes);
+}
+
+#[test]
+fn gzip_and_plain_logs_give_the_same_result_and_synth_is_reproducible() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain = synth(dir.path(), "a.log", "5000", "3");
+    let gz = synth(dir.path(), "a.log.gz", "5000", "3");
+    let again = synth(dir.path(), "b.log", "5000", "3");
+    assert_eq!(
+        std::fs::read(&plain).expect("read"),
+        std::fs::read(&again).expect("read")
+    );
+    let (o1, o2) = (dir.path().join("o1"), dir.path().join("o2"));
+    ok(simulate(&[&plain], &o1, &[]));
+    ok(simulate(&[&gz], &o2, &[]));
+    assert_eq!(summary(&o1)["summary"], summary(&o2)["summary"]);
+}
+
+#[test]
+fn several_logs_are_merged_by_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = synth(dir.path(), "all.log", "8000", "5");
+    let text = std::fs::read_to_string(&log).expect("read");
+    // Two servers' logs: alternate lines, each still in time order.
+    let (mut a, mut b) = (String::new(), String::new());
+    for (i, line) in text.lines().enumerate() {
+        let half = if i % 2 == 0 { &mut a } else { &mut b };
+        half.push_str(line);
+        half.push('\n');
+    }
+    let (la, lb) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    std::fs::write(&la, a).expect("write");
+    std::fs::write(&lb, b).expect("write");
+    let (o1, o2) = (dir.path().join("o1"), dir.path().join("o2"));
+    ok(simulate(&[&log], &o1, &[]));
+    ok(simulate(&[&la, &lb], &o2, &[]));
+    let (s1, s2) = (summary(&o1), summary(&o2));
+    assert_eq!(
+        s1["summary"]["groups"], s2["summary"]["groups"],
+        "same requests in the same groups"
+    );
+    assert_eq!(total(&s1, "sites"), total(&s2, "sites"));
+    assert_eq!(s2["summary"]["stats"]["late"].as_u64(), Some(0));
+}
+
+#[test]
+fn malformed_lines_are_counted_and_named_and_strict_stops_without_touching_old_results() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = synth(dir.path(), "a.log", "3000", "9");
+    let mut text = std::fs::read_to_string(&log).expect("read");
+    text.insert_str(0, "garbage line\n");
+    text.push_str(
+        "192.0.2.1 - - [24/Nov/2026:23:59:59 +0000] \"GET /x HTTP/1.1\" 2000 5 \"-\" \"a\" 0.1\n",
+    );
+    let bad = dir.path().join("bad.log");
+    std::fs::write(&bad, &text).expect("write");
+    let out = dir.path().join("out");
+    let o = ok(simulate(&[&bad], &out, &[]));
+    let s = summary(&out);
+    assert_eq!(s["malformed"]["count"].as_u64(), Some(2));
+    let first = s["malformed"]["first"].as_array().expect("list");
+    let name = bad.display().to_string();
+    assert_eq!(
+        first[0].as_str(),
+        Some(format!("{name}:1: client address is not an IP address (format nginx)").as_str())
+    );
+    let last_line = text.lines().count();
+    assert!(
+        first[1]
+            .as_str()
+            .expect("text")
+            .starts_with(&format!("{name}:{last_line}: status")),
+        "{first:?}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 malformed lines"));
+
+    let before = std::fs::read(out.join("summary.json")).expect("read");
+    let o = simulate(&[&bad], &out, &["--strict"]);
+    assert_eq!(o.status.code(), Some(65));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim(),
+        format!("routecast: {name}:1: client address is not an IP address (format nginx)")
+    );
+    assert_eq!(
+        std::fs::read(out.join("summary.json")).expect("read"),
+        before,
+        "old results untouched"
+    );
+}
+
+#[test]
+fn unreadable_or_unrecognisable_logs_are_one_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    let o = simulate(&[Path::new("/nonexistent.log")], &out, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("/nonexistent.log: cannot open"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let junk = dir.path().join("junk.log");
+    std::fs::write(&junk, "hello\nworld\n").expect("write");
+    let o = simulate(&[&junk], &out, &[]);
+    assert_eq!(o.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot tell the log format"));
+    let o = simulate(&[&junk], &out, &["--format", "bogus"]);
+    assert_eq!(o.status.code(), Some(64));
+    // A broken gzip stream.
+    let gz = dir.path().join("broken.log.gz");
+    let mut bytes = std::fs::read(synth(dir.path(), "x.log.gz", "3000", "1")).expect("read");
+    let n = bytes.len();
+    bytes.truncate(n / 2);
+    std::fs::write(&gz, bytes).expect("write");
+    let o = simulate(&[&gz], &out, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(65),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("read error"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
