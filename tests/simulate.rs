@@ -182,7 +182,7 @@ fn malformed_lines_are_counted_and_named_and_strict_stops_without_touching_old_r
             .starts_with(&format!("{name}:{last_line}: status")),
         "{first:?}"
     );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("2 malformed lines"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("; 2 malformed"));
 
     let before = std::fs::read(out.join("summary.json")).expect("read");
     let o = simulate(&[&bad], &out, &["--strict"]);
@@ -233,5 +233,76 @@ fn unreadable_or_unrecognisable_logs_are_one_clear_error() {
         String::from_utf8_lossy(&o.stderr).contains("read error"),
         "{}",
         String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn several_configurations_are_compared_in_one_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = synth(dir.path(), "a.log", "20000", "11");
+    // A second platform: the same, but live goes to the cheapest site first.
+    let text = std::fs::read_to_string(config())
+        .expect("example")
+        .replace(
+            "../tests/fixtures",
+            &root().join("tests/fixtures").display().to_string(),
+        )
+        .replace(
+            "{ step = \"closest\", bucket_km = 1500 },\n  { step = \"least_cost\" },",
+            "{ step = \"least_cost\" },\n  { step = \"closest\", bucket_km = 1500 },",
+        );
+    let alt = dir.path().join("cheapest.toml");
+    std::fs::write(&alt, text).expect("write");
+    std::fs::copy(
+        root().join("examples/czf.json"),
+        dir.path().join("czf.json"),
+    )
+    .expect("copy");
+    let out = dir.path().join("out");
+    let cfg = config();
+    let o = ok(routecast(&[
+        "simulate",
+        "-q",
+        "-c",
+        &cfg,
+        "-c",
+        alt.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+        log.to_str().expect("utf-8"),
+    ]));
+    assert!(o.stdout.is_empty(), "--quiet prints nothing");
+    for sub in ["routecast", "cheapest"] {
+        for f in [
+            "timeseries.csv",
+            "summary.json",
+            "sites.svg",
+            "sites.png",
+            "groups.svg",
+            "groups.png",
+        ] {
+            let p = out.join(sub).join(f);
+            assert!(
+                std::fs::metadata(&p)
+                    .map(|m| m.len() > 100)
+                    .unwrap_or(false),
+                "{}",
+                p.display()
+            );
+        }
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report");
+    assert!(html.contains("Policies compared"));
+    assert!(html.contains("<h2>routecast</h2>") && html.contains("<h2>cheapest</h2>"));
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "self-contained"
+    );
+    let a = summary(&out.join("routecast"));
+    let b = summary(&out.join("cheapest"));
+    assert_eq!(total(&a, "sites"), total(&b, "sites"), "same traffic");
+    assert_ne!(
+        a["summary"]["sites"], b["summary"]["sites"],
+        "different policies, different split"
     );
 }

@@ -6,6 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use routecast_replay::Report;
+use routecast_report::{group_chart, html_report, site_chart, ReportInput};
 
 use super::simulate::Rejected;
 use super::Failure;
@@ -34,14 +35,67 @@ pub fn atomic_write(
     result.map_err(fail)
 }
 
-/// Writes `timeseries.csv` and `summary.json` into `dir` (created if needed).
-pub fn write_outputs(dir: &Path, report: &Report, rejected: &Rejected) -> Result<(), Failure> {
+fn chart_error(e: routecast_report::ChartError) -> Failure {
+    Failure::Other(anyhow::anyhow!("{e}"))
+}
+
+/// One replay's files: series, summary and charts.
+fn write_one(dir: &Path, label: &str, report: &Report, rejected: &Rejected) -> Result<(), Failure> {
     fs::create_dir_all(dir)
         .map_err(|e| Failure::Other(anyhow::anyhow!("{}: cannot create: {e}", dir.display())))?;
     atomic_write(&dir.join("timeseries.csv"), |w| report.write_csv(w))?;
     atomic_write(&dir.join("summary.json"), |w| {
-        let doc = serde_json::json!({ "summary": report.summary_json(), "malformed": rejected });
+        let doc = serde_json::json!({ "config": label, "summary": report.summary_json(), "malformed": rejected });
         serde_json::to_writer_pretty(&mut *w, &doc)?;
         writeln!(w)
-    })
+    })?;
+    for (name, chart) in [
+        ("sites", site_chart(label, report)),
+        ("groups", group_chart(label, report)),
+    ] {
+        let svg = chart.svg(960, 400).map_err(chart_error)?;
+        atomic_write(&dir.join(format!("{name}.svg")), |w| {
+            w.write_all(svg.as_bytes())
+        })?;
+        let png = chart.png(960, 400).map_err(chart_error)?;
+        atomic_write(&dir.join(format!("{name}.png")), |w| w.write_all(&png))?;
+    }
+    Ok(())
+}
+
+/// Writes every replay's files (in `dir`, or `dir/<label>` when there are
+/// several) and `dir/report.html` over all of them.
+pub fn write_outputs(
+    dir: &Path,
+    runs: &[(String, Report)],
+    rejected: &Rejected,
+) -> Result<(), Failure> {
+    for (label, report) in runs {
+        let sub = if runs.len() == 1 {
+            dir.to_path_buf()
+        } else {
+            dir.join(sanitize(label))
+        };
+        write_one(&sub, label, report, rejected)?;
+    }
+    let inputs: Vec<ReportInput<'_>> = runs
+        .iter()
+        .map(|(label, report)| ReportInput { label, report })
+        .collect();
+    let html = html_report(&inputs).map_err(chart_error)?;
+    atomic_write(&dir.join("report.html"), |w| w.write_all(html.as_bytes()))
+}
+
+/// A label as a directory name.
+fn sanitize(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

@@ -9,14 +9,16 @@ use routecast_accesslog::{reader, Format, LineError, Request};
 use routecast_engine::Mbps;
 use routecast_replay::{Replay, ReplayConfig, Report};
 
+use super::progress::Progress;
 use super::{output, Failure};
 
 /// Arguments of `routecast simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// The platform configuration (routecast.toml).
-    #[arg(long, short = 'c', value_name = "FILE")]
-    config: PathBuf,
+    /// The platform configuration (routecast.toml). Give several to compare
+    /// their policies on the same logs side by side.
+    #[arg(long, short = 'c', value_name = "FILE", required = true)]
+    config: Vec<PathBuf>,
     /// Request logs: plain, gzip or zstd (detected); `-` is standard input.
     /// Several logs (one per server) are merged by time.
     #[arg(required = true, value_name = "LOG")]
@@ -25,7 +27,9 @@ pub struct SimulateArgs {
     /// nginx-combined, apache-micros, apache-seconds, combined, common.
     #[arg(long, value_name = "FORMAT")]
     format: Option<Format>,
-    /// Directory for timeseries.csv and summary.json.
+    /// Directory for the results: timeseries.csv, summary.json, charts
+    /// (sites.svg/png, groups.svg/png) and report.html; with several
+    /// configurations, one subdirectory each and a comparing report.html.
     #[arg(long, short = 'o', value_name = "DIR")]
     out: Option<PathBuf>,
     /// Bin width in seconds.
@@ -72,10 +76,29 @@ pub struct Rejected {
 struct Source {
     name: String,
     lines: Box<dyn BufRead + Send>,
+    read: reader::ByteCounter,
+    size: Option<u64>,
     buf: Vec<u8>,
     line_no: u64,
     parser: routecast_accesslog::CombinedParser,
     format: Format,
+}
+
+/// What progress needs to know of an input.
+pub trait SourceInfo {
+    /// Bytes read so far (before decompression).
+    fn counter(&self) -> reader::ByteCounter;
+    /// Size on disk, when known.
+    fn size(&self) -> Option<u64>;
+}
+
+impl SourceInfo for Source {
+    fn counter(&self) -> reader::ByteCounter {
+        self.read.clone()
+    }
+    fn size(&self) -> Option<u64> {
+        self.size
+    }
 }
 
 /// An owned copy of a parsed line (for merging several logs).
@@ -89,6 +112,7 @@ impl Source {
         let name = path.display().to_string();
         let input = reader::open(path)
             .map_err(|e| Failure::Other(anyhow::anyhow!("{name}: cannot open: {e}")))?;
+        let (read, size) = (input.read.clone(), input.size);
         let mut lines = input.reader;
         let format = match format {
             Some(f) => f,
@@ -97,6 +121,8 @@ impl Source {
         Ok(Source {
             name,
             lines,
+            read,
+            size,
             buf: Vec::with_capacity(4096),
             line_no: 0,
             parser: format.parser(),
@@ -168,6 +194,45 @@ fn parse_bitrates(s: Option<&str>) -> Result<Vec<(String, Mbps)>, Failure> {
     Ok(out)
 }
 
+/// One configuration's replay.
+struct Run {
+    label: String,
+    replay: Replay,
+}
+
+/// Names each configuration by its file stem (its path when stems repeat).
+fn labels(configs: &[PathBuf]) -> Vec<String> {
+    let stem = |p: &PathBuf| {
+        p.file_stem().map_or_else(
+            || p.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        )
+    };
+    let stems: Vec<String> = configs.iter().map(stem).collect();
+    configs
+        .iter()
+        .zip(&stems)
+        .map(|(p, s)| {
+            if stems.iter().filter(|x| *x == s).count() > 1 {
+                p.display().to_string()
+            } else {
+                s.clone()
+            }
+        })
+        .collect()
+}
+
+/// Feeds every replay.
+struct Replays<'a>(&'a mut [Run]);
+
+impl Replays<'_> {
+    fn push(&mut self, r: &Request<'_>) {
+        for run in self.0.iter_mut() {
+            run.replay.push(r);
+        }
+    }
+}
+
 /// Runs `routecast simulate`.
 pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     if args.step == 0 {
@@ -178,7 +243,6 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
             "--default-bitrate must be a positive number of Mbit/s".into(),
         ));
     }
-    let loaded = routecast_geo::load(&args.config)?;
     let config = ReplayConfig {
         step_ms: i64::from(args.step) * 1000,
         window_ms: i64::from(args.window) * 1000,
@@ -186,7 +250,16 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         default_bitrate: Mbps(args.default_bitrate),
         load_window_ms: i64::from(args.load_window) * 1000,
     };
-    let mut replay = Replay::new(loaded.platform.clone(), loaded.locator.clone(), config);
+    let mut runs = Vec::with_capacity(args.config.len());
+    for (path, label) in args.config.iter().zip(labels(&args.config)) {
+        let loaded = routecast_geo::load(path)?;
+        let replay = Replay::new(
+            loaded.platform.clone(),
+            loaded.locator.clone(),
+            config.clone(),
+        );
+        runs.push(Run { label, replay });
+    }
     let mut sources = args
         .logs
         .iter()
@@ -194,19 +267,31 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut rejected = Rejected::default();
     let started = Instant::now();
+    let progress = Progress::start(&sources, args.quiet);
+    let mut replays = Replays(&mut runs);
     let lines = if sources.len() == 1 {
-        stream_one(&mut sources[0], &mut replay, &mut rejected, args)?
+        stream_one(
+            &mut sources[0],
+            &mut replays,
+            &mut rejected,
+            args,
+            &progress,
+        )?
     } else {
-        merge(&mut sources, &mut replay, &mut rejected, args)?
+        merge(&mut sources, &mut replays, &mut rejected, args, &progress)?
     };
-    let report = replay.finish();
+    progress.finish();
     let elapsed = started.elapsed().as_secs_f64();
+    let finished: Vec<(String, Report)> = runs
+        .into_iter()
+        .map(|r| (r.label, r.replay.finish()))
+        .collect();
     if let Some(dir) = &args.out {
-        output::write_outputs(dir, &report, &rejected)?;
+        output::write_outputs(dir, &finished, &rejected)?;
     }
     if !args.quiet {
         print_summary(
-            &report,
+            &finished,
             &rejected,
             &sources,
             lines,
@@ -240,11 +325,13 @@ fn reject(
 /// The common case: one log, streamed with no copy of its lines.
 fn stream_one(
     src: &mut Source,
-    replay: &mut Replay,
+    replay: &mut Replays<'_>,
     rejected: &mut Rejected,
     args: &SimulateArgs,
+    progress: &Progress,
 ) -> Result<u64, Failure> {
     while src.next_line()? {
+        progress.tick(src.line_no);
         if src.buf.is_empty() {
             continue;
         }
@@ -259,10 +346,12 @@ fn stream_one(
 /// Several logs: always take the line with the earliest logged time next.
 fn merge(
     sources: &mut [Source],
-    replay: &mut Replay,
+    replay: &mut Replays<'_>,
     rejected: &mut Rejected,
     args: &SimulateArgs,
+    progress: &Progress,
 ) -> Result<u64, Failure> {
+    let mut lines = 0u64;
     let mut heads: Vec<Option<Owned>> = Vec::with_capacity(sources.len());
     for src in sources.iter_mut() {
         heads.push(advance(src, rejected, args)?);
@@ -281,6 +370,8 @@ fn merge(
             };
             replay.push(&req);
         }
+        lines += 1;
+        progress.tick(lines);
         heads[i] = advance(&mut sources[i], rejected, args)?;
     }
     Ok(sources.iter().map(|s| s.line_no).sum())
@@ -318,7 +409,7 @@ fn advance(
 }
 
 fn print_summary(
-    report: &Report,
+    runs: &[(String, Report)],
     rejected: &Rejected,
     sources: &[Source],
     lines: u64,
@@ -332,46 +423,53 @@ fn print_summary(
         .collect();
     writeln!(
         o,
-        "replayed {lines} lines from {} in {elapsed:.2} s ({:.0} lines/s)",
+        "replayed {lines} lines from {} in {elapsed:.2} s ({:.0} lines/s); {} malformed",
         formats.join(", "),
-        lines as f64 / elapsed.max(1e-9)
+        lines as f64 / elapsed.max(1e-9),
+        rejected.count
     )?;
-    let s = &report.stats;
-    writeln!(o, "routed {} requests: {} spilled over, {} over capacity, {} with no site, {} late; {} malformed lines", s.requests, s.spilled, s.over_capacity, s.no_site, s.late, rejected.count)?;
     for e in &rejected.first {
         writeln!(o, "  malformed: {e}")?;
     }
-    let j = report.summary_json();
-    writeln!(o, "span {} .. {} (step {} s)\n", j.start, j.end, j.step_s)?;
-    writeln!(
-        o,
-        "{:<6} {:<16} {:>10} {:>10} {:>11} {:>11} {:>10} {:>12}",
-        "kind", "name", "requests", "GB", "peak Mb/s", "p95 Mb/s", "spill GB", "cost"
-    )?;
-    for (sum, _) in report
-        .all()
-        .filter(|(s, _)| s.requests > 0 || s.kind == routecast_replay::Kind::Site)
-    {
-        let cost = sum.cost.map_or("-".to_string(), |c| format!("{c:.2}"));
+    for (label, report) in runs {
+        let s = &report.stats;
+        let j = report.summary_json();
         writeln!(
             o,
-            "{:<6} {:<16} {:>10} {:>10.2} {:>11.1} {:>11.1} {:>10.2} {:>12}",
-            sum.kind.as_str(),
-            sum.name,
-            sum.requests,
-            sum.gb,
-            sum.peak_mbps,
-            sum.p95_mbps,
-            sum.spill_gb,
-            cost
+            "\n== {label}: {} .. {} (step {} s)",
+            j.start, j.end, j.step_s
         )?;
+        writeln!(
+            o,
+            "routed {} requests: {} spilled over, {} over capacity, {} with no site, {} late",
+            s.requests, s.spilled, s.over_capacity, s.no_site, s.late
+        )?;
+        writeln!(
+            o,
+            "{:<6} {:<16} {:>10} {:>10} {:>11} {:>11} {:>10} {:>12}",
+            "kind", "name", "requests", "GB", "peak Mb/s", "p95 Mb/s", "spill GB", "cost"
+        )?;
+        for (sum, _) in report
+            .all()
+            .filter(|(s, _)| s.requests > 0 || s.kind == routecast_replay::Kind::Site)
+        {
+            let cost = sum.cost.map_or("-".to_string(), |c| format!("{c:.2}"));
+            writeln!(
+                o,
+                "{:<6} {:<16} {:>10} {:>10.2} {:>11.1} {:>11.1} {:>10.2} {:>12}",
+                sum.kind.as_str(),
+                sum.name,
+                sum.requests,
+                sum.gb,
+                sum.peak_mbps,
+                sum.p95_mbps,
+                sum.spill_gb,
+                cost
+            )?;
+        }
     }
     if let Some(dir) = out {
-        writeln!(
-            o,
-            "\nwrote {0}/timeseries.csv and {0}/summary.json",
-            dir.display()
-        )?;
+        writeln!(o, "\nwrote {}/report.html", dir.display())?;
     }
     Ok(())
 }

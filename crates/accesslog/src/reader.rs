@@ -4,6 +4,8 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 
@@ -32,6 +34,31 @@ impl Compression {
 /// Size of the read buffers (large reads keep decompressors efficient).
 const BUFFER: usize = 256 * 1024;
 
+/// Counts the bytes read from the underlying (compressed) stream, for
+/// progress reports: shareable with another thread.
+#[derive(Debug, Clone, Default)]
+pub struct ByteCounter(Arc<AtomicU64>);
+
+impl ByteCounter {
+    /// Bytes read so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+struct Counting<R> {
+    inner: R,
+    count: ByteCounter,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.0.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// An opened log: its lines, how it was compressed, and its size on disk.
 pub struct LogInput {
     /// The decompressed bytes.
@@ -40,6 +67,8 @@ pub struct LogInput {
     pub compression: Compression,
     /// Bytes on disk, when known (for progress).
     pub size: Option<u64>,
+    /// Bytes of the file (before decompression) read so far.
+    pub read: ByteCounter,
 }
 
 impl std::fmt::Debug for LogInput {
@@ -63,6 +92,11 @@ pub fn open(path: &Path) -> io::Result<LogInput> {
 
 /// Detects the compression of `raw` and wraps it in a decoder.
 pub fn wrap(raw: Box<dyn Read + Send>, size: Option<u64>) -> io::Result<LogInput> {
+    let read = ByteCounter::default();
+    let raw = Counting {
+        inner: raw,
+        count: read.clone(),
+    };
     let mut buffered = BufReader::with_capacity(BUFFER, raw);
     let compression = Compression::detect(buffered.fill_buf()?);
     let reader: Box<dyn BufRead + Send> = match compression {
@@ -80,6 +114,7 @@ pub fn wrap(raw: Box<dyn Read + Send>, size: Option<u64>) -> io::Result<LogInput
         reader,
         compression,
         size,
+        read,
     })
 }
 
