@@ -49,6 +49,7 @@ fn write_one(dir: &Path, label: &str, report: &Report, rejected: &Rejected) -> R
         serde_json::to_writer_pretty(&mut *w, &doc)?;
         writeln!(w)
     })?;
+    write_rrds(&dir.join("rrd"), report)?;
     for (name, chart) in [
         ("sites", site_chart(label, report)),
         ("groups", group_chart(label, report)),
@@ -59,6 +60,55 @@ fn write_one(dir: &Path, label: &str, report: &Report, rejected: &Rejected) -> R
         })?;
         let png = chart.png(960, 400).map_err(chart_error)?;
         atomic_write(&dir.join(format!("{name}.png")), |w| w.write_all(&png))?;
+    }
+    Ok(())
+}
+
+/// One RRD file per site and group in `dir`: data sources `mbps`,
+/// `requests` and `sessions` (GAUGE), one AVERAGE archive row per bin. A
+/// bin `[T, T + step)` is rrdtool's row stamped `T + step`.
+fn write_rrds(dir: &Path, report: &Report) -> Result<(), Failure> {
+    use routecast_rrd::{Archive, Cf, DataSource, Rrd};
+    fs::create_dir_all(dir)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("{}: cannot create: {e}", dir.display())))?;
+    let step_s = (report.step_ms / 1000).max(1);
+    for (sum, series) in report.all() {
+        let rows = (report.first_bin..report.end_bin)
+            .map(|bin| {
+                let i = bin - series.base;
+                let at = |v: &Vec<u64>| {
+                    if i >= 0 {
+                        v.get(i as usize).copied().unwrap_or(0)
+                    } else {
+                        0
+                    }
+                };
+                vec![
+                    at(&series.bytes) as f64 * 8.0 / (report.step_ms as f64 * 1000.0),
+                    at(&series.requests) as f64,
+                    at(&series.session_ms) as f64 / report.step_ms as f64,
+                ]
+            })
+            .collect();
+        let rrd = Rrd {
+            step: step_s as u64,
+            last_update: report.end_bin * step_s,
+            data_sources: ["mbps", "requests", "sessions"]
+                .iter()
+                .map(|n| DataSource::gauge(n, 2 * step_s as u64))
+                .collect(),
+            archives: vec![Archive {
+                cf: Cf::Average,
+                pdp_per_row: 1,
+                xff: 0.5,
+                rows,
+            }],
+        };
+        let bytes = rrd
+            .to_bytes()
+            .map_err(|e| Failure::Other(anyhow::anyhow!("{}: {e}", sum.name)))?;
+        let path = dir.join(format!("{}-{}.rrd", sum.kind.as_str(), sanitize(&sum.name)));
+        atomic_write(&path, |w| w.write_all(&bytes))?;
     }
     Ok(())
 }
