@@ -12,12 +12,13 @@
 //! * **Bounded memory**: requests wait in a reordering window (lines out of
 //!   order by up to `window_ms` are routed in start order; later ones are
 //!   counted as late and routed at once) and in the in-progress queue; the
-//!   log itself is never held. Both queues are binary heaps: no recursion,
-//!   whatever the log length.
+//!   log itself is never held. The window is a calendar queue, the
+//!   in-progress set a binary heap: no recursion, whatever the log length.
 //! * **Conservation**: integer arithmetic puts exactly a request's bytes into
 //!   the bins (property-tested).
 //! * **Virtual time only**: no clock is read (banned by `clippy.toml`).
 
+mod queue;
 mod replay;
 mod series;
 mod summary;

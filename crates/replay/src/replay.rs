@@ -6,10 +6,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use routecast_accesslog::Request;
+use routecast_engine::hash::hash_addr;
 use routecast_engine::{
-    Facts, LoadView, Locator, Mbps, Outcome, Platform, Router, Scratch, SiteId,
+    Facts, LoadView, Location, Locator, Mbps, Outcome, Platform, Router, Scratch, SiteId,
 };
 
+use crate::queue::ReorderQueue;
 use crate::series::{Flags, Series};
 use crate::summary::Report;
 
@@ -78,33 +80,46 @@ pub struct ReplayStats {
     pub no_site: u64,
 }
 
+/// Remembers the locations of recent client addresses: a viewer makes
+/// hundreds of requests, and a GeoIP lookup costs more than the rest of a
+/// line. Direct-mapped by address hash; exact (keyed by the full address).
+struct PlaceCache {
+    slots: Vec<Option<(IpAddr, Location)>>,
+}
+
+/// Slots of the location cache (a power of two).
+const PLACE_SLOTS: usize = 1 << 16;
+
+impl Default for PlaceCache {
+    fn default() -> Self {
+        Self {
+            slots: vec![None; PLACE_SLOTS],
+        }
+    }
+}
+
+impl PlaceCache {
+    fn locate(&mut self, locator: &dyn Locator, addr: IpAddr) -> Location {
+        let slot = &mut self.slots[hash_addr(addr) as usize & (PLACE_SLOTS - 1)];
+        match slot {
+            Some((a, loc)) if *a == addr => *loc,
+            _ => {
+                let loc = locator.locate(addr);
+                *slot = Some((addr, loc));
+                loc
+            }
+        }
+    }
+}
+
 /// A request waiting in the reordering window.
 #[derive(Debug)]
 struct Pending {
     start: i64,
     end: i64,
-    seq: u64,
     client: IpAddr,
     path: Box<str>,
     bytes: u64,
-}
-
-impl PartialEq for Pending {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Pending {
-    /// Earliest start first; equal starts in log order.
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.start, self.seq).cmp(&(o.start, o.seq))
-    }
 }
 
 /// A request in progress at a site, adding `rate` Mbit/s until `end`.
@@ -143,7 +158,8 @@ pub struct Replay {
     locator: Arc<dyn Locator>,
     config: ReplayConfig,
     scratch: Scratch,
-    pending: BinaryHeap<Reverse<Pending>>,
+    places: PlaceCache,
+    pending: ReorderQueue<Pending>,
     active: BinaryHeap<Reverse<Active>>,
     load: Vec<f64>,
     sites: Vec<Series>,
@@ -174,7 +190,8 @@ impl Replay {
             locator,
             config,
             scratch: Scratch::default(),
-            pending: BinaryHeap::new(),
+            places: PlaceCache::default(),
+            pending: ReorderQueue::default(),
             active: BinaryHeap::new(),
             load: vec![0.0; n_sites],
             sites: vec![Series::default(); n_sites],
@@ -190,26 +207,31 @@ impl Replay {
     pub fn push(&mut self, r: &Request<'_>) {
         let (start, end) = r.interval(self.config.model_ms(r.path, r.bytes));
         self.seq += 1;
-        self.pending.push(Reverse(Pending {
+        self.newest_start = self.newest_start.max(start);
+        let horizon = self.newest_start.saturating_sub(self.config.window_ms);
+        self.release(horizon);
+        let p = Pending {
             start,
             end,
-            seq: self.seq,
             client: r.client,
             path: r.path.into(),
             bytes: r.bytes,
-        }));
-        self.newest_start = self.newest_start.max(start);
-        let horizon = self.newest_start.saturating_sub(self.config.window_ms);
-        while self.pending.peek().is_some_and(|p| p.0.start <= horizon) {
-            self.route_next();
+        };
+        if let Err(p) = self.pending.push(start, self.seq, p) {
+            self.route_next(p);
         }
+    }
+
+    fn release(&mut self, horizon: i64) {
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.release(horizon, |p| self.route_next(p));
+        self.pending = pending;
     }
 
     /// Routes what is still waiting and returns the accounts.
     pub fn finish(mut self) -> Report {
-        while !self.pending.is_empty() {
-            self.route_next();
-        }
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.drain(|p| self.route_next(p));
         let platform = self.router.platform().clone();
         Report::new(
             &platform,
@@ -225,10 +247,7 @@ impl Replay {
         &self.stats
     }
 
-    fn route_next(&mut self) {
-        let Some(Reverse(p)) = self.pending.pop() else {
-            return;
-        };
+    fn route_next(&mut self, p: Pending) {
         if p.start < self.last_routed {
             self.stats.late += 1;
         }
@@ -247,7 +266,7 @@ impl Replay {
     fn route(&mut self, p: &Pending) {
         let facts = Facts {
             address: p.client,
-            location: self.locator.locate(p.client),
+            location: self.places.locate(&*self.locator, p.client),
             path: &p.path,
             user_agent: None,
             time_ms: u64::try_from(p.start).unwrap_or(0),

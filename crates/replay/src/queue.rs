@@ -1,0 +1,153 @@
+//! The reordering window: requests wait here until no earlier-starting one
+//! can still arrive, then leave in start order.
+//!
+//! A calendar queue (one-second buckets in a ring) rather than a binary
+//! heap: with an hour's window it holds hundreds of thousands of requests,
+//! and a heap pays a logarithm of cache misses for each; here a request is
+//! appended to its bucket and each bucket is sorted once, when it leaves.
+
+use std::collections::VecDeque;
+
+/// Bucket width, ms.
+const BUCKET_MS: i64 = 1000;
+
+/// Requests ordered by start time, released a bucket at a time.
+#[derive(Debug)]
+pub(crate) struct ReorderQueue<T> {
+    /// Bucket number of `buckets[0]`.
+    base: i64,
+    /// Every bucket before this one has left; `base >= released`.
+    released: i64,
+    buckets: VecDeque<Vec<(i64, u64, T)>>,
+    len: usize,
+}
+
+impl<T> Default for ReorderQueue<T> {
+    fn default() -> Self {
+        Self {
+            base: i64::MIN,
+            released: i64::MIN,
+            buckets: VecDeque::new(),
+            len: 0,
+        }
+    }
+}
+
+fn bucket(t: i64) -> i64 {
+    t.div_euclid(BUCKET_MS)
+}
+
+impl<T> ReorderQueue<T> {
+    /// Requests waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Queues `item` starting at `start` (ties keep `seq` order), or hands it
+    /// back when its bucket has already left: it is late.
+    pub(crate) fn push(&mut self, start: i64, seq: u64, item: T) -> Result<(), T> {
+        let b = bucket(start);
+        if b < self.released {
+            return Err(item);
+        }
+        if self.buckets.is_empty() {
+            self.base = b;
+        } else if b < self.base {
+            for _ in b..self.base {
+                self.buckets.push_front(Vec::new());
+            }
+            self.base = b;
+        }
+        let i = (b - self.base) as usize;
+        if i >= self.buckets.len() {
+            self.buckets.resize_with(i + 1, Vec::new);
+        }
+        self.buckets[i].push((start, seq, item));
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Passes to `f`, in start order, every request of the buckets that end
+    /// at or before `horizon`; later arrivals before `horizon` are late.
+    pub(crate) fn release(&mut self, horizon: i64, mut f: impl FnMut(T)) {
+        while !self.buckets.is_empty() {
+            let bucket_end = self
+                .base
+                .saturating_add(1)
+                .saturating_mul(BUCKET_MS)
+                .saturating_sub(1);
+            if bucket_end > horizon {
+                break;
+            }
+            let mut items = self.buckets.pop_front().unwrap_or_default();
+            self.base += 1;
+            self.released = self.base;
+            self.len -= items.len();
+            items.sort_unstable_by_key(|(start, seq, _)| (*start, *seq));
+            for (_, _, item) in items {
+                f(item);
+            }
+        }
+        // Every bucket wholly before the horizon is gone now, held or not (a
+        // held one would have been released above, so `done <= base` here).
+        let done = bucket(horizon.saturating_add(1));
+        self.released = self.released.max(done);
+        if self.buckets.is_empty() {
+            self.base = self.released;
+        }
+    }
+
+    /// Passes everything still waiting to `f`, in start order.
+    pub(crate) fn drain(&mut self, f: impl FnMut(T)) {
+        self.release(i64::MAX, f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn leaves_in_start_order_and_only_past_the_horizon(
+            starts in proptest::collection::vec(0i64..100_000, 1..300),
+            window in 0i64..20_000,
+        ) {
+            let mut q = ReorderQueue::default();
+            let mut out: Vec<(i64, u64)> = Vec::new();
+            let mut late = 0;
+            let mut newest = i64::MIN;
+            for (seq, s) in starts.iter().enumerate() {
+                newest = newest.max(*s);
+                let horizon = newest - window;
+                q.release(horizon, |x| out.push(x));
+                prop_assert!(out.iter().all(|(t, _)| *t <= horizon));
+                prop_assert!(q.released <= q.base || q.buckets.is_empty());
+                if let Err(x) = q.push(*s, seq as u64, (*s, seq as u64)) {
+                    late += 1;
+                    out.push(x);
+                }
+            }
+            q.drain(|x| out.push(x));
+            prop_assert_eq!(out.len(), starts.len());
+            prop_assert_eq!(q.len(), 0);
+            // Without late arrivals, everything left in (start, seq) order.
+            if late == 0 {
+                prop_assert!(out.windows(2).all(|w| w[0] <= w[1]));
+            }
+        }
+    }
+
+    #[test]
+    fn in_order_input_is_never_late_and_ties_keep_log_order() {
+        let mut q = ReorderQueue::default();
+        let mut out = Vec::new();
+        for (seq, s) in [0i64, 0, 500, 1500, 1500, 4000].iter().enumerate() {
+            q.release(s - 1000, |x| out.push(x));
+            assert!(q.push(*s, seq as u64, seq).is_ok());
+        }
+        q.drain(|x| out.push(x));
+        assert_eq!(out, [0, 1, 2, 3, 4, 5]);
+    }
+}
