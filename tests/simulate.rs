@@ -306,3 +306,36 @@ fn several_configurations_are_compared_in_one_report() {
         "different policies, different split"
     );
 }
+
+#[test]
+fn custom_log_formats_are_compiled_and_unknown_variables_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("custom.log");
+    std::fs::write(
+        &log,
+        "1795600802.250 81.2.69.142 \"GET /live/a/720p/1.ts HTTP/1.1\" 200 3750000 0.300\n\
+         1795600803.000 175.16.199.9 \"GET /vod/films/t/720p.mp4 HTTP/1.1\" 206 5000000 10.000\n",
+    )
+    .expect("write");
+    let out = dir.path().join("out");
+    let fmt = "$msec $remote_addr \"$request\" $status $body_bytes_sent $request_time";
+    ok(simulate(&[&log], &out, &["--log-format", fmt]));
+    let s = summary(&out);
+    assert_eq!(s["summary"]["stats"]["requests"].as_u64(), Some(2));
+    assert_eq!(total(&s, "sites"), 8_750_000);
+
+    let o = simulate(
+        &[&log],
+        &out,
+        &[
+            "--log-format",
+            "$msec $remote_addr \"$request\" $stauts $body_bytes_sent",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.trim(),
+        "routecast: --log-format: unknown variable \"$stauts\" at character 30 of the log format"
+    );
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use routecast_accesslog::{reader, Format, LineError, Request};
+use routecast_accesslog::{reader, Format, LineError, LineParser, LogFormat, Request};
 use routecast_engine::Mbps;
 use routecast_replay::{Replay, ReplayConfig, Report};
 
@@ -27,6 +27,11 @@ pub struct SimulateArgs {
     /// nginx-combined, apache-micros, apache-seconds, combined, common.
     #[arg(long, value_name = "FORMAT")]
     format: Option<Format>,
+    /// A custom layout: an nginx `log_format` string (`$remote_addr - …`,
+    /// the time is the end) or an Apache `LogFormat` string (`%h %l %u %t …`,
+    /// the time is the start).
+    #[arg(long, value_name = "STRING", conflicts_with = "format")]
+    log_format: Option<String>,
     /// Directory for the results: timeseries.csv, summary.json, charts
     /// (sites.svg/png, groups.svg/png) and report.html; with several
     /// configurations, one subdirectory each and a comparing report.html.
@@ -80,8 +85,8 @@ struct Source {
     size: Option<u64>,
     buf: Vec<u8>,
     line_no: u64,
-    parser: routecast_accesslog::CombinedParser,
-    format: Format,
+    parser: LineParser,
+    format: String,
 }
 
 /// What progress needs to know of an input.
@@ -108,15 +113,23 @@ struct Owned {
 }
 
 impl Source {
-    fn open(path: &Path, format: Option<Format>) -> Result<Source, Failure> {
+    fn open(
+        path: &Path,
+        format: Option<Format>,
+        custom: Option<&LogFormat>,
+    ) -> Result<Source, Failure> {
         let name = path.display().to_string();
         let input = reader::open(path)
             .map_err(|e| Failure::Other(anyhow::anyhow!("{name}: cannot open: {e}")))?;
         let (read, size) = (input.read.clone(), input.size);
         let mut lines = input.reader;
-        let format = match format {
-            Some(f) => f,
-            None => detect(&name, &mut lines)?,
+        let (parser, format) = match (custom, format) {
+            (Some(c), _) => (LineParser::Custom(c.clone()), "custom".to_string()),
+            (None, Some(f)) => (LineParser::Combined(f.parser()), f.to_string()),
+            (None, None) => {
+                let f = detect(&name, &mut lines)?;
+                (LineParser::Combined(f.parser()), f.to_string())
+            }
         };
         Ok(Source {
             name,
@@ -125,7 +138,7 @@ impl Source {
             size,
             buf: Vec::with_capacity(4096),
             line_no: 0,
-            parser: format.parser(),
+            parser,
             format,
         })
     }
@@ -260,10 +273,16 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         );
         runs.push(Run { label, replay });
     }
+    let custom = args
+        .log_format
+        .as_deref()
+        .map(LogFormat::compile)
+        .transpose()
+        .map_err(|e| Failure::Usage(format!("--log-format: {e}")))?;
     let mut sources = args
         .logs
         .iter()
-        .map(|p| Source::open(p, args.format))
+        .map(|p| Source::open(p, args.format, custom.as_ref()))
         .collect::<Result<Vec<_>, _>>()?;
     let mut rejected = Rejected::default();
     let started = Instant::now();

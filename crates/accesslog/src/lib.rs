@@ -22,8 +22,29 @@
 
 mod format;
 mod line;
+mod logformat;
 pub mod reader;
 pub mod time;
 
 pub use format::Format;
 pub use line::{CombinedParser, Duration, LineError, Request, TimeIs};
+pub use logformat::{FormatError, LogFormat};
+
+/// A parser for any supported layout: a named format or a compiled custom one.
+#[derive(Debug, Clone)]
+pub enum LineParser {
+    /// A combined-family format ([`Format::parser`]).
+    Combined(CombinedParser),
+    /// A `log_format` / `LogFormat` string.
+    Custom(LogFormat),
+}
+
+impl LineParser {
+    /// Parses one line (without its newline).
+    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Request<'a>, LineError> {
+        match self {
+            LineParser::Combined(p) => p.parse(line),
+            LineParser::Custom(p) => p.parse(line),
+        }
+    }
+}
