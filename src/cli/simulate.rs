@@ -24,7 +24,7 @@ pub struct SimulateArgs {
     #[arg(required = true, value_name = "LOG")]
     logs: Vec<PathBuf>,
     /// Log format (default: detected from the first lines): nginx,
-    /// nginx-combined, apache-micros, apache-seconds, combined, common.
+    /// nginx-combined, apache-micros, apache-seconds, combined, common, json.
     #[arg(long, value_name = "FORMAT")]
     format: Option<Format>,
     /// A custom layout: an nginx `log_format` string (`$remote_addr - …`,
@@ -125,10 +125,10 @@ impl Source {
         let mut lines = input.reader;
         let (parser, format) = match (custom, format) {
             (Some(c), _) => (LineParser::Custom(c.clone()), "custom".to_string()),
-            (None, Some(f)) => (LineParser::Combined(f.parser()), f.to_string()),
+            (None, Some(f)) => (f.parser(), f.to_string()),
             (None, None) => {
                 let f = detect(&name, &mut lines)?;
-                (LineParser::Combined(f.parser()), f.to_string())
+                (f.parser(), f.to_string())
             }
         };
         Ok(Source {

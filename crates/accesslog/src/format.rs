@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::line::{CombinedParser, Duration, TimeIs};
+use crate::{JsonLines, LineParser};
 
 /// A supported log layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,17 +22,20 @@ pub enum Format {
     Combined,
     /// Common Log Format (no referer, no agent); the time is the start.
     Common,
+    /// JSON lines (see [`JsonLines`](crate::JsonLines)); the time is the end.
+    Json,
 }
 
 impl Format {
     /// All formats, in the order `--format` lists them.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Nginx,
         Format::NginxCombined,
         Format::ApacheMicros,
         Format::ApacheSeconds,
         Format::Combined,
         Format::Common,
+        Format::Json,
     ];
 
     /// The `--format` name.
@@ -43,12 +47,14 @@ impl Format {
             Format::ApacheSeconds => "apache-seconds",
             Format::Combined => "combined",
             Format::Common => "common",
+            Format::Json => "json",
         }
     }
 
     /// A parser for this format.
-    pub fn parser(self) -> CombinedParser {
+    pub fn parser(self) -> LineParser {
         let (combined, duration, time_is) = match self {
+            Format::Json => return LineParser::Json(JsonLines::default()),
             Format::Nginx => (true, Duration::Seconds, TimeIs::End),
             Format::NginxCombined => (true, Duration::None, TimeIs::End),
             Format::ApacheMicros => (true, Duration::Micros, TimeIs::Start),
@@ -56,7 +62,7 @@ impl Format {
             Format::Combined => (true, Duration::None, TimeIs::Start),
             Format::Common => (false, Duration::None, TimeIs::Start),
         };
-        CombinedParser::new(combined, duration, time_is)
+        LineParser::Combined(CombinedParser::new(combined, duration, time_is))
     }
 
     /// The format most of `sample` lines parse in: a trailing decimal number
@@ -73,6 +79,7 @@ impl Format {
             Format::ApacheMicros,
             Format::Combined,
             Format::Common,
+            Format::Json,
         ];
         let score = |f: Format| {
             let mut p = f.parser();
@@ -125,6 +132,8 @@ mod tests {
         assert_eq!(Format::detect([&apache[..]]), Some(Format::ApacheMicros));
         assert_eq!(Format::detect([&combined[..]]), Some(Format::Combined));
         assert_eq!(Format::detect([&common[..]]), Some(Format::Common));
+        let json = br#"{"msec":1,"remote_addr":"192.0.2.1","uri":"/a","bytes":5}"#;
+        assert_eq!(Format::detect([&json[..]]), Some(Format::Json));
         assert_eq!(Format::detect([&b"not a log"[..]]), None);
         assert_eq!(
             "apache-seconds".parse::<Format>(),

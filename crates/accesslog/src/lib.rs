@@ -21,12 +21,14 @@
 //! ```
 
 mod format;
+mod jsonl;
 mod line;
 mod logformat;
 pub mod reader;
 pub mod time;
 
 pub use format::Format;
+pub use jsonl::JsonLines;
 pub use line::{CombinedParser, Duration, LineError, Request, TimeIs};
 pub use logformat::{FormatError, LogFormat};
 
@@ -37,6 +39,8 @@ pub enum LineParser {
     Combined(CombinedParser),
     /// A `log_format` / `LogFormat` string.
     Custom(LogFormat),
+    /// JSON lines.
+    Json(JsonLines),
 }
 
 impl LineParser {
@@ -45,6 +49,7 @@ impl LineParser {
         match self {
             LineParser::Combined(p) => p.parse(line),
             LineParser::Custom(p) => p.parse(line),
+            LineParser::Json(p) => p.parse(line),
         }
     }
 }
