@@ -339,3 +339,33 @@ fn custom_log_formats_are_compiled_and_unknown_variables_refused() {
         "routecast: --log-format: unknown variable \"$stauts\" at character 30 of the log format"
     );
 }
+
+#[test]
+fn traffic_router_and_json_logs_are_detected_and_replayed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tr = dir.path().join("access.log");
+    std::fs::write(
+        &tr,
+        "1795600802.100 qtype=HTTP chi=81.2.69.142 rhi=- url=\"http://tr.example.net/live/ch1/720p/index.m3u8\" cqhm=GET cqhv=HTTP/1.1 rtype=GEO rloc=\"51.5,-0.09\" rdtl=- rerr=\"-\" rgb=\"-\" pssc=302 ttms=0.4 rurl=\"http://lon.cdn.example.net/live/ch1/720p/index.m3u8\" rh=\"-\"\n\
+         1795600803.000 qtype=DNS chi=192.0.2.1 ttms=1 rtype=CZ rloc=\"-\" rdtl=- rerr=\"-\"\n\
+         1795600804.000 qtype=HTTP chi=175.16.199.5 url=\"http://tr.example.net/vod/films/a/720p.mp4\" cqhm=GET cqhv=HTTP/1.1 rtype=GEO rloc=\"-\" rdtl=- rerr=\"-\" pssc=302 ttms=1\n",
+    )
+    .expect("write");
+    let out = dir.path().join("out");
+    let o = ok(simulate(&[&tr], &out, &["--request-bytes", "1000000"]));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("(traffic-router)"));
+    let s = summary(&out);
+    assert_eq!(s["summary"]["stats"]["requests"].as_u64(), Some(2));
+    assert_eq!(s["malformed"]["count"].as_u64(), Some(1), "the DNS query");
+    assert_eq!(total(&s, "sites"), 2_000_000);
+
+    let json = dir.path().join("json.log");
+    std::fs::write(
+        &json,
+        "{\"msec\":1795600802.25,\"remote_addr\":\"81.2.69.142\",\"request\":\"GET /live/a.ts HTTP/1.1\",\"status\":200,\"body_bytes_sent\":3750000,\"request_time\":\"0.300\"}\n",
+    )
+    .expect("write");
+    let o = ok(simulate(&[&json], &out, &[]));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("(json)"));
+    assert_eq!(total(&summary(&out), "sites"), 3_750_000);
+}

@@ -24,7 +24,8 @@ pub struct SimulateArgs {
     #[arg(required = true, value_name = "LOG")]
     logs: Vec<PathBuf>,
     /// Log format (default: detected from the first lines): nginx,
-    /// nginx-combined, apache-micros, apache-seconds, combined, common, json.
+    /// nginx-combined, apache-micros, apache-seconds, combined, common, json,
+    /// traffic-router.
     #[arg(long, value_name = "FORMAT")]
     format: Option<Format>,
     /// A custom layout: an nginx `log_format` string (`$remote_addr - …`,
@@ -57,6 +58,11 @@ pub struct SimulateArgs {
     /// averaged over this many seconds (as a site's statistics would show).
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     load_window: u32,
+    /// Bytes of each request in logs that carry no byte count (Traffic
+    /// Router access logs record redirects, not deliveries): the size of
+    /// what a redirected viewer then fetches, e.g. a segment or a session.
+    #[arg(long, default_value_t = 0, value_name = "BYTES")]
+    request_bytes: u64,
     /// Stop at the first malformed line (exit 65) instead of counting it.
     #[arg(long)]
     strict: bool,
@@ -87,6 +93,8 @@ struct Source {
     line_no: u64,
     parser: LineParser,
     format: String,
+    /// The format logs no byte counts (Traffic Router).
+    no_bytes: bool,
 }
 
 /// What progress needs to know of an input.
@@ -138,6 +146,7 @@ impl Source {
             size,
             buf: Vec::with_capacity(4096),
             line_no: 0,
+            no_bytes: matches!(parser, LineParser::TrafficRouter(_)),
             parser,
             format,
         })
@@ -355,7 +364,12 @@ fn stream_one(
             continue;
         }
         match src.parser.parse(&src.buf) {
-            Ok(r) => replay.push(&r),
+            Ok(mut r) => {
+                if src.no_bytes {
+                    r.bytes = args.request_bytes;
+                }
+                replay.push(&r)
+            }
             Err(e) => reject(src, e, rejected, args)?,
         }
     }
@@ -406,7 +420,10 @@ fn advance(
             continue;
         }
         match src.parser.parse(&src.buf) {
-            Ok(r) => {
+            Ok(mut r) => {
+                if src.no_bytes {
+                    r.bytes = args.request_bytes;
+                }
                 let path = r.path.to_string();
                 let req = Request {
                     client: r.client,

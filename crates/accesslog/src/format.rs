@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::line::{CombinedParser, Duration, TimeIs};
-use crate::{JsonLines, LineParser};
+use crate::{JsonLines, LineParser, TrafficRouter};
 
 /// A supported log layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,11 +24,13 @@ pub enum Format {
     Common,
     /// JSON lines (see [`JsonLines`](crate::JsonLines)); the time is the end.
     Json,
+    /// Traffic Control Traffic Router access log (no byte counts).
+    TrafficRouter,
 }
 
 impl Format {
     /// All formats, in the order `--format` lists them.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Nginx,
         Format::NginxCombined,
         Format::ApacheMicros,
@@ -36,6 +38,7 @@ impl Format {
         Format::Combined,
         Format::Common,
         Format::Json,
+        Format::TrafficRouter,
     ];
 
     /// The `--format` name.
@@ -48,6 +51,7 @@ impl Format {
             Format::Combined => "combined",
             Format::Common => "common",
             Format::Json => "json",
+            Format::TrafficRouter => "traffic-router",
         }
     }
 
@@ -55,6 +59,7 @@ impl Format {
     pub fn parser(self) -> LineParser {
         let (combined, duration, time_is) = match self {
             Format::Json => return LineParser::Json(JsonLines::default()),
+            Format::TrafficRouter => return LineParser::TrafficRouter(TrafficRouter),
             Format::Nginx => (true, Duration::Seconds, TimeIs::End),
             Format::NginxCombined => (true, Duration::None, TimeIs::End),
             Format::ApacheMicros => (true, Duration::Micros, TimeIs::Start),
@@ -80,6 +85,7 @@ impl Format {
             Format::Combined,
             Format::Common,
             Format::Json,
+            Format::TrafficRouter,
         ];
         let score = |f: Format| {
             let mut p = f.parser();

@@ -26,11 +26,13 @@ mod line;
 mod logformat;
 pub mod reader;
 pub mod time;
+mod trafficrouter;
 
 pub use format::Format;
 pub use jsonl::JsonLines;
 pub use line::{CombinedParser, Duration, LineError, Request, TimeIs};
 pub use logformat::{FormatError, LogFormat};
+pub use trafficrouter::TrafficRouter;
 
 /// A parser for any supported layout: a named format or a compiled custom one.
 #[derive(Debug, Clone)]
@@ -41,6 +43,8 @@ pub enum LineParser {
     Custom(LogFormat),
     /// JSON lines.
     Json(JsonLines),
+    /// Traffic Router access log.
+    TrafficRouter(TrafficRouter),
 }
 
 impl LineParser {
@@ -50,6 +54,7 @@ impl LineParser {
             LineParser::Combined(p) => p.parse(line),
             LineParser::Custom(p) => p.parse(line),
             LineParser::Json(p) => p.parse(line),
+            LineParser::TrafficRouter(p) => p.parse(line),
         }
     }
 }
