@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod config;
 mod output;
+mod pipeline;
 mod progress;
 mod route;
 mod simulate;

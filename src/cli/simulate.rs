@@ -9,6 +9,7 @@ use routecast_accesslog::{reader, Format, LineError, LineParser, LogFormat, Requ
 use routecast_engine::Mbps;
 use routecast_replay::{Replay, ReplayConfig, Report};
 
+use super::pipeline::{Batch, BatchSink};
 use super::progress::Progress;
 use super::{output, Failure};
 
@@ -293,22 +294,38 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         .iter()
         .map(|p| Source::open(p, args.format, custom.as_ref()))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut rejected = Rejected::default();
     let started = Instant::now();
-    let progress = Progress::start(&sources, args.quiet);
     let mut replays = Replays(&mut runs);
-    let lines = if sources.len() == 1 {
-        stream_one(
-            &mut sources[0],
-            &mut replays,
-            &mut rejected,
-            args,
-            &progress,
-        )?
-    } else {
-        merge(&mut sources, &mut replays, &mut rejected, args, &progress)?
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+    let quiet = args.quiet;
+    let produced = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || -> Result<(u64, Rejected, Vec<Source>), Failure> {
+            let mut sink = BatchSink::new(tx);
+            let mut rejected = Rejected::default();
+            let progress = Progress::start(&sources, quiet);
+            let mut push = |r: &Request<'_>| sink.push(r);
+            let lines = if sources.len() == 1 {
+                stream_one(&mut sources[0], &mut push, &mut rejected, args, &progress)?
+            } else {
+                merge(&mut sources, &mut push, &mut rejected, args, &progress)?
+            };
+            sink.flush();
+            progress.finish();
+            Ok((lines, rejected, sources))
+        });
+        for batch in rx {
+            batch.for_each(|r| replays.push(r));
+        }
+        producer.join()
+    });
+    let (lines, rejected, sources) = match produced {
+        Ok(result) => result?,
+        Err(_) => {
+            return Err(Failure::Other(anyhow::anyhow!(
+                "the log reader thread panicked"
+            )))
+        }
     };
-    progress.finish();
     let elapsed = started.elapsed().as_secs_f64();
     let finished: Vec<(String, Report)> = runs
         .into_iter()
@@ -353,7 +370,7 @@ fn reject(
 /// The common case: one log, streamed with no copy of its lines.
 fn stream_one(
     src: &mut Source,
-    replay: &mut Replays<'_>,
+    replay: &mut dyn FnMut(&Request<'_>),
     rejected: &mut Rejected,
     args: &SimulateArgs,
     progress: &Progress,
@@ -368,7 +385,7 @@ fn stream_one(
                 if src.no_bytes {
                     r.bytes = args.request_bytes;
                 }
-                replay.push(&r)
+                replay(&r)
             }
             Err(e) => reject(src, e, rejected, args)?,
         }
@@ -379,7 +396,7 @@ fn stream_one(
 /// Several logs: always take the line with the earliest logged time next.
 fn merge(
     sources: &mut [Source],
-    replay: &mut Replays<'_>,
+    replay: &mut dyn FnMut(&Request<'_>),
     rejected: &mut Rejected,
     args: &SimulateArgs,
     progress: &Progress,
@@ -401,7 +418,7 @@ fn merge(
                 path: &o.path,
                 ..o.req.clone()
             };
-            replay.push(&req);
+            replay(&req);
         }
         lines += 1;
         progress.tick(lines);
