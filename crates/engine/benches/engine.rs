@@ -233,6 +233,21 @@ fn decide(c: &mut Criterion) {
             router.decide_with(black_box(&f), &load, &mut scratch)
         })
     });
+    let mut i = 0;
+    g.bench_function("20_sites_7_steps_route_only", |b| {
+        b.iter(|| {
+            let (addr, location, path) = &facts[i % facts.len()];
+            i += 1;
+            let f = Facts {
+                address: *addr,
+                location: *location,
+                path,
+                user_agent: None,
+                time_ms: 0,
+            };
+            router.route_with(black_box(&f), &load, &mut scratch)
+        })
+    });
     g.finish();
 }
 

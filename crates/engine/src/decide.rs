@@ -329,16 +329,79 @@ impl Router {
         load: &dyn LoadView,
         scratch: &mut Scratch,
     ) -> Decision {
+        let mut e = self.evaluate(facts, load, scratch, true);
+        let rankers = e.work.rankers;
+        let (mut order, preferred) = e.work.order(rankers);
+        let site = (!order.is_empty()).then(|| order.remove(0));
+        let outcome = outcome(site, &e.work.tier, preferred);
+        let chord_steps = e
+            .policy
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s.step, Step::Closest { .. }))
+            .fold(0, |m, (i, _)| m | 1u64.checked_shl(i as u32).unwrap_or(0));
+        let n = e.work.sites.len();
+        let (group, matched_by, policy_id, coords) = (e.group, e.matched_by, e.policy_id, e.coords);
+        let cells = e.restore(scratch);
+        Decision {
+            group,
+            matched_by,
+            policy: policy_id,
+            site,
+            fallbacks: order,
+            preferred,
+            outcome,
+            explanation: Explanation {
+                sites: n,
+                cells,
+                client_coordinates: coords,
+                chord_steps,
+            },
+        }
+    }
+
+    /// Only where the request goes: the same choice as [`Router::decide`],
+    /// without the explanation, the ordered fallbacks or any allocation —
+    /// for the simulator, which routes millions of requests and keeps none.
+    pub fn route_with(
+        &self,
+        facts: &Facts<'_>,
+        load: &dyn LoadView,
+        scratch: &mut Scratch,
+    ) -> Route {
+        let e = self.evaluate(facts, load, scratch, false);
+        let (site, preferred) = e.work.best();
+        let outcome = outcome(site, &e.work.tier, preferred);
+        let group = e.group;
+        let _ = e.restore(scratch);
+        Route {
+            group,
+            site,
+            preferred,
+            outcome,
+        }
+    }
+
+    /// Classifies the request, picks its policy and runs every step.
+    fn evaluate<'a>(
+        &'a self,
+        facts: &Facts<'_>,
+        load: &dyn LoadView,
+        scratch: &mut Scratch,
+        explain: bool,
+    ) -> Evaluated<'a> {
         let p = &*self.platform;
         let (group, matched_by) = p.table.classify(facts.address, &facts.location);
         let policy_id = self.policy_for(group, facts.path);
         let policy = &p.policies[policy_id.index()];
         let n = p.sites.len();
         let rankers = policy.steps.iter().filter(|s| s.step.is_ranker()).count();
+        let cells = if explain { policy.steps.len() * n } else { 0 };
         let mut w = Work {
             sites: &p.sites,
             tier: refill(&mut scratch.tier, n, TIER_OK),
-            cells: vec![(Verdict::Skipped, f32::NAN); policy.steps.len() * n],
+            cells: vec![(Verdict::Skipped, f32::NAN); cells],
             keys: refill(&mut scratch.keys, rankers * n, 0.0),
             packed: std::mem::take(&mut scratch.packed),
             rankers,
@@ -371,42 +434,64 @@ impl Router {
             w.apply(si, &step.step, &ctx, ranker.then_some(r));
             r += usize::from(ranker);
         }
-        let (mut order, preferred) = w.order(rankers);
-        let site = (!order.is_empty()).then(|| order.remove(0));
-        let outcome = match site {
-            None => Outcome::NoSite,
-            Some(s) => match w.tier[s.index()] {
-                TIER_DRAINING => Outcome::LastResort,
-                TIER_FULL => Outcome::OverCapacity,
-                _ if Some(s) != preferred => Outcome::SpilledOver,
-                _ => Outcome::Preferred,
-            },
-        };
-        scratch.tier = w.tier;
-        scratch.keys = w.keys;
-        scratch.packed = w.packed;
-        scratch.view = ctx.view;
-        Decision {
+        Evaluated {
             group,
             matched_by,
-            policy: policy_id,
-            site,
-            fallbacks: order,
-            preferred,
-            outcome,
-            explanation: Explanation {
-                sites: n,
-                cells: w.cells,
-                client_coordinates: coords,
-                chord_steps: policy
-                    .steps
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| matches!(s.step, Step::Closest { .. }))
-                    .fold(0, |m, (i, _)| m | 1u64.checked_shl(i as u32).unwrap_or(0)),
-            },
+            policy_id,
+            policy,
+            work: w,
+            view: ctx.view,
+            coords,
         }
     }
+}
+
+/// How a request ended, from the chosen site's tier.
+fn outcome(site: Option<SiteId>, tier: &[u8], preferred: Option<SiteId>) -> Outcome {
+    match site {
+        None => Outcome::NoSite,
+        Some(s) => match tier[s.index()] {
+            TIER_DRAINING => Outcome::LastResort,
+            TIER_FULL => Outcome::OverCapacity,
+            _ if Some(s) != preferred => Outcome::SpilledOver,
+            _ => Outcome::Preferred,
+        },
+    }
+}
+
+/// A request with every step run, before its candidates are ordered.
+struct Evaluated<'a> {
+    group: GroupId,
+    matched_by: GroupMatch,
+    policy_id: PolicyId,
+    policy: &'a crate::policy::Policy,
+    work: Work<'a>,
+    view: Vec<SiteView>,
+    coords: Option<Coordinates>,
+}
+
+impl Evaluated<'_> {
+    /// Gives the working buffers back to `scratch`; returns the explanation cells.
+    fn restore(self, scratch: &mut Scratch) -> Vec<(Verdict, f32)> {
+        scratch.tier = self.work.tier;
+        scratch.keys = self.work.keys;
+        scratch.packed = self.work.packed;
+        scratch.view = self.view;
+        self.work.cells
+    }
+}
+
+/// Where a request goes, without the explanation ([`Router::route_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// The client's group.
+    pub group: GroupId,
+    /// The chosen site, if any can serve.
+    pub site: Option<SiteId>,
+    /// The site the policy would choose with no capacity limits.
+    pub preferred: Option<SiteId>,
+    /// How the request ended.
+    pub outcome: Outcome,
 }
 
 /// The request-wide inputs of the steps.
@@ -526,7 +611,9 @@ impl Work<'_> {
                 Verdict::Spilled => (*t).max(TIER_SPILLED),
                 _ => *t,
             };
-            self.cells[si * n + i] = (verdict, score.map_or(f32::NAN, |s| s as f32));
+            if let Some(cell) = self.cells.get_mut(si * n + i) {
+                *cell = (verdict, score.map_or(f32::NAN, |s| s as f32));
+            }
         }
     }
 
@@ -542,6 +629,28 @@ impl Work<'_> {
             }
         }
         a.cmp(&b)
+    }
+
+    /// The first candidate and the site preferred before capacity, without
+    /// ordering the rest: two linear scans.
+    fn best(&self) -> (Option<SiteId>, Option<SiteId>) {
+        let rankers = self.rankers;
+        let alive = (0..self.sites.len())
+            .filter(|i| self.tier[*i] != DROPPED)
+            .map(|i| SiteId(i as u16));
+        let tier = |s: SiteId| self.tier[s.index()];
+        let draining = |s: SiteId| u8::from(tier(s) == TIER_DRAINING);
+        let site = alive.clone().min_by(|a, b| {
+            tier(*a)
+                .cmp(&tier(*b))
+                .then_with(|| self.by_keys(rankers, *a, *b))
+        });
+        let preferred = alive.min_by(|a, b| {
+            draining(*a)
+                .cmp(&draining(*b))
+                .then_with(|| self.by_keys(rankers, *a, *b))
+        });
+        (site, preferred)
     }
 
     /// Candidates in final order, and the site preferred before capacity.

@@ -72,7 +72,7 @@ pub mod prefix;
 pub use build::{parse_cidr, CoverageZone, ImportedZones};
 pub use config::PlatformConfig;
 pub use decide::{
-    Decision, Explanation, Facts, Idle, LoadView, Mark, Outcome, Router, Scratch, SiteView,
+    Decision, Explanation, Facts, Idle, LoadView, Mark, Outcome, Route, Router, Scratch, SiteView,
     StaticLoad, Verdict,
 };
 pub use error::{ConfigError, Source};

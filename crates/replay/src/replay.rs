@@ -273,7 +273,7 @@ impl Replay {
         };
         let d = self
             .router
-            .decide_with(&facts, &SimulatedLoad(&self.load), &mut self.scratch);
+            .route_with(&facts, &SimulatedLoad(&self.load), &mut self.scratch);
         self.stats.requests += 1;
         let flags = Flags {
             spilled: d.outcome == Outcome::SpilledOver,

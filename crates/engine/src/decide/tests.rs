@@ -332,6 +332,8 @@ proptest! {
         let f = facts(&addr, path, Some((lat, lon)));
         let d = r.decide(&f, &view);
         prop_assert_eq!(&d, &r.decide(&f, &view), "deterministic");
+        let route = r.route_with(&f, &view, &mut Scratch::default());
+        prop_assert_eq!(route, Route { group: d.group, site: d.site, preferred: d.preferred, outcome: d.outcome }, "route_with agrees with decide");
         let p = r.platform();
         let usable = |s: &SiteId| view.up[s.index()] && view.state[s.index()] != SiteState::Disabled;
         let all: Vec<SiteId> = d.site.into_iter().chain(d.fallbacks.iter().copied()).collect();
