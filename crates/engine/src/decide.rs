@@ -632,7 +632,7 @@ impl Work<'_> {
     }
 
     /// The first candidate and the site preferred before capacity, without
-    /// ordering the rest: two linear scans.
+    /// ordering the rest: one linear scan over packed keys.
     fn best(&self) -> (Option<SiteId>, Option<SiteId>) {
         let rankers = self.rankers;
         let alive = (0..self.sites.len())
@@ -640,17 +640,42 @@ impl Work<'_> {
             .map(|i| SiteId(i as u16));
         let tier = |s: SiteId| self.tier[s.index()];
         let draining = |s: SiteId| u8::from(tier(s) == TIER_DRAINING);
-        let site = alive.clone().min_by(|a, b| {
-            tier(*a)
-                .cmp(&tier(*b))
-                .then_with(|| self.by_keys(rankers, *a, *b))
-        });
-        let preferred = alive.min_by(|a, b| {
-            draining(*a)
-                .cmp(&draining(*b))
-                .then_with(|| self.by_keys(rankers, *a, *b))
-        });
-        (site, preferred)
+        if rankers > PACKED_RANKERS {
+            let site = alive.clone().min_by(|a, b| {
+                tier(*a)
+                    .cmp(&tier(*b))
+                    .then_with(|| self.by_keys(rankers, *a, *b))
+            });
+            let preferred = alive.min_by(|a, b| {
+                draining(*a)
+                    .cmp(&draining(*b))
+                    .then_with(|| self.by_keys(rankers, *a, *b))
+            });
+            return (site, preferred);
+        }
+        const ID: usize = PACKED_RANKERS + 1;
+        let (mut site, mut preferred): (Option<[u64; ID + 1]>, Option<[u64; ID + 1]>) =
+            (None, None);
+        for s in alive {
+            let mut k = [0u64; ID + 1];
+            for (slot, key) in k[1..]
+                .iter_mut()
+                .zip(&self.keys[s.index() * rankers..(s.index() + 1) * rankers])
+            {
+                *slot = ordered_bits(*key);
+            }
+            k[ID] = u64::from(s.0);
+            k[0] = u64::from(tier(s));
+            if site.is_none_or(|b| k < b) {
+                site = Some(k);
+            }
+            k[0] = u64::from(draining(s));
+            if preferred.is_none_or(|b| k < b) {
+                preferred = Some(k);
+            }
+        }
+        let id = |k: [u64; ID + 1]| SiteId(k[ID] as u16);
+        (site.map(id), preferred.map(id))
     }
 
     /// Candidates in final order, and the site preferred before capacity.
