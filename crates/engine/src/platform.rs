@@ -149,7 +149,11 @@ pub struct Site {
 impl Site {
     /// True when the site serves `path` (by its `content` prefixes).
     pub fn serves(&self, path: &str) -> bool {
-        self.content.is_empty() || self.content.iter().any(|p| path.starts_with(p.as_str()))
+        self.content.is_empty()
+            || self
+                .content
+                .iter()
+                .any(|p| crate::policy::has_prefix(path, p))
     }
 }
 
