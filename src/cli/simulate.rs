@@ -367,6 +367,25 @@ fn reject(
     Ok(())
 }
 
+/// A parsed line as the replay takes it (sizes filled in for logs without
+/// them), or `None` after counting a malformed one (an error with --strict).
+fn accept<'a>(
+    src: &Source,
+    parsed: Result<Request<'a>, LineError>,
+    rejected: &mut Rejected,
+    args: &SimulateArgs,
+) -> Result<Option<Request<'a>>, Failure> {
+    match parsed {
+        Ok(mut r) => {
+            if src.no_bytes {
+                r.bytes = args.request_bytes;
+            }
+            Ok(Some(r))
+        }
+        Err(e) => reject(src, e, rejected, args).map(|()| None),
+    }
+}
+
 /// The common case: one log, streamed with no copy of its lines.
 fn stream_one(
     src: &mut Source,
@@ -380,14 +399,9 @@ fn stream_one(
         if src.buf.is_empty() {
             continue;
         }
-        match src.parser.parse(&src.buf) {
-            Ok(mut r) => {
-                if src.no_bytes {
-                    r.bytes = args.request_bytes;
-                }
-                replay(&r)
-            }
-            Err(e) => reject(src, e, rejected, args)?,
+        let parsed = src.parser.parse(&src.buf);
+        if let Some(r) = accept(src, parsed, rejected, args)? {
+            replay(&r);
         }
     }
     Ok(src.line_no)
@@ -436,26 +450,23 @@ fn advance(
         if src.buf.is_empty() {
             continue;
         }
-        match src.parser.parse(&src.buf) {
-            Ok(mut r) => {
-                if src.no_bytes {
-                    r.bytes = args.request_bytes;
-                }
-                let path = r.path.to_string();
-                let req = Request {
-                    client: r.client,
-                    logged_ms: r.logged_ms,
-                    time_is: r.time_is,
-                    duration_ms: r.duration_ms,
-                    method: "GET",
-                    path: "",
-                    status: r.status,
-                    bytes: r.bytes,
-                    user_agent: None,
-                };
-                return Ok(Some(Owned { req, path }));
-            }
-            Err(e) => reject(src, e, rejected, args)?,
+        let parsed = src.parser.parse(&src.buf);
+        if let Some(r) = accept(src, parsed, rejected, args)? {
+            let req = Request {
+                client: r.client,
+                logged_ms: r.logged_ms,
+                time_is: r.time_is,
+                duration_ms: r.duration_ms,
+                method: "GET",
+                path: "",
+                status: r.status,
+                bytes: r.bytes,
+                user_agent: None,
+            };
+            return Ok(Some(Owned {
+                req,
+                path: r.path.to_string(),
+            }));
         }
     }
     Ok(None)
