@@ -11,6 +11,7 @@ mod output;
 mod pipeline;
 mod progress;
 mod route;
+mod serve;
 mod simulate;
 mod synth;
 
@@ -33,6 +34,8 @@ struct Cli {
 enum Command {
     /// Explain where one request would be sent, and why.
     Route(route::RouteArgs),
+    /// Redirect viewers: answer each request with a 302 to the chosen site.
+    Serve(serve::ServeArgs),
     /// Replay request logs through the engine and account bandwidth per
     /// site and client group over time.
     Simulate(simulate::SimulateArgs),
@@ -96,6 +99,7 @@ pub fn run() -> ExitCode {
     };
     let result = match cli.command {
         Command::Route(args) => route::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Synth(args) => synth::run(&args),
         Command::Config(ConfigCommand::Check { file }) => config::check(&file),

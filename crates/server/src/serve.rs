@@ -1,0 +1,223 @@
+//! The HTTP/1.1 front end (tokio + hyper): one request in, one redirect out.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use routecast_engine::{Facts, Idle, Locator, Router};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::client::ClientResolver;
+use crate::target;
+
+/// Protections against slow or oversized clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections served at once; more are closed on accept.
+    pub max_connections: usize,
+    /// Time allowed to send the request head (slowloris).
+    pub header_timeout: Duration,
+    /// Bytes of request head buffered at most.
+    pub max_header_bytes: usize,
+    /// Header fields at most.
+    pub max_headers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            header_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+        }
+    }
+}
+
+/// Everything a request needs: the router, the locator, who to trust.
+pub struct State {
+    /// Routes requests.
+    pub router: Router,
+    /// Locates clients.
+    pub locator: Arc<dyn Locator>,
+    /// Resolves client addresses behind trusted proxies.
+    pub clients: ClientResolver,
+}
+
+type Body = Full<Bytes>;
+
+fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(format!("{body}\n"))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn json(status: StatusCode, v: &serde_json::Value) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(format!("{v}\n"))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// Whether the client asked for the decision as JSON (`?format=json` or
+/// `Accept: application/json`); the query without `format=json`.
+fn wants_json(query: Option<&str>, accept: Option<&str>) -> (bool, Option<String>) {
+    let mut json = accept.is_some_and(|a| a.contains("application/json"));
+    let rest: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let f = *p == "format=json";
+            json |= f;
+            !f
+        })
+        .collect();
+    (json, (!rest.is_empty()).then(|| rest.join("&")))
+}
+
+/// Answers one request.
+pub fn handle(state: &State, peer: IpAddr, req: &Request<Incoming>) -> Response<Body> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    let raw = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    if req.uri().scheme().is_some() || req.uri().authority().is_some() {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "bad request target: absolute form is not accepted",
+        );
+    }
+    let t = match target::check(raw) {
+        Ok(t) => t,
+        Err(e) => return text(StatusCode::BAD_REQUEST, &format!("bad request target: {e}")),
+    };
+    if t.path == "/healthz" {
+        return text(StatusCode::OK, "ok");
+    }
+    let header = |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let client = state.clients.client(
+        peer,
+        header(header::FORWARDED),
+        req.headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let facts = Facts {
+        address: client,
+        location: state.locator.locate(client),
+        path: &t.path,
+        user_agent: header(header::USER_AGENT),
+        time_ms: 0,
+    };
+    let decision = state.router.decide(&facts, &Idle);
+    let platform = state.router.platform();
+    let (as_json, query) = wants_json(t.query.as_deref(), header(header::ACCEPT));
+    let url = |site: routecast_engine::SiteId| {
+        let base = &platform.site(site).urls[0];
+        match &query {
+            Some(q) => format!("{base}{}?{q}", t.path),
+            None => format!("{base}{}", t.path),
+        }
+    };
+    let Some(site) = decision.site else {
+        return if as_json {
+            json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({ "error": "no site can serve this request" }),
+            )
+        } else {
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no site can serve this request",
+            )
+        };
+    };
+    let name = &platform.site(site).name;
+    if as_json {
+        let mut v = serde_json::json!({
+            "site": name,
+            "url": url(site),
+            "group": platform.group(decision.group).name,
+            "fallbacks": decision.fallbacks.iter().map(|s| serde_json::json!({ "site": platform.site(*s).name, "url": url(*s) })).collect::<Vec<_>>(),
+        });
+        if state.clients.is_trusted(peer) {
+            v["policy"] = serde_json::json!(platform.policy(decision.policy).name);
+            v["outcome"] = serde_json::json!(decision.outcome);
+            v["matched_by"] = serde_json::json!(decision.matched_by.to_string());
+        }
+        return json(StatusCode::OK, &v);
+    }
+    let mut r = text(StatusCode::FOUND, "");
+    // The base URL was validated at load time and the path checked above: a
+    // valid header value; should it not be, answer 500 rather than panic.
+    match HeaderValue::from_str(&url(site)) {
+        Ok(v) => r.headers_mut().insert(header::LOCATION, v),
+        Err(_) => return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+    };
+    if let Ok(v) = HeaderValue::from_str(name) {
+        r.headers_mut().insert("x-routecast-site", v);
+    }
+    r
+}
+
+/// Serves until `shutdown` completes, then stops accepting.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<State>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                // Over the connection cap: close at once.
+                let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<Incoming>| {
+                        let r = handle(&state, peer.ip(), &req);
+                        async move { Ok::<_, Infallible>(r) }
+                    });
+                    let _ = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(limits.header_timeout)
+                        .max_buf_size(limits.max_header_bytes)
+                        .max_headers(limits.max_headers)
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+}

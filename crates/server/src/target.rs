@@ -1,0 +1,140 @@
+//! Request targets: what the redirector accepts and appends to a site URL.
+//!
+//! Only origin-form targets (`/path?query`) are accepted; anything that
+//! could make a `Location` header point elsewhere, split a header, or walk
+//! out of a path is refused with 400: control characters and CR/LF (also
+//! percent-encoded), backslashes, `//` at the start, dot segments, absolute
+//! or authority forms, and targets over 8 KiB. Repeated slashes inside the
+//! path are collapsed.
+
+/// The longest target accepted.
+pub const MAX_TARGET: usize = 8192;
+
+/// Why a target was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BadTarget {
+    /// Not `/…` (absolute-form, authority-form, `*`).
+    #[error("the request target must be a path starting with '/'")]
+    NotOriginForm,
+    /// `//host/…` would be read as another host.
+    #[error("the request target starts with '//'")]
+    SchemeRelative,
+    /// A control character, space, backslash or encoded CR/LF/NUL.
+    #[error("the request target contains a forbidden character")]
+    Forbidden,
+    /// `.` or `..` path segments.
+    #[error("the request target has dot segments")]
+    DotSegment,
+    /// Longer than [`MAX_TARGET`].
+    #[error("the request target is too long")]
+    TooLong,
+}
+
+/// A checked target: a clean path and the query, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The path, starting with `/`, no repeated slashes.
+    pub path: String,
+    /// The query without `?`.
+    pub query: Option<String>,
+}
+
+/// Checks and normalises a request target.
+pub fn check(target: &str) -> Result<Target, BadTarget> {
+    if target.len() > MAX_TARGET {
+        return Err(BadTarget::TooLong);
+    }
+    if !target.starts_with('/') {
+        return Err(BadTarget::NotOriginForm);
+    }
+    if target.starts_with("//") {
+        return Err(BadTarget::SchemeRelative);
+    }
+    if target
+        .bytes()
+        .any(|b| b.is_ascii_control() || b == b' ' || b == b'\\' || b >= 0x80)
+    {
+        return Err(BadTarget::Forbidden);
+    }
+    let lower = target.to_ascii_lowercase();
+    if ["%0d", "%0a", "%00", "%5c"]
+        .iter()
+        .any(|e| lower.contains(e))
+    {
+        return Err(BadTarget::Forbidden);
+    }
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q.to_string())),
+        None => (target, None),
+    };
+    let path = path.split('#').next().unwrap_or(path);
+    let mut clean = String::with_capacity(path.len());
+    for seg in path.split('/').skip(1) {
+        let decoded = seg.to_ascii_lowercase().replace("%2e", ".");
+        if decoded == "." || decoded == ".." {
+            return Err(BadTarget::DotSegment);
+        }
+        if seg.is_empty() && !clean.is_empty() && !clean.ends_with('/') {
+            clean.push('/');
+            continue;
+        }
+        if seg.is_empty() {
+            continue;
+        }
+        clean.push('/');
+        clean.push_str(seg);
+    }
+    if clean.is_empty() || (path.ends_with('/') && !clean.ends_with('/')) {
+        clean.push('/');
+    }
+    Ok(Target { path: clean, query })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_targets_pass_and_repeated_slashes_collapse() {
+        assert_eq!(
+            check("/live/a/index.m3u8?t=1"),
+            Ok(Target {
+                path: "/live/a/index.m3u8".into(),
+                query: Some("t=1".into())
+            })
+        );
+        assert_eq!(
+            check("/vod//films///a.mp4").map(|t| t.path),
+            Ok("/vod/films/a.mp4".into())
+        );
+        assert_eq!(check("/live/").map(|t| t.path), Ok("/live/".into()));
+        assert_eq!(check("/").map(|t| t.path), Ok("/".into()));
+    }
+
+    #[test]
+    fn tricks_are_refused() {
+        for (t, want) in [
+            ("//evil.example/x", BadTarget::SchemeRelative),
+            ("http://evil.example/x", BadTarget::NotOriginForm),
+            ("evil.example:443", BadTarget::NotOriginForm),
+            ("*", BadTarget::NotOriginForm),
+            ("/a\r\nSet-Cookie: x", BadTarget::Forbidden),
+            ("/a%0d%0aLocation:%20http://evil", BadTarget::Forbidden),
+            ("/a%0D%0A", BadTarget::Forbidden),
+            ("/\\evil.example", BadTarget::Forbidden),
+            ("/a%5c..%5cb", BadTarget::Forbidden),
+            ("/a/../../etc/passwd", BadTarget::DotSegment),
+            ("/a/%2e%2e/b", BadTarget::DotSegment),
+            ("/a/./b", BadTarget::DotSegment),
+            ("/a b", BadTarget::Forbidden),
+            ("/caf\u{e9}", BadTarget::Forbidden),
+        ] {
+            assert_eq!(check(t), Err(want), "{t:?}");
+        }
+        assert_eq!(
+            check(&format!("/{}", "a".repeat(MAX_TARGET))),
+            Err(BadTarget::TooLong)
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! `routecast serve` on loopback: redirects, JSON decisions, trusted
+//! proxies, and hostile requests, through raw TCP and a real client (curl).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running server, stopped when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(extra: &[&str]) -> Server {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/routecast.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args([
+            "serve",
+            "-c",
+            config.to_str().expect("utf-8"),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("routecast serve starts");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("piped");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("reads the address line");
+    let addr = line
+        .trim()
+        .strip_prefix("routecast: listening on http://")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    Server { child, addr }
+}
+
+/// Sends raw bytes, returns the whole response (the server closes after it).
+fn raw(addr: SocketAddr, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).expect("connects");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    s.write_all(request).expect("writes");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn get(addr: SocketAddr, target: &str, headers: &str) -> String {
+    raw(
+        addr,
+        format!(
+            "GET {target} HTTP/1.1\r\nHost: tr.example.net\r\n{headers}Connection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+}
+
+fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    response.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+fn status(response: &str) -> u16 {
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+const SITES: [&str; 7] = ["ams", "fra", "lon", "nyc", "sjc", "sin", "gru"];
+
+#[test]
+fn redirects_to_a_configured_site_with_the_path_and_query() {
+    let s = start(&[]);
+    let r = get(s.addr, "/live/news/720p/index.m3u8?token=abc", "");
+    assert_eq!(status(&r), 302, "{r}");
+    let location = header(&r, "location").expect("Location");
+    let site = header(&r, "x-routecast-site").expect("site header");
+    assert!(SITES.contains(&site));
+    assert_eq!(
+        location,
+        format!("https://{site}.cdn.example.net/live/news/720p/index.m3u8?token=abc")
+    );
+    assert_eq!(header(&r, "cache-control"), Some("no-store"));
+    assert_eq!(status(&get(s.addr, "/healthz", "")), 200);
+}
+
+#[test]
+fn forwarded_addresses_count_only_from_trusted_proxies() {
+    // Untrusted: 127.0.0.1 itself is the client (no GeoIP data: default group).
+    let s = start(&[]);
+    let r = get(
+        s.addr,
+        "/live/a/index.m3u8?format=json",
+        "X-Forwarded-For: 81.2.69.142\r\n",
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(r.split("\r\n\r\n").nth(1).expect("body")).expect("JSON");
+    assert_eq!(body["group"], "rest-of-world");
+    assert!(
+        body.get("policy").is_none(),
+        "no explanation for untrusted clients"
+    );
+    drop(s);
+    // Trusted: the forwarded address is the client (GB, group uk, prefers lon).
+    let s = start(&["--trusted-proxy", "127.0.0.0/8"]);
+    let r = get(
+        s.addr,
+        "/live/a/index.m3u8",
+        "X-Forwarded-For: 81.2.69.142\r\nAccept: application/json\r\n",
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(r.split("\r\n\r\n").nth(1).expect("body")).expect("JSON");
+    assert_eq!(
+        (body["group"].as_str(), body["site"].as_str()),
+        (Some("uk"), Some("lon")),
+        "{body}"
+    );
+    assert_eq!(body["url"], "https://lon.cdn.example.net/live/a/index.m3u8");
+    assert_eq!(body["policy"], "uk-live");
+}
+
+#[test]
+fn hostile_requests_get_400_and_never_an_off_platform_location() {
+    let s = start(&[]);
+    for target in [
+        "//evil.example/x",
+        "/a/../../etc/passwd",
+        "/a/%2e%2e/b",
+        "/a%0d%0aLocation:%20http://evil.example/",
+        "/\\evil.example/",
+        "http://evil.example/x",
+    ] {
+        let r = get(s.addr, target, "");
+        assert_eq!(status(&r), 400, "{target}: {r}");
+        assert!(header(&r, "location").is_none(), "{target}");
+    }
+    let r = raw(
+        s.addr,
+        b"POST /live/x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status(&r), 405);
+    // A 20 KB header is refused (431), and so is a flood of header fields.
+    let big = format!("X-Big: {}\r\n", "a".repeat(20_000));
+    assert_eq!(status(&get(s.addr, "/live/x", &big)), 431);
+    let many: String = (0..200).map(|i| format!("X-H{i}: v\r\n")).collect();
+    assert_eq!(status(&get(s.addr, "/live/x", &many)), 431);
+    // Raw CR/LF or spaces in the request line are not even HTTP.
+    assert_eq!(
+        status(&raw(s.addr, b"GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n")),
+        400
+    );
+}
+
+#[test]
+fn curl_gets_the_redirect() {
+    let s = start(&[]);
+    let url = format!("http://{}/vod/films/title001/720p.mp4", s.addr);
+    let o = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            &url,
+        ])
+        .output()
+        .expect("curl runs (scripts/test installs Debian's curl)");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let (code, to) = out.split_once(' ').expect("code and URL");
+    assert_eq!(code, "302");
+    assert!(SITES.iter().any(|site| to == format!("https://{site}.cdn.example.net/vod/films/title001/720p.mp4")), "{to}");
+}
+
+#[test]
+fn slow_clients_are_cut_off() {
+    let s = start(&["--header-timeout", "1"]);
+    let mut c = TcpStream::connect(s.addr).expect("connects");
+    c.write_all(b"GET /live/x HTTP/1.1\r\nHost: a\r\n")
+        .expect("writes");
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let started = std::time::Instant::now();
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closed after the header timeout"
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.is_empty() || status(&text) == 408, "{text}");
+}
