@@ -70,22 +70,15 @@ pub fn check(target: &str) -> Result<Target, BadTarget> {
     };
     let path = path.split('#').next().unwrap_or(path);
     let mut clean = String::with_capacity(path.len());
-    for seg in path.split('/').skip(1) {
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
         let decoded = seg.to_ascii_lowercase().replace("%2e", ".");
         if decoded == "." || decoded == ".." {
             return Err(BadTarget::DotSegment);
         }
-        if seg.is_empty() && !clean.is_empty() && !clean.ends_with('/') {
-            clean.push('/');
-            continue;
-        }
-        if seg.is_empty() {
-            continue;
-        }
         clean.push('/');
         clean.push_str(seg);
     }
-    if clean.is_empty() || (path.ends_with('/') && !clean.ends_with('/')) {
+    if clean.is_empty() || path.ends_with('/') {
         clean.push('/');
     }
     Ok(Target { path: clean, query })
