@@ -352,3 +352,17 @@ fn usage_errors_exit_64_with_one_line() {
     assert_eq!(o.status.code(), Some(64));
     assert!(routecast(&["--help"]).status.success());
 }
+
+#[test]
+fn health_checks_are_validated() {
+    let fra = "content = [\"/live/\", \"/vod/\"]\n\n[[sites]]\nname = \"lon\"";
+    let https = "content = [\"/live/\", \"/vod/\"]\nhealth = { url = \"https://fra.internal/healthz\" }\n\n[[sites]]\nname = \"lon\"";
+    rejects(fra, https, "health = ", "must be an http:// URL");
+    let slow = "content = [\"/live/\", \"/vod/\"]\nhealth = { url = \"http://fra.internal/healthz\", interval_ms = 1000, timeout_ms = 5000 }\n\n[[sites]]\nname = \"lon\"";
+    rejects(
+        fra,
+        slow,
+        "health = ",
+        "timeout_ms between 1 and interval_ms",
+    );
+}

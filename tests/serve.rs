@@ -208,3 +208,119 @@ fn slow_clients_are_cut_off() {
     let text = String::from_utf8_lossy(&out);
     assert!(text.is_empty() || status(&text) == 408, "{text}");
 }
+
+/// A stand-in for a site's health endpoint: answers 200 or 503 on demand.
+struct Upstream {
+    addr: SocketAddr,
+    healthy: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn upstream() -> Upstream {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    let healthy = std::sync::Arc::new(AtomicBool::new(true));
+    let flag = healthy.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = [0u8; 2048];
+            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = c.read(&mut buf);
+            let status = if flag.load(Ordering::Relaxed) {
+                "200 OK"
+            } else {
+                "503 Service Unavailable"
+            };
+            let _ = c.write_all(
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+        }
+    });
+    Upstream { addr, healthy }
+}
+
+/// The site a request for `/live/x` is sent to, by its X-Routecast-Site header.
+fn site_of(s: &Server) -> String {
+    header(&get(s.addr, "/live/x", ""), "x-routecast-site")
+        .unwrap_or("none")
+        .to_string()
+}
+
+/// Polls until `f` holds or `limit` passes; returns the time it took.
+fn within(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn a_failing_site_leaves_rotation_within_interval_times_fall_and_comes_back() {
+    use std::sync::atomic::Ordering;
+    let (a, b) = (upstream(), upstream());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("health.toml");
+    let site = |name: &str, up: &Upstream| {
+        format!(
+            "[[sites]]\nname = \"{name}\"\nurls = [\"https://{name}.example.net\"]\nlocation = {{ lat = 0, lon = 0 }}\n\
+             health = {{ url = \"http://{}/healthz\", interval_ms = 200, timeout_ms = 150, rise = 2, fall = 2 }}\n\n",
+            up.addr
+        )
+    };
+    let text = format!(
+        "{}{}[[policies]]\nname = \"prefer-a\"\nsteps = [{{ step = \"preference\", sites = [\"a\", \"b\"] }}]\n",
+        site("a", &a),
+        site("b", &b)
+    );
+    std::fs::write(&config, text).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args([
+            "serve",
+            "-c",
+            config.to_str().expect("utf-8"),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("address");
+    let addr = line
+        .trim()
+        .trim_start_matches("routecast: listening on http://")
+        .parse()
+        .expect("address");
+    let s = Server { child, addr };
+    assert_eq!(site_of(&s), "a");
+    a.healthy.store(false, Ordering::Relaxed);
+    // interval × fall = 400 ms, plus at most one interval until the first
+    // failing check, the check's timeout (150 ms) and 250 ms of scheduling
+    // slack for a loaded 2-core test machine: 1 s.
+    let limit = Duration::from_millis(400 + 200 + 150 + 250);
+    let out = within(Duration::from_secs(5), || site_of(&s) == "b").expect("a leaves rotation");
+    assert!(out <= limit, "took {out:?}");
+    assert_eq!(
+        status(&get(s.addr, "/live/x", "")),
+        302,
+        "b still serves: no 5xx"
+    );
+    a.healthy.store(true, Ordering::Relaxed);
+    let back = within(Duration::from_secs(5), || site_of(&s) == "a").expect("a comes back");
+    assert!(back <= limit, "took {back:?}");
+    // Both down: no site, 503 (never a redirect to a dead site).
+    a.healthy.store(false, Ordering::Relaxed);
+    b.healthy.store(false, Ordering::Relaxed);
+    within(Duration::from_secs(5), || {
+        status(&get(s.addr, "/live/x", "")) == 503
+    })
+    .expect("503 when every site is down");
+}

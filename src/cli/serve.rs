@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use routecast_engine::Router;
-use routecast_server::{ClientResolver, Limits, State};
+use routecast_server::{spawn_checks, ClientResolver, Health, Limits, ServerView, State};
 
 use super::Failure;
 
@@ -50,10 +50,12 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         ));
     }
     let loaded = routecast_geo::load(&args.config)?;
+    let health = Arc::new(Health::new(&loaded.platform));
     let state = Arc::new(State {
         router: Router::new(loaded.platform.clone()),
         locator: loaded.locator.clone(),
         clients: ClientResolver::new(trusted),
+        view: ServerView(health.clone()),
     });
     let limits = Limits {
         max_connections: args.max_connections,
@@ -75,6 +77,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         writeln!(out, "routecast: listening on http://{addr}")?;
         out.flush()?;
         drop(out);
+        spawn_checks(&loaded.platform, health);
         routecast_server::serve(listener, state, limits, shutdown_signal()).await?;
         Ok(())
     })

@@ -5,13 +5,16 @@ use std::collections::HashMap;
 use ipnet::IpNet;
 use toml::Spanned;
 
-use crate::config::{CoordinatesConfig, CostConfig, PlatformConfig, SiteConfig, StepConfig};
+use crate::config::{
+    CoordinatesConfig, CostConfig, HealthConfig, PlatformConfig, SiteConfig, StepConfig,
+};
 use crate::error::{ConfigError, Source};
 use crate::groups::GroupTable;
 use crate::hash::hash_str;
 use crate::location::{Continent, Coordinates, CountryCode};
 use crate::platform::{
-    ClientGroup, Cost, GeoIpFiles, GroupId, GroupOrigin, Mbps, Platform, Site, SiteId, SiteState,
+    ClientGroup, Cost, GeoIpFiles, GroupId, GroupOrigin, HealthCheck, Mbps, Platform, Site, SiteId,
+    SiteState,
 };
 use crate::policy::{HashKey, Policy, PolicyStep, Step};
 use crate::prefix::PrefixTableBuilder;
@@ -198,6 +201,11 @@ fn build_site(src: &Source, c: &SiteConfig) -> Result<Site, ConfigError> {
             Some(s) => site_state(src, s)?,
             None => SiteState::Active,
         },
+        health: c
+            .health
+            .as_ref()
+            .map(|h| health_check(src, h))
+            .transpose()?,
         name_hash: hash_str(&name),
         name,
         urls,
@@ -241,6 +249,41 @@ fn content_prefix(src: &Source, p: &Spanned<String>) -> Result<String, ConfigErr
 
 fn coordinates(src: &Source, c: &Spanned<CoordinatesConfig>) -> Result<Coordinates, ConfigError> {
     Coordinates::new(c.get_ref().lat, c.get_ref().lon).map_err(|m| err(src, c, m))
+}
+
+fn health_check(src: &Source, h: &Spanned<HealthConfig>) -> Result<HealthCheck, ConfigError> {
+    let v = h.get_ref();
+    let bad = |m: String| Err(err(src, h, m));
+    let host = v
+        .url
+        .strip_prefix("http://")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or("");
+    if host.is_empty() || v.url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad(format!(
+            "health url {:?} must be an http:// URL (https checks are not supported yet)",
+            v.url
+        ));
+    }
+    let interval_ms = v.interval_ms.unwrap_or(5000);
+    let timeout_ms = v.timeout_ms.unwrap_or(2000.min(interval_ms));
+    let (rise, fall) = (v.rise.unwrap_or(2), v.fall.unwrap_or(3));
+    if interval_ms < 100 || timeout_ms == 0 || timeout_ms > interval_ms {
+        return bad(
+            "health interval_ms must be at least 100 and timeout_ms between 1 and interval_ms"
+                .into(),
+        );
+    }
+    if rise == 0 || fall == 0 {
+        return bad("health rise and fall must be at least 1".into());
+    }
+    Ok(HealthCheck {
+        url: v.url.clone(),
+        interval_ms,
+        timeout_ms,
+        rise,
+        fall,
+    })
 }
 
 fn site_state(src: &Source, s: &Spanned<String>) -> Result<SiteState, ConfigError> {

@@ -87,6 +87,24 @@ pub struct SiteConfig {
     /// `active` (default), `draining` (only as a last resort) or `disabled`.
     #[serde(default)]
     pub state: Option<Spanned<String>>,
+    /// An active HTTP health check run by `routecast serve`.
+    pub health: Option<Spanned<HealthConfig>>,
+}
+
+/// An active HTTP health check of a site.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    /// URL fetched with GET (`http://` only); 2xx and 3xx answers pass.
+    pub url: String,
+    /// Time between checks, ms (default 5000).
+    pub interval_ms: Option<u64>,
+    /// Time a check may take, ms (default 2000, at most the interval).
+    pub timeout_ms: Option<u64>,
+    /// Consecutive passes that bring a down site back (default 2).
+    pub rise: Option<u32>,
+    /// Consecutive failures that take a site out (default 3).
+    pub fall: Option<u32>,
 }
 
 /// Latitude and longitude in decimal degrees.

@@ -118,6 +118,23 @@ impl Cost {
     }
 }
 
+/// An active HTTP health check: a site leaves rotation after `fall`
+/// consecutive failures (within `interval × fall`) and returns after `rise`
+/// consecutive passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// `http://host[:port]/path` fetched with GET.
+    pub url: String,
+    /// Time between checks, ms.
+    pub interval_ms: u64,
+    /// Time a check may take, ms.
+    pub timeout_ms: u64,
+    /// Passes needed to come back.
+    pub rise: u32,
+    /// Failures needed to leave.
+    pub fall: u32,
+}
+
 /// A site (data centre) that serves viewers.
 #[derive(Debug, Clone)]
 pub struct Site {
@@ -137,6 +154,8 @@ pub struct Site {
     pub content: Vec<String>,
     /// Operator setting.
     pub state: SiteState,
+    /// The active health check, if configured.
+    pub health: Option<HealthCheck>,
     /// A hash of the name, the site's stable identity in hashed rankings.
     pub(crate) name_hash: u64,
     /// `location` as a unit vector, for fast distances.

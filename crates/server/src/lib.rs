@@ -9,12 +9,15 @@
 //!   base URL followed by a checked path; tricks get 400.
 //! * **Bounded**: header size, header count, time to send the head and
 //!   connections are limited ([`Limits`]).
-//! * This first version routes with no load information (every site idle,
-//!   up unless configured otherwise); health checks and live load follow.
+//! * Sites with a `health` check leave rotation after `fall` failed checks
+//!   and return after `rise` passes ([`health`]); live load is not measured
+//!   yet (every site counts as idle).
 
 pub mod client;
+pub mod health;
 mod serve;
 pub mod target;
 
 pub use client::ClientResolver;
+pub use health::{spawn_checks, Health, ServerView};
 pub use serve::{handle, serve, Limits, State};

@@ -14,7 +14,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use routecast_engine::{Facts, Idle, Locator, Router};
+use routecast_engine::{Facts, Locator, Router};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -53,6 +53,8 @@ pub struct State {
     pub locator: Arc<dyn Locator>,
     /// Resolves client addresses behind trusted proxies.
     pub clients: ClientResolver,
+    /// Site health from the active checks.
+    pub view: crate::health::ServerView,
 }
 
 type Body = Full<Bytes>;
@@ -135,7 +137,7 @@ pub fn handle(state: &State, peer: IpAddr, req: &Request<Incoming>) -> Response<
         user_agent: header(header::USER_AGENT),
         time_ms: 0,
     };
-    let decision = state.router.decide(&facts, &Idle);
+    let decision = state.router.decide(&facts, &state.view);
     let platform = state.router.platform();
     let (as_json, query) = wants_json(t.query.as_deref(), header(header::ACCEPT));
     let url = |site: routecast_engine::SiteId| {

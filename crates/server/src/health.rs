@@ -1,0 +1,128 @@
+//! Active HTTP health checks: one task per checked site, GET its URL every
+//! interval; `fall` consecutive failures take it out of rotation, `rise`
+//! consecutive passes bring it back. Sites start up; sites without a check
+//! are always up.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::Empty;
+use hyper::body::Bytes;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use routecast_engine::{HealthCheck, LoadView, Mbps, Platform, SiteId};
+use tokio::net::TcpStream;
+
+/// The health of every site, shared between checkers and request handlers.
+#[derive(Debug)]
+pub struct Health {
+    up: Vec<AtomicBool>,
+}
+
+impl Health {
+    /// Every site of `platform` up.
+    pub fn new(platform: &Platform) -> Self {
+        Self {
+            up: platform
+                .sites()
+                .iter()
+                .map(|_| AtomicBool::new(true))
+                .collect(),
+        }
+    }
+
+    /// Whether `site` passes its checks.
+    pub fn is_up(&self, site: SiteId) -> bool {
+        self.up
+            .get(site.index())
+            .is_none_or(|u| u.load(Ordering::Relaxed))
+    }
+
+    fn set(&self, site: SiteId, up: bool) {
+        if let Some(u) = self.up.get(site.index()) {
+            u.store(up, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What the request handlers route with: health from the checks; load is
+/// not measured yet (every site idle).
+#[derive(Debug, Clone)]
+pub struct ServerView(pub Arc<Health>);
+
+impl LoadView for ServerView {
+    fn load(&self, _site: SiteId) -> Mbps {
+        Mbps(0.0)
+    }
+    fn is_up(&self, site: SiteId) -> bool {
+        self.0.is_up(site)
+    }
+}
+
+/// One check: connect, GET, a 2xx or 3xx status within the timeout.
+async fn probe(check: &HealthCheck) -> bool {
+    let Some(rest) = check.url.strip_prefix("http://") else {
+        return false;
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let addr = if authority.contains(':') && !authority.ends_with(']') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let attempt = async {
+        let stream = TcpStream::connect(&addr).await.ok()?;
+        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .ok()?;
+        tokio::spawn(conn);
+        let req = Request::get(path)
+            .header(hyper::header::HOST, authority)
+            .header(hyper::header::USER_AGENT, "routecast-health/1")
+            .body(Empty::<Bytes>::new())
+            .ok()?;
+        let res = send.send_request(req).await.ok()?;
+        Some(res.status().is_success() || res.status().is_redirection())
+    };
+    tokio::time::timeout(Duration::from_millis(check.timeout_ms), attempt)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
+/// Runs the checks of every site that has one, forever (spawned tasks).
+pub fn spawn_checks(platform: &Platform, health: Arc<Health>) {
+    for (i, site) in platform.sites().iter().enumerate() {
+        let Some(check) = site.health.clone() else {
+            continue;
+        };
+        let id = SiteId(i as u16);
+        let health = health.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(check.interval_ms));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let (mut passes, mut failures) = (0u32, 0u32);
+            loop {
+                every.tick().await;
+                if probe(&check).await {
+                    passes += 1;
+                    failures = 0;
+                    if passes >= check.rise {
+                        health.set(id, true);
+                    }
+                } else {
+                    failures += 1;
+                    passes = 0;
+                    if failures >= check.fall {
+                        health.set(id, false);
+                    }
+                }
+            }
+        });
+    }
+}
