@@ -324,3 +324,68 @@ fn a_failing_site_leaves_rotation_within_interval_times_fall_and_comes_back() {
     })
     .expect("503 when every site is down");
 }
+
+#[test]
+fn metrics_and_status_are_on_the_admin_listener_only() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/routecast.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args([
+            "serve",
+            "-c",
+            config.to_str().expect("utf-8"),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--trusted-proxy",
+            "127.0.0.0/8",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped"));
+    let (mut main, mut admin) = (String::new(), String::new());
+    lines.read_line(&mut main).expect("main address");
+    lines.read_line(&mut admin).expect("admin address");
+    let addr = main
+        .trim()
+        .trim_start_matches("routecast: listening on http://")
+        .parse()
+        .expect("address");
+    let admin: SocketAddr = admin
+        .trim()
+        .trim_start_matches("routecast: admin on http://")
+        .parse()
+        .expect("admin address");
+    let s = Server { child, addr };
+    assert_eq!(
+        status(&get(
+            s.addr,
+            "/live/a/index.m3u8",
+            "X-Forwarded-For: 81.2.69.142\r\n"
+        )),
+        302
+    );
+    assert_eq!(status(&get(s.addr, "//evil", "")), 400);
+    let m = get(admin, "/metrics", "");
+    assert_eq!(status(&m), 200, "{m}");
+    assert!(
+        m.contains(r#"routecast_requests_total{site="lon",group="uk",status="302"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"routecast_requests_total{site="-",group="-",status="400"} 1"#),
+        "{m}"
+    );
+    assert!(m.contains("routecast_decision_seconds_count 1"), "{m}");
+    assert!(m.contains(r#"routecast_site_up{site="gru"} 1"#), "{m}");
+    let st = get(admin, "/status", "");
+    let body: serde_json::Value =
+        serde_json::from_str(st.split("\r\n\r\n").nth(1).expect("body")).expect("JSON");
+    assert_eq!(body["sites"].as_array().map(Vec::len), Some(7));
+    assert_eq!(body["sites"][6]["state"], "draining");
+    // The public listener has no admin endpoints: /metrics is just a path.
+    assert!(!get(s.addr, "/metrics", "").contains("routecast_requests"));
+}

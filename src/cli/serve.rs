@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use routecast_engine::Router;
-use routecast_server::{spawn_checks, ClientResolver, Health, Limits, ServerView, State};
+use routecast_server::{spawn_checks, ClientResolver, Health, Limits, Metrics, ServerView, State};
 
 use super::Failure;
 
@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// clients shown the full decision in JSON (CIDR; repeat for more).
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     trusted_proxies: Vec<String>,
+    /// Address of the admin listener (`/metrics` for Prometheus, `/status`);
+    /// keep it on loopback or a management network. None by default.
+    #[arg(long, value_name = "ADDR:PORT")]
+    admin_listen: Option<SocketAddr>,
     /// Connections served at once.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     max_connections: usize,
@@ -56,6 +60,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         locator: loaded.locator.clone(),
         clients: ClientResolver::new(trusted),
         view: ServerView(health.clone()),
+        metrics: Metrics::default(),
     });
     let limits = Limits {
         max_connections: args.max_connections,
@@ -77,6 +82,21 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         writeln!(out, "routecast: listening on http://{addr}")?;
         out.flush()?;
         drop(out);
+        if let Some(admin_addr) = args.admin_listen {
+            let admin = tokio::net::TcpListener::bind(admin_addr)
+                .await
+                .map_err(|e| {
+                    Failure::Other(anyhow::anyhow!("cannot listen on {admin_addr}: {e}"))
+                })?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "routecast: admin on http://{}", admin.local_addr()?)?;
+            out.flush()?;
+            tokio::spawn(routecast_server::serve_admin(
+                admin,
+                state.clone(),
+                shutdown_signal(),
+            ));
+        }
         spawn_checks(&loaded.platform, health);
         routecast_server::serve(listener, state, limits, shutdown_signal()).await?;
         Ok(())

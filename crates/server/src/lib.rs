@@ -15,9 +15,11 @@
 
 pub mod client;
 pub mod health;
+pub mod metrics;
 mod serve;
 pub mod target;
 
 pub use client::ClientResolver;
 pub use health::{spawn_checks, Health, ServerView};
-pub use serve::{handle, serve, Limits, State};
+pub use metrics::Metrics;
+pub use serve::{admin, handle, serve, serve_admin, Limits, State};

@@ -55,6 +55,8 @@ pub struct State {
     pub clients: ClientResolver,
     /// Site health from the active checks.
     pub view: crate::health::ServerView,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 type Body = Full<Bytes>;
@@ -100,8 +102,21 @@ fn wants_json(query: Option<&str>, accept: Option<&str>) -> (bool, Option<String
     (json, (!rest.is_empty()).then(|| rest.join("&")))
 }
 
-/// Answers one request.
+/// Answers one request and counts it.
 pub fn handle(state: &State, peer: IpAddr, req: &Request<Incoming>) -> Response<Body> {
+    let mut seen = ("-".to_string(), "-".to_string());
+    let r = answer(state, peer, req, &mut seen);
+    state.metrics.request(&seen.0, &seen.1, r.status().as_u16());
+    r
+}
+
+/// The response; `seen` receives the site and group names when known.
+fn answer(
+    state: &State,
+    peer: IpAddr,
+    req: &Request<Incoming>,
+    seen: &mut (String, String),
+) -> Response<Body> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
         r.headers_mut()
@@ -130,6 +145,7 @@ pub fn handle(state: &State, peer: IpAddr, req: &Request<Incoming>) -> Response<
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok()),
     );
+    let started = std::time::Instant::now();
     let facts = Facts {
         address: client,
         location: state.locator.locate(client),
@@ -138,6 +154,7 @@ pub fn handle(state: &State, peer: IpAddr, req: &Request<Incoming>) -> Response<
         time_ms: 0,
     };
     let decision = state.router.decide(&facts, &state.view);
+    state.metrics.decision(started.elapsed());
     let platform = state.router.platform();
     let (as_json, query) = wants_json(t.query.as_deref(), header(header::ACCEPT));
     let url = |site: routecast_engine::SiteId| {
@@ -161,6 +178,7 @@ pub fn handle(state: &State, peer: IpAddr, req: &Request<Incoming>) -> Response<
         };
     };
     let name = &platform.site(site).name;
+    *seen = (name.clone(), platform.group(decision.group).name.clone());
     if as_json {
         let mut v = serde_json::json!({
             "site": name,
@@ -186,6 +204,69 @@ pub fn handle(state: &State, peer: IpAddr, req: &Request<Incoming>) -> Response<
         r.headers_mut().insert("x-routecast-site", v);
     }
     r
+}
+
+/// Answers the admin listener: `/metrics` (Prometheus text) and `/status`
+/// (JSON: every site, its state and health).
+pub fn admin(state: &State, req: &Request<Incoming>) -> Response<Body> {
+    let platform = state.router.platform();
+    match (req.method(), req.uri().path()) {
+        (&Method::GET, "/metrics") => {
+            let mut r = text(
+                StatusCode::OK,
+                state.metrics.render(platform, &state.view.0).trim_end(),
+            );
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            r
+        }
+        (&Method::GET, "/status") => {
+            let sites: Vec<_> = platform
+                .sites()
+                .iter()
+                .enumerate()
+                .map(|(i, s)| serde_json::json!({ "site": s.name, "state": s.state, "up": state.view.0.is_up(routecast_engine::SiteId(i as u16)) }))
+                .collect();
+            json(StatusCode::OK, &serde_json::json!({ "sites": sites }))
+        }
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "not found (admin: /metrics, /status)",
+        ),
+    }
+}
+
+/// Serves the admin endpoints until `shutdown` completes.
+pub async fn serve_admin(
+    listener: TcpListener,
+    state: Arc<State>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<Incoming>| {
+                        let r = admin(&state, &req);
+                        async move { Ok::<_, Infallible>(r) }
+                    });
+                    let _ = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(10))
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        }
+    }
 }
 
 /// Serves until `shutdown` completes, then stops accepting.
