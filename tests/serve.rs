@@ -265,41 +265,7 @@ fn a_failing_site_leaves_rotation_within_interval_times_fall_and_comes_back() {
     use std::sync::atomic::Ordering;
     let (a, b) = (upstream(), upstream());
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("health.toml");
-    let site = |name: &str, up: &Upstream| {
-        format!(
-            "[[sites]]\nname = \"{name}\"\nurls = [\"https://{name}.example.net\"]\nlocation = {{ lat = 0, lon = 0 }}\n\
-             health = {{ url = \"http://{}/healthz\", interval_ms = 200, timeout_ms = 150, rise = 2, fall = 2 }}\n\n",
-            up.addr
-        )
-    };
-    let text = format!(
-        "{}{}[[policies]]\nname = \"prefer-a\"\nsteps = [{{ step = \"preference\", sites = [\"a\", \"b\"] }}]\n",
-        site("a", &a),
-        site("b", &b)
-    );
-    std::fs::write(&config, text).expect("write config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
-        .args([
-            "serve",
-            "-c",
-            config.to_str().expect("utf-8"),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped"))
-        .read_line(&mut line)
-        .expect("address");
-    let addr = line
-        .trim()
-        .trim_start_matches("routecast: listening on http://")
-        .parse()
-        .expect("address");
-    let s = Server { child, addr };
+    let (s, _admin) = start_checked(&a, &b, dir.path());
     assert_eq!(site_of(&s), "a");
     a.healthy.store(false, Ordering::Relaxed);
     // interval × fall = 400 ms, plus at most one interval until the first
@@ -388,4 +354,91 @@ fn metrics_and_status_are_on_the_admin_listener_only() {
     assert_eq!(body["sites"][6]["state"], "draining");
     // The public listener has no admin endpoints: /metrics is just a path.
     assert!(!get(s.addr, "/metrics", "").contains("routecast_requests"));
+}
+
+/// A redirector over two health-checked sites `a` and `b` (prefers `a`), with
+/// an admin listener; returns it and the admin address.
+fn start_checked(a: &Upstream, b: &Upstream, dir: &Path) -> (Server, SocketAddr) {
+    let site = |name: &str, up: &Upstream| {
+        format!(
+            "[[sites]]\nname = \"{name}\"\nurls = [\"https://{name}.example.net\"]\nlocation = {{ lat = 0, lon = 0 }}\n\
+             health = {{ url = \"http://{}/healthz\", interval_ms = 200, timeout_ms = 150, rise = 2, fall = 2 }}\n\n",
+            up.addr
+        )
+    };
+    let config = dir.join("checked.toml");
+    let text = format!("{}{}[[policies]]\nname = \"p\"\nsteps = [{{ step = \"preference\", sites = [\"a\", \"b\"] }}]\n", site("a", a), site("b", b));
+    std::fs::write(&config, text).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args([
+            "serve",
+            "-c",
+            config.to_str().expect("utf-8"),
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped"));
+    let (mut main, mut admin) = (String::new(), String::new());
+    lines.read_line(&mut main).expect("main");
+    lines.read_line(&mut admin).expect("admin");
+    let addr = main
+        .trim()
+        .trim_start_matches("routecast: listening on http://")
+        .parse()
+        .expect("address");
+    let admin = admin
+        .trim()
+        .trim_start_matches("routecast: admin on http://")
+        .parse()
+        .expect("admin");
+    (Server { child, addr }, admin)
+}
+
+fn check(admin: &str) -> (i32, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args(["check", "--url", admin, "--timeout", "5"])
+        .output()
+        .expect("check runs");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn routecast_check_reports_ok_warning_critical_and_unknown() {
+    use std::sync::atomic::Ordering;
+    let (a, b) = (upstream(), upstream());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (s, admin) = start_checked(&a, &b, dir.path());
+    let admin = format!("http://{admin}");
+    assert_eq!(site_of(&s), "a");
+    let (code, out) = check(&admin);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("ROUTECAST OK - 2/2 sites up, all sites up, mean decision "),
+        "{out}"
+    );
+    assert!(
+        out.contains("| sites_up=2;1;0;0;2 sites_down=0;1;2;0;2 decision_ms="),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1);
+    a.healthy.store(false, Ordering::Relaxed);
+    within(Duration::from_secs(5), || check(&admin).0 == 1).expect("WARNING with one site down");
+    assert!(check(&admin).1.contains("sites down: a"));
+    b.healthy.store(false, Ordering::Relaxed);
+    within(Duration::from_secs(5), || check(&admin).0 == 2).expect("CRITICAL with both down");
+    drop(s);
+    let (code, out) = check(&admin);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.starts_with("ROUTECAST UNKNOWN - no answer from"),
+        "{out}"
+    );
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
 mod config;
 mod output;
 mod pipeline;
@@ -36,6 +37,9 @@ enum Command {
     Route(route::RouteArgs),
     /// Redirect viewers: answer each request with a 302 to the chosen site.
     Serve(serve::ServeArgs),
+    /// Nagios/Icinga plugin: ask a running redirector (its admin listener)
+    /// for sites down and decision latency; exit 0/1/2/3.
+    Check(check::CheckArgs),
     /// Replay request logs through the engine and account bandwidth per
     /// site and client group over time.
     Simulate(simulate::SimulateArgs),
@@ -97,9 +101,13 @@ pub fn run() -> ExitCode {
             };
         }
     };
+    if let Command::Check(args) = &cli.command {
+        return check::run(args);
+    }
     let result = match cli.command {
         Command::Route(args) => route::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Check(_) => Ok(()),
         Command::Simulate(args) => simulate::run(&args),
         Command::Synth(args) => synth::run(&args),
         Command::Config(ConfigCommand::Check { file }) => config::check(&file),

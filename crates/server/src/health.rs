@@ -60,11 +60,12 @@ impl LoadView for ServerView {
     }
 }
 
-/// One check: connect, GET, a 2xx or 3xx status within the timeout.
-async fn probe(check: &HealthCheck) -> bool {
-    let Some(rest) = check.url.strip_prefix("http://") else {
-        return false;
-    };
+/// Fetches an `http://` URL with GET: the status and the body as text, or
+/// `None` when it cannot be had within `timeout` (used by the health checks
+/// and by `routecast check`).
+pub async fn get(url: &str, timeout: Duration) -> Option<(u16, String)> {
+    use http_body_util::BodyExt;
+    let rest = url.strip_prefix("http://")?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -82,17 +83,22 @@ async fn probe(check: &HealthCheck) -> bool {
         tokio::spawn(conn);
         let req = Request::get(path)
             .header(hyper::header::HOST, authority)
-            .header(hyper::header::USER_AGENT, "routecast-health/1")
+            .header(hyper::header::USER_AGENT, "routecast/1")
             .body(Empty::<Bytes>::new())
             .ok()?;
         let res = send.send_request(req).await.ok()?;
-        Some(res.status().is_success() || res.status().is_redirection())
+        let status = res.status().as_u16();
+        let body = res.into_body().collect().await.ok()?.to_bytes();
+        Some((status, String::from_utf8_lossy(&body).into_owned()))
     };
-    tokio::time::timeout(Duration::from_millis(check.timeout_ms), attempt)
+    tokio::time::timeout(timeout, attempt).await.ok().flatten()
+}
+
+/// One check: a 2xx or 3xx status within the timeout.
+async fn probe(check: &HealthCheck) -> bool {
+    get(&check.url, Duration::from_millis(check.timeout_ms))
         .await
-        .ok()
-        .flatten()
-        .unwrap_or(false)
+        .is_some_and(|(status, _)| (200..400).contains(&status))
 }
 
 /// Runs the checks of every site that has one, forever (spawned tasks).
