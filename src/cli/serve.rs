@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clap::Args;
 use routecast_engine::Router;
-use routecast_server::{spawn_checks, ClientResolver, Health, Limits, Metrics, ServerView, State};
+use routecast_server::{
+    spawn_checks, AccessLog, ClientResolver, Health, Limits, Metrics, ServerView, State,
+};
 
 use super::Failure;
 
@@ -30,6 +32,10 @@ pub struct ServeArgs {
     /// keep it on loopback or a management network. None by default.
     #[arg(long, value_name = "ADDR:PORT")]
     admin_listen: Option<SocketAddr>,
+    /// Append a line per routed request to FILE (Traffic Router's format:
+    /// `routecast simulate --request-bytes N FILE` replays it).
+    #[arg(long, value_name = "FILE")]
+    access_log: Option<PathBuf>,
     /// Connections served at once.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     max_connections: usize,
@@ -54,6 +60,23 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         ));
     }
     let loaded = routecast_geo::load(&args.config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Other(e.into()))?;
+    let _in_runtime = runtime.enter();
+    let access_log = args
+        .access_log
+        .as_deref()
+        .map(|p| {
+            AccessLog::open(p).map_err(|e| {
+                Failure::Other(anyhow::anyhow!(
+                    "{}: cannot open the access log: {e}",
+                    p.display()
+                ))
+            })
+        })
+        .transpose()?;
     let health = Arc::new(Health::new(&loaded.platform));
     let state = Arc::new(State {
         router: Router::new(loaded.platform.clone()),
@@ -61,16 +84,13 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         clients: ClientResolver::new(trusted),
         view: ServerView(health.clone()),
         metrics: Metrics::default(),
+        access_log,
     });
     let limits = Limits {
         max_connections: args.max_connections,
         header_timeout: Duration::from_secs(args.header_timeout),
         ..Limits::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Other(e.into()))?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

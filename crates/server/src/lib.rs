@@ -13,12 +13,14 @@
 //!   and return after `rise` passes ([`health`]); live load is not measured
 //!   yet (every site counts as idle).
 
+pub mod accesslog;
 pub mod client;
 pub mod health;
 pub mod metrics;
 mod serve;
 pub mod target;
 
+pub use accesslog::AccessLog;
 pub use client::ClientResolver;
 pub use health::{spawn_checks, Health, ServerView};
 pub use metrics::Metrics;

@@ -57,6 +57,8 @@ pub struct State {
     pub view: crate::health::ServerView,
     /// Counters and histograms for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// Where routed requests are logged, if anywhere.
+    pub access_log: Option<crate::accesslog::AccessLog>,
 }
 
 type Body = Full<Bytes>;
@@ -164,7 +166,28 @@ fn answer(
             None => format!("{base}{}", t.path),
         }
     };
+    let log = |status: u16, location: Option<&str>| {
+        if let Some(l) = &state.access_log {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let host = header(header::HOST).unwrap_or("-");
+            let took = started.elapsed().as_secs_f64() * 1000.0;
+            l.write(crate::accesslog::line(
+                now,
+                client,
+                peer,
+                host,
+                raw,
+                req.method().as_str(),
+                status,
+                took,
+                location,
+            ));
+        }
+    };
     let Some(site) = decision.site else {
+        log(503, None);
         return if as_json {
             json(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -186,6 +209,7 @@ fn answer(
             "group": platform.group(decision.group).name,
             "fallbacks": decision.fallbacks.iter().map(|s| serde_json::json!({ "site": platform.site(*s).name, "url": url(*s) })).collect::<Vec<_>>(),
         });
+        log(200, Some(&url(site)));
         if state.clients.is_trusted(peer) {
             v["policy"] = serde_json::json!(platform.policy(decision.policy).name);
             v["outcome"] = serde_json::json!(decision.outcome);
@@ -193,6 +217,7 @@ fn answer(
         }
         return json(StatusCode::OK, &v);
     }
+    log(302, Some(&url(site)));
     let mut r = text(StatusCode::FOUND, "");
     // The base URL was validated at load time and the path checked above: a
     // valid header value; should it not be, answer 500 rather than panic.
