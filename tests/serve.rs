@@ -513,3 +513,126 @@ fn the_access_log_is_replayed_by_simulate() {
         "the GB client goes to lon in the replay as in the server"
     );
 }
+
+fn post(addr: SocketAddr, path: &str, token: Option<&str>) -> String {
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    raw(addr, format!("POST {path} HTTP/1.1\r\nHost: admin\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n").as_bytes())
+}
+
+#[test]
+fn operators_drain_and_restore_a_site_with_a_token() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "s3cret-token-for-tests\n").expect("write token");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/routecast.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args([
+            "serve",
+            "-c",
+            config.to_str().expect("utf-8"),
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--trusted-proxy",
+            "127.0.0.0/8",
+            "--admin-token-file",
+            token_file.to_str().expect("utf-8"),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped"));
+    let (mut main, mut admin) = (String::new(), String::new());
+    lines.read_line(&mut main).expect("main");
+    lines.read_line(&mut admin).expect("admin");
+    let addr = main
+        .trim()
+        .trim_start_matches("routecast: listening on http://")
+        .parse()
+        .expect("address");
+    let admin: SocketAddr = admin
+        .trim()
+        .trim_start_matches("routecast: admin on http://")
+        .parse()
+        .expect("admin");
+    let s = Server { child, addr };
+    let uk = |s: &Server| {
+        header(
+            &get(
+                s.addr,
+                "/live/a/index.m3u8",
+                "X-Forwarded-For: 81.2.69.142\r\n",
+            ),
+            "x-routecast-site",
+        )
+        .map(str::to_string)
+    };
+    assert_eq!(uk(&s).as_deref(), Some("lon"));
+    assert_eq!(status(&post(admin, "/sites/lon/drain", None)), 401);
+    assert_eq!(
+        status(&post(
+            admin,
+            "/sites/lon/drain",
+            Some("wrong-token-of-same-size")
+        )),
+        401
+    );
+    let r = post(admin, "/sites/lon/drain", Some("s3cret-token-for-tests"));
+    assert_eq!(status(&r), 200, "{r}");
+    assert!(r.contains("\"state\":\"draining\""), "{r}");
+    assert_eq!(
+        uk(&s).as_deref(),
+        Some("ams"),
+        "a draining site takes no new viewers"
+    );
+    let st = get(admin, "/status", "");
+    let body: serde_json::Value =
+        serde_json::from_str(st.split("\r\n\r\n").nth(1).expect("body")).expect("JSON");
+    let lon = body["sites"]
+        .as_array()
+        .expect("sites")
+        .iter()
+        .find(|x| x["site"] == "lon")
+        .expect("lon");
+    assert_eq!(lon["state"], "draining");
+    assert_eq!(
+        status(&post(
+            admin,
+            "/sites/lon/reset",
+            Some("s3cret-token-for-tests")
+        )),
+        200
+    );
+    assert_eq!(uk(&s).as_deref(), Some("lon"));
+    assert_eq!(
+        status(&post(
+            admin,
+            "/sites/paris/drain",
+            Some("s3cret-token-for-tests")
+        )),
+        404
+    );
+    // The public listener has no admin actions.
+    assert_ne!(
+        status(&post(
+            s.addr,
+            "/sites/lon/drain",
+            Some("s3cret-token-for-tests")
+        )),
+        200
+    );
+    drop(s);
+    // Without a token file, actions are refused outright.
+    let (a, b) = (upstream(), upstream());
+    let (s2, admin2) = start_checked(&a, &b, dir.path());
+    assert_eq!(
+        status(&post(admin2, "/sites/a/drain", Some("anything"))),
+        403
+    );
+    drop(s2);
+}

@@ -36,6 +36,11 @@ pub struct ServeArgs {
     /// `routecast simulate --request-bytes N FILE` replays it).
     #[arg(long, value_name = "FILE")]
     access_log: Option<PathBuf>,
+    /// A file holding the bearer token that admin actions (drain, disable)
+    /// need; without it they are refused. (A file, not an argument, so that
+    /// the token does not show in the process list.)
+    #[arg(long, value_name = "FILE")]
+    admin_token_file: Option<PathBuf>,
     /// Connections served at once.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     max_connections: usize,
@@ -77,6 +82,25 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
             })
         })
         .transpose()?;
+    let admin_token = match &args.admin_token_file {
+        Some(p) => {
+            let t = std::fs::read_to_string(p).map_err(|e| {
+                Failure::Other(anyhow::anyhow!(
+                    "{}: cannot read the admin token: {e}",
+                    p.display()
+                ))
+            })?;
+            let t = t.trim().to_string();
+            if t.len() < 16 {
+                return Err(Failure::Usage(format!(
+                    "{}: the admin token must be at least 16 characters",
+                    p.display()
+                )));
+            }
+            Some(t)
+        }
+        None => None,
+    };
     let health = Arc::new(Health::new(&loaded.platform));
     let state = Arc::new(State {
         router: Router::new(loaded.platform.clone()),
@@ -85,6 +109,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         view: ServerView(health.clone()),
         metrics: Metrics::default(),
         access_log,
+        admin_token,
     });
     let limits = Limits {
         max_connections: args.max_connections,

@@ -3,7 +3,7 @@
 //! consecutive passes bring it back. Sites start up; sites without a check
 //! are always up.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,17 +11,20 @@ use http_body_util::Empty;
 use hyper::body::Bytes;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use routecast_engine::{HealthCheck, LoadView, Mbps, Platform, SiteId};
+use routecast_engine::{HealthCheck, LoadView, Mbps, Platform, SiteId, SiteState};
 use tokio::net::TcpStream;
 
-/// The health of every site, shared between checkers and request handlers.
+/// The health of every site, shared between checkers and request handlers,
+/// and the operators' state overrides (drain, disable) from the admin API.
 #[derive(Debug)]
 pub struct Health {
     up: Vec<AtomicBool>,
+    /// 0: as configured; 1 active; 2 draining; 3 disabled.
+    state: Vec<AtomicU8>,
 }
 
 impl Health {
-    /// Every site of `platform` up.
+    /// Every site of `platform` up, in its configured state.
     pub fn new(platform: &Platform) -> Self {
         Self {
             up: platform
@@ -29,6 +32,34 @@ impl Health {
                 .iter()
                 .map(|_| AtomicBool::new(true))
                 .collect(),
+            state: platform.sites().iter().map(|_| AtomicU8::new(0)).collect(),
+        }
+    }
+
+    /// Overrides the operator state of `site` (`None`: back to the configuration).
+    pub fn set_state(&self, site: SiteId, state: Option<SiteState>) {
+        let v = match state {
+            None => 0,
+            Some(SiteState::Active) => 1,
+            Some(SiteState::Draining) => 2,
+            Some(SiteState::Disabled) => 3,
+        };
+        if let Some(s) = self.state.get(site.index()) {
+            s.store(v, Ordering::Relaxed);
+        }
+    }
+
+    /// The state in force for `site`, given the configured one.
+    pub fn state(&self, site: SiteId, configured: SiteState) -> SiteState {
+        match self
+            .state
+            .get(site.index())
+            .map(|s| s.load(Ordering::Relaxed))
+        {
+            Some(1) => SiteState::Active,
+            Some(2) => SiteState::Draining,
+            Some(3) => SiteState::Disabled,
+            _ => configured,
         }
     }
 
@@ -57,6 +88,9 @@ impl LoadView for ServerView {
     }
     fn is_up(&self, site: SiteId) -> bool {
         self.0.is_up(site)
+    }
+    fn state(&self, site: SiteId, configured: SiteState) -> SiteState {
+        self.0.state(site, configured)
     }
 }
 

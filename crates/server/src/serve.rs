@@ -59,6 +59,13 @@ pub struct State {
     pub metrics: crate::metrics::Metrics,
     /// Where routed requests are logged, if anywhere.
     pub access_log: Option<crate::accesslog::AccessLog>,
+    /// The bearer token admin actions need; without one they are refused.
+    pub admin_token: Option<String>,
+}
+
+/// Compares two byte strings in time independent of where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 type Body = Full<Bytes>;
@@ -254,15 +261,66 @@ pub fn admin(state: &State, req: &Request<Incoming>) -> Response<Body> {
                 .sites()
                 .iter()
                 .enumerate()
-                .map(|(i, s)| serde_json::json!({ "site": s.name, "state": s.state, "up": state.view.0.is_up(routecast_engine::SiteId(i as u16)) }))
+                .map(|(i, s)| {
+                    let id = routecast_engine::SiteId(i as u16);
+                    serde_json::json!({ "site": s.name, "state": state.view.0.state(id, s.state), "up": state.view.0.is_up(id) })
+                })
                 .collect();
             json(StatusCode::OK, &serde_json::json!({ "sites": sites }))
         }
+        (&Method::POST, path) if path.starts_with("/sites/") => site_action(state, req, path),
         _ => text(
             StatusCode::NOT_FOUND,
-            "not found (admin: /metrics, /status)",
+            "not found (admin: GET /metrics, GET /status, POST /sites/NAME/{drain,disable,activate,reset})",
         ),
     }
+}
+
+/// `POST /sites/NAME/ACTION` with `Authorization: Bearer TOKEN`.
+fn site_action(state: &State, req: &Request<Incoming>, path: &str) -> Response<Body> {
+    let Some(token) = &state.admin_token else {
+        return text(
+            StatusCode::FORBIDDEN,
+            "admin actions are disabled (start with --admin-token-file)",
+        );
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !given.is_some_and(|g| same_secret(g.as_bytes(), token.as_bytes())) {
+        let mut r = text(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    }
+    let mut parts = path.trim_start_matches("/sites/").split('/');
+    let (Some(name), Some(action), None) = (parts.next(), parts.next(), parts.next()) else {
+        return text(StatusCode::NOT_FOUND, "expected /sites/NAME/ACTION");
+    };
+    let platform = state.router.platform();
+    let Some(site) = platform.site_by_name(name) else {
+        return text(StatusCode::NOT_FOUND, &format!("no site is named {name:?}"));
+    };
+    let new = match action {
+        "drain" => Some(routecast_engine::SiteState::Draining),
+        "disable" => Some(routecast_engine::SiteState::Disabled),
+        "activate" => Some(routecast_engine::SiteState::Active),
+        "reset" => None,
+        other => {
+            return text(
+                StatusCode::NOT_FOUND,
+                &format!("unknown action {other:?} (drain, disable, activate, reset)"),
+            )
+        }
+    };
+    state.view.0.set_state(site, new);
+    let now = state.view.0.state(site, platform.site(site).state);
+    json(
+        StatusCode::OK,
+        &serde_json::json!({ "site": name, "state": now }),
+    )
 }
 
 /// Serves the admin endpoints until `shutdown` completes.
