@@ -636,3 +636,116 @@ fn operators_drain_and_restore_a_site_with_a_token() {
     );
     drop(s2);
 }
+
+#[test]
+fn configuration_reloads_on_sighup_and_on_change_and_bad_ones_are_refused() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("routecast.toml");
+    let example = std::fs::read_to_string(root.join("examples/routecast.toml"))
+        .expect("example")
+        .replace(
+            "../tests/fixtures",
+            &root.join("tests/fixtures").display().to_string(),
+        );
+    std::fs::copy(root.join("examples/czf.json"), dir.path().join("czf.json")).expect("czf");
+    std::fs::write(&config, &example).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args([
+            "serve",
+            "-c",
+            config.to_str().expect("utf-8"),
+            "--listen",
+            "127.0.0.1:0",
+            "--trusted-proxy",
+            "127.0.0.0/8",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("address");
+    let addr = line
+        .trim()
+        .trim_start_matches("routecast: listening on http://")
+        .parse()
+        .expect("address");
+    let stderr = child.stderr.take().expect("piped");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(mut s) = sink.lock() {
+                s.push_str(&l);
+                s.push('\n');
+            }
+        }
+    });
+    let pid = child.id().to_string();
+    let s = Server { child, addr };
+    let uk = || {
+        header(
+            &get(
+                addr,
+                "/live/a/index.m3u8",
+                "X-Forwarded-For: 81.2.69.142\r\n",
+            ),
+            "x-routecast-site",
+        )
+        .map(str::to_string)
+    };
+    let hup = || {
+        assert!(Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("kill runs")
+            .success())
+    };
+    assert_eq!(uk().as_deref(), Some("lon"));
+    // SIGHUP with a new preference: the UK now goes to ams.
+    std::fs::write(
+        &config,
+        example.replace(
+            "sites = [\"lon\", \"ams\"] }",
+            "sites = [\"ams\", \"lon\"] }",
+        ),
+    )
+    .expect("write");
+    hup();
+    within(Duration::from_secs(5), || uk().as_deref() == Some("ams")).expect("reloaded on SIGHUP");
+    // A broken configuration is refused, loudly, and the running one stays.
+    std::fs::write(
+        &config,
+        example.replace(
+            "sites = [\"lon\", \"ams\"] }",
+            "sites = [\"ams\", \"paris\"] }",
+        ),
+    )
+    .expect("write");
+    hup();
+    within(Duration::from_secs(5), || {
+        log.lock()
+            .map(|l| l.contains("reload rejected"))
+            .unwrap_or(false)
+    })
+    .expect("rejection logged");
+    assert!(log
+        .lock()
+        .map(|l| l.contains("preference names no site \"paris\""))
+        .unwrap_or(false));
+    for _ in 0..20 {
+        assert_eq!(
+            uk().as_deref(),
+            Some("ams"),
+            "no failed request while a bad configuration is pushed"
+        );
+    }
+    // Without a signal, a changed file is picked up within a few seconds.
+    std::thread::sleep(Duration::from_millis(1100)); // a new modification time
+    std::fs::write(&config, &example).expect("write");
+    within(Duration::from_secs(8), || uk().as_deref() == Some("lon")).expect("reloaded on change");
+    drop(s);
+}

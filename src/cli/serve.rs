@@ -7,10 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use routecast_engine::Router;
-use routecast_server::{
-    spawn_checks, AccessLog, ClientResolver, Health, Limits, Metrics, ServerView, State,
-};
+use routecast_server::{AccessLog, ClientResolver, Limits, Snapshot, State};
 
 use super::Failure;
 
@@ -101,16 +98,12 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         }
         None => None,
     };
-    let health = Arc::new(Health::new(&loaded.platform));
-    let state = Arc::new(State {
-        router: Router::new(loaded.platform.clone()),
-        locator: loaded.locator.clone(),
-        clients: ClientResolver::new(trusted),
-        view: ServerView(health.clone()),
-        metrics: Metrics::default(),
+    let state = Arc::new(State::new(
+        Snapshot::new(&loaded),
+        ClientResolver::new(trusted),
         access_log,
         admin_token,
-    });
+    ));
     let limits = Limits {
         max_connections: args.max_connections,
         header_timeout: Duration::from_secs(args.header_timeout),
@@ -142,10 +135,55 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
                 shutdown_signal(),
             ));
         }
-        spawn_checks(&loaded.platform, health);
+        state.install(Snapshot::new(&loaded));
+        tokio::spawn(reload_loop(
+            args.config.clone(),
+            loaded.files.clone(),
+            state.clone(),
+        ));
         routecast_server::serve(listener, state, limits, shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// Reloads the configuration (and everything it names) on SIGHUP and when
+/// one of its files changes (checked every 2 s). A new configuration that
+/// does not load is refused with its error on stderr; the old one stays.
+async fn reload_loop(config: PathBuf, files: Vec<PathBuf>, state: Arc<State>) {
+    let mtimes = |files: &[PathBuf]| -> Vec<Option<std::time::SystemTime>> {
+        files
+            .iter()
+            .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+            .collect()
+    };
+    let mut watched = files;
+    let mut seen = mtimes(&watched);
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        let by_signal = tokio::select! {
+            _ = async { match hup.as_mut() { Some(h) => { h.recv().await; } None => std::future::pending::<()>().await } } => true,
+            _ = tick.tick() => false,
+        };
+        let now = mtimes(&watched);
+        if !by_signal && now == seen {
+            continue;
+        }
+        seen = now;
+        match routecast_geo::load(&config) {
+            Ok(loaded) => {
+                state.install(Snapshot::new(&loaded));
+                state.metrics.reload(true);
+                watched = loaded.files.clone();
+                seen = mtimes(&watched);
+                eprintln!("routecast: reloaded {}", config.display());
+            }
+            Err(e) => {
+                state.metrics.reload(false);
+                eprintln!("routecast: reload rejected, keeping the running configuration: {e}");
+            }
+        }
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -135,15 +135,17 @@ async fn probe(check: &HealthCheck) -> bool {
         .is_some_and(|(status, _)| (200..400).contains(&status))
 }
 
-/// Runs the checks of every site that has one, forever (spawned tasks).
-pub fn spawn_checks(platform: &Platform, health: Arc<Health>) {
+/// Starts the checks of every site that has one; returns their handles
+/// (abort them to stop the checks, e.g. when a reload replaces the platform).
+pub fn spawn_checks(platform: &Platform, health: Arc<Health>) -> Vec<tokio::task::AbortHandle> {
+    let mut handles = Vec::new();
     for (i, site) in platform.sites().iter().enumerate() {
         let Some(check) = site.health.clone() else {
             continue;
         };
         let id = SiteId(i as u16);
         let health = health.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_millis(check.interval_ms));
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let (mut passes, mut failures) = (0u32, 0u32);
@@ -164,5 +166,7 @@ pub fn spawn_checks(platform: &Platform, health: Arc<Health>) {
                 }
             }
         });
+        handles.push(task.abort_handle());
     }
+    handles
 }

@@ -22,6 +22,7 @@ pub struct Metrics {
     requests: Family<Labels, Counter>,
     latency: Histogram,
     up: Family<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>,
+    reloads: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -46,11 +47,18 @@ impl Default for Metrics {
             "1 when the site passes its health checks (or has none)",
             up.clone(),
         );
+        let reloads = Family::<Labels, Counter>::default();
+        registry.register(
+            "routecast_reloads",
+            "Configuration reloads, by result",
+            reloads.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             up,
+            reloads,
         }
     }
 }
@@ -64,6 +72,14 @@ impl Metrics {
             ("status", status.to_string()),
         ];
         self.requests.get_or_create(&labels).inc();
+    }
+
+    /// Counts a reload, accepted or rejected.
+    pub fn reload(&self, ok: bool) {
+        let result = if ok { "accepted" } else { "rejected" };
+        self.reloads
+            .get_or_create(&vec![("result", result.to_string())])
+            .inc();
     }
 
     /// Records how long a decision took.

@@ -45,22 +45,88 @@ impl Default for Limits {
     }
 }
 
-/// Everything a request needs: the router, the locator, who to trust.
-pub struct State {
+/// What one configuration gives: its router, locator and site health.
+/// Replaced whole on reload.
+pub struct Snapshot {
     /// Routes requests.
     pub router: Router,
     /// Locates clients.
     pub locator: Arc<dyn Locator>,
+    /// Site health from the active checks, and operator overrides.
+    pub view: crate::health::ServerView,
+}
+
+impl Snapshot {
+    /// A snapshot of a loaded platform, every site up.
+    pub fn new(loaded: &routecast_geo::Loaded) -> Self {
+        Self {
+            router: Router::new(loaded.platform.clone()),
+            locator: loaded.locator.clone(),
+            view: crate::health::ServerView(Arc::new(crate::health::Health::new(&loaded.platform))),
+        }
+    }
+}
+
+/// Everything a request needs: the current snapshot, who to trust, metrics.
+pub struct State {
+    snapshot: std::sync::RwLock<Arc<Snapshot>>,
+    checks: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
     /// Resolves client addresses behind trusted proxies.
     pub clients: ClientResolver,
-    /// Site health from the active checks.
-    pub view: crate::health::ServerView,
     /// Counters and histograms for `/metrics`.
     pub metrics: crate::metrics::Metrics,
     /// Where routed requests are logged, if anywhere.
     pub access_log: Option<crate::accesslog::AccessLog>,
     /// The bearer token admin actions need; without one they are refused.
     pub admin_token: Option<String>,
+}
+
+impl State {
+    /// State serving `snapshot` (its health checks start with
+    /// [`State::install`], inside a tokio runtime).
+    pub fn new(
+        snapshot: Snapshot,
+        clients: ClientResolver,
+        access_log: Option<crate::accesslog::AccessLog>,
+        admin_token: Option<String>,
+    ) -> Self {
+        Self {
+            snapshot: std::sync::RwLock::new(Arc::new(snapshot)),
+            checks: std::sync::Mutex::new(Vec::new()),
+            clients,
+            metrics: crate::metrics::Metrics::default(),
+            access_log,
+            admin_token,
+        }
+    }
+
+    /// The snapshot requests use now.
+    pub fn current(&self) -> Arc<Snapshot> {
+        // A poisoned lock only means a panic elsewhere; the Arc inside is whole.
+        match self.snapshot.read() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Makes `snapshot` current and runs its health checks; the previous
+    /// snapshot's checks stop. Requests in flight finish on the old one.
+    pub fn install(&self, snapshot: Snapshot) {
+        let snapshot = Arc::new(snapshot);
+        let handles =
+            crate::health::spawn_checks(snapshot.router.platform(), snapshot.view.0.clone());
+        match self.snapshot.write() {
+            Ok(mut s) => *s = snapshot,
+            Err(p) => *p.into_inner() = snapshot,
+        }
+        let old = match self.checks.lock() {
+            Ok(mut c) => std::mem::replace(&mut *c, handles),
+            Err(p) => std::mem::replace(&mut *p.into_inner(), handles),
+        };
+        for h in old {
+            h.abort();
+        }
+    }
 }
 
 /// Compares two byte strings in time independent of where they differ.
@@ -154,17 +220,18 @@ fn answer(
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok()),
     );
+    let snap = state.current();
     let started = std::time::Instant::now();
     let facts = Facts {
         address: client,
-        location: state.locator.locate(client),
+        location: snap.locator.locate(client),
         path: &t.path,
         user_agent: header(header::USER_AGENT),
         time_ms: 0,
     };
-    let decision = state.router.decide(&facts, &state.view);
+    let decision = snap.router.decide(&facts, &snap.view);
     state.metrics.decision(started.elapsed());
-    let platform = state.router.platform();
+    let platform = snap.router.platform();
     let (as_json, query) = wants_json(t.query.as_deref(), header(header::ACCEPT));
     let url = |site: routecast_engine::SiteId| {
         let base = &platform.site(site).urls[0];
@@ -241,12 +308,13 @@ fn answer(
 /// Answers the admin listener: `/metrics` (Prometheus text) and `/status`
 /// (JSON: every site, its state and health).
 pub fn admin(state: &State, req: &Request<Incoming>) -> Response<Body> {
-    let platform = state.router.platform();
+    let snap = state.current();
+    let platform = snap.router.platform();
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/metrics") => {
             let mut r = text(
                 StatusCode::OK,
-                state.metrics.render(platform, &state.view.0).trim_end(),
+                state.metrics.render(platform, &snap.view.0).trim_end(),
             );
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -263,7 +331,7 @@ pub fn admin(state: &State, req: &Request<Incoming>) -> Response<Body> {
                 .enumerate()
                 .map(|(i, s)| {
                     let id = routecast_engine::SiteId(i as u16);
-                    serde_json::json!({ "site": s.name, "state": state.view.0.state(id, s.state), "up": state.view.0.is_up(id) })
+                    serde_json::json!({ "site": s.name, "state": snap.view.0.state(id, s.state), "up": snap.view.0.is_up(id) })
                 })
                 .collect();
             json(StatusCode::OK, &serde_json::json!({ "sites": sites }))
@@ -299,7 +367,8 @@ fn site_action(state: &State, req: &Request<Incoming>, path: &str) -> Response<B
     let (Some(name), Some(action), None) = (parts.next(), parts.next(), parts.next()) else {
         return text(StatusCode::NOT_FOUND, "expected /sites/NAME/ACTION");
     };
-    let platform = state.router.platform();
+    let snap = state.current();
+    let platform = snap.router.platform();
     let Some(site) = platform.site_by_name(name) else {
         return text(StatusCode::NOT_FOUND, &format!("no site is named {name:?}"));
     };
@@ -315,8 +384,8 @@ fn site_action(state: &State, req: &Request<Incoming>, path: &str) -> Response<B
             )
         }
     };
-    state.view.0.set_state(site, new);
-    let now = state.view.0.state(site, platform.site(site).state);
+    snap.view.0.set_state(site, new);
+    let now = snap.view.0.state(site, platform.site(site).state);
     json(
         StatusCode::OK,
         &serde_json::json!({ "site": name, "state": now }),
