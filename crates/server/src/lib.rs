@@ -24,4 +24,4 @@ pub use accesslog::AccessLog;
 pub use client::ClientResolver;
 pub use health::{spawn_checks, Health, ServerView};
 pub use metrics::Metrics;
-pub use serve::{admin, handle, serve, serve_admin, Limits, Snapshot, State};
+pub use serve::{admin, handle, serve, serve_admin, Limits, Snapshot, State, DRAIN_TIME};

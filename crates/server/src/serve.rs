@@ -421,7 +421,12 @@ pub async fn serve_admin(
     }
 }
 
-/// Serves until `shutdown` completes, then stops accepting.
+/// How long open connections may take to finish after a shutdown signal.
+pub const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+/// Serves until `shutdown` completes; then stops accepting, lets open
+/// connections finish their request (idle keep-alive connections close at
+/// once) for up to [`DRAIN_TIME`], and returns.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<State>,
@@ -429,30 +434,35 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            _ = &mut shutdown => return Ok(()),
+            _ = &mut shutdown => break,
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
                 // Over the connection cap: close at once.
                 let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
                 let state = state.clone();
+                let svc = service_fn(move |req: Request<Incoming>| {
+                    let r = handle(&state, peer.ip(), &req);
+                    async move { Ok::<_, Infallible>(r) }
+                });
+                let conn = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.header_timeout)
+                    .max_buf_size(limits.max_header_bytes)
+                    .max_headers(limits.max_headers)
+                    .serve_connection(TokioIo::new(stream), svc);
+                let conn = graceful.watch(conn);
                 tokio::spawn(async move {
-                    let svc = service_fn(move |req: Request<Incoming>| {
-                        let r = handle(&state, peer.ip(), &req);
-                        async move { Ok::<_, Infallible>(r) }
-                    });
-                    let _ = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(limits.header_timeout)
-                        .max_buf_size(limits.max_header_bytes)
-                        .max_headers(limits.max_headers)
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let _ = conn.await;
                     drop(permit);
                 });
             }
         }
     }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_TIME, graceful.shutdown()).await;
+    Ok(())
 }
