@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// the token does not show in the process list.)
     #[arg(long, value_name = "FILE")]
     admin_token_file: Option<PathBuf>,
+    /// Worker threads (default: one per core; 1 runs everything on one
+    /// thread, like a single nginx worker).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
     /// Connections served at once.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     max_connections: usize,
@@ -62,10 +66,20 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         ));
     }
     let loaded = routecast_geo::load(&args.config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Other(e.into()))?;
+    let runtime = match args.threads {
+        Some(0) => return Err(Failure::Usage("--threads must be at least 1".into())),
+        Some(1) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    }
+    .map_err(|e| Failure::Other(e.into()))?;
     let _in_runtime = runtime.enter();
     let access_log = args
         .access_log

@@ -64,14 +64,14 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Counts one answered request.
-    pub fn request(&self, site: &str, group: &str, status: u16) {
+    /// The request counter for these labels (created on first use).
+    pub fn counter(&self, site: &str, group: &str, status: u16) -> Counter {
         let labels = vec![
             ("site", site.to_string()),
             ("group", group.to_string()),
             ("status", status.to_string()),
         ];
-        self.requests.get_or_create(&labels).inc();
+        self.requests.get_or_create(&labels).clone()
     }
 
     /// Counts a reload, accepted or rejected.

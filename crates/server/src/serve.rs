@@ -54,6 +54,11 @@ pub struct Snapshot {
     pub locator: Arc<dyn Locator>,
     /// Site health from the active checks, and operator overrides.
     pub view: crate::health::ServerView,
+    /// Request counters by (site, group, status) indexes, so that counting a
+    /// request allocates nothing once its labels have been seen.
+    counters: std::sync::RwLock<
+        std::collections::HashMap<(u16, u32, u16), prometheus_client::metrics::counter::Counter>,
+    >,
 }
 
 impl Snapshot {
@@ -63,6 +68,36 @@ impl Snapshot {
             router: Router::new(loaded.platform.clone()),
             locator: loaded.locator.clone(),
             view: crate::health::ServerView(Arc::new(crate::health::Health::new(&loaded.platform))),
+            counters: std::sync::RwLock::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Counts one answered request (site and group unknown for refused ones).
+    fn count(
+        &self,
+        metrics: &crate::metrics::Metrics,
+        site: Option<routecast_engine::SiteId>,
+        group: Option<routecast_engine::GroupId>,
+        status: u16,
+    ) {
+        let key = (
+            site.map_or(u16::MAX, |s| s.0),
+            group.map_or(u32::MAX, |g| g.0),
+            status,
+        );
+        if let Ok(map) = self.counters.read() {
+            if let Some(c) = map.get(&key) {
+                c.inc();
+                return;
+            }
+        }
+        let platform = self.router.platform();
+        let site = site.map_or("-", |s| platform.site(s).name.as_str());
+        let group = group.map_or("-", |g| platform.group(g).name.as_str());
+        let counter = metrics.counter(site, group, status);
+        counter.inc();
+        if let Ok(mut map) = self.counters.write() {
+            map.insert(key, counter);
         }
     }
 }
@@ -136,6 +171,11 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 
 type Body = Full<Bytes>;
 
+thread_local! {
+    /// Per worker thread: the engine's working memory, reused by every request.
+    static SCRATCH: std::cell::RefCell<routecast_engine::Scratch> = std::cell::RefCell::new(routecast_engine::Scratch::default());
+}
+
 fn text(status: StatusCode, body: &str) -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::from(format!("{body}\n"))));
     *r.status_mut() = status;
@@ -179,18 +219,23 @@ fn wants_json(query: Option<&str>, accept: Option<&str>) -> (bool, Option<String
 
 /// Answers one request and counts it.
 pub fn handle(state: &State, peer: IpAddr, req: &Request<Incoming>) -> Response<Body> {
-    let mut seen = ("-".to_string(), "-".to_string());
-    let r = answer(state, peer, req, &mut seen);
-    state.metrics.request(&seen.0, &seen.1, r.status().as_u16());
+    let snap = state.current();
+    let mut seen = (None, None);
+    let r = answer(state, &snap, peer, req, &mut seen);
+    snap.count(&state.metrics, seen.0, seen.1, r.status().as_u16());
     r
 }
 
 /// The response; `seen` receives the site and group names when known.
 fn answer(
     state: &State,
+    snap: &Snapshot,
     peer: IpAddr,
     req: &Request<Incoming>,
-    seen: &mut (String, String),
+    seen: &mut (
+        Option<routecast_engine::SiteId>,
+        Option<routecast_engine::GroupId>,
+    ),
 ) -> Response<Body> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
@@ -220,7 +265,6 @@ fn answer(
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok()),
     );
-    let snap = state.current();
     let started = std::time::Instant::now();
     let facts = Facts {
         address: client,
@@ -229,10 +273,20 @@ fn answer(
         user_agent: header(header::USER_AGENT),
         time_ms: 0,
     };
-    let decision = snap.router.decide(&facts, &snap.view);
+    let (as_json, query) = wants_json(t.query.as_deref(), header(header::ACCEPT));
+    // Redirects need only the choice; JSON answers show fallbacks too.
+    let (chosen, group, decision) = if as_json {
+        let d = snap.router.decide(&facts, &snap.view);
+        (d.site, d.group, Some(d))
+    } else {
+        let r = SCRATCH.with(|s| {
+            snap.router
+                .route_with(&facts, &snap.view, &mut s.borrow_mut())
+        });
+        (r.site, r.group, None)
+    };
     state.metrics.decision(started.elapsed());
     let platform = snap.router.platform();
-    let (as_json, query) = wants_json(t.query.as_deref(), header(header::ACCEPT));
     let url = |site: routecast_engine::SiteId| {
         let base = &platform.site(site).urls[0];
         match &query {
@@ -260,7 +314,7 @@ fn answer(
             ));
         }
     };
-    let Some(site) = decision.site else {
+    let Some(site) = chosen else {
         log(503, None);
         return if as_json {
             json(
@@ -275,8 +329,8 @@ fn answer(
         };
     };
     let name = &platform.site(site).name;
-    *seen = (name.clone(), platform.group(decision.group).name.clone());
-    if as_json {
+    *seen = (Some(site), Some(group));
+    if let Some(decision) = &decision {
         let mut v = serde_json::json!({
             "site": name,
             "url": url(site),

@@ -40,6 +40,39 @@ pub struct Target {
     pub query: Option<String>,
 }
 
+/// True when `s` holds `%XY` for one of `codes` (two lower-case hex
+/// digits), in either case, without allocating.
+fn has_encoded(s: &str, codes: &[&[u8; 2]]) -> bool {
+    let b = s.as_bytes();
+    b.windows(3).any(|w| {
+        w[0] == b'%'
+            && codes
+                .iter()
+                .any(|c| w[1].to_ascii_lowercase() == c[0] && w[2].to_ascii_lowercase() == c[1])
+    })
+}
+
+/// `.` or `..`, plain or percent-encoded (`%2e`, `.%2E`, …).
+fn is_dot_segment(seg: &str) -> bool {
+    let b = seg.as_bytes();
+    let mut dots = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'.' {
+            i += 1;
+        } else if b[i] == b'%'
+            && b.get(i + 1) == Some(&b'2')
+            && b.get(i + 2).is_some_and(|c| c.eq_ignore_ascii_case(&b'e'))
+        {
+            i += 3;
+        } else {
+            return false;
+        }
+        dots += 1;
+    }
+    dots == 1 || dots == 2
+}
+
 /// Checks and normalises a request target.
 pub fn check(target: &str) -> Result<Target, BadTarget> {
     if target.len() > MAX_TARGET {
@@ -57,11 +90,7 @@ pub fn check(target: &str) -> Result<Target, BadTarget> {
     {
         return Err(BadTarget::Forbidden);
     }
-    let lower = target.to_ascii_lowercase();
-    if ["%0d", "%0a", "%00", "%5c"]
-        .iter()
-        .any(|e| lower.contains(e))
-    {
+    if has_encoded(target, &[b"0d", b"0a", b"00", b"5c"]) {
         return Err(BadTarget::Forbidden);
     }
     let (path, query) = match target.split_once('?') {
@@ -71,8 +100,7 @@ pub fn check(target: &str) -> Result<Target, BadTarget> {
     let path = path.split('#').next().unwrap_or(path);
     let mut clean = String::with_capacity(path.len());
     for seg in path.split('/').filter(|s| !s.is_empty()) {
-        let decoded = seg.to_ascii_lowercase().replace("%2e", ".");
-        if decoded == "." || decoded == ".." {
+        if is_dot_segment(seg) {
             return Err(BadTarget::DotSegment);
         }
         clean.push('/');
