@@ -20,8 +20,9 @@ impl Drop for Server {
     }
 }
 
-fn start(extra: &[&str]) -> Server {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/routecast.toml");
+/// Starts `routecast serve -c config --listen 127.0.0.1:0 extra…`; with
+/// `admin`, also an admin listener. Returns the server and the admin address.
+fn launch(config: &Path, extra: &[&str], admin: bool) -> (Server, Option<SocketAddr>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
         .args([
             "serve",
@@ -30,22 +31,36 @@ fn start(extra: &[&str]) -> Server {
             "--listen",
             "127.0.0.1:0",
         ])
+        .args(if admin {
+            &["--admin-listen", "127.0.0.1:0"][..]
+        } else {
+            &[]
+        })
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("routecast serve starts");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("piped");
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("reads the address line");
-    let addr = line
-        .trim()
-        .strip_prefix("routecast: listening on http://")
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    Server { child, addr }
+    let mut lines = BufReader::new(child.stdout.take().expect("piped"));
+    let mut read = |prefix: &str| -> SocketAddr {
+        let mut line = String::new();
+        lines.read_line(&mut line).expect("reads an address line");
+        line.trim()
+            .strip_prefix(prefix)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected line {line:?}"))
+    };
+    let addr = read("routecast: listening on http://");
+    let admin = admin.then(|| read("routecast: admin on http://"));
+    (Server { child, addr }, admin)
+}
+
+fn example() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/routecast.toml")
+}
+
+fn start(extra: &[&str]) -> Server {
+    launch(&example(), extra, false).0
 }
 
 /// Sends raw bytes, returns the whole response (the server closes after it).
@@ -293,39 +308,8 @@ fn a_failing_site_leaves_rotation_within_interval_times_fall_and_comes_back() {
 
 #[test]
 fn metrics_and_status_are_on_the_admin_listener_only() {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/routecast.toml");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
-        .args([
-            "serve",
-            "-c",
-            config.to_str().expect("utf-8"),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args([
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--trusted-proxy",
-            "127.0.0.0/8",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped"));
-    let (mut main, mut admin) = (String::new(), String::new());
-    lines.read_line(&mut main).expect("main address");
-    lines.read_line(&mut admin).expect("admin address");
-    let addr = main
-        .trim()
-        .trim_start_matches("routecast: listening on http://")
-        .parse()
-        .expect("address");
-    let admin: SocketAddr = admin
-        .trim()
-        .trim_start_matches("routecast: admin on http://")
-        .parse()
-        .expect("admin address");
-    let s = Server { child, addr };
+    let (s, admin) = launch(&example(), &["--trusted-proxy", "127.0.0.0/8"], true);
+    let admin = admin.expect("admin listener");
     assert_eq!(
         status(&get(
             s.addr,
@@ -369,34 +353,8 @@ fn start_checked(a: &Upstream, b: &Upstream, dir: &Path) -> (Server, SocketAddr)
     let config = dir.join("checked.toml");
     let text = format!("{}{}[[policies]]\nname = \"p\"\nsteps = [{{ step = \"preference\", sites = [\"a\", \"b\"] }}]\n", site("a", a), site("b", b));
     std::fs::write(&config, text).expect("write config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
-        .args([
-            "serve",
-            "-c",
-            config.to_str().expect("utf-8"),
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped"));
-    let (mut main, mut admin) = (String::new(), String::new());
-    lines.read_line(&mut main).expect("main");
-    lines.read_line(&mut admin).expect("admin");
-    let addr = main
-        .trim()
-        .trim_start_matches("routecast: listening on http://")
-        .parse()
-        .expect("address");
-    let admin = admin
-        .trim()
-        .trim_start_matches("routecast: admin on http://")
-        .parse()
-        .expect("admin");
-    (Server { child, addr }, admin)
+    let (s, admin) = launch(&config, &[], true);
+    (s, admin.expect("admin listener"))
 }
 
 fn check(admin: &str) -> (i32, String) {
@@ -526,41 +484,18 @@ fn operators_drain_and_restore_a_site_with_a_token() {
     let dir = tempfile::tempdir().expect("temp dir");
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "s3cret-token-for-tests\n").expect("write token");
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/routecast.toml");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
-        .args([
-            "serve",
-            "-c",
-            config.to_str().expect("utf-8"),
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .args([
+    let token = token_file.to_str().expect("utf-8");
+    let (s, admin) = launch(
+        &example(),
+        &[
             "--trusted-proxy",
             "127.0.0.0/8",
             "--admin-token-file",
-            token_file.to_str().expect("utf-8"),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped"));
-    let (mut main, mut admin) = (String::new(), String::new());
-    lines.read_line(&mut main).expect("main");
-    lines.read_line(&mut admin).expect("admin");
-    let addr = main
-        .trim()
-        .trim_start_matches("routecast: listening on http://")
-        .parse()
-        .expect("address");
-    let admin: SocketAddr = admin
-        .trim()
-        .trim_start_matches("routecast: admin on http://")
-        .parse()
-        .expect("admin");
-    let s = Server { child, addr };
+            token,
+        ],
+        true,
+    );
+    let admin = admin.expect("admin listener");
     let uk = |s: &Server| {
         header(
             &get(
