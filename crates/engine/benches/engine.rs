@@ -202,51 +202,33 @@ fn decide(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("decide");
     g.throughput(Throughput::Elements(1));
-    let mut i = 0;
-    g.bench_function("20_sites_7_steps", |b| {
-        b.iter(|| {
-            let (addr, location, path) = &facts[i % facts.len()];
-            i += 1;
-            let f = Facts {
-                address: *addr,
-                location: *location,
-                path,
-                user_agent: None,
-                time_ms: 0,
-            };
-            router.decide(black_box(&f), &load)
-        })
+    // Each bench routes the rotating requests in turn through `call`.
+    let mut rotate = |name: &str, call: &mut dyn FnMut(&Facts<'_>)| {
+        let mut i = 0;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let (addr, location, path) = &facts[i % facts.len()];
+                i += 1;
+                let f = Facts {
+                    address: *addr,
+                    location: *location,
+                    path,
+                    user_agent: None,
+                    time_ms: 0,
+                };
+                call(black_box(&f));
+            })
+        });
+    };
+    rotate("20_sites_7_steps", &mut |f| {
+        black_box(router.decide(f, &load));
     });
     let mut scratch = routecast_engine::Scratch::default();
-    let mut i = 0;
-    g.bench_function("20_sites_7_steps_scratch", |b| {
-        b.iter(|| {
-            let (addr, location, path) = &facts[i % facts.len()];
-            i += 1;
-            let f = Facts {
-                address: *addr,
-                location: *location,
-                path,
-                user_agent: None,
-                time_ms: 0,
-            };
-            router.decide_with(black_box(&f), &load, &mut scratch)
-        })
+    rotate("20_sites_7_steps_scratch", &mut |f| {
+        black_box(router.decide_with(f, &load, &mut scratch));
     });
-    let mut i = 0;
-    g.bench_function("20_sites_7_steps_route_only", |b| {
-        b.iter(|| {
-            let (addr, location, path) = &facts[i % facts.len()];
-            i += 1;
-            let f = Facts {
-                address: *addr,
-                location: *location,
-                path,
-                user_agent: None,
-                time_ms: 0,
-            };
-            router.route_with(black_box(&f), &load, &mut scratch)
-        })
+    rotate("20_sites_7_steps_route_only", &mut |f| {
+        black_box(router.route_with(f, &load, &mut scratch));
     });
     g.finish();
 }
