@@ -366,3 +366,17 @@ fn health_checks_are_validated() {
         "timeout_ms between 1 and interval_ms",
     );
 }
+
+#[test]
+fn load_sources_are_validated() {
+    let fra = "content = [\"/live/\", \"/vod/\"]\n\n[[sites]]\nname = \"lon\"";
+    let snmp = "content = [\"/live/\", \"/vod/\"]\nload = { url = \"http://fra.internal/x\", format = \"snmp\" }\n\n[[sites]]\nname = \"lon\"";
+    rejects(
+        fra,
+        snmp,
+        "load = ",
+        "load format must be \"prometheus\" or \"json\"",
+    );
+    let no_metric = "content = [\"/live/\", \"/vod/\"]\nload = { url = \"http://fra.internal/metrics\", format = \"prometheus\" }\n\n[[sites]]\nname = \"lon\"";
+    rejects(fra, no_metric, "load = ", "needs metric");
+}

@@ -721,3 +721,67 @@ fn sigterm_stops_gracefully_closing_idle_keep_alive_connections() {
         "the access log was flushed: {text:?}"
     );
 }
+
+/// A stand-in statistics endpoint answering `{"traffic":{"mbps": X}}`.
+struct Stats {
+    addr: SocketAddr,
+    mbps: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+fn stats() -> Stats {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    let mbps = std::sync::Arc::new(AtomicU64::new(0));
+    let value = mbps.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = [0u8; 2048];
+            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = c.read(&mut buf);
+            let body = format!(
+                "{{\"traffic\":{{\"mbps\":{}}}}}",
+                value.load(Ordering::Relaxed)
+            );
+            let _ = c.write_all(format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes());
+        }
+    });
+    Stats { addr, mbps }
+}
+
+#[test]
+fn polled_load_and_recent_sessions_move_viewers_off_a_full_site() {
+    use std::sync::atomic::Ordering;
+    let s_a = stats();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("load.toml");
+    let text = format!(
+        "[[sites]]\nname = \"a\"\nurls = [\"https://a.example.net\"]\nlocation = {{ lat = 0, lon = 0 }}\ncapacity_mbps = 100\n\
+         load = {{ url = \"http://{}/stats\", format = \"json\", field = \"traffic.mbps\", interval_ms = 200 }}\n\n\
+         [[sites]]\nname = \"b\"\nurls = [\"https://b.example.net\"]\nlocation = {{ lat = 0, lon = 0 }}\n\n\
+         [[policies]]\nname = \"p\"\nsteps = [{{ step = \"preference\", sites = [\"a\", \"b\"] }}, {{ step = \"capacity\", headroom = 0.0 }}]\n",
+        s_a.addr
+    );
+    std::fs::write(&config, text).expect("write");
+    let (s, _) = launch(&config, &["--session-mbps", "10"], false);
+    // Idle: a. Each redirect adds 10 Mbit/s until the next poll, so a burst
+    // of more than 10 requests between two polls spills to b.
+    // 30 requests take a few ms: at most one poll falls inside, leaving a run
+    // of at least 15 that must spill after the 10th.
+    let burst: Vec<String> = (0..30).map(|_| site_of(&s)).collect();
+    assert_eq!(burst[0], "a");
+    assert!(
+        burst.iter().any(|x| x == "b"),
+        "a burst overfills a before its statistics say so: {burst:?}"
+    );
+    // a reports 150 Mbit/s of its own: everybody goes to b.
+    s_a.mbps.store(150, Ordering::Relaxed);
+    within(Duration::from_secs(5), || {
+        (0..5).all(|_| site_of(&s) == "b")
+    })
+    .expect("a full site takes nobody");
+    // a reports 0 again: back to a after the next poll.
+    s_a.mbps.store(0, Ordering::Relaxed);
+    within(Duration::from_secs(5), || site_of(&s) == "a").expect("a is preferred again");
+}

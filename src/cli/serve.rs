@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// thread, like a single nginx worker).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Bit rate each redirected session adds to its site's load until the
+    /// site's next statistics poll (sites with a `load` source), Mbit/s.
+    #[arg(long, default_value_t = 5.0, value_name = "MBPS")]
+    session_mbps: f64,
     /// Connections served at once.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     max_connections: usize,
@@ -112,12 +116,19 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         }
         None => None,
     };
-    let state = Arc::new(State::new(
+    let mut state = State::new(
         Snapshot::new(&loaded),
         ClientResolver::new(trusted),
         access_log,
         admin_token,
-    ));
+    );
+    if !(args.session_mbps.is_finite() && args.session_mbps >= 0.0) {
+        return Err(Failure::Usage(
+            "--session-mbps must be a number of Mbit/s >= 0".into(),
+        ));
+    }
+    state.session_mbps = args.session_mbps;
+    let state = Arc::new(state);
     let limits = Limits {
         max_connections: args.max_connections,
         header_timeout: Duration::from_secs(args.header_timeout),

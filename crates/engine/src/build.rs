@@ -6,15 +6,16 @@ use ipnet::IpNet;
 use toml::Spanned;
 
 use crate::config::{
-    CoordinatesConfig, CostConfig, HealthConfig, PlatformConfig, SiteConfig, StepConfig,
+    CoordinatesConfig, CostConfig, HealthConfig, LoadSourceConfig, PlatformConfig, SiteConfig,
+    StepConfig,
 };
 use crate::error::{ConfigError, Source};
 use crate::groups::GroupTable;
 use crate::hash::hash_str;
 use crate::location::{Continent, Coordinates, CountryCode};
 use crate::platform::{
-    ClientGroup, Cost, GeoIpFiles, GroupId, GroupOrigin, HealthCheck, Mbps, Platform, Site, SiteId,
-    SiteState,
+    ClientGroup, Cost, GeoIpFiles, GroupId, GroupOrigin, HealthCheck, LoadReading, LoadSource,
+    Mbps, Platform, Site, SiteId, SiteState,
 };
 use crate::policy::{HashKey, Policy, PolicyStep, Step};
 use crate::prefix::PrefixTableBuilder;
@@ -206,6 +207,7 @@ fn build_site(src: &Source, c: &SiteConfig) -> Result<Site, ConfigError> {
             .as_ref()
             .map(|h| health_check(src, h))
             .transpose()?,
+        load_source: c.load.as_ref().map(|l| load_source(src, l)).transpose()?,
         name_hash: hash_str(&name),
         name,
         urls,
@@ -283,6 +285,43 @@ fn health_check(src: &Source, h: &Spanned<HealthConfig>) -> Result<HealthCheck, 
         timeout_ms,
         rise,
         fall,
+    })
+}
+
+fn load_source(src: &Source, l: &Spanned<LoadSourceConfig>) -> Result<LoadSource, ConfigError> {
+    let v = l.get_ref();
+    let bad = |m: &str| Err(err(src, l, m.to_string()));
+    let host = v
+        .url
+        .strip_prefix("http://")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or("");
+    if host.is_empty() || v.url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("load url must be an http:// URL");
+    }
+    let reading = match (v.format.as_str(), &v.metric, &v.field) {
+        ("prometheus", Some(m), None) if !m.is_empty() => {
+            LoadReading::PrometheusBytes { metric: m.clone() }
+        }
+        ("json", None, Some(f)) if !f.is_empty() => LoadReading::JsonMbps { field: f.clone() },
+        ("prometheus", ..) => {
+            return bad(
+                "format \"prometheus\" needs metric = \"<counter of bytes sent>\" (and no field)",
+            )
+        }
+        ("json", ..) => {
+            return bad("format \"json\" needs field = \"<dot path to Mbit/s>\" (and no metric)")
+        }
+        _ => return bad("load format must be \"prometheus\" or \"json\""),
+    };
+    let interval_ms = v.interval_ms.unwrap_or(5000);
+    if interval_ms < 100 {
+        return bad("load interval_ms must be at least 100");
+    }
+    Ok(LoadSource {
+        url: v.url.clone(),
+        reading,
+        interval_ms,
     })
 }
 

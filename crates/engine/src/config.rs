@@ -89,6 +89,26 @@ pub struct SiteConfig {
     pub state: Option<Spanned<String>>,
     /// An active HTTP health check run by `routecast serve`.
     pub health: Option<Spanned<HealthConfig>>,
+    /// Where `routecast serve` reads the site's current bandwidth.
+    pub load: Option<Spanned<LoadSourceConfig>>,
+}
+
+/// A site's own statistics endpoint, polled for its outbound bandwidth.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadSourceConfig {
+    /// URL fetched with GET (`http://` only).
+    pub url: String,
+    /// `prometheus` (text exposition; `metric` is a counter of bytes sent,
+    /// summed over its label sets, turned into a rate between polls) or
+    /// `json` (`field` is a dot path to a number of Mbit/s).
+    pub format: String,
+    /// The Prometheus counter of bytes sent (format `prometheus`).
+    pub metric: Option<String>,
+    /// Dot path of the Mbit/s value (format `json`), e.g. `traffic.mbps`.
+    pub field: Option<String>,
+    /// Time between polls, ms (default 5000).
+    pub interval_ms: Option<u64>,
 }
 
 /// An active HTTP health check of a site.

@@ -135,6 +135,34 @@ pub struct HealthCheck {
     pub fall: u32,
 }
 
+/// A site's statistics endpoint and how to read its bandwidth from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadSource {
+    /// `http://` URL fetched with GET.
+    pub url: String,
+    /// How to read the answer.
+    pub reading: LoadReading,
+    /// Time between polls, ms.
+    pub interval_ms: u64,
+}
+
+/// How a statistics answer gives bandwidth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoadReading {
+    /// Prometheus text: a counter of bytes sent (summed over label sets),
+    /// turned into Mbit/s from two polls.
+    PrometheusBytes {
+        /// The metric name.
+        metric: String,
+    },
+    /// JSON: the number of Mbit/s at a dot path.
+    JsonMbps {
+        /// Dot path, e.g. `traffic.mbps`.
+        field: String,
+    },
+}
+
 /// A site (data centre) that serves viewers.
 #[derive(Debug, Clone)]
 pub struct Site {
@@ -156,6 +184,8 @@ pub struct Site {
     pub state: SiteState,
     /// The active health check, if configured.
     pub health: Option<HealthCheck>,
+    /// Where the site's current bandwidth is read, if configured.
+    pub load_source: Option<LoadSource>,
     /// A hash of the name, the site's stable identity in hashed rankings.
     pub(crate) name_hash: u64,
     /// `location` as a unit vector, for fast distances.

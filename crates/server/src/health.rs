@@ -3,7 +3,7 @@
 //! consecutive passes bring it back. Sites start up; sites without a check
 //! are always up.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,10 @@ pub struct Health {
     up: Vec<AtomicBool>,
     /// 0: as configured; 1 active; 2 draining; 3 disabled.
     state: Vec<AtomicU8>,
+    /// Last polled bandwidth, Mbit/s (f64 bits).
+    polled: Vec<AtomicU64>,
+    /// Estimated Mbit/s of the sessions sent since the last poll (f64 bits).
+    recent: Vec<AtomicU64>,
 }
 
 impl Health {
@@ -33,7 +37,36 @@ impl Health {
                 .map(|_| AtomicBool::new(true))
                 .collect(),
             state: platform.sites().iter().map(|_| AtomicU8::new(0)).collect(),
+            polled: platform.sites().iter().map(|_| AtomicU64::new(0)).collect(),
+            recent: platform.sites().iter().map(|_| AtomicU64::new(0)).collect(),
         }
+    }
+
+    /// A new polled bandwidth for `site`; the estimate of recent sessions
+    /// starts again, as the site's statistics now include them.
+    pub fn set_polled(&self, site: SiteId, mbps: f64) {
+        if let (Some(p), Some(r)) = (self.polled.get(site.index()), self.recent.get(site.index())) {
+            p.store(mbps.to_bits(), Ordering::Relaxed);
+            r.store(0f64.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// Adds a session just sent to `site` to its estimated load.
+    pub fn add_session(&self, site: SiteId, mbps: f64) {
+        if let Some(r) = self.recent.get(site.index()) {
+            let _ = r.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some((f64::from_bits(b) + mbps).to_bits())
+            });
+        }
+    }
+
+    /// Polled plus estimated bandwidth of `site`, Mbit/s.
+    pub fn load(&self, site: SiteId) -> f64 {
+        let get = |v: &Vec<AtomicU64>| {
+            v.get(site.index())
+                .map_or(0.0, |a| f64::from_bits(a.load(Ordering::Relaxed)))
+        };
+        get(&self.polled) + get(&self.recent)
     }
 
     /// Overrides the operator state of `site` (`None`: back to the configuration).
@@ -77,14 +110,14 @@ impl Health {
     }
 }
 
-/// What the request handlers route with: health from the checks; load is
-/// not measured yet (every site idle).
+/// What the request handlers route with: health from the checks, operator
+/// overrides, and load (polled plus recent sessions).
 #[derive(Debug, Clone)]
 pub struct ServerView(pub Arc<Health>);
 
 impl LoadView for ServerView {
-    fn load(&self, _site: SiteId) -> Mbps {
-        Mbps(0.0)
+    fn load(&self, site: SiteId) -> Mbps {
+        Mbps(self.0.load(site))
     }
     fn is_up(&self, site: SiteId) -> bool {
         self.0.is_up(site)

@@ -10,12 +10,14 @@
 //! * **Bounded**: header size, header count, time to send the head and
 //!   connections are limited ([`Limits`]).
 //! * Sites with a `health` check leave rotation after `fall` failed checks
-//!   and return after `rise` passes ([`health`]); live load is not measured
-//!   yet (every site counts as idle).
+//!   and return after `rise` passes ([`health`]); sites with a `load` source
+//!   report their bandwidth, to which routecast adds the sessions it sent
+//!   since the last poll ([`load`]).
 
 pub mod accesslog;
 pub mod client;
 pub mod health;
+pub mod load;
 pub mod metrics;
 mod serve;
 pub mod target;

@@ -114,6 +114,9 @@ pub struct State {
     pub access_log: Option<crate::accesslog::AccessLog>,
     /// The bearer token admin actions need; without one they are refused.
     pub admin_token: Option<String>,
+    /// Bit rate a redirected session adds to its site's estimated load
+    /// until the site's next statistics poll, Mbit/s.
+    pub session_mbps: f64,
 }
 
 impl State {
@@ -132,6 +135,7 @@ impl State {
             metrics: crate::metrics::Metrics::default(),
             access_log,
             admin_token,
+            session_mbps: 5.0,
         }
     }
 
@@ -148,8 +152,12 @@ impl State {
     /// snapshot's checks stop. Requests in flight finish on the old one.
     pub fn install(&self, snapshot: Snapshot) {
         let snapshot = Arc::new(snapshot);
-        let handles =
+        let mut handles =
             crate::health::spawn_checks(snapshot.router.platform(), snapshot.view.0.clone());
+        handles.extend(crate::load::spawn_polls(
+            snapshot.router.platform(),
+            snapshot.view.0.clone(),
+        ));
         match self.snapshot.write() {
             Ok(mut s) => *s = snapshot,
             Err(p) => *p.into_inner() = snapshot,
@@ -330,6 +338,7 @@ fn answer(
     };
     let name = &platform.site(site).name;
     *seen = (Some(site), Some(group));
+    snap.view.0.add_session(site, state.session_mbps);
     if let Some(decision) = &decision {
         let mut v = serde_json::json!({
             "site": name,
