@@ -46,6 +46,9 @@ pub struct ServeArgs {
     /// site's next statistics poll (sites with a `load` source), Mbit/s.
     #[arg(long, default_value_t = 5.0, value_name = "MBPS")]
     session_mbps: f64,
+    /// Seconds HLS clients keep a steering manifest (TTL) before reloading it.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    steering_ttl: u64,
     /// Connections served at once.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     max_connections: usize,
@@ -128,6 +131,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         ));
     }
     state.session_mbps = args.session_mbps;
+    state.steering_ttl = args.steering_ttl.max(1);
     let state = Arc::new(state);
     let limits = Limits {
         max_connections: args.max_connections,

@@ -26,4 +26,6 @@ pub use accesslog::AccessLog;
 pub use client::ClientResolver;
 pub use health::{spawn_checks, Health, ServerView};
 pub use metrics::Metrics;
-pub use serve::{admin, handle, serve, serve_admin, Limits, Snapshot, State, DRAIN_TIME};
+pub use serve::{
+    admin, handle, serve, serve_admin, Limits, Snapshot, State, DRAIN_TIME, STEERING_PREFIX,
+};

@@ -117,6 +117,8 @@ pub struct State {
     /// Bit rate a redirected session adds to its site's estimated load
     /// until the site's next statistics poll, Mbit/s.
     pub session_mbps: f64,
+    /// Seconds clients keep a steering manifest before reloading it.
+    pub steering_ttl: u64,
 }
 
 impl State {
@@ -136,6 +138,7 @@ impl State {
             access_log,
             admin_token,
             session_mbps: 5.0,
+            steering_ttl: 300,
         }
     }
 
@@ -208,6 +211,46 @@ fn json(status: StatusCode, v: &serde_json::Value) -> Response<Body> {
     r
 }
 
+/// Where steering manifests are served: `/.steering/<content path>`.
+pub const STEERING_PREFIX: &str = "/.steering/";
+
+/// An HLS Content Steering manifest: pathways (site names) in the order the
+/// engine ranks them for this client and content under current load.
+fn steering_manifest(
+    state: &State,
+    snap: &Snapshot,
+    d: &routecast_engine::Decision,
+    content: &str,
+    seen: &mut (
+        Option<routecast_engine::SiteId>,
+        Option<routecast_engine::GroupId>,
+    ),
+) -> Response<Body> {
+    let platform = snap.router.platform();
+    *seen = (d.site, Some(d.group));
+    let pathways: Vec<&str> = d
+        .site
+        .iter()
+        .chain(&d.fallbacks)
+        .map(|s| platform.site(*s).name.as_str())
+        .collect();
+    if pathways.is_empty() {
+        return json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &serde_json::json!({ "error": "no site can serve this content" }),
+        );
+    }
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "VERSION": 1,
+            "TTL": state.steering_ttl,
+            "RELOAD-URI": format!("{STEERING_PREFIX}{}", content.trim_start_matches('/')),
+            "PATHWAY-PRIORITY": pathways,
+        }),
+    )
+}
+
 /// Whether the client asked for the decision as JSON (`?format=json` or
 /// `Accept: application/json`); the query without `format=json`.
 fn wants_json(query: Option<&str>, accept: Option<&str>) -> (bool, Option<String>) {
@@ -265,6 +308,14 @@ fn answer(
     if t.path == "/healthz" {
         return text(StatusCode::OK, "ok");
     }
+    // HLS Content Steering: `/.steering/<content path>` answers the steering
+    // manifest for that content (the client's _HLS_pathway and
+    // _HLS_throughput parameters are accepted and not used).
+    let steering_path = t
+        .path
+        .strip_prefix(STEERING_PREFIX)
+        .map(|rest| format!("/{rest}"));
+    let steering_path = steering_path.as_deref();
     let header = |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
     let client = state.clients.client(
         peer,
@@ -277,10 +328,15 @@ fn answer(
     let facts = Facts {
         address: client,
         location: snap.locator.locate(client),
-        path: &t.path,
+        path: steering_path.unwrap_or(&t.path),
         user_agent: header(header::USER_AGENT),
         time_ms: 0,
     };
+    if let Some(content) = steering_path {
+        let d = snap.router.decide(&facts, &snap.view);
+        state.metrics.decision(started.elapsed());
+        return steering_manifest(state, snap, &d, content, seen);
+    }
     let (as_json, query) = wants_json(t.query.as_deref(), header(header::ACCEPT));
     // Redirects need only the choice; JSON answers show fallbacks too.
     let (chosen, group, decision) = if as_json {
