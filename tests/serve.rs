@@ -224,6 +224,30 @@ fn slow_clients_are_cut_off() {
     assert!(text.is_empty() || status(&text) == 408, "{text}");
 }
 
+/// A tiny HTTP server on loopback answering every request with `answer()`
+/// (status line and body), for stand-in health and statistics endpoints.
+fn responder(answer: impl Fn() -> (&'static str, String) + Send + 'static) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = [0u8; 2048];
+            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = c.read(&mut buf);
+            let (status, body) = answer();
+            let _ = c.write_all(
+                format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    addr
+}
+
 /// A stand-in for a site's health endpoint: answers 200 or 503 on demand.
 struct Upstream {
     addr: SocketAddr,
@@ -232,26 +256,15 @@ struct Upstream {
 
 fn upstream() -> Upstream {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-    let addr = listener.local_addr().expect("addr");
     let healthy = std::sync::Arc::new(AtomicBool::new(true));
     let flag = healthy.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut c) = conn else { continue };
-            let mut buf = [0u8; 2048];
-            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
-            let _ = c.read(&mut buf);
-            let status = if flag.load(Ordering::Relaxed) {
-                "200 OK"
-            } else {
-                "503 Service Unavailable"
-            };
-            let _ = c.write_all(
-                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                    .as_bytes(),
-            );
-        }
+    let addr = responder(move || {
+        let status = if flag.load(Ordering::Relaxed) {
+            "200 OK"
+        } else {
+            "503 Service Unavailable"
+        };
+        (status, String::new())
     });
     Upstream { addr, healthy }
 }
@@ -730,22 +743,16 @@ struct Stats {
 
 fn stats() -> Stats {
     use std::sync::atomic::{AtomicU64, Ordering};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-    let addr = listener.local_addr().expect("addr");
     let mbps = std::sync::Arc::new(AtomicU64::new(0));
     let value = mbps.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut c) = conn else { continue };
-            let mut buf = [0u8; 2048];
-            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
-            let _ = c.read(&mut buf);
-            let body = format!(
+    let addr = responder(move || {
+        (
+            "200 OK",
+            format!(
                 "{{\"traffic\":{{\"mbps\":{}}}}}",
                 value.load(Ordering::Relaxed)
-            );
-            let _ = c.write_all(format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes());
-        }
+            ),
+        )
     });
     Stats { addr, mbps }
 }

@@ -253,15 +253,20 @@ fn coordinates(src: &Source, c: &Spanned<CoordinatesConfig>) -> Result<Coordinat
     Coordinates::new(c.get_ref().lat, c.get_ref().lon).map_err(|m| err(src, c, m))
 }
 
-fn health_check(src: &Source, h: &Spanned<HealthConfig>) -> Result<HealthCheck, ConfigError> {
-    let v = h.get_ref();
-    let bad = |m: String| Err(err(src, h, m));
-    let host = v
-        .url
+/// `http://host…` with no white space or control characters (the polling
+/// client speaks plain HTTP only).
+fn plain_http_url(url: &str) -> bool {
+    let host = url
         .strip_prefix("http://")
         .and_then(|r| r.split('/').next())
         .unwrap_or("");
-    if host.is_empty() || v.url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    !host.is_empty() && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn health_check(src: &Source, h: &Spanned<HealthConfig>) -> Result<HealthCheck, ConfigError> {
+    let v = h.get_ref();
+    let bad = |m: String| Err(err(src, h, m));
+    if !plain_http_url(&v.url) {
         return bad(format!(
             "health url {:?} must be an http:// URL (https checks are not supported yet)",
             v.url
@@ -291,12 +296,7 @@ fn health_check(src: &Source, h: &Spanned<HealthConfig>) -> Result<HealthCheck, 
 fn load_source(src: &Source, l: &Spanned<LoadSourceConfig>) -> Result<LoadSource, ConfigError> {
     let v = l.get_ref();
     let bad = |m: &str| Err(err(src, l, m.to_string()));
-    let host = v
-        .url
-        .strip_prefix("http://")
-        .and_then(|r| r.split('/').next())
-        .unwrap_or("");
-    if host.is_empty() || v.url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if !plain_http_url(&v.url) {
         return bad("load url must be an http:// URL");
     }
     let reading = match (v.format.as_str(), &v.metric, &v.field) {
