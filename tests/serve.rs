@@ -821,3 +821,85 @@ fn steering_manifests_rank_pathways_for_the_client_and_the_load() {
     // The draining site comes last.
     assert_eq!(pathways.last(), Some(&"gru"));
 }
+
+#[test]
+fn ten_thousand_hostile_requests_never_crash_or_redirect_off_platform() {
+    let s = start(&["--trusted-proxy", "127.0.0.0/8"]);
+    // A fixed-seed generator of nasty targets and headers (SplitMix64).
+    let mut seed = 0x5eed_u64;
+    let mut next = move || {
+        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let pieces: [&[u8]; 22] = [
+        b"/",
+        b"//",
+        b"/live/",
+        b"/vod/",
+        b"..",
+        b"%2e%2E",
+        b"%0d%0a",
+        b"\\",
+        b"@evil.example",
+        b"http://evil.example",
+        b"?",
+        b"#",
+        b"%",
+        b"%zz",
+        b"\xff\xfe",
+        b" ",
+        b"\t",
+        b"Location: x",
+        b";",
+        b"a",
+        b"index.m3u8",
+        b"%5C",
+    ];
+    let headers: [&str; 6] = [
+        "X-Forwarded-For: evil.example\r\n",
+        "X-Forwarded-For: 81.2.69.142, ::1\r\n",
+        "Forwarded: for=\"[::1\r\n",
+        "Host: evil.example\r\n",
+        "Accept: application/json\r\n",
+        "",
+    ];
+    let mut statuses = std::collections::BTreeMap::new();
+    for _ in 0..10_000 {
+        let mut target = Vec::new();
+        for _ in 0..(1 + next() % 6) {
+            target.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+        }
+        let mut req = b"GET ".to_vec();
+        req.extend_from_slice(&target);
+        req.extend_from_slice(b" HTTP/1.1\r\nHost: tr.example.net\r\n");
+        req.extend_from_slice(headers[(next() % headers.len() as u64) as usize].as_bytes());
+        req.extend_from_slice(b"Connection: close\r\n\r\n");
+        let r = raw(s.addr, &req);
+        let code = status(&r);
+        *statuses.entry(code).or_insert(0u32) += 1;
+        assert!(
+            [200, 302, 400, 404, 431, 503, 0].contains(&code),
+            "unexpected {code} for {:?}: {r}",
+            String::from_utf8_lossy(&req)
+        );
+        if let Some(location) = header(&r, "location") {
+            assert!(
+                SITES
+                    .iter()
+                    .any(|site| location.starts_with(&format!("https://{site}.cdn.example.net/"))),
+                "off-platform Location {location:?} for {:?}",
+                String::from_utf8_lossy(&target)
+            );
+        }
+    }
+    // Still serving.
+    assert_eq!(status(&get(s.addr, "/healthz", "")), 200);
+    assert!(
+        statuses.get(&400).copied().unwrap_or(0) > 1000
+            && statuses.get(&302).copied().unwrap_or(0) > 100,
+        "{statuses:?}"
+    );
+}
