@@ -11,10 +11,13 @@
 //! * the nested prefixes of each address family are flattened into sorted,
 //!   disjoint address intervals, each carrying the most specific prefix that
 //!   covers it (at most `2n + 1` intervals for `n` prefixes);
-//! * a 65,536-entry index on the top 16 bits of the address narrows the search
-//!   to the few intervals of that /16 (IPv4) or /16 block (IPv6);
-//! * a lookup is one index load plus a short binary search: two or three
-//!   cache misses, whatever the table size.
+//! * a 65,536-entry index on the 16 leading bits that vary across the table
+//!   (the top 16 for IPv4 tables spread over the whole space, the 16 after
+//!   `2000::/3` for global IPv6) narrows the search to a few intervals;
+//! * interval starts and answers are separate arrays: the binary search walks
+//!   packed keys, then reads one answer. A lookup is one index load, one or
+//!   two cache lines of keys, one answer: about three cache misses, whatever
+//!   the table size.
 //!
 //! IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`, as a dual-stack socket reports
 //! IPv4 peers) are looked up as the IPv4 address they are.
@@ -161,12 +164,12 @@ impl<T> std::fmt::Debug for PrefixTable<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PrefixTable")
             .field("networks", &self.entries.len())
-            .field("v4_intervals", &self.v4.runs.len())
+            .field("v4_intervals", &self.v4.starts.len())
             .field(
                 "v6_intervals",
                 &match &self.v6 {
-                    V6::Short(i) => i.runs.len(),
-                    V6::Long(i) => i.runs.len(),
+                    V6::Short(i) => i.starts.len(),
+                    V6::Long(i) => i.starts.len(),
                 },
             )
             .finish()
@@ -230,51 +233,47 @@ impl<T> PrefixTable<T> {
 /// An address type the interval index works on.
 trait Key: Copy + Ord + std::fmt::Debug {
     const ZERO: Self;
-    /// The top 16 bits, used as the index bucket.
-    fn bucket(self) -> usize;
-    /// The first address of a bucket.
-    fn bucket_start(b: usize) -> Self;
+    const BITS: u32;
     fn succ(self) -> Option<Self>;
+    fn wrapping_sub(self, o: Self) -> Self;
+    fn leading_zeros(self) -> u32;
+    /// `self >> shift` as an index, `usize::MAX` when it does not fit.
+    fn shr_index(self, shift: u32) -> usize;
+    /// `b << shift`.
+    fn shl_from(b: usize, shift: u32) -> Self;
+    fn checked_add_to(self, base: Self) -> Option<Self>;
 }
 
-impl Key for u32 {
-    const ZERO: Self = 0;
-    fn bucket(self) -> usize {
-        (self >> 16) as usize
-    }
-    fn bucket_start(b: usize) -> Self {
-        (b as u32) << 16
-    }
-    fn succ(self) -> Option<Self> {
-        self.checked_add(1)
-    }
+macro_rules! key {
+    ($t:ty) => {
+        impl Key for $t {
+            const ZERO: Self = 0;
+            const BITS: u32 = <$t>::BITS;
+            fn succ(self) -> Option<Self> {
+                self.checked_add(1)
+            }
+            fn wrapping_sub(self, o: Self) -> Self {
+                <$t>::wrapping_sub(self, o)
+            }
+            fn leading_zeros(self) -> u32 {
+                <$t>::leading_zeros(self)
+            }
+            #[inline]
+            fn shr_index(self, shift: u32) -> usize {
+                usize::try_from(self >> shift).unwrap_or(usize::MAX)
+            }
+            fn shl_from(b: usize, shift: u32) -> Self {
+                (b as $t) << shift
+            }
+            fn checked_add_to(self, base: Self) -> Option<Self> {
+                base.checked_add(self)
+            }
+        }
+    };
 }
-
-impl Key for u64 {
-    const ZERO: Self = 0;
-    fn bucket(self) -> usize {
-        (self >> 48) as usize
-    }
-    fn bucket_start(b: usize) -> Self {
-        (b as u64) << 48
-    }
-    fn succ(self) -> Option<Self> {
-        self.checked_add(1)
-    }
-}
-
-impl Key for u128 {
-    const ZERO: Self = 0;
-    fn bucket(self) -> usize {
-        (self >> 112) as usize
-    }
-    fn bucket_start(b: usize) -> Self {
-        (b as u128) << 112
-    }
-    fn succ(self) -> Option<Self> {
-        self.checked_add(1)
-    }
-}
+key!(u32);
+key!(u64);
+key!(u128);
 
 /// One prefix as an inclusive address range.
 #[derive(Debug, Clone, Copy)]
@@ -290,22 +289,30 @@ impl<K: Key> Span<K> {
     }
 }
 
-/// One disjoint interval from its first address on: the prefix length and
-/// value of the most specific network covering it, if any. Storing the answer
-/// inline makes a lookup touch one cache line after the index.
-#[derive(Debug, Clone)]
-struct Run<K, T> {
-    start: K,
-    answer: Option<(u8, T)>,
-}
+/// Index buckets per address family: a 256 KiB index, small enough to stay
+/// mostly in the second-level cache.
+const BUCKET_BITS: u32 = 16;
+const BUCKETS: usize = 1 << BUCKET_BITS;
 
-/// Sorted disjoint intervals covering the whole address space: run `i`
-/// covers `runs[i].start..runs[i + 1].start`.
+/// Sorted disjoint intervals covering the whole address space: interval `i`
+/// covers `starts[i]..starts[i + 1]` and carries the prefix length and value
+/// of the most specific network covering it, if any.
+///
+/// Starts and answers are separate arrays so that the binary search walks
+/// densely packed keys (sixteen IPv4 starts to a cache line) and touches the
+/// answer only once, at the end.
 #[derive(Debug, Clone)]
 struct Intervals<K, T> {
-    runs: Vec<Run<K, T>>,
-    /// `index[b]`: the last run starting at or before bucket `b`'s first
-    /// address; `index[65536]` is the run count.
+    starts: Vec<K>,
+    answers: Vec<Option<(u8, T)>>,
+    /// The first start after the zero one: addresses below it are in
+    /// interval 0. The index covers `base..base + 2^(shift + 16)`, the
+    /// smallest aligned window holding every start, so that tables whose
+    /// prefixes share leading bits (IPv6 in 2000::/3) still use every bucket.
+    base: K,
+    shift: u32,
+    /// `index[b]`: the last interval starting at or before bucket `b`'s first
+    /// address; `index[BUCKETS]` is the interval count.
     index: Vec<u32>,
 }
 
@@ -332,20 +339,28 @@ impl<K: Key, T: Clone> Intervals<K, T> {
             open.push(s);
         }
         flat.close_before(&mut open, None);
-        let runs = flat
-            .starts
+        let answers = flat
+            .entry
             .iter()
-            .zip(&flat.entry)
-            .map(|(start, e)| Run {
-                start: *start,
-                answer: entries
+            .map(|e| {
+                entries
                     .get(*e as usize)
-                    .map(|(net, v)| (net.prefix_len(), v.clone())),
+                    .map(|(net, v)| (net.prefix_len(), v.clone()))
             })
             .collect();
+        let base = flat.starts.get(1).copied().unwrap_or(K::ZERO);
+        let last = flat.starts[flat.starts.len() - 1];
+        // Bits that differ somewhere in base..=last, rounded up to at least
+        // the 16 the index resolves.
+        let width = K::BITS - last.wrapping_sub(base).leading_zeros();
+        let shift = width.saturating_sub(BUCKET_BITS);
+        let index = flat.index(base, shift);
         Intervals {
-            runs,
-            index: flat.index(),
+            starts: flat.starts,
+            answers,
+            base,
+            shift,
+            index,
         }
     }
 }
@@ -353,12 +368,19 @@ impl<K: Key, T: Clone> Intervals<K, T> {
 impl<K: Key, T> Intervals<K, T> {
     #[inline]
     fn find(&self, addr: K) -> &Option<(u8, T)> {
-        let b = addr.bucket();
+        if addr < self.base {
+            return &self.answers[0];
+        }
+        let b = addr.wrapping_sub(self.base).shr_index(self.shift);
+        if b >= BUCKETS {
+            // Past the last start: the last interval.
+            return &self.answers[self.answers.len() - 1];
+        }
         let lo = self.index[b] as usize;
-        let hi = (self.index[b + 1] as usize + 1).min(self.runs.len());
-        // runs[lo].start <= addr always holds, so the partition point is >= 1.
-        let pp = self.runs[lo..hi].partition_point(|r| r.start <= addr);
-        &self.runs[lo + pp - 1].answer
+        let hi = (self.index[b + 1] as usize + 1).min(self.starts.len());
+        // starts[lo] <= addr always holds, so the partition point is >= 1.
+        let pp = self.starts[lo..hi].partition_point(|s| *s <= addr);
+        &self.answers[lo + pp - 1]
     }
 }
 
@@ -396,11 +418,15 @@ impl<K: Key> Flat<K> {
         }
     }
 
-    fn index(&self) -> Vec<u32> {
-        let mut index = Vec::with_capacity(65_537);
+    fn index(&self, base: K, shift: u32) -> Vec<u32> {
+        let mut index = Vec::with_capacity(BUCKETS + 1);
         let mut i = 0usize;
-        for b in 0..65_536usize {
-            let first = K::bucket_start(b);
+        for b in 0..BUCKETS {
+            let Some(first) = K::shl_from(b, shift).checked_add_to(base) else {
+                // Past the end of the address space: nothing starts there.
+                index.push(i as u32);
+                continue;
+            };
             while i + 1 < self.starts.len() && self.starts[i + 1] <= first {
                 i += 1;
             }

@@ -138,6 +138,48 @@ fn arb_addr() -> impl Strategy<Value = IpAddr> {
     ]
 }
 
+/// Prefixes packed into a window of `2^width` addresses at `base`, so that
+/// the index has to skip the shared leading bits; addresses inside, just
+/// around and far outside the window.
+fn clustered(base: u128, width: u32, v4: bool) -> impl Strategy<Value = (Vec<IpNet>, Vec<IpAddr>)> {
+    let bits = if v4 { 32 } else { 128 };
+    let base = if v4 {
+        base & u128::from(u32::MAX)
+    } else {
+        base
+    };
+    let window = move |off: u128| base.wrapping_add(off & ((1u128 << width) - 1));
+    let to_addr = move |x: u128| {
+        if v4 {
+            IpAddr::V4(Ipv4Addr::from(x as u32))
+        } else {
+            IpAddr::V6(Ipv6Addr::from(x))
+        }
+    };
+    let lo = bits - width as u8;
+    (
+        proptest::collection::vec((any::<u128>(), lo..=bits), 0..40).prop_map(move |v| {
+            v.into_iter()
+                .map(|(off, len)| {
+                    IpNet::new(to_addr(window(off)), len)
+                        .expect("len <= bits")
+                        .trunc()
+                })
+                .collect()
+        }),
+        proptest::collection::vec(
+            prop_oneof![
+                any::<u128>().prop_map(window),
+                (0u128..4).prop_map(move |d| base.wrapping_sub(d)),
+                (0u128..4).prop_map(move |d| base.wrapping_add(1u128 << width).wrapping_add(d)),
+                any::<u128>(),
+            ]
+            .prop_map(move |x| to_addr(if v4 { x & u128::from(u32::MAX) } else { x })),
+            1..40,
+        ),
+    )
+}
+
 fn check_against_scan(nets: &[IpNet], addrs: &[IpAddr]) -> Result<(), TestCaseError> {
     let t: PrefixTable<IpNet> = nets
         .iter()
@@ -168,6 +210,14 @@ proptest! {
     fn agrees_with_a_linear_scan(
         nets in proptest::collection::vec(prop_oneof![arb_v4_net(), arb_v6_net()], 0..60),
         addrs in proptest::collection::vec(arb_addr(), 1..40),
+    ) {
+        check_against_scan(&nets, &addrs)?;
+    }
+
+    #[test]
+    fn agrees_with_a_linear_scan_when_prefixes_share_leading_bits(
+        (nets, addrs) in (any::<u128>(), 1u32..=24, any::<bool>())
+            .prop_flat_map(|(base, width, v4)| clustered(base, width, v4)),
     ) {
         check_against_scan(&nets, &addrs)?;
     }
