@@ -1,93 +1,63 @@
-//! Reading and parsing on one thread, replaying on another: parsed lines
-//! cross in batches (owned copies, paths packed in one string per batch), so
-//! decompression and parsing overlap the replay.
+//! Reading, parsing and preparing on one thread, replaying on another: each
+//! parsed line is prepared for every replay (client located and classified,
+//! policy picked: the load-independent half of a decision) and crosses in
+//! batches of plain data, so decompression, parsing and GeoIP overlap the
+//! load-dependent routing and the accounting.
 
-use std::net::IpAddr;
 use std::sync::mpsc::SyncSender;
 
-use routecast_accesslog::{Request, TimeIs};
+use routecast_accesslog::Request;
+use routecast_replay::{PreparedRequest, Preparer};
 
 /// Lines per batch.
 const BATCH: usize = 8192;
 
-/// One parsed line without its borrowed text.
-struct Record {
-    client: IpAddr,
-    logged_ms: i64,
-    time_is: TimeIs,
-    duration_ms: Option<u64>,
-    status: u16,
-    bytes: u64,
-    path: (u32, u32),
-}
-
-/// Parsed lines, in log order.
-#[derive(Default)]
+/// Prepared requests in log order, one list per replay.
 pub struct Batch {
-    records: Vec<Record>,
-    paths: String,
+    /// `runs[i]`: the requests as replay `i` prepared them.
+    pub runs: Vec<Vec<PreparedRequest>>,
 }
 
-impl Batch {
-    /// Calls `f` with each request of the batch.
-    pub fn for_each(&self, mut f: impl FnMut(&Request<'_>)) {
-        for r in &self.records {
-            let (at, len) = (r.path.0 as usize, r.path.1 as usize);
-            let req = Request {
-                client: r.client,
-                logged_ms: r.logged_ms,
-                time_is: r.time_is,
-                duration_ms: r.duration_ms,
-                method: "GET",
-                path: self.paths.get(at..at + len).unwrap_or("/"),
-                status: r.status,
-                bytes: r.bytes,
-                user_agent: None,
-            };
-            f(&req);
-        }
-    }
-}
-
-/// Collects requests into batches and sends each when full.
+/// Prepares requests for every replay, and sends them in batches.
 pub struct BatchSink {
     tx: SyncSender<Batch>,
+    preparers: Vec<Preparer>,
     current: Batch,
 }
 
 impl BatchSink {
-    /// Sends batches to `tx`.
-    pub fn new(tx: SyncSender<Batch>) -> Self {
+    /// Sends batches to `tx`, one list per preparer (in replay order).
+    pub fn new(tx: SyncSender<Batch>, preparers: Vec<Preparer>) -> Self {
+        let current = Self::empty(preparers.len());
         Self {
             tx,
-            current: Batch::default(),
+            preparers,
+            current,
+        }
+    }
+
+    fn empty(runs: usize) -> Batch {
+        Batch {
+            runs: (0..runs).map(|_| Vec::with_capacity(BATCH)).collect(),
         }
     }
 
     /// Adds one request (the replaying side has gone away only after an
     /// error of its own, which it reports; lines sent then are moot).
     pub fn push(&mut self, r: &Request<'_>) {
-        let at = self.current.paths.len();
-        self.current.paths.push_str(r.path);
-        self.current.records.push(Record {
-            client: r.client,
-            logged_ms: r.logged_ms,
-            time_is: r.time_is,
-            duration_ms: r.duration_ms,
-            status: r.status,
-            bytes: r.bytes,
-            // A batch holds at most BATCH paths of a line each: far below 4 GiB.
-            path: (at as u32, r.path.len() as u32),
-        });
-        if self.current.records.len() >= BATCH {
+        for (p, out) in self.preparers.iter_mut().zip(&mut self.current.runs) {
+            out.push(p.prepare(r));
+        }
+        if self.current.runs.first().is_some_and(|r| r.len() >= BATCH) {
             self.flush();
         }
     }
 
     /// Sends what is collected.
     pub fn flush(&mut self) {
-        if !self.current.records.is_empty() {
-            let batch = std::mem::take(&mut self.current);
+        if self.current.runs.first().is_some_and(|r| !r.is_empty()) {
+            let next = Self::empty(self.preparers.len());
+            let batch = std::mem::replace(&mut self.current, next);
             let _ = self.tx.send(batch);
         }
     }

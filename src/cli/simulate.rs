@@ -245,17 +245,6 @@ fn labels(configs: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
-/// Feeds every replay.
-struct Replays<'a>(&'a mut [Run]);
-
-impl Replays<'_> {
-    fn push(&mut self, r: &Request<'_>) {
-        for run in self.0.iter_mut() {
-            run.replay.push(r);
-        }
-    }
-}
-
 /// Runs `routecast simulate`.
 pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     if args.step == 0 {
@@ -295,12 +284,12 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         .map(|p| Source::open(p, args.format, custom.as_ref()))
         .collect::<Result<Vec<_>, _>>()?;
     let started = Instant::now();
-    let mut replays = Replays(&mut runs);
+    let preparers = runs.iter().map(|r| r.replay.preparer()).collect();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
     let quiet = args.quiet;
     let produced = std::thread::scope(|scope| {
         let producer = scope.spawn(move || -> Result<(u64, Rejected, Vec<Source>), Failure> {
-            let mut sink = BatchSink::new(tx);
+            let mut sink = BatchSink::new(tx, preparers);
             let mut rejected = Rejected::default();
             let progress = Progress::start(&sources, quiet);
             let mut push = |r: &Request<'_>| sink.push(r);
@@ -314,7 +303,11 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
             Ok((lines, rejected, sources))
         });
         for batch in rx {
-            batch.for_each(|r| replays.push(r));
+            for (run, requests) in runs.iter_mut().zip(batch.runs) {
+                for p in requests {
+                    run.replay.push_prepared(p);
+                }
+            }
         }
         producer.join()
     });

@@ -141,12 +141,28 @@ fn build_sites(src: &Source, configs: &[SiteConfig]) -> Result<Vec<Site>, Config
         }
         sites.push(build_site(src, c)?);
     }
+    // Dense content classes: sites with equal `content` lists share one, so
+    // that a decision tests each distinct list once (a bit per class).
+    let mut classes = 0u16;
     for i in 0..sites.len() {
-        let class = sites[..i]
-            .iter()
-            .find(|s| s.content == sites[i].content)
-            .map_or(i, |s| usize::from(s.content_class));
-        sites[i].content_class = u16::try_from(class).unwrap_or(u16::MAX);
+        let class = match sites[..i].iter().find(|s| s.content == sites[i].content) {
+            Some(s) => s.content_class,
+            None => {
+                classes += 1;
+                classes - 1
+            }
+        };
+        if usize::from(class) >= crate::platform::MAX_CONTENT_CLASSES {
+            return Err(err(
+                src,
+                &configs[i].name,
+                format!(
+                    "more than {} different `content` lists among sites",
+                    crate::platform::MAX_CONTENT_CLASSES
+                ),
+            ));
+        }
+        sites[i].content_class = class;
     }
     Ok(sites)
 }

@@ -7,7 +7,7 @@ use crate::groups::GroupMatch;
 use crate::hash::{hash_addr, hash_str, mix, rendezvous_key, unit};
 use crate::location::{chord, km_from_chord, Coordinates, Location};
 use crate::platform::{GroupId, Mbps, Platform, PolicyId, Site, SiteId, SiteState};
-use crate::policy::Step;
+use crate::policy::{HashKey, Step};
 
 /// Everything known about one request, as the caller found it.
 #[derive(Debug, Clone, Copy)]
@@ -329,7 +329,8 @@ impl Router {
         load: &dyn LoadView,
         scratch: &mut Scratch,
     ) -> Decision {
-        let mut e = self.evaluate(facts, load, scratch, true);
+        let (prep, matched_by, coords) = self.prepare_explained(facts);
+        let mut e = self.evaluate(&prep, load, scratch, true);
         let rankers = e.work.rankers;
         let (mut order, preferred) = e.work.order(rankers);
         let site = (!order.is_empty()).then(|| order.remove(0));
@@ -342,7 +343,7 @@ impl Router {
             .filter(|(_, s)| matches!(s.step, Step::Closest { .. }))
             .fold(0, |m, (i, _)| m | 1u64.checked_shl(i as u32).unwrap_or(0));
         let n = e.work.sites.len();
-        let (group, matched_by, policy_id, coords) = (e.group, e.matched_by, e.policy_id, e.coords);
+        let (group, policy_id) = (e.group, e.policy_id);
         let cells = e.restore(scratch);
         Decision {
             group,
@@ -370,7 +371,83 @@ impl Router {
         load: &dyn LoadView,
         scratch: &mut Scratch,
     ) -> Route {
-        let e = self.evaluate(facts, load, scratch, false);
+        self.route_prepared(&self.prepare(facts), load, scratch)
+    }
+
+    /// The part of a decision that does not depend on load or health: the
+    /// client's group and policy, its position, and what the path selects.
+    /// [`Router::route_prepared`] finishes it; `route_prepared(&prepare(f))`
+    /// is `route_with(f)`. The simulator prepares on its parsing thread and
+    /// routes on its replay thread.
+    pub fn prepare(&self, facts: &Facts<'_>) -> Prepared {
+        self.prepare_explained(facts).0
+    }
+
+    /// [`Router::prepare`], and what only an explanation needs: the rule
+    /// that matched the group and the coordinates distances start from.
+    fn prepare_explained(&self, facts: &Facts<'_>) -> (Prepared, GroupMatch, Option<Coordinates>) {
+        let p = &*self.platform;
+        let (group, matched_by) = p.table.classify(facts.address, &facts.location);
+        let policy_id = self.policy_for(group, facts.path);
+        let coords = facts.location.coordinates.or(p.group(group).location);
+        let mut prep = Prepared {
+            group,
+            policy: policy_id,
+            client_xyz: [f64::NAN; 3],
+            client_hash: hash_addr(facts.address),
+            path_hash: 0,
+            key_path: 0,
+            key_dir: 0,
+            serves: [0; 2],
+        };
+        let path = facts.path;
+        for s in &p.policies[policy_id.index()].steps {
+            match s.step {
+                Step::Closest { .. } => {
+                    if let Some(c) = coords {
+                        prep.client_xyz = c.unit_vector();
+                    }
+                }
+                Step::ServesContent => {
+                    let m = self.serves_mask(path);
+                    prep.serves = [m as u64, (m >> 64) as u64];
+                }
+                Step::Weighted => prep.path_hash = hash_str(path),
+                Step::ConsistentHash { key: HashKey::Path } => {
+                    prep.key_path = hash_str(HashKey::Path.of(path));
+                }
+                Step::ConsistentHash {
+                    key: HashKey::Directory,
+                } => prep.key_dir = hash_str(HashKey::Directory.of(path)),
+                _ => {}
+            }
+        }
+        (prep, matched_by, coords)
+    }
+
+    /// Bit `c` set when the sites of content class `c` serve `path`.
+    fn serves_mask(&self, path: &str) -> u128 {
+        let (mut tested, mut serves) = (0u128, 0u128);
+        for site in &self.platform.sites {
+            let bit = 1u128 << site.content_class;
+            if tested & bit == 0 {
+                tested |= bit;
+                if site.serves(path) {
+                    serves |= bit;
+                }
+            }
+        }
+        serves
+    }
+
+    /// [`Router::route_with`] for a request already [prepared](Router::prepare).
+    pub fn route_prepared(
+        &self,
+        prep: &Prepared,
+        load: &dyn LoadView,
+        scratch: &mut Scratch,
+    ) -> Route {
+        let e = self.evaluate(prep, load, scratch, false);
         let (site, preferred) = e.work.best();
         let outcome = outcome(site, &e.work.tier, preferred);
         let group = e.group;
@@ -383,17 +460,16 @@ impl Router {
         }
     }
 
-    /// Classifies the request, picks its policy and runs every step.
+    /// Runs every step of the prepared request's policy.
     fn evaluate<'a>(
         &'a self,
-        facts: &Facts<'_>,
+        prep: &Prepared,
         load: &dyn LoadView,
         scratch: &mut Scratch,
         explain: bool,
     ) -> Evaluated<'a> {
         let p = &*self.platform;
-        let (group, matched_by) = p.table.classify(facts.address, &facts.location);
-        let policy_id = self.policy_for(group, facts.path);
+        let (group, policy_id) = (prep.group, prep.policy);
         let policy = &p.policies[policy_id.index()];
         let n = p.sites.len();
         let rankers = policy.steps.iter().filter(|s| s.step.is_ranker()).count();
@@ -406,13 +482,8 @@ impl Router {
             packed: std::mem::take(&mut scratch.packed),
             rankers,
         };
-        let coords = facts.location.coordinates.or(p.group(group).location);
-        let needs_xyz = policy
-            .steps
-            .iter()
-            .any(|s| matches!(s.step, Step::Closest { .. }));
         let ctx = Context {
-            facts,
+            prep,
             view: {
                 let idle = SiteView {
                     load: Mbps(0.0),
@@ -424,8 +495,6 @@ impl Router {
                 v
             },
             group: p.group(group),
-            client_xyz: coords.filter(|_| needs_xyz).map(|c| c.unit_vector()),
-            client_hash: hash_addr(facts.address),
             uniform_weights: p.uniform_weights,
         };
         let mut r = 0;
@@ -436,13 +505,40 @@ impl Router {
         }
         Evaluated {
             group,
-            matched_by,
             policy_id,
             policy,
             work: w,
             view: ctx.view,
-            coords,
         }
+    }
+}
+
+/// The load-independent part of a decision ([`Router::prepare`]): plain
+/// data, no borrow of the request. Small (80 bytes): the simulator queues one per request in flight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prepared {
+    /// The client's group.
+    pub group: GroupId,
+    /// The policy that applies.
+    pub policy: PolicyId,
+    /// The client's position as a unit vector, when a closest step needs it
+    /// and the position is known.
+    /// (NaN when not: no `Option`, to keep the struct small).
+    client_xyz: [f64; 3],
+    client_hash: u64,
+    /// Hash of the path, when a weighted step needs it.
+    path_hash: u64,
+    /// Hashes of the consistent-hash keys the policy uses.
+    key_path: u64,
+    key_dir: u64,
+    /// Bit `c`: the sites of content class `c` serve the path.
+    serves: [u64; 2],
+}
+
+impl Prepared {
+    /// The client's position, if known and needed.
+    fn xyz(&self) -> Option<&[f64; 3]> {
+        (!self.client_xyz[0].is_nan()).then_some(&self.client_xyz)
     }
 }
 
@@ -462,12 +558,10 @@ fn outcome(site: Option<SiteId>, tier: &[u8], preferred: Option<SiteId>) -> Outc
 /// A request with every step run, before its candidates are ordered.
 struct Evaluated<'a> {
     group: GroupId,
-    matched_by: GroupMatch,
     policy_id: PolicyId,
     policy: &'a crate::policy::Policy,
     work: Work<'a>,
     view: Vec<SiteView>,
-    coords: Option<Coordinates>,
 }
 
 impl Evaluated<'_> {
@@ -495,20 +589,17 @@ pub struct Route {
 }
 
 /// The request-wide inputs of the steps.
-struct Context<'a, 'f> {
-    facts: &'a Facts<'f>,
+struct Context<'a> {
+    prep: &'a Prepared,
     /// Every site's load, health and state, read once.
     view: Vec<SiteView>,
     group: &'a crate::platform::ClientGroup,
-    /// The client's position as a unit vector, when a closest step needs it.
-    client_xyz: Option<[f64; 3]>,
-    client_hash: u64,
     /// All sites weigh the same (hashed rankings can skip the logarithm).
     uniform_weights: bool,
 }
 
 impl Work<'_> {
-    fn apply(&mut self, si: usize, step: &Step, ctx: &Context<'_, '_>, ranker: Option<usize>) {
+    fn apply(&mut self, si: usize, step: &Step, ctx: &Context<'_>, ranker: Option<usize>) {
         // One loop per kind of step, so each loop body is branch-free of the
         // step type (this is the hot path of every decision).
         let view = &ctx.view;
@@ -522,21 +613,10 @@ impl Work<'_> {
                 SiteState::Active => pass(true),
             }),
             Step::ServesContent => {
-                // Sites mostly share content lists: test each distinct list once.
-                let mut memo = [0u8; 64];
-                let path = ctx.facts.path;
+                // Tested once per distinct content list by `prepare`.
+                let serves = u128::from(ctx.prep.serves[0]) | u128::from(ctx.prep.serves[1]) << 64;
                 self.each(si, ranker, |site, _| {
-                    let class = usize::from(site.content_class);
-                    match memo.get(class).copied() {
-                        Some(m) if m != 0 => pass(m == 2),
-                        _ => {
-                            let ok = site.serves(path);
-                            if let Some(m) = memo.get_mut(class) {
-                                *m = 1 + u8::from(ok);
-                            }
-                            pass(ok)
-                        }
-                    }
+                    pass(serves >> site.content_class & 1 == 1)
                 })
             }
             Step::AllowedForGroup => self.each(si, ranker, |_, id| pass(ctx.group.allows(id))),
@@ -547,7 +627,7 @@ impl Work<'_> {
                 let c = site.cost.marginal_per_gb(view[id.index()].load);
                 kept(Some(c), c)
             }),
-            Step::Closest { bands, .. } => match &ctx.client_xyz {
+            Step::Closest { bands, .. } => match ctx.prep.xyz() {
                 // Chord length orders like distance; the explanation turns it
                 // into km only when read (see Explanation::mark).
                 Some(xyz) => self.each(si, ranker, |site, _| {
@@ -562,9 +642,13 @@ impl Work<'_> {
                 None => self.each(si, ranker, |_, _| kept(None, 0.0)),
             },
             Step::Weighted | Step::ConsistentHash { .. } => {
+                let prep = ctx.prep;
                 let seed = match step {
-                    Step::ConsistentHash { key } => hash_str(key.of(ctx.facts.path)),
-                    _ => mix(ctx.client_hash, hash_str(ctx.facts.path)),
+                    Step::ConsistentHash { key: HashKey::Path } => prep.key_path,
+                    Step::ConsistentHash {
+                        key: HashKey::Directory,
+                    } => prep.key_dir,
+                    _ => mix(prep.client_hash, prep.path_hash),
                 };
                 let uniform = ctx.uniform_weights;
                 self.each(si, ranker, |site, _| {
@@ -732,7 +816,7 @@ impl Work<'_> {
 fn capacity(
     site: &Site,
     id: SiteId,
-    ctx: &Context<'_, '_>,
+    ctx: &Context<'_>,
     headroom: f64,
 ) -> (Verdict, Option<f64>, f64) {
     let Some(cap) = site.capacity else {
@@ -744,7 +828,7 @@ fn capacity(
         Verdict::Full
     } else if load > threshold {
         let share = (load - threshold) / (cap.0 - threshold);
-        let u = unit(mix(ctx.client_hash ^ SPILL_SALT, site.name_hash));
+        let u = unit(mix(ctx.prep.client_hash ^ SPILL_SALT, site.name_hash));
         if u <= share {
             Verdict::Spilled
         } else {

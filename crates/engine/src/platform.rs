@@ -191,7 +191,7 @@ pub struct Site {
     /// `location` as a unit vector, for fast distances.
     pub(crate) xyz: [f64; 3],
     /// Sites with equal `content` lists share a class (decisions test each
-    /// list once).
+    /// list once); classes are numbered densely from 0 in declaration order.
     pub(crate) content_class: u16,
 }
 
@@ -240,6 +240,10 @@ impl ClientGroup {
         self.allowed.as_ref().is_none_or(|a| a.contains(&site))
     }
 }
+
+/// Distinct site `content` lists a platform may have (a decision carries one
+/// bit per list).
+pub const MAX_CONTENT_CLASSES: usize = 128;
 
 /// The whole validated platform: what the engine routes over.
 #[derive(Debug, Clone)]

@@ -23,6 +23,6 @@ mod replay;
 mod series;
 mod summary;
 
-pub use replay::{Replay, ReplayConfig, ReplayStats};
+pub use replay::{PreparedRequest, Preparer, Replay, ReplayConfig, ReplayStats};
 pub use series::{Flags, Series};
 pub use summary::{p95_mbps, Kind, Report, Summary, SummaryJson, BILLING_SAMPLE_MS, MONTH_MS};

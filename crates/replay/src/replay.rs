@@ -8,7 +8,7 @@ use std::sync::Arc;
 use routecast_accesslog::Request;
 use routecast_engine::hash::hash_addr;
 use routecast_engine::{
-    Facts, LoadView, Location, Locator, Mbps, Outcome, Platform, Router, Scratch, SiteId,
+    Facts, LoadView, Location, Locator, Mbps, Outcome, Platform, Prepared, Router, Scratch, SiteId,
 };
 
 use crate::queue::ReorderQueue;
@@ -112,14 +112,52 @@ impl PlaceCache {
     }
 }
 
-/// A request waiting in the reordering window.
-#[derive(Debug)]
-struct Pending {
+/// A request ready to replay: its interval, its size and the load-independent
+/// part of its decision. Plain data: it crosses threads and waits in the
+/// reordering window without holding the log line.
+#[derive(Debug, Clone, Copy)]
+pub struct PreparedRequest {
     start: i64,
     end: i64,
-    client: IpAddr,
-    path: Box<str>,
     bytes: u64,
+    prep: Prepared,
+}
+
+/// Turns parsed log lines into [`PreparedRequest`]s: locates the client
+/// (with a cache of recent addresses), classifies it and picks its policy.
+/// Owns everything it needs, so it can run on the thread that parses while
+/// [`Replay::push_prepared`] routes on another.
+pub struct Preparer {
+    router: Router,
+    locator: Arc<dyn Locator>,
+    config: ReplayConfig,
+    places: PlaceCache,
+}
+
+impl std::fmt::Debug for Preparer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Preparer").finish_non_exhaustive()
+    }
+}
+
+impl Preparer {
+    /// The replay-ready form of `r`.
+    pub fn prepare(&mut self, r: &Request<'_>) -> PreparedRequest {
+        let (start, end) = r.interval(self.config.model_ms(r.path, r.bytes));
+        let facts = Facts {
+            address: r.client,
+            location: self.places.locate(&*self.locator, r.client),
+            path: r.path,
+            user_agent: None,
+            time_ms: u64::try_from(start).unwrap_or(0),
+        };
+        PreparedRequest {
+            start,
+            end,
+            bytes: r.bytes,
+            prep: self.router.prepare(&facts),
+        }
+    }
 }
 
 /// A request in progress at a site, adding `rate` Mbit/s until `end`.
@@ -155,11 +193,11 @@ impl LoadView for SimulatedLoad<'_> {
 /// the log.
 pub struct Replay {
     router: Router,
-    locator: Arc<dyn Locator>,
     config: ReplayConfig,
     scratch: Scratch,
-    places: PlaceCache,
-    pending: ReorderQueue<Pending>,
+    /// Prepares what [`Replay::push`] is given.
+    preparer: Preparer,
+    pending: ReorderQueue<PreparedRequest>,
     active: BinaryHeap<Reverse<Active>>,
     load: Vec<f64>,
     sites: Vec<Series>,
@@ -185,12 +223,17 @@ impl Replay {
     /// A replay over `platform`, locating clients with `locator`.
     pub fn new(platform: Arc<Platform>, locator: Arc<dyn Locator>, config: ReplayConfig) -> Self {
         let (n_sites, n_groups) = (platform.sites().len(), platform.groups().len());
+        let router = Router::new(platform);
         Self {
-            router: Router::new(platform),
-            locator,
+            preparer: Preparer {
+                router: router.clone(),
+                locator,
+                config: config.clone(),
+                places: PlaceCache::default(),
+            },
+            router,
             config,
             scratch: Scratch::default(),
-            places: PlaceCache::default(),
             pending: ReorderQueue::default(),
             active: BinaryHeap::new(),
             load: vec![0.0; n_sites],
@@ -205,19 +248,29 @@ impl Replay {
 
     /// Takes the next request in log order.
     pub fn push(&mut self, r: &Request<'_>) {
-        let (start, end) = r.interval(self.config.model_ms(r.path, r.bytes));
+        let p = self.preparer.prepare(r);
+        self.push_prepared(p);
+    }
+
+    /// A [`Preparer`] for this replay's platform, locator and configuration,
+    /// to prepare requests on another thread.
+    pub fn preparer(&self) -> Preparer {
+        Preparer {
+            router: self.preparer.router.clone(),
+            locator: self.preparer.locator.clone(),
+            config: self.config.clone(),
+            places: PlaceCache::default(),
+        }
+    }
+
+    /// Takes the next request in log order, prepared by [`Replay::preparer`]'s
+    /// [`Preparer::prepare`].
+    pub fn push_prepared(&mut self, p: PreparedRequest) {
         self.seq += 1;
-        self.newest_start = self.newest_start.max(start);
+        self.newest_start = self.newest_start.max(p.start);
         let horizon = self.newest_start.saturating_sub(self.config.window_ms);
         self.release(horizon);
-        let p = Pending {
-            start,
-            end,
-            client: r.client,
-            path: r.path.into(),
-            bytes: r.bytes,
-        };
-        if let Err(p) = self.pending.push(start, self.seq, p) {
+        if let Err(p) = self.pending.push(p.start, self.seq, p) {
             self.route_next(p);
         }
     }
@@ -247,7 +300,7 @@ impl Replay {
         &self.stats
     }
 
-    fn route_next(&mut self, p: Pending) {
+    fn route_next(&mut self, p: PreparedRequest) {
         if p.start < self.last_routed {
             self.stats.late += 1;
         }
@@ -263,17 +316,10 @@ impl Replay {
         self.route(&p);
     }
 
-    fn route(&mut self, p: &Pending) {
-        let facts = Facts {
-            address: p.client,
-            location: self.places.locate(&*self.locator, p.client),
-            path: &p.path,
-            user_agent: None,
-            time_ms: u64::try_from(p.start).unwrap_or(0),
-        };
+    fn route(&mut self, p: &PreparedRequest) {
         let d = self
             .router
-            .route_with(&facts, &SimulatedLoad(&self.load), &mut self.scratch);
+            .route_prepared(&p.prep, &SimulatedLoad(&self.load), &mut self.scratch);
         self.stats.requests += 1;
         let flags = Flags {
             spilled: d.outcome == Outcome::SpilledOver,

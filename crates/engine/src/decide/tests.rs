@@ -349,3 +349,34 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_prepared_request_stays_small() {
+    // The simulator queues one per request in its reordering window.
+    assert!(std::mem::size_of::<Prepared>() <= 80);
+}
+
+#[test]
+fn more_distinct_content_lists_than_a_decision_carries_is_a_placed_error() {
+    let mut text = String::new();
+    for i in 0..=crate::platform::MAX_CONTENT_CLASSES {
+        text.push_str(&format!(
+            "[[sites]]\nname = \"s{i}\"\nurls = [\"https://s{i}.example.net\"]\nlocation = {{ lat = 0, lon = 0 }}\ncontent = [\"/c{i}/\"]\n\n"
+        ));
+    }
+    let config = PlatformConfig::parse("many.toml", &text).expect("parses");
+    let e = Platform::build(&config, &[]).expect_err("129 content lists");
+    let msg = e.to_string();
+    assert!(msg.contains("different `content` lists"), "{msg}");
+    // Placed at the 129th site's name: line 6 × 128 + 2.
+    assert!(msg.starts_with("many.toml:770:"), "{msg}");
+}
+
+#[test]
+fn sites_sharing_a_content_list_share_a_class() {
+    let r = router();
+    let p = r.platform();
+    let classes: Vec<u16> = p.sites().iter().map(|s| s.content_class).collect();
+    // Only lon has a list of its own.
+    assert_eq!(classes, [0, 0, 1, 0, 0]);
+}
