@@ -379,7 +379,8 @@ fn accept<'a>(
     }
 }
 
-/// The common case: one log, streamed with no copy of its lines.
+/// The common case: one log, its lines parsed in place in the reader's
+/// buffer.
 fn stream_one(
     src: &mut Source,
     replay: &mut dyn FnMut(&Request<'_>),
@@ -387,17 +388,29 @@ fn stream_one(
     args: &SimulateArgs,
     progress: &Progress,
 ) -> Result<u64, Failure> {
-    while src.next_line()? {
+    let mut lines = std::mem::replace(&mut src.lines, Box::new(std::io::empty()));
+    let streamed = reader::for_each_line(&mut *lines, |line| {
+        src.line_no += 1;
         progress.tick(src.line_no);
-        if src.buf.is_empty() {
-            continue;
+        if line.is_empty() {
+            return Ok(());
         }
-        let parsed = src.parser.parse(&src.buf);
+        let parsed = src.parser.parse(line);
         if let Some(r) = accept(src, parsed, rejected, args)? {
             replay(&r);
         }
+        Ok(())
+    });
+    src.lines = lines;
+    match streamed {
+        Ok(()) => Ok(src.line_no),
+        Err(reader::LinesError::Stopped(e)) => Err(e),
+        Err(reader::LinesError::Read(e)) => Err(Failure::Data(format!(
+            "{}:{}: read error: {e}",
+            src.name,
+            src.line_no + 1
+        ))),
     }
-    Ok(src.line_no)
 }
 
 /// Several logs: always take the line with the earliest logged time next.

@@ -118,6 +118,64 @@ pub fn wrap(raw: Box<dyn Read + Send>, size: Option<u64>) -> io::Result<LogInput
     })
 }
 
+/// Why [`for_each_line`] stopped early.
+#[derive(Debug)]
+pub enum LinesError<E> {
+    /// Reading (or decompressing) failed.
+    Read(io::Error),
+    /// The callback returned an error.
+    Stopped(E),
+}
+
+/// Calls `f` with every line of `input`, without its line ending (`\n`,
+/// `\r\n`), in order. Lines are handed over in place in the reader's
+/// buffer: one is copied only when it straddles two reads. A last line
+/// without a newline is still a line. Stops at the first error.
+pub fn for_each_line<E>(
+    input: &mut dyn BufRead,
+    mut f: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), LinesError<E>> {
+    let mut line = |l: &[u8]| {
+        let end = l.iter().rposition(|b| *b != b'\r').map_or(0, |i| i + 1);
+        f(&l[..end]).map_err(LinesError::Stopped)
+    };
+    // The start of a line the last read ended inside.
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(LinesError::Read(e)),
+        };
+        let read = chunk.len();
+        if read == 0 {
+            break;
+        }
+        let mut rest = chunk;
+        if !carry.is_empty() {
+            let Some(i) = memchr::memchr(b'\n', rest) else {
+                carry.extend_from_slice(rest);
+                input.consume(read);
+                continue;
+            };
+            carry.extend_from_slice(&rest[..i]);
+            rest = &rest[i + 1..];
+            line(&carry)?;
+            carry.clear();
+        }
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            line(&rest[..i])?;
+            rest = &rest[i + 1..];
+        }
+        carry.extend_from_slice(rest);
+        input.consume(read);
+    }
+    if !carry.is_empty() {
+        line(&carry)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +225,60 @@ mod tests {
         let mut out = Vec::new();
         let mut r = input.reader;
         assert!(r.read_to_end(&mut out).is_err());
+    }
+
+    /// Every line, split by `for_each_line` reading through a buffer of
+    /// `cap` bytes (so lines straddle reads).
+    fn split(text: &[u8], cap: usize) -> Vec<Vec<u8>> {
+        let mut r = BufReader::with_capacity(cap, text);
+        let mut out = Vec::new();
+        for_each_line(&mut r, |l| {
+            out.push(l.to_vec());
+            Ok::<(), ()>(())
+        })
+        .expect("in memory");
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn for_each_line_equals_lines_whatever_the_buffer(
+            text in proptest::collection::vec(proptest::prop_oneof![
+                proptest::prelude::Just(b'\n'), proptest::prelude::Just(b'\r'),
+                proptest::prelude::Just(b'a'), proptest::prelude::Just(b'b')
+            ], 0..200),
+            cap in 1usize..40,
+        ) {
+            // The lines between newlines, every trailing '\r' stripped.
+            let want: Vec<Vec<u8>> = text
+                .split(|b| *b == b'\n')
+                .map(|l| {
+                    let end = l.iter().rposition(|b| *b != b'\r').map_or(0, |i| i + 1);
+                    l[..end].to_vec()
+                })
+                .collect();
+            let mut want = want;
+            // A final newline ends the last line; it does not start another.
+            if text.last().is_none_or(|b| *b == b'\n') {
+                want.pop();
+            }
+            proptest::prop_assert_eq!(split(&text, cap), want);
+        }
+    }
+
+    #[test]
+    fn for_each_line_stops_at_the_first_error() {
+        let mut r = BufReader::new(&b"a\nb\nc\n"[..]);
+        let mut seen = 0;
+        let e = for_each_line(&mut r, |l| {
+            seen += 1;
+            if l == b"b" {
+                Err("stop")
+            } else {
+                Ok(())
+            }
+        });
+        assert!(matches!(e, Err(LinesError::Stopped("stop"))));
+        assert_eq!(seen, 2);
     }
 }
