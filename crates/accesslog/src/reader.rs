@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
@@ -101,14 +102,8 @@ pub fn wrap(raw: Box<dyn Read + Send>, size: Option<u64>) -> io::Result<LogInput
     let compression = Compression::detect(buffered.fill_buf()?);
     let reader: Box<dyn BufRead + Send> = match compression {
         Compression::Plain => Box::new(buffered),
-        Compression::Gzip => Box::new(BufReader::with_capacity(
-            BUFFER,
-            MultiGzDecoder::new(buffered),
-        )),
-        Compression::Zstd => Box::new(BufReader::with_capacity(
-            BUFFER,
-            zstd::Decoder::with_buffer(buffered)?,
-        )),
+        Compression::Gzip => ReadAhead::spawn(MultiGzDecoder::new(buffered))?,
+        Compression::Zstd => ReadAhead::spawn(zstd::Decoder::with_buffer(buffered)?)?,
     };
     Ok(LogInput {
         reader,
@@ -116,6 +111,110 @@ pub fn wrap(raw: Box<dyn Read + Send>, size: Option<u64>) -> io::Result<LogInput
         size,
         read,
     })
+}
+
+/// Decompressed chunks a [`ReadAhead`] may hold before its reader takes them.
+const AHEAD: usize = 4;
+
+/// Decompresses on a thread of its own, a few chunks ahead of the reader:
+/// on a machine with two cores, inflating then overlaps parsing instead of
+/// adding to it. Errors arrive in order, after the data before them. The
+/// thread stops at the end of the input or when the reader is dropped.
+struct ReadAhead {
+    chunks: Receiver<io::Result<Vec<u8>>>,
+    /// Emptied chunks go back to the thread for reuse.
+    spare: SyncSender<Vec<u8>>,
+    chunk: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl ReadAhead {
+    /// Reads `inner` on a new thread.
+    fn spawn<R: Read + Send + 'static>(inner: R) -> io::Result<Box<dyn BufRead + Send>> {
+        let (tx, chunks) = sync_channel(AHEAD);
+        let (spare, spares) = sync_channel::<Vec<u8>>(AHEAD + 2);
+        std::thread::Builder::new()
+            .name("log-decompress".into())
+            .spawn(move || fill_chunks(inner, &tx, &spares))?;
+        Ok(Box::new(ReadAhead {
+            chunks,
+            spare,
+            chunk: Vec::new(),
+            pos: 0,
+            done: false,
+        }))
+    }
+}
+
+/// The read-ahead thread: full chunks of `r` into `tx` until the end (an
+/// empty chunk) or an error.
+fn fill_chunks(mut r: impl Read, tx: &SyncSender<io::Result<Vec<u8>>>, spares: &Receiver<Vec<u8>>) {
+    loop {
+        let mut buf = spares.try_recv().unwrap_or_default();
+        buf.resize(BUFFER, 0);
+        let mut filled = 0;
+        while filled < buf.len() {
+            match r.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    buf.truncate(filled);
+                    if filled > 0 && tx.send(Ok(buf)).is_err() {
+                        return;
+                    }
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+        buf.truncate(filled);
+        // The reader hung up: nobody wants the rest.
+        if tx.send(Ok(buf)).is_err() || filled == 0 {
+            return;
+        }
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let have = self.fill_buf()?;
+            let n = have.len().min(out.len());
+            out[..n].copy_from_slice(&have[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.pos >= self.chunk.len() && !self.done {
+            let next = match self.chunks.recv() {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Err(io::Error::other("the decompression thread stopped"));
+                }
+            };
+            self.done = next.is_empty();
+            let old = std::mem::replace(&mut self.chunk, next);
+            let _ = self.spare.try_send(old);
+            self.pos = 0;
+        }
+        Ok(&self.chunk[self.pos.min(self.chunk.len())..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.chunk.len());
+    }
 }
 
 /// Why [`for_each_line`] stopped early.
@@ -225,6 +324,87 @@ mod tests {
         let mut out = Vec::new();
         let mut r = input.reader;
         assert!(r.read_to_end(&mut out).is_err());
+    }
+
+    /// Many chunks of pseudo-random text (incompressible enough to need
+    /// several reads of the compressed stream too).
+    fn big_text() -> Vec<u8> {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let mut text = Vec::new();
+        while text.len() < (AHEAD + 3) * BUFFER + 12_345 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            text.extend_from_slice(format!("{x:x} {}\n", x % 997).as_bytes());
+        }
+        text
+    }
+
+    #[test]
+    fn read_ahead_delivers_every_byte_in_order_across_many_chunks() {
+        let text = big_text();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&text).expect("compress");
+        let gz = e.finish().expect("finish");
+        let input = wrap(Box::new(io::Cursor::new(gz)), None).expect("gzip");
+        let mut out = Vec::new();
+        let mut r = input.reader;
+        r.read_to_end(&mut out).expect("readable");
+        assert!(out == text, "{} bytes out, {} in", out.len(), text.len());
+
+        let zst = zstd::encode_all(&text[..], 1).expect("zstd");
+        let mut r = wrap(Box::new(io::Cursor::new(zst)), None)
+            .expect("zstd")
+            .reader;
+        let mut n = 0;
+        for_each_line(&mut *r, |_| {
+            n += 1;
+            Ok::<(), ()>(())
+        })
+        .expect("readable");
+        assert_eq!(n, text.iter().filter(|b| **b == b'\n').count());
+    }
+
+    #[test]
+    fn read_ahead_hands_over_the_data_before_a_corruption_then_the_error() {
+        let text = big_text();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&text).expect("compress");
+        let mut gz = e.finish().expect("finish");
+        let n = gz.len();
+        gz[n * 3 / 4] ^= 0xff;
+        // What the decoder yields before it notices, read on this thread.
+        let mut want = Vec::new();
+        let mut direct = MultiGzDecoder::new(&gz[..]);
+        let mut buf = [0u8; 4096];
+        let want_err = loop {
+            match direct.read(&mut buf) {
+                Ok(0) => panic!("a corrupt stream read to its end"),
+                Ok(k) => want.extend_from_slice(&buf[..k]),
+                Err(e) => break e,
+            }
+        };
+        let mut r = wrap(Box::new(io::Cursor::new(gz)), None)
+            .expect("header is fine")
+            .reader;
+        let mut good = 0usize;
+        let err = loop {
+            match r.fill_buf() {
+                Ok([]) => panic!("a corrupt stream read to its end"),
+                Ok(b) => {
+                    let k = b.len();
+                    assert!(want[good..].starts_with(b), "bytes out of order at {good}");
+                    good += k;
+                    r.consume(k);
+                }
+                Err(e) => break e,
+            }
+        };
+        assert!(good > 0, "nothing before the error");
+        assert_eq!(good, want.len());
+        assert_eq!(err.kind(), want_err.kind(), "{err}");
+        // Dropping the reader mid-stream stops the thread (no hang).
+        drop(r);
     }
 
     /// Every line, split by `for_each_line` reading through a buffer of

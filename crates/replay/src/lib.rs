@@ -13,7 +13,9 @@
 //!   order by up to `window_ms` are routed in start order; later ones are
 //!   counted as late and routed at once) and in the in-progress queue; the
 //!   log itself is never held. The window is a calendar queue, the
-//!   in-progress set a binary heap: no recursion, whatever the log length.
+//!   in-progress set a FIFO plus a binary heap: no recursion, whatever the
+//!   log length. Lines are prepared (GeoIP, group, policy) by a [`Preparer`],
+//!   which can run on another thread; the replay holds no log text.
 //! * **Conservation**: integer arithmetic puts exactly a request's bytes into
 //!   the bins (property-tested).
 //! * **Virtual time only**: no clock is read (banned by `clippy.toml`).

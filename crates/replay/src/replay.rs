@@ -1,7 +1,7 @@
 //! The virtual-time replay: requests in log order in, accounts out.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -179,6 +179,42 @@ impl Ord for Active {
     }
 }
 
+/// Requests in progress, by end. Most last exactly the load window and are
+/// routed in start order, so their ends come in order: those wait in a FIFO
+/// (O(1)); the others (longer, or routed late) in a heap.
+#[derive(Debug, Default)]
+struct InProgress {
+    in_order: VecDeque<Active>,
+    others: BinaryHeap<Reverse<Active>>,
+}
+
+impl InProgress {
+    fn push(&mut self, a: Active) {
+        if self.in_order.back().is_none_or(|b| *b <= a) {
+            self.in_order.push_back(a);
+        } else {
+            self.others.push(Reverse(a));
+        }
+    }
+
+    /// The next request ended by `now`, in (end, site) order across both
+    /// queues, so loads are subtracted in the same order as from one heap.
+    fn pop_ended(&mut self, now: i64) -> Option<Active> {
+        let fifo = self.in_order.front().filter(|a| a.end <= now);
+        let heap = self.others.peek().filter(|a| a.0.end <= now);
+        match (fifo, heap) {
+            (None, None) => None,
+            (Some(f), Some(Reverse(h))) if h < f => self.others.pop().map(|r| r.0),
+            (Some(_), _) => self.in_order.pop_front(),
+            (None, Some(_)) => self.others.pop().map(|r| r.0),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.in_order.len() + self.others.len()
+    }
+}
+
 /// The load the replayed requests put on each site at the current virtual time.
 struct SimulatedLoad<'a>(&'a [f64]);
 
@@ -198,7 +234,7 @@ pub struct Replay {
     /// Prepares what [`Replay::push`] is given.
     preparer: Preparer,
     pending: ReorderQueue<PreparedRequest>,
-    active: BinaryHeap<Reverse<Active>>,
+    active: InProgress,
     load: Vec<f64>,
     sites: Vec<Series>,
     groups: Vec<Series>,
@@ -235,7 +271,7 @@ impl Replay {
             config,
             scratch: Scratch::default(),
             pending: ReorderQueue::default(),
-            active: BinaryHeap::new(),
+            active: InProgress::default(),
             load: vec![0.0; n_sites],
             sites: vec![Series::default(); n_sites],
             groups: vec![Series::default(); n_groups],
@@ -306,12 +342,8 @@ impl Replay {
         }
         self.last_routed = self.last_routed.max(p.start);
         let now = self.last_routed;
-        while let Some(Reverse(a)) = self.active.peek() {
-            if a.end > now {
-                break;
-            }
+        while let Some(a) = self.active.pop_ended(now) {
             self.load[a.site.index()] -= a.rate;
-            self.active.pop();
         }
         self.route(&p);
     }
@@ -336,11 +368,51 @@ impl Replay {
             if lasts > 0 {
                 let rate = p.bytes as f64 * 8.0 / (lasts as f64 * 1000.0);
                 self.load[site.index()] += rate;
-                self.active.push(Reverse(Active {
+                let a = Active {
                     end: p.start + lasts,
                     site,
                     rate,
-                }));
+                };
+                self.active.push(a);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the mix of in-order and out-of-order ends, requests leave
+        /// exactly when a single heap would let them go, in the same order.
+        #[test]
+        fn in_progress_pops_like_one_heap(
+            steps in proptest::collection::vec((0i64..50, 0i64..3, 0u16..3, any::<bool>()), 1..200),
+        ) {
+            let (mut ours, mut heap) = (InProgress::default(), BinaryHeap::new());
+            let mut now = 0i64;
+            for (advance, extra, site, pop) in steps {
+                if pop {
+                    now += advance;
+                    loop {
+                        let want = heap.peek().filter(|a: &&Reverse<Active>| a.0.end <= now).is_some();
+                        let want = if want { heap.pop().map(|r: Reverse<Active>| r.0) } else { None };
+                        let got = ours.pop_ended(now);
+                        prop_assert_eq!(got.as_ref().map(|a| (a.end, a.site)), want.as_ref().map(|a| (a.end, a.site)));
+                        if got.is_none() {
+                            break;
+                        }
+                    }
+                } else {
+                    // Mostly now + 30 (in order), sometimes longer or earlier.
+                    let end = now + 30 + (extra - 1) * advance;
+                    let a = || Active { end, site: SiteId(site), rate: 1.0 };
+                    ours.push(a());
+                    heap.push(Reverse(a()));
+                }
+                prop_assert_eq!(ours.len(), heap.len());
             }
         }
     }
