@@ -1,0 +1,531 @@
+//! Cutting a transport stream into HLS segments: each opens with the PAT,
+//! the PMT and a random access point, and lasts what its timestamps say.
+//!
+//! Where to cut: at a video keyframe (H.264 IDR; HEVC IDR, and CRA/BLA only
+//! when allowed), when waiting for the next keyframe would make the segment
+//! round above the target duration (the interval between the last two
+//! keyframes predicts the next one). A stream whose keyframes are further
+//! apart than the target gets segments longer than it: each is flagged
+//! [`Segment::long`] for the caller to report, never hidden. Audio-only
+//! streams are cut the same way at audio PES starts.
+//!
+//! A keyframe is recognised from the NAL units at the start of its PES
+//! packet, which may span several TS packets: the packets from a video PES
+//! start on are held until its first picture is known, then go to the
+//! current segment or open the next one. A cut therefore never splits a PES.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::nal::{Codec, FirstPicture, Picture};
+use crate::pes;
+use crate::psi::{self, Pmt, SectionAssembler, StreamKind};
+use crate::ts::{Packet, Pid, TsError, PACKET_SIZE};
+use crate::Timestamp;
+
+/// How to cut.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CutterConfig {
+    /// The longest a segment should be, in seconds (EXT-X-TARGETDURATION).
+    pub target_duration: u32,
+    /// Accept HEVC CRA/BLA pictures as cut points (open-GOP leading
+    /// pictures break some players: off by default).
+    pub allow_cra: bool,
+    /// A decoding-time jump larger than this, forwards or backwards, is a
+    /// discontinuity (encoder restart, splice), in seconds.
+    pub max_jump: f64,
+}
+
+impl Default for CutterConfig {
+    fn default() -> Self {
+        Self {
+            target_duration: 6,
+            allow_cra: false,
+            max_jump: 10.0,
+        }
+    }
+}
+
+/// A finished segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Whole TS packets: PAT, PMT, then the stream from a random access point.
+    pub bytes: Vec<u8>,
+    /// Presentation time of its first picture (or audio frame).
+    pub start: Timestamp,
+    /// Its duration in 90 kHz ticks: to the next segment's start, or for the
+    /// last one, to the end of its last frame.
+    pub duration: u64,
+    /// The timeline breaks before this segment (EXT-X-DISCONTINUITY).
+    pub discontinuity: bool,
+    /// It rounds above the target duration (keyframes too far apart).
+    pub long: bool,
+}
+
+impl Segment {
+    /// Duration in seconds.
+    pub fn seconds(&self) -> f64 {
+        Timestamp::seconds(self.duration)
+    }
+}
+
+/// What the cutter saw, for logs and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CutterStats {
+    /// Packets taken.
+    pub packets: u64,
+    /// Packets dropped as broken (transport error, bad adaptation field).
+    pub bad_packets: u64,
+    /// Continuity counter gaps (lost packets).
+    pub continuity_errors: u64,
+    /// PSI sections dropped (CRC, length).
+    pub bad_sections: u64,
+    /// PES headers that could not be read.
+    pub bad_pes: u64,
+    /// PMT versions after the first.
+    pub pmt_changes: u64,
+    /// Timestamp jumps turned into discontinuities.
+    pub discontinuities: u64,
+    /// Segments longer than the target duration.
+    pub long_segments: u64,
+    /// Packets before the first PAT/PMT and random access point (not in any
+    /// segment: nothing can decode them).
+    pub skipped_before_start: u64,
+}
+
+/// The elementary stream cuts are made on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lead {
+    pid: Pid,
+    kind: StreamKind,
+}
+
+/// A video PES whose first picture is not known yet, and the packets (of
+/// every PID) that arrived since it started.
+#[derive(Debug)]
+struct Held {
+    packets: Vec<u8>,
+    pts: Option<Timestamp>,
+    scan: Option<FirstPicture>,
+    random_access_indicator: bool,
+}
+
+/// The segment being filled.
+#[derive(Debug)]
+struct Open {
+    bytes: Vec<u8>,
+    start: Timestamp,
+    discontinuity: bool,
+}
+
+/// Turns TS packets into [`Segment`]s. Feed every packet with
+/// [`SegmentCutter::push`], take finished segments with
+/// [`SegmentCutter::pop`], and the last one with [`SegmentCutter::finish`].
+#[derive(Debug)]
+pub struct SegmentCutter {
+    config: CutterConfig,
+    limit: u64,
+    max_jump: u64,
+    stats: CutterStats,
+    pat: SectionAssembler,
+    pmt_pid: Option<Pid>,
+    pmt_asm: SectionAssembler,
+    pmt: Option<Pmt>,
+    /// The latest complete PAT and PMT, as raw packets (prepended to every
+    /// segment; their continuity counters are the latest seen, so the next
+    /// table in the stream follows on).
+    pat_packets: Vec<u8>,
+    pmt_packets: Vec<u8>,
+    section_packets: HashMap<Pid, Vec<u8>>,
+    lead: Option<Lead>,
+    continuity: HashMap<Pid, u8>,
+    held: Option<Held>,
+    open: Option<Open>,
+    /// Presentation time of the last cut point seen, and the interval
+    /// before it (predicts the next one).
+    last_rap: Option<Timestamp>,
+    rap_interval: u64,
+    /// Decoding time of the last lead PES, and the interval before it
+    /// (the frame duration).
+    last_time: Option<Timestamp>,
+    frame: u64,
+    /// The latest presentation time on the current timeline.
+    last_pts: Option<Timestamp>,
+    /// A jump was seen: the next cut opens a discontinuity; the open
+    /// segment ends where the old timeline did.
+    broken: Option<Timestamp>,
+    /// Segments opened so far.
+    opened: u64,
+    done: VecDeque<Segment>,
+}
+
+impl SegmentCutter {
+    /// A cutter with `config`.
+    pub fn new(config: CutterConfig) -> Self {
+        let hz = Timestamp::HZ;
+        // round(d) <= target  <=>  d < target + 0.5 s.
+        let limit = u64::from(config.target_duration) * hz + hz / 2;
+        let max_jump = (config.max_jump.max(0.0) * hz as f64) as u64;
+        Self {
+            config,
+            limit,
+            max_jump,
+            stats: CutterStats::default(),
+            pat: SectionAssembler::default(),
+            pmt_pid: None,
+            pmt_asm: SectionAssembler::default(),
+            pmt: None,
+            pat_packets: Vec::new(),
+            pmt_packets: Vec::new(),
+            section_packets: HashMap::new(),
+            lead: None,
+            continuity: HashMap::new(),
+            held: None,
+            open: None,
+            last_rap: None,
+            rap_interval: 0,
+            last_time: None,
+            frame: 0,
+            last_pts: None,
+            broken: None,
+            opened: 0,
+            done: VecDeque::new(),
+        }
+    }
+
+    /// What was seen so far.
+    pub fn stats(&self) -> &CutterStats {
+        &self.stats
+    }
+
+    /// The current program, once its PMT arrived.
+    pub fn pmt(&self) -> Option<&Pmt> {
+        self.pmt.as_ref()
+    }
+
+    /// A finished segment, oldest first.
+    pub fn pop(&mut self) -> Option<Segment> {
+        self.done.pop_front()
+    }
+
+    /// Takes one 188-byte packet. A broken packet is counted and dropped;
+    /// returns its error for the caller's log (never fatal).
+    pub fn push(&mut self, bytes: &[u8; PACKET_SIZE]) -> Result<(), TsError> {
+        self.stats.packets += 1;
+        let p = match Packet::parse(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                self.stats.bad_packets += 1;
+                return Err(e);
+            }
+        };
+        self.check_continuity(&p);
+        if p.pid == Pid::PAT {
+            self.on_pat(&p);
+        } else if Some(p.pid) == self.pmt_pid {
+            self.on_pmt(&p);
+        } else if let Some(lead) = self.lead.filter(|l| l.pid == p.pid) {
+            self.on_lead(&p, lead);
+            return Ok(());
+        }
+        self.append(p.bytes);
+        Ok(())
+    }
+
+    /// Ends the stream: the segment in progress, if any, is finished.
+    pub fn finish(&mut self) -> Option<Segment> {
+        if let Some(h) = self.held.take() {
+            self.append_to_open(&h.packets);
+        }
+        let open = self.open.take()?;
+        let duration = self.timeline_end().map_or(0, |e| self.span(open.start, e));
+        self.close(open, duration);
+        self.done.pop_back()
+    }
+
+    fn check_continuity(&mut self, p: &Packet<'_>) {
+        if !p.has_payload() || p.pid == Pid::NULL {
+            return;
+        }
+        let cc = p.continuity_counter;
+        if let Some(last) = self.continuity.insert(p.pid, cc) {
+            let duplicate = last == cc;
+            if !duplicate && cc != (last + 1) & 0x0f && !p.discontinuity_indicator {
+                self.stats.continuity_errors += 1;
+            }
+        }
+    }
+
+    fn on_pat(&mut self, p: &Packet<'_>) {
+        let Some(section) = self.collect(p, true) else {
+            return;
+        };
+        match psi::parse_pat(&section) {
+            Ok(Some((_, pmt_pid))) => {
+                self.pat_packets = self.section_packets.remove(&p.pid).unwrap_or_default();
+                if self.pmt_pid != Some(pmt_pid) {
+                    self.pmt_pid = Some(pmt_pid);
+                    self.pmt_asm = SectionAssembler::default();
+                }
+            }
+            Ok(None) => {}
+            Err(_) => self.stats.bad_sections += 1,
+        }
+    }
+
+    fn on_pmt(&mut self, p: &Packet<'_>) {
+        let Some(section) = self.collect(p, false) else {
+            return;
+        };
+        let pmt = match psi::parse_pmt(&section) {
+            Ok(pmt) => pmt,
+            Err(_) => {
+                self.stats.bad_sections += 1;
+                return;
+            }
+        };
+        self.pmt_packets = self.section_packets.remove(&p.pid).unwrap_or_default();
+        if self
+            .pmt
+            .as_ref()
+            .is_some_and(|old| old.version == pmt.version && old.streams == pmt.streams)
+        {
+            return;
+        }
+        if self.pmt.is_some() {
+            self.stats.pmt_changes += 1;
+        }
+        let lead = pmt
+            .streams
+            .iter()
+            .find(|s| s.kind().is_video())
+            .or_else(|| pmt.streams.iter().find(|s| s.kind() == StreamKind::Audio))
+            .map(|s| Lead {
+                pid: s.pid,
+                kind: s.kind(),
+            });
+        if self.lead.is_some() && lead != self.lead {
+            // A different stream to cut on: a new timeline.
+            self.break_timeline();
+        }
+        self.lead = lead;
+        self.pmt = Some(pmt);
+    }
+
+    /// Feeds a PSI packet to its assembler, keeping the packets of the
+    /// section in progress; the section once complete.
+    fn collect(&mut self, p: &Packet<'_>, pat: bool) -> Option<Vec<u8>> {
+        let raw = self.section_packets.entry(p.pid).or_default();
+        if p.payload_unit_start_indicator {
+            raw.clear();
+        }
+        raw.extend_from_slice(p.bytes);
+        let asm = if pat {
+            &mut self.pat
+        } else {
+            &mut self.pmt_asm
+        };
+        asm.push(p)
+    }
+
+    fn on_lead(&mut self, p: &Packet<'_>, lead: Lead) {
+        if !p.payload_unit_start_indicator {
+            self.append(p.bytes);
+            return;
+        }
+        // A new PES: whatever was held is settled first.
+        if self.held.is_some() {
+            self.settle(None);
+        }
+        let header = match pes::parse_header(p.payload) {
+            Ok(h) => h,
+            Err(_) => {
+                self.stats.bad_pes += 1;
+                self.append(p.bytes);
+                return;
+            }
+        };
+        self.note_time(header.decode_time(), header.pts);
+        let codec = match lead.kind {
+            StreamKind::H264 => Some(Codec::H264),
+            StreamKind::Hevc => Some(Codec::Hevc),
+            _ => None,
+        };
+        let mut held = Held {
+            packets: p.bytes.to_vec(),
+            pts: header.pts,
+            scan: codec.map(FirstPicture::new),
+            random_access_indicator: p.random_access_indicator,
+        };
+        let verdict = match &mut held.scan {
+            Some(scan) => scan.feed(p.payload.get(header.data_offset..).unwrap_or(&[])),
+            // Audio and other video: every PES start, or the RAI hint.
+            None if lead.kind == StreamKind::Audio => Some(Picture::Idr),
+            None if p.random_access_indicator => Some(Picture::Idr),
+            None => Some(Picture::Other),
+        };
+        self.held = Some(held);
+        if verdict.is_some() {
+            self.settle(verdict);
+        }
+    }
+
+    /// Adds a packet to what is held, else to the open segment. Packets of
+    /// the lead stream also feed the keyframe scan.
+    fn append(&mut self, bytes: &[u8; PACKET_SIZE]) {
+        if let Some(h) = &mut self.held {
+            h.packets.extend_from_slice(bytes);
+            let lead = self.lead.map(|l| l.pid);
+            let verdict = match (&mut h.scan, Packet::parse(bytes)) {
+                (Some(scan), Ok(p)) if Some(p.pid) == lead => scan.feed(p.payload),
+                _ => None,
+            };
+            if verdict.is_some() {
+                self.settle(verdict);
+            }
+            return;
+        }
+        self.append_to_open_packet(bytes);
+    }
+
+    fn append_to_open_packet(&mut self, bytes: &[u8; PACKET_SIZE]) {
+        match &mut self.open {
+            Some(o) => o.bytes.extend_from_slice(bytes),
+            None => self.stats.skipped_before_start += 1,
+        }
+    }
+
+    fn append_to_open(&mut self, packets: &[u8]) {
+        match &mut self.open {
+            Some(o) => o.bytes.extend_from_slice(packets),
+            None => self.stats.skipped_before_start += (packets.len() / PACKET_SIZE) as u64,
+        }
+    }
+
+    /// Notes the times of a lead PES; a jump breaks the timeline.
+    fn note_time(&mut self, decode: Option<Timestamp>, pts: Option<Timestamp>) {
+        let Some(t) = decode else { return };
+        if let Some(last) = self.last_time {
+            let forward = t.ticks_since(last);
+            if forward > self.max_jump {
+                self.stats.discontinuities += 1;
+                self.break_timeline();
+            } else if forward > 0 {
+                self.frame = forward;
+            }
+        }
+        self.last_time = Some(t);
+        if let Some(pts) = pts {
+            // PTS run out of order with B-frames: keep the latest.
+            let later = self
+                .last_pts
+                .is_none_or(|m| (1..=self.max_jump).contains(&pts.ticks_since(m)));
+            if later {
+                self.last_pts = Some(pts);
+            }
+        }
+    }
+
+    /// The end of the last frame on the current timeline.
+    fn timeline_end(&self) -> Option<Timestamp> {
+        self.last_pts
+            .map(|t| Timestamp(t.0.wrapping_add(self.frame) & (Timestamp::WRAP - 1)))
+    }
+
+    /// The stream's clock jumped (or the lead stream changed): the open
+    /// segment ends with the old timeline, the next opens a discontinuity.
+    fn break_timeline(&mut self) {
+        if self.broken.is_none() {
+            self.broken = Some(self.timeline_end().unwrap_or(Timestamp(0)));
+        }
+        self.last_time = None;
+        self.last_pts = None;
+        self.last_rap = None;
+    }
+
+    /// Decides where the held packets go, from the first picture's verdict
+    /// (`None`: the PES ended before any picture was seen).
+    fn settle(&mut self, verdict: Option<Picture>) {
+        let Some(h) = self.held.take() else { return };
+        let rap = match verdict.or_else(|| h.scan.as_ref().and_then(|s| s.verdict())) {
+            Some(Picture::Idr) => true,
+            Some(Picture::Cra) => self.config.allow_cra,
+            _ => false,
+        } || (h.scan.is_none() && h.random_access_indicator);
+        let pts = match (rap, h.pts) {
+            (true, Some(pts)) => pts,
+            _ => {
+                self.append_to_open(&h.packets);
+                return;
+            }
+        };
+        if self.pmt_packets.is_empty() || self.pat_packets.is_empty() {
+            self.stats.skipped_before_start += (h.packets.len() / PACKET_SIZE) as u64;
+            return;
+        }
+        let since_rap = self.last_rap.map(|r| pts.ticks_since(r));
+        if let Some(i) = since_rap.filter(|i| *i <= self.max_jump) {
+            if i > 0 {
+                self.rap_interval = i;
+            }
+        }
+        self.last_rap = Some(pts);
+        if self.should_cut(pts) {
+            self.cut(pts, h.packets);
+        } else {
+            self.append_to_open(&h.packets);
+        }
+    }
+
+    /// Whether a cut at random access point `pts` is due.
+    fn should_cut(&self, pts: Timestamp) -> bool {
+        let Some(open) = &self.open else { return true };
+        if self.broken.is_some() {
+            return true;
+        }
+        let elapsed = self.span(open.start, pts);
+        let target = self.limit - Timestamp::HZ / 2;
+        elapsed > 0 && (elapsed >= target || elapsed + self.rap_interval >= self.limit)
+    }
+
+    /// Closes the open segment at `pts` and opens the next with `packets`.
+    fn cut(&mut self, pts: Timestamp, packets: Vec<u8>) {
+        let broken = self.broken.take();
+        if let Some(open) = self.open.take() {
+            // After a jump, the old timeline ends with its last frame.
+            let end = broken.unwrap_or(pts);
+            let duration = self.span(open.start, end);
+            self.close(open, duration);
+        }
+        let mut bytes =
+            Vec::with_capacity(self.pat_packets.len() + self.pmt_packets.len() + packets.len());
+        bytes.extend_from_slice(&self.pat_packets);
+        bytes.extend_from_slice(&self.pmt_packets);
+        bytes.extend_from_slice(&packets);
+        self.open = Some(Open {
+            bytes,
+            start: pts,
+            discontinuity: broken.is_some() && self.opened > 0,
+        });
+        self.opened += 1;
+    }
+
+    fn close(&mut self, open: Open, duration: u64) {
+        let long = duration >= self.limit;
+        self.stats.long_segments += u64::from(long);
+        self.done.push_back(Segment {
+            bytes: open.bytes,
+            start: open.start,
+            duration,
+            discontinuity: open.discontinuity,
+            long,
+        });
+    }
+
+    /// Ticks from `a` to `b` on the stream's clock (across a wrap).
+    fn span(&self, a: Timestamp, b: Timestamp) -> u64 {
+        b.ticks_since(a)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,221 @@
+use super::*;
+use crate::testmux::{h264_au, Mux, AUDIO_PID, VIDEO_PID};
+use proptest::prelude::*;
+
+const FRAME: u64 = 3_600; // 25 fps
+
+/// A stream of `frames` H.264 frames at 25 fps from `pts0`, a keyframe
+/// every `gop` frames, PAT/PMT before each keyframe, and (optionally) an
+/// AAC-like audio PES every 1920 ticks.
+fn stream(frames: u64, gop: u64, pts0: u64, audio: bool) -> Vec<u8> {
+    let mut m = Mux::default();
+    let mut next_audio = pts0;
+    for f in 0..frames {
+        let pts = pts0 + f * FRAME;
+        let key = f % gop == 0;
+        if key {
+            m.pat();
+            let mut streams = vec![(0x1b, VIDEO_PID)];
+            if audio {
+                streams.push((0x0f, AUDIO_PID));
+            }
+            m.pmt(0, &streams);
+        }
+        // Big keyframes span many packets; the IDR NAL sits in the first.
+        m.pes(
+            VIDEO_PID,
+            0xe0,
+            pts + 2 * FRAME,
+            Some(pts),
+            &h264_au(key, if key { 3000 } else { 400 }),
+            key,
+        );
+        while audio && next_audio <= pts {
+            m.pes(
+                AUDIO_PID,
+                0xc0,
+                next_audio,
+                None,
+                &[0xff, 0xf1, 0x50, 0x80, 0, 0x1f, 0xfc],
+                false,
+            );
+            next_audio += 1_920;
+        }
+    }
+    m.out
+}
+
+fn cut(input: &[u8], config: CutterConfig) -> (Vec<Segment>, CutterStats) {
+    let mut c = SegmentCutter::new(config);
+    let mut out = Vec::new();
+    for p in input.chunks(PACKET_SIZE) {
+        let _ = c.push(p.try_into().expect("188"));
+        while let Some(s) = c.pop() {
+            out.push(s);
+        }
+    }
+    out.extend(c.finish());
+    (out, c.stats().clone())
+}
+
+fn secs(segs: &[Segment]) -> Vec<f64> {
+    segs.iter()
+        .map(|s| (s.seconds() * 1000.0).round() / 1000.0)
+        .collect()
+}
+
+/// Every segment opens with PAT, PMT and a video PES whose first picture is an IDR.
+fn assert_opens_with_keyframe(segs: &[Segment]) {
+    for (i, s) in segs.iter().enumerate() {
+        let pkts: Vec<Packet<'_>> = s
+            .bytes
+            .chunks(PACKET_SIZE)
+            .map(|b| Packet::parse(b.try_into().expect("188")).expect("valid"))
+            .collect();
+        assert_eq!(pkts[0].pid, Pid::PAT, "segment {i}");
+        assert_eq!(pkts[1].pid, Pid(crate::testmux::PMT_PID), "segment {i}");
+        let v = pkts
+            .iter()
+            .find(|p| p.pid == Pid(VIDEO_PID))
+            .expect("video");
+        assert!(v.payload_unit_start_indicator, "segment {i}");
+        let h = pes::parse_header(v.payload).expect("PES");
+        let mut scan = FirstPicture::new(Codec::H264);
+        assert_eq!(
+            scan.feed(&v.payload[h.data_offset..]),
+            Some(Picture::Idr),
+            "segment {i}"
+        );
+        assert_eq!(h.pts, Some(s.start), "segment {i}");
+    }
+}
+
+#[test]
+fn two_second_gops_make_six_second_segments() {
+    let (segs, stats) = cut(&stream(750, 50, 0, true), CutterConfig::default());
+    assert_eq!(secs(&segs), [6.0, 6.0, 6.0, 6.0, 6.0]);
+    assert_opens_with_keyframe(&segs);
+    assert!(segs.iter().all(|s| !s.discontinuity && !s.long));
+    assert_eq!(stats.continuity_errors, 0);
+    assert_eq!(stats.long_segments, 0);
+}
+
+#[test]
+fn segments_never_round_above_the_target_when_keyframes_allow() {
+    // 2.5 s GOPs: waiting for the keyframe at 7.5 s would round to 8 > 6.
+    let (segs, stats) = cut(&stream(750, 62, 0, false), CutterConfig::default());
+    assert!(segs.iter().all(|s| s.seconds() < 6.5), "{:?}", secs(&segs));
+    assert_eq!(stats.long_segments, 0);
+    assert_opens_with_keyframe(&segs);
+}
+
+#[test]
+fn keyframes_further_apart_than_the_target_are_reported_not_hidden() {
+    let (segs, stats) = cut(&stream(600, 200, 0, false), CutterConfig::default());
+    assert_eq!(secs(&segs), [8.0, 8.0, 8.0]);
+    assert!(segs.iter().all(|s| s.long));
+    assert_eq!(stats.long_segments, 3);
+}
+
+#[test]
+fn the_33_bit_wrap_is_not_a_discontinuity() {
+    let pts0 = (1 << 33) - 7 * 90_000;
+    let (segs, stats) = cut(&stream(750, 50, pts0, true), CutterConfig::default());
+    assert_eq!(secs(&segs), [6.0, 6.0, 6.0, 6.0, 6.0]);
+    assert_eq!(stats.discontinuities, 0);
+    assert!(segs.iter().all(|s| !s.discontinuity));
+    assert_opens_with_keyframe(&segs);
+}
+
+#[test]
+fn an_encoder_restart_becomes_a_discontinuity() {
+    // 8 s of stream, then the encoder restarts at PTS 0 again.
+    let mut input = stream(200, 50, 900_000, true);
+    input.extend(stream(300, 50, 0, true));
+    let (segs, stats) = cut(&input, CutterConfig::default());
+    assert_eq!(stats.discontinuities, 1);
+    // 6 s, then the 2 s left of the old timeline, then the new one.
+    assert_eq!(secs(&segs), [6.0, 2.0, 6.0, 6.0]);
+    let flags: Vec<bool> = segs.iter().map(|s| s.discontinuity).collect();
+    assert_eq!(flags, [false, false, true, false]);
+    assert_opens_with_keyframe(&segs);
+}
+
+#[test]
+fn audio_only_is_cut_by_time() {
+    let mut m = Mux::default();
+    m.pat();
+    m.pmt(0, &[(0x0f, AUDIO_PID)]);
+    for i in 0..(20 * 90_000 / 1_920) {
+        m.pes(
+            AUDIO_PID,
+            0xc0,
+            i * 1_920,
+            None,
+            &[0xff, 0xf1, 0x50, 0x80, 0, 0x1f, 0xfc],
+            false,
+        );
+    }
+    let (segs, _) = cut(&m.out, CutterConfig::default());
+    let d = secs(&segs);
+    assert_eq!(d.len(), 4, "{d:?}");
+    assert!(d[..3].iter().all(|s| (6.0..6.03).contains(s)), "{d:?}");
+}
+
+#[test]
+fn lost_and_broken_packets_are_counted_and_cutting_goes_on() {
+    let mut input = stream(300, 50, 0, true);
+    // Lose packet 500, break the sync byte of packet 900.
+    input.drain(500 * PACKET_SIZE..501 * PACKET_SIZE);
+    input[900 * PACKET_SIZE] = 0x46;
+    let (segs, stats) = cut(&input, CutterConfig::default());
+    // The lost packet, and the gap the dropped broken one leaves.
+    assert_eq!(stats.continuity_errors, 2);
+    assert_eq!(stats.bad_packets, 1);
+    assert_eq!(secs(&segs), [6.0, 6.0]);
+}
+
+/// Segments minus their leading PAT/PMT copies are the input from the first
+/// keyframe's PAT on: no packet lost, duplicated or reordered.
+fn assert_conserved(input: &[u8], segs: &[Segment]) {
+    let mut rebuilt = Vec::new();
+    for s in segs {
+        rebuilt.extend_from_slice(&s.bytes[2 * PACKET_SIZE..]);
+    }
+    // The first segment's copies are the stream's own first PAT/PMT.
+    let mut want = input[2 * PACKET_SIZE..].to_vec();
+    // Later segments: their copies replaced nothing, the originals stay in place.
+    assert_eq!(rebuilt.len(), want.len());
+    want.truncate(rebuilt.len());
+    assert!(rebuilt == want, "packets lost or reordered");
+}
+
+#[test]
+fn no_packet_is_lost_or_duplicated() {
+    let input = stream(400, 50, 0, true);
+    let (segs, _) = cut(&input, CutterConfig::default());
+    assert_conserved(&input, &segs);
+}
+
+proptest! {
+    /// Any GOP length, start time and target: packets are conserved, every
+    /// segment opens with a keyframe, and only segments whose GOP exceeds
+    /// the target round above it.
+    #[test]
+    fn cutting_invariants(gop in 10u64..120, pts0 in 0u64..(1 << 33), target in 2u32..8, frames in 50u64..400) {
+        let input = stream(frames, gop, pts0, true);
+        let config = CutterConfig { target_duration: target, ..CutterConfig::default() };
+        let (segs, stats) = cut(&input, config);
+        assert_conserved(&input, &segs);
+        assert_opens_with_keyframe(&segs);
+        prop_assert_eq!(stats.discontinuities, 0);
+        let gop_secs = gop as f64 * FRAME as f64 / 90_000.0;
+        for s in &segs {
+            if gop_secs < f64::from(target) {
+                prop_assert!(!s.long, "{} s segment, {} s GOP, target {}", s.seconds(), gop_secs, target);
+            }
+        }
+        let total: u64 = segs.iter().map(|s| s.duration).sum();
+        prop_assert_eq!(total, frames * FRAME);
+    }
+}

@@ -1,0 +1,153 @@
+//! A minimal transport stream multiplexer for tests: PAT, PMT and PES
+//! packets built by hand, so that tests control every byte.
+
+use crate::ts::PACKET_SIZE;
+
+const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_MPEG_2);
+
+/// Builds packets with per-PID continuity counters.
+#[derive(Debug, Default)]
+pub struct Mux {
+    cc: std::collections::HashMap<u16, u8>,
+    pub out: Vec<u8>,
+}
+
+pub const PMT_PID: u16 = 0x1000;
+pub const VIDEO_PID: u16 = 0x100;
+pub const AUDIO_PID: u16 = 0x101;
+
+impl Mux {
+    fn next_cc(&mut self, pid: u16) -> u8 {
+        let c = self.cc.entry(pid).or_insert(15);
+        *c = (*c + 1) & 0x0f;
+        *c
+    }
+
+    /// Packets carrying `payload` on `pid`; the first has PUSI set, the
+    /// last is padded with adaptation-field stuffing.
+    pub fn packets(&mut self, pid: u16, payload: &[u8], rai: bool) -> usize {
+        let mut rest = payload;
+        let mut first = true;
+        let mut n = 0;
+        while first || !rest.is_empty() {
+            let mut p = vec![0x47, (pid >> 8) as u8 & 0x1f, pid as u8, 0];
+            if first {
+                p[1] |= 0x40;
+            }
+            let cc = self.next_cc(pid);
+            let room = PACKET_SIZE - 4;
+            let want_af = (first && rai) || rest.len() < room;
+            if want_af {
+                let take = rest.len().min(room - 2);
+                let stuffing = room - 2 - take;
+                p[3] = 0x30 | cc;
+                p.push((1 + stuffing) as u8);
+                p.push(if first && rai { 0x40 } else { 0 });
+                p.extend(std::iter::repeat_n(0xff, stuffing));
+                p.extend_from_slice(&rest[..take]);
+                rest = &rest[take..];
+            } else {
+                p[3] = 0x10 | cc;
+                p.extend_from_slice(&rest[..room]);
+                rest = &rest[room..];
+            }
+            debug_assert_eq!(p.len(), PACKET_SIZE);
+            self.out.extend_from_slice(&p);
+            first = false;
+            n += 1;
+        }
+        n
+    }
+
+    /// A PSI section (pointer field included) with its CRC.
+    fn section(&mut self, pid: u16, table_id: u8, id: u16, version: u8, body: &[u8]) {
+        let len = 5 + body.len() + 4;
+        let mut s = vec![
+            table_id,
+            0xb0 | (len >> 8) as u8,
+            len as u8,
+            (id >> 8) as u8,
+            id as u8,
+            0xc1 | (version & 0x1f) << 1,
+            0,
+            0,
+        ];
+        s.extend_from_slice(body);
+        let crc = CRC.checksum(&s);
+        s.extend(crc.to_be_bytes());
+        let mut payload = vec![0u8];
+        payload.extend(s);
+        self.packets(pid, &payload, false);
+    }
+
+    pub fn pat(&mut self) {
+        self.section(
+            0,
+            0x00,
+            1,
+            0,
+            &[0, 1, 0xe0 | (PMT_PID >> 8) as u8, PMT_PID as u8],
+        );
+    }
+
+    /// A PMT with `streams` as (stream_type, pid).
+    pub fn pmt(&mut self, version: u8, streams: &[(u8, u16)]) {
+        let pcr = streams.first().map_or(0x1fff, |s| s.1);
+        let mut body = vec![0xe0 | (pcr >> 8) as u8, pcr as u8, 0xf0, 0];
+        for (t, pid) in streams {
+            body.extend([*t, 0xe0 | (pid >> 8) as u8, *pid as u8, 0xf0, 0]);
+        }
+        self.section(PMT_PID, 0x02, 1, version, &body);
+    }
+
+    /// A video PES with PTS (and DTS) carrying `es`.
+    pub fn pes(
+        &mut self,
+        pid: u16,
+        stream_id: u8,
+        pts: u64,
+        dts: Option<u64>,
+        es: &[u8],
+        rai: bool,
+    ) {
+        let mut b = vec![0, 0, 1, stream_id, 0, 0, 0x80];
+        match dts {
+            Some(d) => {
+                b.extend([0xc0, 10]);
+                b.extend(ts_field(3, pts));
+                b.extend(ts_field(1, d));
+            }
+            None => {
+                b.extend([0x80, 5]);
+                b.extend(ts_field(2, pts));
+            }
+        }
+        b.extend_from_slice(es);
+        self.packets(pid, &b, rai);
+    }
+}
+
+fn ts_field(prefix: u8, t: u64) -> [u8; 5] {
+    let t = t & ((1 << 33) - 1);
+    [
+        prefix << 4 | ((t >> 30) as u8 & 0x07) << 1 | 1,
+        (t >> 22) as u8,
+        ((t >> 15) as u8) << 1 | 1,
+        (t >> 7) as u8,
+        (t as u8) << 1 | 1,
+    ]
+}
+
+/// An H.264 access unit: AUD, (SPS, PPS,) a slice; `size` bytes of filler
+/// slice data so that it spans packets.
+pub fn h264_au(idr: bool, size: usize) -> Vec<u8> {
+    let mut v = vec![0, 0, 0, 1, 0x09, 0xf0];
+    if idr {
+        v.extend([
+            0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 0, 1, 0x68, 0xee, 0x3c, 0x80,
+        ]);
+    }
+    v.extend([0, 0, 1, if idr { 0x65 } else { 0x41 }]);
+    v.extend(std::iter::repeat_n(0xab, size));
+    v
+}
