@@ -22,6 +22,10 @@ use crate::psi::{self, Pmt, SectionAssembler, StreamKind};
 use crate::ts::{Packet, Pid, TsError, PACKET_SIZE};
 use crate::Timestamp;
 
+/// Bytes held while looking for a PES's first picture before giving up
+/// (a keyframe's NAL header comes within its first packets in practice).
+const MAX_HELD: usize = 1 << 20;
+
 /// How to cut.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CutterConfig {
@@ -381,6 +385,9 @@ impl SegmentCutter {
             };
             if verdict.is_some() {
                 self.settle(verdict);
+            } else if h.packets.len() >= MAX_HELD {
+                // No picture found in a PES this long: not a cut point.
+                self.settle(None);
             }
             return;
         }

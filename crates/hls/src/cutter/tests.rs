@@ -219,3 +219,25 @@ proptest! {
         prop_assert_eq!(total, frames * FRAME);
     }
 }
+
+#[test]
+fn a_pes_without_pictures_is_not_held_forever() {
+    let mut input = stream(100, 50, 0, false);
+    // A video PES start whose data never shows a NAL unit, then 20,000
+    // packets of another PID: memory must stay bounded.
+    let mut m = Mux::default();
+    m.pes(VIDEO_PID, 0xe0, 500_000, None, &[0xab; 100], false);
+    for _ in 0..20_000 {
+        m.packets(0x300, &[0u8; 184], false);
+    }
+    input.extend(m.out);
+    let mut c = SegmentCutter::new(CutterConfig::default());
+    for p in input.chunks(PACKET_SIZE) {
+        let _ = c.push(p.try_into().expect("188"));
+        let held = c.held.as_ref().map_or(0, |h| h.packets.len());
+        assert!(held <= MAX_HELD, "{held} bytes held");
+    }
+    let last = c.finish().expect("a segment");
+    // Nothing was dropped: the unrelated packets went into the segment.
+    assert!(last.bytes.len() >= 20_000 * PACKET_SIZE);
+}
