@@ -57,7 +57,7 @@ pub struct PushOutcome {
     /// The media sequence number given to the pushed segment.
     pub sequence: u64,
     /// Segments the live window dropped, oldest first; delete their files
-    /// after a grace period (see `store::DeletionQueue`).
+    /// after a grace period (see [`crate::store::DeletionQueue`]).
     pub removed: Vec<SegmentEntry>,
     /// The segment's `EXTINF` rounded to the nearest second exceeds the
     /// target duration (RFC 8216 §4.3.3.1). It is listed anyway and
