@@ -5,7 +5,8 @@
 //! recovered after garbage) → [`cutter::SegmentCutter`] (PAT/PMT tracked,
 //! PES headers read for timestamps, H.264/HEVC NAL units scanned for random
 //! access points) → segments of whole packets, each opening with PAT, PMT and
-//! a keyframe → playlists (RFC 8216 media playlists, written atomically).
+//! a keyframe → [`playlist`] (RFC 8216 media and multivariant playlists,
+//! written atomically by [`store`]).
 //!
 //! # Rules
 //! * **Parsers never panic on input**: every byte parser takes `&[u8]` and
@@ -27,7 +28,9 @@
 pub mod cutter;
 pub mod nal;
 pub mod pes;
+pub mod playlist;
 pub mod psi;
+pub mod store;
 pub mod ts;
 
 #[cfg(test)]
