@@ -12,6 +12,7 @@ mod output;
 mod pipeline;
 mod progress;
 mod route;
+mod segment;
 mod serve;
 mod simulate;
 mod synth;
@@ -46,6 +47,9 @@ enum Command {
     /// Generate a synthetic day of streaming requests (nginx combined +
     /// $request_time), for demos and benchmarks.
     Synth(synth::SynthArgs),
+    /// Cut a live MPEG transport stream into HLS: keyframe-aligned segments,
+    /// a live sliding-window playlist, optionally an archive playlist.
+    Segment(segment::SegmentArgs),
     /// Work with platform configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -110,6 +114,7 @@ pub fn run() -> ExitCode {
         Command::Check(_) => Ok(()),
         Command::Simulate(args) => simulate::run(&args),
         Command::Synth(args) => synth::run(&args),
+        Command::Segment(args) => segment::run(&args),
         Command::Config(ConfigCommand::Check { file }) => config::check(&file),
     };
     match result {

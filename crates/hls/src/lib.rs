@@ -30,6 +30,7 @@ pub mod nal;
 pub mod pes;
 pub mod playlist;
 pub mod psi;
+pub mod segmenter;
 pub mod store;
 pub mod ts;
 

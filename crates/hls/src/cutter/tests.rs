@@ -1,49 +1,8 @@
 use super::*;
-use crate::testmux::{h264_au, Mux, AUDIO_PID, VIDEO_PID};
+use crate::testmux::{Mux, AUDIO_PID, VIDEO_PID};
 use proptest::prelude::*;
 
-const FRAME: u64 = 3_600; // 25 fps
-
-/// A stream of `frames` H.264 frames at 25 fps from `pts0`, a keyframe
-/// every `gop` frames, PAT/PMT before each keyframe, and (optionally) an
-/// AAC-like audio PES every 1920 ticks.
-fn stream(frames: u64, gop: u64, pts0: u64, audio: bool) -> Vec<u8> {
-    let mut m = Mux::default();
-    let mut next_audio = pts0;
-    for f in 0..frames {
-        let pts = pts0 + f * FRAME;
-        let key = f % gop == 0;
-        if key {
-            m.pat();
-            let mut streams = vec![(0x1b, VIDEO_PID)];
-            if audio {
-                streams.push((0x0f, AUDIO_PID));
-            }
-            m.pmt(0, &streams);
-        }
-        // Big keyframes span many packets; the IDR NAL sits in the first.
-        m.pes(
-            VIDEO_PID,
-            0xe0,
-            pts + 2 * FRAME,
-            Some(pts),
-            &h264_au(key, if key { 3000 } else { 400 }),
-            key,
-        );
-        while audio && next_audio <= pts {
-            m.pes(
-                AUDIO_PID,
-                0xc0,
-                next_audio,
-                None,
-                &[0xff, 0xf1, 0x50, 0x80, 0, 0x1f, 0xfc],
-                false,
-            );
-            next_audio += 1_920;
-        }
-    }
-    m.out
-}
+use crate::testmux::{stream, FRAME};
 
 fn cut(input: &[u8], config: CutterConfig) -> (Vec<Segment>, CutterStats) {
     let mut c = SegmentCutter::new(config);

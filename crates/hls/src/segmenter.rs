@@ -1,0 +1,269 @@
+//! The segmenter: packets in; segment files, the live playlist and
+//! (optionally) an archive playlist out, all written atomically.
+//!
+//! * Segment `N` is `segN.ts`, `N` its media sequence number.
+//! * `index.m3u8` is the live sliding window. Segments that leave it are
+//!   deleted after a grace period, unless an archive is kept.
+//! * With `archive`, `archive.m3u8` lists every segment (EXT-X-PLAYLIST-TYPE
+//!   EVENT, ENDLIST when the input ends) and no segment is deleted.
+//! * `EXT-X-PROGRAM-DATE-TIME` is anchored to the wall clock at the first
+//!   segment (and after each discontinuity) and then advances by the stream's
+//!   own durations, counted in 90 kHz ticks: it never drifts by rounding.
+//! * A restart resumes from `index.m3u8`: the media sequence continues and
+//!   the first new segment carries a discontinuity.
+//!
+//! Time is an argument (`now_ms`, wall-clock milliseconds since the epoch):
+//! the segmenter reads no clock.
+
+use std::path::{Path, PathBuf};
+
+use crate::cutter::{CutterConfig, CutterStats, Segment, SegmentCutter};
+use crate::playlist::{MediaPlaylist, PlaylistError, SegmentEntry, Ticks, UnixMillis};
+use crate::store::{self, DeletionQueue, StoreError};
+use crate::ts::{TsError, PACKET_SIZE};
+use crate::Timestamp;
+
+/// The live playlist's file name.
+pub const LIVE_PLAYLIST: &str = "index.m3u8";
+/// The archive playlist's file name.
+pub const ARCHIVE_PLAYLIST: &str = "archive.m3u8";
+
+/// What to write where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmenterConfig {
+    /// Directory of segments and playlists.
+    pub dir: PathBuf,
+    /// Where to cut.
+    pub cutter: CutterConfig,
+    /// The live window, seconds (at least 3 × the target duration).
+    pub window_secs: f64,
+    /// How long a segment stays on disk after it left the live window, ms.
+    pub grace_ms: u64,
+    /// Keep every segment and list them all in `archive.m3u8`.
+    pub archive: bool,
+}
+
+/// Why the segmenter stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SegmenterError {
+    /// The configuration cannot make a valid playlist.
+    #[error("{0}")]
+    Config(PlaylistError),
+    /// The playlist left by an earlier run cannot be resumed.
+    #[error("{path}: cannot resume: {error}")]
+    Resume {
+        /// The playlist.
+        path: PathBuf,
+        /// What is wrong with it.
+        error: String,
+    },
+    /// The output directory cannot be created.
+    #[error("{path}: cannot create the output directory: {error}")]
+    Directory {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// Writing a segment or playlist failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Turns packets into files. See the module documentation.
+#[derive(Debug)]
+pub struct Segmenter {
+    config: SegmenterConfig,
+    cutter: SegmentCutter,
+    live: MediaPlaylist,
+    archive: Option<MediaPlaylist>,
+    deletions: DeletionQueue,
+    /// Wall time of the anchor, and the stream ticks since it.
+    anchor: Option<(u64, u64)>,
+    /// The next segment continues an earlier run: a discontinuity.
+    resumed: bool,
+    written: u64,
+    delete_failures: u64,
+}
+
+impl Segmenter {
+    /// A segmenter writing into `config.dir` (created if missing), resuming
+    /// the live playlist found there.
+    pub fn open(config: SegmenterConfig, _now_ms: u64) -> Result<Self, SegmenterError> {
+        std::fs::create_dir_all(&config.dir).map_err(|error| SegmenterError::Directory {
+            path: config.dir.clone(),
+            error,
+        })?;
+        let target = config.cutter.target_duration;
+        let window = Ticks::from_secs_f64(config.window_secs).ok_or_else(|| {
+            SegmenterError::Config(PlaylistError::WindowTooShort {
+                window: Ticks(0),
+                minimum: MediaPlaylist::minimum_window(target),
+            })
+        })?;
+        let live_path = config.dir.join(LIVE_PLAYLIST);
+        let (live, resumed) = match resume(&live_path, target)? {
+            Some(mut p) => {
+                p.set_window(window).map_err(SegmenterError::Config)?;
+                (p, true)
+            }
+            None => (
+                MediaPlaylist::live(target, window).map_err(SegmenterError::Config)?,
+                false,
+            ),
+        };
+        let archive = if config.archive {
+            let path = config.dir.join(ARCHIVE_PLAYLIST);
+            Some(match resume(&path, target)? {
+                Some(p) => p,
+                None => MediaPlaylist::event(target).map_err(SegmenterError::Config)?,
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            cutter: SegmentCutter::new(config.cutter.clone()),
+            deletions: DeletionQueue::new(config.grace_ms),
+            config,
+            live,
+            archive,
+            anchor: None,
+            resumed,
+            written: 0,
+            delete_failures: 0,
+        })
+    }
+
+    /// Takes one packet; writes whatever segment it completes. A broken
+    /// packet is counted in [`Segmenter::stats`] and returned in `Ok(Err)`
+    /// for the caller's log; only IO failures stop the segmenter.
+    pub fn push(
+        &mut self,
+        packet: &[u8; PACKET_SIZE],
+        now_ms: u64,
+    ) -> Result<Result<(), TsError>, SegmenterError> {
+        let taken = self.cutter.push(packet);
+        while let Some(seg) = self.cutter.pop() {
+            self.write(seg, now_ms)?;
+        }
+        Ok(taken)
+    }
+
+    /// Ends the stream: the last segment, then ENDLIST in the playlists.
+    pub fn finish(&mut self, now_ms: u64) -> Result<(), SegmenterError> {
+        if let Some(seg) = self.cutter.finish() {
+            self.write(seg, now_ms)?;
+        }
+        self.live.end();
+        if let Some(a) = &mut self.archive {
+            a.end();
+        }
+        self.write_playlists()
+    }
+
+    /// What the cutter saw.
+    pub fn stats(&self) -> &CutterStats {
+        self.cutter.stats()
+    }
+
+    /// Segments written by this run.
+    pub fn segments_written(&self) -> u64 {
+        self.written
+    }
+
+    /// Old segments that could not be deleted.
+    pub fn delete_failures(&self) -> u64 {
+        self.delete_failures
+    }
+
+    /// The live playlist as last written.
+    pub fn live(&self) -> &MediaPlaylist {
+        &self.live
+    }
+
+    fn write(&mut self, seg: Segment, now_ms: u64) -> Result<(), SegmenterError> {
+        let seq = self.live.next_sequence().unwrap_or(u64::MAX);
+        let name = format!("seg{seq}.ts");
+        store::write_atomic(&self.config.dir, &name, &seg.bytes)?;
+        let discontinuity = seg.discontinuity || std::mem::take(&mut self.resumed);
+        let (anchor_ms, ticks) = match self.anchor {
+            Some(a) if !discontinuity => a,
+            // Live input: the segment just completed began its duration ago.
+            _ => (now_ms.saturating_sub(ms(seg.duration)), 0),
+        };
+        self.anchor = Some((anchor_ms, ticks + seg.duration));
+        let mut entry = SegmentEntry::new(name, Ticks(seg.duration));
+        entry.discontinuity_before = discontinuity;
+        entry.program_date_time = Some(UnixMillis(anchor_ms + ms(ticks)));
+        entry.bytes = Some(seg.bytes.len() as u64);
+        let pushed = self
+            .live
+            .push(entry.clone())
+            .map_err(SegmenterError::Config)?;
+        if let Some(a) = &mut self.archive {
+            let _ = a.push(entry).map_err(SegmenterError::Config)?;
+        } else {
+            for old in pushed.removed {
+                self.deletions
+                    .schedule(self.config.dir.join(&old.uri), now_ms);
+            }
+        }
+        self.written += 1;
+        self.write_playlists()?;
+        let report = self.deletions.delete_due(now_ms);
+        self.delete_failures += report.failed.len() as u64;
+        Ok(())
+    }
+
+    fn write_playlists(&self) -> Result<(), SegmenterError> {
+        let dir = &self.config.dir;
+        store::write_atomic(dir, LIVE_PLAYLIST, self.live.render().as_bytes())?;
+        if let Some(a) = &self.archive {
+            store::write_atomic(dir, ARCHIVE_PLAYLIST, a.render().as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// Milliseconds in `ticks` (90 kHz), rounded.
+fn ms(ticks: u64) -> u64 {
+    (ticks.saturating_mul(1000) + Timestamp::HZ / 2) / Timestamp::HZ
+}
+
+/// The playlist an earlier run left at `path`, ready to take more segments
+/// (its ENDLIST, if any, dropped), or `None` when there is none.
+fn resume(path: &Path, target: u32) -> Result<Option<MediaPlaylist>, SegmenterError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(SegmenterError::Resume {
+                path: path.to_path_buf(),
+                error: e.to_string(),
+            })
+        }
+    };
+    let open: String = text
+        .lines()
+        .filter(|l| l.trim() != "#EXT-X-ENDLIST")
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    let p = MediaPlaylist::parse(&open).map_err(|e| SegmenterError::Resume {
+        path: path.to_path_buf(),
+        error: e.to_string(),
+    })?;
+    if p.target_duration() != target {
+        return Err(SegmenterError::Resume {
+            path: path.to_path_buf(),
+            error: format!(
+                "its EXT-X-TARGETDURATION is {}, not {target}: it must not change during a stream (use another directory)",
+                p.target_duration()
+            ),
+        });
+    }
+    Ok(Some(p))
+}
+
+#[cfg(test)]
+mod tests;

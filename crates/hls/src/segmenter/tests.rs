@@ -1,0 +1,131 @@
+use super::*;
+use crate::testmux::stream;
+
+const T0: u64 = 1_764_000_000_000;
+
+fn config(dir: &Path, archive: bool) -> SegmenterConfig {
+    SegmenterConfig {
+        dir: dir.to_path_buf(),
+        cutter: CutterConfig::default(),
+        window_secs: 18.0,
+        grace_ms: 10_000,
+        archive,
+    }
+}
+
+/// Feeds `input` as if it arrived live from `t0`: packet times follow the
+/// stream (25 fps, ~30 packets a frame is close enough for the clock).
+fn feed(s: &mut Segmenter, input: &[u8], t0: u64) -> u64 {
+    let mut now = t0;
+    for (i, p) in input.chunks(PACKET_SIZE).enumerate() {
+        now = t0 + i as u64 / 8;
+        let r = s.push(p.try_into().expect("188"), now).expect("io");
+        assert!(r.is_ok());
+    }
+    now
+}
+
+fn read(dir: &Path, name: &str) -> MediaPlaylist {
+    MediaPlaylist::parse(&std::fs::read_to_string(dir.join(name)).expect("written")).expect("valid")
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_live_window_of_whole_segments_and_old_ones_deleted_after_the_grace() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), false), T0).expect("open");
+    // 60 s of stream in 2 s GOPs: ten 6 s segments.
+    let now = feed(&mut s, &stream(1500, 50, 0, true), T0);
+    s.finish(now + 60_000).expect("finish");
+    let live = read(dir.path(), LIVE_PLAYLIST);
+    assert!(live.is_ended());
+    // 18 s window: three 6 s segments, sequence numbers 7, 8, 9.
+    let uris: Vec<&str> = live.segments().map(|e| e.uri.as_str()).collect();
+    assert_eq!(uris, ["seg7.ts", "seg8.ts", "seg9.ts"]);
+    assert_eq!(live.media_sequence(), 7);
+    // Segments 0..=6 left the window; all but those within the grace period
+    // are gone (finish ran 60 s later, past every grace period).
+    let on_disk = files(dir.path());
+    for gone in 0..6 {
+        assert!(!on_disk.contains(&format!("seg{gone}.ts")), "{on_disk:?}");
+    }
+    for kept in 7..=9 {
+        assert!(on_disk.contains(&format!("seg{kept}.ts")), "{on_disk:?}");
+    }
+    assert!(!on_disk.iter().any(|f| f.contains(".tmp")), "{on_disk:?}");
+}
+
+#[test]
+fn program_date_time_advances_by_the_stream_durations() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), true), T0).expect("open");
+    let now = feed(&mut s, &stream(1500, 50, 0, true), T0);
+    s.finish(now).expect("finish");
+    let all = read(dir.path(), ARCHIVE_PLAYLIST);
+    let entries: Vec<&SegmentEntry> = all.segments().collect();
+    assert_eq!(entries.len(), 10);
+    for w in entries.windows(2) {
+        let (a, b) = (
+            w[0].program_date_time.expect("pdt"),
+            w[1].program_date_time.expect("pdt"),
+        );
+        assert_eq!(b.0 - a.0, w[0].duration.rounded_millis());
+    }
+    // Anchored to the wall clock: the first segment completed soon after T0
+    // and began its 6 s before that.
+    let first = entries[0].program_date_time.expect("pdt").0;
+    assert!((T0 - 6_000..T0).contains(&first), "{first}");
+    // An archive deletes nothing.
+    assert_eq!(
+        files(dir.path())
+            .iter()
+            .filter(|f| f.ends_with(".ts"))
+            .count(),
+        10
+    );
+}
+
+#[test]
+fn a_restart_continues_the_media_sequence_after_a_discontinuity() {
+    let dir = tempfile::tempdir().expect("tmp");
+    {
+        // The first run dies without finishing: no ENDLIST.
+        let mut s = Segmenter::open(config(dir.path(), false), T0).expect("open");
+        feed(&mut s, &stream(750, 50, 0, true), T0);
+    }
+    let before = read(dir.path(), LIVE_PLAYLIST);
+    let next = before.next_sequence().expect("room");
+    let mut s = Segmenter::open(config(dir.path(), false), T0 + 40_000).expect("resume");
+    let now = feed(&mut s, &stream(300, 50, 5_000_000, true), T0 + 40_000);
+    s.finish(now).expect("finish");
+    let after = read(dir.path(), LIVE_PLAYLIST);
+    let resumed = after
+        .segments()
+        .find(|e| e.sequence == next)
+        .expect("the first new segment is still in the window");
+    assert!(resumed.discontinuity_before);
+    assert_eq!(resumed.uri, format!("seg{next}.ts"));
+    assert!(after.media_sequence() >= before.media_sequence());
+}
+
+#[test]
+fn another_target_duration_is_refused_on_resume() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), false), T0).expect("open");
+    feed(&mut s, &stream(300, 50, 0, true), T0);
+    let mut c = config(dir.path(), false);
+    c.cutter.target_duration = 4;
+    let e = Segmenter::open(c, T0).expect_err("target changed");
+    assert!(
+        e.to_string().contains("EXT-X-TARGETDURATION is 6, not 4"),
+        "{e}"
+    );
+}

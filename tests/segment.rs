@@ -1,0 +1,230 @@
+//! Whole-binary tests of `routecast segment` on transport streams made by
+//! Debian's ffmpeg (libx264, libx265, AAC), checked by ffprobe: every
+//! segment decodes and opens with a keyframe, the playlists hold what the
+//! stream held. ffmpeg and ffprobe are required (scripts/test installs
+//! them): a missing tool fails the test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs a tool that must be installed; panics with its stderr on failure.
+fn tool(name: &str, args: &[&str]) -> String {
+    let out = Command::new(name)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} must be installed (scripts/test installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `seconds` of 25 fps test pattern with a 440 Hz tone, keyframes every
+/// `gop` frames, as MPEG-TS; `extra` ffmpeg output options.
+fn make(dir: &Path, name: &str, codec: &str, seconds: u32, gop: u32, extra: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let t = seconds.to_string();
+    let g = gop.to_string();
+    let mut args = vec![
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=192x108:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        &t,
+        "-c:v",
+        codec,
+        "-g",
+        &g,
+        "-preset",
+        "ultrafast",
+    ];
+    let x265 = format!("keyint={gop}:min-keyint={gop}:open-gop=0:scenecut=0:log-level=none");
+    if codec == "libx265" {
+        args.extend(["-x265-params", &x265]);
+    } else {
+        args.extend(["-sc_threshold", "0"]);
+    }
+    args.extend(["-c:a", "aac", "-b:a", "64k"]);
+    args.extend(extra);
+    args.extend(["-f", "mpegts", "-y"]);
+    let path = out.to_string_lossy().into_owned();
+    args.push(&path);
+    tool("ffmpeg", &args);
+    out
+}
+
+fn segment(input: &Path, out: &Path, extra: &[&str]) {
+    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .arg("segment")
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("routecast runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// (EXTINF seconds, discontinuity before, URI) of a media playlist.
+fn entries(playlist: &Path) -> Vec<(f64, bool, String)> {
+    let text = std::fs::read_to_string(playlist).expect("playlist written");
+    assert!(text.starts_with("#EXTM3U\n"), "{text}");
+    let mut out = Vec::new();
+    let (mut d, mut disc) = (None, false);
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("#EXTINF:") {
+            d = Some(
+                v.trim_end_matches(',')
+                    .parse::<f64>()
+                    .expect("EXTINF number"),
+            );
+        } else if line == "#EXT-X-DISCONTINUITY" {
+            disc = true;
+        } else if !line.starts_with('#') && !line.is_empty() {
+            out.push((d.take().expect("EXTINF before URI"), disc, line.to_string()));
+            disc = false;
+        }
+    }
+    out
+}
+
+/// ffprobe decodes every frame of the segment without an error, and its
+/// first video frame is a keyframe; returns the segment's video frames.
+fn check_segment(path: &Path) -> usize {
+    let p = path.to_string_lossy();
+    let frames = tool(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_frames",
+            "-show_entries",
+            "frame=key_frame",
+            "-of",
+            "csv=p=0",
+            &p,
+        ],
+    );
+    // One line per frame: key_frame first (side data may follow).
+    let keys: Vec<&str> = frames
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split(',').next().unwrap_or("").trim())
+        .collect();
+    assert_eq!(
+        keys.first().copied(),
+        Some("1"),
+        "{p} does not open with a keyframe"
+    );
+    // Decoding errors are printed at -v error: there must be none.
+    let errors = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name",
+            "-of",
+            "csv=p=0",
+            &p,
+        ])
+        .output()
+        .expect("ffprobe");
+    assert!(
+        errors.stderr.is_empty(),
+        "{p}: {}",
+        String::from_utf8_lossy(&errors.stderr)
+    );
+    keys.len()
+}
+
+fn check_all(out: &Path, playlist: &str, target: f64) -> Vec<(f64, bool, String)> {
+    let e = entries(&out.join(playlist));
+    assert!(!e.is_empty());
+    for (d, _, uri) in &e {
+        assert!(
+            d.round() <= target,
+            "{uri}: EXTINF {d} rounds above {target}"
+        );
+        check_segment(&out.join(uri));
+    }
+    e
+}
+
+#[test]
+fn h264_aac_segments_decode_open_with_keyframes_and_add_up() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make(dir.path(), "in.ts", "libx264", 30, 50, &[]);
+    let out = dir.path().join("hls");
+    segment(&input, &out, &["--archive", "-q"]);
+    let e = check_all(&out, "archive.m3u8", 6.0);
+    let total: f64 = e.iter().map(|x| x.0).sum();
+    assert!((total - 30.0).abs() < 0.1, "total {total}");
+    assert_eq!(e.iter().filter(|x| x.0 == 6.0).count(), 5, "{e:?}");
+    // Every frame made it into exactly one segment.
+    let frames: usize = e.iter().map(|(_, _, u)| check_segment(&out.join(u))).sum();
+    assert_eq!(frames, 750);
+    // The live window: the newest segments, at least 3 targets long.
+    let live = entries(&out.join("index.m3u8"));
+    assert!(live.iter().map(|x| x.0).sum::<f64>() >= 18.0);
+    assert_eq!(live.last(), e.last());
+}
+
+#[test]
+fn hevc_segments_decode_and_open_with_idr_pictures() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make(dir.path(), "in.ts", "libx265", 20, 50, &[]);
+    let out = dir.path().join("hls");
+    segment(&input, &out, &["--archive", "-q", "--target-duration", "4"]);
+    let e = check_all(&out, "archive.m3u8", 4.0);
+    assert_eq!(e.iter().map(|x| x.0).collect::<Vec<_>>(), [4.0; 5]);
+}
+
+#[test]
+fn the_33_bit_timestamp_wrap_passes_without_a_discontinuity() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // PTS wrap at 2^33 / 90 kHz = 95443.7 s: 10 s into the stream.
+    let input = make(
+        dir.path(),
+        "in.ts",
+        "libx264",
+        30,
+        50,
+        &["-output_ts_offset", "95433.7"],
+    );
+    let out = dir.path().join("hls");
+    segment(&input, &out, &["--archive", "-q"]);
+    let e = check_all(&out, "archive.m3u8", 6.0);
+    assert!(e.iter().all(|x| !x.1), "{e:?}");
+    let total: f64 = e.iter().map(|x| x.0).sum();
+    assert!((total - 30.0).abs() < 0.1, "total {total}");
+}
+
+#[test]
+fn an_encoder_restart_is_one_discontinuity() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = make(dir.path(), "a.ts", "libx264", 12, 50, &[]);
+    let b = make(dir.path(), "b.ts", "libx264", 12, 50, &[]);
+    // The same timestamps twice: what a restarted encoder sends.
+    let mut both = std::fs::read(&a).expect("a");
+    both.extend(std::fs::read(&b).expect("b"));
+    let input = dir.path().join("restart.ts");
+    std::fs::write(&input, both).expect("write");
+    let out = dir.path().join("hls");
+    segment(&input, &out, &["--archive", "-q"]);
+    let e = check_all(&out, "archive.m3u8", 6.0);
+    let flags: Vec<bool> = e.iter().map(|x| x.1).collect();
+    assert_eq!(flags.iter().filter(|f| **f).count(), 1, "{e:?}");
+    assert_eq!(flags, [false, false, true, false], "{e:?}");
+}
