@@ -77,7 +77,7 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
     let mut input = open(&args.input)?;
     let mut reader = PacketReader::new();
     let mut pace = args.realtime.then(Pace::default);
-    let mut buf = vec![0u8; 1 << 16];
+    let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = match input.read(&mut buf) {
             Ok(0) => break,
@@ -86,17 +86,23 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
             Err(e) => return Err(Failure::Data(format!("{}: read error: {e}", args.input))),
         };
         reader.extend(&buf[..n]);
+        // One clock read per read: a read is at most milliseconds of stream
+        // when live (and pacing reads it again).
+        let mut now = now_ms();
         while let Some(p) = reader.next_packet(false) {
             let p = *p;
             if let Some(pace) = &mut pace {
-                pace.wait(&p);
+                if pace.wait(&p) {
+                    now = now_ms();
+                }
             }
-            push(&mut segmenter, &p)?;
+            push(&mut segmenter, &p, now)?;
         }
     }
+    let now = now_ms();
     while let Some(p) = reader.next_packet(true) {
         let p = *p;
-        push(&mut segmenter, &p)?;
+        push(&mut segmenter, &p, now)?;
     }
     segmenter
         .finish(now_ms())
@@ -107,9 +113,10 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
     if !args.quiet {
         let s = segmenter.stats();
         eprintln!(
-            "{} segments; {} packets ({} broken, {} continuity errors, {} bytes skipped for sync); {} discontinuities; {} segments over the target duration",
+            "{} segments; {} packets ({} null, {} broken, {} continuity errors, {} bytes skipped for sync); {} discontinuities; {} segments over the target duration",
             segmenter.segments_written(),
             s.packets,
+            s.null_packets,
             s.bad_packets,
             s.continuity_errors,
             reader.skipped(),
@@ -122,8 +129,8 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
 
 /// One packet into the segmenter; IO failures end the run, broken packets
 /// are counted (and summed up at the end).
-fn push(s: &mut Segmenter, p: &[u8; PACKET_SIZE]) -> Result<(), Failure> {
-    match s.push(p, now_ms()) {
+fn push(s: &mut Segmenter, p: &[u8; PACKET_SIZE], now: u64) -> Result<(), Failure> {
+    match s.push(p, now) {
         Ok(_) => Ok(()),
         Err(e) => Err(Failure::Other(e.into())),
     }
@@ -182,23 +189,28 @@ struct Pace {
 }
 
 impl Pace {
-    fn wait(&mut self, packet: &[u8; PACKET_SIZE]) {
+    /// Waits until `packet` is due; true when it waited (or restarted).
+    fn wait(&mut self, packet: &[u8; PACKET_SIZE]) -> bool {
         let Some(pcr) = routecast_hls::Packet::parse(packet)
             .ok()
             .and_then(|p| p.pcr)
         else {
-            return;
+            return false;
         };
         let (first, at) = *self.start.get_or_insert((pcr, Instant::now()));
         let ahead = pcr.ticks_since(first);
         if ahead > 3_600 * Timestamp::HZ {
             // A jump back or a huge gap: start pacing over from here.
             self.start = Some((pcr, Instant::now()));
-            return;
+            return true;
         }
         let due = at + Duration::from_micros(ahead * 1_000_000 / Timestamp::HZ);
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
+        match due.checked_duration_since(Instant::now()) {
+            Some(wait) => {
+                std::thread::sleep(wait);
+                true
+            }
+            None => false,
         }
     }
 }

@@ -26,6 +26,9 @@ use crate::Timestamp;
 /// (a keyframe's NAL header comes within its first packets in practice).
 const MAX_HELD: usize = 1 << 20;
 
+/// No continuity counter seen yet on a PID.
+const NO_COUNTER: u8 = 16;
+
 /// How to cut.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CutterConfig {
@@ -77,6 +80,8 @@ impl Segment {
 pub struct CutterStats {
     /// Packets taken.
     pub packets: u64,
+    /// Null packets (PID 0x1fff) left out of the segments.
+    pub null_packets: u64,
     /// Packets dropped as broken (transport error, bad adaptation field).
     pub bad_packets: u64,
     /// Continuity counter gaps (lost packets).
@@ -141,7 +146,8 @@ pub struct SegmentCutter {
     pmt_packets: Vec<u8>,
     section_packets: HashMap<Pid, Vec<u8>>,
     lead: Option<Lead>,
-    continuity: HashMap<Pid, u8>,
+    /// Last continuity counter per PID (16: none yet).
+    continuity: Vec<u8>,
     held: Option<Held>,
     open: Option<Open>,
     /// Presentation time of the last cut point seen, and the interval
@@ -182,7 +188,7 @@ impl SegmentCutter {
             pmt_packets: Vec::new(),
             section_packets: HashMap::new(),
             lead: None,
-            continuity: HashMap::new(),
+            continuity: vec![NO_COUNTER; 8192],
             held: None,
             open: None,
             last_rap: None,
@@ -222,6 +228,11 @@ impl SegmentCutter {
                 return Err(e);
             }
         };
+        if p.pid == Pid::NULL {
+            // Stuffing for a constant mux rate: no use in a file.
+            self.stats.null_packets += 1;
+            return Ok(());
+        }
         self.check_continuity(&p);
         if p.pid == Pid::PAT {
             self.on_pat(&p);
@@ -251,11 +262,15 @@ impl SegmentCutter {
             return;
         }
         let cc = p.continuity_counter;
-        if let Some(last) = self.continuity.insert(p.pid, cc) {
-            let duplicate = last == cc;
-            if !duplicate && cc != (last + 1) & 0x0f && !p.discontinuity_indicator {
-                self.stats.continuity_errors += 1;
-            }
+        // A PID is 13 bits: always an index of the 8192 slots.
+        let Some(slot) = self.continuity.get_mut(usize::from(p.pid.0)) else {
+            return;
+        };
+        let last = std::mem::replace(slot, cc);
+        let duplicate = last == cc;
+        if last != NO_COUNTER && !duplicate && cc != (last + 1) & 0x0f && !p.discontinuity_indicator
+        {
+            self.stats.continuity_errors += 1;
         }
     }
 

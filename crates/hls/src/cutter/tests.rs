@@ -200,3 +200,22 @@ fn a_pes_without_pictures_is_not_held_forever() {
     // Nothing was dropped: the unrelated packets went into the segment.
     assert!(last.bytes.len() >= 20_000 * PACKET_SIZE);
 }
+
+#[test]
+fn null_packets_are_left_out_of_segments() {
+    let plain = stream(300, 50, 0, true);
+    let mut padded = Vec::new();
+    for (i, p) in plain.chunks(PACKET_SIZE).enumerate() {
+        padded.extend_from_slice(p);
+        if i % 3 == 0 {
+            let mut null = [0xffu8; PACKET_SIZE];
+            null[..4].copy_from_slice(&[0x47, 0x1f, 0xff, 0x10]);
+            padded.extend_from_slice(&null);
+        }
+    }
+    let (a, _) = cut(&plain, CutterConfig::default());
+    let (b, stats) = cut(&padded, CutterConfig::default());
+    assert_eq!(a, b);
+    let packets = (plain.len() / PACKET_SIZE) as u64;
+    assert_eq!(stats.null_packets, packets.div_ceil(3));
+}
