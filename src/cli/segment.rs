@@ -39,6 +39,10 @@ pub struct SegmentArgs {
     /// Read a file at the stream's own pace (by its PCR), as a live source.
     #[arg(long)]
     realtime: bool,
+    /// Low-latency HLS: also cut partial segments of at most this many
+    /// seconds (e.g. 0.5), listed with EXT-X-PART and EXT-X-PRELOAD-HINT.
+    #[arg(long, value_name = "SECONDS")]
+    part_target: Option<f64>,
     /// Accept HEVC CRA/BLA pictures as cut points (open GOP).
     #[arg(long)]
     allow_cra: bool,
@@ -66,6 +70,7 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
         cutter: CutterConfig {
             target_duration: args.target_duration,
             allow_cra: args.allow_cra,
+            part_target: args.part_target,
             ..CutterConfig::default()
         },
         window_secs: args.window,

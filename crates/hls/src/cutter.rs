@@ -40,6 +40,9 @@ pub struct CutterConfig {
     /// A decoding-time jump larger than this, forwards or backwards, is a
     /// discontinuity (encoder restart, splice), in seconds.
     pub max_jump: f64,
+    /// Low-latency HLS: also cut partial segments no longer than this many
+    /// seconds, at frame starts (`None`: no parts).
+    pub part_target: Option<f64>,
 }
 
 impl Default for CutterConfig {
@@ -48,6 +51,7 @@ impl Default for CutterConfig {
             target_duration: 6,
             allow_cra: false,
             max_jump: 10.0,
+            part_target: None,
         }
     }
 }
@@ -73,6 +77,32 @@ impl Segment {
     pub fn seconds(&self) -> f64 {
         Timestamp::seconds(self.duration)
     }
+}
+
+/// A partial segment (low-latency HLS): whole packets from a frame start.
+/// The parts of a segment, in order, are exactly its bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// The packets.
+    pub bytes: Vec<u8>,
+    /// Its duration in 90 kHz ticks (decoding time to the next part; the
+    /// last part of a segment takes what makes the parts add up to it).
+    pub duration: u64,
+    /// It starts with a random access point (the first part of a segment
+    /// always does, with PAT and PMT).
+    pub independent: bool,
+    /// Its index in its segment, from 0.
+    pub index: u32,
+}
+
+/// What the cutter produces, in order: the parts of a segment (when parts
+/// are on), then the segment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cut {
+    /// A partial segment of the segment in progress.
+    Part(Part),
+    /// A finished segment.
+    Segment(Segment),
 }
 
 /// What the cutter saw, for logs and metrics.
@@ -114,6 +144,7 @@ struct Lead {
 struct Held {
     packets: Vec<u8>,
     pts: Option<Timestamp>,
+    dts: Option<Timestamp>,
     scan: Option<FirstPicture>,
     random_access_indicator: bool,
 }
@@ -124,6 +155,14 @@ struct Open {
     bytes: Vec<u8>,
     start: Timestamp,
     discontinuity: bool,
+    /// The part in progress: where it starts in `bytes`, its decoding time,
+    /// whether it starts at a random access point; parts closed so far and
+    /// their ticks.
+    part_start: usize,
+    part_dts: Option<Timestamp>,
+    part_independent: bool,
+    parts: u32,
+    part_ticks: u64,
 }
 
 /// Turns TS packets into [`Segment`]s. Feed every packet with
@@ -165,7 +204,8 @@ pub struct SegmentCutter {
     broken: Option<Timestamp>,
     /// Segments opened so far.
     opened: u64,
-    done: VecDeque<Segment>,
+    done: VecDeque<Cut>,
+    part_target: Option<u64>,
 }
 
 impl SegmentCutter {
@@ -175,6 +215,10 @@ impl SegmentCutter {
         // round(d) <= target  <=>  d < target + 0.5 s.
         let limit = u64::from(config.target_duration) * hz + hz / 2;
         let max_jump = (config.max_jump.max(0.0) * hz as f64) as u64;
+        let part_target = config
+            .part_target
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .map(|t| (t * hz as f64) as u64);
         Self {
             config,
             limit,
@@ -199,6 +243,7 @@ impl SegmentCutter {
             broken: None,
             opened: 0,
             done: VecDeque::new(),
+            part_target,
         }
     }
 
@@ -212,8 +257,19 @@ impl SegmentCutter {
         self.pmt.as_ref()
     }
 
-    /// A finished segment, oldest first.
+    /// The next finished segment, oldest first, skipping parts (for
+    /// callers that do not use them).
     pub fn pop(&mut self) -> Option<Segment> {
+        while let Some(c) = self.done.pop_front() {
+            if let Cut::Segment(s) = c {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    /// The next part or segment, in order.
+    pub fn pop_cut(&mut self) -> Option<Cut> {
         self.done.pop_front()
     }
 
@@ -246,15 +302,15 @@ impl SegmentCutter {
         Ok(())
     }
 
-    /// Ends the stream: the segment in progress, if any, is finished.
-    pub fn finish(&mut self) -> Option<Segment> {
+    /// Ends the stream: the segment in progress, if any, is finished (take
+    /// it with [`pop`](Self::pop) or [`pop_cut`](Self::pop_cut)).
+    pub fn finish(&mut self) {
         if let Some(h) = self.held.take() {
             self.append_to_open(&h.packets);
         }
-        let open = self.open.take()?;
+        let Some(open) = self.open.take() else { return };
         let duration = self.timeline_end().map_or(0, |e| self.span(open.start, e));
         self.close(open, duration);
-        self.done.pop_back()
     }
 
     fn check_continuity(&mut self, p: &Packet<'_>) {
@@ -372,6 +428,7 @@ impl SegmentCutter {
         let mut held = Held {
             packets: p.bytes.to_vec(),
             pts: header.pts,
+            dts: header.decode_time(),
             scan: codec.map(FirstPicture::new),
             random_access_indicator: p.random_access_indicator,
         };
@@ -476,6 +533,7 @@ impl SegmentCutter {
         let pts = match (rap, h.pts) {
             (true, Some(pts)) => pts,
             _ => {
+                self.frame_start(h.dts, false);
                 self.append_to_open(&h.packets);
                 return;
             }
@@ -492,10 +550,42 @@ impl SegmentCutter {
         }
         self.last_rap = Some(pts);
         if self.should_cut(pts) {
-            self.cut(pts, h.packets);
+            self.cut(pts, h.dts, h.packets);
         } else {
+            self.frame_start(h.dts, true);
             self.append_to_open(&h.packets);
         }
+    }
+
+    /// A frame starting at decoding time `dts` is about to be appended to the
+    /// open segment: the part in progress ends before it when the frame
+    /// would take it past the part target.
+    fn frame_start(&mut self, dts: Option<Timestamp>, rap: bool) {
+        let (Some(target), Some(dts)) = (self.part_target, dts) else {
+            return;
+        };
+        let frame = self.frame;
+        let Some(open) = &mut self.open else { return };
+        let Some(start) = open.part_dts else {
+            open.part_dts = Some(dts);
+            return;
+        };
+        let elapsed = dts.ticks_since(start);
+        if elapsed == 0 || elapsed > self.max_jump || elapsed + frame <= target {
+            return;
+        }
+        let part = Part {
+            bytes: open.bytes[open.part_start..].to_vec(),
+            duration: elapsed,
+            independent: open.part_independent,
+            index: open.parts,
+        };
+        open.part_start = open.bytes.len();
+        open.part_dts = Some(dts);
+        open.part_independent = rap;
+        open.parts += 1;
+        open.part_ticks += elapsed;
+        self.done.push_back(Cut::Part(part));
     }
 
     /// Whether a cut at random access point `pts` is due.
@@ -510,7 +600,7 @@ impl SegmentCutter {
     }
 
     /// Closes the open segment at `pts` and opens the next with `packets`.
-    fn cut(&mut self, pts: Timestamp, packets: Vec<u8>) {
+    fn cut(&mut self, pts: Timestamp, dts: Option<Timestamp>, packets: Vec<u8>) {
         let broken = self.broken.take();
         if let Some(open) = self.open.take() {
             // After a jump, the old timeline ends with its last frame.
@@ -527,20 +617,34 @@ impl SegmentCutter {
             bytes,
             start: pts,
             discontinuity: broken.is_some() && self.opened > 0,
+            part_start: 0,
+            part_dts: dts,
+            part_independent: true,
+            parts: 0,
+            part_ticks: 0,
         });
         self.opened += 1;
     }
 
     fn close(&mut self, open: Open, duration: u64) {
+        if self.part_target.is_some() && open.part_start < open.bytes.len() {
+            // The last part: what makes the parts add up to the segment.
+            self.done.push_back(Cut::Part(Part {
+                bytes: open.bytes[open.part_start..].to_vec(),
+                duration: duration.saturating_sub(open.part_ticks),
+                independent: open.part_independent,
+                index: open.parts,
+            }));
+        }
         let long = duration >= self.limit;
         self.stats.long_segments += u64::from(long);
-        self.done.push_back(Segment {
+        self.done.push_back(Cut::Segment(Segment {
             bytes: open.bytes,
             start: open.start,
             duration,
             discontinuity: open.discontinuity,
             long,
-        });
+        }));
     }
 
     /// Ticks from `a` to `b` on the stream's clock (across a wrap).

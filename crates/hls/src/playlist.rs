@@ -64,7 +64,7 @@ mod tests;
 use std::fmt;
 
 pub use date::UnixMillis;
-pub use media::{MediaPlaylist, PlaylistType, PushOutcome, SegmentEntry};
+pub use media::{LowLatency, MediaPlaylist, PartEntry, PlaylistType, PushOutcome, SegmentEntry};
 pub use multivariant::{BitsPerSecond, MultivariantPlaylist, Variant};
 
 /// The only `EXT-X-VERSION` our media playlists need: 3, for floating-point
@@ -144,6 +144,15 @@ pub enum PlaylistError {
     /// A window set on an EVENT or VOD playlist, which never removes segments.
     #[error("only a live playlist has a sliding window")]
     NotLive,
+    /// A part target of zero or above the target duration.
+    #[error("a part target of {part_target} must be positive and at most the target duration")]
+    InvalidPartTarget {
+        /// The part target asked for.
+        part_target: Ticks,
+    },
+    /// A part pushed to a playlist without low latency.
+    #[error("parts need low-latency HLS to be enabled on the playlist")]
+    NotLowLatency,
     /// A segment pushed after [`MediaPlaylist::end`].
     #[error("the playlist has ended (EXT-X-ENDLIST); no segment can follow")]
     Ended,

@@ -17,8 +17,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cutter::{CutterConfig, CutterStats, Segment, SegmentCutter};
-use crate::playlist::{MediaPlaylist, PlaylistError, SegmentEntry, Ticks, UnixMillis};
+use crate::cutter::{Cut, CutterConfig, CutterStats, Part, Segment, SegmentCutter};
+use crate::playlist::{MediaPlaylist, PartEntry, PlaylistError, SegmentEntry, Ticks, UnixMillis};
 use crate::store::{self, DeletionQueue, StoreError};
 use crate::ts::{TsError, PACKET_SIZE};
 use crate::Timestamp;
@@ -41,6 +41,25 @@ pub struct SegmenterConfig {
     pub grace_ms: u64,
     /// Keep every segment and list them all in `archive.m3u8`.
     pub archive: bool,
+}
+
+/// What the segmenter last wrote, as an origin serves it (low-latency
+/// blocking reloads wait on it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Published {
+    /// The live media playlist, full text.
+    pub playlist: String,
+    /// The delta update for `_HLS_skip=YES`, when something can be skipped.
+    pub delta: Option<String>,
+    /// Media sequence number of the last complete segment, if any.
+    pub last_segment: Option<u64>,
+    /// The last complete part: (media sequence number of its segment, part
+    /// index from 0), when low latency is on and any exists.
+    pub last_part: Option<(u64, u64)>,
+    /// The input ended: no more segments will come.
+    pub ended: bool,
+    /// EXT-X-TARGETDURATION, seconds.
+    pub target_duration: u32,
 }
 
 /// Why the segmenter stopped.
@@ -72,7 +91,6 @@ pub enum SegmenterError {
 }
 
 /// Turns packets into files. See the module documentation.
-#[derive(Debug)]
 pub struct Segmenter {
     config: SegmenterConfig,
     cutter: SegmentCutter,
@@ -85,6 +103,20 @@ pub struct Segmenter {
     resumed: bool,
     written: u64,
     delete_failures: u64,
+    last_segment: Option<u64>,
+    last_part: Option<(u64, u64)>,
+    publish: Option<Box<dyn FnMut(Published) + Send>>,
+}
+
+impl std::fmt::Debug for Segmenter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segmenter")
+            .field("config", &self.config)
+            .field("written", &self.written)
+            .field("last_segment", &self.last_segment)
+            .field("last_part", &self.last_part)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Segmenter {
@@ -103,7 +135,7 @@ impl Segmenter {
             })
         })?;
         let live_path = config.dir.join(LIVE_PLAYLIST);
-        let (live, resumed) = match resume(&live_path, target)? {
+        let (mut live, resumed) = match resume(&live_path, target)? {
             Some(mut p) => {
                 p.set_window(window).map_err(SegmenterError::Config)?;
                 (p, true)
@@ -113,6 +145,15 @@ impl Segmenter {
                 false,
             ),
         };
+        if let Some(part) = config.cutter.part_target {
+            let ticks = Ticks::from_secs_f64(part).ok_or(SegmenterError::Config(
+                PlaylistError::InvalidPartTarget {
+                    part_target: Ticks(0),
+                },
+            ))?;
+            live.enable_low_latency(ticks)
+                .map_err(SegmenterError::Config)?;
+        }
         let archive = if config.archive {
             let path = config.dir.join(ARCHIVE_PLAYLIST);
             Some(match resume(&path, target)? {
@@ -132,7 +173,17 @@ impl Segmenter {
             resumed,
             written: 0,
             delete_failures: 0,
+            last_segment: None,
+            last_part: None,
+            publish: None,
         })
+    }
+
+    /// Calls `f` with the new state after every playlist write (an origin
+    /// serving low-latency HLS wakes its blocked reloads from it).
+    pub fn on_publish(&mut self, f: impl FnMut(Published) + Send + 'static) {
+        self.publish = Some(Box::new(f));
+        self.publish_state();
     }
 
     /// Takes one packet; writes whatever segment it completes. A broken
@@ -144,17 +195,14 @@ impl Segmenter {
         now_ms: u64,
     ) -> Result<Result<(), TsError>, SegmenterError> {
         let taken = self.cutter.push(packet);
-        while let Some(seg) = self.cutter.pop() {
-            self.write(seg, now_ms)?;
-        }
+        self.drain(now_ms)?;
         Ok(taken)
     }
 
     /// Ends the stream: the last segment, then ENDLIST in the playlists.
     pub fn finish(&mut self, now_ms: u64) -> Result<(), SegmenterError> {
-        if let Some(seg) = self.cutter.finish() {
-            self.write(seg, now_ms)?;
-        }
+        self.cutter.finish();
+        self.drain(now_ms)?;
         self.live.end();
         if let Some(a) = &mut self.archive {
             a.end();
@@ -182,6 +230,34 @@ impl Segmenter {
         &self.live
     }
 
+    /// Writes what the cutter finished.
+    fn drain(&mut self, now_ms: u64) -> Result<(), SegmenterError> {
+        while let Some(cut) = self.cutter.pop_cut() {
+            match cut {
+                Cut::Part(p) => self.write_part(p)?,
+                Cut::Segment(s) => self.write(s, now_ms)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn write_part(&mut self, part: Part) -> Result<(), SegmenterError> {
+        let seq = self.live.next_sequence().unwrap_or(u64::MAX);
+        let k = u64::from(part.index);
+        let name = part_name(seq, k);
+        store::write_atomic(&self.config.dir, &name, &part.bytes)?;
+        let entry = PartEntry {
+            uri: name,
+            duration: Ticks(part.duration),
+            independent: part.independent,
+        };
+        self.live
+            .push_part(entry, Some(part_name(seq, k + 1)))
+            .map_err(SegmenterError::Config)?;
+        self.last_part = Some((seq, k));
+        self.write_playlists()
+    }
+
     fn write(&mut self, seg: Segment, now_ms: u64) -> Result<(), SegmenterError> {
         let seq = self.live.next_sequence().unwrap_or(u64::MAX);
         let name = format!("seg{seq}.ts");
@@ -201,14 +277,26 @@ impl Segmenter {
             .live
             .push(entry.clone())
             .map_err(SegmenterError::Config)?;
+        if self.live.low_latency().is_some() {
+            self.live
+                .set_preload_hint(Some(part_name(seq + 1, 0)))
+                .map_err(SegmenterError::Config)?;
+        }
         if let Some(a) = &mut self.archive {
+            let mut entry = entry;
+            entry.parts.clear();
             let _ = a.push(entry).map_err(SegmenterError::Config)?;
         } else {
             for old in pushed.removed {
+                for p in &old.parts {
+                    self.deletions
+                        .schedule(self.config.dir.join(&p.uri), now_ms);
+                }
                 self.deletions
                     .schedule(self.config.dir.join(&old.uri), now_ms);
             }
         }
+        self.last_segment = Some(seq);
         self.written += 1;
         self.write_playlists()?;
         let report = self.deletions.delete_due(now_ms);
@@ -216,14 +304,37 @@ impl Segmenter {
         Ok(())
     }
 
-    fn write_playlists(&self) -> Result<(), SegmenterError> {
+    fn write_playlists(&mut self) -> Result<(), SegmenterError> {
         let dir = &self.config.dir;
         store::write_atomic(dir, LIVE_PLAYLIST, self.live.render().as_bytes())?;
         if let Some(a) = &self.archive {
             store::write_atomic(dir, ARCHIVE_PLAYLIST, a.render().as_bytes())?;
         }
+        self.publish_state();
         Ok(())
     }
+
+    fn publish_state(&mut self) {
+        let state = match &self.publish {
+            Some(_) => Published {
+                playlist: self.live.render(),
+                delta: self.live.render_delta(),
+                last_segment: self.last_segment,
+                last_part: self.last_part,
+                ended: self.live.is_ended(),
+                target_duration: self.live.target_duration(),
+            },
+            None => return,
+        };
+        if let Some(f) = &mut self.publish {
+            f(state);
+        }
+    }
+}
+
+/// The file name of part `k` of segment `seq`.
+fn part_name(seq: u64, k: u64) -> String {
+    format!("seg{seq}.{k}.ts")
 }
 
 /// Milliseconds in `ticks` (90 kHz), rounded.

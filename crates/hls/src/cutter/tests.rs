@@ -13,7 +13,8 @@ fn cut(input: &[u8], config: CutterConfig) -> (Vec<Segment>, CutterStats) {
             out.push(s);
         }
     }
-    out.extend(c.finish());
+    c.finish();
+    out.extend(std::iter::from_fn(|| c.pop()));
     (out, c.stats().clone())
 }
 
@@ -196,7 +197,8 @@ fn a_pes_without_pictures_is_not_held_forever() {
         let held = c.held.as_ref().map_or(0, |h| h.packets.len());
         assert!(held <= MAX_HELD, "{held} bytes held");
     }
-    let last = c.finish().expect("a segment");
+    c.finish();
+    let last = c.pop().expect("a segment");
     // Nothing was dropped: the unrelated packets went into the segment.
     assert!(last.bytes.len() >= 20_000 * PACKET_SIZE);
 }
@@ -218,4 +220,79 @@ fn null_packets_are_left_out_of_segments() {
     assert_eq!(a, b);
     let packets = (plain.len() / PACKET_SIZE) as u64;
     assert_eq!(stats.null_packets, packets.div_ceil(3));
+}
+
+/// Every part and segment, in the order the cutter gives them.
+fn cut_all(input: &[u8], config: CutterConfig) -> Vec<Cut> {
+    let mut c = SegmentCutter::new(config);
+    let mut out = Vec::new();
+    for p in input.chunks(PACKET_SIZE) {
+        let _ = c.push(p.try_into().expect("188"));
+        out.extend(std::iter::from_fn(|| c.pop_cut()));
+    }
+    c.finish();
+    out.extend(std::iter::from_fn(|| c.pop_cut()));
+    out
+}
+
+/// The parts of each segment add up to it: bytes, duration, order; none
+/// is longer than the part target; the first of each is independent.
+fn check_parts(cuts: &[Cut], part_target: u64) -> usize {
+    let mut parts: Vec<&Part> = Vec::new();
+    let mut segments = 0;
+    for c in cuts {
+        match c {
+            Cut::Part(p) => parts.push(p),
+            Cut::Segment(s) => {
+                assert!(!parts.is_empty(), "a segment without parts");
+                let bytes: Vec<u8> = parts.iter().flat_map(|p| p.bytes.clone()).collect();
+                assert!(bytes == s.bytes, "parts do not make up segment {segments}");
+                assert_eq!(parts.iter().map(|p| p.duration).sum::<u64>(), s.duration);
+                for (i, p) in parts.iter().enumerate() {
+                    assert_eq!(p.index as usize, i);
+                    assert!(p.duration <= part_target, "part of {} ticks", p.duration);
+                }
+                assert!(parts[0].independent);
+                parts.clear();
+                segments += 1;
+            }
+        }
+    }
+    assert!(parts.is_empty(), "parts after the last segment");
+    segments
+}
+
+#[test]
+fn parts_make_up_their_segments_and_never_exceed_the_part_target() {
+    let config = CutterConfig {
+        target_duration: 2,
+        part_target: Some(0.5),
+        ..CutterConfig::default()
+    };
+    let cuts = cut_all(&stream(500, 50, 0, true), config);
+    assert_eq!(check_parts(&cuts, 45_000), 10);
+    // 0.48 s parts: twelve 25 fps frames fit in 0.5 s, a thirteenth would not.
+    let first: Vec<u64> = cuts
+        .iter()
+        .filter_map(|c| match c {
+            Cut::Part(p) => Some(p.duration),
+            Cut::Segment(_) => None,
+        })
+        .take(5)
+        .collect();
+    assert_eq!(first, [43_200, 43_200, 43_200, 43_200, 7_200]);
+}
+
+proptest! {
+    #[test]
+    fn parts_invariants(part_ms in 100u64..2_000, gop in 10u64..80, frames in 60u64..300) {
+        let config = CutterConfig {
+            target_duration: 2,
+            part_target: Some(part_ms as f64 / 1000.0),
+            ..CutterConfig::default()
+        };
+        let cuts = cut_all(&stream(frames, gop, 0, true), config);
+        // A part holds at least one frame: the bound is the larger of the two.
+        check_parts(&cuts, (part_ms * 90).max(FRAME));
+    }
 }

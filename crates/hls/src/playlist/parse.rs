@@ -16,12 +16,14 @@ const PROGRAM_DATE_TIME: &str = "#EXT-X-PROGRAM-DATE-TIME";
 
 /// Tags that change what a segment is or say this is not a media playlist:
 /// ignoring them would resume with a wrong picture.
-const REFUSED: [&str; 10] = [
+/// (Low-latency tags — EXT-X-PART, EXT-X-PRELOAD-HINT, EXT-X-SERVER-CONTROL,
+/// EXT-X-PART-INF — are skipped: parts are transient copies of the listed
+/// segments, rebuilt by the live segmenter that resumes.)
+const REFUSED: [&str; 9] = [
     "#EXT-X-KEY",
     "#EXT-X-MAP",
     "#EXT-X-BYTERANGE",
     "#EXT-X-GAP",
-    "#EXT-X-PART",
     "#EXT-X-I-FRAMES-ONLY",
     "#EXT-X-STREAM-INF",
     "#EXT-X-I-FRAME-STREAM-INF",
@@ -209,6 +211,7 @@ impl Parser {
             program_date_time: pending.program_date_time,
             bytes: None,
             sequence,
+            parts: Vec::new(),
         });
         Ok(())
     }

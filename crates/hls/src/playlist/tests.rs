@@ -574,3 +574,113 @@ proptest! {
         }
     }
 }
+
+fn part(uri: &str, ms: u64, independent: bool) -> PartEntry {
+    PartEntry {
+        uri: uri.into(),
+        duration: Ticks::from_millis(ms),
+        independent,
+    }
+}
+
+#[test]
+fn low_latency_lists_recent_parts_the_preload_hint_and_server_control() {
+    let mut p = MediaPlaylist::live(2, Ticks::from_secs(6)).expect("valid");
+    p.enable_low_latency(Ticks::from_millis(500))
+        .expect("valid");
+    for seg in 0..3u64 {
+        for k in 0..4u64 {
+            let next = if k == 3 {
+                format!("s{}.0.ts", seg + 1)
+            } else {
+                format!("s{seg}.{}.ts", k + 1)
+            };
+            p.push_part(part(&format!("s{seg}.{k}.ts"), 500, k == 0), Some(next))
+                .expect("part");
+        }
+        let _ = p
+            .push(SegmentEntry::new(format!("s{seg}.ts"), Ticks::from_secs(2)))
+            .expect("push");
+    }
+    p.push_part(part("s3.0.ts", 500, true), Some("s3.1.ts".into()))
+        .expect("part");
+    let want = "#EXTM3U
+#EXT-X-VERSION:9
+#EXT-X-TARGETDURATION:2
+#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500,CAN-SKIP-UNTIL=12.000
+#EXT-X-PART-INF:PART-TARGET=0.500
+#EXT-X-MEDIA-SEQUENCE:0
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXTINF:2.000,
+s0.ts
+#EXT-X-PART:DURATION=0.500,URI=\"s1.0.ts\",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.500,URI=\"s1.1.ts\"
+#EXT-X-PART:DURATION=0.500,URI=\"s1.2.ts\"
+#EXT-X-PART:DURATION=0.500,URI=\"s1.3.ts\"
+#EXTINF:2.000,
+s1.ts
+#EXT-X-PART:DURATION=0.500,URI=\"s2.0.ts\",INDEPENDENT=YES
+#EXT-X-PART:DURATION=0.500,URI=\"s2.1.ts\"
+#EXT-X-PART:DURATION=0.500,URI=\"s2.2.ts\"
+#EXT-X-PART:DURATION=0.500,URI=\"s2.3.ts\"
+#EXTINF:2.000,
+s2.ts
+#EXT-X-PART:DURATION=0.500,URI=\"s3.0.ts\",INDEPENDENT=YES
+#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"s3.1.ts\"
+";
+    assert_eq!(p.render(), want);
+    // Resuming such a playlist keeps the segments, not the parts.
+    let back = MediaPlaylist::parse(want).expect("parses");
+    assert_eq!(back.segments().count(), 3);
+    assert_eq!(back.next_sequence(), Some(3));
+    // Ended: no hint, no open parts.
+    p.end();
+    assert!(!p.render().contains("PRELOAD-HINT"));
+}
+
+#[test]
+fn delta_updates_skip_what_starts_before_the_skip_boundary() {
+    let mut p = MediaPlaylist::live(1, Ticks::from_secs(12)).expect("valid");
+    p.enable_low_latency(Ticks::from_millis(250))
+        .expect("valid");
+    assert_eq!(p.render_delta(), None, "nothing to skip yet");
+    for i in 0..12 {
+        let _ = p
+            .push(SegmentEntry::new(format!("s{i}.ts"), Ticks::from_secs(1)))
+            .expect("push");
+    }
+    let delta = p.render_delta().expect("something to skip");
+    // CAN-SKIP-UNTIL=6: s0..s5 start more than 6 s before the end.
+    assert!(
+        delta.contains("#EXT-X-SKIP:SKIPPED-SEGMENTS=6\n"),
+        "{delta}"
+    );
+    assert!(!delta.contains("s5.ts"), "{delta}");
+    assert!(delta.contains("\ns6.ts\n"), "{delta}");
+    assert!(delta.contains("#EXT-X-MEDIA-SEQUENCE:0\n"), "{delta}");
+    // Without low latency there is no delta.
+    let plain = MediaPlaylist::live(1, Ticks::from_secs(12)).expect("valid");
+    assert_eq!(plain.render_delta(), None);
+}
+
+#[test]
+fn part_targets_and_part_uris_are_checked() {
+    let mut p = MediaPlaylist::live(2, Ticks::from_secs(6)).expect("valid");
+    assert_eq!(
+        p.push_part(part("a.ts", 500, true), None),
+        Err(PlaylistError::NotLowLatency)
+    );
+    assert!(p.enable_low_latency(Ticks::from_millis(2_001)).is_err());
+    assert!(p.enable_low_latency(Ticks(0)).is_err());
+    p.enable_low_latency(Ticks::from_millis(1_000))
+        .expect("valid");
+    assert!(p.push_part(part("a\".ts", 500, true), None).is_err());
+    assert!(p
+        .push_part(part("a.ts", 500, true), Some("b\nc".into()))
+        .is_err());
+    let mut e = MediaPlaylist::event(2).expect("valid");
+    assert_eq!(
+        e.enable_low_latency(Ticks::from_millis(500)),
+        Err(PlaylistError::NotLive)
+    );
+}

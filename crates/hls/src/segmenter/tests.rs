@@ -129,3 +129,46 @@ fn another_target_duration_is_refused_on_resume() {
         "{e}"
     );
 }
+
+#[test]
+fn low_latency_writes_parts_lists_them_and_publishes_each() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = config(dir.path(), false);
+    c.cutter.target_duration = 2;
+    c.window_secs = 8.0;
+    c.cutter.part_target = Some(0.5);
+    let mut s = Segmenter::open(c, T0).expect("open");
+    let states = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = states.clone();
+    s.on_publish(move |p| seen.lock().expect("lock").push(p));
+    feed(&mut s, &stream(250, 50, 0, true), T0);
+    // 10 s in: 4 segments complete (the fifth still open), each in 5 parts.
+    let live = read(dir.path(), LIVE_PLAYLIST);
+    assert_eq!(live.next_sequence(), Some(4));
+    let text = std::fs::read_to_string(dir.path().join(LIVE_PLAYLIST)).expect("written");
+    assert!(
+        text.contains("#EXT-X-PART-INF:PART-TARGET=0.500\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("#EXT-X-PART:DURATION=0.480,URI=\"seg3.0.ts\",INDEPENDENT=YES\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg4."),
+        "{text}"
+    );
+    for k in 0..5 {
+        let part = std::fs::read(dir.path().join(format!("seg3.{k}.ts"))).expect("part written");
+        assert_eq!(part.len() % PACKET_SIZE, 0);
+    }
+    // Published after every part and segment, never going back.
+    let states = states.lock().expect("lock");
+    assert!(states.len() >= 4 * 5 + 4);
+    for w in states.windows(2) {
+        assert!(w[1].last_part >= w[0].last_part);
+        assert!(w[1].last_segment >= w[0].last_segment);
+    }
+    assert_eq!(states.last().and_then(|p| p.last_segment), Some(3));
+    assert_eq!(states.last().map(|p| p.playlist.clone()), Some(text));
+}
