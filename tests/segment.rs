@@ -228,3 +228,101 @@ fn an_encoder_restart_is_one_discontinuity() {
     assert_eq!(flags.iter().filter(|f| **f).count(), 1, "{e:?}");
     assert_eq!(flags, [false, false, true, false], "{e:?}");
 }
+
+#[test]
+fn several_renditions_get_a_multivariant_playlist_measured_from_the_streams() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hi = make(
+        dir.path(),
+        "hi.ts",
+        "libx264",
+        12,
+        50,
+        &[
+            "-s",
+            "640x360",
+            "-pix_fmt",
+            "yuv420p",
+            "-profile:v",
+            "high",
+            "-preset",
+            "veryfast",
+        ],
+    );
+    let lo = make(
+        dir.path(),
+        "lo.ts",
+        "libx264",
+        12,
+        50,
+        &[
+            "-s",
+            "320x180",
+            "-pix_fmt",
+            "yuv420p",
+            "-profile:v",
+            "baseline",
+        ],
+    );
+    let out = dir.path().join("hls");
+    let (a, b) = (
+        format!("hi={}", hi.display()),
+        format!("lo={}", lo.display()),
+    );
+    segment(Path::new(&a), &out, &[&b, "-q", "--archive"]);
+    let master = std::fs::read_to_string(out.join("master.m3u8")).expect("master written");
+    let lines: Vec<&str> = master.lines().collect();
+    assert_eq!(lines[0], "#EXTM3U");
+    for (name, size, profile) in [("hi", "640x360", "avc1.64"), ("lo", "320x180", "avc1.42")] {
+        let at = lines
+            .iter()
+            .position(|l| *l == format!("{name}/index.m3u8"))
+            .unwrap_or_else(|| panic!("{name} listed: {master}"));
+        let inf = lines[at - 1];
+        assert!(inf.contains(&format!("RESOLUTION={size}")), "{inf}");
+        assert!(inf.contains(&format!("CODECS=\"{profile}")), "{inf}");
+        assert!(inf.contains(",mp4a.40.2\""), "{inf}");
+        let attr = |key: &str| -> f64 {
+            inf.split(&format!("{key}="))
+                .nth(1)
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{key} in {inf}"))
+        };
+        // The average is all segment bits over all segment time.
+        let e = entries(&out.join(name).join("archive.m3u8"));
+        let bits: f64 = e
+            .iter()
+            .map(|(_, _, u)| {
+                std::fs::metadata(out.join(name).join(u))
+                    .expect("segment")
+                    .len() as f64
+                    * 8.0
+            })
+            .sum();
+        let secs: f64 = e.iter().map(|x| x.0).sum();
+        let average = attr("AVERAGE-BANDWIDTH");
+        assert!(
+            (average - bits / secs).abs() / average < 0.01,
+            "{average} vs {}",
+            bits / secs
+        );
+        assert!(attr("BANDWIDTH") >= average, "{inf}");
+        // The size is what ffprobe decodes.
+        let probed = tool(
+            "ffprobe",
+            &[
+                "-v",
+                "error",
+                "-select_streams",
+                "v",
+                "-show_entries",
+                "stream=width,height",
+                "-of",
+                "csv=s=x:p=0",
+                &out.join(name).join(&e[0].2).to_string_lossy(),
+            ],
+        );
+        assert_eq!(probed.lines().next().map(str::trim), Some(size));
+    }
+}

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
-use routecast_hls::segmenter::{self, Segmenter, SegmenterConfig};
+use routecast_hls::playlist::{BitsPerSecond, MultivariantPlaylist, Variant};
+use routecast_hls::segmenter::{self, Rendition, Segmenter, SegmenterConfig};
+use routecast_hls::store;
 use routecast_hls::{CutterConfig, PacketReader, Timestamp, PACKET_SIZE};
 
 use super::Failure;
@@ -16,7 +18,11 @@ use super::Failure;
 pub struct SegmentArgs {
     /// The transport stream: a file, `-` for standard input, or
     /// `udp://[@]HOST:PORT` (with `@` or a multicast address: listen there).
-    input: String,
+    /// Several inputs (`NAME=INPUT`, or named r0, r1, …) are renditions of
+    /// one stream: each goes to DIR/NAME, and DIR/master.m3u8 lists them
+    /// with BANDWIDTH, CODECS and RESOLUTION measured from the streams.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<String>,
     /// Directory for segments and playlists (created if missing).
     #[arg(long, short = 'o', value_name = "DIR")]
     out: PathBuf,
@@ -65,8 +71,117 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
             "--window and --grace must be numbers of seconds".into(),
         ));
     }
+    let inputs = renditions(&args.inputs)?;
+    if inputs.len() == 1 {
+        return run_one(args, &inputs[0].1, args.out.clone(), |_| {});
+    }
+    // Several renditions of one stream: one segmenter (and thread) each, in
+    // DIR/NAME, and DIR/master.m3u8 listing those measured so far.
+    let measured = std::sync::Mutex::new(vec![None; inputs.len()]);
+    let inputs = &inputs;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, (name, input))| {
+                let measured = &measured;
+                scope.spawn(move || {
+                    run_one(args, input, args.out.join(name), |s| {
+                        let Some(r) = s.rendition() else { return };
+                        let mut m = measured.lock().unwrap_or_else(|p| p.into_inner());
+                        if m[i].as_ref() != Some(&r) {
+                            m[i] = Some(r);
+                            write_master(&args.out, inputs, &m);
+                        }
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Failure::Other(anyhow::anyhow!("a rendition panicked")))
+                })
+            })
+            .collect::<Result<Vec<()>, Failure>>()
+    })?;
+    Ok(())
+}
+
+/// `NAME=INPUT` or `INPUT` (named r0, r1, … when there are several).
+fn renditions(inputs: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    let many = inputs.len() > 1;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (i, arg) in inputs.iter().enumerate() {
+        let (name, input) = match arg.split_once('=') {
+            Some((n, rest))
+                if !n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                (n.to_string(), rest.to_string())
+            }
+            _ => (format!("r{i}"), arg.clone()),
+        };
+        if many && out.iter().any(|(n, _)| *n == name) {
+            return Err(Failure::Usage(format!(
+                "rendition name {name:?} given twice"
+            )));
+        }
+        out.push((name, input));
+    }
+    Ok(out)
+}
+
+/// Writes DIR/master.m3u8 once every rendition has been measured.
+fn write_master(dir: &std::path::Path, inputs: &[(String, String)], m: &[Option<Rendition>]) {
+    let Some(all) = m
+        .iter()
+        .map(Option::as_ref)
+        .collect::<Option<Vec<&Rendition>>>()
+    else {
+        return;
+    };
+    let variants = inputs
+        .iter()
+        .zip(all)
+        .map(|((name, _), r)| Variant {
+            uri: format!("{name}/{}", segmenter::LIVE_PLAYLIST),
+            bandwidth: BitsPerSecond(r.bandwidth),
+            average_bandwidth: Some(BitsPerSecond(r.average_bandwidth)),
+            codecs: r.codecs.clone(),
+            resolution: r.resolution,
+            frame_rate: None,
+        })
+        .collect();
+    let written = MultivariantPlaylist::new(variants)
+        .map_err(|e| e.to_string())
+        .and_then(|p| {
+            store::write_atomic(dir, MASTER_PLAYLIST, p.render().as_bytes())
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = written {
+        eprintln!(
+            "routecast segment: {}: {e}",
+            dir.join(MASTER_PLAYLIST).display()
+        );
+    }
+}
+
+/// The multivariant playlist's file name (with several renditions).
+const MASTER_PLAYLIST: &str = "master.m3u8";
+
+/// Segments one input into `dir`, calling `on_write` after each packet that
+/// completed something.
+fn run_one(
+    args: &SegmentArgs,
+    name: &str,
+    dir: PathBuf,
+    mut on_write: impl FnMut(&Segmenter),
+) -> Result<(), Failure> {
     let config = SegmenterConfig {
-        dir: args.out.clone(),
+        dir: dir.clone(),
         cutter: CutterConfig {
             target_duration: args.target_duration,
             allow_cra: args.allow_cra,
@@ -79,16 +194,17 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
     };
     let mut segmenter =
         Segmenter::open(config, now_ms()).map_err(|e| Failure::Usage(e.to_string()))?;
-    let mut input = open(&args.input)?;
+    let mut input = open(name)?;
     let mut reader = PacketReader::new();
     let mut pace = args.realtime.then(Pace::default);
     let mut buf = vec![0u8; 1 << 20];
+    let mut written = 0;
     loop {
         let n = match input.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Failure::Data(format!("{}: read error: {e}", args.input))),
+            Err(e) => return Err(Failure::Data(format!("{name}: read error: {e}"))),
         };
         reader.extend(&buf[..n]);
         // One clock read per read: a read is at most milliseconds of stream
@@ -103,6 +219,10 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
             }
             push(&mut segmenter, &p, now)?;
         }
+        if segmenter.segments_written() != written {
+            written = segmenter.segments_written();
+            on_write(&segmenter);
+        }
     }
     let now = now_ms();
     while let Some(p) = reader.next_packet(true) {
@@ -112,13 +232,12 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
     segmenter
         .finish(now_ms())
         .map_err(|e| Failure::Other(e.into()))?;
+    on_write(&segmenter);
     if !args.quiet {
-        eprintln!("{}", args.out.join(segmenter::LIVE_PLAYLIST).display());
-    }
-    if !args.quiet {
+        eprintln!("{}", dir.join(segmenter::LIVE_PLAYLIST).display());
         let s = segmenter.stats();
         eprintln!(
-            "{} segments; {} packets ({} null, {} broken, {} continuity errors, {} bytes skipped for sync); {} discontinuities; {} segments over the target duration",
+            "{name}: {} segments; {} packets ({} null, {} broken, {} continuity errors, {} bytes skipped for sync); {} discontinuities; {} segments over the target duration",
             segmenter.segments_written(),
             s.packets,
             s.null_packets,

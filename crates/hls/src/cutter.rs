@@ -19,6 +19,7 @@ use std::collections::{HashMap, VecDeque};
 use crate::nal::{Codec, FirstPicture, Picture};
 use crate::pes;
 use crate::psi::{self, Pmt, SectionAssembler, StreamKind};
+use crate::sps::{adts_codec, parse_sps, VideoFormat};
 use crate::ts::{Packet, Pid, TsError, PACKET_SIZE};
 use crate::Timestamp;
 
@@ -206,6 +207,10 @@ pub struct SegmentCutter {
     opened: u64,
     done: VecDeque<Cut>,
     part_target: Option<u64>,
+    /// The audio stream (the first in the PMT), for its codec string.
+    audio_pid: Option<Pid>,
+    video_format: Option<VideoFormat>,
+    audio_codec: Option<String>,
 }
 
 impl SegmentCutter {
@@ -244,12 +249,25 @@ impl SegmentCutter {
             opened: 0,
             done: VecDeque::new(),
             part_target,
+            audio_pid: None,
+            video_format: None,
+            audio_codec: None,
         }
     }
 
     /// What was seen so far.
     pub fn stats(&self) -> &CutterStats {
         &self.stats
+    }
+
+    /// The video codec string and picture size, from the last keyframe's SPS.
+    pub fn video_format(&self) -> Option<&VideoFormat> {
+        self.video_format.as_ref()
+    }
+
+    /// The audio codec string (AAC in ADTS), once an audio frame was seen.
+    pub fn audio_codec(&self) -> Option<&str> {
+        self.audio_codec.as_deref()
     }
 
     /// The current program, once its PMT arrived.
@@ -297,6 +315,13 @@ impl SegmentCutter {
         } else if let Some(lead) = self.lead.filter(|l| l.pid == p.pid) {
             self.on_lead(&p, lead);
             return Ok(());
+        } else if self.audio_codec.is_none()
+            && p.payload_unit_start_indicator
+            && Some(p.pid) == self.audio_pid
+        {
+            if let Ok(h) = pes::parse_header(p.payload) {
+                self.audio_codec = p.payload.get(h.data_offset..).and_then(adts_codec);
+            }
         }
         self.append(p.bytes);
         Ok(())
@@ -383,6 +408,14 @@ impl SegmentCutter {
             self.break_timeline();
         }
         self.lead = lead;
+        self.audio_pid = pmt
+            .streams
+            .iter()
+            .find(|s| s.kind() == StreamKind::Audio)
+            .map(|s| s.pid);
+        if self.lead.is_some_and(|l| l.kind == StreamKind::Audio) {
+            self.audio_pid = self.lead.map(|l| l.pid);
+        }
         self.pmt = Some(pmt);
     }
 
@@ -420,6 +453,9 @@ impl SegmentCutter {
             }
         };
         self.note_time(header.decode_time(), header.pts);
+        if lead.kind == StreamKind::Audio && self.audio_codec.is_none() {
+            self.audio_codec = p.payload.get(header.data_offset..).and_then(adts_codec);
+        }
         let codec = match lead.kind {
             StreamKind::H264 => Some(Codec::H264),
             StreamKind::Hevc => Some(Codec::Hevc),
@@ -525,6 +561,13 @@ impl SegmentCutter {
     /// (`None`: the PES ended before any picture was seen).
     fn settle(&mut self, verdict: Option<Picture>) {
         let Some(h) = self.held.take() else { return };
+        if let Some(scan) = &h.scan {
+            if let Some(sps) = scan.sps() {
+                if let Some(f) = parse_sps(scan.codec(), sps) {
+                    self.video_format = Some(f);
+                }
+            }
+        }
         let rap = match verdict.or_else(|| h.scan.as_ref().and_then(|s| s.verdict())) {
             Some(Picture::Idr) => true,
             Some(Picture::Cra) => self.config.allow_cra,

@@ -31,6 +31,7 @@ pub mod pes;
 pub mod playlist;
 pub mod psi;
 pub mod segmenter;
+pub mod sps;
 pub mod store;
 pub mod ts;
 

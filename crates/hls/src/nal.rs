@@ -33,7 +33,14 @@ pub struct FirstPicture {
     /// The previous byte completed a start code: this one is a NAL header.
     header_next: bool,
     found: Option<Picture>,
+    /// The sequence parameter set seen before the picture, if any (header
+    /// included; may end with zero bytes of the next start code).
+    sps: Option<Vec<u8>>,
+    collecting: bool,
 }
+
+/// Longest SPS kept (real ones are tens of bytes).
+const MAX_SPS: usize = 512;
 
 impl FirstPicture {
     /// A scanner for one access unit of `codec`.
@@ -43,6 +50,8 @@ impl FirstPicture {
             zeros: 0,
             header_next: false,
             found: None,
+            sps: None,
+            collecting: false,
         }
     }
 
@@ -59,12 +68,31 @@ impl FirstPicture {
                     self.found = Some(p);
                     return self.found;
                 }
+                self.collecting = self.is_sps(b);
+                if self.collecting {
+                    self.sps = Some(Vec::new());
+                }
+            }
+            if self.collecting {
+                if let Some(sps) = self.sps.as_mut().filter(|s| s.len() < MAX_SPS) {
+                    sps.push(b);
+                }
             }
             match b {
                 0 => self.zeros = (self.zeros + 1).min(3),
                 1 if self.zeros >= 2 => {
                     self.zeros = 0;
                     self.header_next = true;
+                    if self.collecting {
+                        self.collecting = false;
+                        // Drop the start code that ended it.
+                        if let Some(sps) = &mut self.sps {
+                            sps.pop();
+                            while sps.last() == Some(&0) {
+                                sps.pop();
+                            }
+                        }
+                    }
                 }
                 _ => self.zeros = 0,
             }
@@ -75,6 +103,23 @@ impl FirstPicture {
     /// The verdict so far.
     pub fn verdict(&self) -> Option<Picture> {
         self.found
+    }
+
+    /// The sequence parameter set that preceded the picture, when complete.
+    pub fn sps(&self) -> Option<&[u8]> {
+        self.sps.as_deref().filter(|_| !self.collecting)
+    }
+
+    /// The codec.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    fn is_sps(&self, header: u8) -> bool {
+        match self.codec {
+            Codec::H264 => header & 0x1f == 7,
+            Codec::Hevc => (header >> 1) & 0x3f == 33,
+        }
     }
 
     /// The picture type if `header` (a NAL unit's first byte) starts a VCL
@@ -147,5 +192,20 @@ mod tests {
         assert_eq!(verdict(Codec::Hevc, &au(20), 5), Some(Picture::Idr));
         assert_eq!(verdict(Codec::Hevc, &au(21), 1), Some(Picture::Cra));
         assert_eq!(verdict(Codec::Hevc, &au(1), 7), Some(Picture::Other));
+    }
+
+    #[test]
+    fn the_sps_before_the_picture_is_kept_whole() {
+        for piece in 1..H264_IDR.len() {
+            let mut s = FirstPicture::new(Codec::H264);
+            for chunk in H264_IDR.chunks(piece) {
+                s.feed(chunk);
+            }
+            assert_eq!(
+                s.sps(),
+                Some(&[0x67, 0x64, 0x00, 0x1f][..]),
+                "piece {piece}"
+            );
+        }
     }
 }

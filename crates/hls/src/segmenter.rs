@@ -106,6 +106,25 @@ pub struct Segmenter {
     last_segment: Option<u64>,
     last_part: Option<(u64, u64)>,
     publish: Option<Box<dyn FnMut(Published) + Send>>,
+    /// Bit rates of the segments written: the highest, and the totals for
+    /// the average.
+    peak_bps: u64,
+    total_bits: u128,
+    total_ticks: u128,
+}
+
+/// A rendition as a multivariant playlist describes it, measured from the
+/// segments written so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendition {
+    /// `BANDWIDTH`: the highest segment bit rate, bits/s.
+    pub bandwidth: u64,
+    /// `AVERAGE-BANDWIDTH`: all bits over all time, bits/s.
+    pub average_bandwidth: u64,
+    /// `CODECS`: video then audio, comma-separated.
+    pub codecs: String,
+    /// `RESOLUTION`, when there is video.
+    pub resolution: Option<(u32, u32)>,
 }
 
 impl std::fmt::Debug for Segmenter {
@@ -176,6 +195,9 @@ impl Segmenter {
             last_segment: None,
             last_part: None,
             publish: None,
+            peak_bps: 0,
+            total_bits: 0,
+            total_ticks: 0,
         })
     }
 
@@ -213,6 +235,30 @@ impl Segmenter {
     /// What the cutter saw.
     pub fn stats(&self) -> &CutterStats {
         self.cutter.stats()
+    }
+
+    /// The rendition as measured so far: `None` until a segment was written
+    /// and the codecs are known.
+    pub fn rendition(&self) -> Option<Rendition> {
+        if self.total_ticks == 0 {
+            return None;
+        }
+        let video = self.cutter.video_format();
+        let codecs: Vec<&str> = video
+            .map(|v| v.codecs.as_str())
+            .into_iter()
+            .chain(self.cutter.audio_codec())
+            .collect();
+        if codecs.is_empty() {
+            return None;
+        }
+        let average = self.total_bits * u128::from(Timestamp::HZ) / self.total_ticks;
+        Some(Rendition {
+            bandwidth: self.peak_bps,
+            average_bandwidth: u64::try_from(average).unwrap_or(u64::MAX),
+            codecs: codecs.join(","),
+            resolution: video.map(|v| (v.width, v.height)),
+        })
     }
 
     /// Segments written by this run.
@@ -298,6 +344,13 @@ impl Segmenter {
         }
         self.last_segment = Some(seq);
         self.written += 1;
+        let bits = seg.bytes.len() as u64 * 8;
+        if seg.duration > 0 {
+            let bps = u128::from(bits) * u128::from(Timestamp::HZ) / u128::from(seg.duration);
+            self.peak_bps = self.peak_bps.max(u64::try_from(bps).unwrap_or(u64::MAX));
+            self.total_bits += u128::from(bits);
+            self.total_ticks += u128::from(seg.duration);
+        }
         self.write_playlists()?;
         let report = self.deletions.delete_due(now_ms);
         self.delete_failures += report.failed.len() as u64;
