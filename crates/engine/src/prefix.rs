@@ -423,7 +423,10 @@ impl<K: Key> Flat<K> {
         let mut i = 0usize;
         for b in 0..BUCKETS {
             let Some(first) = K::shl_from(b, shift).checked_add_to(base) else {
-                // Past the end of the address space: nothing starts there.
+                // Past the end of the address space: every interval starts
+                // before this bucket (a search in the bucket below must
+                // reach the last one).
+                i = self.starts.len() - 1;
                 index.push(i as u32);
                 continue;
             };

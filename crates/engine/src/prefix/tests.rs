@@ -216,9 +216,35 @@ proptest! {
 
     #[test]
     fn agrees_with_a_linear_scan_when_prefixes_share_leading_bits(
-        (nets, addrs) in (any::<u128>(), 1u32..=24, any::<bool>())
+        (nets, addrs) in (
+            // Windows anywhere, and near the top of the space (where the
+            // index window runs past the end).
+            prop_oneof![any::<u128>(), (0u128..1 << 26).prop_map(|d| u128::MAX - d)],
+            1u32..=24,
+            any::<bool>(),
+        )
             .prop_flat_map(|(base, width, v4)| clustered(base, width, v4)),
     ) {
         check_against_scan(&nets, &addrs)?;
+    }
+}
+
+/// Regression (found by the coverage-zone import proptest): when the index
+/// window runs past the top of the address space, the last bucket inside it
+/// must still reach the intervals that start after its first address.
+#[test]
+fn a_network_near_the_top_of_the_space_is_found() {
+    let nets = [
+        "10.58.40.0/22", "30.240.0.0/12", "33.41.26.0/28", "37.9.29.0/24", "37.87.12.8/30", "37.171.7.160/27",
+        "38.26.240.0/21", "41.0.0.0/9", "46.208.224.0/19", "48.19.3.0/25", "49.124.112.0/20", "50.200.202.110/31",
+        "63.61.144.0/20", "63.90.0.0/16", "64.32.0.0/12", "67.96.37.175/32", "255.255.212.0/22",
+        "135.0.0.0/8", "136.133.144.0/20", "219.0.0.0/8", "243.252.144.0/23",
+    ];
+    let t = table(&nets);
+    for n in nets {
+        let net: IpNet = n.parse().expect("net");
+        for a in [net.network(), net.broadcast()] {
+            assert_eq!(t.longest_match(a).map(|m| m.0), Some(net), "{a}");
+        }
     }
 }
