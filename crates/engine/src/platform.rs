@@ -204,6 +204,40 @@ impl Site {
                 .iter()
                 .any(|p| crate::policy::has_prefix(path, p))
     }
+
+    /// The first of the site's URLs that is plain `http://` (where playlists
+    /// are fetched from the site itself).
+    pub fn http_url(&self) -> Option<&str> {
+        self.urls
+            .iter()
+            .map(String::as_str)
+            .find(|u| u.starts_with("http://"))
+    }
+}
+
+/// Where a playlist rule fetches playlists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PlaylistOrigin {
+    /// From the chosen site itself, at its first `http://` URL
+    /// ([`Site::http_url`]).
+    Site,
+    /// From one origin: an `http://` base URL without trailing slash.
+    Url(String),
+}
+
+/// A `[[playlists]]` rule: `.m3u8` requests under its prefixes are answered
+/// by the server with the playlist, rewritten for the chosen site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaylistRule {
+    /// Path prefixes covered.
+    pub content: Vec<String>,
+    /// Where playlists come from.
+    pub origin: PlaylistOrigin,
+    /// Whether multivariant playlists get Content Steering.
+    pub steering: bool,
+    /// Time a fetch may take, ms.
+    pub timeout_ms: u64,
 }
 
 /// Where a client group was defined.
@@ -249,6 +283,7 @@ pub struct Platform {
     pub(crate) policies: Vec<Policy>,
     pub(crate) table: GroupTable,
     pub(crate) geoip: GeoIpFiles,
+    pub(crate) playlists: Vec<PlaylistRule>,
     /// Every site has the same weight.
     pub(crate) uniform_weights: bool,
 }
@@ -311,6 +346,36 @@ impl Platform {
     pub fn geoip_files(&self) -> &GeoIpFiles {
         &self.geoip
     }
+
+    /// The playlist rules, in declaration order.
+    pub fn playlists(&self) -> &[PlaylistRule] {
+        &self.playlists
+    }
+
+    /// The rule that has routecast serve `path` as a playlist: the path ends
+    /// in `.m3u8` (any case) and lies under one of the rule's prefixes (the
+    /// longest prefix wins). Allocation-free; `None` for everything else.
+    pub fn playlist_rule(&self, path: &str) -> Option<&PlaylistRule> {
+        if self.playlists.is_empty() || !has_m3u8_extension(path) {
+            return None;
+        }
+        self.playlists
+            .iter()
+            .filter_map(|r| {
+                r.content
+                    .iter()
+                    .filter(|p| crate::policy::has_prefix(path, p))
+                    .map(|p| (p.len(), r))
+                    .max_by_key(|(len, _)| *len)
+            })
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, r)| r)
+    }
+}
+
+fn has_m3u8_extension(path: &str) -> bool {
+    let b = path.as_bytes();
+    b.len() >= 5 && b[b.len() - 5..].eq_ignore_ascii_case(b".m3u8")
 }
 
 #[cfg(test)]
