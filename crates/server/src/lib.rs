@@ -19,6 +19,7 @@ pub mod client;
 pub mod health;
 pub mod load;
 pub mod metrics;
+pub mod playlist;
 mod serve;
 pub mod target;
 
