@@ -16,10 +16,12 @@
 
 pub mod accesslog;
 pub mod client;
+pub mod fetch;
 pub mod health;
 pub mod load;
 pub mod metrics;
 pub mod playlist;
+mod relay;
 mod serve;
 pub mod target;
 
@@ -27,6 +29,7 @@ pub use accesslog::AccessLog;
 pub use client::ClientResolver;
 pub use health::{spawn_checks, Health, ServerView};
 pub use metrics::Metrics;
+pub use relay::{PlaylistJob, MAX_PLAYLIST_BYTES};
 pub use serve::{
-    admin, handle, serve, serve_admin, Limits, Snapshot, State, DRAIN_TIME, STEERING_PREFIX,
+    admin, handle, serve, serve_admin, Limits, Reply, Snapshot, State, DRAIN_TIME, STEERING_PREFIX,
 };
