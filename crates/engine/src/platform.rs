@@ -383,6 +383,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn playlist_rules_cover_m3u8_under_their_prefixes_longest_first() {
+        let toml = r#"
+[[sites]]
+name = "a"
+urls = ["https://a.example.net", "http://a.example.net"]
+location = { lat = 0, lon = 0 }
+
+[[playlists]]
+content = ["/live/"]
+
+[[playlists]]
+content = ["/live/sports/", "/events/"]
+origin = "http://origin.example.net/hls/"
+steering = true
+timeout_ms = 900
+"#;
+        let config = crate::PlatformConfig::parse("t.toml", toml).expect("parses");
+        let p = Platform::build(&config, &[]).expect("builds");
+        assert_eq!(p.playlists().len(), 2);
+        let rule = |path: &str| p.playlist_rule(path).map(|r| r.timeout_ms);
+        assert_eq!(rule("/live/news/index.m3u8"), Some(2000));
+        assert_eq!(rule("/live/sports/x/INDEX.M3U8"), Some(900));
+        assert_eq!(rule("/events/a.m3u8"), Some(900));
+        assert_eq!(rule("/live/news/seg1.ts"), None);
+        assert_eq!(rule("/vod/a.m3u8"), None);
+        assert_eq!(rule("/live/.m3u8x"), None);
+        let sports = p.playlist_rule("/events/a.m3u8").expect("rule");
+        assert_eq!(
+            sports.origin,
+            PlaylistOrigin::Url("http://origin.example.net/hls".into())
+        );
+        assert!(sports.steering);
+        assert_eq!(p.playlists()[0].origin, PlaylistOrigin::Site);
+        assert!(!p.playlists()[0].steering);
+        let twice = format!("{toml}\n[[playlists]]\ncontent = [\"/events/\"]\n");
+        let config = crate::PlatformConfig::parse("t.toml", &twice).expect("parses");
+        let e = Platform::build(&config, &[]).expect_err("a prefix in two rules");
+        assert!(e.to_string().starts_with("t.toml:17:12:"), "{e}");
+        assert!(e.to_string().contains("already in a playlist rule"), "{e}");
+    }
+
+    #[test]
     fn commit_traffic_is_already_paid_for() {
         let c = Cost::Commit {
             mbps: 1000.0,

@@ -42,8 +42,31 @@
 //! control characters (tab excepted) or Unicode line separators, a carriage
 //! return that does not end a line (players disagree on whether these end a
 //! line: an injection), or whose first line is not `#EXTM3U`.
+//!
+//! # Example
+//! ```
+//! use routecast_server::playlist::{rewrite, BaseUrl, Pathway, Rewrite, Url};
+//!
+//! let origin = [BaseUrl::parse("http://packager.internal")?];
+//! let site = BaseUrl::parse("https://ams.cdn.example.net")?;
+//! let url = Url::parse("http://packager.internal/live/news/index.m3u8")?;
+//! let how = Rewrite {
+//!     playlist_url: &url,
+//!     origins: &origin,
+//!     pathways: &[Pathway { name: "ams", base: &site }],
+//!     steering_uri: None,
+//! };
+//! let text = "#EXTM3U\n#EXTINF:4,\nseg1.ts\n#EXTINF:4,\nhttps://ads.example/x.ts\n";
+//! assert_eq!(
+//!     rewrite(text.as_bytes(), &how)?,
+//!     "#EXTM3U\n#EXTINF:4,\nhttps://ams.cdn.example.net/live/news/seg1.ts\n#EXTINF:4,\nhttps://ads.example/x.ts\n"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
-use url::Url;
+/// URLs as the WHATWG URL Standard parses them (the `url` crate), as
+/// browsers and hls.js resolve playlist URIs.
+pub use url::Url;
 
 #[cfg(test)]
 mod tests;
