@@ -354,22 +354,24 @@ impl Platform {
 
     /// The rule that has routecast serve `path` as a playlist: the path ends
     /// in `.m3u8` (any case) and lies under one of the rule's prefixes (the
-    /// longest prefix wins). Allocation-free; `None` for everything else.
-    pub fn playlist_rule(&self, path: &str) -> Option<&PlaylistRule> {
+    /// longest prefix wins): its index in [`Platform::playlists`] and the
+    /// rule. Allocation-free; `None` for everything else.
+    pub fn playlist_rule(&self, path: &str) -> Option<(usize, &PlaylistRule)> {
         if self.playlists.is_empty() || !has_m3u8_extension(path) {
             return None;
         }
         self.playlists
             .iter()
-            .filter_map(|r| {
+            .enumerate()
+            .filter_map(|(i, r)| {
                 r.content
                     .iter()
                     .filter(|p| crate::policy::has_prefix(path, p))
-                    .map(|p| (p.len(), r))
-                    .max_by_key(|(len, _)| *len)
+                    .map(|p| (p.len(), i, r))
+                    .max_by_key(|(len, ..)| *len)
             })
-            .max_by_key(|(len, _)| *len)
-            .map(|(_, r)| r)
+            .max_by_key(|(len, ..)| *len)
+            .map(|(_, i, r)| (i, r))
     }
 }
 
@@ -402,14 +404,15 @@ timeout_ms = 900
         let config = crate::PlatformConfig::parse("t.toml", toml).expect("parses");
         let p = Platform::build(&config, &[]).expect("builds");
         assert_eq!(p.playlists().len(), 2);
-        let rule = |path: &str| p.playlist_rule(path).map(|r| r.timeout_ms);
+        let rule = |path: &str| p.playlist_rule(path).map(|(_, r)| r.timeout_ms);
         assert_eq!(rule("/live/news/index.m3u8"), Some(2000));
         assert_eq!(rule("/live/sports/x/INDEX.M3U8"), Some(900));
         assert_eq!(rule("/events/a.m3u8"), Some(900));
         assert_eq!(rule("/live/news/seg1.ts"), None);
         assert_eq!(rule("/vod/a.m3u8"), None);
         assert_eq!(rule("/live/.m3u8x"), None);
-        let sports = p.playlist_rule("/events/a.m3u8").expect("rule");
+        let (index, sports) = p.playlist_rule("/events/a.m3u8").expect("rule");
+        assert_eq!(index, 1);
         assert_eq!(
             sports.origin,
             PlaylistOrigin::Url("http://origin.example.net/hls".into())

@@ -83,7 +83,8 @@ pub(crate) struct Request {
 #[derive(Debug)]
 pub struct PlaylistJob {
     pub(crate) snap: Arc<Snapshot>,
-    /// Index of the rule in [`Platform::playlists`].
+    /// Index of the rule in `snap`'s [`Platform::playlists`] (from that same
+    /// platform's [`Platform::playlist_rule`], so always in range).
     pub(crate) rule: usize,
     /// The chosen site, then the fallbacks, best first.
     pub(crate) sites: Vec<SiteId>,
@@ -105,7 +106,7 @@ impl PlaylistJob {
     /// Fetches, rewrites and answers; counts and logs the request.
     pub async fn run(self, state: &State) -> Response<Full<Bytes>> {
         let platform = self.snap.router.platform();
-        let rule = &platform.playlists()[self.rule];
+        let rule = &platform.playlists()[self.rule]; // In range: see `rule`.
         let tries = match rule.origin {
             PlaylistOrigin::Site => 2,
             _ => 1,
@@ -131,64 +132,73 @@ impl PlaylistJob {
         self.finish(state, self.sites.first().copied(), r)
     }
 
-    /// One fetch from `site`'s origin and the rewrite for `site`.
-    async fn attempt(&self, site: SiteId) -> Result<String, Failure> {
+    /// Where `site`'s playlist comes from: the URL to fetch, the base URLs
+    /// whose URIs are rewritten, and how to name the upstream in errors
+    /// (with its URL only when it is a site's, public anyway, never a
+    /// private origin's).
+    fn source(&self, site: SiteId) -> Result<(String, &[BaseUrl], String), Failure> {
         let platform = self.snap.router.platform();
-        let rule = &platform.playlists()[self.rule];
         let bases = &self.snap.bases;
-        let name = &platform.site(site).name;
-        let (origin, origins, upstream) = match &rule.origin {
+        let (origin, origins, upstream) = match &platform.playlists()[self.rule].origin {
             PlaylistOrigin::Url(_) => {
                 let o = bases.origins.get(self.rule).and_then(Option::as_ref);
-                (
-                    o,
-                    o.map(std::slice::from_ref).unwrap_or_default(),
-                    "the origin".to_string(),
-                )
+                let all = o.map(std::slice::from_ref).unwrap_or_default();
+                (o, all, None)
             }
             _ => {
                 let o = bases.fetch.get(site.index()).and_then(Option::as_ref);
                 let all = bases.sites.get(site.index()).map_or(&[][..], Vec::as_slice);
-                (o, all, format!("site {name:?}"))
+                (o, all, Some(&platform.site(site).name))
             }
         };
-        let origin = origin
-            .ok_or_else(|| Failure::Other(format!("{upstream}: no http:// URL to fetch from")))?;
+        let Some(origin) = origin else {
+            let who = upstream.map_or("the origin".into(), |n| format!("site {n:?}"));
+            return Err(Failure::Other(format!(
+                "upstream {who}: no http:// URL to fetch from"
+            )));
+        };
         let url = match &self.query {
             Some(q) => format!("{}{}?{q}", origin.as_str(), self.path),
             None => format!("{}{}", origin.as_str(), self.path),
         };
-        // Name the URL only when it is a site's (public anyway), never a
-        // private origin's.
-        let upstream = match rule.origin {
-            PlaylistOrigin::Site => format!("{upstream} ({url})"),
-            _ => upstream,
-        };
+        let who = upstream.map_or("the origin".into(), |n| format!("site {n:?} ({url})"));
+        Ok((url, origins, who))
+    }
+
+    /// `site` first, then the other candidates: the Content Steering pathways.
+    fn pathways(&self, site: SiteId) -> Vec<Pathway<'_>> {
+        let platform = self.snap.router.platform();
+        std::iter::once(site)
+            .chain(self.sites.iter().copied().filter(|s| *s != site))
+            .filter_map(|s| {
+                let base = self.snap.bases.sites.get(s.index())?.first()?;
+                Some(Pathway {
+                    name: &platform.site(s).name,
+                    base,
+                })
+            })
+            .collect()
+    }
+
+    /// One fetch from `site`'s origin and the rewrite for `site`.
+    async fn attempt(&self, site: SiteId) -> Result<String, Failure> {
+        let rule = &self.snap.router.platform().playlists()[self.rule]; // In range: see `rule`.
+        let (url, origins, upstream) = self.source(site)?;
         let fail = |why: String| Failure::Other(format!("upstream {upstream}: {why}"));
-        let fetched = crate::fetch::fetch(
-            &url,
-            Duration::from_millis(rule.timeout_ms),
-            MAX_PLAYLIST_BYTES,
-        )
-        .await
-        .map_err(|e| fail(e.to_string()))?;
+        let timeout = Duration::from_millis(rule.timeout_ms);
+        let fetched = crate::fetch::fetch(&url, timeout, MAX_PLAYLIST_BYTES)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
         match fetched.status {
             200..=299 => {}
             404 | 410 => return Err(Failure::NotFound),
             s => return Err(fail(format!("answered {s}"))),
         }
         let playlist_url = url::Url::parse(&url).map_err(|e| fail(e.to_string()))?;
-        let pathways: Vec<Pathway<'_>> = std::iter::once(site)
-            .chain(self.sites.iter().copied().filter(|s| *s != site))
-            .filter_map(|s| {
-                let base = bases.sites.get(s.index())?.first()?;
-                Some(Pathway {
-                    name: &platform.site(s).name,
-                    base,
-                })
-            })
-            .collect();
-        if pathways.first().map(|p| p.name) != Some(name.as_str()) {
+        let pathways = self.pathways(site);
+        if pathways.first().map(|p| p.name)
+            != Some(self.snap.router.platform().site(site).name.as_str())
+        {
             return Err(fail("the site has no base URL".into()));
         }
         let steering_uri = rule

@@ -453,15 +453,11 @@ fn answer(
     };
     let name = &platform.site(site).name;
     *seen = (Some(site), Some(group));
-    if let Some(rule) = playlist {
+    if let Some((rule, _)) = playlist {
         let fallbacks = decision.map(|d| d.fallbacks).unwrap_or_default();
         return Reply::Playlist(Box::new(crate::relay::PlaylistJob {
             snap: snap.clone(),
-            rule: platform
-                .playlists()
-                .iter()
-                .position(|r| std::ptr::eq(r, rule))
-                .unwrap_or(0),
+            rule,
             sites: std::iter::once(site).chain(fallbacks).collect(),
             group,
             path: t.path,
