@@ -219,6 +219,47 @@ fn site_without_url_and_bad_url_are_placed() {
 }
 
 #[test]
+fn bad_playlist_rules_are_placed() {
+    let origin = "origin = \"http://origin.example.net\"";
+    rejects(
+        origin,
+        "origin = \"site\"",
+        "origin = \"site\"",
+        "site \"fra\" has no http:// URL",
+    );
+    rejects(
+        origin,
+        "origin = \"https://origin.example.net\"",
+        "https://origin",
+        "must be \"site\" or an http:// URL",
+    );
+    rejects(
+        origin,
+        "origin = \"http://origin.example.net/?a=b\"",
+        "?a=b",
+        "without query",
+    );
+    rejects(
+        "timeout_ms = 2000",
+        "timeout_ms = 0",
+        "timeout_ms = 0",
+        "playlist timeout_ms must be between 1 and 60000",
+    );
+    rejects(
+        "steering = true",
+        "steer = true",
+        "steer = true",
+        "unknown field `steer`",
+    );
+    rejects(
+        "content = [\"/live/\"]\norigin",
+        "content = [\"live/\"]\norigin",
+        "\"live/\"",
+        "content prefix \"live/\" must start with '/'",
+    );
+}
+
+#[test]
 fn bad_cidr_unknown_field_and_syntax_errors_are_placed() {
     rejects(
         "\"192.0.2.0/24\"",

@@ -14,12 +14,17 @@ pub fn check(file: &Path) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{}: ok: {} sites, {} groups ({} networks), {} policies{}",
+        "{}: ok: {} sites, {} groups ({} networks), {} policies{}{}",
         file.display(),
         p.sites().len(),
         p.groups().len(),
         networks,
         p.policies().len(),
+        match p.playlists().len() {
+            0 => String::new(),
+            1 => ", 1 playlist rule".to_string(),
+            n => format!(", {n} playlist rules"),
+        },
         match geoip {
             Some((city, asn)) => format!(
                 ", GeoIP {}",

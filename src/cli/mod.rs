@@ -36,7 +36,8 @@ struct Cli {
 enum Command {
     /// Explain where one request would be sent, and why.
     Route(route::RouteArgs),
-    /// Redirect viewers: answer each request with a 302 to the chosen site.
+    /// Redirect viewers: answer each request with a 302 to the chosen site
+    /// (or, under a `[[playlists]]` rule, with the HLS playlist rewritten for it).
     Serve(serve::ServeArgs),
     /// Nagios/Icinga plugin: ask a running redirector (its admin listener)
     /// for sites down and decision latency; exit 0/1/2/3.

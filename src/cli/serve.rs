@@ -46,7 +46,9 @@ pub struct ServeArgs {
     /// site's next statistics poll (sites with a `load` source), Mbit/s.
     #[arg(long, default_value_t = 5.0, value_name = "MBPS")]
     session_mbps: f64,
-    /// Seconds HLS clients keep a steering manifest (TTL) before reloading it.
+    /// Seconds HLS clients keep a steering manifest (TTL) before reloading it
+    /// (served at `/.steering/<path>`; playlists with `steering = true` point
+    /// at it).
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     steering_ttl: u64,
     /// Connections served at once.

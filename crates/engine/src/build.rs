@@ -6,8 +6,8 @@ use ipnet::IpNet;
 use toml::Spanned;
 
 use crate::config::{
-    CoordinatesConfig, CostConfig, HealthConfig, LoadSourceConfig, PlatformConfig, SiteConfig,
-    StepConfig,
+    CoordinatesConfig, CostConfig, HealthConfig, LoadSourceConfig, PlatformConfig, PlaylistConfig,
+    SiteConfig, StepConfig,
 };
 use crate::error::{ConfigError, Source};
 use crate::groups::GroupTable;
@@ -15,7 +15,7 @@ use crate::hash::hash_str;
 use crate::location::{Continent, Coordinates, CountryCode};
 use crate::platform::{
     ClientGroup, Cost, GeoIpFiles, GroupId, GroupOrigin, HealthCheck, LoadReading, LoadSource,
-    Mbps, Platform, Site, SiteId, SiteState,
+    Mbps, Platform, PlaylistOrigin, PlaylistRule, Site, SiteId, SiteState,
 };
 use crate::policy::{HashKey, Policy, PolicyStep, Step};
 use crate::prefix::PrefixTableBuilder;
@@ -77,8 +77,10 @@ impl Platform {
         let (groups, table) = b.finish(config.default_group.as_ref())?;
         let group_ids = name_index(groups.iter().map(|g| g.name.as_str()));
         let policies = build_policies(src, config, &site_ids, &group_ids, sites.len())?;
+        let playlists = build_playlists(src, &config.playlists, &sites)?;
         let uniform_weights = sites.windows(2).all(|w| w[0].weight == w[1].weight);
         Ok(Platform {
+            playlists,
             uniform_weights,
             sites,
             groups,
@@ -262,6 +264,103 @@ fn content_prefix(src: &Source, p: &Spanned<String>) -> Result<String, ConfigErr
             p,
             format!("content prefix {:?} must start with '/'", p.get_ref()),
         ))
+    }
+}
+
+/// Longest time a playlist fetch may be given, ms.
+const MAX_PLAYLIST_TIMEOUT_MS: u64 = 60_000;
+
+fn build_playlists(
+    src: &Source,
+    configs: &[PlaylistConfig],
+    sites: &[Site],
+) -> Result<Vec<PlaylistRule>, ConfigError> {
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut rules = Vec::with_capacity(configs.len());
+    for c in configs {
+        if c.content.get_ref().is_empty() {
+            return Err(err(
+                src,
+                &c.content,
+                "a playlist rule needs content = [\"/prefix/\", ...]",
+            ));
+        }
+        let mut content = Vec::with_capacity(c.content.get_ref().len());
+        for p in c.content.get_ref() {
+            let prefix = content_prefix(src, p)?;
+            if seen.insert(prefix.clone(), ()).is_some() {
+                return Err(err(
+                    src,
+                    p,
+                    format!("content prefix {prefix:?} is already in a playlist rule"),
+                ));
+            }
+            content.push(prefix);
+        }
+        let origin = playlist_origin(src, c, &content, sites)?;
+        let timeout_ms = match &c.timeout_ms {
+            Some(t) if !(1..=MAX_PLAYLIST_TIMEOUT_MS).contains(t.get_ref()) => {
+                return Err(err(
+                    src,
+                    t,
+                    format!("playlist timeout_ms must be between 1 and {MAX_PLAYLIST_TIMEOUT_MS}"),
+                ));
+            }
+            Some(t) => *t.get_ref(),
+            None => 2000,
+        };
+        rules.push(PlaylistRule {
+            content,
+            origin,
+            steering: c.steering.unwrap_or(false),
+            timeout_ms,
+        });
+    }
+    Ok(rules)
+}
+
+/// `"site"` (every site that may serve the content needs an `http://` URL to
+/// fetch from) or the `http://` base URL of one origin.
+fn playlist_origin(
+    src: &Source,
+    c: &PlaylistConfig,
+    content: &[String],
+    sites: &[Site],
+) -> Result<PlaylistOrigin, ConfigError> {
+    match &c.origin {
+        Some(o) if o.get_ref() != "site" => {
+            let url = base_url(o.get_ref()).map_err(|m| err(src, o, m))?;
+            if url.starts_with("http://") {
+                Ok(PlaylistOrigin::Url(url))
+            } else {
+                Err(err(src, o, format!(
+                    "playlist origin {url:?} must be \"site\" or an http:// URL (https origins are not supported yet)"
+                )))
+            }
+        }
+        _ => {
+            let overlaps = |site: &Site| {
+                site.content.is_empty()
+                    || site.content.iter().any(|s| {
+                        content
+                            .iter()
+                            .any(|p| p.starts_with(s.as_str()) || s.starts_with(p.as_str()))
+                    })
+            };
+            match sites.iter().find(|s| overlaps(s) && s.http_url().is_none()) {
+                Some(s) => {
+                    let message = format!(
+                        "playlists with origin \"site\" are fetched over http://, but site {:?} has no http:// URL (add one to its urls, or set origin = \"http://...\")",
+                        s.name
+                    );
+                    Err(match &c.origin {
+                        Some(o) => err(src, o, message),
+                        None => err(src, &c.content, message),
+                    })
+                }
+                None => Ok(PlaylistOrigin::Site),
+            }
+        }
     }
 }
 

@@ -31,6 +31,11 @@ pub struct PlatformConfig {
     /// Routing policies, chosen per client group and/or content prefix.
     #[serde(default)]
     pub policies: Vec<PolicyConfig>,
+    /// Content whose HLS playlists `routecast serve` answers itself
+    /// (fetched from an origin and rewritten to point at the chosen site)
+    /// instead of redirecting.
+    #[serde(default)]
+    pub playlists: Vec<PlaylistConfig>,
     /// Where this configuration came from (set by [`PlatformConfig::parse`]).
     #[serde(skip, default = "empty_source")]
     pub source: Source,
@@ -38,6 +43,26 @@ pub struct PlatformConfig {
 
 fn empty_source() -> Source {
     Source::new("<none>", "")
+}
+
+/// One `[[playlists]]` rule: `.m3u8` requests under its prefixes are served
+/// by routecast, rewritten for the site the engine chooses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaylistConfig {
+    /// Path prefixes (e.g. `/live/`); requests under them whose path ends in
+    /// `.m3u8` are answered with the rewritten playlist.
+    pub content: Spanned<Vec<Spanned<String>>>,
+    /// Where playlists are fetched: `"site"` (default) from the chosen
+    /// site's first `http://` URL, or the `http://` base URL of one origin
+    /// (e.g. `"http://origin.example.net"`).
+    pub origin: Option<Spanned<String>>,
+    /// Make multivariant playlists steerable: add `EXT-X-CONTENT-STEERING`
+    /// pointing at routecast's steering manifest and one copy of every
+    /// variant per site, tagged `PATHWAY-ID` (default false).
+    pub steering: Option<bool>,
+    /// Time a fetch from the origin may take, ms (default 2000, at most 60000).
+    pub timeout_ms: Option<Spanned<u64>>,
 }
 
 /// MaxMind DB files (paths relative to the configuration file).

@@ -79,7 +79,7 @@ pub use error::{ConfigError, Source};
 pub use groups::{GroupMatch, GroupTable};
 pub use location::{Continent, Coordinates, CountryCode, Location, Locator, NoLocator};
 pub use platform::{
-    ClientGroup, Cost, GroupId, HealthCheck, LoadReading, LoadSource, Mbps, Platform, PolicyId,
-    Site, SiteId, SiteState,
+    ClientGroup, Cost, GroupId, HealthCheck, LoadReading, LoadSource, Mbps, Platform,
+    PlaylistOrigin, PlaylistRule, PolicyId, Site, SiteId, SiteState,
 };
 pub use policy::{Bands, Policy, Step};

@@ -7,12 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::Empty;
-use hyper::body::Bytes;
-use hyper::Request;
-use hyper_util::rt::TokioIo;
+pub use crate::fetch::get;
 use routecast_engine::{HealthCheck, LoadView, Mbps, Platform, SiteId, SiteState};
-use tokio::net::TcpStream;
 
 /// The health of every site, shared between checkers and request handlers,
 /// and the operators' state overrides (drain, disable) from the admin API.
@@ -125,40 +121,6 @@ impl LoadView for ServerView {
     fn state(&self, site: SiteId, configured: SiteState) -> SiteState {
         self.0.state(site, configured)
     }
-}
-
-/// Fetches an `http://` URL with GET: the status and the body as text, or
-/// `None` when it cannot be had within `timeout` (used by the health checks
-/// and by `routecast check`).
-pub async fn get(url: &str, timeout: Duration) -> Option<(u16, String)> {
-    use http_body_util::BodyExt;
-    let rest = url.strip_prefix("http://")?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let addr = if authority.contains(':') && !authority.ends_with(']') {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
-    };
-    let attempt = async {
-        let stream = TcpStream::connect(&addr).await.ok()?;
-        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .ok()?;
-        tokio::spawn(conn);
-        let req = Request::get(path)
-            .header(hyper::header::HOST, authority)
-            .header(hyper::header::USER_AGENT, "routecast/1")
-            .body(Empty::<Bytes>::new())
-            .ok()?;
-        let res = send.send_request(req).await.ok()?;
-        let status = res.status().as_u16();
-        let body = res.into_body().collect().await.ok()?.to_bytes();
-        Some((status, String::from_utf8_lossy(&body).into_owned()))
-    };
-    tokio::time::timeout(timeout, attempt).await.ok().flatten()
 }
 
 /// One check: a 2xx or 3xx status within the timeout.

@@ -59,6 +59,14 @@ pub struct Snapshot {
     counters: std::sync::RwLock<
         std::collections::HashMap<(u16, u32, u16), prometheus_client::metrics::counter::Counter>,
     >,
+    /// Site and origin base URLs, parsed for playlist rewriting.
+    pub(crate) bases: crate::relay::Bases,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot").finish_non_exhaustive()
+    }
 }
 
 impl Snapshot {
@@ -69,11 +77,12 @@ impl Snapshot {
             locator: loaded.locator.clone(),
             view: crate::health::ServerView(Arc::new(crate::health::Health::new(&loaded.platform))),
             counters: std::sync::RwLock::new(std::collections::HashMap::new()),
+            bases: crate::relay::Bases::new(&loaded.platform),
         }
     }
 
     /// Counts one answered request (site and group unknown for refused ones).
-    fn count(
+    pub(crate) fn count(
         &self,
         metrics: &crate::metrics::Metrics,
         site: Option<routecast_engine::SiteId>,
@@ -187,7 +196,7 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<routecast_engine::Scratch> = std::cell::RefCell::new(routecast_engine::Scratch::default());
 }
 
-fn text(status: StatusCode, body: &str) -> Response<Body> {
+pub(crate) fn text(status: StatusCode, body: &str) -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::from(format!("{body}\n"))));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -268,45 +277,100 @@ fn wants_json(query: Option<&str>, accept: Option<&str>) -> (bool, Option<String
     (json, (!rest.is_empty()).then(|| rest.join("&")))
 }
 
-/// Answers one request and counts it.
-pub fn handle(state: &State, peer: IpAddr, req: &Request<Incoming>) -> Response<Body> {
+/// What a request gets: an answer at once (redirects, JSON, errors), or a
+/// playlist to fetch and rewrite first.
+#[derive(Debug)]
+pub enum Reply {
+    /// The answer, already counted.
+    Ready(Response<Body>),
+    /// A routed playlist request: [`PlaylistJob::run`](crate::PlaylistJob::run)
+    /// fetches, rewrites, answers and counts it.
+    Playlist(Box<crate::relay::PlaylistJob>),
+}
+
+impl From<Response<Body>> for Reply {
+    fn from(r: Response<Body>) -> Self {
+        Reply::Ready(r)
+    }
+}
+
+/// One routed request, for the access log.
+pub(crate) struct Visit<'a> {
+    pub client: IpAddr,
+    pub peer: IpAddr,
+    pub host: &'a str,
+    pub target: &'a str,
+    pub method: &'a str,
+    pub started: std::time::Instant,
+}
+
+impl Visit<'_> {
+    /// Writes the access-log line, if there is an access log.
+    pub fn log(&self, state: &State, status: u16, location: Option<&str>) {
+        if let Some(l) = &state.access_log {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let took = self.started.elapsed().as_secs_f64() * 1000.0;
+            l.write(crate::accesslog::line(
+                now,
+                self.client,
+                self.peer,
+                self.host,
+                self.target,
+                self.method,
+                status,
+                took,
+                location,
+            ));
+        }
+    }
+}
+
+/// Answers one request (counted once answered).
+pub fn handle(state: &State, peer: IpAddr, req: &Request<Incoming>) -> Reply {
     let snap = state.current();
     let mut seen = (None, None);
-    let r = answer(state, &snap, peer, req, &mut seen);
-    snap.count(&state.metrics, seen.0, seen.1, r.status().as_u16());
-    r
+    match answer(state, &snap, peer, req, &mut seen) {
+        Reply::Ready(r) => {
+            snap.count(&state.metrics, seen.0, seen.1, r.status().as_u16());
+            Reply::Ready(r)
+        }
+        job => job,
+    }
 }
 
 /// The response; `seen` receives the site and group names when known.
 fn answer(
     state: &State,
-    snap: &Snapshot,
+    snap: &Arc<Snapshot>,
     peer: IpAddr,
     req: &Request<Incoming>,
     seen: &mut (
         Option<routecast_engine::SiteId>,
         Option<routecast_engine::GroupId>,
     ),
-) -> Response<Body> {
+) -> Reply {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return r;
+        return r.into();
     }
     let raw = req.uri().path_and_query().map_or("/", |p| p.as_str());
     if req.uri().scheme().is_some() || req.uri().authority().is_some() {
         return text(
             StatusCode::BAD_REQUEST,
             "bad request target: absolute form is not accepted",
-        );
+        )
+        .into();
     }
     let t = match target::check(raw) {
         Ok(t) => t,
-        Err(e) => return text(StatusCode::BAD_REQUEST, &format!("bad request target: {e}")),
+        Err(e) => return text(StatusCode::BAD_REQUEST, &format!("bad request target: {e}")).into(),
     };
     if t.path == "/healthz" {
-        return text(StatusCode::OK, "ok");
+        return text(StatusCode::OK, "ok").into();
     }
     // HLS Content Steering: `/.steering/<content path>` answers the steering
     // manifest for that content (the client's _HLS_pathway and
@@ -335,11 +399,16 @@ fn answer(
     if let Some(content) = steering_path {
         let d = snap.router.decide(&facts, &snap.view);
         state.metrics.decision(started.elapsed());
-        return steering_manifest(state, snap, &d, content, seen);
+        return steering_manifest(state, snap, &d, content, seen).into();
     }
     let (as_json, query) = wants_json(t.query.as_deref(), header(header::ACCEPT));
-    // Redirects need only the choice; JSON answers show fallbacks too.
-    let (chosen, group, decision) = if as_json {
+    let platform = snap.router.platform();
+    let playlist = (!as_json)
+        .then(|| platform.playlist_rule(&t.path))
+        .flatten();
+    // Redirects need only the choice; JSON answers and playlists use the
+    // fallbacks too.
+    let (chosen, group, decision) = if as_json || playlist.is_some() {
         let d = snap.router.decide(&facts, &snap.view);
         (d.site, d.group, Some(d))
     } else {
@@ -350,7 +419,6 @@ fn answer(
         (r.site, r.group, None)
     };
     state.metrics.decision(started.elapsed());
-    let platform = snap.router.platform();
     let url = |site: routecast_engine::SiteId| {
         let base = &platform.site(site).urls[0];
         match &query {
@@ -358,29 +426,19 @@ fn answer(
             None => format!("{base}{}", t.path),
         }
     };
-    let log = |status: u16, location: Option<&str>| {
-        if let Some(l) = &state.access_log {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
-            let host = header(header::HOST).unwrap_or("-");
-            let took = started.elapsed().as_secs_f64() * 1000.0;
-            l.write(crate::accesslog::line(
-                now,
-                client,
-                peer,
-                host,
-                raw,
-                req.method().as_str(),
-                status,
-                took,
-                location,
-            ));
-        }
+    let host = header(header::HOST).unwrap_or("-");
+    let visit = Visit {
+        client,
+        peer,
+        host,
+        target: raw,
+        method: req.method().as_str(),
+        started,
     };
+    let log = |status: u16, location: Option<&str>| visit.log(state, status, location);
     let Some(site) = chosen else {
         log(503, None);
-        return if as_json {
+        let r = if as_json {
             json(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &serde_json::json!({ "error": "no site can serve this request" }),
@@ -391,9 +449,29 @@ fn answer(
                 "no site can serve this request",
             )
         };
+        return r.into();
     };
     let name = &platform.site(site).name;
     *seen = (Some(site), Some(group));
+    if let Some((rule, _)) = playlist {
+        let fallbacks = decision.map(|d| d.fallbacks).unwrap_or_default();
+        return Reply::Playlist(Box::new(crate::relay::PlaylistJob {
+            snap: snap.clone(),
+            rule,
+            sites: std::iter::once(site).chain(fallbacks).collect(),
+            group,
+            path: t.path,
+            query,
+            request: crate::relay::Request {
+                client,
+                peer,
+                host: host.to_string(),
+                target: raw.to_string(),
+                method: req.method().as_str().to_string(),
+                started,
+            },
+        }));
+    }
     snap.view.0.add_session(site, state.session_mbps);
     if let Some(decision) = &decision {
         let mut v = serde_json::json!({
@@ -408,7 +486,7 @@ fn answer(
             v["outcome"] = serde_json::json!(decision.outcome);
             v["matched_by"] = serde_json::json!(decision.matched_by.to_string());
         }
-        return json(StatusCode::OK, &v);
+        return json(StatusCode::OK, &v).into();
     }
     log(302, Some(&url(site)));
     let mut r = text(StatusCode::FOUND, "");
@@ -416,12 +494,12 @@ fn answer(
     // valid header value; should it not be, answer 500 rather than panic.
     match HeaderValue::from_str(&url(site)) {
         Ok(v) => r.headers_mut().insert(header::LOCATION, v),
-        Err(_) => return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+        Err(_) => return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into(),
     };
     if let Ok(v) = HeaderValue::from_str(name) {
         r.headers_mut().insert("x-routecast-site", v);
     }
-    r
+    r.into()
 }
 
 /// Answers the admin listener: `/metrics` (Prometheus text) and `/status`
@@ -564,8 +642,18 @@ pub async fn serve(
                 let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
                 let state = state.clone();
                 let svc = service_fn(move |req: Request<Incoming>| {
-                    let r = handle(&state, peer.ip(), &req);
-                    async move { Ok::<_, Infallible>(r) }
+                    // Redirects are answered here, without allocating; only
+                    // playlists take the state along to await their origin.
+                    let reply = match handle(&state, peer.ip(), &req) {
+                        Reply::Ready(r) => Ok(r),
+                        Reply::Playlist(job) => Err((job, state.clone())),
+                    };
+                    async move {
+                        Ok::<_, Infallible>(match reply {
+                            Ok(r) => r,
+                            Err((job, state)) => Box::pin(job.run(&state)).await,
+                        })
+                    }
                 });
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
