@@ -326,3 +326,104 @@ fn several_renditions_get_a_multivariant_playlist_measured_from_the_streams() {
         assert_eq!(probed.lines().next().map(str::trim), Some(size));
     }
 }
+
+/// Kills `child` with SIGTERM (graceful: the segmenter finishes the stream).
+fn terminate(child: &std::process::Child) {
+    tool("kill", &["-TERM", &child.id().to_string()]);
+}
+
+#[test]
+fn a_silent_input_fails_over_to_the_backup_at_a_keyframe_after_a_discontinuity() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tmp");
+    let primary = make(dir.path(), "primary.ts", "libx264", 20, 25, &[]);
+    let backup = make(
+        dir.path(),
+        "backup.ts",
+        "libx264",
+        20,
+        25,
+        &["-output_ts_offset", "1000"],
+    );
+    // The primary arrives over HTTP at about real time for 5 s, then the
+    // connection stays open and silent (a stalled encoder).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let bytes = std::fs::read(&primary).expect("primary");
+    std::thread::spawn(move || {
+        let Ok((mut c, _)) = listener.accept() else {
+            return;
+        };
+        let mut req = [0u8; 1024];
+        let _ = std::io::Read::read(&mut c, &mut req);
+        let _ = write!(c, "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\n\r\n");
+        let per_tenth = bytes.len() / 200; // 20 s of stream
+        for chunk in bytes.chunks(per_tenth).take(50) {
+            if c.write_all(chunk).is_err() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    });
+    let out = dir.path().join("hls");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args(["segment", &format!("http://127.0.0.1:{port}/live.ts"), "-o"])
+        .arg(&out)
+        .args(["--backup"])
+        .arg(&backup)
+        .args([
+            "--realtime",
+            "--failover-after",
+            "1.5",
+            "--target-duration",
+            "2",
+            "--window",
+            "6",
+            "--archive",
+            "-q",
+        ])
+        .spawn()
+        .expect("routecast runs");
+    // Wait for two backup segments after the switch (at most 30 s).
+    let archive = out.join("archive.m3u8");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let switched = loop {
+        let e = if archive.exists() {
+            entries(&archive)
+        } else {
+            Vec::new()
+        };
+        if let Some(at) = e.iter().position(|x| x.1) {
+            if e.len() >= at + 2 {
+                break true;
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    terminate(&child);
+    let status = child.wait().expect("exits");
+    assert!(
+        switched,
+        "no switch to the backup: {:?}",
+        std::fs::read_to_string(&archive)
+    );
+    assert!(status.success(), "SIGTERM ends the run cleanly: {status}");
+    let text = std::fs::read_to_string(&archive).expect("archive");
+    assert!(text.ends_with("#EXT-X-ENDLIST\n"), "{text}");
+    let e = check_all(&out, "archive.m3u8", 2.0);
+    assert_eq!(
+        e.iter().filter(|x| x.1).count(),
+        1,
+        "one discontinuity: {e:?}"
+    );
+    // About 5 s of primary before the switch.
+    let before: f64 = e.iter().take_while(|x| !x.1).map(|x| x.0).sum();
+    assert!(
+        (3.0..=6.5).contains(&before),
+        "{before} s before the switch: {e:?}"
+    );
+}

@@ -1,11 +1,12 @@
 //! `routecast segment`: read a transport stream, write live HLS.
 
 use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
+use routecast_hls::failover::{FailoverConfig, Source, Watchdog};
+use routecast_hls::input::InputSpec;
 use routecast_hls::playlist::{BitsPerSecond, MultivariantPlaylist, Variant};
 use routecast_hls::segmenter::{self, Rendition, Segmenter, SegmenterConfig};
 use routecast_hls::store;
@@ -49,6 +50,17 @@ pub struct SegmentArgs {
     /// seconds (e.g. 0.5), listed with EXT-X-PART and EXT-X-PRELOAD-HINT.
     #[arg(long, value_name = "SECONDS")]
     part_target: Option<f64>,
+    /// A backup input: it takes over when the input has been silent or
+    /// broken for --failover-after, and hands back after --recover-after of
+    /// health; each switch is a cut at a keyframe after a discontinuity.
+    #[arg(long, value_name = "INPUT")]
+    backup: Option<String>,
+    /// Silence of the input before the backup takes over, seconds.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    failover_after: f64,
+    /// Health of the input again before it takes back, seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    recover_after: f64,
     /// Accept HEVC CRA/BLA pictures as cut points (open GOP).
     #[arg(long)]
     allow_cra: bool,
@@ -172,8 +184,8 @@ fn write_master(dir: &std::path::Path, inputs: &[(String, String)], m: &[Option<
 /// The multivariant playlist's file name (with several renditions).
 const MASTER_PLAYLIST: &str = "master.m3u8";
 
-/// Segments one input into `dir`, calling `on_write` after each packet that
-/// completed something.
+/// Segments one input (with its backup, if any) into `dir`, calling
+/// `on_write` after each read that completed something.
 fn run_one(
     args: &SegmentArgs,
     name: &str,
@@ -192,32 +204,83 @@ fn run_one(
         grace_ms: (args.grace * 1000.0) as u64,
         archive: args.archive,
     };
+    let primary = InputSpec::parse(name).map_err(Failure::Usage)?;
+    let backup = args
+        .backup
+        .as_deref()
+        .map(InputSpec::parse)
+        .transpose()
+        .map_err(Failure::Usage)?;
     let mut segmenter =
         Segmenter::open(config, now_ms()).map_err(|e| Failure::Usage(e.to_string()))?;
-    let mut input = open(name)?;
-    let mut reader = PacketReader::new();
-    let mut pace = args.realtime.then(Pace::default);
-    let mut buf = vec![0u8; 1 << 20];
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Source, std::io::Result<Vec<u8>>)>(8);
+    let mut names = vec![(Source::Primary, name.to_string())];
+    spawn_reader(Source::Primary, primary, args.realtime, tx.clone())?;
+    if let (Some(spec), Some(b)) = (backup, &args.backup) {
+        spawn_reader(Source::Backup, spec, args.realtime, tx.clone())?;
+        names.push((Source::Backup, b.clone()));
+    }
+    drop(tx);
+    let failover = FailoverConfig {
+        silence_ms: (args.failover_after * 1000.0) as u64,
+        recover_ms: (args.recover_after * 1000.0) as u64,
+    };
+    let mut watchdog = (names.len() > 1).then(|| Watchdog::new(failover, now_ms()));
+    let mut readers = [PacketReader::new(), PacketReader::new()];
+    let mut ended = [false, names.len() < 2];
+    let mut active = Source::Primary;
     let mut written = 0;
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Failure::Data(format!("{name}: read error: {e}"))),
-        };
-        reader.extend(&buf[..n]);
-        // One clock read per read: a read is at most milliseconds of stream
-        // when live (and pacing reads it again).
-        let mut now = now_ms();
-        while let Some(p) = reader.next_packet(false) {
-            let p = *p;
-            if let Some(pace) = &mut pace {
-                if pace.wait(&p) {
-                    now = now_ms();
+    let slot = |s: Source| usize::from(s == Source::Backup);
+    let stop = stop_on_signal();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let msg = rx.recv_timeout(Duration::from_millis(100));
+        let now = now_ms();
+        match msg {
+            Ok((src, Ok(chunk))) if chunk.is_empty() => {
+                ended[slot(src)] = true;
+                if ended.iter().all(|e| *e) {
+                    break;
                 }
             }
-            push(&mut segmenter, &p, now)?;
+            Ok((src, Ok(chunk))) => {
+                if let Some(w) = &mut watchdog {
+                    w.data(src, now);
+                }
+                let reader = &mut readers[slot(src)];
+                reader.extend(&chunk);
+                while let Some(p) = reader.next_packet(false) {
+                    if src == active {
+                        let p = *p;
+                        push(&mut segmenter, &p, now)?;
+                    }
+                }
+            }
+            Ok((src, Err(e))) => {
+                let which = names
+                    .iter()
+                    .find(|n| n.0 == src)
+                    .map_or(name, |n| n.1.as_str());
+                if watchdog.is_none() {
+                    return Err(Failure::Data(format!("{which}: read error: {e}")));
+                }
+                eprintln!("routecast segment: {which}: read error: {e}");
+                ended[slot(src)] = true;
+                if ended.iter().all(|e| *e) {
+                    break;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if let Some(w) = &mut watchdog {
+            let (next, switched) = w.decide(now);
+            if switched {
+                active = next;
+                segmenter.switch_input();
+                if !args.quiet {
+                    eprintln!("routecast segment: {name}: switched to the {next:?} input");
+                }
+            }
         }
         if segmenter.segments_written() != written {
             written = segmenter.segments_written();
@@ -225,29 +288,104 @@ fn run_one(
         }
     }
     let now = now_ms();
-    while let Some(p) = reader.next_packet(true) {
+    let interrupted = stop.load(std::sync::atomic::Ordering::Relaxed);
+    while let Some(p) = readers[slot(active)]
+        .next_packet(true)
+        .filter(|_| !interrupted)
+    {
         let p = *p;
         push(&mut segmenter, &p, now)?;
     }
-    segmenter
-        .finish(now_ms())
-        .map_err(|e| Failure::Other(e.into()))?;
+    let finished = if interrupted {
+        segmenter.finish_interrupted(now_ms())
+    } else {
+        segmenter.finish(now_ms())
+    };
+    finished.map_err(|e| Failure::Other(e.into()))?;
     on_write(&segmenter);
     if !args.quiet {
         eprintln!("{}", dir.join(segmenter::LIVE_PLAYLIST).display());
         let s = segmenter.stats();
         eprintln!(
-            "{name}: {} segments; {} packets ({} null, {} broken, {} continuity errors, {} bytes skipped for sync); {} discontinuities; {} segments over the target duration",
+            "{name}: {} segments; {} packets ({} null, {} broken, {} continuity errors, {} bytes skipped for sync); {} discontinuities; {} segments over the target duration; {} input switches",
             segmenter.segments_written(),
             s.packets,
             s.null_packets,
             s.bad_packets,
             s.continuity_errors,
-            reader.skipped(),
+            readers[0].skipped() + readers[1].skipped(),
             s.discontinuities,
             s.long_segments,
+            watchdog.as_ref().map_or(0, Watchdog::switches),
         );
     }
+    Ok(())
+}
+
+/// Set once SIGINT or SIGTERM arrives: the segmenter then ends the stream
+/// properly (last segment, ENDLIST) instead of dying mid-write.
+fn stop_on_signal() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let set = flag.clone();
+    let _ = std::thread::Builder::new()
+        .name("segment-signals".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                use tokio::signal::unix::{signal, SignalKind};
+                let Ok(mut term) = signal(SignalKind::terminate()) else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            });
+            set.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    flag
+}
+
+/// Reads `spec` on a thread of its own, sending chunks (an empty one at the
+/// end), paced by the stream's PCR when `realtime`.
+fn spawn_reader(
+    source: Source,
+    spec: InputSpec,
+    realtime: bool,
+    tx: std::sync::mpsc::SyncSender<(Source, std::io::Result<Vec<u8>>)>,
+) -> Result<(), Failure> {
+    let mut input = spec
+        .open()
+        .map_err(|e| Failure::Usage(format!("{spec:?}: cannot open: {e}")))?;
+    std::thread::Builder::new()
+        .name(format!("segment-input-{source:?}"))
+        .spawn(move || {
+            let mut pace = realtime.then(Pace::default);
+            loop {
+                let mut buf = vec![0u8; if realtime { 16 * PACKET_SIZE } else { 1 << 20 }];
+                let n = match input.read(&mut buf) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        let _ = tx.send((source, Err(e)));
+                        return;
+                    }
+                };
+                buf.truncate(n);
+                if let Some(pace) = &mut pace {
+                    pace.wait_chunk(&buf);
+                }
+                if tx.send((source, Ok(buf))).is_err() || n == 0 {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| Failure::Other(e.into()))?;
     Ok(())
 }
 
@@ -260,51 +398,6 @@ fn push(s: &mut Segmenter, p: &[u8; PACKET_SIZE], now: u64) -> Result<(), Failur
     }
 }
 
-/// Opens the input named on the command line.
-fn open(input: &str) -> Result<Box<dyn Read>, Failure> {
-    if input == "-" {
-        return Ok(Box::new(std::io::stdin()));
-    }
-    if let Some(addr) = input.strip_prefix("udp://") {
-        return udp(addr).map_err(|e| Failure::Usage(format!("{input}: {e}")));
-    }
-    let f = std::fs::File::open(input)
-        .map_err(|e| Failure::Usage(format!("{input}: cannot open: {e}")))?;
-    Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, f)))
-}
-
-/// A UDP socket bound to `addr` (`@` optional, as in ffmpeg's URLs); joins
-/// the group when the address is multicast.
-fn udp(addr: &str) -> std::io::Result<Box<dyn Read>> {
-    let addr: SocketAddr = addr
-        .trim_start_matches('@')
-        .parse()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
-    let socket = if addr.ip().is_multicast() {
-        let s = UdpSocket::bind(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), addr.port()))?;
-        match addr.ip() {
-            std::net::IpAddr::V4(g) => s.join_multicast_v4(&g, &Ipv4Addr::UNSPECIFIED)?,
-            std::net::IpAddr::V6(g) => s.join_multicast_v6(&g, 0)?,
-        }
-        s
-    } else {
-        UdpSocket::bind(addr)?
-    };
-    Ok(Box::new(Datagrams(socket)))
-}
-
-/// Reads a UDP socket as a byte stream (each datagram holds whole packets).
-struct Datagrams(UdpSocket);
-
-impl Read for Datagrams {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if buf.len() < 7 * PACKET_SIZE {
-            return Err(std::io::Error::other("buffer smaller than a datagram"));
-        }
-        self.0.recv(buf)
-    }
-}
-
 /// Paces a file as if it were live: a packet carrying a PCR waits until the
 /// wall clock has advanced as much as the PCR since the first one.
 #[derive(Debug, Default)]
@@ -313,28 +406,30 @@ struct Pace {
 }
 
 impl Pace {
-    /// Waits until `packet` is due; true when it waited (or restarted).
-    fn wait(&mut self, packet: &[u8; PACKET_SIZE]) -> bool {
-        let Some(pcr) = routecast_hls::Packet::parse(packet)
-            .ok()
-            .and_then(|p| p.pcr)
-        else {
-            return false;
-        };
+    /// Waits until the last PCR in `chunk` (whole or partial packets) is due.
+    fn wait_chunk(&mut self, chunk: &[u8]) {
+        let last = chunk
+            .chunks_exact(PACKET_SIZE)
+            .filter_map(|p| p.try_into().ok())
+            .filter_map(|p: &[u8; PACKET_SIZE]| routecast_hls::Packet::parse(p).ok()?.pcr)
+            .last();
+        if let Some(pcr) = last {
+            self.wait(pcr);
+        }
+    }
+
+    /// Waits until a packet with `pcr` is due.
+    fn wait(&mut self, pcr: Timestamp) {
         let (first, at) = *self.start.get_or_insert((pcr, Instant::now()));
         let ahead = pcr.ticks_since(first);
         if ahead > 3_600 * Timestamp::HZ {
             // A jump back or a huge gap: start pacing over from here.
             self.start = Some((pcr, Instant::now()));
-            return true;
+            return;
         }
         let due = at + Duration::from_micros(ahead * 1_000_000 / Timestamp::HZ);
-        match due.checked_duration_since(Instant::now()) {
-            Some(wait) => {
-                std::thread::sleep(wait);
-                true
-            }
-            None => false,
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
         }
     }
 }

@@ -164,6 +164,10 @@ struct Open {
     part_independent: bool,
     parts: u32,
     part_ticks: u64,
+    /// Where the last frame of the lead stream starts in `bytes` (it may be
+    /// incomplete when the input dies), and where the first one does.
+    frame_start: usize,
+    first_frame: usize,
 }
 
 /// Turns TS packets into [`Segment`]s. Feed every packet with
@@ -211,6 +215,9 @@ pub struct SegmentCutter {
     audio_pid: Option<Pid>,
     video_format: Option<VideoFormat>,
     audio_codec: Option<String>,
+    /// After an input switch: drop everything until the new input's first
+    /// random access point.
+    await_rap: bool,
 }
 
 impl SegmentCutter {
@@ -252,6 +259,7 @@ impl SegmentCutter {
             audio_pid: None,
             video_format: None,
             audio_codec: None,
+            await_rap: false,
         }
     }
 
@@ -268,6 +276,52 @@ impl SegmentCutter {
     /// The audio codec string (AAC in ADTS), once an audio frame was seen.
     pub fn audio_codec(&self) -> Option<&str> {
         self.audio_codec.as_deref()
+    }
+
+    /// The input changed (failover): what is held is dropped, the open
+    /// segment ends with the old input's timeline, and the next segment
+    /// starts at the new input's first random access point, after a
+    /// discontinuity. Packets before that point are dropped (counted in
+    /// `skipped_before_start`).
+    pub fn switch_input(&mut self) {
+        if let Some(h) = self.held.take() {
+            self.stats.skipped_before_start += (h.packets.len() / PACKET_SIZE) as u64;
+        }
+        // The old input's last frame may be cut short.
+        self.drop_partial_frame();
+        self.break_timeline();
+        self.continuity.fill(NO_COUNTER);
+        self.last_time = None;
+        self.await_rap = true;
+    }
+
+    /// Ends the stream when the input was interrupted rather than ended (a
+    /// stop signal, a dead connection): its last frame may be incomplete,
+    /// so it is dropped before the last segment is finished.
+    pub fn finish_interrupted(&mut self) {
+        self.held = None;
+        self.drop_partial_frame();
+        self.finish();
+    }
+
+    /// Drops the open segment's last lead frame (back to its start, or to the
+    /// last published part); a segment left with no frame is dropped whole.
+    fn drop_partial_frame(&mut self) {
+        let Some(open) = &mut self.open else { return };
+        let keep = open.frame_start.max(open.part_start);
+        if keep >= open.bytes.len() {
+            return;
+        }
+        self.stats.skipped_before_start += ((open.bytes.len() - keep) / PACKET_SIZE) as u64;
+        open.bytes.truncate(keep);
+        if keep <= open.first_frame && open.parts == 0 {
+            self.open = None;
+        }
+        if let Some(t) = self.last_pts {
+            self.last_pts = Some(Timestamp(
+                t.0.wrapping_sub(self.frame) & (Timestamp::WRAP - 1),
+            ));
+        }
     }
 
     /// The current program, once its PMT arrived.
@@ -503,16 +557,13 @@ impl SegmentCutter {
     }
 
     fn append_to_open_packet(&mut self, bytes: &[u8; PACKET_SIZE]) {
-        match &mut self.open {
-            Some(o) => o.bytes.extend_from_slice(bytes),
-            None => self.stats.skipped_before_start += 1,
-        }
+        self.append_to_open(bytes);
     }
 
     fn append_to_open(&mut self, packets: &[u8]) {
         match &mut self.open {
-            Some(o) => o.bytes.extend_from_slice(packets),
-            None => self.stats.skipped_before_start += (packets.len() / PACKET_SIZE) as u64,
+            Some(o) if !self.await_rap => o.bytes.extend_from_slice(packets),
+            _ => self.stats.skipped_before_start += (packets.len() / PACKET_SIZE) as u64,
         }
     }
 
@@ -577,6 +628,7 @@ impl SegmentCutter {
             (true, Some(pts)) => pts,
             _ => {
                 self.frame_start(h.dts, false);
+                self.mark_frame();
                 self.append_to_open(&h.packets);
                 return;
             }
@@ -596,7 +648,15 @@ impl SegmentCutter {
             self.cut(pts, h.dts, h.packets);
         } else {
             self.frame_start(h.dts, true);
+            self.mark_frame();
             self.append_to_open(&h.packets);
+        }
+    }
+
+    /// A lead frame starts at the end of the open segment.
+    fn mark_frame(&mut self) {
+        if let Some(open) = &mut self.open {
+            open.frame_start = open.bytes.len();
         }
     }
 
@@ -645,6 +705,7 @@ impl SegmentCutter {
     /// Closes the open segment at `pts` and opens the next with `packets`.
     fn cut(&mut self, pts: Timestamp, dts: Option<Timestamp>, packets: Vec<u8>) {
         let broken = self.broken.take();
+        self.await_rap = false;
         if let Some(open) = self.open.take() {
             // After a jump, the old timeline ends with its last frame.
             let end = broken.unwrap_or(pts);
@@ -655,6 +716,7 @@ impl SegmentCutter {
             Vec::with_capacity(self.pat_packets.len() + self.pmt_packets.len() + packets.len());
         bytes.extend_from_slice(&self.pat_packets);
         bytes.extend_from_slice(&self.pmt_packets);
+        let first_frame = bytes.len();
         bytes.extend_from_slice(&packets);
         self.open = Some(Open {
             bytes,
@@ -665,6 +727,8 @@ impl SegmentCutter {
             part_independent: true,
             parts: 0,
             part_ticks: 0,
+            frame_start: first_frame,
+            first_frame,
         });
         self.opened += 1;
     }

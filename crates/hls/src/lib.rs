@@ -26,6 +26,8 @@
 //! logic in one place.
 
 pub mod cutter;
+pub mod failover;
+pub mod input;
 pub mod nal;
 pub mod pes;
 pub mod playlist;

@@ -232,6 +232,20 @@ impl Segmenter {
         self.write_playlists()
     }
 
+    /// The input changed (failover): the next segment starts at the new
+    /// input's first keyframe, after a discontinuity (see
+    /// [`SegmentCutter::switch_input`]).
+    pub fn switch_input(&mut self) {
+        self.cutter.switch_input();
+    }
+
+    /// Ends the stream when the input was interrupted (a stop signal): the
+    /// last frame, possibly incomplete, is dropped, then as [`Segmenter::finish`].
+    pub fn finish_interrupted(&mut self, now_ms: u64) -> Result<(), SegmenterError> {
+        self.cutter.finish_interrupted();
+        self.finish(now_ms)
+    }
+
     /// What the cutter saw.
     pub fn stats(&self) -> &CutterStats {
         self.cutter.stats()

@@ -296,3 +296,36 @@ proptest! {
         check_parts(&cuts, (part_ms * 90).max(FRAME));
     }
 }
+
+#[test]
+fn an_input_switch_cuts_at_the_new_inputs_first_keyframe_after_a_discontinuity() {
+    let primary = stream(200, 50, 0, true);
+    // The backup: another encoder, other timestamps, joined mid-GOP.
+    let backup = stream(300, 50, 7_000_000, true);
+    let mut c = SegmentCutter::new(CutterConfig::default());
+    let mut segs = Vec::new();
+    let feed = |c: &mut SegmentCutter, bytes: &[u8], segs: &mut Vec<Segment>| {
+        for p in bytes.chunks(PACKET_SIZE) {
+            let _ = c.push(p.try_into().expect("188"));
+            segs.extend(std::iter::from_fn(|| c.pop()));
+        }
+    };
+    feed(&mut c, &primary, &mut segs);
+    c.switch_input();
+    // Start the backup 30 frames into a GOP (not at a keyframe).
+    let start = backup.len() / 10 / PACKET_SIZE * PACKET_SIZE;
+    feed(&mut c, &backup[start..], &mut segs);
+    c.finish();
+    segs.extend(std::iter::from_fn(|| c.pop()));
+    let flags: Vec<bool> = segs.iter().map(|s| s.discontinuity).collect();
+    assert_eq!(flags.iter().filter(|f| **f).count(), 1, "{flags:?}");
+    let after = flags.iter().position(|f| *f).expect("a discontinuity");
+    // The primary's 8 s: a 6 s segment, then 2 s ending with its last
+    // frame, less that frame (it may have been cut short by the failure).
+    assert_eq!(secs(&segs[..after]), [6.0, 1.96]);
+    assert_opens_with_keyframe(&segs);
+    assert!(
+        c.stats().skipped_before_start > 0,
+        "the backup's partial GOP was dropped"
+    );
+}

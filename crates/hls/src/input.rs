@@ -1,0 +1,280 @@
+//! Where transport streams come from: a file, standard input, UDP (unicast
+//! or multicast), or an HTTP URL that streams TS without end, reconnected
+//! with back-off whenever it drops or stalls.
+//!
+//! The HTTP client is written by hand (on `httparse` for the response head):
+//! a live TS stream needs an *idle* read timeout, so that a stalled
+//! connection is noticed and reopened; `ureq` only bounds a whole body's
+//! duration, and an async client would bring a runtime into a blocking
+//! reader thread.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ts::PACKET_SIZE;
+
+/// An input named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSpec {
+    /// `-`.
+    Stdin,
+    /// A file path.
+    File(PathBuf),
+    /// `udp://[@]HOST:PORT`: listen there (joining the group if multicast).
+    Udp(SocketAddr),
+    /// `http://HOST[:PORT]/PATH`.
+    Http(HttpUrl),
+}
+
+/// A parsed `http://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl {
+    /// Host name or address (as written, for the Host header).
+    pub host: String,
+    /// Port (80 when not written).
+    pub port: u16,
+    /// Path and query, starting with `/`.
+    pub path: String,
+}
+
+impl InputSpec {
+    /// Parses `-`, `udp://…`, `http://…` or a file path.
+    pub fn parse(s: &str) -> Result<InputSpec, String> {
+        if s == "-" {
+            return Ok(InputSpec::Stdin);
+        }
+        if let Some(rest) = s.strip_prefix("udp://") {
+            let addr = rest.trim_start_matches('@');
+            return addr
+                .parse()
+                .map(InputSpec::Udp)
+                .map_err(|e| format!("{s}: expected udp://HOST:PORT with a numeric address: {e}"));
+        }
+        if let Some(rest) = s.strip_prefix("http://") {
+            let (authority, path) = match rest.find('/') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, "/"),
+            };
+            let (host, port) = match authority.rsplit_once(':') {
+                Some((h, p)) if !h.ends_with(']') || p.parse::<u16>().is_ok() => (
+                    h,
+                    p.parse::<u16>()
+                        .map_err(|_| format!("{s}: bad port {p:?}"))?,
+                ),
+                _ => (authority, 80),
+            };
+            if host.is_empty() || path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+                return Err(format!("{s}: expected http://HOST[:PORT]/PATH"));
+            }
+            return Ok(InputSpec::Http(HttpUrl {
+                host: host.to_string(),
+                port,
+                path: path.to_string(),
+            }));
+        }
+        if s.contains("://") {
+            return Err(format!(
+                "{s}: unsupported scheme (file, -, udp:// or http://)"
+            ));
+        }
+        Ok(InputSpec::File(PathBuf::from(s)))
+    }
+
+    /// Opens the input. HTTP never ends: it reconnects (see [`HttpStream`]).
+    pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+        Ok(match self {
+            InputSpec::Stdin => Box::new(io::stdin()),
+            InputSpec::File(p) => Box::new(std::fs::File::open(p)?),
+            InputSpec::Udp(addr) => Box::new(Datagrams(udp(*addr)?)),
+            InputSpec::Http(url) => Box::new(HttpStream::new(url.clone())),
+        })
+    }
+}
+
+fn udp(addr: SocketAddr) -> io::Result<UdpSocket> {
+    if !addr.ip().is_multicast() {
+        return UdpSocket::bind(addr);
+    }
+    let s = UdpSocket::bind(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), addr.port()))?;
+    match addr.ip() {
+        std::net::IpAddr::V4(g) => s.join_multicast_v4(&g, &Ipv4Addr::UNSPECIFIED)?,
+        std::net::IpAddr::V6(g) => s.join_multicast_v6(&g, 0)?,
+    }
+    Ok(s)
+}
+
+/// A UDP socket read as a byte stream (a datagram holds whole packets).
+struct Datagrams(UdpSocket);
+
+impl Read for Datagrams {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.len() < 7 * PACKET_SIZE {
+            return Err(io::Error::other("buffer smaller than a datagram"));
+        }
+        self.0.recv(buf)
+    }
+}
+
+/// How long an HTTP stream may stay silent before it is reopened.
+const IDLE: Duration = Duration::from_secs(5);
+/// First and longest wait between reconnection attempts.
+const BACKOFF_MIN: Duration = Duration::from_millis(250);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// An HTTP GET whose body is a live transport stream. When the connection
+/// fails, ends or stays silent for 5 s, it is reopened after a back-off
+/// (0.25 s doubling to 10 s, reset by data): [`Read::read`] waits through
+/// outages and never reports the end of the stream.
+#[derive(Debug)]
+pub struct HttpStream {
+    url: HttpUrl,
+    body: Option<Body>,
+    backoff: Duration,
+    reconnects: Arc<AtomicU64>,
+}
+
+impl HttpStream {
+    /// A stream of `url` (connected on the first read).
+    pub fn new(url: HttpUrl) -> Self {
+        Self {
+            url,
+            body: None,
+            backoff: BACKOFF_MIN,
+            reconnects: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Reconnections so far (shareable with another thread).
+    pub fn reconnects(&self) -> Arc<AtomicU64> {
+        self.reconnects.clone()
+    }
+
+    fn connect(&self) -> io::Result<Body> {
+        let addr = (self.url.host.as_str(), self.url.port)
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| io::Error::other("no address"))?;
+        let mut tcp = TcpStream::connect_timeout(&addr, IDLE)?;
+        tcp.set_read_timeout(Some(IDLE))?;
+        write!(
+            tcp,
+            "GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: routecast-segment\r\nAccept: */*\r\n\r\n",
+            self.url.path, self.url.host, self.url.port
+        )?;
+        let mut reader = BufReader::with_capacity(64 * 1024, tcp);
+        let chunked = read_head(&mut reader)?;
+        Ok(Body {
+            reader,
+            chunked,
+            left_in_chunk: 0,
+        })
+    }
+}
+
+impl Read for HttpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let body = match &mut self.body {
+                Some(b) => b,
+                None => match self.connect() {
+                    Ok(b) => self.body.insert(b),
+                    Err(_) => {
+                        self.wait();
+                        continue;
+                    }
+                },
+            };
+            match body.read(buf) {
+                Ok(0) | Err(_) => {
+                    self.body = None;
+                    self.wait();
+                }
+                Ok(n) => {
+                    self.backoff = BACKOFF_MIN;
+                    return Ok(n);
+                }
+            }
+        }
+    }
+}
+
+impl HttpStream {
+    fn wait(&mut self) {
+        self.reconnects.fetch_add(1, Ordering::Relaxed);
+        std::thread::sleep(self.backoff);
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+/// Reads the response head; an error unless 200. True when the body is chunked.
+fn read_head(r: &mut impl BufRead) -> io::Result<bool> {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 64 * 1024 {
+            return Err(io::Error::other("response head too large"));
+        }
+        let n = r.read_until(b'\n', &mut head)?;
+        if n == 0 {
+            return Err(io::Error::other(
+                "connection closed before the response head",
+            ));
+        }
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut resp = httparse::Response::new(&mut headers);
+    resp.parse(&head).map_err(io::Error::other)?;
+    if resp.code != Some(200) {
+        return Err(io::Error::other(format!("HTTP status {:?}", resp.code)));
+    }
+    Ok(resp.headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("transfer-encoding")
+            && String::from_utf8_lossy(h.value)
+                .to_ascii_lowercase()
+                .contains("chunked")
+    }))
+}
+
+/// A response body, chunked or not.
+#[derive(Debug)]
+struct Body {
+    reader: BufReader<TcpStream>,
+    chunked: bool,
+    left_in_chunk: u64,
+}
+
+impl Read for Body {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.chunked {
+            return self.reader.read(buf);
+        }
+        if self.left_in_chunk == 0 {
+            let mut line = String::new();
+            // The CRLF after the previous chunk, then the size line.
+            while line.trim().is_empty() {
+                line.clear();
+                if self.reader.read_line(&mut line)? == 0 {
+                    return Ok(0);
+                }
+            }
+            let size = line.trim().split(';').next().unwrap_or("");
+            self.left_in_chunk = u64::from_str_radix(size, 16)
+                .map_err(|_| io::Error::other(format!("bad chunk size {size:?}")))?;
+            if self.left_in_chunk == 0 {
+                return Ok(0);
+            }
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left_in_chunk).unwrap_or(usize::MAX));
+        let n = self.reader.read(&mut buf[..want])?;
+        self.left_in_chunk -= n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,121 @@
+use super::*;
+use std::net::TcpListener;
+use std::sync::atomic::AtomicUsize;
+
+#[test]
+fn input_specs() {
+    assert_eq!(InputSpec::parse("-"), Ok(InputSpec::Stdin));
+    assert_eq!(InputSpec::parse("a.ts"), Ok(InputSpec::File("a.ts".into())));
+    assert_eq!(
+        InputSpec::parse("udp://@239.1.1.1:5000"),
+        Ok(InputSpec::Udp("239.1.1.1:5000".parse().expect("addr")))
+    );
+    assert_eq!(
+        InputSpec::parse("http://127.0.0.1:8080/live.ts?x=1"),
+        Ok(InputSpec::Http(HttpUrl {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            path: "/live.ts?x=1".into()
+        }))
+    );
+    assert_eq!(
+        InputSpec::parse("http://example.net"),
+        Ok(InputSpec::Http(HttpUrl {
+            host: "example.net".into(),
+            port: 80,
+            path: "/".into()
+        }))
+    );
+    assert!(InputSpec::parse("http://h:99999/").is_err());
+    assert!(InputSpec::parse("rtmp://h/x").is_err());
+    assert!(InputSpec::parse("udp://nonsense").is_err());
+}
+
+/// A server that answers each connection with `bodies[n]` (chunked when
+/// asked), then closes it; counts connections.
+fn server(bodies: Vec<(Vec<u8>, bool)>) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for (stream, (body, chunked)) in listener.incoming().zip(bodies) {
+            let Ok(mut s) = stream else { return };
+            seen.fetch_add(1, Ordering::SeqCst);
+            let mut req = [0u8; 1024];
+            let _ = s.read(&mut req);
+            if chunked {
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+                for c in body.chunks(1000) {
+                    let _ = write!(s, "{:x}\r\n", c.len());
+                    let _ = s.write_all(c);
+                    let _ = s.write_all(b"\r\n");
+                }
+                let _ = s.write_all(b"0\r\n\r\n");
+            } else {
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(&body);
+            }
+        }
+    });
+    (port, count)
+}
+
+#[test]
+fn an_http_stream_reconnects_when_the_server_closes_and_reads_chunked_bodies() {
+    let a: Vec<u8> = (0..5_000u32).map(|i| i as u8).collect();
+    let b: Vec<u8> = (0..3_000u32).map(|i| (i * 7) as u8).collect();
+    let (port, connections) = server(vec![(a.clone(), false), (b.clone(), true)]);
+    let url = HttpUrl {
+        host: "127.0.0.1".into(),
+        port,
+        path: "/live.ts".into(),
+    };
+    let mut s = HttpStream::new(url);
+    let reconnects = s.reconnects();
+    let mut got = vec![0u8; a.len() + b.len()];
+    s.read_exact(&mut got)
+        .expect("both bodies, one after the other");
+    assert_eq!(&got[..a.len()], &a[..]);
+    assert_eq!(&got[a.len()..], &b[..], "the chunked body, decoded");
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+    assert!(reconnects.load(Ordering::Relaxed) >= 1);
+}
+
+#[test]
+fn a_refused_connection_is_retried_with_back_off() {
+    // Nothing listens yet: the stream waits, then finds the server.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let url = HttpUrl {
+        host: "127.0.0.1".into(),
+        port,
+        path: "/".into(),
+    };
+    let mut s = HttpStream::new(url);
+    let reconnects = s.reconnects();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4];
+        s.read_exact(&mut buf).map(|()| buf)
+    });
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(
+        reconnects.load(Ordering::Relaxed) >= 2,
+        "retried while refused"
+    );
+    let late = TcpListener::bind(("127.0.0.1", port)).expect("rebind");
+    std::thread::spawn(move || {
+        if let Ok((mut c, _)) = late.accept() {
+            let mut req = [0u8; 1024];
+            let _ = c.read(&mut req);
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nG\x01\x02\x03");
+        }
+    });
+    let got = reader.join().expect("reader").expect("data");
+    assert_eq!(&got, b"G\x01\x02\x03");
+}
