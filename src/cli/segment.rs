@@ -410,9 +410,9 @@ impl Pace {
     fn wait_chunk(&mut self, chunk: &[u8]) {
         let last = chunk
             .chunks_exact(PACKET_SIZE)
+            .rev()
             .filter_map(|p| p.try_into().ok())
-            .filter_map(|p: &[u8; PACKET_SIZE]| routecast_hls::Packet::parse(p).ok()?.pcr)
-            .last();
+            .find_map(|p: &[u8; PACKET_SIZE]| routecast_hls::Packet::parse(p).ok()?.pcr);
         if let Some(pcr) = last {
             self.wait(pcr);
         }
