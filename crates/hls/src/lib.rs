@@ -6,7 +6,8 @@
 //! PES headers read for timestamps, H.264/HEVC NAL units scanned for random
 //! access points) → segments of whole packets, each opening with PAT, PMT and
 //! a keyframe → [`playlist`] (RFC 8216 media and multivariant playlists,
-//! written atomically by [`store`]).
+//! written atomically by [`store`]). [`origin`] serves the result over HTTP
+//! with the low-latency HLS blocking-reload rules.
 //!
 //! # Rules
 //! * **Parsers never panic on input**: every byte parser takes `&[u8]` and
@@ -29,6 +30,7 @@ pub mod cutter;
 pub mod failover;
 pub mod input;
 pub mod nal;
+pub mod origin;
 pub mod pes;
 pub mod playlist;
 pub mod psi;
@@ -41,6 +43,7 @@ pub mod ts;
 mod testmux;
 
 pub use cutter::{CutterConfig, CutterStats, Segment, SegmentCutter};
+pub use origin::{OriginConfig, Published};
 pub use ts::{Packet, PacketReader, Pid, TsError, PACKET_SIZE};
 
 /// A 90 kHz presentation or decoding timestamp (33 bits, as in the PES header).

@@ -18,6 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::cutter::{Cut, CutterConfig, CutterStats, Part, Segment, SegmentCutter};
+use crate::origin::Published;
 use crate::playlist::{MediaPlaylist, PartEntry, PlaylistError, SegmentEntry, Ticks, UnixMillis};
 use crate::store::{self, DeletionQueue, StoreError};
 use crate::ts::{TsError, PACKET_SIZE};
@@ -41,25 +42,6 @@ pub struct SegmenterConfig {
     pub grace_ms: u64,
     /// Keep every segment and list them all in `archive.m3u8`.
     pub archive: bool,
-}
-
-/// What the segmenter last wrote, as an origin serves it (low-latency
-/// blocking reloads wait on it).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Published {
-    /// The live media playlist, full text.
-    pub playlist: String,
-    /// The delta update for `_HLS_skip=YES`, when something can be skipped.
-    pub delta: Option<String>,
-    /// Media sequence number of the last complete segment, if any.
-    pub last_segment: Option<u64>,
-    /// The last complete part: (media sequence number of its segment, part
-    /// index from 0), when low latency is on and any exists.
-    pub last_part: Option<(u64, u64)>,
-    /// The input ended: no more segments will come.
-    pub ended: bool,
-    /// EXT-X-TARGETDURATION, seconds.
-    pub target_duration: u32,
 }
 
 /// Why the segmenter stopped.

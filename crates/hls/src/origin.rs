@@ -1,0 +1,253 @@
+//! The built-in HTTP origin: serves the segmenter's output directory over
+//! HTTP/1.1 (tokio + hyper) with the low-latency HLS delivery rules of
+//! RFC 8216bis (draft-pantos-hls-rfc8216bis, "HTTP Live Streaming 2nd
+//! Edition").
+//!
+//! The segmenter writes its files atomically, then publishes what it wrote
+//! as a [`Published`] on a [`tokio::sync::watch`] channel; the origin reads
+//! that channel. Held requests wake on `watch::Receiver::changed`, never by
+//! polling.
+//!
+//! # Rules
+//! * **The live playlist comes from memory.** `GET /index.m3u8` answers
+//!   [`Published::playlist`] (or [`Published::delta`]), not the file, so
+//!   the state a blocking request waited for and the text it gets are the
+//!   same. Before anything is published it is 404.
+//! * **Blocking playlist reload** (§6.2.5.2). `_HLS_msn=M` is held until
+//!   segment `M` or a later one is complete; `_HLS_msn=M&_HLS_part=N` until
+//!   part `N` of segment `M` or a later part is published (a part index past
+//!   the end of a complete segment `M` waits for part 0 of `M + 1`). The
+//!   whole playlist is answered, however far it has moved on.
+//! * **400** (§6.2.5.2): `_HLS_part` without `_HLS_msn` (MUST); `_HLS_msn`
+//!   more than the last segment plus two, or `_HLS_part` more than the
+//!   Advance Part Limit (3 ÷ `PART-TARGET` under a second, else 3) beyond
+//!   the last part (SHOULD); directives that are not decimal-integers or are
+//!   repeated. Checked against the state when the request arrives.
+//! * **503** when a held request is not satisfied within three target
+//!   durations (§6.2.5.2, SHOULD), and for held requests at shutdown.
+//! * **Ended input**: once [`Published::ended`], `_HLS_msn`, `_HLS_part`
+//!   and `_HLS_skip` are ignored (§6.2.5.1, §6.2.5.2: MUST ignore them when
+//!   the playlist has `EXT-X-ENDLIST`) and held requests are answered at
+//!   once.
+//! * **Delta updates** (§6.2.5.1): `_HLS_skip=YES` or `v2` answers
+//!   [`Published::delta`] when the segmenter made one (it does only when
+//!   the playlist has `CAN-SKIP-UNTIL`), else the full playlist.
+//! * **Hinted media** (§6.2.6): a request for `seg{M}.{N}.ts` or `seg{M}.ts`
+//!   that is not on disk yet but is the next part or segment (at most one
+//!   ahead of [`Published::last_part`] / [`Published::last_segment`]: what
+//!   an `EXT-X-PRELOAD-HINT` names) is held until the segmenter publishes
+//!   past it, then served whole, or 404 if it was never written (the cutter
+//!   closed the segment first). Same three-target-duration limit (503).
+//!   Anything else missing is 404 at once.
+//! * **Only plain file names** in the directory are served: `/name` with
+//!   ASCII letters, digits, `.`, `_`, `-`, no leading dot (so no `..`, no
+//!   hidden or temporary files), no symbolic links. `..`, `%` and `\` in a
+//!   path are 400; other paths 404.
+//! * **Caching** follows RFC 8216bis Appendix B.1 in whole seconds:
+//!   successful blocking playlist responses `max-age` = 6 × target
+//!   duration; other playlist responses (and `.m3u8` files such as
+//!   `archive.m3u8`) half the target duration; segments and parts, whose
+//!   names are never reused, [`OriginConfig::segment_max_age`]
+//!   (`immutable`); 404s one target duration. 400, 405, 416 and 503 depend
+//!   on the moment and are `no-store`.
+//! * **Browsers**: every response carries `Access-Control-Allow-Origin: *`
+//!   (and exposes `Age` for the Appendix C tune-in); `OPTIONS` answers a
+//!   CORS preflight. Other methods than `GET`, `HEAD` and `OPTIONS` are 405.
+//! * **Limits** as in the redirector: a connection cap (connections over it
+//!   are closed on accept), a request-head read timeout, head size and
+//!   header-count caps. On shutdown the listener closes, held requests get
+//!   503 and open connections have [`DRAIN_TIME`] to finish.
+//! * **Not done**: files are read whole into memory, not streamed (a
+//!   segment is a few MB); playlists are not gzip-encoded (§6.2.1 SHOULD);
+//!   one byte range per request (several are answered with the whole file).
+//!
+//! # Example
+//! ```
+//! use routecast_hls::origin::{self, OriginConfig, Published};
+//! # fn main() -> std::io::Result<()> {
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! let dir = tempfile::tempdir()?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let config = OriginConfig::new(listener.local_addr()?, dir.path());
+//! let (publish, state) = tokio::sync::watch::channel(Published::default());
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let server = tokio::spawn(origin::serve_on(listener, config, state, async {
+//!     let _ = stopped.await;
+//! }));
+//! // The segmenter writes seg0.ts, then publishes what it wrote:
+//! publish.send_replace(Published {
+//!     playlist: "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6.000,\nseg0.ts\n".into(),
+//!     last_segment: Some(0),
+//!     target_duration: 6,
+//!     ..Published::default()
+//! });
+//! // GET /index.m3u8?_HLS_msn=1 would now be held until segment 1.
+//! let _ = stop.send(());
+//! server.await.expect("the server task")?;
+//! # Ok(())
+//! # })
+//! # }
+//! ```
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::Request;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+use handle::Origin;
+
+mod files;
+mod handle;
+mod reload;
+mod response;
+#[cfg(test)]
+mod tests;
+
+/// What the segmenter last wrote, as the origin serves it.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    /// The live media playlist, full text (with `EXT-X-PART` /
+    /// `EXT-X-PRELOAD-HINT` lines when low latency is on).
+    pub playlist: String,
+    /// The delta update (with `EXT-X-SKIP`) for `_HLS_skip=YES`, when the
+    /// playlist allows skipping (`CAN-SKIP-UNTIL`); `None` otherwise.
+    pub delta: Option<String>,
+    /// Media sequence number of the last complete segment, if any.
+    pub last_segment: Option<u64>,
+    /// The last complete part: (media sequence number of the segment it
+    /// belongs to, part index from 0), if low latency is on and any exists.
+    /// Parts per segment are not fixed: the part after `(m, i)` is
+    /// `(m, i + 1)` while segment `m` is open, else `(m + 1, 0)`.
+    pub last_part: Option<(u64, u64)>,
+    /// The input ended: no more segments will come (held requests are
+    /// answered at once).
+    pub ended: bool,
+    /// `EXT-X-TARGETDURATION`, seconds.
+    pub target_duration: u32,
+}
+
+/// Where the origin listens, what it serves, and its limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginConfig {
+    /// Address to listen on ([`serve`]; [`serve_on`] takes a bound listener).
+    pub listen: SocketAddr,
+    /// The segmenter's output directory.
+    pub dir: PathBuf,
+    /// Connections served at once; more are closed on accept. Each held
+    /// request keeps its connection for up to three target durations.
+    pub max_connections: usize,
+    /// Time allowed to send a request head (slowloris).
+    pub header_timeout: Duration,
+    /// Bytes of request head buffered at most (hyper's floor is 8 KiB).
+    pub max_header_bytes: usize,
+    /// Header fields at most.
+    pub max_headers: usize,
+    /// `Cache-Control: max-age` of segments and parts. Their names are
+    /// never reused while the directory is kept (a restart resumes the
+    /// media sequence); start a new stream in an empty directory *and*
+    /// behind an emptied cache, or lower this.
+    pub segment_max_age: Duration,
+}
+
+impl OriginConfig {
+    /// Defaults: 10,000 connections, 10 s to send a request head, 16 KiB
+    /// and 64 header fields at most, segments cached for a day.
+    pub fn new(listen: SocketAddr, dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen,
+            dir: dir.into(),
+            max_connections: 10_000,
+            header_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            segment_max_age: Duration::from_secs(86_400),
+        }
+    }
+}
+
+/// How long open connections may take to finish after shutdown.
+pub const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+/// `Content-Type` of playlists (RFC 8216bis §11.1).
+const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
+
+/// Binds `config.listen` and serves until `shutdown` resolves; see
+/// [`serve_on`].
+pub async fn serve(
+    config: OriginConfig,
+    state: watch::Receiver<Published>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let listener = TcpListener::bind(config.listen).await?;
+    serve_on(listener, config, state, shutdown).await
+}
+
+/// Serves on `listener` (its address wins over `config.listen`) until
+/// `shutdown` resolves; then stops accepting, answers held requests with
+/// 503, lets open connections finish their request for up to
+/// [`DRAIN_TIME`], and returns.
+pub async fn serve_on(
+    listener: TcpListener,
+    config: OriginConfig,
+    state: watch::Receiver<Published>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let (close, closing) = watch::channel(false);
+    let origin = Arc::new(Origin {
+        dir: config.dir.clone(),
+        state,
+        closing,
+        segment_max_age: config.segment_max_age.as_secs(),
+    });
+    let slots = Arc::new(Semaphore::new(config.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout)
+        .max_buf_size(config.max_header_bytes.max(8 * 1024))
+        .max_headers(config.max_headers);
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors and the like: do not spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        // Over the connection cap: dropping the stream closes it.
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            continue;
+        };
+        let origin = origin.clone();
+        let svc = service_fn(move |req: Request<Incoming>| {
+            let origin = origin.clone();
+            async move { Ok::<_, Infallible>(origin.respond(&req).await) }
+        });
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc));
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = close.send(true);
+    let _ = tokio::time::timeout(DRAIN_TIME, graceful.shutdown()).await;
+    Ok(())
+}
