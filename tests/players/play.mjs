@@ -1,0 +1,76 @@
+// Plays a live HLS stream with hls.js in Debian's headless Chromium,
+// driven by playwright-core (no browser download: /usr/bin/chromium).
+//
+//   node play.mjs PAGE_URL SECONDS
+//
+// Waits for playback to start (currentTime > 0, at most 30 s), then samples
+// the page once a second for SECONDS and prints one JSON object on stdout:
+// { hls, browser, startup, samples: [{wall, currentTime, latency, dateLatency,
+// frames, dropped, paused, readyState}], errors, pageErrors }.
+// tests/players.rs asserts on it; this script only reports.
+import { chromium } from 'playwright-core';
+
+const [url, seconds] = process.argv.slice(2);
+if (!url || !(Number(seconds) > 0)) {
+  console.error('usage: node play.mjs PAGE_URL SECONDS');
+  process.exit(64);
+}
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function sample() {
+  const video = document.getElementById('video');
+  const q = video.getVideoPlaybackQuality();
+  const date = window.hls.playingDate;
+  return {
+    wall: performance.now() / 1000,
+    currentTime: video.currentTime,
+    latency: window.hls.latency,
+    dateLatency: date ? (Date.now() - date.getTime()) / 1000 : null,
+    frames: q.totalVideoFrames,
+    dropped: q.droppedVideoFrames,
+    paused: video.paused,
+    readyState: video.readyState,
+  };
+}
+
+const browser = await chromium.launch({
+  executablePath,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--autoplay-policy=no-user-gesture-required',
+  ],
+});
+try {
+  const page = await browser.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  const opened = Date.now();
+  await page.goto(url);
+  let startup = null;
+  while (Date.now() - opened < 30_000) {
+    if ((await page.evaluate(sample)).currentTime > 0) {
+      startup = (Date.now() - opened) / 1000;
+      break;
+    }
+    await sleep(100);
+  }
+  const samples = [];
+  if (startup !== null) {
+    const end = Date.now() + Number(seconds) * 1000;
+    while (Date.now() <= end) {
+      samples.push(await page.evaluate(sample));
+      await sleep(1000);
+    }
+  }
+  const errors = await page.evaluate(() => window.playerErrors);
+  const hls = await page.evaluate(() => Hls.version);
+  const result = { hls, browser: browser.version(), startup, samples, errors, pageErrors };
+  process.stdout.write(JSON.stringify(result) + '\n');
+} finally {
+  await browser.close();
+}
