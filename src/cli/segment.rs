@@ -50,6 +50,12 @@ pub struct SegmentArgs {
     /// seconds (e.g. 0.5), listed with EXT-X-PART and EXT-X-PRELOAD-HINT.
     #[arg(long, value_name = "SECONDS")]
     part_target: Option<f64>,
+    /// Serve the output over HTTP on this address with the built-in origin:
+    /// LL-HLS blocking playlist reloads, delta updates and preload hints
+    /// (one input only). After the input ends it keeps serving until
+    /// SIGINT/SIGTERM.
+    #[arg(long, value_name = "ADDR")]
+    serve: Option<std::net::SocketAddr>,
     /// A backup input: it takes over when the input has been silent or
     /// broken for --failover-after, and hands back after --recover-after of
     /// health; each switch is a cut at a keyframe after a discontinuity.
@@ -84,6 +90,11 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
         ));
     }
     let inputs = renditions(&args.inputs)?;
+    if inputs.len() > 1 && (args.serve.is_some() || args.backup.is_some()) {
+        return Err(Failure::Usage(
+            "--serve and --backup work with one input (one rendition)".into(),
+        ));
+    }
     if inputs.len() == 1 {
         return run_one(args, &inputs[0].1, args.out.clone(), |_| {});
     }
@@ -213,6 +224,17 @@ fn run_one(
         .map_err(Failure::Usage)?;
     let mut segmenter =
         Segmenter::open(config, now_ms()).map_err(|e| Failure::Usage(e.to_string()))?;
+    let stop = stop_on_signal();
+    let origin = match args.serve {
+        Some(addr) => Some(start_origin(
+            addr,
+            &dir,
+            &mut segmenter,
+            stop.clone(),
+            args.quiet,
+        )?),
+        None => None,
+    };
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Source, std::io::Result<Vec<u8>>)>(8);
     let mut names = vec![(Source::Primary, name.to_string())];
     spawn_reader(Source::Primary, primary, args.realtime, tx.clone())?;
@@ -231,7 +253,6 @@ fn run_one(
     let mut active = Source::Primary;
     let mut written = 0;
     let slot = |s: Source| usize::from(s == Source::Backup);
-    let stop = stop_on_signal();
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         let msg = rx.recv_timeout(Duration::from_millis(100));
         let now = now_ms();
@@ -303,6 +324,14 @@ fn run_one(
     };
     finished.map_err(|e| Failure::Other(e.into()))?;
     on_write(&segmenter);
+    if let Some(origin) = origin {
+        // The stream ended; viewers may still be fetching: serve on until
+        // told to stop.
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = origin.join();
+    }
     if !args.quiet {
         eprintln!("{}", dir.join(segmenter::LIVE_PLAYLIST).display());
         let s = segmenter.stats();
@@ -320,6 +349,53 @@ fn run_one(
         );
     }
     Ok(())
+}
+
+/// Starts the built-in origin on `addr` for `dir`, fed by the segmenter's
+/// publications; it stops when `stop` is set.
+fn start_origin(
+    addr: std::net::SocketAddr,
+    dir: &std::path::Path,
+    segmenter: &mut Segmenter,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    quiet: bool,
+) -> Result<std::thread::JoinHandle<()>, Failure> {
+    let (tx, rx) = tokio::sync::watch::channel(routecast_hls::Published::default());
+    segmenter.on_publish(move |p| {
+        let _ = tx.send(p);
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Other(e.into()))?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(addr))
+        .map_err(|e| Failure::Usage(format!("--serve {addr}: {e}")))?;
+    if !quiet {
+        if let Ok(local) = listener.local_addr() {
+            eprintln!(
+                "routecast segment: serving http://{local}/{}",
+                segmenter::LIVE_PLAYLIST
+            );
+        }
+    }
+    let config = routecast_hls::OriginConfig::new(addr, dir);
+    std::thread::Builder::new()
+        .name("segment-origin".into())
+        .spawn(move || {
+            let shutdown = async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            };
+            if let Err(e) = rt.block_on(routecast_hls::origin::serve_on(
+                listener, config, rx, shutdown,
+            )) {
+                eprintln!("routecast segment: origin: {e}");
+            }
+        })
+        .map_err(|e| Failure::Other(e.into()))
 }
 
 /// Set once SIGINT or SIGTERM arrives: the segmenter then ends the stream
