@@ -392,7 +392,7 @@ proptest! {
             if !b.starts_with('#') && on_origin(b) {
                 let name = b.rsplit('/').next().unwrap_or(b).split(['?', '#']).next().unwrap_or("");
                 let plain = name.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c));
-                if plain && name.trim_matches('.').len() > 0 {
+                if plain && !name.trim_matches('.').is_empty() {
                     prop_assert!(a.contains(name), "{b:?} -> {a:?}");
                 }
             }
