@@ -1332,3 +1332,85 @@ fn a_hostile_origin_never_gets_a_rewritten_uri_off_platform() {
     assert!(body(&r).contains("carriage return"), "{r}");
     assert!(!r.contains("evil.example"), "{r}");
 }
+
+#[test]
+fn post_reload_reloads_the_configuration_and_status_reports_the_outcome() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = example_in(dir.path(), "http://127.0.0.1:9");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "reload-token-for-tests\n").expect("write token");
+    let (s, admin) = launch(
+        &config,
+        &[
+            "--trusted-proxy",
+            "127.0.0.0/8",
+            "--admin-token-file",
+            token_file.to_str().expect("utf-8"),
+        ],
+        true,
+    );
+    let admin = admin.expect("admin listener");
+    let uk = || {
+        header(
+            &get(
+                s.addr,
+                "/live/a/seg1.ts",
+                "X-Forwarded-For: 81.2.69.142\r\n",
+            ),
+            "x-routecast-site",
+        )
+        .map(str::to_string)
+    };
+    let original = std::fs::read_to_string(&config).expect("config");
+    let modified = std::fs::metadata(&config)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    // Rewrite the file but keep its mtime: only POST /reload can notice.
+    let rewrite = |text: &str| {
+        std::fs::write(&config, text).expect("write");
+        let f = std::fs::File::options()
+            .write(true)
+            .open(&config)
+            .expect("open");
+        f.set_modified(modified).expect("set mtime");
+    };
+    let last_reload = || -> serde_json::Value {
+        let r = get(admin, "/status", "");
+        serde_json::from_str::<serde_json::Value>(body(&r)).expect("status JSON")["last_reload"]
+            .clone()
+    };
+    assert_eq!(uk().as_deref(), Some("lon"));
+    assert!(last_reload().is_null());
+    // Without the token: refused, nothing happens.
+    assert_eq!(status(&post(admin, "/reload", None)), 401);
+    // A broken configuration: refused, with its place; traffic unchanged.
+    rewrite(&format!("{original}\n[[sites]]\nname = 42\n"));
+    assert_eq!(
+        status(&post(admin, "/reload", Some("reload-token-for-tests"))),
+        202
+    );
+    let refused = within(Duration::from_secs(5), || {
+        last_reload()["installed"] == false
+    });
+    assert!(refused.is_some(), "{:?}", last_reload());
+    let error = last_reload()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(error.contains("routecast.toml:"), "{error}");
+    assert_eq!(uk().as_deref(), Some("lon"));
+    // A good one: installed.
+    rewrite(&original.replace(
+        "sites = [\"lon\", \"ams\"] }",
+        "sites = [\"ams\", \"lon\"] }",
+    ));
+    assert_eq!(
+        status(&post(admin, "/reload", Some("reload-token-for-tests"))),
+        202
+    );
+    let installed = within(Duration::from_secs(5), || {
+        last_reload()["installed"] == true
+    });
+    assert!(installed.is_some(), "{:?}", last_reload());
+    assert_eq!(uk().as_deref(), Some("ams"));
+}

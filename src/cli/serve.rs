@@ -194,6 +194,7 @@ async fn reload_loop(config: PathBuf, files: Vec<PathBuf>, state: Arc<State>) {
     loop {
         let by_signal = tokio::select! {
             _ = async { match hup.as_mut() { Some(h) => { h.recv().await; } None => std::future::pending::<()>().await } } => true,
+            _ = state.reload_requested.notified() => true,
             _ = tick.tick() => false,
         };
         let now = mtimes(&watched);
@@ -204,17 +205,24 @@ async fn reload_loop(config: PathBuf, files: Vec<PathBuf>, state: Arc<State>) {
         match routecast_geo::load(&config) {
             Ok(loaded) => {
                 state.install(Snapshot::new(&loaded));
-                state.metrics.reload(true);
+                state.reloaded(unix_ms(), Ok(()));
                 watched = loaded.files.clone();
                 seen = mtimes(&watched);
                 eprintln!("routecast: reloaded {}", config.display());
             }
             Err(e) => {
-                state.metrics.reload(false);
+                state.reloaded(unix_ms(), Err(e.to_string()));
                 eprintln!("routecast: reload rejected, keeping the running configuration: {e}");
             }
         }
     }
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Completes on SIGINT or SIGTERM.

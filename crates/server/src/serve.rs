@@ -128,6 +128,12 @@ pub struct State {
     pub session_mbps: f64,
     /// Seconds clients keep a steering manifest before reloading it.
     pub steering_ttl: u64,
+    /// `POST /reload` wakes whoever reloads the configuration (the same as
+    /// SIGHUP).
+    pub reload_requested: tokio::sync::Notify,
+    /// The outcome of the last reload (for `/status`): when (Unix ms),
+    /// whether it was installed, and the error if not.
+    pub last_reload: std::sync::Mutex<Option<(u64, bool, String)>>,
 }
 
 impl State {
@@ -148,7 +154,19 @@ impl State {
             admin_token,
             session_mbps: 5.0,
             steering_ttl: 300,
+            reload_requested: tokio::sync::Notify::new(),
+            last_reload: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Records a reload's outcome for `/status` and `/metrics`.
+    pub fn reloaded(&self, at_ms: u64, result: Result<(), String>) {
+        self.metrics.reload(result.is_ok());
+        let entry = match result {
+            Ok(()) => (at_ms, true, String::new()),
+            Err(e) => (at_ms, false, e),
+        };
+        *self.last_reload.lock().unwrap_or_else(|p| p.into_inner()) = Some(entry);
     }
 
     /// The snapshot requests use now.
@@ -531,23 +549,42 @@ pub fn admin(state: &State, req: &Request<Incoming>) -> Response<Body> {
                     serde_json::json!({ "site": s.name, "state": snap.view.0.state(id, s.state), "up": snap.view.0.is_up(id) })
                 })
                 .collect();
-            json(StatusCode::OK, &serde_json::json!({ "sites": sites }))
+            let reload = state
+                .last_reload
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .map(|(at, ok, error)| serde_json::json!({ "at_ms": at, "installed": ok, "error": error }));
+            json(
+                StatusCode::OK,
+                &serde_json::json!({ "sites": sites, "last_reload": reload }),
+            )
+        }
+        (&Method::POST, "/reload") => {
+            if let Err(refused) = authorized(state, req) {
+                return refused;
+            }
+            state.reload_requested.notify_one();
+            json(
+                StatusCode::ACCEPTED,
+                &serde_json::json!({ "reload": "requested", "outcome": "GET /status: last_reload" }),
+            )
         }
         (&Method::POST, path) if path.starts_with("/sites/") => site_action(state, req, path),
         _ => text(
             StatusCode::NOT_FOUND,
-            "not found (admin: GET /metrics, GET /status, POST /sites/NAME/{drain,disable,activate,reset})",
+            "not found (admin: GET /metrics, GET /status, POST /reload, POST /sites/NAME/{drain,disable,activate,reset})",
         ),
     }
 }
 
-/// `POST /sites/NAME/ACTION` with `Authorization: Bearer TOKEN`.
-fn site_action(state: &State, req: &Request<Incoming>, path: &str) -> Response<Body> {
+/// Admin actions need `Authorization: Bearer TOKEN`; the refusal otherwise.
+fn authorized(state: &State, req: &Request<Incoming>) -> Result<(), Response<Body>> {
     let Some(token) = &state.admin_token else {
-        return text(
+        return Err(text(
             StatusCode::FORBIDDEN,
             "admin actions are disabled (start with --admin-token-file)",
-        );
+        ));
     };
     let given = req
         .headers()
@@ -558,7 +595,15 @@ fn site_action(state: &State, req: &Request<Incoming>, path: &str) -> Response<B
         let mut r = text(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
         r.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return r;
+        return Err(r);
+    }
+    Ok(())
+}
+
+/// `POST /sites/NAME/ACTION` with `Authorization: Bearer TOKEN`.
+fn site_action(state: &State, req: &Request<Incoming>, path: &str) -> Response<Body> {
+    if let Err(refused) = authorized(state, req) {
+        return refused;
     }
     let mut parts = path.trim_start_matches("/sites/").split('/');
     let (Some(name), Some(action), None) = (parts.next(), parts.next(), parts.next()) else {
