@@ -561,7 +561,7 @@ pub fn admin(state: &State, req: &Request<Incoming>) -> Response<Body> {
             )
         }
         (&Method::POST, "/reload") => {
-            if let Err(refused) = authorized(state, req) {
+            if let Some(refused) = refusal(state, req) {
                 return refused;
             }
             state.reload_requested.notify_one();
@@ -578,10 +578,11 @@ pub fn admin(state: &State, req: &Request<Incoming>) -> Response<Body> {
     }
 }
 
-/// Admin actions need `Authorization: Bearer TOKEN`; the refusal otherwise.
-fn authorized(state: &State, req: &Request<Incoming>) -> Result<(), Response<Body>> {
+/// Admin actions need `Authorization: Bearer TOKEN`: the refusal when the
+/// request lacks it, `None` when it may proceed.
+fn refusal(state: &State, req: &Request<Incoming>) -> Option<Response<Body>> {
     let Some(token) = &state.admin_token else {
-        return Err(text(
+        return Some(text(
             StatusCode::FORBIDDEN,
             "admin actions are disabled (start with --admin-token-file)",
         ));
@@ -595,14 +596,14 @@ fn authorized(state: &State, req: &Request<Incoming>) -> Result<(), Response<Bod
         let mut r = text(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
         r.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return Err(r);
+        return Some(r);
     }
-    Ok(())
+    None
 }
 
 /// `POST /sites/NAME/ACTION` with `Authorization: Bearer TOKEN`.
 fn site_action(state: &State, req: &Request<Incoming>, path: &str) -> Response<Body> {
-    if let Err(refused) = authorized(state, req) {
+    if let Some(refused) = refusal(state, req) {
         return refused;
     }
     let mut parts = path.trim_start_matches("/sites/").split('/');
