@@ -1414,3 +1414,83 @@ fn post_reload_reloads_the_configuration_and_status_reports_the_outcome() {
     assert!(installed.is_some(), "{:?}", last_reload());
     assert_eq!(uk().as_deref(), Some("ams"));
 }
+
+#[test]
+fn a_site_going_down_is_logged_as_structured_json() {
+    let a = upstream();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("checked.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[sites]]
+name = "a"
+urls = ["http://a.example.net"]
+location = {{ lat = 52.37, lon = 4.90 }}
+health = {{ url = "http://{}/health", interval_ms = 200, timeout_ms = 150, rise = 2, fall = 2 }}
+
+[[sites]]
+name = "b"
+urls = ["http://b.example.net"]
+location = {{ lat = 50.11, lon = 8.68 }}
+
+[[policies]]
+name = "nearest"
+steps = [{{ step = "available" }}, {{ step = "closest" }}]
+"#,
+            a.addr
+        ),
+    )
+    .expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args([
+            "serve",
+            "-c",
+            config.to_str().expect("utf-8"),
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stderr = child.stderr.take().expect("piped");
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(mut v) = sink.lock() {
+                v.push(l);
+            }
+        }
+    });
+    a.healthy.store(false, std::sync::atomic::Ordering::Relaxed);
+    let down = within(Duration::from_secs(5), || {
+        lines
+            .lock()
+            .map(|v| v.iter().any(|l| l.contains("site down")))
+            .unwrap_or(false)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        down.is_some(),
+        "no 'site down' event: {:?}",
+        lines.lock().map(|v| v.clone())
+    );
+    let v = lines.lock().expect("lock").clone();
+    let line = v.iter().find(|l| l.contains("site down")).expect("found");
+    let event: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
+    assert_eq!(event["level"], "WARN");
+    assert_eq!(event["fields"]["site"], "a");
+    assert!(
+        event["fields"]["url"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("/health"),
+        "{event}"
+    );
+}

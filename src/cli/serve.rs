@@ -17,6 +17,11 @@ pub struct ServeArgs {
     /// The platform configuration (routecast.toml).
     #[arg(long, short = 'c', value_name = "FILE")]
     config: PathBuf,
+    /// Operational log on stderr (site up/down, statistics unavailable,
+    /// reloads, admin actions): `text` for people, `json` (one object per
+    /// line) for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Address to listen on (port 0 picks a free port; the chosen address
     /// is printed).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
@@ -59,8 +64,32 @@ pub struct ServeArgs {
     header_timeout: u64,
 }
 
+/// How the operational log is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `2026-11-25T10:00:00Z  WARN site down: out of rotation site=lon …`
+    Text,
+    /// `{"timestamp":…,"level":"WARN","fields":{"message":…,"site":"lon",…}}`
+    Json,
+}
+
+/// Structured logs (tracing) on stderr, at level INFO and above.
+fn init_logs(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_target(false);
+    // A second initialisation (tests running several servers in one
+    // process) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
 /// Runs `routecast serve` until SIGINT or SIGTERM.
 pub fn run(args: &ServeArgs) -> Result<(), Failure> {
+    init_logs(args.log_format);
     let trusted = args
         .trusted_proxies
         .iter()
@@ -208,11 +237,11 @@ async fn reload_loop(config: PathBuf, files: Vec<PathBuf>, state: Arc<State>) {
                 state.reloaded(unix_ms(), Ok(()));
                 watched = loaded.files.clone();
                 seen = mtimes(&watched);
-                eprintln!("routecast: reloaded {}", config.display());
+                tracing::info!(config = %config.display(), "configuration reloaded");
             }
             Err(e) => {
                 state.reloaded(unix_ms(), Err(e.to_string()));
-                eprintln!("routecast: reload rejected, keeping the running configuration: {e}");
+                tracing::warn!(config = %config.display(), error = %e, "reload rejected; keeping the running configuration");
             }
         }
     }

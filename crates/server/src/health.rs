@@ -140,6 +140,7 @@ pub fn spawn_checks(platform: &Platform, health: Arc<Health>) -> Vec<tokio::task
         };
         let id = SiteId(i as u16);
         let health = health.clone();
+        let name = site.name.clone();
         let task = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_millis(check.interval_ms));
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -149,13 +150,15 @@ pub fn spawn_checks(platform: &Platform, health: Arc<Health>) -> Vec<tokio::task
                 if probe(&check).await {
                     passes += 1;
                     failures = 0;
-                    if passes >= check.rise {
+                    if passes >= check.rise && !health.is_up(id) {
+                        tracing::info!(site = %name, url = %check.url, passes, "site up: back in rotation");
                         health.set(id, true);
                     }
                 } else {
                     failures += 1;
                     passes = 0;
-                    if failures >= check.fall {
+                    if failures >= check.fall && health.is_up(id) {
+                        tracing::warn!(site = %name, url = %check.url, failures, "site down: out of rotation");
                         health.set(id, false);
                     }
                 }

@@ -53,11 +53,21 @@ async fn poll(source: LoadSource, site: SiteId, health: Arc<Health>) {
     let mut every = tokio::time::interval(interval);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last: Option<(f64, Instant)> = None;
+    // Whether the last poll failed (failures are logged once per outage).
+    let mut failing = false;
     loop {
         every.tick().await;
         let Some((200, body)) = crate::health::get(&source.url, interval).await else {
+            if !failing {
+                tracing::warn!(site = site.0, url = %source.url, "load statistics unavailable; using the last reading and the recent sessions");
+            }
+            failing = true;
             continue;
         };
+        if failing {
+            tracing::info!(site = site.0, url = %source.url, "load statistics available again");
+        }
+        failing = false;
         match &source.reading {
             LoadReading::JsonMbps { field } => {
                 if let Some(mbps) = json_number(&body, field) {

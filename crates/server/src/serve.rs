@@ -564,6 +564,7 @@ pub fn admin(state: &State, req: &Request<Incoming>) -> Response<Body> {
             if let Some(refused) = refusal(state, req) {
                 return refused;
             }
+            tracing::info!("reload requested through the admin API");
             state.reload_requested.notify_one();
             json(
                 StatusCode::ACCEPTED,
@@ -629,6 +630,7 @@ fn site_action(state: &State, req: &Request<Incoming>, path: &str) -> Response<B
     };
     snap.view.0.set_state(site, new);
     let now = snap.view.0.state(site, platform.site(site).state);
+    tracing::info!(site = name, action, state = ?now, "admin action");
     json(
         StatusCode::OK,
         &serde_json::json!({ "site": name, "state": now }),
