@@ -237,9 +237,9 @@ fn run_one(
     };
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Source, std::io::Result<Vec<u8>>)>(8);
     let mut names = vec![(Source::Primary, name.to_string())];
-    spawn_reader(Source::Primary, primary, args.realtime, tx.clone())?;
+    let mut spares = vec![spawn_reader(Source::Primary, primary, args.realtime, tx.clone())?];
     if let (Some(spec), Some(b)) = (backup, &args.backup) {
-        spawn_reader(Source::Backup, spec, args.realtime, tx.clone())?;
+        spares.push(spawn_reader(Source::Backup, spec, args.realtime, tx.clone())?);
         names.push((Source::Backup, b.clone()));
     }
     drop(tx);
@@ -274,6 +274,9 @@ fn run_one(
                         let p = *p;
                         push(&mut segmenter, &p, now)?;
                     }
+                }
+                if let Some(spare) = spares.get(slot(src)) {
+                    let _ = spare.try_send(chunk);
                 }
             }
             Ok((src, Err(e))) => {
@@ -434,16 +437,21 @@ fn spawn_reader(
     spec: InputSpec,
     realtime: bool,
     tx: std::sync::mpsc::SyncSender<(Source, std::io::Result<Vec<u8>>)>,
-) -> Result<(), Failure> {
+) -> Result<std::sync::mpsc::SyncSender<Vec<u8>>, Failure> {
     let mut input = spec
         .open()
         .map_err(|e| Failure::Usage(format!("{spec:?}: cannot open: {e}")))?;
+    // Chunks come back once read, so buffers are not allocated (and zeroed)
+    // for every read.
+    let (spare_tx, spare_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     std::thread::Builder::new()
         .name(format!("segment-input-{source:?}"))
         .spawn(move || {
             let mut pace = realtime.then(Pace::default);
+            let size = if realtime { 16 * PACKET_SIZE } else { 1 << 20 };
             loop {
-                let mut buf = vec![0u8; if realtime { 16 * PACKET_SIZE } else { 1 << 20 }];
+                let mut buf = spare_rx.try_recv().unwrap_or_default();
+                buf.resize(size, 0);
                 let n = match input.read(&mut buf) {
                     Ok(n) => n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -462,7 +470,7 @@ fn spawn_reader(
             }
         })
         .map_err(|e| Failure::Other(e.into()))?;
-    Ok(())
+    Ok(spare_tx)
 }
 
 /// One packet into the segmenter; IO failures end the run, broken packets
