@@ -237,9 +237,19 @@ fn run_one(
     };
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Source, std::io::Result<Vec<u8>>)>(8);
     let mut names = vec![(Source::Primary, name.to_string())];
-    let mut spares = vec![spawn_reader(Source::Primary, primary, args.realtime, tx.clone())?];
+    let mut spares = vec![spawn_reader(
+        Source::Primary,
+        primary,
+        args.realtime,
+        tx.clone(),
+    )?];
     if let (Some(spec), Some(b)) = (backup, &args.backup) {
-        spares.push(spawn_reader(Source::Backup, spec, args.realtime, tx.clone())?);
+        spares.push(spawn_reader(
+            Source::Backup,
+            spec,
+            args.realtime,
+            tx.clone(),
+        )?);
         names.push((Source::Backup, b.clone()));
     }
     drop(tx);

@@ -61,6 +61,49 @@ pub struct Snapshot {
     >,
     /// Site and origin base URLs, parsed for playlist rewriting.
     pub(crate) bases: crate::relay::Bases,
+    /// Tells this snapshot's cached locations from an older one's (a reload
+    /// may bring new GeoIP databases).
+    generation: u64,
+}
+
+/// Snapshots built so far (their generations).
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Recent client locations, per worker thread: a viewer fetches a segment
+/// every few seconds, and a GeoIP lookup decodes MaxMind records each time.
+/// Direct-mapped by address hash, exact (keyed by the full address), and
+/// emptied when the snapshot changes.
+struct PlaceCache {
+    generation: u64,
+    slots: Vec<Option<(IpAddr, routecast_engine::Location)>>,
+}
+
+/// Slots of each worker's location cache (a power of two).
+const PLACE_SLOTS: usize = 1 << 12;
+
+impl PlaceCache {
+    fn locate(
+        &mut self,
+        generation: u64,
+        locator: &dyn Locator,
+        addr: IpAddr,
+    ) -> routecast_engine::Location {
+        if self.generation != generation {
+            self.slots.clear();
+            self.slots.resize(PLACE_SLOTS, None);
+            self.generation = generation;
+        }
+        let i = routecast_engine::hash::hash_addr(addr) as usize & (PLACE_SLOTS - 1);
+        match self.slots.get_mut(i) {
+            Some(Some((a, loc))) if *a == addr => *loc,
+            Some(slot) => {
+                let loc = locator.locate(addr);
+                *slot = Some((addr, loc));
+                loc
+            }
+            None => locator.locate(addr),
+        }
+    }
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -78,6 +121,7 @@ impl Snapshot {
             view: crate::health::ServerView(Arc::new(crate::health::Health::new(&loaded.platform))),
             counters: std::sync::RwLock::new(std::collections::HashMap::new()),
             bases: crate::relay::Bases::new(&loaded.platform),
+            generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
         }
     }
 
@@ -212,6 +256,10 @@ type Body = Full<Bytes>;
 thread_local! {
     /// Per worker thread: the engine's working memory, reused by every request.
     static SCRATCH: std::cell::RefCell<routecast_engine::Scratch> = std::cell::RefCell::new(routecast_engine::Scratch::default());
+    /// Per worker thread: recent client locations.
+    static PLACES: std::cell::RefCell<PlaceCache> = const {
+        std::cell::RefCell::new(PlaceCache { generation: 0, slots: Vec::new() })
+    };
 }
 
 pub(crate) fn text(status: StatusCode, body: &str) -> Response<Body> {
@@ -409,7 +457,10 @@ fn answer(
     let started = std::time::Instant::now();
     let facts = Facts {
         address: client,
-        location: snap.locator.locate(client),
+        location: PLACES.with(|p| {
+            p.borrow_mut()
+                .locate(snap.generation, &*snap.locator, client)
+        }),
         path: steering_path.unwrap_or(&t.path),
         user_agent: header(header::USER_AGENT),
         time_ms: 0,
@@ -720,4 +771,60 @@ pub async fn serve(
     drop(listener);
     let _ = tokio::time::timeout(DRAIN_TIME, graceful.shutdown()).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod place_tests {
+    use super::*;
+    use routecast_engine::{CountryCode, Location};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Answers a country from the address's last byte; counts lookups.
+    struct Counting(AtomicU32);
+    impl Locator for Counting {
+        fn locate(&self, addr: IpAddr) -> Location {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            let b = match addr {
+                IpAddr::V4(a) => a.octets()[3],
+                IpAddr::V6(a) => a.octets()[15],
+            };
+            Location {
+                country: (if b % 2 == 0 { "NL" } else { "DE" })
+                    .parse::<CountryCode>()
+                    .ok(),
+                ..Location::default()
+            }
+        }
+    }
+
+    #[test]
+    fn cached_locations_are_exact_and_dropped_with_their_snapshot() {
+        let l = Counting(AtomicU32::new(0));
+        let mut c = PlaceCache {
+            generation: 0,
+            slots: Vec::new(),
+        };
+        let addrs: Vec<IpAddr> = (0..20_000u32)
+            .map(|i| IpAddr::from((0x0a00_0000 + i).to_be_bytes()))
+            .collect();
+        for a in &addrs {
+            assert_eq!(c.locate(1, &l, *a), l.locate(*a), "{a}");
+        }
+        // Thousands of collisions in 4096 slots, never a wrong answer.
+        let before = l.0.load(Ordering::Relaxed);
+        let a = addrs[7];
+        c.locate(1, &l, a);
+        c.locate(1, &l, a);
+        assert_eq!(
+            l.0.load(Ordering::Relaxed),
+            before + 1,
+            "the second lookup is cached"
+        );
+        c.locate(2, &l, a);
+        assert_eq!(
+            l.0.load(Ordering::Relaxed),
+            before + 2,
+            "a new snapshot looks up again"
+        );
+    }
 }
