@@ -278,12 +278,15 @@ fn run_one(
                     w.data(src, now);
                 }
                 let reader = &mut readers[slot(src)];
-                reader.extend(&chunk);
-                while let Some(p) = reader.next_packet(false) {
-                    if src == active {
-                        let p = *p;
-                        push(&mut segmenter, &p, now)?;
+                // The inactive input is read (its watchdog needs it) but dropped.
+                let mut failed = None;
+                reader.feed(&chunk, |p| {
+                    if src == active && failed.is_none() {
+                        failed = push(&mut segmenter, p, now).err();
                     }
+                });
+                if let Some(e) = failed {
+                    return Err(e);
                 }
                 if let Some(spare) = spares.get(slot(src)) {
                     let _ = spare.try_send(chunk);

@@ -187,6 +187,31 @@ impl PacketReader {
         }
     }
 
+    /// Calls `f` with every whole packet in what was buffered plus `bytes`,
+    /// in order, as [`extend`](Self::extend) then
+    /// [`next_packet`](Self::next_packet) would, but in place in `bytes`
+    /// while in sync (no copy); only a trailing partial packet, or what
+    /// follows lost sync, is buffered.
+    pub fn feed(&mut self, bytes: &[u8], mut f: impl FnMut(&[u8; PACKET_SIZE])) {
+        let mut at = 0;
+        if self.at == self.buf.len() && self.in_sync {
+            while let Some(p) = bytes.get(at..at + PACKET_SIZE) {
+                let Ok(p) = <&[u8; PACKET_SIZE]>::try_from(p) else {
+                    break;
+                };
+                if p[0] != SYNC_BYTE {
+                    break;
+                }
+                f(p);
+                at += PACKET_SIZE;
+            }
+        }
+        self.extend(&bytes[at..]);
+        while let Some(p) = self.next_packet(false) {
+            f(p);
+        }
+    }
+
     /// Tells the reader the packet it returned was not valid, so sync is
     /// re-checked from the next byte boundary on.
     pub fn lose_sync(&mut self) {

@@ -111,4 +111,37 @@ proptest! {
             let _ = Packet::parse(&p);
         }
     }
+
+    /// `feed` gives exactly what `extend` + `next_packet` give, whatever the
+    /// garbage and the split.
+    #[test]
+    fn feed_equals_extend_then_next_packet(
+        input in proptest::collection::vec(prop_oneof![
+            3 => Just(None),
+            1 => any::<u8>().prop_map(Some),
+        ], 0..40),
+        piece in 1usize..900,
+    ) {
+        // Mostly whole packets, sometimes a stray byte between them.
+        let good = stream(40);
+        let mut bytes = Vec::new();
+        for (p, stray) in good.chunks(PACKET_SIZE).zip(input.iter().chain(std::iter::repeat(&None))) {
+            if let Some(b) = stray {
+                bytes.push(*b);
+            }
+            bytes.extend_from_slice(p);
+        }
+        let mut a = PacketReader::new();
+        let want = read_all(&mut a, &bytes, piece);
+        let mut b = PacketReader::new();
+        let mut got = Vec::new();
+        for chunk in bytes.chunks(piece) {
+            b.feed(chunk, |p| got.push(*p));
+        }
+        while let Some(p) = b.next_packet(true) {
+            got.push(*p);
+        }
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(b.skipped(), a.skipped());
+    }
 }
