@@ -427,3 +427,20 @@ fn a_silent_input_fails_over_to_the_backup_at_a_keyframe_after_a_discontinuity()
         "{before} s before the switch: {e:?}"
     );
 }
+
+#[test]
+fn a_grace_period_shorter_than_the_rfc_allows_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args(["segment", "-", "-o"])
+        .arg(dir.path())
+        .args(["--window", "18", "--target-duration", "6", "--grace", "20"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--grace 20 is too short") && err.contains("(24 s)"),
+        "{err}"
+    );
+}

@@ -36,7 +36,8 @@ pub struct SegmentArgs {
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     window: f64,
     /// Segments that left the live window stay on disk this long, seconds
-    /// (players that loaded an older playlist can still fetch them).
+    /// (players that loaded an older playlist can still fetch them); at
+    /// least the window plus a target duration (RFC 8216 §6.2.2).
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
     grace: f64,
     /// Keep every segment and list them all in `archive.m3u8` (an EVENT
@@ -88,6 +89,14 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
         return Err(Failure::Usage(
             "--window and --grace must be numbers of seconds".into(),
         ));
+    }
+    let minimum_grace = args.window + f64::from(args.target_duration);
+    if !args.archive && args.grace < minimum_grace {
+        return Err(Failure::Usage(format!(
+            "--grace {} is too short: a removed segment must stay available for the window plus a \
+             target duration ({minimum_grace} s), RFC 8216 §6.2.2",
+            args.grace
+        )));
     }
     let inputs = renditions(&args.inputs)?;
     if inputs.len() > 1 && (args.serve.is_some() || args.backup.is_some()) {
