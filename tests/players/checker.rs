@@ -9,100 +9,19 @@
 //! period ends (it must still be there, whole) and once after it (it must
 //! be gone, or the origin fills up and the grace check proves nothing).
 //! Time is an argument: milliseconds since the run started.
+//!
+//! Low-latency playlists are checked too: their parts by [`PartLedger`],
+//! and the delta updates of `_HLS_skip=YES`, whose EXT-X-SKIP stands for
+//! segments seen in full playlists before: the segments a delta does list
+//! must carry the sequence numbers they had there.
 
 use std::collections::BTreeMap;
 
+use crate::parts::PartLedger;
+pub use crate::snapshot::{Listed, Snapshot};
+
 /// MPEG-TS packets are this long and open with the sync byte.
 pub const PACKET_SIZE: usize = 188;
-
-/// One segment as a playlist lists it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Listed {
-    /// Its media sequence number.
-    pub msn: u64,
-    /// The URI line.
-    pub uri: String,
-    /// EXTINF, seconds.
-    pub duration: f64,
-    /// An EXT-X-DISCONTINUITY before it.
-    pub discontinuity: bool,
-}
-
-/// One media playlist, read by the checker's own parser.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Snapshot {
-    /// EXT-X-TARGETDURATION.
-    pub target_duration: u64,
-    /// EXT-X-MEDIA-SEQUENCE (0 when absent).
-    pub media_sequence: u64,
-    /// EXT-X-DISCONTINUITY-SEQUENCE (0 when absent).
-    pub discontinuity_sequence: u64,
-    /// The segments, oldest first.
-    pub segments: Vec<Listed>,
-    /// EXT-X-ENDLIST.
-    pub endlist: bool,
-}
-
-impl Snapshot {
-    /// Reads the tags the checker needs; anything malformed is an error.
-    pub fn parse(text: &str) -> Result<Snapshot, String> {
-        let mut lines = text.lines();
-        if lines.next() != Some("#EXTM3U") {
-            return Err("the first line is not #EXTM3U".into());
-        }
-        let (mut target, mut msn, mut dsn, mut endlist) = (None, 0, 0, false);
-        let mut uris: Vec<(f64, bool, String)> = Vec::new();
-        let (mut extinf, mut discontinuity) = (None, false);
-        for line in lines.map(str::trim).filter(|l| !l.is_empty()) {
-            let number = |v: &str| v.parse::<u64>().map_err(|e| format!("{line}: {e}"));
-            if let Some(v) = line.strip_prefix("#EXT-X-TARGETDURATION:") {
-                target = Some(number(v)?);
-            } else if let Some(v) = line.strip_prefix("#EXT-X-MEDIA-SEQUENCE:") {
-                msn = number(v)?;
-            } else if let Some(v) = line.strip_prefix("#EXT-X-DISCONTINUITY-SEQUENCE:") {
-                dsn = number(v)?;
-            } else if let Some(v) = line.strip_prefix("#EXTINF:") {
-                let d = v.split(',').next().unwrap_or("");
-                extinf = Some(d.parse::<f64>().map_err(|e| format!("{line}: {e}"))?);
-            } else if line == "#EXT-X-DISCONTINUITY" {
-                discontinuity = true;
-            } else if line == "#EXT-X-ENDLIST" {
-                endlist = true;
-            } else if !line.starts_with('#') {
-                let d = extinf
-                    .take()
-                    .ok_or(format!("{line}: no #EXTINF before it"))?;
-                uris.push((d, std::mem::take(&mut discontinuity), line.to_string()));
-            }
-        }
-        let segments = (msn..)
-            .zip(uris)
-            .map(|(msn, (duration, discontinuity, uri))| Listed {
-                msn,
-                uri,
-                duration,
-                discontinuity,
-            })
-            .collect();
-        Ok(Snapshot {
-            target_duration: target.ok_or("no #EXT-X-TARGETDURATION")?,
-            media_sequence: msn,
-            discontinuity_sequence: dsn,
-            segments,
-            endlist,
-        })
-    }
-
-    /// The sum of the EXTINF durations, seconds.
-    pub fn duration(&self) -> f64 {
-        self.segments.iter().map(|s| s.duration).sum()
-    }
-
-    /// The media sequence number after the last segment.
-    fn end(&self) -> u64 {
-        self.media_sequence + self.segments.len() as u64
-    }
-}
 
 /// A download the checker asks for, and what its answer must be.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +32,17 @@ pub struct Expectation {
     pub uri: String,
     /// What must come back.
     pub want: Want,
+    /// What it is.
+    pub media: Media,
+}
+
+/// What an [`Expectation`] downloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    /// The segment with this media sequence number.
+    Segment(u64),
+    /// A part: (media sequence number, index).
+    Part(u64, u64),
 }
 
 /// The answer an [`Expectation`] needs.
@@ -157,6 +87,8 @@ pub struct LiveChecker {
     pub removals: usize,
     /// Answered expectations, by kind: complete, still there, gone.
     pub answered: [usize; 3],
+    /// Partial segments (low-latency HLS).
+    pub parts: PartLedger,
 }
 
 impl LiveChecker {
@@ -172,6 +104,7 @@ impl LiveChecker {
             snapshots: 0,
             removals: 0,
             answered: [0; 3],
+            parts: PartLedger::default(),
         }
     }
 
@@ -184,6 +117,16 @@ impl LiveChecker {
             self.account_removed(last, &snap, now_ms)?;
         }
         check_alone(&snap)?;
+        // Parts first: a segment is compared with its parts when it is
+        // downloaded, so they must be downloaded before it.
+        for p in self.parts.observe(&snap)? {
+            self.pending.push(Expectation {
+                due_ms: now_ms,
+                uri: p.uri.clone(),
+                want: Want::Complete,
+                media: Media::Part(p.msn, p.index),
+            });
+        }
         self.remember(&snap, now_ms)?;
         self.snapshots += 1;
         self.last = Some(snap);
@@ -208,6 +151,16 @@ impl LiveChecker {
         match e.want {
             Want::Complete => {
                 check_segment(status, body).map_err(|m| format!("{uri} (just listed): {m}"))?;
+                match e.media {
+                    Media::Part(msn, index) => {
+                        self.parts.downloaded((msn, index), body);
+                        return Ok(());
+                    }
+                    Media::Segment(msn) => {
+                        let extinf = self.seen.get(&msn).map_or(0.0, |s| s.duration);
+                        self.parts.segment(msn, extinf, body)?;
+                    }
+                }
                 self.lengths.insert(uri.clone(), body.len());
                 self.answered[0] += 1;
             }
@@ -284,6 +237,7 @@ impl LiveChecker {
             due_ms: now_ms + grace_ms.saturating_sub(margin_ms),
             uri: s.uri.clone(),
             want: Want::StillThere { len },
+            media: Media::Segment(s.msn),
         });
         // The segmenter deletes on its next segment after the grace period.
         let late = grace_ms + 1000 * target + 2 * margin_ms;
@@ -291,6 +245,7 @@ impl LiveChecker {
             due_ms: now_ms + late,
             uri: s.uri,
             want: Want::Gone,
+            media: Media::Segment(s.msn),
         });
         Ok(())
     }
@@ -314,6 +269,7 @@ impl LiveChecker {
                         due_ms: now_ms,
                         uri: s.uri.clone(),
                         want: Want::Complete,
+                        media: Media::Segment(s.msn),
                     });
                 }
             }
@@ -374,6 +330,13 @@ fn check_against(last: &Snapshot, snap: &Snapshot) -> Result<(), String> {
             "the playlist lost its newest segments: it ended before {}, now before {}",
             last.end(),
             snap.end()
+        ));
+    }
+    if snap.last_part() < last.last_part() && !snap.endlist {
+        return Err(format!(
+            "the playlist lost its newest parts: its last was {:?}, now {:?}",
+            last.last_part(),
+            snap.last_part()
         ));
     }
     if last.endlist && snap != last {

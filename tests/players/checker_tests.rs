@@ -250,3 +250,144 @@ fn segments_skipped_between_polls_changes_after_endlist_and_a_lost_tail_are_caug
     let e = step(&mut c, 500, window(0)).expect_err("tail lost");
     assert!(e.contains("lost its newest segments"), "{e}");
 }
+
+/// A low-latency playlist: segments `msn..msn + n` complete, each in parts
+/// of 0.48, 0.48, 0.48, 0.48 and 0.08 s (parts listed for the last two),
+/// then `open` parts of the next and a hint to the part after them.
+fn ll_text(msn: u64, n: u64, open: u64) -> String {
+    let mut t = String::from(
+        "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:2\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500,CAN-SKIP-UNTIL=12.000\n#EXT-X-PART-INF:PART-TARGET=0.500\n",
+    );
+    t += &format!("#EXT-X-MEDIA-SEQUENCE:{msn}\n");
+    let part = |m: u64, k: u64| {
+        let d = if k == 4 { 0.08 } else { 0.48 };
+        let ind = if k == 0 { ",INDEPENDENT=YES" } else { "" };
+        format!("#EXT-X-PART:DURATION={d:.3},URI=\"seg{m}.{k}.ts\"{ind}\n")
+    };
+    for m in msn..msn + n {
+        if m + 2 >= msn + n {
+            (0..5).for_each(|k| t += &part(m, k));
+        }
+        t += &format!("#EXTINF:2.000,\nseg{m}.ts\n");
+    }
+    (0..open).for_each(|k| t += &part(msn + n, k));
+    t += &format!(
+        "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg{}.{open}.ts\"\n",
+        msn + n
+    );
+    t
+}
+
+fn ll(msn: u64, n: u64, open: u64) -> Snapshot {
+    Snapshot::parse(&ll_text(msn, n, open)).expect("parses")
+}
+
+/// Observes `s`, then answers the downloads: part `segM.K.ts` is packet
+/// `K` of segment `M`, opened by the PAT (PID 0), other packets PID 0x100.
+fn ll_step(c: &mut LiveChecker, now: u64, s: Snapshot) -> Result<(), String> {
+    c.observe(now, s)?;
+    for e in c.due(now) {
+        let body = match e.media {
+            Media::Part(_, k) => ll_packet(k),
+            Media::Segment(_) => (0..5).flat_map(ll_packet).collect(),
+        };
+        c.answer(&e, 200, &body)?;
+    }
+    Ok(())
+}
+
+fn ll_packet(k: u64) -> Vec<u8> {
+    let mut p = ts(1);
+    p[1] = if k == 0 { 0 } else { 1 };
+    p[3] = k as u8;
+    p
+}
+
+#[test]
+fn parse_reads_parts_hints_and_skipped_segments() {
+    let s = ll(3, 4, 2);
+    assert_eq!(
+        (s.part_target, s.end(), s.last_part()),
+        (Some(0.5), 7, Some((7, 1)))
+    );
+    assert_eq!(s.parts.len(), 12);
+    assert_eq!((s.parts[0].msn, s.parts[0].index), (5, 0));
+    assert!(s.parts[0].independent && !s.parts[1].independent);
+    assert_eq!(s.hint.as_deref(), Some("seg7.2.ts"));
+    let delta = ll_text(3, 4, 2).replace(
+        "#EXTINF:2.000,\nseg3.ts\n#EXTINF:2.000,\nseg4.ts\n",
+        "#EXT-X-SKIP:SKIPPED-SEGMENTS=2\n",
+    );
+    let d = Snapshot::parse(&delta).expect("parses");
+    assert_eq!((d.skipped, d.segments[0].msn, d.end()), (2, 5, 7));
+    assert_eq!(d.parts, s.parts);
+}
+
+#[test]
+fn live_parts_pass_and_each_segment_is_compared_with_its_parts() {
+    let mut c = checker();
+    for (n, open) in [(0, 1), (0, 2), (0, 3), (0, 4), (1, 0), (1, 1), (2, 0)] {
+        ll_step(&mut c, 0, ll(0, n, open)).expect("valid");
+    }
+    assert_eq!(
+        (
+            c.parts.concatenated,
+            c.parts.hints_kept,
+            c.parts.hints_missed
+        ),
+        (2, 6, 0)
+    );
+    assert_eq!(c.parts.downloaded, 10);
+}
+
+#[test]
+fn parts_that_do_not_make_up_their_segment_are_caught() {
+    let mut c = checker();
+    ll_step(&mut c, 0, ll(0, 0, 4)).expect("valid");
+    c.observe(0, ll(0, 1, 0)).expect("valid");
+    let due = c.due(0);
+    for e in &due[..1] {
+        c.answer(e, 200, &ll_packet(4)).expect("the last part");
+    }
+    let e = c
+        .answer(
+            &due[1],
+            200,
+            &(0..4).flat_map(ll_packet).collect::<Vec<u8>>(),
+        )
+        .expect_err("short");
+    assert!(
+        e.contains("its 5 parts make 940 bytes, the segment has 752"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_wrong_hint_a_long_part_or_a_part_after_its_segment_is_caught() {
+    let mut c = checker();
+    ll_step(&mut c, 0, ll(0, 0, 2)).expect("valid");
+    let wrong = ll_text(0, 0, 3).replace("seg0.2.ts", "other.ts");
+    let e = ll_step(&mut c, 0, Snapshot::parse(&wrong).expect("parses")).expect_err("hint");
+    assert!(
+        e.contains("named seg0.2.ts, the next part listed is other.ts"),
+        "{e}"
+    );
+
+    let mut c = checker();
+    let long =
+        ll_text(0, 0, 2).replace("DURATION=0.480,URI=\"seg0.1", "DURATION=0.520,URI=\"seg0.1");
+    let e = ll_step(&mut c, 0, Snapshot::parse(&long).expect("parses")).expect_err("long");
+    assert!(e.contains("DURATION 0.52 outside"), "{e}");
+
+    let mut c = checker();
+    ll_step(&mut c, 0, ll(0, 1, 0)).expect("valid");
+    let late = ll_text(0, 1, 0).replace(
+        "#EXTINF:2.000,\nseg0.ts",
+        "#EXT-X-PART:DURATION=0.080,URI=\"seg0.5.ts\"\n#EXTINF:2.000,\nseg0.ts",
+    );
+    let e = ll_step(&mut c, 0, Snapshot::parse(&late).expect("parses")).expect_err("late part");
+    assert!(
+        e.contains("a part listed after its segment 0 was complete"),
+        "{e}"
+    );
+}

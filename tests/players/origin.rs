@@ -1,7 +1,8 @@
 //! The origin the players load from: Debian's nginx on a free loopback
 //! port, serving a directory with the headers an HLS origin sends, started
-//! with a generated configuration and stopped when dropped. Also a minimal
-//! HTTP/1.1 client for the checker's own downloads.
+//! with a generated configuration and stopped when dropped. Also a page
+//! server (the player page and hls.js only, when the stream comes from
+//! elsewhere) and a minimal HTTP/1.1 client for the checker's downloads.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -112,8 +113,57 @@ impl Origin {
     }
 }
 
-/// A loopback port free a moment ago (nginx takes it right after).
-fn free_port() -> u16 {
+/// Serves the files of a directory on a loopback port, one request per
+/// connection, for as long as the test process lives: the player page and
+/// hls.js, when the stream comes from routecast's own origin. (Chromium
+/// lets a page reach a loopback address only if the page itself came from
+/// one, so the page cannot be handed to it from memory.)
+pub fn serve_page(dir: &Path) -> SocketAddr {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a loopback port");
+    let addr = listener.local_addr().expect("bound address");
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = answer_page(stream, &dir);
+        }
+    });
+    addr
+}
+
+fn answer_page(mut s: TcpStream, dir: &Path) -> std::io::Result<()> {
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte)? == 1 {
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let name = head
+        .split(' ')
+        .nth(1)
+        .and_then(|p| p.split('?').next())
+        .and_then(|p| p.strip_prefix('/'))
+        .filter(|n| !n.contains('/') && !n.starts_with('.'))
+        .unwrap_or("");
+    let (status, body) = match std::fs::read(dir.join(name)) {
+        Ok(b) if !name.is_empty() => ("200 OK", b),
+        _ => ("404 Not Found", b"not found\n".to_vec()),
+    };
+    let kind = match name.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "application/javascript",
+        _ => "application/octet-stream",
+    };
+    write!(
+        s,
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    s.write_all(&body)
+}
+
+/// A loopback port free a moment ago (the server takes it right after).
+pub fn free_port() -> u16 {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a loopback port");
     l.local_addr().expect("bound address").port()
 }

@@ -5,7 +5,11 @@
 //
 // Prints one JSON object per file on stdout, what hls-parser read:
 // { file, mediaSequence, discontinuitySequence, targetDuration, uris,
-// endlist }, so that tests/players.rs can compare it with its own reading.
+// endlist, skipped, parts: [[uri, duration, independent]], hint }, so that
+// tests/players.rs can compare it with its own reading. mediaSequence is
+// that of the first segment listed (after EXT-X-SKIP's skipped ones); the
+// parts of the segment in progress, which hls-parser reads as a segment
+// with an empty URI, are in `parts`, not `uris`.
 // On the first rejected file: its name, the error and the text on stderr,
 // exit status 1.
 import { readFileSync } from 'node:fs';
@@ -22,13 +26,18 @@ for (const file of process.argv.slice(2)) {
     console.error(`${file}: hls-parser (strict) rejects it: ${e.message}\n${text}`);
     process.exit(1);
   }
+  const parts = p.segments.flatMap((s) => s.parts);
+  const hint = parts.find((x) => x.hint);
   const out = {
     file,
-    mediaSequence: p.mediaSequenceBase ?? 0,
+    mediaSequence: (p.mediaSequenceBase ?? 0) + (p.skip ?? 0),
     discontinuitySequence: p.discontinuitySequenceBase ?? 0,
     targetDuration: p.targetDuration,
-    uris: p.segments.map((s) => s.uri),
+    uris: p.segments.filter((s) => s.uri !== '').map((s) => s.uri),
     endlist: p.endlist,
+    skipped: p.skip ?? 0,
+    parts: parts.filter((x) => !x.hint).map((x) => [x.uri, x.duration, Boolean(x.independent)]),
+    hint: hint ? hint.uri : null,
   };
   process.stdout.write(JSON.stringify(out) + '\n');
 }

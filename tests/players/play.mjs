@@ -5,8 +5,9 @@
 //
 // Waits for playback to start (currentTime > 0, at most 30 s), then samples
 // the page once a second for SECONDS and prints one JSON object on stdout:
-// { hls, browser, startup, samples: [{wall, currentTime, latency, dateLatency,
-// frames, dropped, paused, readyState}], errors, pageErrors }.
+// { hls, browser, startup, samples: [{wall, currentTime, latency,
+// targetLatency, dateLatency, frames, dropped, paused, readyState}], errors,
+// pageErrors }.
 // tests/players.rs asserts on it; this script only reports.
 import { chromium } from 'playwright-core';
 
@@ -26,6 +27,7 @@ function sample() {
     wall: performance.now() / 1000,
     currentTime: video.currentTime,
     latency: window.hls.latency,
+    targetLatency: window.hls.targetLatency,
     dateLatency: date ? (Date.now() - date.getTime()) / 1000 : null,
     frames: q.totalVideoFrames,
     dropped: q.droppedVideoFrames,

@@ -30,8 +30,11 @@ pub struct Bounds {
     pub rate_tolerance: f64,
     /// The longest the media clock may stand still, seconds.
     pub max_stall: f64,
-    /// The most `hls.latency` and the date latency may reach, seconds.
+    /// The most `hls.latency` and the date latency may reach, seconds…
     pub max_latency: f64,
+    /// …from this many seconds after the first sample on (the player's
+    /// catch-up after joining; 0: all along).
+    pub settle: f64,
     /// The least decoded frames per wall second over the run.
     pub min_fps: f64,
 }
@@ -49,6 +52,9 @@ pub struct Figures {
     pub latency: (f64, f64),
     /// The most date latency seen, seconds (0 if never known).
     pub max_date_latency: f64,
+    /// The most latency of either kind seen while settling, seconds (0
+    /// without a settling time).
+    pub settling_latency: f64,
     /// Decoded frames per wall second.
     pub fps: f64,
 }
@@ -85,10 +91,13 @@ pub fn check(samples: &[Sample], bounds: &Bounds) -> Result<Figures, String> {
             bounds.max_stall
         ));
     }
-    let latency = samples.iter().fold((f64::MAX, 0f64), |(lo, hi), s| {
+    let settled = first.wall + bounds.settle;
+    let (early, held): (Vec<&Sample>, Vec<&Sample>) =
+        samples.iter().partition(|s| s.wall < settled);
+    let latency = held.iter().fold((f64::MAX, 0f64), |(lo, hi), s| {
         (lo.min(s.latency), hi.max(s.latency))
     });
-    let max_date_latency = samples
+    let max_date_latency = held
         .iter()
         .filter_map(|s| s.date_latency)
         .fold(0f64, f64::max);
@@ -98,6 +107,10 @@ pub fn check(samples: &[Sample], bounds: &Bounds) -> Result<Figures, String> {
             latency.1, bounds.max_latency
         ));
     }
+    let settling_latency = early
+        .iter()
+        .map(|s| s.latency.max(s.date_latency.unwrap_or(0.0)))
+        .fold(0f64, f64::max);
     let fps = (last.frames - first.frames.min(last.frames)) as f64 / span;
     if fps < bounds.min_fps {
         return Err(format!(
@@ -111,6 +124,7 @@ pub fn check(samples: &[Sample], bounds: &Bounds) -> Result<Figures, String> {
         longest_stall,
         latency,
         max_date_latency,
+        settling_latency,
         fps,
     })
 }
@@ -145,6 +159,7 @@ mod tests {
         rate_tolerance: 0.05,
         max_stall: 3.0,
         max_latency: 10.0,
+        settle: 0.0,
         min_fps: 20.0,
     };
 
@@ -169,6 +184,22 @@ mod tests {
             (f.latency, f.max_date_latency, f.fps),
             ((7.0, 7.0), 8.0, 25.0)
         );
+    }
+
+    #[test]
+    fn the_latency_bound_holds_from_the_settling_time_on() {
+        let mut s = run(62, 1.0);
+        s[4].latency = 12.0;
+        let settling = Bounds {
+            settle: 5.0,
+            ..BOUNDS
+        };
+        let f = check(&s, &settling).expect("within the settling time");
+        assert_eq!((f.latency, f.settling_latency), ((7.0, 7.0), 12.0));
+        assert!(check(&s, &BOUNDS).is_err());
+        s[5].latency = 12.0;
+        let e = check(&s, &settling).expect_err("after it");
+        assert!(e.contains("live latency up to 12.0 s"), "{e}");
     }
 
     #[test]

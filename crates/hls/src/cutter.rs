@@ -345,6 +345,11 @@ impl SegmentCutter {
         self.done.pop_front()
     }
 
+    /// The part or segment [`pop_cut`](Self::pop_cut) returns next.
+    pub fn peek_cut(&self) -> Option<&Cut> {
+        self.done.front()
+    }
+
     /// Takes one 188-byte packet. A broken packet is counted and dropped;
     /// returns its error for the caller's log (never fatal).
     pub fn push(&mut self, bytes: &[u8; PACKET_SIZE]) -> Result<(), TsError> {

@@ -276,14 +276,24 @@ impl Segmenter {
     fn drain(&mut self, now_ms: u64) -> Result<(), SegmenterError> {
         while let Some(cut) = self.cutter.pop_cut() {
             match cut {
-                Cut::Part(p) => self.write_part(p)?,
+                Cut::Part(p) => {
+                    // The last part of a segment is published with the
+                    // segment, in one playlist: alone, it would be listed
+                    // as a short part that is not last (RFC 8216bis
+                    // §4.4.4.9 wants 85 % of PART-TARGET) with a hint to a
+                    // part that never comes.
+                    let last = matches!(self.cutter.peek_cut(), Some(Cut::Segment(_)));
+                    self.write_part(p, !last)?
+                }
                 Cut::Segment(s) => self.write(s, now_ms)?,
             }
         }
         Ok(())
     }
 
-    fn write_part(&mut self, part: Part) -> Result<(), SegmenterError> {
+    /// Writes a part and lists it; the playlist is written and published
+    /// only if `publish` (else the segment that follows does it).
+    fn write_part(&mut self, part: Part, publish: bool) -> Result<(), SegmenterError> {
         let seq = self.live.next_sequence().unwrap_or(u64::MAX);
         let k = u64::from(part.index);
         let name = part_name(seq, k);
@@ -297,7 +307,10 @@ impl Segmenter {
             .push_part(entry, Some(part_name(seq, k + 1)))
             .map_err(SegmenterError::Config)?;
         self.last_part = Some((seq, k));
-        self.write_playlists()
+        if publish {
+            self.write_playlists()?;
+        }
+        Ok(())
     }
 
     fn write(&mut self, seg: Segment, now_ms: u64) -> Result<(), SegmenterError> {

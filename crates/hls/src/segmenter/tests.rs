@@ -172,3 +172,45 @@ fn low_latency_writes_parts_lists_them_and_publishes_each() {
     assert_eq!(states.last().and_then(|p| p.last_segment), Some(3));
     assert_eq!(states.last().map(|p| p.playlist.clone()), Some(text));
 }
+
+/// Regression: the last part of a segment was published alone before the
+/// segment, listed as a 0.08 s part followed by a hint to a part that never
+/// came; hls-parser (strict) rejects that playlist (a part that is not the
+/// last of its segment under 85 % of PART-TARGET, RFC 8216bis §4.4.4.9).
+#[test]
+fn the_last_part_of_a_segment_is_published_with_the_segment() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = config(dir.path(), false);
+    c.cutter.target_duration = 2;
+    c.window_secs = 8.0;
+    c.cutter.part_target = Some(0.5);
+    let mut s = Segmenter::open(c, T0).expect("open");
+    let states = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = states.clone();
+    s.on_publish(move |p| seen.lock().expect("lock").push(p));
+    feed(&mut s, &stream(250, 50, 0, true), T0);
+    let states = states.lock().expect("lock");
+    let mut closed = 0;
+    for p in states.iter() {
+        let Some((m, k)) = p.last_part else { continue };
+        // Segments of 50 frames in parts of 12: parts 0-3 of 0.48 s, then
+        // part 4 of 0.08 s, the last, which must come with its segment.
+        assert!(k <= 4, "{p:?}");
+        if k == 4 {
+            assert_eq!(p.last_segment, Some(m), "{}", p.playlist);
+            assert!(
+                p.playlist.contains(&format!(
+                    "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg{}.0.ts\"",
+                    m + 1
+                )),
+                "{}",
+                p.playlist
+            );
+            closed += 1;
+        }
+    }
+    assert_eq!(
+        closed, 4,
+        "each of the 4 complete segments published once with its last part"
+    );
+}
