@@ -361,7 +361,7 @@ fn run_one(
         eprintln!("{}", dir.join(segmenter::LIVE_PLAYLIST).display());
         let s = segmenter.stats();
         eprintln!(
-            "{name}: {} segments; {} packets ({} null, {} broken, {} continuity errors, {} bytes skipped for sync); {} discontinuities; {} segments over the target duration; {} input switches",
+            "{name}: {} segments; {} packets ({} null, {} broken, {} continuity errors, {} bytes skipped for sync); {} discontinuities; {} PMT changes; {} segments over the target duration; {} input switches",
             segmenter.segments_written(),
             s.packets,
             s.null_packets,
@@ -369,6 +369,7 @@ fn run_one(
             s.continuity_errors,
             readers[0].skipped() + readers[1].skipped(),
             s.discontinuities,
+            s.pmt_changes,
             s.long_segments,
             watchdog.as_ref().map_or(0, Watchdog::switches),
         );

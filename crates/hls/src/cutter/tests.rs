@@ -329,3 +329,49 @@ fn an_input_switch_cuts_at_the_new_inputs_first_keyframe_after_a_discontinuity()
         "the backup's partial GOP was dropped"
     );
 }
+
+#[test]
+fn a_pmt_change_moving_the_video_is_counted_and_cut_after_a_discontinuity() {
+    use crate::testmux::h264_au;
+    let mut input = stream(200, 50, 0, false);
+    // The encoder now sends its video on another PID (PMT version 1), with
+    // timestamps that carry on.
+    let mut m = Mux::default();
+    for f in 0..200u64 {
+        let pts = (200 + f) * FRAME;
+        if f % 50 == 0 {
+            m.pat();
+            m.pmt(1, &[(0x1b, 0x200)]);
+        }
+        m.pes(
+            0x200,
+            0xe0,
+            pts + 2 * FRAME,
+            Some(pts),
+            &h264_au(f % 50 == 0, 400),
+            f % 50 == 0,
+        );
+    }
+    input.extend(m.out);
+    let (segs, stats) = cut(&input, CutterConfig::default());
+    assert_eq!(stats.pmt_changes, 1);
+    let flags: Vec<bool> = segs.iter().map(|s| s.discontinuity).collect();
+    assert_eq!(flags.iter().filter(|f| **f).count(), 1, "{flags:?}");
+    // Every segment after the change carries the new PMT and opens on the new PID.
+    let after = flags.iter().position(|f| *f).expect("a discontinuity");
+    for s in &segs[after..] {
+        let first_video = s
+            .bytes
+            .chunks(PACKET_SIZE)
+            .map(|b| Packet::parse(b.try_into().expect("188")).expect("valid"))
+            .find(|p| p.pid != Pid::PAT && p.pid != Pid(crate::testmux::PMT_PID))
+            .expect("media");
+        assert_eq!(first_video.pid, Pid(0x200));
+        assert!(first_video.payload_unit_start_indicator);
+    }
+    assert!(
+        (secs(&segs).iter().sum::<f64>() - 16.0).abs() < 0.1,
+        "{:?}",
+        secs(&segs)
+    );
+}
