@@ -23,6 +23,33 @@ impl Drop for Server {
 /// Starts `routecast serve -c config --listen 127.0.0.1:0 extra…`; with
 /// `admin`, also an admin listener. Returns the server and the admin address.
 fn launch(config: &Path, extra: &[&str], admin: bool) -> (Server, Option<SocketAddr>) {
+    let (s, admin, _) = launch_inner(config, extra, admin, false);
+    (s, admin)
+}
+
+/// Lines the server wrote to stderr, collected as they come.
+type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// [`launch`] (without an admin listener), collecting its stderr.
+fn launch_logged(config: &Path, extra: &[&str]) -> (Server, Log) {
+    let (s, _, log) = launch_inner(config, extra, false, true);
+    (s, log)
+}
+
+fn logged(log: &Log, needle: &str) -> Option<String> {
+    log.lock()
+        .ok()?
+        .iter()
+        .find(|l| l.contains(needle))
+        .cloned()
+}
+
+fn launch_inner(
+    config: &Path,
+    extra: &[&str],
+    admin: bool,
+    capture: bool,
+) -> (Server, Option<SocketAddr>, Log) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
         .args([
             "serve",
@@ -38,9 +65,24 @@ fn launch(config: &Path, extra: &[&str], admin: bool) -> (Server, Option<SocketA
         })
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(if capture {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .spawn()
         .expect("routecast serve starts");
+    let log = Log::default();
+    if let Some(stderr) = child.stderr.take() {
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut v) = sink.lock() {
+                    v.push(l);
+                }
+            }
+        });
+    }
     let mut lines = BufReader::new(child.stdout.take().expect("piped"));
     let mut read = |prefix: &str| -> SocketAddr {
         let mut line = String::new();
@@ -52,7 +94,7 @@ fn launch(config: &Path, extra: &[&str], admin: bool) -> (Server, Option<SocketA
     };
     let addr = read("routecast: listening on http://");
     let admin = admin.then(|| read("routecast: admin on http://"));
-    (Server { child, addr }, admin)
+    (Server { child, addr }, admin, log)
 }
 
 fn example() -> std::path::PathBuf {
@@ -637,42 +679,9 @@ fn configuration_reloads_on_sighup_and_on_change_and_bad_ones_are_refused() {
         );
     std::fs::copy(root.join("examples/czf.json"), dir.path().join("czf.json")).expect("czf");
     std::fs::write(&config, &example).expect("write");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
-        .args([
-            "serve",
-            "-c",
-            config.to_str().expect("utf-8"),
-            "--listen",
-            "127.0.0.1:0",
-            "--trusted-proxy",
-            "127.0.0.0/8",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped"))
-        .read_line(&mut line)
-        .expect("address");
-    let addr = line
-        .trim()
-        .trim_start_matches("routecast: listening on http://")
-        .parse()
-        .expect("address");
-    let stderr = child.stderr.take().expect("piped");
-    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Ok(mut s) = sink.lock() {
-                s.push_str(&l);
-                s.push('\n');
-            }
-        }
-    });
-    let pid = child.id().to_string();
-    let s = Server { child, addr };
+    let (s, log) = launch_logged(&config, &["--trusted-proxy", "127.0.0.0/8"]);
+    let addr = s.addr;
+    let pid = s.child.id().to_string();
     let uk = || {
         header(
             &get(addr, "/live/a/seg1.ts", "X-Forwarded-For: 81.2.69.142\r\n"),
@@ -710,15 +719,10 @@ fn configuration_reloads_on_sighup_and_on_change_and_bad_ones_are_refused() {
     .expect("write");
     hup();
     within(Duration::from_secs(5), || {
-        log.lock()
-            .map(|l| l.contains("reload rejected"))
-            .unwrap_or(false)
+        logged(&log, "reload rejected").is_some()
     })
     .expect("rejection logged");
-    assert!(log
-        .lock()
-        .map(|l| l.contains("preference names no site \"paris\""))
-        .unwrap_or(false));
+    assert!(logged(&log, "preference names no site \"paris\"").is_some());
     for _ in 0..20 {
         assert_eq!(
             uk().as_deref(),
@@ -1443,47 +1447,19 @@ steps = [{{ step = "available" }}, {{ step = "closest" }}]
         ),
     )
     .expect("write");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
-        .args([
-            "serve",
-            "-c",
-            config.to_str().expect("utf-8"),
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let stderr = child.stderr.take().expect("piped");
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Ok(mut v) = sink.lock() {
-                v.push(l);
-            }
-        }
-    });
+    let (s, log) = launch_logged(&config, &["--log-format", "json"]);
     a.healthy.store(false, std::sync::atomic::Ordering::Relaxed);
     let down = within(Duration::from_secs(5), || {
-        lines
-            .lock()
-            .map(|v| v.iter().any(|l| l.contains("site down")))
-            .unwrap_or(false)
+        logged(&log, "site down").is_some()
     });
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(s);
     assert!(
         down.is_some(),
         "no 'site down' event: {:?}",
-        lines.lock().map(|v| v.clone())
+        log.lock().map(|v| v.clone())
     );
-    let v = lines.lock().expect("lock").clone();
-    let line = v.iter().find(|l| l.contains("site down")).expect("found");
-    let event: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
+    let line = logged(&log, "site down").expect("found");
+    let event: serde_json::Value = serde_json::from_str(&line).expect("one JSON object per line");
     assert_eq!(event["level"], "WARN");
     assert_eq!(event["fields"]["site"], "a");
     assert!(
