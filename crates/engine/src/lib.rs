@@ -77,7 +77,9 @@ pub use decide::{
 };
 pub use error::{ConfigError, Source};
 pub use groups::{GroupMatch, GroupTable};
-pub use location::{Continent, Coordinates, CountryCode, Location, Locator, NoLocator};
+pub use location::{
+    Continent, Coordinates, CountryCode, Location, LocationCache, Locator, NoLocator,
+};
 pub use platform::{
     ClientGroup, Cost, GroupId, HealthCheck, LoadReading, LoadSource, Mbps, Platform,
     PlaylistOrigin, PlaylistRule, PolicyId, Site, SiteId, SiteState,

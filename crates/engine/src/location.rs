@@ -205,6 +205,48 @@ impl Locator for NoLocator {
     }
 }
 
+/// Remembers the locations of recent client addresses: a viewer makes
+/// requests every few seconds, and a GeoIP lookup decodes database records
+/// each time. Direct-mapped by address hash, exact (keyed by the full
+/// address); allocated on first use.
+#[derive(Debug, Clone)]
+pub struct LocationCache {
+    slots: Vec<Option<(IpAddr, Location)>>,
+    size: usize,
+}
+
+impl LocationCache {
+    /// A cache of `2^bits` slots.
+    pub const fn with_slot_bits(bits: u32) -> Self {
+        Self {
+            slots: Vec::new(),
+            size: 1 << bits,
+        }
+    }
+
+    /// The location of `addr`, from the cache or from `locator`.
+    pub fn locate(&mut self, locator: &dyn Locator, addr: IpAddr) -> Location {
+        if self.slots.is_empty() {
+            self.slots.resize(self.size, None);
+        }
+        let i = crate::hash::hash_addr(addr) as usize & (self.size - 1);
+        match self.slots.get_mut(i) {
+            Some(Some((a, loc))) if *a == addr => *loc,
+            Some(slot) => {
+                let loc = locator.locate(addr);
+                *slot = Some((addr, loc));
+                loc
+            }
+            None => locator.locate(addr),
+        }
+    }
+
+    /// Forgets everything (e.g. when the GeoIP databases change).
+    pub fn clear(&mut self) {
+        self.slots.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -558,10 +558,6 @@ impl SegmentCutter {
             }
             return;
         }
-        self.append_to_open_packet(bytes);
-    }
-
-    fn append_to_open_packet(&mut self, bytes: &[u8; PACKET_SIZE]) {
         self.append_to_open(bytes);
     }
 

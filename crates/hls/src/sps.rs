@@ -77,6 +77,16 @@ impl Bits<'_> {
     }
 }
 
+/// Horizontal and vertical chroma subsampling of `chroma_format_idc`
+/// (4:2:0, 4:2:2, else none), the unit of the conformance-window offsets.
+fn chroma_subsampling(chroma_format_idc: u32) -> (u32, u32) {
+    match chroma_format_idc {
+        1 => (2, 2),
+        2 => (2, 1),
+        _ => (1, 1),
+    }
+}
+
 /// Parses an SPS NAL unit (header byte(s) included).
 pub fn parse_sps(codec: Codec, nal: &[u8]) -> Option<VideoFormat> {
     match codec {
@@ -148,11 +158,7 @@ fn h264(d: &[u8]) -> Option<VideoFormat> {
     let (mut crop_x, mut crop_y) = (0, 0);
     if b.bit()? == 1 {
         let (l, r, t, bo) = (b.ue()?, b.ue()?, b.ue()?, b.ue()?);
-        let (sub_w, sub_h) = match chroma_format_idc {
-            1 => (2, 2),
-            2 => (2, 1),
-            _ => (1, 1),
-        };
+        let (sub_w, sub_h) = chroma_subsampling(chroma_format_idc);
         crop_x = (l + r) * sub_w;
         crop_y = (t + bo) * sub_h * (2 - frame_mbs_only);
     }
@@ -205,11 +211,7 @@ fn hevc(d: &[u8]) -> Option<VideoFormat> {
     let mut height = b.ue()?;
     if b.bit()? == 1 {
         let (l, r, t, bo) = (b.ue()?, b.ue()?, b.ue()?, b.ue()?);
-        let (sub_w, sub_h) = match chroma_format_idc {
-            1 => (2, 2),
-            2 => (2, 1),
-            _ => (1, 1),
-        };
+        let (sub_w, sub_h) = chroma_subsampling(chroma_format_idc);
         width = width.checked_sub((l + r) * sub_w)?;
         height = height.checked_sub((t + bo) * sub_h)?;
     }

@@ -2,13 +2,12 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use routecast_accesslog::Request;
-use routecast_engine::hash::hash_addr;
 use routecast_engine::{
-    Facts, LoadView, Location, Locator, Mbps, Outcome, Platform, Prepared, Router, Scratch, SiteId,
+    Facts, LoadView, LocationCache, Locator, Mbps, Outcome, Platform, Prepared, Router, Scratch,
+    SiteId,
 };
 
 use crate::queue::ReorderQueue;
@@ -80,37 +79,8 @@ pub struct ReplayStats {
     pub no_site: u64,
 }
 
-/// Remembers the locations of recent client addresses: a viewer makes
-/// hundreds of requests, and a GeoIP lookup costs more than the rest of a
-/// line. Direct-mapped by address hash; exact (keyed by the full address).
-struct PlaceCache {
-    slots: Vec<Option<(IpAddr, Location)>>,
-}
-
-/// Slots of the location cache (a power of two).
-const PLACE_SLOTS: usize = 1 << 16;
-
-impl Default for PlaceCache {
-    fn default() -> Self {
-        Self {
-            slots: vec![None; PLACE_SLOTS],
-        }
-    }
-}
-
-impl PlaceCache {
-    fn locate(&mut self, locator: &dyn Locator, addr: IpAddr) -> Location {
-        let slot = &mut self.slots[hash_addr(addr) as usize & (PLACE_SLOTS - 1)];
-        match slot {
-            Some((a, loc)) if *a == addr => *loc,
-            _ => {
-                let loc = locator.locate(addr);
-                *slot = Some((addr, loc));
-                loc
-            }
-        }
-    }
-}
+/// Slots of the simulator's location cache (2^16: a day's viewers mostly fit).
+const PLACE_SLOT_BITS: u32 = 16;
 
 /// A request ready to replay: its interval, its size and the load-independent
 /// part of its decision. Plain data: it crosses threads and waits in the
@@ -131,7 +101,7 @@ pub struct Preparer {
     router: Router,
     locator: Arc<dyn Locator>,
     config: ReplayConfig,
-    places: PlaceCache,
+    places: LocationCache,
 }
 
 impl std::fmt::Debug for Preparer {
@@ -141,6 +111,15 @@ impl std::fmt::Debug for Preparer {
 }
 
 impl Preparer {
+    fn new(router: Router, locator: Arc<dyn Locator>, config: ReplayConfig) -> Self {
+        Self {
+            router,
+            locator,
+            config,
+            places: LocationCache::with_slot_bits(PLACE_SLOT_BITS),
+        }
+    }
+
     /// The replay-ready form of `r`.
     pub fn prepare(&mut self, r: &Request<'_>) -> PreparedRequest {
         let (start, end) = r.interval(self.config.model_ms(r.path, r.bytes));
@@ -261,12 +240,7 @@ impl Replay {
         let (n_sites, n_groups) = (platform.sites().len(), platform.groups().len());
         let router = Router::new(platform);
         Self {
-            preparer: Preparer {
-                router: router.clone(),
-                locator,
-                config: config.clone(),
-                places: PlaceCache::default(),
-            },
+            preparer: Preparer::new(router.clone(), locator, config.clone()),
             router,
             config,
             scratch: Scratch::default(),
@@ -291,12 +265,8 @@ impl Replay {
     /// A [`Preparer`] for this replay's platform, locator and configuration,
     /// to prepare requests on another thread.
     pub fn preparer(&self) -> Preparer {
-        Preparer {
-            router: self.preparer.router.clone(),
-            locator: self.preparer.locator.clone(),
-            config: self.config.clone(),
-            places: PlaceCache::default(),
-        }
+        let p = &self.preparer;
+        Preparer::new(p.router.clone(), p.locator.clone(), p.config.clone())
     }
 
     /// Takes the next request in log order, prepared by [`Replay::preparer`]'s

@@ -14,7 +14,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use routecast_engine::{Facts, Locator, Router};
+use routecast_engine::{Facts, Location, LocationCache, Locator, Router};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -69,40 +69,20 @@ pub struct Snapshot {
 /// Snapshots built so far (their generations).
 static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Recent client locations, per worker thread: a viewer fetches a segment
-/// every few seconds, and a GeoIP lookup decodes MaxMind records each time.
-/// Direct-mapped by address hash, exact (keyed by the full address), and
+/// Recent client locations, per worker thread (see [`LocationCache`]),
 /// emptied when the snapshot changes.
 struct PlaceCache {
     generation: u64,
-    slots: Vec<Option<(IpAddr, routecast_engine::Location)>>,
+    cache: LocationCache,
 }
 
-/// Slots of each worker's location cache (a power of two).
-const PLACE_SLOTS: usize = 1 << 12;
-
 impl PlaceCache {
-    fn locate(
-        &mut self,
-        generation: u64,
-        locator: &dyn Locator,
-        addr: IpAddr,
-    ) -> routecast_engine::Location {
+    fn locate(&mut self, generation: u64, locator: &dyn Locator, addr: IpAddr) -> Location {
         if self.generation != generation {
-            self.slots.clear();
-            self.slots.resize(PLACE_SLOTS, None);
+            self.cache.clear();
             self.generation = generation;
         }
-        let i = routecast_engine::hash::hash_addr(addr) as usize & (PLACE_SLOTS - 1);
-        match self.slots.get_mut(i) {
-            Some(Some((a, loc))) if *a == addr => *loc,
-            Some(slot) => {
-                let loc = locator.locate(addr);
-                *slot = Some((addr, loc));
-                loc
-            }
-            None => locator.locate(addr),
-        }
+        self.cache.locate(locator, addr)
     }
 }
 
@@ -258,7 +238,7 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<routecast_engine::Scratch> = std::cell::RefCell::new(routecast_engine::Scratch::default());
     /// Per worker thread: recent client locations.
     static PLACES: std::cell::RefCell<PlaceCache> = const {
-        std::cell::RefCell::new(PlaceCache { generation: 0, slots: Vec::new() })
+        std::cell::RefCell::new(PlaceCache { generation: 0, cache: LocationCache::with_slot_bits(12) })
     };
 }
 
@@ -802,7 +782,7 @@ mod place_tests {
         let l = Counting(AtomicU32::new(0));
         let mut c = PlaceCache {
             generation: 0,
-            slots: Vec::new(),
+            cache: LocationCache::with_slot_bits(12),
         };
         let addrs: Vec<IpAddr> = (0..20_000u32)
             .map(|i| IpAddr::from((0x0a00_0000 + i).to_be_bytes()))

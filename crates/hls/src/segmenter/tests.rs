@@ -130,10 +130,10 @@ fn another_target_duration_is_refused_on_resume() {
     );
 }
 
-#[test]
-fn low_latency_writes_parts_lists_them_and_publishes_each() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut c = config(dir.path(), false);
+/// 10 s of stream through a low-latency segmenter (2 s targets, 0.5 s
+/// parts) writing into `dir`: every state it published.
+fn low_latency_run(dir: &Path) -> Vec<Published> {
+    let mut c = config(dir, false);
     c.cutter.target_duration = 2;
     c.window_secs = 8.0;
     c.cutter.part_target = Some(0.5);
@@ -142,6 +142,14 @@ fn low_latency_writes_parts_lists_them_and_publishes_each() {
     let seen = states.clone();
     s.on_publish(move |p| seen.lock().expect("lock").push(p));
     feed(&mut s, &stream(250, 50, 0, true), T0);
+    let states = states.lock().expect("lock").clone();
+    states
+}
+
+#[test]
+fn low_latency_writes_parts_lists_them_and_publishes_each() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let states = low_latency_run(dir.path());
     // 10 s in: 4 segments complete (the fifth still open), each in 5 parts.
     let live = read(dir.path(), LIVE_PLAYLIST);
     assert_eq!(live.next_sequence(), Some(4));
@@ -163,7 +171,6 @@ fn low_latency_writes_parts_lists_them_and_publishes_each() {
         assert_eq!(part.len() % PACKET_SIZE, 0);
     }
     // Published after every part and segment, never going back.
-    let states = states.lock().expect("lock");
     assert!(states.len() >= 4 * 5 + 4);
     for w in states.windows(2) {
         assert!(w[1].last_part >= w[0].last_part);
@@ -180,16 +187,7 @@ fn low_latency_writes_parts_lists_them_and_publishes_each() {
 #[test]
 fn the_last_part_of_a_segment_is_published_with_the_segment() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut c = config(dir.path(), false);
-    c.cutter.target_duration = 2;
-    c.window_secs = 8.0;
-    c.cutter.part_target = Some(0.5);
-    let mut s = Segmenter::open(c, T0).expect("open");
-    let states = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = states.clone();
-    s.on_publish(move |p| seen.lock().expect("lock").push(p));
-    feed(&mut s, &stream(250, 50, 0, true), T0);
-    let states = states.lock().expect("lock");
+    let states = low_latency_run(dir.path());
     let mut closed = 0;
     for p in states.iter() {
         let Some((m, k)) = p.last_part else { continue };
