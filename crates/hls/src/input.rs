@@ -160,11 +160,14 @@ impl HttpStream {
             .ok_or_else(|| io::Error::other("no address"))?;
         let mut tcp = TcpStream::connect_timeout(&addr, IDLE)?;
         tcp.set_read_timeout(Some(IDLE))?;
-        write!(
-            tcp,
+        // One write: `write!` on a socket sends each piece of the format on
+        // its own, and a server that reads the request once may close on
+        // the rest (a reset that can discard the response).
+        let request = format!(
             "GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: routecast-segment\r\nAccept: */*\r\n\r\n",
             self.url.path, self.url.host, self.url.port
-        )?;
+        );
+        tcp.write_all(request.as_bytes())?;
         let mut reader = BufReader::with_capacity(64 * 1024, tcp);
         let chunked = read_head(&mut reader)?;
         Ok(Body {
