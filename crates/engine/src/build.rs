@@ -79,7 +79,14 @@ impl Platform {
         let policies = build_policies(src, config, &site_ids, &group_ids, sites.len())?;
         let playlists = build_playlists(src, &config.playlists, &sites)?;
         let uniform_weights = sites.windows(2).all(|w| w[0].weight == w[1].weight);
+        let mut class_sites: Vec<SiteId> = Vec::new();
+        for (i, site) in sites.iter().enumerate() {
+            if usize::from(site.content_class) == class_sites.len() {
+                class_sites.push(SiteId(i as u16));
+            }
+        }
         Ok(Platform {
+            class_sites,
             playlists,
             uniform_weights,
             sites,

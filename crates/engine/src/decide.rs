@@ -246,7 +246,7 @@ struct Work<'a> {
     /// Sort tier of each site, or [`DROPPED`].
     tier: Vec<u8>,
     cells: Vec<(Verdict, f32)>,
-    /// Ranker keys, site-major: `keys[site * rankers + r]`.
+    /// Ranker keys, ranker-major: `keys[r * sites + site]`.
     keys: Vec<f64>,
     /// Packed sort keys (see `order`).
     packed: Vec<[u64; PACKED_RANKERS + 2]>,
@@ -277,12 +277,11 @@ const PACKED_RANKERS: usize = 3;
 /// Maps an f64 to a u64 whose unsigned order is `f64::total_cmp`'s order.
 #[inline]
 fn ordered_bits(x: f64) -> u64 {
+    // Negative: all bits flipped; positive: the sign bit set. Branch-free,
+    // as the sign of random keys is not predictable.
     let b = x.to_bits();
-    if b >> 63 == 1 {
-        !b
-    } else {
-        b | (1 << 63)
-    }
+    let negative = ((b as i64) >> 63) as u64;
+    b ^ (negative | 1 << 63)
 }
 
 /// Tier of a site some filter removed.
@@ -332,8 +331,7 @@ impl Router {
         let (prep, matched_by, coords) = self.prepare_explained(facts);
         let mut e = self.evaluate(&prep, load, scratch, true);
         let rankers = e.work.rankers;
-        let (mut order, preferred) = e.work.order(rankers);
-        let site = (!order.is_empty()).then(|| order.remove(0));
+        let (site, order, preferred) = e.work.order(rankers);
         let outcome = outcome(site, &e.work.tier, preferred);
         let chord_steps = e
             .policy
@@ -427,15 +425,10 @@ impl Router {
 
     /// Bit `c` set when the sites of content class `c` serve `path`.
     fn serves_mask(&self, path: &str) -> u128 {
-        let (mut tested, mut serves) = (0u128, 0u128);
-        for site in &self.platform.sites {
-            let bit = 1u128 << site.content_class;
-            if tested & bit == 0 {
-                tested |= bit;
-                if site.serves(path) {
-                    serves |= bit;
-                }
-            }
+        let p = &*self.platform;
+        let mut serves = 0u128;
+        for (class, site) in p.class_sites.iter().enumerate() {
+            serves |= u128::from(p.sites[site.index()].serves(path)) << class;
         }
         serves
     }
@@ -602,13 +595,15 @@ impl Work<'_> {
     fn apply(&mut self, si: usize, step: &Step, ctx: &Context<'_>, ranker: Option<usize>) {
         // One loop per kind of step, so each loop body is branch-free of the
         // step type (this is the hot path of every decision).
-        let view = &ctx.view;
+        // Sliced to the site count, so that indexing by a site's position
+        // needs no bounds check.
+        let view = &ctx.view[..self.sites.len()];
         let kept = |score: Option<f64>, key: f64| (Verdict::Kept, score, key);
         let pass = |ok: bool| (if ok { Verdict::Kept } else { Verdict::Dropped }, None, 0.0);
         match step {
-            Step::Available => self.each(si, ranker, |_, id| match view[id.index()].state {
+            Step::Available => self.each(si, ranker, |_, i| match view[i].state {
                 SiteState::Disabled => pass(false),
-                _ if !view[id.index()].up => pass(false),
+                _ if !view[i].up => pass(false),
                 SiteState::Draining => (Verdict::Draining, None, 0.0),
                 SiteState::Active => pass(true),
             }),
@@ -619,12 +614,14 @@ impl Work<'_> {
                     pass(serves >> site.content_class & 1 == 1)
                 })
             }
-            Step::AllowedForGroup => self.each(si, ranker, |_, id| pass(ctx.group.allows(id))),
-            Step::Capacity { headroom } => {
-                self.each(si, ranker, |site, id| capacity(site, id, ctx, *headroom))
+            Step::AllowedForGroup => {
+                self.each(si, ranker, |_, i| pass(ctx.group.allows(SiteId(i as u16))))
             }
-            Step::LeastCost => self.each(si, ranker, |site, id| {
-                let c = site.cost.marginal_per_gb(view[id.index()].load);
+            Step::Capacity { headroom } => self.each(si, ranker, |site, i| {
+                capacity(site, view[i].load, ctx, *headroom)
+            }),
+            Step::LeastCost => self.each(si, ranker, |site, i| {
+                let c = site.cost.marginal_per_gb(view[i].load);
                 kept(Some(c), c)
             }),
             Step::Closest { bands, .. } => match ctx.prep.xyz() {
@@ -661,8 +658,8 @@ impl Work<'_> {
                     kept(Some(k), k)
                 })
             }
-            Step::Preference { rank } => self.each(si, ranker, |_, id| {
-                let r = f64::from(rank.get(id.index()).copied().unwrap_or(u16::MAX));
+            Step::Preference { rank } => self.each(si, ranker, |_, i| {
+                let r = f64::from(rank.get(i).copied().unwrap_or(u16::MAX));
                 kept(Some(r), r)
             }),
         }
@@ -675,39 +672,56 @@ impl Work<'_> {
         &mut self,
         si: usize,
         ranker: Option<usize>,
-        mut f: impl FnMut(&Site, SiteId) -> (Verdict, Option<f64>, f64),
+        mut f: impl FnMut(&Site, usize) -> (Verdict, Option<f64>, f64),
     ) {
+        // Every slice cut to the site count first: the loop then indexes
+        // without bounds checks.
         let n = self.sites.len();
-        let rankers = self.rankers;
+        let sites = &self.sites[..n];
+        let tier = &mut self.tier[..n];
+        let mut keys = ranker.map(|r| &mut self.keys[r * n..(r + 1) * n]);
+        // Empty (no explanation) when only the route is wanted.
+        let mut cells = self.cells.get_mut(si * n..(si + 1) * n);
         for i in 0..n {
-            if self.tier[i] == DROPPED {
+            let t = tier[i];
+            if t == DROPPED {
                 continue;
             }
-            let (verdict, score, key) = f(&self.sites[i], SiteId(i as u16));
-            if let Some(r) = ranker {
-                self.keys[i * rankers + r] = key;
+            let (verdict, score, key) = f(&sites[i], i);
+            if let Some(k) = keys.as_deref_mut() {
+                k[i] = key;
             }
-            let t = &mut self.tier[i];
-            *t = match verdict {
+            tier[i] = match verdict {
                 Verdict::Dropped => DROPPED,
-                Verdict::Draining => (*t).max(TIER_DRAINING),
-                Verdict::Full => (*t).max(TIER_FULL),
-                Verdict::Spilled => (*t).max(TIER_SPILLED),
-                _ => *t,
+                Verdict::Draining => t.max(TIER_DRAINING),
+                Verdict::Full => t.max(TIER_FULL),
+                Verdict::Spilled => t.max(TIER_SPILLED),
+                _ => t,
             };
-            if let Some(cell) = self.cells.get_mut(si * n + i) {
-                *cell = (verdict, score.map_or(f32::NAN, |s| s as f32));
+            if let Some(c) = cells.as_deref_mut() {
+                c[i] = (verdict, score.map_or(f32::NAN, |s| s as f32));
             }
         }
+    }
+
+    /// The key columns of the first [`PACKED_RANKERS`] rankers (empty
+    /// slices past the policy's rankers), each one key per site.
+    fn columns(&self) -> [&[f64]; PACKED_RANKERS] {
+        let n = self.sites.len();
+        std::array::from_fn(|r| self.keys.get(r * n..(r + 1) * n).unwrap_or(&[]))
+    }
+
+    /// Ranker `r`'s key for site `site`.
+    #[inline]
+    fn key(&self, site: usize, r: usize) -> f64 {
+        self.keys[r * self.sites.len() + site]
     }
 
     /// Lexicographic order of two sites by the rankers' keys, then by
     /// declaration order: the first ranker decides, later ones break ties.
     fn by_keys(&self, rankers: usize, a: SiteId, b: SiteId) -> std::cmp::Ordering {
-        let ka = &self.keys[a.index() * rankers..(a.index() + 1) * rankers];
-        let kb = &self.keys[b.index() * rankers..(b.index() + 1) * rankers];
-        for (x, y) in ka.iter().zip(kb) {
-            let o = x.total_cmp(y);
+        for r in 0..rankers {
+            let o = self.key(a.index(), r).total_cmp(&self.key(b.index(), r));
             if o.is_ne() {
                 return o;
             }
@@ -740,21 +754,21 @@ impl Work<'_> {
         const ID: usize = PACKED_RANKERS + 1;
         let (mut site, mut preferred): (Option<[u64; ID + 1]>, Option<[u64; ID + 1]>) =
             (None, None);
-        for s in alive {
-            let mut k = [0u64; ID + 1];
-            for (slot, key) in k[1..]
-                .iter_mut()
-                .zip(&self.keys[s.index() * rankers..(s.index() + 1) * rankers])
-            {
-                *slot = ordered_bits(*key);
+        for (i, t) in self.tier[..self.sites.len()].iter().enumerate() {
+            if *t == DROPPED {
+                continue;
             }
-            k[ID] = u64::from(s.0);
-            k[0] = u64::from(tier(s));
-            if site.is_none_or(|b| k < b) {
+            let mut k = [0u64; ID + 1];
+            for (r, slot) in k[1..=rankers].iter_mut().enumerate() {
+                *slot = ordered_bits(self.key(i, r));
+            }
+            k[ID] = i as u64;
+            k[0] = u64::from(*t);
+            if site.is_none_or(|b| packed_cmp(&k, &b).is_lt()) {
                 site = Some(k);
             }
-            k[0] = u64::from(draining(s));
-            if preferred.is_none_or(|b| k < b) {
+            k[0] = u64::from(*t == TIER_DRAINING);
+            if preferred.is_none_or(|b| packed_cmp(&k, &b).is_lt()) {
                 preferred = Some(k);
             }
         }
@@ -762,15 +776,18 @@ impl Work<'_> {
         (site.map(id), preferred.map(id))
     }
 
-    /// Candidates in final order, and the site preferred before capacity.
-    fn order(&mut self, rankers: usize) -> (Vec<SiteId>, Option<SiteId>) {
-        let mut order: Vec<SiteId> = (0..self.sites.len())
+    /// The chosen site, the other candidates in order (the fallbacks), and
+    /// the site preferred before capacity.
+    fn order(&mut self, rankers: usize) -> (Option<SiteId>, Vec<SiteId>, Option<SiteId>) {
+        let n = self.sites.len();
+        let alive = (0..n)
             .filter(|i| self.tier[*i] != DROPPED)
-            .map(|i| SiteId(i as u16))
-            .collect();
+            .map(|i| SiteId(i as u16));
         let tier = |s: SiteId| self.tier[s.index()];
-        let draining = |s: SiteId| u8::from(tier(s) == TIER_DRAINING);
         if rankers > PACKED_RANKERS {
+            let draining = |s: SiteId| u8::from(tier(s) == TIER_DRAINING);
+            let mut order: Vec<SiteId> = Vec::with_capacity(n);
+            order.extend(alive);
             let preferred = order.iter().copied().min_by(|a, b| {
                 draining(*a)
                     .cmp(&draining(*b))
@@ -782,47 +799,91 @@ impl Work<'_> {
                     .cmp(&tier(*b))
                     .then_with(|| self.by_keys(rankers, *a, *b))
             });
-            return (order, preferred);
+            let site = (!order.is_empty()).then(|| order.remove(0));
+            return (site, order, preferred);
         }
         // Fast path: one integer array per site, compared lexicographically:
-        // [draining or tier, ranker keys…, site index].
+        // [tier, ranker keys…, site index].
         const ID: usize = PACKED_RANKERS + 1;
         let mut packed = std::mem::take(&mut self.packed);
         packed.clear();
-        packed.extend(order.iter().map(|s| {
-            let mut k = [0u64; PACKED_RANKERS + 2];
-            k[0] = u64::from(draining(*s));
-            let keys = &self.keys[s.index() * rankers..(s.index() + 1) * rankers];
-            for (slot, key) in k[1..].iter_mut().zip(keys) {
-                *slot = ordered_bits(*key);
+        packed.reserve(n);
+        let cols = self.columns();
+        let tiers = &self.tier[..n];
+        for (i, t) in tiers.iter().enumerate() {
+            if *t != DROPPED {
+                packed.push(packed_key(*t, &cols, i));
             }
-            k[ID] = u64::from(s.0);
-            k
-        }));
-        let preferred = packed.iter().min().map(|k| SiteId(k[ID] as u16));
-        for k in &mut packed {
-            k[0] = u64::from(self.tier[k[ID] as usize]);
         }
-        packed.sort_unstable();
-        for (o, k) in order.iter_mut().zip(&packed) {
-            *o = SiteId(k[ID] as u16);
+        packed.sort_unstable_by(packed_cmp);
+        // The preferred site orders first by keys alone among the sites
+        // that are not draining (among all when every one drains). Within a
+        // tier the keys are sorted, so only each tier's first can be it.
+        let mut preferred: Option<&[u64; ID + 1]> = None;
+        let mut last_tier = None;
+        for k in &packed {
+            if last_tier == Some(k[0]) {
+                continue;
+            }
+            last_tier = Some(k[0]);
+            if k[0] != u64::from(TIER_DRAINING)
+                && preferred.is_none_or(|p| {
+                    packed_cmp(&[0, k[1], k[2], k[3], k[4]], &[0, p[1], p[2], p[3], p[4]]).is_lt()
+                })
+            {
+                preferred = Some(k);
+            }
         }
+        let preferred = preferred.or(packed.first()).map(|k| SiteId(k[ID] as u16));
+        let id = |k: &[u64; ID + 1]| SiteId(k[ID] as u16);
+        let site = packed.first().map(id);
+        let mut fallbacks = Vec::with_capacity(packed.len().saturating_sub(1));
+        fallbacks.extend(packed.iter().skip(1).map(id));
         self.packed = packed;
-        (order, preferred)
+        (site, fallbacks, preferred)
     }
+}
+
+/// A site's sort key when the policy has at most [`PACKED_RANKERS`]
+/// rankers: `[tier, ranker keys…, site index]`, compared lexicographically.
+#[inline(always)]
+fn packed_key(tier: u8, cols: &[&[f64]; PACKED_RANKERS], site: usize) -> [u64; PACKED_RANKERS + 2] {
+    let mut k = [0u64; PACKED_RANKERS + 2];
+    k[0] = u64::from(tier);
+    for (slot, col) in k[1..=PACKED_RANKERS].iter_mut().zip(cols) {
+        *slot = col.get(site).map_or(0, |x| ordered_bits(*x));
+    }
+    k[PACKED_RANKERS + 1] = site as u64;
+    k
+}
+
+/// The lexicographic order of two packed keys, unrolled: the standard
+/// array comparison goes through a generic slice loop, several times slower
+/// on these five-word keys (sorting them is a good part of a decision).
+#[inline(always)]
+fn packed_cmp(a: &[u64; PACKED_RANKERS + 2], b: &[u64; PACKED_RANKERS + 2]) -> std::cmp::Ordering {
+    // As two 128-bit words and one 64-bit word: each compares branch-free.
+    let wide = |k: &[u64; PACKED_RANKERS + 2]| {
+        (
+            u128::from(k[0]) << 64 | u128::from(k[1]),
+            u128::from(k[2]) << 64 | u128::from(k[3]),
+            k[4],
+        )
+    };
+    wide(a).cmp(&wide(b))
 }
 
 /// The proportional spill-over: see [`Step::Capacity`].
 fn capacity(
     site: &Site,
-    id: SiteId,
+    load: Mbps,
     ctx: &Context<'_>,
     headroom: f64,
 ) -> (Verdict, Option<f64>, f64) {
     let Some(cap) = site.capacity else {
         return (Verdict::Kept, None, 0.0);
     };
-    let load = ctx.view[id.index()].load.0;
+    let load = load.0;
     let threshold = cap.0 * (1.0 - headroom);
     let verdict = if load >= cap.0 {
         Verdict::Full

@@ -290,6 +290,9 @@ pub struct Platform {
     pub(crate) playlists: Vec<PlaylistRule>,
     /// Every site has the same weight.
     pub(crate) uniform_weights: bool,
+    /// One site of each content class, by class: what a decision tests a
+    /// path against.
+    pub(crate) class_sites: Vec<SiteId>,
 }
 
 /// The MaxMind database files a configuration names (resolved by the loader).

@@ -82,8 +82,15 @@ pub enum Step {
 /// load and, at most cells, no further comparison.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bands {
+    /// The band bounds, then one `+∞` so that `bounds[band]` exists for
+    /// every band.
     bounds: Vec<f64>,
     cell_start: Vec<u32>,
+    /// The most bounds inside one cell: the fixed number of comparisons
+    /// after the table load (a fixed trip count predicts perfectly, where a
+    /// loop stopping at the first larger bound mispredicts on random
+    /// distances).
+    per_cell: u32,
 }
 
 /// Cells of the band table over chords 0..=2.
@@ -102,27 +109,39 @@ impl Bands {
                 k += 1.0;
             }
         }
-        let cell_start = (0..=CELLS)
+        let cell_start: Vec<u32> = (0..=CELLS)
             .map(|i| {
                 let c = 2.0 * i as f64 / CELLS as f64;
                 bounds.partition_point(|b| *b <= c) as u32
             })
             .collect();
-        Self { bounds, cell_start }
+        let per_cell = cell_start
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or(0);
+        bounds.push(f64::INFINITY);
+        Self {
+            bounds,
+            cell_start,
+            per_cell,
+        }
     }
 
     /// True when distances are exact (no bands).
     pub fn is_empty(&self) -> bool {
-        self.bounds.is_empty()
+        self.bounds.len() <= 1
     }
 
     /// The band of a chord length (0 ..= 2).
     #[inline]
     pub fn band(&self, chord: f64) -> usize {
-        let cell = ((chord * (CELLS as f64 / 2.0)) as usize).min(CELLS);
+        // Through u32: a shorter saturating conversion than to usize.
+        let cell = ((chord * (CELLS as f64 / 2.0)) as u32 as usize).min(CELLS);
         let mut band = self.cell_start[cell] as usize;
-        while band < self.bounds.len() && self.bounds[band] <= chord {
-            band += 1;
+        for _ in 0..self.per_cell {
+            // `bounds` ends with +∞: `band` stops at the last band.
+            band += usize::from(self.bounds.get(band).is_some_and(|b| *b <= chord));
         }
         band
     }
@@ -235,6 +254,7 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     proptest::proptest! {
         #[test]
@@ -253,6 +273,32 @@ mod tests {
             let edge = (km - (want as f64) * bucket).abs() < 1e-3 || (km - ((want + 1) as f64) * bucket).abs() < 1e-3;
             proptest::prop_assert!(band == want || edge, "{} km, bucket {}: band {} want {}", km, bucket, band, want);
         }
+    }
+
+    proptest::proptest! {
+        /// The table and its fixed number of comparisons find exactly the
+        /// band a binary search over the bounds finds, bounds included,
+        /// also with buckets so narrow that many bounds share a cell.
+        #[test]
+        fn band_is_the_partition_point(
+            bucket in proptest::prop_oneof![0.5f64..20.0, 20.0f64..20_000.0],
+            chord in proptest::prop_oneof![0.0f64..=2.0, (0usize..4000).prop_map(|k| k as f64 / 2000.0)],
+            on_bound in proptest::prelude::any::<proptest::sample::Index>(),
+            use_bound in proptest::prelude::any::<bool>(),
+        ) {
+            let b = Bands::new(bucket);
+            let bounds = &b.bounds[..b.bounds.len() - 1];
+            let c = if use_bound && !bounds.is_empty() { bounds[on_bound.index(bounds.len())] } else { chord };
+            proptest::prop_assert_eq!(b.band(c), bounds.partition_point(|x| *x <= c));
+        }
+    }
+
+    #[test]
+    fn no_bands_without_a_bucket() {
+        let b = Bands::new(0.0);
+        assert!(b.is_empty());
+        assert_eq!(b.band(1.3), 0);
+        assert!(!Bands::new(500.0).is_empty());
     }
 
     #[test]
