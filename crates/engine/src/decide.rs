@@ -632,7 +632,7 @@ impl Work<'_> {
                     let key = if bands.is_empty() {
                         c
                     } else {
-                        bands.band(c) as f64
+                        f64::from(bands.band(c))
                     };
                     kept(Some(c), key)
                 }),

@@ -78,19 +78,29 @@ pub enum Step {
 
 /// Distance bands of a `closest` step, in chord space: band `k` holds the
 /// chords in `[bounds[k - 1], bounds[k])`. A table over 1,024 equal chord
-/// cells gives the band at each cell's start, so finding a band is one table
-/// load and, at most cells, no further comparison.
+/// cells gives the band at each cell's start and the next bound, so that
+/// finding a band is one table load and one comparison (more only in the
+/// cells that hold several bounds: narrow bands, or near the antipode, where
+/// a cell spans hundreds of kilometres).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bands {
     /// The band bounds, then one `+∞` so that `bounds[band]` exists for
     /// every band.
     bounds: Vec<f64>,
-    cell_start: Vec<u32>,
-    /// The most bounds inside one cell: the fixed number of comparisons
-    /// after the table load (a fixed trip count predicts perfectly, where a
-    /// loop stopping at the first larger bound mispredicts on random
-    /// distances).
-    per_cell: u32,
+    /// Per cell: the band at the cell's start, the bound that ends it, and
+    /// how many bounds lie inside the cell.
+    cells: Vec<Cell>,
+}
+
+/// One cell of the band table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Cell {
+    /// The band at the cell's start.
+    band: u32,
+    /// Bounds inside the cell: past one, the lookup compares further.
+    inside: u32,
+    /// The first bound after the cell's start (`+∞` past the last).
+    next: f64,
 }
 
 /// Cells of the band table over chords 0..=2.
@@ -115,17 +125,17 @@ impl Bands {
                 bounds.partition_point(|b| *b <= c) as u32
             })
             .collect();
-        let per_cell = cell_start
-            .windows(2)
-            .map(|w| w[1] - w[0])
-            .max()
-            .unwrap_or(0);
         bounds.push(f64::INFINITY);
-        Self {
-            bounds,
-            cell_start,
-            per_cell,
-        }
+        let cells = cell_start
+            .iter()
+            .enumerate()
+            .map(|(i, b)| Cell {
+                band: *b,
+                inside: cell_start.get(i + 1).map_or(0, |e| e - b),
+                next: bounds[*b as usize],
+            })
+            .collect();
+        Self { bounds, cells }
     }
 
     /// True when distances are exact (no bands).
@@ -135,13 +145,18 @@ impl Bands {
 
     /// The band of a chord length (0 ..= 2).
     #[inline]
-    pub fn band(&self, chord: f64) -> usize {
+    pub fn band(&self, chord: f64) -> u32 {
         // Through u32: a shorter saturating conversion than to usize.
         let cell = ((chord * (CELLS as f64 / 2.0)) as u32 as usize).min(CELLS);
-        let mut band = self.cell_start[cell] as usize;
-        for _ in 0..self.per_cell {
+        let Some(c) = self.cells.get(cell) else {
+            return 0; // not reached: `cells` has CELLS + 1 entries
+        };
+        let mut band = c.band + u32::from(c.next <= chord);
+        if c.inside > 1 {
             // `bounds` ends with +∞: `band` stops at the last band.
-            band += usize::from(self.bounds.get(band).is_some_and(|b| *b <= chord));
+            while self.bounds.get(band as usize).is_some_and(|b| *b <= chord) {
+                band += 1;
+            }
         }
         band
     }
@@ -268,7 +283,7 @@ mod tests {
             let Step::Closest { bands, .. } = Step::closest(bucket) else { unreachable!() };
             let band = bands.band(chord(&a.unit_vector(), &b.unit_vector()));
             let km = a.distance_km(&b);
-            let want = (km / bucket).floor() as usize;
+            let want = (km / bucket).floor() as u32;
             // Equal but where the distance sits within a metre of a band edge.
             let edge = (km - (want as f64) * bucket).abs() < 1e-3 || (km - ((want + 1) as f64) * bucket).abs() < 1e-3;
             proptest::prop_assert!(band == want || edge, "{} km, bucket {}: band {} want {}", km, bucket, band, want);
@@ -289,7 +304,7 @@ mod tests {
             let b = Bands::new(bucket);
             let bounds = &b.bounds[..b.bounds.len() - 1];
             let c = if use_bound && !bounds.is_empty() { bounds[on_bound.index(bounds.len())] } else { chord };
-            proptest::prop_assert_eq!(b.band(c), bounds.partition_point(|x| *x <= c));
+            proptest::prop_assert_eq!(b.band(c) as usize, bounds.partition_point(|x| *x <= c));
         }
     }
 
