@@ -416,8 +416,46 @@ fn load_sources_are_validated() {
         fra,
         snmp,
         "load = ",
-        "load format must be \"prometheus\" or \"json\"",
+        "load format must be \"prometheus\", \"json\" or \"stub_status\"",
     );
     let no_metric = "content = [\"/live/\", \"/vod/\"]\nload = { url = \"http://fra.internal/metrics\", format = \"prometheus\" }\n\n[[sites]]\nname = \"lon\"";
     rejects(fra, no_metric, "load = ", "needs metric");
+}
+
+#[test]
+fn stub_status_load_sources_need_a_positive_rate_per_connection() {
+    let fra = "content = [\"/live/\", \"/vod/\"]\n\n[[sites]]\nname = \"lon\"";
+    let load = |rest: &str| {
+        format!("content = [\"/live/\", \"/vod/\"]\nload = {{ url = \"http://fra.internal/nginx_status\", format = \"stub_status\"{rest} }}\n\n[[sites]]\nname = \"lon\"")
+    };
+    for rest in [
+        "",
+        ", mbps_per_connection = 0",
+        ", mbps_per_connection = -2.5",
+        ", mbps_per_connection = nan",
+        ", mbps_per_connection = inf",
+    ] {
+        rejects(
+            fra,
+            &load(rest),
+            "load = ",
+            "format \"stub_status\" needs mbps_per_connection",
+        );
+    }
+    rejects(
+        fra,
+        &load(", mbps_per_connection = 5, field = \"x\""),
+        "load = ",
+        "takes no metric or field",
+    );
+    let json = "content = [\"/live/\", \"/vod/\"]\nload = { url = \"http://fra.internal/s\", format = \"json\", field = \"mbps\", mbps_per_connection = 5 }\n\n[[sites]]\nname = \"lon\"";
+    rejects(
+        fra,
+        json,
+        "load = ",
+        "mbps_per_connection is only for format \"stub_status\"",
+    );
+    let (_d, path) = edited(|t| t.replacen(fra, &load(", mbps_per_connection = 2.5"), 1));
+    let o = check(&path);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }

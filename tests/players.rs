@@ -34,6 +34,8 @@
 mod checker;
 #[path = "players/ll.rs"]
 mod ll;
+#[path = "common/nginx.rs"]
+mod nginx;
 #[path = "players/origin.rs"]
 mod origin;
 #[path = "players/parts.rs"]
@@ -48,7 +50,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use checker::{LiveChecker, Media, Rules, Snapshot, Want};
-use origin::{get, Origin, Running};
+use origin::{get, origin_http, Origin, Running};
 
 /// Held by each live test while it runs: two live streams and two
 /// browsers at once would compete for the machine and blur the timings.
@@ -432,7 +434,7 @@ fn hls_js_plays_the_live_stream_and_every_playlist_snapshot_holds() {
     for d in [&nginx, &checked] {
         std::fs::create_dir_all(d).expect("mkdir");
     }
-    let origin = Origin::start(&nginx, &root);
+    let origin = Origin::start(&nginx, |port| origin_http(&root, port));
     let out = root.join("hls");
     let log = dir.path().join("segment.log");
     let segmenter = start_segmenter(&input, &out, &log);

@@ -1,54 +1,22 @@
 //! The origin the players load from: Debian's nginx on a free loopback
-//! port, serving a directory with the headers an HLS origin sends, started
-//! with a generated configuration and stopped when dropped. Also a page
-//! server (the player page and hls.js only, when the stream comes from
-//! elsewhere) and a minimal HTTP/1.1 client for the checker's downloads.
+//! port (`common/nginx.rs`), serving a directory with the headers an HLS
+//! origin sends, stopped when dropped. Also a page server (the player page
+//! and hls.js only, when the stream comes from elsewhere) and a minimal
+//! HTTP/1.1 client for the checker's downloads.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// A child process killed (and reaped) when dropped.
-#[derive(Debug)]
-pub struct Running(pub Child);
+pub use crate::nginx::{free_port, Nginx as Origin, Running};
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// nginx serving `root` on 127.0.0.1; stopped when dropped.
-#[derive(Debug)]
-pub struct Origin {
-    /// Where it listens.
-    pub addr: SocketAddr,
-    _nginx: Running,
-}
-
-/// The configuration: one process in the foreground, everything it writes
-/// under `dir`, playlists never cached, every answer open to any origin
-/// (hls.js fetches with CORS).
-fn config(dir: &Path, root: &Path, port: u16) -> String {
-    let d = dir.display();
+/// The inside of nginx's `http {}` block for an HLS origin on `port`:
+/// playlists never cached, every answer open to any origin (hls.js fetches
+/// with CORS).
+pub fn origin_http(root: &Path, port: u16) -> String {
     format!(
-        r#"daemon off;
-master_process off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    types {{
+        r#"    types {{
         application/vnd.apple.mpegurl m3u8;
         video/mp2t ts;
         text/html html;
@@ -63,54 +31,9 @@ http {{
             add_header Cache-Control no-cache always;
             add_header Access-Control-Allow-Origin * always;
         }}
-    }}
-}}
-"#,
+    }}"#,
         root = root.display()
     )
-}
-
-impl Origin {
-    /// Starts nginx on `root`, its files in `dir`; panics with nginx's
-    /// error log if it does not answer within 10 s.
-    pub fn start(dir: &Path, root: &Path) -> Origin {
-        let port = free_port();
-        let conf = dir.join("nginx.conf");
-        std::fs::write(&conf, config(dir, root, port)).expect("write nginx.conf");
-        let nginx = ["/usr/sbin/nginx", "nginx"]
-            .into_iter()
-            .find(|p| !p.starts_with('/') || Path::new(p).exists())
-            .unwrap_or("nginx");
-        let child = Command::new(nginx)
-            .arg("-p")
-            .arg(dir)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("nginx must be installed (scripts/test installs Debian's nginx): {e}")
-            });
-        let nginx = Running(child);
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(addr).is_err() {
-            let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
-            assert!(Instant::now() < deadline, "nginx did not start: {log}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Origin {
-            addr,
-            _nginx: nginx,
-        }
-    }
-
-    /// `http://127.0.0.1:PORT` + `path`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
 }
 
 /// Serves the files of a directory on a loopback port, one request per
@@ -160,12 +83,6 @@ fn answer_page(mut s: TcpStream, dir: &Path) -> std::io::Result<()> {
         body.len()
     )?;
     s.write_all(&body)
-}
-
-/// A loopback port free a moment ago (the server takes it right after).
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a loopback port");
-    l.local_addr().expect("bound address").port()
 }
 
 /// An answer: status and body (whose length matched Content-Length).

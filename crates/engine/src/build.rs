@@ -421,11 +421,23 @@ fn load_source(src: &Source, l: &Spanned<LoadSourceConfig>) -> Result<LoadSource
     if !plain_http_url(&v.url) {
         return bad("load url must be an http:// URL");
     }
+    let per_connection = v.mbps_per_connection;
+    if per_connection.is_some() && v.format != "stub_status" {
+        return bad("mbps_per_connection is only for format \"stub_status\"");
+    }
     let reading = match (v.format.as_str(), &v.metric, &v.field) {
         ("prometheus", Some(m), None) if !m.is_empty() => {
             LoadReading::PrometheusBytes { metric: m.clone() }
         }
         ("json", None, Some(f)) if !f.is_empty() => LoadReading::JsonMbps { field: f.clone() },
+        ("stub_status", None, None) => match per_connection {
+            Some(x) if x.is_finite() && x > 0.0 => LoadReading::StubStatusWriting {
+                per_connection: Mbps(x),
+            },
+            _ => return bad(
+                "format \"stub_status\" needs mbps_per_connection = <Mbit/s per writing connection, above 0> (and no metric or field)",
+            ),
+        },
         ("prometheus", ..) => {
             return bad(
                 "format \"prometheus\" needs metric = \"<counter of bytes sent>\" (and no field)",
@@ -434,7 +446,10 @@ fn load_source(src: &Source, l: &Spanned<LoadSourceConfig>) -> Result<LoadSource
         ("json", ..) => {
             return bad("format \"json\" needs field = \"<dot path to Mbit/s>\" (and no metric)")
         }
-        _ => return bad("load format must be \"prometheus\" or \"json\""),
+        ("stub_status", ..) => {
+            return bad("format \"stub_status\" takes no metric or field (it reads Writing:)")
+        }
+        _ => return bad("load format must be \"prometheus\", \"json\" or \"stub_status\""),
     };
     let interval_ms = v.interval_ms.unwrap_or(5000);
     if interval_ms < 100 {

@@ -125,13 +125,20 @@ pub struct LoadSourceConfig {
     /// URL fetched with GET (`http://` only).
     pub url: String,
     /// `prometheus` (text exposition; `metric` is a counter of bytes sent,
-    /// summed over its label sets, turned into a rate between polls) or
-    /// `json` (`field` is a dot path to a number of Mbit/s).
+    /// summed over its label sets, turned into a rate between polls),
+    /// `json` (`field` is a dot path to a number of Mbit/s) or
+    /// `stub_status` (nginx's `stub_status` page: the connections nginx is
+    /// writing a response to, times `mbps_per_connection`).
     pub format: String,
     /// The Prometheus counter of bytes sent (format `prometheus`).
     pub metric: Option<String>,
     /// Dot path of the Mbit/s value (format `json`), e.g. `traffic.mbps`.
     pub field: Option<String>,
+    /// Mbit/s one connection nginx is writing to stands for (format
+    /// `stub_status`, required there; above 0), e.g. the mean bitrate of a
+    /// viewer's session. stub_status counts connections, not bytes, so this
+    /// is the only way to turn it into bandwidth.
+    pub mbps_per_connection: Option<f64>,
     /// Time between polls, ms (default 5000).
     pub interval_ms: Option<u64>,
 }

@@ -136,7 +136,7 @@ pub struct HealthCheck {
 }
 
 /// A site's statistics endpoint and how to read its bandwidth from it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoadSource {
     /// `http://` URL fetched with GET.
     pub url: String,
@@ -147,7 +147,7 @@ pub struct LoadSource {
 }
 
 /// How a statistics answer gives bandwidth.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum LoadReading {
     /// Prometheus text: a counter of bytes sent (summed over label sets),
@@ -160,6 +160,15 @@ pub enum LoadReading {
     JsonMbps {
         /// Dot path, e.g. `traffic.mbps`.
         field: String,
+    },
+    /// nginx's `stub_status` page: the `Writing:` connections (those nginx
+    /// is sending a response on) times a configured rate per connection.
+    /// `Writing`, not `Active connections`: Active also counts idle
+    /// keep-alive connections (`Waiting:`) and requests still being read
+    /// (`Reading:`), which carry no outbound bytes.
+    StubStatusWriting {
+        /// What one writing connection stands for (finite, above 0).
+        per_connection: Mbps,
     },
 }
 

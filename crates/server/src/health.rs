@@ -56,6 +56,13 @@ impl Health {
         }
     }
 
+    /// The last polled bandwidth of `site`, Mbit/s (0 before a first poll).
+    pub fn polled(&self, site: SiteId) -> f64 {
+        self.polled
+            .get(site.index())
+            .map_or(0.0, |a| f64::from_bits(a.load(Ordering::Relaxed)))
+    }
+
     /// Polled plus estimated bandwidth of `site`, Mbit/s.
     pub fn load(&self, site: SiteId) -> f64 {
         let get = |v: &Vec<AtomicU64>| {

@@ -577,7 +577,14 @@ pub fn admin(state: &State, req: &Request<Incoming>) -> Response<Body> {
                 .enumerate()
                 .map(|(i, s)| {
                     let id = routecast_engine::SiteId(i as u16);
-                    serde_json::json!({ "site": s.name, "state": snap.view.0.state(id, s.state), "up": snap.view.0.is_up(id) })
+                    let health = &snap.view.0;
+                    serde_json::json!({
+                        "site": s.name,
+                        "state": health.state(id, s.state),
+                        "up": health.is_up(id),
+                        "polled_mbps": health.polled(id),
+                        "load_mbps": health.load(id),
+                    })
                 })
                 .collect();
             let reload = state
