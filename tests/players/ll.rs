@@ -40,6 +40,44 @@
 //! The page and hls.js come from a small page server of the test on
 //! another loopback port (the origin serves the stream only), so every
 //! stream request is cross-origin and needs the origin's CORS headers.
+//!
+//! # Why this test was flaky (November 2026)
+//!
+//! It failed about one CI run in three on a shared 2-core machine. Runs
+//! with every origin request logged (arrival, answer, status, bytes), every
+//! publication of the segmenter, its slow file operations, and hls.js's
+//! timeline (`PLAY_EVENTS`, see play.mjs), 12 runs before the fix, half of
+//! them with a busy loop on one core, showed:
+//!
+//! * **The origin wakes held requests on time.** Of 6,202 blocking reloads
+//!   held, the latest was answered 56 ms after the publication that
+//!   satisfied it; no wake-up was missed, no part answered early or 404.
+//! * **The segmenter's disk held up publication** (fixed): each part was
+//!   written, then `index.m3u8` renamed, and only then published. Renames
+//!   took 0.6–0.7 s at times, in both segmenters of the test at the same
+//!   instant (the file system, not the CPU: the input thread woke on time),
+//!   so parts came up to 1.3 s late; hls.js holds about 1.2 s of media at
+//!   PART-HOLD-BACK 1.5 s. It failed 3 of 10 runs here ("a blocked reload
+//!   came back 0.67 s after its part was published") and starves the
+//!   player the same way. The segmenter now publishes first and writes on
+//!   a thread of its own; the origin serves what is not on disk yet from
+//!   memory (regression tests in crates/hls: `segmenter::tests::
+//!   publication_never_waits_for_the_disk`, `origin::tests::
+//!   media_published_before_the_disk_has_it_is_served_from_memory`).
+//! * **The stall of the CI report** (2.5 s `bufferStalledError` at 46.6 s,
+//!   latency up to 4.1 s) was reproduced once, under load, with every part
+//!   published and served on time: hls.js simply did not request the last
+//!   part of segment 25 (2 frames, 80 ms, published with the segment 80 ms
+//!   after part 3) and loaded nothing for 4 s. The playlist update that
+//!   completed segment 25 reached hls.js while part 3 was still being
+//!   appended (FRAG_LOADED, LEVEL_UPDATED, then FRAG_BUFFERED 20 ms later);
+//!   where hls.js requested part 4 at once, playback went on. Whether hls.js
+//!   1.7.4 loses the part's state merging that update is not settled; on our
+//!   side the tiny last part is what makes that window likely. Not fixed
+//!   yet (see the notes of the change).
+//! * Test races, fixed: the `_HLS_part` refusal probe named the open
+//!   segment, which one completed segment brings within reach (a 200 failed
+//!   one run); a probe made as the input ended got the ENDLIST playlist.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -252,10 +290,22 @@ fn timing(
         .iter()
         .find(|p| p.key() >= want)
         .ok_or(format!("answered without part {want:?} or a later one"))?;
-    // The segmenter writes the part's file, then publishes the playlist.
-    let published = std::fs::metadata(out.join(&part.uri))
-        .and_then(|m| m.modified())
-        .map_err(|e| format!("{}: {e}", part.uri))?;
+    // The segmenter publishes the playlist, then its disk thread writes the
+    // part's file, a moment later (more on a busy disk): the file's mtime
+    // is no earlier than the publication, so a late answer is not hidden
+    // by a slow disk (the origin's own wake-up is unit-tested on paused
+    // time). The file may not be there yet: wait for it.
+    let file = out.join(&part.uri);
+    let patience = Instant::now() + Duration::from_secs(5);
+    let published = loop {
+        match std::fs::metadata(&file).and_then(|m| m.modified()) {
+            Ok(t) => break t,
+            Err(_) if Instant::now() < patience => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(format!("{}: {e}", part.uri)),
+        }
+    };
     if published > asked {
         polled.held.push(secs(asked, answered));
         polled.woke.push(secs(published, answered));
@@ -290,13 +340,25 @@ fn probe(addr: SocketAddr, snap: &Snapshot, polled: &mut Polled) -> Result<(), S
     let end = snap.end();
     // Far enough ahead that a segment completing meanwhile cannot bring the
     // request within reach (the exact limits are unit-tested in reload.rs).
+    // The part probe names the segment after the open one: once segment
+    // `end` completes, part 20 of `end` itself is no longer ahead of
+    // anything (it means part 0 of `end + 1`, already published) and is
+    // answered at once — which a poller slowed down by a loaded machine
+    // did see (a 200 here failed one run in four); part 20 of `end + 1`
+    // stays out of reach until two segments complete.
     let refused = [
         format!("_HLS_msn={}", end + 10),
         "_HLS_part=1".to_string(),
-        format!("_HLS_msn={end}&_HLS_part=20"),
+        format!("_HLS_msn={}&_HLS_part=20", end + 1),
     ];
     for q in refused {
         let r = get(addr, &format!("/index.m3u8?{q}"))?;
+        // The input may end between the snapshot and the probe: then the
+        // directives are ignored (checked on its own at the end).
+        let ended = r.status == 200 && String::from_utf8_lossy(&r.body).contains("#EXT-X-ENDLIST");
+        if ended {
+            return Ok(());
+        }
         if r.status != 400 {
             return Err(format!("?{q}: HTTP {}, 400 expected", r.status));
         }

@@ -9,6 +9,12 @@
 // targetLatency, dateLatency, frames, dropped, paused, readyState}], errors,
 // pageErrors }.
 // tests/players.rs asserts on it; this script only reports.
+//
+// With PLAY_EVENTS=FILE in the environment it also writes FILE: the samples
+// and the page's timeline of hls.js events (playlist and part loads with
+// their request times, buffering, errors, media waiting/playing/rate
+// changes), wall-clock stamped to line up with a server log. That is how
+// the low-latency test's stalls were taken apart (players/ll.rs).
 import { chromium } from 'playwright-core';
 
 const [url, seconds] = process.argv.slice(2);
@@ -23,8 +29,12 @@ function sample() {
   const video = document.getElementById('video');
   const q = video.getVideoPlaybackQuality();
   const date = window.hls.playingDate;
+  const b = video.buffered;
   return {
     wall: performance.now() / 1000,
+    epoch: (performance.timeOrigin + performance.now()) / 1000,
+    ahead: b.length ? b.end(b.length - 1) - video.currentTime : 0,
+    rate: video.playbackRate,
     currentTime: video.currentTime,
     latency: window.hls.latency,
     targetLatency: window.hls.targetLatency,
@@ -68,6 +78,11 @@ try {
       samples.push(await page.evaluate(sample));
       await sleep(1000);
     }
+  }
+  if (process.env.PLAY_EVENTS) {
+    const { writeFileSync } = await import('node:fs');
+    const events = await page.evaluate(() => window.playerEvents);
+    writeFileSync(process.env.PLAY_EVENTS, JSON.stringify({ samples, events }));
   }
   const errors = await page.evaluate(() => window.playerErrors);
   const hls = await page.evaluate(() => Hls.version);

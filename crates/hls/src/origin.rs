@@ -32,6 +32,10 @@
 //! * **Delta updates** (§6.2.5.1): `_HLS_skip=YES` or `v2` answers
 //!   [`Published::delta`] when the segmenter made one (it does only when
 //!   the playlist has `CAN-SKIP-UNTIL`), else the full playlist.
+//! * **Media from memory first.** A part or segment named in
+//!   [`Published::pending_media`] is served from there: the segmenter
+//!   publishes before its disk writes are done, so a file system that
+//!   holds a rename for a second delays nothing a player waits for.
 //! * **Hinted media** (§6.2.6): a request for `seg{M}.{N}.ts` or `seg{M}.ts`
 //!   that is not on disk yet but is the next part or segment (at most one
 //!   ahead of [`Published::last_part`] / [`Published::last_segment`]: what
@@ -97,7 +101,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::body::Incoming;
+use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::Request;
@@ -135,6 +139,10 @@ pub struct Published {
     pub ended: bool,
     /// `EXT-X-TARGETDURATION`, seconds.
     pub target_duration: u32,
+    /// Parts and segments listed (or about to be) but perhaps not on disk
+    /// yet, by file name: the segmenter publishes without waiting for its
+    /// disk writes, and the origin serves these from memory.
+    pub pending_media: Vec<(String, Bytes)>,
 }
 
 /// Where the origin listens, what it serves, and its limits.

@@ -12,17 +12,28 @@
 //! * A restart resumes from `index.m3u8`: the media sequence continues and
 //!   the first new segment carries a discontinuity.
 //!
+//! * Files are written (and old ones deleted) in order on a thread of its
+//!   own: a state is published as soon as it is made, and the
+//!   media not on disk yet goes with it ([`Published::pending_media`]).
+//!   [`Segmenter::flush`] waits for the disk; [`Segmenter::finish`] does.
+//!
 //! Time is an argument (`now_ms`, wall-clock milliseconds since the epoch):
 //! the segmenter reads no clock.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+
+use hyper::body::Bytes;
 
 use crate::cutter::{Cut, CutterConfig, CutterStats, Part, Segment, SegmentCutter};
 use crate::origin::Published;
 use crate::playlist::{MediaPlaylist, PartEntry, PlaylistError, SegmentEntry, Ticks, UnixMillis};
-use crate::store::{self, DeletionQueue, StoreError};
+use crate::store::{DeletionQueue, StoreError};
 use crate::ts::{TsError, PACKET_SIZE};
 use crate::Timestamp;
+use disk::{DiskWriter, Job};
+
+mod disk;
 
 /// The live playlist's file name.
 pub const LIVE_PLAYLIST: &str = "index.m3u8";
@@ -84,7 +95,9 @@ pub struct Segmenter {
     /// The next segment continues an earlier run: a discontinuity.
     resumed: bool,
     written: u64,
-    delete_failures: u64,
+    disk: DiskWriter,
+    /// Media queued for the disk, with its ticket, until the disk has it.
+    pending: VecDeque<(u64, String, Bytes)>,
     last_segment: Option<u64>,
     last_part: Option<(u64, u64)>,
     publish: Option<Box<dyn FnMut(Published) + Send>>,
@@ -155,6 +168,11 @@ impl Segmenter {
             live.enable_low_latency(ticks)
                 .map_err(SegmenterError::Config)?;
         }
+        let disk =
+            DiskWriter::spawn(config.dir.clone()).map_err(|error| SegmenterError::Directory {
+                path: config.dir.clone(),
+                error,
+            })?;
         let archive = if config.archive {
             let path = config.dir.join(ARCHIVE_PLAYLIST);
             Some(match resume(&path, target)? {
@@ -173,7 +191,8 @@ impl Segmenter {
             anchor: None,
             resumed,
             written: 0,
-            delete_failures: 0,
+            disk,
+            pending: VecDeque::new(),
             last_segment: None,
             last_part: None,
             publish: None,
@@ -211,7 +230,15 @@ impl Segmenter {
         if let Some(a) = &mut self.archive {
             a.end();
         }
-        self.write_playlists()
+        self.write_playlists()?;
+        self.flush()
+    }
+
+    /// Waits until every file written so far is on disk (and old ones due
+    /// are deleted); the first write that failed, if any.
+    pub fn flush(&mut self) -> Result<(), SegmenterError> {
+        self.disk.flush()?;
+        Ok(())
     }
 
     /// The input changed (failover): the next segment starts at the new
@@ -264,7 +291,7 @@ impl Segmenter {
 
     /// Old segments that could not be deleted.
     pub fn delete_failures(&self) -> u64 {
-        self.delete_failures
+        self.disk.delete_failures()
     }
 
     /// The live playlist as last written.
@@ -297,7 +324,7 @@ impl Segmenter {
         let seq = self.live.next_sequence().unwrap_or(u64::MAX);
         let k = u64::from(part.index);
         let name = part_name(seq, k);
-        store::write_atomic(&self.config.dir, &name, &part.bytes)?;
+        self.write_media(&name, part.bytes)?;
         let entry = PartEntry {
             uri: name,
             duration: Ticks(part.duration),
@@ -316,7 +343,8 @@ impl Segmenter {
     fn write(&mut self, seg: Segment, now_ms: u64) -> Result<(), SegmenterError> {
         let seq = self.live.next_sequence().unwrap_or(u64::MAX);
         let name = format!("seg{seq}.ts");
-        store::write_atomic(&self.config.dir, &name, &seg.bytes)?;
+        let size = seg.bytes.len() as u64;
+        self.write_media(&name, seg.bytes)?;
         let discontinuity = seg.discontinuity || std::mem::take(&mut self.resumed);
         let (anchor_ms, ticks) = match self.anchor {
             Some(a) if !discontinuity => a,
@@ -327,7 +355,7 @@ impl Segmenter {
         let mut entry = SegmentEntry::new(name, Ticks(seg.duration));
         entry.discontinuity_before = discontinuity;
         entry.program_date_time = Some(UnixMillis(anchor_ms + ms(ticks)));
-        entry.bytes = Some(seg.bytes.len() as u64);
+        entry.bytes = Some(size);
         let pushed = self
             .live
             .push(entry.clone())
@@ -353,7 +381,7 @@ impl Segmenter {
         }
         self.last_segment = Some(seq);
         self.written += 1;
-        let bits = seg.bytes.len() as u64 * 8;
+        let bits = size * 8;
         if seg.duration > 0 {
             let bps = u128::from(bits) * u128::from(Timestamp::HZ) / u128::from(seg.duration);
             self.peak_bps = self.peak_bps.max(u64::try_from(bps).unwrap_or(u64::MAX));
@@ -361,25 +389,61 @@ impl Segmenter {
             self.total_ticks += u128::from(seg.duration);
         }
         self.write_playlists()?;
-        let report = self.deletions.delete_due(now_ms);
-        self.delete_failures += report.failed.len() as u64;
+        for path in self.deletions.due(now_ms) {
+            self.disk.queue(Job::Delete(path))?;
+        }
         Ok(())
     }
 
+    /// Queues a part or segment for the disk; until the disk has it, it is
+    /// published with the state ([`Published::pending_media`]).
+    fn write_media(&mut self, name: &str, bytes: Vec<u8>) -> Result<(), SegmenterError> {
+        let bytes = Bytes::from(bytes);
+        let ticket = self.disk.queue(Job::Write {
+            name: name.to_owned(),
+            bytes: bytes.clone(),
+        })?;
+        self.pending.push_back((ticket, name.to_owned(), bytes));
+        Ok(())
+    }
+
+    /// Queues the playlists for the disk, after the media they list, and
+    /// publishes the state without waiting for the disk.
     fn write_playlists(&mut self) -> Result<(), SegmenterError> {
-        let dir = &self.config.dir;
-        store::write_atomic(dir, LIVE_PLAYLIST, self.live.render().as_bytes())?;
+        let live = self.live.render();
+        self.disk.queue(Job::Write {
+            name: LIVE_PLAYLIST.to_owned(),
+            bytes: Bytes::from(live.clone()),
+        })?;
         if let Some(a) = &self.archive {
-            store::write_atomic(dir, ARCHIVE_PLAYLIST, a.render().as_bytes())?;
+            self.disk.queue(Job::Write {
+                name: ARCHIVE_PLAYLIST.to_owned(),
+                bytes: Bytes::from(a.render()),
+            })?;
         }
-        self.publish_state();
+        self.publish_with(live);
         Ok(())
     }
 
     fn publish_state(&mut self) {
+        let live = self.live.render();
+        self.publish_with(live);
+    }
+
+    /// Publishes the state with `playlist`, the live playlist as rendered.
+    fn publish_with(&mut self, playlist: String) {
+        let done = self.disk.done();
+        while self.pending.front().is_some_and(|(t, _, _)| *t <= done) {
+            self.pending.pop_front();
+        }
         let state = match &self.publish {
             Some(_) => Published {
-                playlist: self.live.render(),
+                playlist,
+                pending_media: self
+                    .pending
+                    .iter()
+                    .map(|(_, name, bytes)| (name.clone(), bytes.clone()))
+                    .collect(),
                 delta: self.live.render_delta(),
                 last_segment: self.last_segment,
                 last_part: self.last_part,

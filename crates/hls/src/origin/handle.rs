@@ -13,6 +13,14 @@ use super::response::{playlist, preflight, reply, text, unavailable, Body, Cache
 use super::{files, reload, Published, PLAYLIST_TYPE};
 use crate::segmenter::LIVE_PLAYLIST;
 
+/// The bytes of `name` if `p` holds it in memory.
+fn pending(p: &Published, name: &str) -> Option<Bytes> {
+    p.pending_media
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, bytes)| bytes.clone())
+}
+
 /// Why a held request was let go without what it waited for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stalled {
@@ -108,19 +116,26 @@ impl Origin {
         }
     }
 
-    /// A file of the directory; a hinted part or segment not written yet is
-    /// waited for (module rules).
+    /// A file of the directory, or media still in memory; a hinted part or
+    /// segment not published yet is waited for (module rules).
     async fn file(&self, name: &str, range: Option<&str>) -> Response<Body> {
         let path = self.dir.join(name);
         if let Some(media) = files::media(name) {
             let mut state = self.state.clone();
-            // The segmenter writes, then publishes: a file missing on disk
-            // now is published later, and `hold` reads (and marks seen)
-            // the state before each wait, so that publish is never missed.
-            let (upcoming, target) = {
+            // The segmenter publishes what it made (with the media its disk
+            // has not written yet), and `hold` reads (and marks seen) the
+            // state before each wait, so no publication is missed.
+            let (upcoming, target, held) = {
                 let p = state.borrow_and_update();
-                (files::upcoming(media, &p), p.target_duration)
+                (
+                    files::upcoming(media, &p),
+                    p.target_duration,
+                    pending(&p, name),
+                )
             };
+            if let Some(bytes) = held {
+                return self.send_bytes(name, bytes, range);
+            }
             if upcoming && tokio::fs::symlink_metadata(&path).await.is_err() {
                 let held = self
                     .hold(&mut state, target, |p| !files::upcoming(media, p))
@@ -130,6 +145,9 @@ impl Origin {
                         why,
                         "the hinted part or segment was not published in time",
                     );
+                }
+                if let Some(bytes) = pending(&state.borrow(), name) {
+                    return self.send_bytes(name, bytes, range);
                 }
             }
         }
@@ -145,9 +163,14 @@ impl Origin {
             true => tokio::fs::read(path).await.ok(),
             false => None,
         };
-        let Some(bytes) = bytes else {
-            return self.not_found();
-        };
+        match bytes {
+            Some(bytes) => self.send_bytes(name, Bytes::from(bytes), range),
+            None => self.not_found(),
+        }
+    }
+
+    /// `bytes`, the content of `name`, whole or the range asked for.
+    fn send_bytes(&self, name: &str, bytes: Bytes, range: Option<&str>) -> Response<Body> {
         let content_type = files::content_type(name);
         let cache = if content_type == PLAYLIST_TYPE {
             Cache::Seconds(u64::from(self.state.borrow().target_duration / 2))
@@ -155,7 +178,6 @@ impl Origin {
             Cache::Immutable(self.segment_max_age)
         };
         let len = bytes.len() as u64;
-        let bytes = Bytes::from(bytes);
         let mut r = match files::range(range, len) {
             files::Range::Whole => reply(StatusCode::OK, content_type, cache, bytes),
             files::Range::Bytes { start, end } => {

@@ -60,6 +60,7 @@ fn state(last_segment: Option<u64>, last_part: Option<(u64, u64)>) -> Published 
         last_part,
         ended: false,
         target_duration: TARGET,
+        pending_media: Vec::new(),
     }
 }
 
@@ -420,6 +421,53 @@ async fn a_hinted_part_waits_for_its_file() -> TestResult {
     assert_eq!(r.header("content-type"), "video/mp2t");
     assert_eq!(r.header("cache-control"), "max-age=86400, immutable");
     assert_eq!(r.header("access-control-allow-origin"), "*");
+    Ok(())
+}
+
+/// Regression (the low-latency player test stalled on a loaded machine):
+/// the segmenter publishes before its disk writes are done, so a part
+/// published but not on disk yet, hinted or listed, is served from the
+/// published state, whole or in ranges, at once.
+#[tokio::test(start_paused = true)]
+async fn media_published_before_the_disk_has_it_is_served_from_memory() -> TestResult {
+    let origin = Origin::start(state(Some(4), Some((5, 1)))).await?;
+    let started = Instant::now();
+    let hinted = origin.spawn_get("/seg5.2.ts");
+    settle().await;
+    assert!(
+        !hinted.is_finished(),
+        "answered before the part was published"
+    );
+    let mut published = state(Some(4), Some((5, 2)));
+    published.pending_media = vec![
+        ("seg5.1.ts".into(), Bytes::from_static(b"part 5.1")),
+        ("seg5.2.ts".into(), Bytes::from_static(b"part 5.2")),
+    ];
+    origin.publish.send_replace(published);
+    let r = hinted.await??;
+    assert_eq!((r.status, &r.body[..]), (StatusCode::OK, &b"part 5.2"[..]));
+    assert_eq!(r.header("cache-control"), "max-age=86400, immutable");
+    let listed = origin.get("/seg5.1.ts").await?;
+    assert_eq!(
+        (listed.status, &listed.body[..]),
+        (StatusCode::OK, &b"part 5.1"[..])
+    );
+    let range = request(
+        origin.addr,
+        Method::GET,
+        "/seg5.1.ts",
+        &[("range", "bytes=5-")],
+    )
+    .await?;
+    assert_eq!(range.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(&range.body[..], b"5.1");
+    assert_eq!(started.elapsed(), Duration::ZERO, "nothing waited");
+    // Not on disk and no longer pending (never written): 404 as before.
+    origin.publish.send_replace(state(Some(4), Some((5, 2))));
+    assert_eq!(
+        origin.get("/seg5.1.ts").await?.status,
+        StatusCode::NOT_FOUND
+    );
     Ok(())
 }
 
