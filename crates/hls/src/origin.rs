@@ -43,6 +43,12 @@
 //!   past it, then served whole, or 404 if it was never written (the cutter
 //!   closed the segment first). Same three-target-duration limit (503).
 //!   Anything else missing is 404 at once.
+//! * **Renditions** ([`serve_renditions_on`]): several live streams, each
+//!   the state of its own segmenter, each served as above under `/NAME/`
+//!   from `DIR/NAME` (where `routecast segment` writes them, so the same
+//!   URLs work from disk), with the plain files of `DIR` such as
+//!   `master.m3u8` at the root. Each rendition's 400s, 503s and holds
+//!   follow its own state; an unknown `/NAME/` is 404.
 //! * **Only plain file names** in the directory are served: `/name` with
 //!   ASCII letters, digits, `.`, `_`, `-`, no leading dot (so no `..`, no
 //!   hidden or temporary files), no symbolic links. `..`, `%` and `\` in a
@@ -110,11 +116,15 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
 use handle::Origin;
+use routes::{Routes, Stream};
+
+pub use routes::RenditionError;
 
 mod files;
 mod handle;
 mod reload;
 mod response;
+mod routes;
 #[cfg(test)]
 mod tests;
 
@@ -211,10 +221,44 @@ pub async fn serve_on(
     state: watch::Receiver<Published>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let (close, closing) = watch::channel(false);
-    let origin = Arc::new(Origin {
+    let stream = Stream {
         dir: config.dir.clone(),
         state,
+        live: true,
+    };
+    run(listener, &config, Routes::Single(stream), shutdown).await
+}
+
+/// Serves several renditions on `listener` until `shutdown` resolves (as
+/// [`serve_on`] does one stream): rendition `NAME` under `/NAME/` from
+/// `config.dir/NAME` with the live playlist from its state, and the plain
+/// files of `config.dir` (the multivariant playlist) at the root.
+///
+/// # Errors
+/// [`io::ErrorKind::InvalidInput`] (carrying a [`RenditionError`]) for no
+/// rendition, a name that is not letters, digits, `_` and `-`, or a name
+/// given twice; otherwise as [`serve_on`].
+pub async fn serve_renditions_on(
+    listener: TcpListener,
+    config: OriginConfig,
+    renditions: Vec<(String, watch::Receiver<Published>)>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let routes = Routes::renditions(config.dir.clone(), renditions)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    run(listener, &config, routes, shutdown).await
+}
+
+/// The accept loop of [`serve_on`] and [`serve_renditions_on`].
+async fn run(
+    listener: TcpListener,
+    config: &OriginConfig,
+    routes: Routes,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let (close, closing) = watch::channel(false);
+    let origin = Arc::new(Origin {
+        routes,
         closing,
         segment_max_age: config.segment_max_age.as_secs(),
     });

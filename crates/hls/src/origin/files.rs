@@ -24,10 +24,20 @@ pub(crate) enum BadPath {
 /// hidden or temporary files such as the store's `.name.tmp.*`) and is at
 /// most 255 bytes. Nothing is percent-decoded: our file names never need it.
 pub(crate) fn file_name(path: &str) -> Result<&str, BadPath> {
-    if path.contains("..") || path.contains('%') || path.contains('\\') {
+    if suspicious(path) {
         return Err(BadPath::Suspicious);
     }
-    let name = path.strip_prefix('/').ok_or(BadPath::NotFound)?;
+    plain_name(path.strip_prefix('/').ok_or(BadPath::NotFound)?)
+}
+
+/// A dot-dot, percent-encoding or backslash anywhere in the path.
+pub(crate) fn suspicious(path: &str) -> bool {
+    path.contains("..") || path.contains('%') || path.contains('\\')
+}
+
+/// `name` itself if it is a plain file name (the rules of [`file_name`],
+/// without the leading slash).
+pub(crate) fn plain_name(name: &str) -> Result<&str, BadPath> {
     let plain = !name.is_empty()
         && name.len() <= MAX_NAME
         && !name.starts_with('.')

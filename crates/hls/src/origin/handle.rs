@@ -1,7 +1,7 @@
 //! Answering one request: the live playlist with its delivery directives,
 //! files of the directory, hinted media held until published.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use hyper::body::{Bytes, Incoming};
@@ -10,6 +10,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::watch;
 
 use super::response::{playlist, preflight, reply, text, unavailable, Body, Cache, METHODS};
+use super::routes::{Routes, Stream};
 use super::{files, reload, Published, PLAYLIST_TYPE};
 use crate::segmenter::LIVE_PLAYLIST;
 
@@ -34,8 +35,7 @@ pub(crate) enum Stalled {
 
 /// Everything a request needs.
 pub(crate) struct Origin {
-    pub(crate) dir: PathBuf,
-    pub(crate) state: watch::Receiver<Published>,
+    pub(crate) routes: Routes,
     pub(crate) closing: watch::Receiver<bool>,
     pub(crate) segment_max_age: u64,
 }
@@ -57,7 +57,8 @@ impl Origin {
                 return r;
             }
         }
-        let name = match files::file_name(req.uri().path()) {
+        let (stream, name) = self.routes.route(req.uri().path());
+        let name = match name {
             Ok(name) => name,
             Err(files::BadPath::Suspicious) => {
                 return text(
@@ -66,22 +67,22 @@ impl Origin {
                     "bad path: plain file names only",
                 )
             }
-            Err(files::BadPath::NotFound) => return self.not_found(),
+            Err(files::BadPath::NotFound) => return not_found(stream),
         };
-        if name == LIVE_PLAYLIST {
-            return self.live_playlist(req.uri().query()).await;
+        if stream.live && name == LIVE_PLAYLIST {
+            return self.live_playlist(stream, req.uri().query()).await;
         }
         let range = req
             .headers()
             .get(header::RANGE)
             .and_then(|v| v.to_str().ok());
-        self.file(name, range).await
+        self.file(stream, name, range).await
     }
 
     /// `index.m3u8`: the published playlist, held per the delivery
     /// directives (module rules).
-    async fn live_playlist(&self, query: Option<&str>) -> Response<Body> {
-        let mut state = self.state.clone();
+    async fn live_playlist(&self, stream: &Stream, query: Option<&str>) -> Response<Body> {
+        let mut state = stream.state.clone();
         let (decision, target) = {
             let p = state.borrow_and_update();
             if p.playlist.is_empty() {
@@ -118,10 +119,10 @@ impl Origin {
 
     /// A file of the directory, or media still in memory; a hinted part or
     /// segment not published yet is waited for (module rules).
-    async fn file(&self, name: &str, range: Option<&str>) -> Response<Body> {
-        let path = self.dir.join(name);
-        if let Some(media) = files::media(name) {
-            let mut state = self.state.clone();
+    async fn file(&self, stream: &Stream, name: &str, range: Option<&str>) -> Response<Body> {
+        let path = stream.dir.join(name);
+        if let Some(media) = files::media(name).filter(|_| stream.live) {
+            let mut state = stream.state.clone();
             // The segmenter publishes what it made (with the media its disk
             // has not written yet), and `hold` reads (and marks seen) the
             // state before each wait, so no publication is missed.
@@ -134,7 +135,7 @@ impl Origin {
                 )
             };
             if let Some(bytes) = held {
-                return self.send_bytes(name, bytes, range);
+                return self.send_bytes(stream, name, bytes, range);
             }
             if upcoming && tokio::fs::symlink_metadata(&path).await.is_err() {
                 let held = self
@@ -147,14 +148,20 @@ impl Origin {
                     );
                 }
                 if let Some(bytes) = pending(&state.borrow(), name) {
-                    return self.send_bytes(name, bytes, range);
+                    return self.send_bytes(stream, name, bytes, range);
                 }
             }
         }
-        self.send_file(&path, name, range).await
+        self.send_file(stream, &path, name, range).await
     }
 
-    async fn send_file(&self, path: &Path, name: &str, range: Option<&str>) -> Response<Body> {
+    async fn send_file(
+        &self,
+        stream: &Stream,
+        path: &Path,
+        name: &str,
+        range: Option<&str>,
+    ) -> Response<Body> {
         // A regular file only: no directories, no symbolic links out.
         let regular = tokio::fs::symlink_metadata(path)
             .await
@@ -164,16 +171,22 @@ impl Origin {
             false => None,
         };
         match bytes {
-            Some(bytes) => self.send_bytes(name, Bytes::from(bytes), range),
-            None => self.not_found(),
+            Some(bytes) => self.send_bytes(stream, name, Bytes::from(bytes), range),
+            None => not_found(stream),
         }
     }
 
     /// `bytes`, the content of `name`, whole or the range asked for.
-    fn send_bytes(&self, name: &str, bytes: Bytes, range: Option<&str>) -> Response<Body> {
+    fn send_bytes(
+        &self,
+        stream: &Stream,
+        name: &str,
+        bytes: Bytes,
+        range: Option<&str>,
+    ) -> Response<Body> {
         let content_type = files::content_type(name);
         let cache = if content_type == PLAYLIST_TYPE {
-            Cache::Seconds(u64::from(self.state.borrow().target_duration / 2))
+            Cache::Seconds(u64::from(stream.state.borrow().target_duration / 2))
         } else {
             Cache::Immutable(self.segment_max_age)
         };
@@ -210,16 +223,6 @@ impl Origin {
         r
     }
 
-    /// 404, cached for one target duration (Appendix B.1).
-    fn not_found(&self) -> Response<Body> {
-        let target = u64::from(self.state.borrow().target_duration);
-        let cache = match target {
-            0 => Cache::NoStore,
-            t => Cache::Seconds(t),
-        };
-        text(StatusCode::NOT_FOUND, cache, "not found")
-    }
-
     /// Waits, without polling, until `ready` holds for the published state;
     /// gives up after three target durations, at shutdown, or when the
     /// segmenter is gone.
@@ -247,4 +250,14 @@ impl Origin {
             _ = closing.wait_for(|c| *c) => Err(Stalled::ShuttingDown),
         }
     }
+}
+
+/// 404, cached for one target duration of `stream` (Appendix B.1).
+fn not_found(stream: &Stream) -> Response<Body> {
+    let target = u64::from(stream.state.borrow().target_duration);
+    let cache = match target {
+        0 => Cache::NoStore,
+        t => Cache::Seconds(t),
+    };
+    text(StatusCode::NOT_FOUND, cache, "not found")
 }

@@ -667,3 +667,130 @@ async fn a_slow_request_head_is_cut_off() -> TestResult {
     assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
     Ok(())
 }
+
+/// An origin of two renditions, `a` and `b`, in `out/a` and `out/b`.
+struct Renditions {
+    addr: SocketAddr,
+    dir: PathBuf,
+    a: watch::Sender<Published>,
+    b: watch::Sender<Published>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _tmp: tempfile::TempDir,
+}
+
+impl Renditions {
+    async fn start(a: Published, b: Published) -> Result<Self, Box<dyn Error>> {
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().join("out");
+        for sub in ["a", "b"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let config = OriginConfig::new(addr, &dir);
+        let (a, a_state) = watch::channel(a);
+        let (b, b_state) = watch::channel(b);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let named = vec![("a".to_owned(), a_state), ("b".to_owned(), b_state)];
+        tokio::spawn(serve_renditions_on(listener, config, named, async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            addr,
+            dir,
+            a,
+            b,
+            _stop: stop,
+            _tmp: tmp,
+        })
+    }
+
+    async fn get(&self, target: &str) -> Result<Reply, Box<dyn Error>> {
+        request(self.addr, Method::GET, target, &[]).await
+    }
+
+    fn spawn_get(&self, target: &str) -> JoinHandle<Result<Reply, String>> {
+        let (addr, target) = (self.addr, target.to_owned());
+        tokio::spawn(async move {
+            request(addr, Method::GET, &target, &[])
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn renditions_are_served_under_their_names_from_their_own_state() -> TestResult {
+    let (a, b) = (state(Some(4), Some((5, 1))), state(Some(1), Some((2, 0))));
+    let origin = Renditions::start(a.clone(), b.clone()).await?;
+    write_atomic(&origin.dir, "master.m3u8", b"#EXTM3U\n")?;
+    write_atomic(&origin.dir.join("a"), "seg4.ts", b"segment 4 of a")?;
+    assert_eq!(origin.get("/a/index.m3u8").await?.text(), a.playlist);
+    assert_eq!(origin.get("/b/index.m3u8").await?.text(), b.playlist);
+    let master = origin.get("/master.m3u8").await?;
+    assert_eq!(master.status, StatusCode::OK);
+    assert_eq!(master.text(), "#EXTM3U\n");
+    assert_eq!(master.header("cache-control"), "max-age=1");
+    assert_eq!(origin.get("/a/seg4.ts").await?.text(), "segment 4 of a");
+    for (target, status) in [
+        ("/b/seg4.ts", StatusCode::NOT_FOUND),
+        ("/index.m3u8", StatusCode::NOT_FOUND),
+        ("/seg4.ts", StatusCode::NOT_FOUND),
+        ("/c/index.m3u8", StatusCode::NOT_FOUND),
+        ("/a/b/index.m3u8", StatusCode::NOT_FOUND),
+        ("/a/", StatusCode::NOT_FOUND),
+        ("/a/../master.m3u8", StatusCode::BAD_REQUEST),
+        ("/a%2f..%2fmaster.m3u8", StatusCode::BAD_REQUEST),
+        // Each rendition's 400s follow its own state: b is at segment 1.
+        ("/b/index.m3u8?_HLS_msn=4", StatusCode::BAD_REQUEST),
+        ("/a/index.m3u8?_HLS_part=1", StatusCode::BAD_REQUEST),
+    ] {
+        assert_eq!(origin.get(target).await?.status, status, "{target}");
+    }
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rendition_s_blocking_reload_wakes_on_its_own_publication() -> TestResult {
+    let origin =
+        Renditions::start(state(Some(4), Some((5, 1))), state(Some(1), Some((2, 0)))).await?;
+    let started = Instant::now();
+    let held = origin.spawn_get("/b/index.m3u8?_HLS_msn=2&_HLS_part=1");
+    let hinted = origin.spawn_get("/b/seg2.1.ts");
+    sleep(Duration::from_millis(500)).await;
+    // Rendition a moves on far past b's request: b stays held.
+    origin.a.send_replace(state(Some(5), Some((6, 2))));
+    sleep(Duration::from_millis(500)).await;
+    assert!(!held.is_finished(), "woken by the other rendition");
+    assert!(!hinted.is_finished(), "woken by the other rendition");
+    let mut done = state(Some(1), Some((2, 1)));
+    done.pending_media = vec![("seg2.1.ts".into(), Bytes::from_static(b"part 2.1 of b"))];
+    origin.b.send_replace(done.clone());
+    let r = held.await??;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.text(), done.playlist);
+    assert_eq!(started.elapsed(), Duration::from_secs(1));
+    assert_eq!(hinted.await??.text(), "part 2.1 of b");
+    // A request b never satisfies is 503 after b's three target durations.
+    let late = origin.get("/b/index.m3u8?_HLS_msn=3").await?;
+    assert_eq!(late.status, StatusCode::SERVICE_UNAVAILABLE);
+    Ok(())
+}
+
+#[tokio::test]
+async fn rendition_names_must_be_plain_and_distinct() -> TestResult {
+    for names in [&["a", "a"][..], &["a", "b/c"], &["..", "b"], &[""], &[]] {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let config = OriginConfig::new(listener.local_addr()?, "out");
+        let named = names
+            .iter()
+            .map(|n| (n.to_string(), watch::channel(Published::default()).1))
+            .collect();
+        let e = serve_renditions_on(listener, config, named, async {})
+            .await
+            .err()
+            .ok_or("served")?;
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{names:?}");
+    }
+    Ok(())
+}
