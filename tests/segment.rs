@@ -332,24 +332,14 @@ fn terminate(child: &std::process::Child) {
     tool("kill", &["-TERM", &child.id().to_string()]);
 }
 
-#[test]
-fn a_silent_input_fails_over_to_the_backup_at_a_keyframe_after_a_discontinuity() {
+/// Serves `file` (`seconds` of stream) once over HTTP on a loopback port,
+/// at about real time for `sent` seconds; then the connection stays open
+/// and silent (a stalled encoder). Returns the port.
+fn stalling_feed(file: &Path, seconds: usize, sent: usize) -> u16 {
     use std::io::Write;
-    let dir = tempfile::tempdir().expect("tmp");
-    let primary = make(dir.path(), "primary.ts", "libx264", 20, 25, &[]);
-    let backup = make(
-        dir.path(),
-        "backup.ts",
-        "libx264",
-        20,
-        25,
-        &["-output_ts_offset", "1000"],
-    );
-    // The primary arrives over HTTP at about real time for 5 s, then the
-    // connection stays open and silent (a stalled encoder).
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let bytes = std::fs::read(&primary).expect("primary");
+    let bytes = std::fs::read(file).expect("feed file");
     std::thread::spawn(move || {
         let Ok((mut c, _)) = listener.accept() else {
             return;
@@ -363,8 +353,8 @@ fn a_silent_input_fails_over_to_the_backup_at_a_keyframe_after_a_discontinuity()
             head.push(byte[0]);
         }
         let _ = write!(c, "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\n\r\n");
-        let per_tenth = bytes.len() / 200; // 20 s of stream
-        for chunk in bytes.chunks(per_tenth).take(50) {
+        let per_tenth = bytes.len() / (seconds * 10);
+        for chunk in bytes.chunks(per_tenth).take(sent * 10) {
             if c.write_all(chunk).is_err() {
                 return;
             }
@@ -372,6 +362,24 @@ fn a_silent_input_fails_over_to_the_backup_at_a_keyframe_after_a_discontinuity()
         }
         std::thread::sleep(std::time::Duration::from_secs(60));
     });
+    port
+}
+
+#[test]
+fn a_silent_input_fails_over_to_the_backup_at_a_keyframe_after_a_discontinuity() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let primary = make(dir.path(), "primary.ts", "libx264", 20, 25, &[]);
+    let backup = make(
+        dir.path(),
+        "backup.ts",
+        "libx264",
+        20,
+        25,
+        &["-output_ts_offset", "1000"],
+    );
+    // The primary arrives over HTTP at about real time for 5 s, then the
+    // connection stays open and silent (a stalled encoder).
+    let port = stalling_feed(&primary, 20, 5);
     let out = dir.path().join("hls");
     let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
         .args(["segment", &format!("http://127.0.0.1:{port}/live.ts"), "-o"])
@@ -449,4 +457,246 @@ fn a_grace_period_shorter_than_the_rfc_allows_is_refused() {
         err.contains("--grace 20 is too short") && err.contains("(24 s)"),
         "{err}"
     );
+}
+
+/// `GET target` from `port` on loopback over a new connection: the status
+/// and the body.
+fn http_get(port: u16, target: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        c,
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request sent");
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).expect("response");
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a status line: {head}"));
+    (status, body.to_string())
+}
+
+/// A loopback port nothing listens on (bound, then let go).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Calls `f` every 100 ms until it answers, for at most `seconds`.
+fn within<T>(seconds: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(t) = f() {
+            return Some(t);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The last `EXT-X-PART` of a playlist: (media sequence number, part).
+fn last_part(playlist: &str) -> Option<(u64, u64)> {
+    let uri = playlist
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("#EXT-X-PART:"))?
+        .split("URI=\"")
+        .nth(1)?
+        .split('"')
+        .next()?;
+    let (m, n) = uri
+        .strip_prefix("seg")?
+        .strip_suffix(".ts")?
+        .split_once('.')?;
+    Some((m.parse().ok()?, n.parse().ok()?))
+}
+
+#[test]
+fn several_renditions_are_served_with_blocking_reloads_under_their_names() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hi = make(dir.path(), "hi.ts", "libx264", 10, 25, &["-s", "256x144"]);
+    let lo = make(dir.path(), "lo.ts", "libx264", 10, 25, &[]);
+    let out = dir.path().join("hls");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .arg("segment")
+        .arg(format!("hi={}", hi.display()))
+        .arg(format!("lo={}", lo.display()))
+        .arg("-o")
+        .arg(&out)
+        .args(["--realtime", "-q", "--target-duration", "1"])
+        .args([
+            "--part-target",
+            "0.5",
+            "--serve",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .spawn()
+        .expect("routecast runs");
+    // The multivariant playlist, once both renditions are measured, is the
+    // file on disk: the same URLs work from either.
+    let master = within(15, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        let (status, body) = http_get(port, "/master.m3u8");
+        (status == 200).then_some(body)
+    });
+    let checked = std::panic::catch_unwind(|| {
+        let master = master.expect("/master.m3u8 served within 15 s");
+        assert!(master.lines().any(|l| l == "hi/index.m3u8"), "{master}");
+        assert!(master.lines().any(|l| l == "lo/index.m3u8"), "{master}");
+        let on_disk = std::fs::read_to_string(out.join("master.m3u8")).expect("master on disk");
+        assert!(on_disk.lines().any(|l| l == "hi/index.m3u8"), "{on_disk}");
+        for name in ["hi", "lo"] {
+            let (status, playlist) = http_get(port, &format!("/{name}/index.m3u8"));
+            assert_eq!(status, 200, "{name}: {playlist}");
+            assert!(
+                playlist.contains("#EXT-X-PRELOAD-HINT:TYPE=PART"),
+                "{playlist}"
+            );
+            let (m, n) = last_part(&playlist).unwrap_or_else(|| panic!("parts: {playlist}"));
+            // The listed part is served, under the rendition's directory.
+            let (status, part) = http_get(port, &format!("/{name}/seg{m}.{n}.ts"));
+            assert_eq!(status, 200, "{name}/seg{m}.{n}.ts");
+            assert!(!part.is_empty());
+            // Held until the next part is published, then the whole playlist.
+            let started = std::time::Instant::now();
+            let (status, next) = http_get(
+                port,
+                &format!("/{name}/index.m3u8?_HLS_msn={m}&_HLS_part={}", n + 1),
+            );
+            assert_eq!(status, 200, "{name}: {next}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(3),
+                "{name}: held {:?}",
+                started.elapsed()
+            );
+            let after = last_part(&next).unwrap_or_else(|| panic!("parts: {next}"));
+            assert!(after > (m, n), "{name}: {after:?} after ({m}, {n})");
+            assert!(!next.contains("#EXT-X-ENDLIST"), "ended too soon: {next}");
+        }
+        for (target, expected) in [
+            ("/nope/index.m3u8", 404),
+            ("/index.m3u8", 404),
+            ("/hi/../master.m3u8", 400),
+        ] {
+            assert_eq!(http_get(port, target).0, expected, "{target}");
+        }
+    });
+    terminate(&child);
+    let status = child.wait().expect("exits");
+    if let Err(panic) = checked {
+        std::panic::resume_unwind(panic);
+    }
+    assert!(status.success(), "SIGTERM ends the run cleanly: {status}");
+}
+
+#[test]
+fn a_rendition_s_backup_takes_over_and_the_other_rendition_goes_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hi = make(dir.path(), "hi.ts", "libx264", 10, 25, &["-s", "256x144"]);
+    let backup = make(
+        dir.path(),
+        "backup.ts",
+        "libx264",
+        10,
+        25,
+        &["-s", "256x144", "-output_ts_offset", "1000"],
+    );
+    let lo = make(dir.path(), "lo.ts", "libx264", 10, 25, &[]);
+    // hi's primary sends 3 s, then stalls.
+    let port = stalling_feed(&hi, 10, 3);
+    let out = dir.path().join("hls");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .arg("segment")
+        .arg(format!("hi=http://127.0.0.1:{port}/live.ts"))
+        .arg(format!("lo={}", lo.display()))
+        .arg("--backup")
+        .arg(format!("hi={}", backup.display()))
+        .arg("-o")
+        .arg(&out)
+        .args([
+            "--realtime",
+            "--failover-after",
+            "1",
+            "--target-duration",
+            "1",
+        ])
+        .args(["--archive", "-q"])
+        .spawn()
+        .expect("routecast runs");
+    // Two backup segments after the switch (at most 20 s).
+    let archive = out.join("hi").join("archive.m3u8");
+    let switched = within(20, || {
+        let e = archive.exists().then(|| entries(&archive))?;
+        let at = e.iter().position(|x| x.1)?;
+        (e.len() >= at + 2).then_some(())
+    });
+    terminate(&child);
+    let status = child.wait().expect("exits");
+    assert!(
+        switched.is_some(),
+        "no switch to hi's backup: {:?}",
+        std::fs::read_to_string(&archive)
+    );
+    assert!(status.success(), "SIGTERM ends the run cleanly: {status}");
+    let e = check_all(&out.join("hi"), "archive.m3u8", 1.0);
+    assert_eq!(
+        e.iter().filter(|x| x.1).count(),
+        1,
+        "one discontinuity: {e:?}"
+    );
+    let before: f64 = e.iter().take_while(|x| !x.1).map(|x| x.0).sum();
+    assert!(
+        (1.5..=3.5).contains(&before),
+        "{before} s before the switch: {e:?}"
+    );
+    // lo never noticed: no discontinuity, one-second segments throughout,
+    // and it went on past hi's switch.
+    let lo = check_all(&out.join("lo"), "archive.m3u8", 1.0);
+    assert!(lo.iter().all(|x| !x.1), "{lo:?}");
+    assert!(
+        lo[..lo.len() - 1].iter().all(|x| (x.0 - 1.0).abs() < 0.05),
+        "{lo:?}"
+    );
+    let total: f64 = lo.iter().map(|x| x.0).sum();
+    assert!(
+        total >= before + 2.0,
+        "lo {total} s, hi switched at {before} s"
+    );
+}
+
+#[test]
+fn a_backup_for_no_rendition_or_twice_for_one_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for (backups, expected) in [
+        (
+            &["x=b.ts"][..],
+            "\"x\" is not a rendition (renditions: hi, lo)",
+        ),
+        (
+            &["hi=b.ts", "hi=c.ts"],
+            "rendition \"hi\" has a backup already",
+        ),
+        (&["b.ts"], "give --backup NAME=INPUT"),
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_routecast"));
+        cmd.args(["segment", "hi=-", "lo=-", "-o"]).arg(dir.path());
+        for b in backups {
+            cmd.args(["--backup", b]);
+        }
+        let o = cmd.output().expect("runs");
+        assert_eq!(o.status.code(), Some(64), "{backups:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(expected), "{backups:?}: {err}");
+    }
 }

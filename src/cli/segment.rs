@@ -7,10 +7,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::Args;
 use routecast_hls::failover::{FailoverConfig, Source, Watchdog};
 use routecast_hls::input::InputSpec;
+use routecast_hls::origin::{self, Published};
 use routecast_hls::playlist::{BitsPerSecond, MultivariantPlaylist, Variant};
 use routecast_hls::segmenter::{self, Rendition, Segmenter, SegmenterConfig};
 use routecast_hls::store;
 use routecast_hls::{CutterConfig, PacketReader, Timestamp, PACKET_SIZE};
+use tokio::sync::watch::Sender;
 
 use super::Failure;
 
@@ -52,16 +54,19 @@ pub struct SegmentArgs {
     #[arg(long, value_name = "SECONDS")]
     part_target: Option<f64>,
     /// Serve the output over HTTP on this address with the built-in origin:
-    /// LL-HLS blocking playlist reloads, delta updates and preload hints
-    /// (one input only). After the input ends it keeps serving until
-    /// SIGINT/SIGTERM.
+    /// LL-HLS blocking playlist reloads, delta updates and preload hints.
+    /// One input is served at /index.m3u8; several renditions at
+    /// /NAME/index.m3u8 (as on disk) with /master.m3u8. After the input ends
+    /// it keeps serving until SIGINT/SIGTERM.
     #[arg(long, value_name = "ADDR")]
     serve: Option<std::net::SocketAddr>,
     /// A backup input: it takes over when the input has been silent or
     /// broken for --failover-after, and hands back after --recover-after of
     /// health; each switch is a cut at a keyframe after a discontinuity.
-    #[arg(long, value_name = "INPUT")]
-    backup: Option<String>,
+    /// With several renditions give `--backup NAME=INPUT` once per
+    /// rendition that has one (the others have no failover).
+    #[arg(long, value_name = "[NAME=]INPUT")]
+    backup: Vec<String>,
     /// Silence of the input before the backup takes over, seconds.
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     failover_after: f64,
@@ -99,33 +104,76 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
         )));
     }
     let inputs = renditions(&args.inputs)?;
-    if inputs.len() > 1 && (args.serve.is_some() || args.backup.is_some()) {
-        return Err(Failure::Usage(
-            "--serve and --backup work with one input (one rendition)".into(),
-        ));
+    let backups = backups(&args.backup, &inputs)?;
+    let stop = stop_on_signal();
+    let (publishers, origin) = match args.serve {
+        Some(addr) => {
+            let (senders, origin) =
+                start_origin(addr, &args.out, &inputs, stop.clone(), args.quiet)?;
+            (senders.into_iter().map(Some).collect(), Some(origin))
+        }
+        None => (vec![None; inputs.len()], None),
+    };
+    let mut jobs: Vec<Job<'_>> = inputs
+        .iter()
+        .zip(backups)
+        .zip(publishers)
+        .map(|(((name, input), backup), publish)| Job {
+            input,
+            backup,
+            dir: match inputs.len() {
+                1 => args.out.clone(),
+                _ => args.out.join(name),
+            },
+            publish,
+            stop: stop.clone(),
+        })
+        .collect();
+    let result = match jobs.pop() {
+        Some(job) if jobs.is_empty() => run_one(args, job, |_| {}),
+        last => {
+            jobs.extend(last);
+            run_many(args, &inputs, jobs)
+        }
+    };
+    result?;
+    if let Some(origin) = origin {
+        // Every rendition waited for the stop signal before returning.
+        let _ = origin.join();
     }
-    if inputs.len() == 1 {
-        return run_one(args, &inputs[0].1, args.out.clone(), |_| {});
-    }
-    // Several renditions of one stream: one segmenter (and thread) each, in
-    // DIR/NAME, and DIR/master.m3u8 listing those measured so far.
+    Ok(())
+}
+
+/// Several renditions of one stream: one segmenter (and thread) each, in
+/// DIR/NAME, and DIR/master.m3u8 listing those measured so far.
+fn run_many(
+    args: &SegmentArgs,
+    inputs: &[(String, String)],
+    jobs: Vec<Job<'_>>,
+) -> Result<(), Failure> {
     let measured = std::sync::Mutex::new(vec![None; inputs.len()]);
-    let inputs = &inputs;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = inputs
-            .iter()
+        let handles: Vec<_> = jobs
+            .into_iter()
             .enumerate()
-            .map(|(i, (name, input))| {
+            .map(|(i, job)| {
                 let measured = &measured;
+                // A rendition that fails ends the run: the others (and an
+                // origin) must not go on without it.
+                let stop = job.stop.clone();
                 scope.spawn(move || {
-                    run_one(args, input, args.out.join(name), |s| {
+                    let result = run_one(args, job, |s| {
                         let Some(r) = s.rendition() else { return };
                         let mut m = measured.lock().unwrap_or_else(|p| p.into_inner());
                         if m[i].as_ref() != Some(&r) {
                             m[i] = Some(r);
                             write_master(&args.out, inputs, &m);
                         }
-                    })
+                    });
+                    if result.is_err() {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    result
                 })
             })
             .collect();
@@ -141,19 +189,21 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Whether `n` can name a rendition (and its directory): ASCII letters,
+/// digits, `-` and `_`.
+fn is_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// `NAME=INPUT` or `INPUT` (named r0, r1, … when there are several).
 fn renditions(inputs: &[String]) -> Result<Vec<(String, String)>, Failure> {
     let many = inputs.len() > 1;
     let mut out: Vec<(String, String)> = Vec::new();
     for (i, arg) in inputs.iter().enumerate() {
         let (name, input) = match arg.split_once('=') {
-            Some((n, rest))
-                if !n.is_empty()
-                    && n.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-            {
-                (n.to_string(), rest.to_string())
-            }
+            Some((n, rest)) if is_name(n) => (n.to_string(), rest.to_string()),
             _ => (format!("r{i}"), arg.clone()),
         };
         if many && out.iter().any(|(n, _)| *n == name) {
@@ -162,6 +212,55 @@ fn renditions(inputs: &[String]) -> Result<Vec<(String, String)>, Failure> {
             )));
         }
         out.push((name, input));
+    }
+    Ok(out)
+}
+
+/// Each rendition's backup input, in the order of `inputs`. One input:
+/// `--backup INPUT` once (a `NAME=` prefix naming that input is allowed).
+/// Several: `--backup NAME=INPUT` at most once per rendition.
+fn backups(given: &[String], inputs: &[(String, String)]) -> Result<Vec<Option<String>>, Failure> {
+    let mut out = vec![None; inputs.len()];
+    if let [(name, _)] = inputs {
+        match given {
+            [] => {}
+            [one] => {
+                let input = one
+                    .strip_prefix(name.as_str())
+                    .and_then(|rest| rest.strip_prefix('='))
+                    .unwrap_or(one);
+                out[0] = Some(input.to_string());
+            }
+            _ => {
+                return Err(Failure::Usage(
+                    "--backup is given more than once for one input".into(),
+                ))
+            }
+        }
+        return Ok(out);
+    }
+    let names = inputs
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    for arg in given {
+        let Some((name, input)) = arg.split_once('=').filter(|(n, _)| is_name(n)) else {
+            return Err(Failure::Usage(format!(
+                "--backup {arg}: with several renditions give --backup NAME=INPUT (renditions: {names})"
+            )));
+        };
+        let Some(i) = inputs.iter().position(|(n, _)| n == name) else {
+            return Err(Failure::Usage(format!(
+                "--backup {arg}: {name:?} is not a rendition (renditions: {names})"
+            )));
+        };
+        if out[i].is_some() {
+            return Err(Failure::Usage(format!(
+                "--backup {arg}: rendition {name:?} has a backup already"
+            )));
+        }
+        out[i] = Some(input.to_string());
     }
     Ok(out)
 }
@@ -204,14 +303,35 @@ fn write_master(dir: &std::path::Path, inputs: &[(String, String)], m: &[Option<
 /// The multivariant playlist's file name (with several renditions).
 const MASTER_PLAYLIST: &str = "master.m3u8";
 
-/// Segments one input (with its backup, if any) into `dir`, calling
-/// `on_write` after each read that completed something.
+/// One rendition's work: its inputs, where it goes, who hears of it.
+struct Job<'a> {
+    /// The primary input.
+    input: &'a str,
+    /// The backup input, if any.
+    backup: Option<String>,
+    /// The output directory.
+    dir: PathBuf,
+    /// The origin's channel for this rendition, with `--serve`.
+    publish: Option<tokio::sync::watch::Sender<Published>>,
+    /// Set on SIGINT/SIGTERM.
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Segments one input (with its backup, if any) into `job.dir`, calling
+/// `on_write` after each read that completed something. When serving, it
+/// returns only once told to stop (viewers may still be fetching).
 fn run_one(
     args: &SegmentArgs,
-    name: &str,
-    dir: PathBuf,
+    job: Job<'_>,
     mut on_write: impl FnMut(&Segmenter),
 ) -> Result<(), Failure> {
+    let Job {
+        input: name,
+        backup: backup_input,
+        dir,
+        publish,
+        stop,
+    } = job;
     let config = SegmenterConfig {
         dir: dir.clone(),
         cutter: CutterConfig {
@@ -225,25 +345,19 @@ fn run_one(
         archive: args.archive,
     };
     let primary = InputSpec::parse(name).map_err(Failure::Usage)?;
-    let backup = args
-        .backup
+    let backup = backup_input
         .as_deref()
         .map(InputSpec::parse)
         .transpose()
         .map_err(Failure::Usage)?;
     let mut segmenter =
         Segmenter::open(config, now_ms()).map_err(|e| Failure::Usage(e.to_string()))?;
-    let stop = stop_on_signal();
-    let origin = match args.serve {
-        Some(addr) => Some(start_origin(
-            addr,
-            &dir,
-            &mut segmenter,
-            stop.clone(),
-            args.quiet,
-        )?),
-        None => None,
-    };
+    let serving = publish.is_some();
+    if let Some(tx) = publish {
+        segmenter.on_publish(move |p| {
+            let _ = tx.send(p);
+        });
+    }
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Source, std::io::Result<Vec<u8>>)>(8);
     let mut names = vec![(Source::Primary, name.to_string())];
     let mut spares = vec![spawn_reader(
@@ -252,7 +366,7 @@ fn run_one(
         args.realtime,
         tx.clone(),
     )?];
-    if let (Some(spec), Some(b)) = (backup, &args.backup) {
+    if let (Some(spec), Some(b)) = (backup, &backup_input) {
         spares.push(spawn_reader(
             Source::Backup,
             spec,
@@ -349,13 +463,12 @@ fn run_one(
     };
     finished.map_err(|e| Failure::Other(e.into()))?;
     on_write(&segmenter);
-    if let Some(origin) = origin {
+    if serving {
         // The stream ended; viewers may still be fetching: serve on until
         // told to stop.
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = origin.join();
     }
     if !args.quiet {
         eprintln!("{}", dir.join(segmenter::LIVE_PLAYLIST).display());
@@ -377,19 +490,21 @@ fn run_one(
     Ok(())
 }
 
-/// Starts the built-in origin on `addr` for `dir`, fed by the segmenter's
-/// publications; it stops when `stop` is set.
+/// Starts the built-in origin on `addr` for `dir`: one stream at the root
+/// or, with several renditions, each under `/NAME/` and `master.m3u8`.
+/// Returns each rendition's publication channel (in the order of
+/// `inputs`); the origin stops when `stop` is set.
 fn start_origin(
     addr: std::net::SocketAddr,
     dir: &std::path::Path,
-    segmenter: &mut Segmenter,
+    inputs: &[(String, String)],
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     quiet: bool,
-) -> Result<std::thread::JoinHandle<()>, Failure> {
-    let (tx, rx) = tokio::sync::watch::channel(routecast_hls::Published::default());
-    segmenter.on_publish(move |p| {
-        let _ = tx.send(p);
-    });
+) -> Result<(Vec<Sender<Published>>, std::thread::JoinHandle<()>), Failure> {
+    let (senders, mut receivers): (Vec<_>, Vec<_>) = inputs
+        .iter()
+        .map(|_| tokio::sync::watch::channel(Published::default()))
+        .unzip();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -398,16 +513,24 @@ fn start_origin(
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(addr))
         .map_err(|e| Failure::Usage(format!("--serve {addr}: {e}")))?;
+    let single = inputs.len() == 1;
     if !quiet {
         if let Ok(local) = listener.local_addr() {
-            eprintln!(
-                "routecast segment: serving http://{local}/{}",
+            let top = if single {
                 segmenter::LIVE_PLAYLIST
-            );
+            } else {
+                MASTER_PLAYLIST
+            };
+            eprintln!("routecast segment: serving http://{local}/{top}");
         }
     }
     let config = routecast_hls::OriginConfig::new(addr, dir);
-    std::thread::Builder::new()
+    let named: Vec<_> = inputs
+        .iter()
+        .map(|(n, _)| n.clone())
+        .zip(receivers.iter().cloned())
+        .collect();
+    let handle = std::thread::Builder::new()
         .name("segment-origin".into())
         .spawn(move || {
             let shutdown = async move {
@@ -415,13 +538,18 @@ fn start_origin(
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             };
-            if let Err(e) = rt.block_on(routecast_hls::origin::serve_on(
-                listener, config, rx, shutdown,
-            )) {
+            let served = rt.block_on(async move {
+                match receivers.pop().filter(|_| single) {
+                    Some(state) => origin::serve_on(listener, config, state, shutdown).await,
+                    None => origin::serve_renditions_on(listener, config, named, shutdown).await,
+                }
+            });
+            if let Err(e) = served {
                 eprintln!("routecast segment: origin: {e}");
             }
         })
-        .map_err(|e| Failure::Other(e.into()))
+        .map_err(|e| Failure::Other(e.into()))?;
+    Ok((senders, handle))
 }
 
 /// Set once SIGINT or SIGTERM arrives: the segmenter then ends the stream
