@@ -699,4 +699,14 @@ fn a_backup_for_no_rendition_or_twice_for_one_is_a_usage_error() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains(expected), "{backups:?}: {err}");
     }
+    // One input keeps `--backup INPUT`, once.
+    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args(["segment", "-", "-o"])
+        .arg(dir.path())
+        .args(["--backup", "a.ts", "--backup", "b.ts"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--backup is given more than once"), "{err}");
 }

@@ -50,6 +50,7 @@ enum Command {
     Synth(synth::SynthArgs),
     /// Cut a live MPEG transport stream into HLS: keyframe-aligned segments,
     /// a live sliding-window playlist, optionally an archive playlist.
+    #[command(after_help = segment::EXAMPLES)]
     Segment(segment::SegmentArgs),
     /// Work with platform configuration files.
     #[command(subcommand)]

@@ -7,14 +7,28 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::Args;
 use routecast_hls::failover::{FailoverConfig, Source, Watchdog};
 use routecast_hls::input::InputSpec;
-use routecast_hls::origin::{self, Published};
-use routecast_hls::playlist::{BitsPerSecond, MultivariantPlaylist, Variant};
-use routecast_hls::segmenter::{self, Rendition, Segmenter, SegmenterConfig};
-use routecast_hls::store;
+use routecast_hls::origin::Published;
+use routecast_hls::segmenter::{self, Segmenter, SegmenterConfig};
 use routecast_hls::{CutterConfig, PacketReader, Timestamp, PACKET_SIZE};
-use tokio::sync::watch::Sender;
 
 use super::Failure;
+use origin::start_origin;
+use renditions::{backups, renditions, write_master};
+
+mod origin;
+mod renditions;
+
+/// Examples shown after `routecast segment --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  # Two renditions, served with low latency: /master.m3u8, /hi/index.m3u8, /lo/index.m3u8
+  routecast segment hi=udp://@239.1.1.1:5000 lo=udp://@239.1.1.2:5000 -o out \\
+      --target-duration 2 --part-target 0.5 --serve 0.0.0.0:8080
+  # A backup for one input
+  routecast segment http://enc-a/live.ts --backup http://enc-b/live.ts -o out
+  # A backup per rendition (lo has none: no failover for it)
+  routecast segment hi=http://enc-a/hi.ts lo=http://enc-a/lo.ts -o out \\
+      --backup hi=http://enc-b/hi.ts";
 
 /// Arguments of `routecast segment`.
 #[derive(Debug, Args)]
@@ -188,120 +202,6 @@ fn run_many(
     })?;
     Ok(())
 }
-
-/// Whether `n` can name a rendition (and its directory): ASCII letters,
-/// digits, `-` and `_`.
-fn is_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// `NAME=INPUT` or `INPUT` (named r0, r1, … when there are several).
-fn renditions(inputs: &[String]) -> Result<Vec<(String, String)>, Failure> {
-    let many = inputs.len() > 1;
-    let mut out: Vec<(String, String)> = Vec::new();
-    for (i, arg) in inputs.iter().enumerate() {
-        let (name, input) = match arg.split_once('=') {
-            Some((n, rest)) if is_name(n) => (n.to_string(), rest.to_string()),
-            _ => (format!("r{i}"), arg.clone()),
-        };
-        if many && out.iter().any(|(n, _)| *n == name) {
-            return Err(Failure::Usage(format!(
-                "rendition name {name:?} given twice"
-            )));
-        }
-        out.push((name, input));
-    }
-    Ok(out)
-}
-
-/// Each rendition's backup input, in the order of `inputs`. One input:
-/// `--backup INPUT` once (a `NAME=` prefix naming that input is allowed).
-/// Several: `--backup NAME=INPUT` at most once per rendition.
-fn backups(given: &[String], inputs: &[(String, String)]) -> Result<Vec<Option<String>>, Failure> {
-    let mut out = vec![None; inputs.len()];
-    if let [(name, _)] = inputs {
-        match given {
-            [] => {}
-            [one] => {
-                let input = one
-                    .strip_prefix(name.as_str())
-                    .and_then(|rest| rest.strip_prefix('='))
-                    .unwrap_or(one);
-                out[0] = Some(input.to_string());
-            }
-            _ => {
-                return Err(Failure::Usage(
-                    "--backup is given more than once for one input".into(),
-                ))
-            }
-        }
-        return Ok(out);
-    }
-    let names = inputs
-        .iter()
-        .map(|(n, _)| n.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    for arg in given {
-        let Some((name, input)) = arg.split_once('=').filter(|(n, _)| is_name(n)) else {
-            return Err(Failure::Usage(format!(
-                "--backup {arg}: with several renditions give --backup NAME=INPUT (renditions: {names})"
-            )));
-        };
-        let Some(i) = inputs.iter().position(|(n, _)| n == name) else {
-            return Err(Failure::Usage(format!(
-                "--backup {arg}: {name:?} is not a rendition (renditions: {names})"
-            )));
-        };
-        if out[i].is_some() {
-            return Err(Failure::Usage(format!(
-                "--backup {arg}: rendition {name:?} has a backup already"
-            )));
-        }
-        out[i] = Some(input.to_string());
-    }
-    Ok(out)
-}
-
-/// Writes DIR/master.m3u8 once every rendition has been measured.
-fn write_master(dir: &std::path::Path, inputs: &[(String, String)], m: &[Option<Rendition>]) {
-    let Some(all) = m
-        .iter()
-        .map(Option::as_ref)
-        .collect::<Option<Vec<&Rendition>>>()
-    else {
-        return;
-    };
-    let variants = inputs
-        .iter()
-        .zip(all)
-        .map(|((name, _), r)| Variant {
-            uri: format!("{name}/{}", segmenter::LIVE_PLAYLIST),
-            bandwidth: BitsPerSecond(r.bandwidth),
-            average_bandwidth: Some(BitsPerSecond(r.average_bandwidth)),
-            codecs: r.codecs.clone(),
-            resolution: r.resolution,
-            frame_rate: None,
-        })
-        .collect();
-    let written = MultivariantPlaylist::new(variants)
-        .map_err(|e| e.to_string())
-        .and_then(|p| {
-            store::write_atomic(dir, MASTER_PLAYLIST, p.render().as_bytes())
-                .map_err(|e| e.to_string())
-        });
-    if let Err(e) = written {
-        eprintln!(
-            "routecast segment: {}: {e}",
-            dir.join(MASTER_PLAYLIST).display()
-        );
-    }
-}
-
-/// The multivariant playlist's file name (with several renditions).
-const MASTER_PLAYLIST: &str = "master.m3u8";
 
 /// One rendition's work: its inputs, where it goes, who hears of it.
 struct Job<'a> {
@@ -488,68 +388,6 @@ fn run_one(
         );
     }
     Ok(())
-}
-
-/// Starts the built-in origin on `addr` for `dir`: one stream at the root
-/// or, with several renditions, each under `/NAME/` and `master.m3u8`.
-/// Returns each rendition's publication channel (in the order of
-/// `inputs`); the origin stops when `stop` is set.
-fn start_origin(
-    addr: std::net::SocketAddr,
-    dir: &std::path::Path,
-    inputs: &[(String, String)],
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    quiet: bool,
-) -> Result<(Vec<Sender<Published>>, std::thread::JoinHandle<()>), Failure> {
-    let (senders, mut receivers): (Vec<_>, Vec<_>) = inputs
-        .iter()
-        .map(|_| tokio::sync::watch::channel(Published::default()))
-        .unzip();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Other(e.into()))?;
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(addr))
-        .map_err(|e| Failure::Usage(format!("--serve {addr}: {e}")))?;
-    let single = inputs.len() == 1;
-    if !quiet {
-        if let Ok(local) = listener.local_addr() {
-            let top = if single {
-                segmenter::LIVE_PLAYLIST
-            } else {
-                MASTER_PLAYLIST
-            };
-            eprintln!("routecast segment: serving http://{local}/{top}");
-        }
-    }
-    let config = routecast_hls::OriginConfig::new(addr, dir);
-    let named: Vec<_> = inputs
-        .iter()
-        .map(|(n, _)| n.clone())
-        .zip(receivers.iter().cloned())
-        .collect();
-    let handle = std::thread::Builder::new()
-        .name("segment-origin".into())
-        .spawn(move || {
-            let shutdown = async move {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            };
-            let served = rt.block_on(async move {
-                match receivers.pop().filter(|_| single) {
-                    Some(state) => origin::serve_on(listener, config, state, shutdown).await,
-                    None => origin::serve_renditions_on(listener, config, named, shutdown).await,
-                }
-            });
-            if let Err(e) = served {
-                eprintln!("routecast segment: origin: {e}");
-            }
-        })
-        .map_err(|e| Failure::Other(e.into()))?;
-    Ok((senders, handle))
 }
 
 /// Set once SIGINT or SIGTERM arrives: the segmenter then ends the stream
