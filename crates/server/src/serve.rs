@@ -30,9 +30,14 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Bytes of request head buffered at most.
     pub max_header_bytes: usize,
-    /// Header fields at most.
+    /// Header fields at most. The default, 100, is hyper's own: its parser
+    /// then keeps the fields on the stack; any other value makes it allocate
+    /// them on the heap for every request (a few % of the throughput).
     pub max_headers: usize,
 }
+
+/// hyper's default header count limit, the one it parses on the stack.
+const HYPER_MAX_HEADERS: usize = 100;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -40,7 +45,7 @@ impl Default for Limits {
             max_connections: 10_000,
             header_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
-            max_headers: 64,
+            max_headers: HYPER_MAX_HEADERS,
         }
     }
 }
@@ -741,12 +746,15 @@ pub async fn serve(
                         })
                     }
                 });
-                let conn = http1::Builder::new()
+                let mut builder = http1::Builder::new();
+                builder
                     .timer(TokioTimer::new())
                     .header_read_timeout(limits.header_timeout)
-                    .max_buf_size(limits.max_header_bytes)
-                    .max_headers(limits.max_headers)
-                    .serve_connection(TokioIo::new(stream), svc);
+                    .max_buf_size(limits.max_header_bytes);
+                if limits.max_headers != HYPER_MAX_HEADERS {
+                    builder.max_headers(limits.max_headers);
+                }
+                let conn = builder.serve_connection(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
