@@ -254,9 +254,15 @@ fn run_one(
         Segmenter::open(config, now_ms()).map_err(|e| Failure::Usage(e.to_string()))?;
     let serving = publish.is_some();
     if let Some(tx) = publish {
-        segmenter.on_publish(move |p| {
-            let _ = tx.send(p);
-        });
+        segmenter
+            .on_publish(move |p| {
+                let _ = tx.send(p);
+            })
+            .map_err(|e| {
+                Failure::Other(anyhow::anyhow!(
+                    "cannot start the thread that writes the segment files: {e}"
+                ))
+            })?;
     }
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Source, std::io::Result<Vec<u8>>)>(8);
     let mut names = vec![(Source::Primary, name.to_string())];

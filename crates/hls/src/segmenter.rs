@@ -168,11 +168,7 @@ impl Segmenter {
             live.enable_low_latency(ticks)
                 .map_err(SegmenterError::Config)?;
         }
-        let disk =
-            DiskWriter::spawn(config.dir.clone()).map_err(|error| SegmenterError::Directory {
-                path: config.dir.clone(),
-                error,
-            })?;
+        let disk = DiskWriter::new(config.dir.clone());
         let archive = if config.archive {
             let path = config.dir.join(ARCHIVE_PLAYLIST);
             Some(match resume(&path, target)? {
@@ -204,9 +200,16 @@ impl Segmenter {
 
     /// Calls `f` with the new state after every playlist write (an origin
     /// serving low-latency HLS wakes its blocked reloads from it).
-    pub fn on_publish(&mut self, f: impl FnMut(Published) + Send + 'static) {
+    ///
+    /// From then on the files are written on a thread of their own, so
+    /// that publication never waits for the disk. An error says that no
+    /// thread could be started: the segmenter publishes all the same, the
+    /// files are still written in order, and publication waits for them.
+    pub fn on_publish(&mut self, f: impl FnMut(Published) + Send + 'static) -> std::io::Result<()> {
+        let thread = self.disk.start_thread();
         self.publish = Some(Box::new(f));
         self.publish_state();
+        thread
     }
 
     /// Takes one packet; writes whatever segment it completes. A broken

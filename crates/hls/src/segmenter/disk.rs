@@ -11,6 +11,14 @@
 //! publishes at once; what the queue has not written yet is served by the
 //! origin from memory ([`crate::origin::Published::pending_media`]).
 //!
+//! Only a segmenter that publishes to an origin needs that: without one,
+//! publishing *is* writing the playlist, and the jobs run at once on the
+//! caller's thread (also faster: a thread of its own frees each segment's
+//! memory away from the thread that allocates the next, and the allocator
+//! then takes fresh pages from the kernel, which cost segmenting a file a
+//! third more system time). [`DiskWriter::start_thread`] moves the jobs to a
+//! thread when the segmenter starts publishing.
+//!
 //! Jobs run first in, first out, so a playlist reaches the disk after the
 //! media it lists, as before. The first failure is kept and returned by the
 //! next call (the segmenter stops on IO errors, one call later than
@@ -57,8 +65,11 @@ struct Progress {
     failed: Mutex<Option<StoreError>>,
 }
 
-/// A queue of file-system jobs and the thread that runs them.
+/// A queue of file-system jobs and the thread that runs them (or, until
+/// [`DiskWriter::start_thread`], the runner that does them at once).
 pub(crate) struct DiskWriter {
+    /// Runs each job as it is queued, until a thread takes over.
+    inline: Option<Runner>,
     tx: Option<mpsc::Sender<(u64, Job)>>,
     thread: Option<JoinHandle<()>>,
     progress: Arc<Progress>,
@@ -75,50 +86,73 @@ impl std::fmt::Debug for DiskWriter {
 }
 
 impl DiskWriter {
-    /// A writer into `dir`.
-    pub(crate) fn spawn(dir: PathBuf) -> std::io::Result<Self> {
-        Self::with(Box::new(move |job| run(&dir, job)))
+    /// A writer into `dir`, doing its jobs at once until
+    /// [`start_thread`](Self::start_thread).
+    pub(crate) fn new(dir: PathBuf) -> Self {
+        Self::inline(Box::new(move |job| run(&dir, job)))
     }
 
-    /// A writer whose jobs `runner` does.
-    pub(crate) fn with(mut runner: Runner) -> std::io::Result<Self> {
+    /// A writer whose jobs `runner` does at once, on the caller's thread.
+    pub(crate) fn inline(runner: Runner) -> Self {
+        Self {
+            inline: Some(runner),
+            tx: None,
+            thread: None,
+            progress: Arc::new(Progress::default()),
+            queued: 0,
+        }
+    }
+
+    /// A writer whose jobs `runner` does on a thread of its own.
+    #[cfg(test)]
+    pub(crate) fn with(runner: Runner) -> std::io::Result<Self> {
+        let mut w = Self::inline(runner);
+        w.start_thread()?;
+        Ok(w)
+    }
+
+    /// From now on, runs the jobs on a thread of its own (nothing when it
+    /// does already). If no thread can be started, the jobs go on running
+    /// at once, and the error says why.
+    pub(crate) fn start_thread(&mut self) -> std::io::Result<()> {
+        if self.inline.is_none() {
+            return Ok(());
+        }
         let (tx, rx) = mpsc::channel::<(u64, Job)>();
-        let progress = Arc::new(Progress::default());
-        let shared = progress.clone();
+        // The runner is handed over once the thread exists, so that it
+        // stays here if the thread cannot be made.
+        let (hand, over) = mpsc::channel::<Runner>();
+        let shared = self.progress.clone();
         let thread = std::thread::Builder::new()
             .name("segment-disk".into())
             .spawn(move || {
+                let Ok(mut runner) = over.recv() else {
+                    return;
+                };
                 for (ticket, job) in rx {
-                    match (runner(&job), &job) {
-                        (Ok(()), _) => {}
-                        (Err(_), Job::Delete(_)) => {
-                            shared.delete_failures.fetch_add(1, Ordering::Relaxed);
-                        }
-                        (Err(e), _) => {
-                            let mut failed =
-                                shared.failed.lock().unwrap_or_else(|p| p.into_inner());
-                            failed.get_or_insert(e);
-                        }
-                    }
-                    shared.done.store(ticket, Ordering::Release);
-                    if let Job::Flush(done) = job {
-                        let _ = done.send(());
-                    }
+                    done(&shared, ticket, runner(&job), job);
                 }
             })?;
-        Ok(Self {
-            tx: Some(tx),
-            thread: Some(thread),
-            progress,
-            queued: 0,
-        })
+        if let Some(runner) = self.inline.take() {
+            let _ = hand.send(runner);
+        }
+        self.tx = Some(tx);
+        self.thread = Some(thread);
+        Ok(())
     }
 
     /// Queues `job`; its ticket (compare with [`done`](Self::done)), or
-    /// the first failure of an earlier job.
+    /// the first failure of an earlier job (of this one too, when the jobs
+    /// run at once).
     pub(crate) fn queue(&mut self, job: Job) -> Result<u64, StoreError> {
         self.check()?;
         self.queued += 1;
+        if let Some(runner) = &mut self.inline {
+            let result = runner(&job);
+            done(&self.progress, self.queued, result, job);
+            self.check()?;
+            return Ok(self.queued);
+        }
         let sent = self.tx.as_ref().map(|tx| tx.send((self.queued, job)));
         if !matches!(sent, Some(Ok(()))) {
             // The thread is gone: only a panic in a job does that.
@@ -167,6 +201,24 @@ impl Drop for DiskWriter {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Records the outcome of job `ticket`.
+fn done(progress: &Progress, ticket: u64, result: Result<(), StoreError>, job: Job) {
+    match (result, &job) {
+        (Ok(()), _) => {}
+        (Err(_), Job::Delete(_)) => {
+            progress.delete_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        (Err(e), _) => {
+            let mut failed = progress.failed.lock().unwrap_or_else(|p| p.into_inner());
+            failed.get_or_insert(e);
+        }
+    }
+    progress.done.store(ticket, Ordering::Release);
+    if let Job::Flush(done) = job {
+        let _ = done.send(());
     }
 }
 

@@ -143,7 +143,8 @@ fn low_latency_run(dir: &Path) -> Vec<Published> {
     let mut s = Segmenter::open(c, T0).expect("open");
     let states = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = states.clone();
-    s.on_publish(move |p| seen.lock().expect("lock").push(p));
+    s.on_publish(move |p| seen.lock().expect("lock").push(p))
+        .expect("disk thread");
     feed(&mut s, &stream(250, 50, 0, true), T0);
     s.flush().expect("flush");
     let states = states.lock().expect("lock").clone();
@@ -180,7 +181,8 @@ fn publication_never_waits_for_the_disk() {
     .expect("writer");
     let states = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Published>::new()));
     let seen = states.clone();
-    s.on_publish(move |p| seen.lock().expect("lock").push(p));
+    s.on_publish(move |p| seen.lock().expect("lock").push(p))
+        .expect("disk thread");
     // On another thread, so that a segmenter waiting for the disk fails
     // the test instead of hanging it.
     let (fed, feeding) = std::sync::mpsc::channel();
@@ -218,7 +220,8 @@ fn publication_never_waits_for_the_disk() {
     let (tx, rx) = std::sync::mpsc::channel();
     s.on_publish(move |p| {
         let _ = tx.send(p.pending_media.len());
-    });
+    })
+    .expect("disk thread");
     assert_eq!(rx.try_recv(), Ok(0));
 }
 
