@@ -283,6 +283,48 @@ fn parts_make_up_their_segments_and_never_exceed_the_part_target() {
     assert_eq!(first, [43_200, 43_200, 43_200, 43_200, 7_200]);
 }
 
+#[test]
+fn once_the_gop_is_known_parts_are_balanced_not_ended_by_a_sliver() {
+    let config = CutterConfig {
+        target_duration: 2,
+        part_target: Some(0.5),
+        ..CutterConfig::default()
+    };
+    let cuts = cut_all(&stream(500, 50, 0, true), config);
+    check_parts(&cuts, 45_000);
+    let mut segments: Vec<Vec<u64>> = vec![Vec::new()];
+    for c in &cuts {
+        match c {
+            Cut::Part(p) => segments.last_mut().expect("one").push(p.duration),
+            Cut::Segment(_) => segments.push(Vec::new()),
+        }
+    }
+    // The first segment, before a second keyframe tells the GOP, is cut
+    // greedily (0.48 s × 4 + 0.08 s); then 0.44 s × 4 + 0.24 s: every part
+    // but the last at least 85 % of the target (0.425 s).
+    assert_eq!(segments[0], [43_200, 43_200, 43_200, 43_200, 7_200]);
+    for s in &segments[1..segments.len() - 1] {
+        assert_eq!(s, &[39_600, 39_600, 39_600, 39_600, 21_600]);
+    }
+}
+
+#[test]
+fn balance_closes_early_only_for_a_longer_last_part_and_never_under_85_percent() {
+    const F: u64 = 3_600; // 25 fps
+    let target = 45_000; // 0.5 s: 12 frames at most
+    let gop = 50 * F;
+    // 11 frames in, 0 before: closing leaves 39 frames = 12 + 12 + 12 + 3,
+    // growing to 12 leaves 38 = 12 + 12 + 12 + 2: close.
+    assert!(balance(11 * F, 11 * F, F, target, gop));
+    // 10 frames (0.4 s) is under 85 % of the target: never.
+    assert!(!balance(10 * F, 10 * F, F, target, gop));
+    // A GOP that parts of 12 divide (48 frames): growing is as good.
+    assert!(!balance(11 * F, 11 * F, F, target, 48 * F));
+    // Unknown GOP or frame duration: greedy.
+    assert!(!balance(11 * F, 11 * F, F, target, 0));
+    assert!(!balance(11 * F, 11 * F, 0, target, gop));
+}
+
 proptest! {
     #[test]
     fn parts_invariants(part_ms in 100u64..2_000, gop in 10u64..80, frames in 60u64..300) {

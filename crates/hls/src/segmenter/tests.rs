@@ -237,8 +237,14 @@ fn low_latency_writes_parts_lists_them_and_publishes_each() {
         text.contains("#EXT-X-PART-INF:PART-TARGET=0.500\n"),
         "{text}"
     );
+    // Balanced parts (see `cutter::balance`): 0.44 s × 4 + 0.24 s, not
+    // 0.48 s × 4 + 0.08 s.
     assert!(
-        text.contains("#EXT-X-PART:DURATION=0.480,URI=\"seg3.0.ts\",INDEPENDENT=YES\n"),
+        text.contains("#EXT-X-PART:DURATION=0.440,URI=\"seg3.0.ts\",INDEPENDENT=YES\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("#EXT-X-PART:DURATION=0.240,URI=\"seg3.4.ts\"\n"),
         "{text}"
     );
     assert!(
@@ -270,8 +276,9 @@ fn the_last_part_of_a_segment_is_published_with_the_segment() {
     let mut closed = 0;
     for p in states.iter() {
         let Some((m, k)) = p.last_part else { continue };
-        // Segments of 50 frames in parts of 12: parts 0-3 of 0.48 s, then
-        // part 4 of 0.08 s, the last, which must come with its segment.
+        // Segments of 50 frames in five parts (12 frames, then, once the
+        // GOP is known, 11 × 4 + 6): part 4, the last, must come with its
+        // segment.
         assert!(k <= 4, "{p:?}");
         if k == 4 {
             assert_eq!(p.last_segment, Some(m), "{}", p.playlist);
