@@ -73,8 +73,10 @@
 //!   appended (FRAG_LOADED, LEVEL_UPDATED, then FRAG_BUFFERED 20 ms later);
 //!   where hls.js requested part 4 at once, playback went on. Whether hls.js
 //!   1.7.4 loses the part's state merging that update is not settled; on our
-//!   side the tiny last part is what makes that window likely. Not fixed
-//!   yet (see the notes of the change).
+//!   side the tiny last part is what makes that window likely. The cutter
+//!   now balances parts once the GOP is known (0.44 s × 4 + 0.24 s here,
+//!   `cutter::balance`), so a segment's last part is three times longer
+//!   and no longer published 80 ms after the part before it.
 //! * Test races, fixed: the `_HLS_part` refusal probe named the open
 //!   segment, which one completed segment brings within reach (a 200 failed
 //!   one run); a probe made as the input ended got the ENDLIST playlist.
