@@ -20,7 +20,14 @@ pub(crate) struct ReorderQueue<T> {
     released: i64,
     buckets: VecDeque<Vec<(i64, u64, T)>>,
     len: usize,
+    /// Emptied buckets, kept with their memory for the next ones (a bucket
+    /// grown from nothing every second cost a reallocation per doubling
+    /// and a free when it left).
+    spare: Vec<Vec<(i64, u64, T)>>,
 }
+
+/// Emptied buckets kept for reuse at most.
+const SPARE: usize = 4;
 
 impl<T> Default for ReorderQueue<T> {
     fn default() -> Self {
@@ -29,6 +36,7 @@ impl<T> Default for ReorderQueue<T> {
             released: i64::MIN,
             buckets: VecDeque::new(),
             len: 0,
+            spare: Vec::new(),
         }
     }
 }
@@ -50,17 +58,19 @@ impl<T> ReorderQueue<T> {
         if b < self.released {
             return Err(item);
         }
+        let spare = &mut self.spare;
         if self.buckets.is_empty() {
             self.base = b;
         } else if b < self.base {
             for _ in b..self.base {
-                self.buckets.push_front(Vec::new());
+                self.buckets.push_front(spare.pop().unwrap_or_default());
             }
             self.base = b;
         }
         let i = (b - self.base) as usize;
         if i >= self.buckets.len() {
-            self.buckets.resize_with(i + 1, Vec::new);
+            self.buckets
+                .resize_with(i + 1, || spare.pop().unwrap_or_default());
         }
         self.buckets[i].push((start, seq, item));
         self.len += 1;
@@ -85,8 +95,11 @@ impl<T> ReorderQueue<T> {
             self.len -= items.len();
             // Lines arrive nearly in order: an adaptive (run-detecting) sort.
             items.sort_by_key(|(start, seq, _)| (*start, *seq));
-            for (_, _, item) in items {
+            for (_, _, item) in items.drain(..) {
                 f(item);
+            }
+            if self.spare.len() < SPARE {
+                self.spare.push(items);
             }
         }
         // Every bucket wholly before the horizon is gone now, held or not (a

@@ -101,3 +101,44 @@ proptest! {
         prop_assert_eq!(parse_seconds_ms(text.as_bytes()), Some(ms));
     }
 }
+
+proptest! {
+    /// The hand-written IPv4 reader agrees with `std` on dotted quads,
+    /// near-misses (leading zeros, 256, five parts, empty parts) and noise.
+    #[test]
+    fn client_addresses_read_as_std_reads_them(
+        text in prop_oneof![
+            (any::<[u8; 4]>()).prop_map(|o| std::net::Ipv4Addr::from(o).to_string()),
+            "[0-9.]{0,20}",
+            "(0|00|01|[1-9][0-9]{0,3})(\\.(0|00|01|[1-9][0-9]{0,3})){2,4}",
+            any::<std::net::Ipv6Addr>().prop_map(|a| a.to_string()),
+            ".{0,24}",
+        ],
+    ) {
+        let want: Option<IpAddr> = text.parse().ok();
+        prop_assert_eq!(parse_ip(text.as_bytes()), want, "{:?}", text);
+    }
+}
+
+#[test]
+fn client_address_edge_cases() {
+    for ok in ["0.0.0.0", "255.255.255.255", "10.0.0.1", "192.168.100.200"] {
+        assert_eq!(parse_ip(ok.as_bytes()), ok.parse().ok(), "{ok}");
+        assert!(parse_ipv4(ok.as_bytes()).is_some(), "{ok}");
+    }
+    for bad in [
+        "",
+        ".",
+        "1.2.3",
+        "1.2.3.4.",
+        ".1.2.3.4",
+        "1..2.3",
+        "256.0.0.1",
+        "01.2.3.4",
+        "1.2.3.4.5",
+        "1.2.3.-4",
+        "1.2.3.4 ",
+    ] {
+        assert_eq!(parse_ip(bad.as_bytes()), None, "{bad}");
+    }
+}
