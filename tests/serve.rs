@@ -979,14 +979,8 @@ fn ten_thousand_hostile_requests_never_crash_or_redirect_off_platform() {
     let (s, _) = launch(&config, &["--trusted-proxy", "127.0.0.0/8"], false);
     let mut playlists = 0;
     // A fixed-seed generator of nasty targets and headers (SplitMix64).
-    let mut seed = 0x5eed_u64;
-    let mut next = move || {
-        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = seed;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut rng = routecast_engine::hash::SplitMix64::new(0x5eed);
+    let mut next = move || rng.next_u64();
     let pieces: [&[u8]; 22] = [
         b"/",
         b"//",

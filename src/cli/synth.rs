@@ -20,6 +20,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use routecast_accesslog::time::{civil_from_days, days_from_civil};
+use routecast_engine::hash::SplitMix64;
 
 use super::Failure;
 
@@ -43,16 +44,12 @@ pub struct SynthArgs {
     out: Option<PathBuf>,
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014).
-struct Rng(u64);
+/// The workload's random numbers (SplitMix64: a seed names a log).
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     /// Uniform in [0, 1).
     fn unit(&mut self) -> f64 {
@@ -316,7 +313,7 @@ pub fn run(args: &SynthArgs) -> Result<(), Failure> {
 
 fn generate(args: &SynthArgs, day_ms: i64, w: &mut dyn Write) -> Result<(), Failure> {
     let mut g = Generator {
-        rng: Rng(args.seed),
+        rng: Rng(SplitMix64::new(args.seed)),
         day_ms,
         sessions: Vec::new(),
         events: BinaryHeap::new(),

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use routecast_engine::hash::SplitMix64;
 use routecast_engine::prefix::{PrefixTable, PrefixTableBuilder};
 use routecast_engine::{
     Coordinates, CoverageZone, Facts, ImportedZones, Location, Mbps, Platform, PlatformConfig,
@@ -12,14 +13,10 @@ use routecast_engine::{
 };
 use std::sync::Arc;
 
-struct SplitMix(u64);
+struct SplitMix(SplitMix64);
 impl SplitMix {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 }
 
@@ -70,7 +67,7 @@ fn addresses(nets: &[IpNet], n: usize, rng: &mut SplitMix) -> Vec<IpAddr> {
 }
 
 fn lpm(c: &mut Criterion) {
-    let mut rng = SplitMix(7);
+    let mut rng = SplitMix(SplitMix64::new(7));
     let (t, nets) = table(500_000, &mut rng);
     let addrs = addresses(&nets, 1 << 16, &mut rng);
     let mut g = c.benchmark_group("prefix");
@@ -164,7 +161,7 @@ fn platform(rng: &mut SplitMix) -> (Platform, Vec<IpNet>) {
 }
 
 fn decide(c: &mut Criterion) {
-    let mut rng = SplitMix(11);
+    let mut rng = SplitMix(SplitMix64::new(11));
     let (platform, nets) = platform(&mut rng);
     let router = Router::new(Arc::new(platform));
     let mut addrs = addresses(&nets, 512, &mut rng);

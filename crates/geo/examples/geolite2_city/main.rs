@@ -31,6 +31,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
+use routecast_engine::hash::SplitMix64;
 use serde::Deserialize;
 use writer::Value;
 
@@ -82,15 +83,11 @@ fn main() -> Result<(), Error> {
 
 /// SplitMix64: small, fast, and fixed forever, so a seed names a file.
 #[derive(Debug, Clone)]
-struct Rng(u64);
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     /// Uniform in `0..n` (`n` > 0).
     fn below(&mut self, n: u64) -> u64 {
@@ -482,7 +479,7 @@ struct Written {
 }
 
 fn write(path: &Path, size: Size, seed: u64) -> Result<Written, Error> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng(SplitMix64::new(seed));
     let w = world(&mut rng, size.cities);
     let mut tree = writer::Tree::new();
     // The network's record: mostly from the block's country, a few from anywhere.
@@ -695,7 +692,7 @@ fn check(path: &Path, seed: u64, v6_samples: &[Ipv6Addr]) -> Result<Checked, Err
         )?;
         Ok(true)
     };
-    let mut rng = Rng(seed ^ 0xC4EC);
+    let mut rng = Rng(SplitMix64::new(seed ^ 0xC4EC));
     let eights: Vec<u32> = (1..224).filter(|o| ![10, 127].contains(o)).collect();
     let mut c = Checked {
         nodes: m.node_count,
