@@ -758,6 +758,8 @@ impl Work<'_> {
             if *t == DROPPED {
                 continue;
             }
+            // `packed_key`'s key, built here from the policy's own rankers:
+            // through `columns` this scan measured 5 % slower.
             let mut k = [0u64; ID + 1];
             for (r, slot) in k[1..=rankers].iter_mut().enumerate() {
                 *slot = ordered_bits(self.key(i, r));
