@@ -9,6 +9,9 @@ use crate::location::{chord, km_from_chord, Coordinates, Location};
 use crate::platform::{GroupId, Mbps, Platform, PolicyId, Site, SiteId, SiteState};
 use crate::policy::{HashKey, Step};
 
+mod memo;
+pub use memo::RouteMemo;
+
 /// Everything known about one request, as the caller found it.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
@@ -618,7 +621,7 @@ impl Work<'_> {
                 self.each(si, ranker, |_, i| pass(ctx.group.allows(SiteId(i as u16))))
             }
             Step::Capacity { headroom } => self.each(si, ranker, |site, i| {
-                capacity(site, view[i].load, ctx, *headroom)
+                capacity(site, view[i].load, ctx.prep.client_hash, *headroom)
             }),
             Step::LeastCost => self.each(si, ranker, |site, i| {
                 let c = site.cost.marginal_per_gb(view[i].load);
@@ -879,28 +882,52 @@ fn packed_cmp(a: &[u64; PACKED_RANKERS + 2], b: &[u64; PACKED_RANKERS + 2]) -> s
 fn capacity(
     site: &Site,
     load: Mbps,
-    ctx: &Context<'_>,
+    client_hash: u64,
     headroom: f64,
 ) -> (Verdict, Option<f64>, f64) {
     let Some(cap) = site.capacity else {
         return (Verdict::Kept, None, 0.0);
     };
-    let load = load.0;
-    let threshold = cap.0 * (1.0 - headroom);
-    let verdict = if load >= cap.0 {
-        Verdict::Full
-    } else if load > threshold {
-        let share = (load - threshold) / (cap.0 - threshold);
-        let u = unit(mix(ctx.prep.client_hash ^ SPILL_SALT, site.name_hash));
-        if u <= share {
-            Verdict::Spilled
+    let limits = CapacityLimits::new(cap, headroom);
+    let verdict = limits.verdict(load.0, client_hash, site.name_hash);
+    (verdict, Some(load.0 / cap.0), 0.0)
+}
+
+/// A site's capacity and the load above which its requests start to spill.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CapacityLimits {
+    capacity: f64,
+    threshold: f64,
+}
+
+impl CapacityLimits {
+    fn new(capacity: Mbps, headroom: f64) -> Self {
+        Self {
+            capacity: capacity.0,
+            threshold: capacity.0 * (1.0 - headroom),
+        }
+    }
+
+    /// Full at capacity; between the threshold and capacity, a request
+    /// spills when its client's hash falls within the share of the band
+    /// the load has crossed; kept otherwise.
+    #[inline]
+    fn verdict(&self, load: f64, client_hash: u64, site_hash: u64) -> Verdict {
+        let (cap, threshold) = (self.capacity, self.threshold);
+        if load >= cap {
+            Verdict::Full
+        } else if load > threshold {
+            let share = (load - threshold) / (cap - threshold);
+            let u = unit(mix(client_hash ^ SPILL_SALT, site_hash));
+            if u <= share {
+                Verdict::Spilled
+            } else {
+                Verdict::Kept
+            }
         } else {
             Verdict::Kept
         }
-    } else {
-        Verdict::Kept
-    };
-    (verdict, Some(load / cap.0), 0.0)
+    }
 }
 
 #[cfg(test)]

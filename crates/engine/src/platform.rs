@@ -100,6 +100,8 @@ pub enum Cost {
 impl Cost {
     /// Price per GB of one more unit of traffic at `load`: zero under a
     /// commit (already paid for), the overage converted to per-GB above it.
+    /// (`RouteMemo` relies on the answer changing only where `load`
+    /// crosses a commit's `mbps`: keep it so, or teach the memo.)
     pub fn marginal_per_gb(&self, load: Mbps) -> f64 {
         match *self {
             Cost::PerGb(p) => p,

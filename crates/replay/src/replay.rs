@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use routecast_accesslog::Request;
 use routecast_engine::{
-    Facts, LoadView, LocationCache, Locator, Mbps, Outcome, Platform, Prepared, Router, Scratch,
-    SiteId,
+    Facts, LoadView, LocationCache, Locator, Mbps, Outcome, Platform, Prepared, RouteMemo, Router,
+    Scratch, Site, SiteId, SiteView,
 };
 
 use crate::queue::ReorderQueue;
@@ -82,6 +82,10 @@ pub struct ReplayStats {
 /// Slots of the simulator's location cache (2^16: a day's viewers mostly fit).
 const PLACE_SLOT_BITS: u32 = 16;
 
+/// Sets of the replay's route memo (2^14 sets of 4: the viewers of the
+/// last minutes).
+const MEMO_SLOT_BITS: u32 = 14;
+
 /// A request ready to replay: its interval, its size and the load-independent
 /// part of its decision. Plain data: it crosses threads and waits in the
 /// reordering window without holding the log line.
@@ -139,14 +143,13 @@ impl Preparer {
     }
 }
 
-/// A request in progress at a site, adding `rate` Mbit/s until `end`.
-#[derive(Debug, PartialEq)]
+/// A request in progress at a site, adding `rate` bit/s until `end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Active {
     end: i64,
     site: SiteId,
-    rate: f64,
+    rate: i64,
 }
-impl Eq for Active {}
 impl PartialOrd for Active {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
@@ -154,13 +157,26 @@ impl PartialOrd for Active {
 }
 impl Ord for Active {
     fn cmp(&self, o: &Self) -> Ordering {
-        (self.end, self.site).cmp(&(o.end, o.site))
+        (self.end, self.site, self.rate).cmp(&(o.end, o.site, o.rate))
     }
 }
 
+/// A request's share of its site's load, bit/s: its bytes over how long it
+/// counts, at most [`MAX_RATE`] (so that sums of millions never overflow).
+fn rate_bps(bytes: u64, lasts_ms: i64) -> i64 {
+    let bps = u128::from(bytes) * 8000 / u128::from(lasts_ms.max(1).unsigned_abs());
+    bps.min(MAX_RATE as u128) as i64
+}
+
+/// 2^40 bit/s (a terabit per second): more than any one request carries.
+const MAX_RATE: i64 = 1 << 40;
+
 /// Requests in progress, by end. Most last exactly the load window and are
 /// routed in start order, so their ends come in order: those wait in a FIFO
-/// (O(1)); the others (longer, or routed late) in a heap.
+/// (O(1)); the others (longer, or routed late) in a heap. (A longer one in
+/// the FIFO would send every request after it to the heap until it ended.) Loads are integers
+/// (bit/s), so the order in which requests ending at the same moment leave
+/// does not change any sum: only which have ended by `now` matters.
 #[derive(Debug, Default)]
 struct InProgress {
     in_order: VecDeque<Active>,
@@ -168,25 +184,24 @@ struct InProgress {
 }
 
 impl InProgress {
-    fn push(&mut self, a: Active) {
-        if self.in_order.back().is_none_or(|b| *b <= a) {
+    /// Adds `a`; `window` says it lasts exactly the load window.
+    fn push(&mut self, a: Active, window: bool) {
+        if window && self.in_order.back().is_none_or(|b| b.end <= a.end) {
             self.in_order.push_back(a);
         } else {
             self.others.push(Reverse(a));
         }
     }
 
-    /// The next request ended by `now`, in (end, site) order across both
-    /// queues, so loads are subtracted in the same order as from one heap.
+    /// A request ended by `now`, if any is left.
     fn pop_ended(&mut self, now: i64) -> Option<Active> {
-        let fifo = self.in_order.front().filter(|a| a.end <= now);
-        let heap = self.others.peek().filter(|a| a.0.end <= now);
-        match (fifo, heap) {
-            (None, None) => None,
-            (Some(f), Some(Reverse(h))) if h < f => self.others.pop().map(|r| r.0),
-            (Some(_), _) => self.in_order.pop_front(),
-            (None, Some(_)) => self.others.pop().map(|r| r.0),
+        if self.in_order.front().is_some_and(|a| a.end <= now) {
+            return self.in_order.pop_front();
         }
+        if self.others.peek().is_some_and(|a| a.0.end <= now) {
+            return self.others.pop().map(|r| r.0);
+        }
+        None
     }
 
     fn len(&self) -> usize {
@@ -194,12 +209,26 @@ impl InProgress {
     }
 }
 
-/// The load the replayed requests put on each site at the current virtual time.
-struct SimulatedLoad<'a>(&'a [f64]);
+/// The load the replayed requests put on each site at the current virtual
+/// time, bit/s.
+struct SimulatedLoad<'a>(&'a [i64]);
 
 impl LoadView for SimulatedLoad<'_> {
     fn load(&self, site: SiteId) -> Mbps {
-        Mbps(self.0.get(site.index()).copied().unwrap_or(0.0).max(0.0))
+        let bps = self.0.get(site.index()).copied().unwrap_or(0);
+        Mbps(bps as f64 / 1e6)
+    }
+
+    /// Every site at once, without a virtual call per site and question
+    /// (simulated sites are always up, in their configured state).
+    fn snapshot(&self, sites: &[Site], out: &mut [SiteView]) {
+        for ((site, view), bps) in sites.iter().zip(out).zip(self.0) {
+            *view = SiteView {
+                load: Mbps(*bps as f64 / 1e6),
+                up: true,
+                state: site.state,
+            };
+        }
     }
 }
 
@@ -210,11 +239,14 @@ pub struct Replay {
     router: Router,
     config: ReplayConfig,
     scratch: Scratch,
+    /// Routes of recent requests, while the sites' regimes hold.
+    memo: RouteMemo,
     /// Prepares what [`Replay::push`] is given.
     preparer: Preparer,
     pending: ReorderQueue<PreparedRequest>,
     active: InProgress,
-    load: Vec<f64>,
+    /// Each site's load, bit/s: exact sums, whatever the order of ends.
+    load: Vec<i64>,
     sites: Vec<Series>,
     groups: Vec<Series>,
     stats: ReplayStats,
@@ -244,9 +276,10 @@ impl Replay {
             router,
             config,
             scratch: Scratch::default(),
+            memo: RouteMemo::with_slot_bits(MEMO_SLOT_BITS),
             pending: ReorderQueue::default(),
             active: InProgress::default(),
-            load: vec![0.0; n_sites],
+            load: vec![0; n_sites],
             sites: vec![Series::default(); n_sites],
             groups: vec![Series::default(); n_groups],
             stats: ReplayStats::default(),
@@ -319,9 +352,12 @@ impl Replay {
     }
 
     fn route(&mut self, p: &PreparedRequest) {
-        let d = self
-            .router
-            .route_prepared(&p.prep, &SimulatedLoad(&self.load), &mut self.scratch);
+        let d = self.router.route_memo(
+            &p.prep,
+            &SimulatedLoad(&self.load),
+            &mut self.memo,
+            &mut self.scratch,
+        );
         self.stats.requests += 1;
         let flags = Flags {
             spilled: d.outcome == Outcome::SpilledOver,
@@ -336,14 +372,14 @@ impl Replay {
             self.sites[site.index()].add(step, p.start, p.end, p.bytes, flags);
             let lasts = (p.end - p.start).max(self.config.load_window_ms);
             if lasts > 0 {
-                let rate = p.bytes as f64 * 8.0 / (lasts as f64 * 1000.0);
+                let rate = rate_bps(p.bytes, lasts);
                 self.load[site.index()] += rate;
                 let a = Active {
                     end: p.start + lasts,
                     site,
                     rate,
                 };
-                self.active.push(a);
+                self.active.push(a, lasts == self.config.load_window_ms);
             }
         }
     }
@@ -355,35 +391,45 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Whatever the mix of in-order and out-of-order ends, requests leave
-        /// exactly when a single heap would let them go, in the same order.
+        /// Whatever the mix of in-order and out-of-order ends, the requests
+        /// that leave by `now` are exactly those a single heap lets go.
         #[test]
-        fn in_progress_pops_like_one_heap(
+        fn in_progress_releases_what_one_heap_releases(
             steps in proptest::collection::vec((0i64..50, 0i64..3, 0u16..3, any::<bool>()), 1..200),
         ) {
             let (mut ours, mut heap) = (InProgress::default(), BinaryHeap::new());
             let mut now = 0i64;
-            for (advance, extra, site, pop) in steps {
+            for (i, (advance, extra, site, pop)) in steps.into_iter().enumerate() {
+                let window = extra == 1;
                 if pop {
                     now += advance;
-                    loop {
-                        let want = heap.peek().filter(|a: &&Reverse<Active>| a.0.end <= now).is_some();
-                        let want = if want { heap.pop().map(|r: Reverse<Active>| r.0) } else { None };
-                        let got = ours.pop_ended(now);
-                        prop_assert_eq!(got.as_ref().map(|a| (a.end, a.site)), want.as_ref().map(|a| (a.end, a.site)));
-                        if got.is_none() {
-                            break;
-                        }
+                    let mut want = Vec::new();
+                    while heap.peek().is_some_and(|a: &Reverse<Active>| a.0.end <= now) {
+                        want.extend(heap.pop().map(|r| r.0));
                     }
+                    let mut got = Vec::new();
+                    while let Some(a) = ours.pop_ended(now) {
+                        got.push(a);
+                    }
+                    got.sort();
+                    prop_assert_eq!(got, want);
                 } else {
                     // Mostly now + 30 (in order), sometimes longer or earlier.
                     let end = now + 30 + (extra - 1) * advance;
-                    let a = || Active { end, site: SiteId(site), rate: 1.0 };
-                    ours.push(a());
-                    heap.push(Reverse(a()));
+                    let a = Active { end, site: SiteId(site), rate: i as i64 };
+                    ours.push(a, window);
+                    heap.push(Reverse(a));
                 }
                 prop_assert_eq!(ours.len(), heap.len());
             }
         }
+    }
+
+    #[test]
+    fn rates_are_bits_per_second_and_bounded() {
+        // 3.75 MB over 30 s: 1 Mbit/s.
+        assert_eq!(rate_bps(3_750_000, 30_000), 1_000_000);
+        assert_eq!(rate_bps(1, 0), 8000);
+        assert_eq!(rate_bps(u64::MAX, 1), MAX_RATE);
     }
 }

@@ -380,3 +380,49 @@ fn sites_sharing_a_content_list_share_a_class() {
     // Only lon has a list of its own.
     assert_eq!(classes, [0, 0, 1, 0, 0]);
 }
+
+/// Loads that sit on every threshold of the test platform now and then:
+/// the commit (500), the spill threshold (800) and capacity (1000).
+fn arb_threshold_load() -> impl Strategy<Value = (Vec<f64>, Vec<bool>, Vec<u8>)> {
+    let load = prop_oneof![
+        Just(0.0),
+        Just(500.0),
+        Just(800.0),
+        Just(1000.0),
+        0.0..1500.0
+    ];
+    let state = prop_oneof![4 => Just(0u8), 1 => 0u8..3];
+    (
+        proptest::collection::vec(load, 5),
+        proptest::collection::vec(proptest::bool::weighted(0.9), 5),
+        proptest::collection::vec(state, 5),
+    )
+}
+
+proptest! {
+    /// A remembered route is the route: the same few viewers come back
+    /// under loads that cross every threshold, with a memo small enough to
+    /// evict, and `route_memo` always agrees with `route_prepared`.
+    #[test]
+    fn remembered_routes_are_the_routes(
+        steps in proptest::collection::vec((0usize..6, 0usize..4, arb_threshold_load()), 1..150),
+    ) {
+        let r = router();
+        let mut memo = RouteMemo::with_slot_bits(1);
+        let mut scratch = Scratch::default();
+        let hosts = ["192.0.2.7", "198.51.100.1", "203.0.113.9", "2001:db8::1", "10.1.2.3", "81.2.69.142"];
+        let at = [Some((52.0, 5.0)), Some((40.0, -70.0)), None, Some((1.0, 100.0)), PARIS, Some((50.0, 8.0))];
+        let paths = ["/vod/x/a", "/live/y.m3u8", "/w/z", "/other"];
+        for (h, p, (load, up, states)) in steps {
+            let state = states.iter().map(|s| [SiteState::Active, SiteState::Draining, SiteState::Disabled][*s as usize]).collect();
+            let view = Prop { load, up, state };
+            let prep = r.prepare(&facts(hosts[h], paths[p], at[h]));
+            let want = r.route_prepared(&prep, &view, &mut Scratch::default());
+            prop_assert_eq!(r.route_memo(&prep, &view, &mut memo, &mut scratch), want);
+            // Asked again at once: found, and still the route.
+            let (_, hits) = memo.hits();
+            prop_assert_eq!(r.route_memo(&prep, &view, &mut memo, &mut scratch), want);
+            prop_assert_eq!(memo.hits().1, hits + 1, "the same request under the same view is remembered");
+        }
+    }
+}
