@@ -110,7 +110,8 @@ impl JsonLines {
         };
         let user_agent = first(&map, &["http_user_agent", "user_agent"])
             .and_then(text)
-            .and_then(borrowed);
+            .and_then(borrowed)
+            .map(str::as_bytes);
         Ok(Request {
             client,
             logged_ms,

@@ -30,8 +30,10 @@ pub struct Request<'a> {
     pub status: u16,
     /// Response body bytes sent.
     pub bytes: u64,
-    /// The User-Agent, when logged.
-    pub user_agent: Option<&'a str>,
+    /// The User-Agent, when logged, as logged: not checked for UTF-8, as
+    /// nothing downstream reads it as text (and a request with an odd
+    /// User-Agent still delivered its bytes).
+    pub user_agent: Option<&'a [u8]>,
 }
 
 impl Request<'_> {
@@ -126,10 +128,10 @@ impl CombinedParser {
 
     /// Parses one line (without its newline).
     pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Request<'a>, LineError> {
-        let sp = memchr(b' ', line).ok_or(LineError::Client)?;
+        let sp = find(b' ', line).ok_or(LineError::Client)?;
         let client = parse_ip(&line[..sp]).ok_or(LineError::Client)?;
-        let open = memchr(b'[', &line[sp..]).ok_or(LineError::Time)? + sp;
-        let close = memchr(b']', &line[open..]).ok_or(LineError::Time)? + open;
+        let open = find(b'[', &line[sp..]).ok_or(LineError::Time)? + sp;
+        let close = find(b']', &line[open..]).ok_or(LineError::Time)? + open;
         let logged_ms = self
             .clock
             .parse(&line[open + 1..close])
@@ -152,7 +154,7 @@ impl CombinedParser {
             let (_referer, r) = quoted(r).ok_or(LineError::Quotes)?;
             let r = r.strip_prefix(b" \"").ok_or(LineError::Quotes)?;
             let (agent, r) = quoted(r).ok_or(LineError::Quotes)?;
-            user_agent = Some(std::str::from_utf8(agent).map_err(|_| LineError::Utf8)?);
+            user_agent = Some(agent);
             rest = r.strip_prefix(b" ").unwrap_or(r);
         }
         let duration_ms = self.duration_ms(&mut rest)?;
@@ -191,10 +193,17 @@ impl CombinedParser {
     }
 }
 
+/// The first `b` in `s`, by a plain loop: the fields it looks through are a
+/// few bytes long, where `memchr`'s vector set-up costs more than it saves.
+#[inline]
+fn find(b: u8, s: &[u8]) -> Option<usize> {
+    s.iter().position(|c| *c == b)
+}
+
 /// The next space-separated field, and what follows its space.
 fn field(s: &[u8]) -> Option<(&[u8], &[u8])> {
     let s = s.strip_prefix(b" ").unwrap_or(s);
-    match memchr(b' ', s) {
+    match find(b' ', s) {
         Some(i) => Some((&s[..i], &s[i + 1..])),
         None if !s.is_empty() => Some((s, &[])),
         None => None,
@@ -202,6 +211,7 @@ fn field(s: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// The text up to the closing quote (skipping `\"`), and what follows it.
+/// (`memchr` here: quoted fields, the request and the User-Agent, are long.)
 fn quoted(s: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut from = 0;
     loop {
@@ -215,10 +225,10 @@ fn quoted(s: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 fn request_line(r: &[u8]) -> Option<(&str, &str)> {
-    let sp = memchr(b' ', r)?;
+    let sp = find(b' ', r)?;
     let method = std::str::from_utf8(&r[..sp]).ok()?;
     let rest = &r[sp + 1..];
-    let target = match memchr::memrchr(b' ', rest) {
+    let target = match rest.iter().rposition(|c| *c == b' ') {
         Some(i) => &rest[..i],
         None => rest, // HTTP/0.9: no protocol
     };
@@ -291,24 +301,26 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
     })
 }
 
-/// `12.345` seconds → 12345 ms (digits past milliseconds are truncated).
+/// `12.345` seconds → 12345 ms (digits past milliseconds are truncated), in
+/// one pass.
 fn parse_seconds_ms(b: &[u8]) -> Option<u64> {
-    let (int, frac) = match memchr(b'.', b) {
+    let (int, frac) = match find(b'.', b) {
         Some(i) => (&b[..i], &b[i + 1..]),
         None => (b, &b""[..]),
     };
     let secs = parse_u64(int)?;
     let mut ms = 0u64;
-    for i in 0..3 {
-        let d = match frac.get(i) {
-            Some(c) if c.is_ascii_digit() => u64::from(c - b'0'),
-            Some(_) => return None,
-            None => 0,
-        };
-        ms = ms * 10 + d;
+    for (i, c) in frac.iter().enumerate() {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        if i < 3 {
+            ms = ms * 10 + u64::from(c - b'0');
+        }
     }
-    if !frac.iter().all(u8::is_ascii_digit) {
-        return None;
+    // Fewer than three digits: scale up (`0.5` is 500 ms).
+    for _ in frac.len()..3 {
+        ms *= 10;
     }
     secs.checked_mul(1000)?.checked_add(ms)
 }

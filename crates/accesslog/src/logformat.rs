@@ -378,7 +378,7 @@ struct Parsed<'a> {
     status: Option<u16>,
     bytes: Option<u64>,
     duration_ms: Option<u64>,
-    user_agent: Option<&'a str>,
+    user_agent: Option<&'a [u8]>,
 }
 
 fn utf8(b: &[u8]) -> Result<&str, LineError> {
@@ -476,7 +476,7 @@ impl<'a> Parsed<'a> {
                     Some(digits(v).ok_or(bad)? * 1000)
                 }
             }
-            Field::UserAgent => self.user_agent = Some(utf8(v)?),
+            Field::UserAgent => self.user_agent = Some(v),
             Field::Skip => {}
         }
         Ok(())

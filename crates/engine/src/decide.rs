@@ -10,7 +10,9 @@ use crate::platform::{GroupId, Mbps, Platform, PolicyId, Site, SiteId, SiteState
 use crate::policy::{HashKey, Step};
 
 mod memo;
+mod prepare_memo;
 pub use memo::RouteMemo;
+pub use prepare_memo::PrepareMemo;
 
 /// Everything known about one request, as the caller found it.
 #[derive(Debug, Clone, Copy)]

@@ -72,8 +72,8 @@ pub mod prefix;
 pub use build::{parse_cidr, CoverageZone, ImportedZones};
 pub use config::PlatformConfig;
 pub use decide::{
-    Decision, Explanation, Facts, Idle, LoadView, Mark, Outcome, Prepared, Route, RouteMemo,
-    Router, Scratch, SiteView, StaticLoad, Verdict,
+    Decision, Explanation, Facts, Idle, LoadView, Mark, Outcome, PrepareMemo, Prepared, Route,
+    RouteMemo, Router, Scratch, SiteView, StaticLoad, Verdict,
 };
 pub use error::{ConfigError, Source};
 pub use groups::{GroupMatch, GroupTable};

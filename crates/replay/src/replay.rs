@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use routecast_accesslog::Request;
 use routecast_engine::{
-    Facts, LoadView, LocationCache, Locator, Mbps, Outcome, Platform, Prepared, RouteMemo, Router,
-    Scratch, Site, SiteId, SiteView,
+    LoadView, Locator, Mbps, Outcome, Platform, PrepareMemo, Prepared, RouteMemo, Router, Scratch,
+    Site, SiteId, SiteView,
 };
 
 use crate::queue::ReorderQueue;
@@ -79,7 +79,7 @@ pub struct ReplayStats {
     pub no_site: u64,
 }
 
-/// Slots of the simulator's location cache (2^16: a day's viewers mostly fit).
+/// Client slots of the preparation memo (2^16: a day's viewers mostly fit).
 const PLACE_SLOT_BITS: u32 = 16;
 
 /// Sets of the replay's route memo (2^14 sets of 4: the viewers of the
@@ -97,15 +97,16 @@ pub struct PreparedRequest {
     prep: Prepared,
 }
 
-/// Turns parsed log lines into [`PreparedRequest`]s: locates the client
-/// (with a cache of recent addresses), classifies it and picks its policy.
+/// Turns parsed log lines into [`PreparedRequest`]s: locates the client,
+/// classifies it and picks its policy, remembering what it found for recent
+/// addresses and content prefixes ([`PrepareMemo`]).
 /// Owns everything it needs, so it can run on the thread that parses while
 /// [`Replay::push_prepared`] routes on another.
 pub struct Preparer {
     router: Router,
     locator: Arc<dyn Locator>,
     config: ReplayConfig,
-    places: LocationCache,
+    memo: PrepareMemo,
 }
 
 impl std::fmt::Debug for Preparer {
@@ -120,25 +121,24 @@ impl Preparer {
             router,
             locator,
             config,
-            places: LocationCache::with_slot_bits(PLACE_SLOT_BITS),
+            memo: PrepareMemo::with_slot_bits(PLACE_SLOT_BITS),
         }
     }
 
     /// The replay-ready form of `r`.
     pub fn prepare(&mut self, r: &Request<'_>) -> PreparedRequest {
-        let (start, end) = r.interval(self.config.model_ms(r.path, r.bytes));
-        let facts = Facts {
-            address: r.client,
-            location: self.places.locate(&*self.locator, r.client),
-            path: r.path,
-            user_agent: None,
-            time_ms: u64::try_from(start).unwrap_or(0),
+        let model = match r.duration_ms {
+            Some(_) => 0,
+            None => self.config.model_ms(r.path, r.bytes),
         };
+        let (start, end) = r.interval(model);
         PreparedRequest {
             start,
             end,
             bytes: r.bytes,
-            prep: self.router.prepare(&facts),
+            prep: self
+                .router
+                .prepare_memo(r.client, r.path, &*self.locator, &mut self.memo),
         }
     }
 }

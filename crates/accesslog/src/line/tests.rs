@@ -21,7 +21,7 @@ fn nginx_combined_with_request_time_ends_at_the_logged_time() {
     );
     assert_eq!(
         r.user_agent,
-        Some(r#"Mozilla/5.0 (X11; Linux x86_64) \"quoted\""#)
+        Some(&br#"Mozilla/5.0 (X11; Linux x86_64) \"quoted\""#[..])
     );
 }
 
@@ -33,7 +33,10 @@ fn apache_combined_with_micros_starts_at_the_logged_time() {
         .expect("valid");
     assert_eq!(r.interval(0), (971_211_336_000, 971_211_337_500));
     assert_eq!(r.duration_ms, Some(1500));
-    assert_eq!(r.user_agent, Some("Mozilla/4.08 [en] (Win98; I ;Nav)"));
+    assert_eq!(
+        r.user_agent,
+        Some(&b"Mozilla/4.08 [en] (Win98; I ;Nav)"[..])
+    );
 }
 
 #[test]

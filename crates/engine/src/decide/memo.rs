@@ -41,21 +41,41 @@ struct SiteReads {
     name_hash: u64,
 }
 
-/// Routes remembered per request (a set): one for each of the verdicts
-/// its sites last went through, as a site near a threshold goes back and
-/// forth.
+/// Routes remembered per request: one for each of the verdicts its sites
+/// last went through, as a site near a threshold goes back and forth.
 const WAYS: usize = 4;
 
-/// One remembered route.
+/// The routes remembered for one request, newest first.
 #[derive(Debug, Clone, Copy)]
-struct Slot {
+struct Set {
     key: Key,
-    verdicts: Verdicts,
-    route: Route,
+    /// Entries in use (0: an empty set).
+    used: u8,
+    verdicts: [Verdicts; WAYS],
+    routes: [Route; WAYS],
+}
+
+/// A set that holds nothing.
+const EMPTY: Set = Set {
+    key: [0; 10],
+    used: 0,
+    verdicts: [0; WAYS],
+    routes: [Route {
+        group: crate::platform::GroupId(0),
+        site: None,
+        preferred: None,
+        outcome: super::Outcome::NoSite,
+    }; WAYS],
+};
+
+/// Whether two keys are equal, without a call to `memcmp`.
+#[inline]
+fn same(a: &Key, b: &Key) -> bool {
+    a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Routes of recent requests by request and verdicts; see the module text.
-/// Set-associative: a hash of the request picks a set of [`WAYS`] routes.
+/// A hash of the request picks its set; a set holds one request's routes.
 #[derive(Debug)]
 pub struct RouteMemo {
     platform: Option<Arc<Platform>>,
@@ -63,7 +83,7 @@ pub struct RouteMemo {
     /// verdicts do not fit (several capacity steps, or more sites than a
     /// [`Verdicts`] holds): routed afresh every time.
     policies: Vec<Option<Vec<SiteReads>>>,
-    slots: Vec<Option<Slot>>,
+    sets: Vec<Set>,
     bits: u32,
     view: Vec<SiteView>,
     lookups: u64,
@@ -76,7 +96,7 @@ impl RouteMemo {
         Self {
             platform: None,
             policies: Vec::new(),
-            slots: Vec::new(),
+            sets: Vec::new(),
             bits: bits.clamp(1, 24),
             view: Vec::new(),
             lookups: 0,
@@ -91,7 +111,7 @@ impl RouteMemo {
             .iter()
             .map(|p| reads(platform, p))
             .collect();
-        self.slots = vec![None; WAYS << self.bits];
+        self.sets = vec![EMPTY; 1 << self.bits];
         self.platform = Some(platform.clone());
     }
 
@@ -100,28 +120,38 @@ impl RouteMemo {
         (self.lookups, self.hits)
     }
 
-    /// The first slot of the set where `key`'s routes live.
+    /// The set where `key`'s routes live.
     fn set(&self, key: &Key) -> usize {
         let h = key[0] ^ key[1] ^ key[4] ^ key[5] ^ key[6] ^ key[8].rotate_left(17);
-        let set = (crate::hash::mix(h, key[7]) >> (64 - self.bits)) as usize;
-        set * WAYS
+        (crate::hash::mix(h, key[7]) >> (64 - self.bits)) as usize
     }
 
     /// The route remembered for `key` under `verdicts`, if any.
     fn find(&self, set: usize, key: &Key, verdicts: Verdicts) -> Option<Route> {
-        let ways = self.slots.get(set..set + WAYS)?;
-        ways.iter()
-            .flatten()
-            .find(|s| s.verdicts == verdicts && s.key == *key)
-            .map(|s| s.route)
+        let s = self.sets.get(set)?;
+        if !same(&s.key, key) {
+            return None;
+        }
+        let used = usize::from(s.used).min(WAYS);
+        let w = s.verdicts[..used].iter().position(|v| *v == verdicts)?;
+        Some(s.routes[w])
     }
 
-    /// Remembers `slot` in its set, in place of the set's oldest.
-    fn keep(&mut self, set: usize, slot: Slot) {
-        if let Some(ways) = self.slots.get_mut(set..set + WAYS) {
-            ways.rotate_right(1);
-            ways[0] = Some(slot);
+    /// Remembers `route` for `key` under `verdicts`: the newest of its set
+    /// (the oldest goes), or the first of a new set for another request.
+    fn keep(&mut self, set: usize, key: Key, verdicts: Verdicts, route: Route) {
+        let Some(s) = self.sets.get_mut(set) else {
+            return;
+        };
+        if s.used == 0 || !same(&s.key, &key) {
+            *s = EMPTY;
+            s.key = key;
         }
+        s.verdicts.rotate_right(1);
+        s.routes.rotate_right(1);
+        s.verdicts[0] = verdicts;
+        s.routes[0] = route;
+        s.used = (s.used + 1).min(WAYS as u8);
     }
 
     /// Every site's verdicts for `prep` under the view in `self.view`.
@@ -232,14 +262,7 @@ impl Router {
             return route;
         }
         let route = self.route_prepared(prep, load, scratch);
-        memo.keep(
-            set,
-            Slot {
-                key,
-                verdicts,
-                route,
-            },
-        );
+        memo.keep(set, key, verdicts, route);
         route
     }
 }
