@@ -209,7 +209,7 @@ fn reads(platform: &Platform, policy: &Policy) -> Option<Vec<SiteReads>> {
 }
 
 /// The exact bits of a prepared request.
-fn key(p: &Prepared) -> Key {
+pub(super) fn key(p: &Prepared) -> Key {
     [
         u64::from(p.group.0) << 16 | u64::from(p.policy.0),
         p.client_xyz[0].to_bits(),

@@ -48,7 +48,8 @@ struct Needs {
     key_dir: bool,
 }
 
-/// Slots of the group-and-path-class table.
+/// Slots of the group-and-path-class table (at most; no more than client
+/// slots).
 const PATH_SLOTS: usize = 1024;
 
 /// Remembered client and path-class parts of preparation; see the module
@@ -92,7 +93,7 @@ impl PrepareMemo {
         self.prefixes = (prefixes.len() <= 64).then_some(prefixes);
         self.needs = platform.policies.iter().map(needs).collect();
         self.clients = vec![None; 1 << self.client_bits];
-        self.paths = vec![None; PATH_SLOTS];
+        self.paths = vec![None; PATH_SLOTS.min(self.clients.len())];
         self.platform = Some(platform.clone());
     }
 
@@ -211,7 +212,7 @@ impl Router {
         let Some(class) = memo.class(path) else {
             return work_out();
         };
-        let i = mix(u64::from(client.group.0), class) as usize % PATH_SLOTS;
+        let i = mix(u64::from(client.group.0), class) as usize % memo.paths.len().max(1);
         if let Some(Some(p)) = memo.paths.get(i) {
             if p.group == client.group && p.class == class {
                 return (p.policy, p.serves);

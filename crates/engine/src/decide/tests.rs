@@ -426,3 +426,56 @@ proptest! {
         }
     }
 }
+
+/// Locates addresses by their last byte: a few countries, continents and
+/// positions, some unknown.
+struct ByLastByte;
+
+impl crate::location::Locator for ByLastByte {
+    fn locate(&self, addr: std::net::IpAddr) -> Location {
+        let b = match addr {
+            std::net::IpAddr::V4(a) => a.octets()[3],
+            std::net::IpAddr::V6(a) => a.octets()[15],
+        };
+        let country = ["DE", "NL", "US", "SG"][usize::from(b % 4)];
+        Location {
+            country: country.parse().ok(),
+            continent: None,
+            asn: (b % 5 == 0).then_some(1136),
+            coordinates: (b % 3 != 0)
+                .then(|| Coordinates::new(f64::from(b % 90), f64::from(b) - 128.0).ok())
+                .flatten(),
+        }
+    }
+}
+
+proptest! {
+    /// Preparing through the memo gives, bit for bit, what `prepare` gives
+    /// with the located facts, whatever mix of returning clients and paths
+    /// (with a client table small enough to evict).
+    #[test]
+    fn remembered_preparation_is_the_preparation(
+        requests in proptest::collection::vec((0u8..12, any::<bool>(), 0usize..9), 1..200),
+    ) {
+        let r = router();
+        let mut memo = PrepareMemo::with_slot_bits(2);
+        let paths = ["/vod/x/a.mp4", "/vod/", "/vod", "/live/y.m3u8", "/live/z/seg1.ts", "/w/z", "/other", "/", "/liv"];
+        for (host, v6, p) in requests {
+            let address: std::net::IpAddr = if v6 {
+                format!("2001:db9::{host}").parse().expect("v6")
+            } else {
+                format!("198.51.100.{host}").parse().expect("v4")
+            };
+            let path = paths[p];
+            let want = r.prepare(&Facts {
+                address,
+                location: crate::location::Locator::locate(&ByLastByte, address),
+                path,
+                user_agent: None,
+                time_ms: 0,
+            });
+            let got = r.prepare_memo(address, path, &ByLastByte, &mut memo);
+            prop_assert_eq!(memo::key(&got), memo::key(&want), "{} {}", address, path);
+        }
+    }
+}
