@@ -106,8 +106,11 @@ proptest! {
 }
 
 proptest! {
-    /// The hand-written IPv4 reader agrees with `std` on dotted quads,
-    /// near-misses (leading zeros, 256, five parts, empty parts) and noise.
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+    /// The hand-written IPv4 and IPv6 readers agree with `std` on dotted
+    /// quads, near-misses (leading zeros, 256, five parts, empty parts),
+    /// hex groups with and without `::` (too many, too long, two gaps, a
+    /// zone) and noise.
     #[test]
     fn client_addresses_read_as_std_reads_them(
         text in prop_oneof![
@@ -115,11 +118,44 @@ proptest! {
             "[0-9.]{0,20}",
             "(0|00|01|[1-9][0-9]{0,3})(\\.(0|00|01|[1-9][0-9]{0,3})){2,4}",
             any::<std::net::Ipv6Addr>().prop_map(|a| a.to_string()),
+            any::<[u16; 8]>().prop_map(|g| g.map(|x| format!("{x:x}")).join(":")),
+            "[0-9a-fA-F:]{0,42}",
+            "([0-9a-f]{0,5}:){0,9}(:[0-9a-f]{0,5}){0,9}",
+            "(::)?([0-9a-f]{1,4}(:|::)){0,8}[0-9a-f]{0,4}(%[a-z0-9]{1,3})?",
             ".{0,24}",
         ],
     ) {
         let want: Option<IpAddr> = text.parse().ok();
         prop_assert_eq!(parse_ip(text.as_bytes()), want, "{:?}", text);
+    }
+}
+
+#[test]
+fn ipv6_shapes_clients_have_take_the_fast_path() {
+    for ok in [
+        "2001:db8:1f3:6ac:4973:5c5:d1aa:b99f",
+        "2001:DB8::1",
+        "::",
+        "::1",
+        "1::",
+        "fe80::1:2",
+        "1:2:3:4:5:6:7::",
+    ] {
+        assert_eq!(parse_ipv6(ok.as_bytes()), ok.parse().ok(), "{ok}");
+        assert!(parse_ipv6(ok.as_bytes()).is_some(), "{ok}");
+    }
+    // Left to std (which takes the first), or refused by both.
+    for other in [
+        "::ffff:192.0.2.1",
+        "1::2::3",
+        "1:2:3:4:5:6:7:8:9",
+        "12345::",
+        ":1",
+        "1:",
+        "fe80::1%eth0",
+    ] {
+        assert_eq!(parse_ipv6(other.as_bytes()), None, "{other}");
+        assert_eq!(parse_ip(other.as_bytes()), other.parse().ok(), "{other}");
     }
 }
 
