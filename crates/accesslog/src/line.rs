@@ -211,11 +211,16 @@ fn field(s: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// The text up to the closing quote (skipping `\"`), and what follows it.
-/// (`memchr` here: quoted fields, the request and the User-Agent, are long.)
+/// The first bytes by a plain loop (a referer is often just `-`), the rest
+/// by `memchr` (requests and User-Agents are long).
 fn quoted(s: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut from = 0;
     loop {
-        let q = memchr(b'"', &s[from..])? + from;
+        let head = &s[from..s.len().min(from + 8)];
+        let q = match find(b'"', head) {
+            Some(i) => i,
+            None => memchr(b'"', &s[from + head.len()..])? + head.len(),
+        } + from;
         let escaped = s[..q].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1;
         if !escaped {
             return Some((&s[..q], &s[q + 1..]));

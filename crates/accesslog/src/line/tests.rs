@@ -181,3 +181,27 @@ fn client_address_edge_cases() {
         assert_eq!(parse_ip(bad.as_bytes()), None, "{bad}");
     }
 }
+
+/// `quoted` the slow, obvious way: the first quote not escaped by an odd
+/// number of backslashes.
+fn quoted_reference(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut backslashes = 0;
+    for (i, c) in s.iter().enumerate() {
+        match c {
+            b'"' if backslashes % 2 == 0 => return Some((&s[..i], &s[i + 1..])),
+            b'\\' => backslashes += 1,
+            _ => backslashes = 0,
+        }
+    }
+    None
+}
+
+proptest! {
+    /// Quoted fields end where the obvious reading says, whether the quote
+    /// comes in the first bytes (read by a loop) or later (by memchr), and
+    /// whatever the escapes around that boundary.
+    #[test]
+    fn quoted_fields_end_at_the_first_unescaped_quote(s in "[a\\\\\" ]{0,40}") {
+        prop_assert_eq!(quoted(s.as_bytes()), quoted_reference(s.as_bytes()));
+    }
+}
