@@ -158,7 +158,7 @@ impl RouteMemo {
     fn verdicts(&self, prep: &Prepared) -> Option<Verdicts> {
         let sites = self.policies.get(prep.policy.index())?.as_deref()?;
         let mut all: Verdicts = 0;
-        for (i, (r, view)) in sites.iter().zip(&self.view).enumerate() {
+        for (r, view) in sites.iter().zip(&self.view) {
             let load = view.load.0;
             let state = match view.state {
                 SiteState::Active => 0,
@@ -175,7 +175,7 @@ impl RouteMemo {
                 _ => 0,
             };
             let v = u32::from(view.up) | state << 1 | u32::from(past_commit) << 3 | capacity << 4;
-            all |= Verdicts::from(v) << (BITS * i as u32);
+            all = all << BITS | Verdicts::from(v);
         }
         Some(all)
     }
