@@ -72,7 +72,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 10, value_name = "N")]
     show_errors: usize,
     /// Threads parsing a single log (default: one per core). Results are
-    /// the same whatever the number; memory grows by about 2 MiB a thread.
+    /// the same whatever the number; each adds about 7 MB of memory.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// Print nothing but errors.
@@ -270,6 +270,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     if args.step == 0 {
         return Err(Failure::Usage("--step must be at least 1 second".into()));
     }
+    let threads = parsing_threads(args.threads)?;
     if !(args.default_bitrate.is_finite() && args.default_bitrate > 0.0) {
         return Err(Failure::Usage(
             "--default-bitrate must be a positive number of Mbit/s".into(),
@@ -303,7 +304,6 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         .iter()
         .map(|p| Source::open(p, args.format, custom.as_ref()))
         .collect::<Result<Vec<_>, _>>()?;
-    let threads = parsing_threads(args.threads)?;
     let started = Instant::now();
     let (lines, rejected) = match sources.as_mut_slice() {
         [one] => replay_one(one, &mut runs, args, threads)?,
