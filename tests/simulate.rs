@@ -447,7 +447,8 @@ fn log_with_bad_lines(dir: &Path) -> (PathBuf, Vec<usize>) {
         .filter(|(_, l)| *l == "garbage line" || l.contains(" 2000 5 "))
         .map(|(i, _)| i + 1)
         .collect();
-    // Windows line endings, and no newline at the end.
+    // Windows line endings (detected as nginx all the same), and no newline
+    // at the end.
     let path = dir.join("bad.log");
     std::fs::write(&path, lines.join("\r\n")).expect("write");
     (path, bad)
@@ -495,7 +496,7 @@ fn malformed_lines_keep_their_line_numbers_and_strict_its_stop_with_several_thre
         assert_eq!(numbers, bad);
         listed.push(first);
 
-        let strict = ["--threads", threads, "--strict", "--format", "nginx"];
+        let strict = ["--threads", threads, "--strict"];
         let o = simulate(&[&log], &out, &strict);
         assert_eq!(o.status.code(), Some(65));
         assert_eq!(
@@ -563,4 +564,22 @@ fn zero_parsing_threads_is_a_usage_error() {
     let o = simulate(&[&log], &dir.path().join("out"), &["--threads", "0"]);
     assert_eq!(o.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--threads must be at least 1"));
+}
+
+#[test]
+fn logs_with_windows_line_endings_are_detected() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = synth(dir.path(), "a.log", "3000", "29");
+    let text = std::fs::read_to_string(&log).expect("read");
+    let crlf = dir.path().join("crlf.log");
+    std::fs::write(&crlf, text.replace('\n', "\r\n")).expect("write");
+    let (o1, o2) = (dir.path().join("o1"), dir.path().join("o2"));
+    ok(simulate(&[&log], &o1, &[]));
+    let o = ok(simulate(&[&crlf], &o2, &[]));
+    assert!(
+        untimed(&o).contains("(nginx); 0 malformed"),
+        "{}",
+        untimed(&o)
+    );
+    assert_eq!(summary(&o1)["summary"], summary(&o2)["summary"]);
 }

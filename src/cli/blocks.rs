@@ -43,9 +43,14 @@ pub fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
             None => (rest, &rest[rest.len()..]),
         };
         rest = next;
-        let end = line.iter().rposition(|b| *b != b'\r').map_or(0, |i| i + 1);
-        Some(&line[..end])
+        Some(without_cr(line))
     })
+}
+
+/// `line` without the `\r`s that end it (of a `\r\n` ending).
+pub fn without_cr(line: &[u8]) -> &[u8] {
+    let end = line.iter().rposition(|b| *b != b'\r').map_or(0, |i| i + 1);
+    &line[..end]
 }
 
 /// Cuts a reader into [`Block`]s.

@@ -199,7 +199,12 @@ fn detect(name: &str, lines: &mut Box<dyn BufRead + Send>) -> Result<Format, Fai
     let head = lines
         .fill_buf()
         .map_err(|e| Failure::Data(format!("{name}: read error: {e}")))?;
-    let sample: Vec<&[u8]> = head.split(|b| *b == b'\n').take(50).collect();
+    // Lines as they will be parsed: without `\r\n` endings.
+    let sample: Vec<&[u8]> = head
+        .split(|b| *b == b'\n')
+        .map(blocks::without_cr)
+        .take(50)
+        .collect();
     // The last piece may be a cut line: leave it out when there are others.
     let sample = if sample.len() > 1 {
         &sample[..sample.len() - 1]
