@@ -108,16 +108,22 @@ pub fn replay_log(
     };
     let input = log.input;
     std::thread::scope(|scope| {
-        for mut worker in workers {
+        for (i, mut worker) in workers.into_iter().enumerate() {
             let (rx, tx) = (&work_rx, done_tx.clone());
-            scope.spawn(move || worker.run(rx, tx));
+            std::thread::Builder::new()
+                .name(format!("log-parse-{i}"))
+                .spawn_scoped(scope, move || worker.run(rx, tx))?;
         }
         let slots = Slots {
             free: free_rx,
             made: 0,
             limit: 2 * threads + 2,
         };
-        scope.spawn(move || read_blocks(input, settings.block, slots, work_tx, done_tx));
+        std::thread::Builder::new()
+            .name("log-read".into())
+            .spawn_scoped(scope, move || {
+                read_blocks(input, settings.block, slots, work_tx, done_tx)
+            })?;
         // Hanging up stops the reader and the workers, even after an error.
         order.run(done_rx, free_tx)
     })
