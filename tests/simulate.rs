@@ -369,3 +369,217 @@ fn traffic_router_and_json_logs_are_detected_and_replayed() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("(json)"));
     assert_eq!(total(&summary(&out), "sites"), 3_750_000);
 }
+
+/// Every file under `dir`, by its path relative to `dir`, with its bytes.
+fn files(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("readable dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).expect("inside").to_path_buf();
+                out.insert(rel, std::fs::read(&path).expect("readable file"));
+            }
+        }
+    }
+    out
+}
+
+/// The stdout of a replay without its timing (`in 0.12 s (… lines/s)`)
+/// and the name of its output directory.
+fn untimed(o: &Output) -> String {
+    let text = String::from_utf8_lossy(&o.stdout);
+    let (head, rest) = text.split_once(" in ").expect("timing");
+    let rest = rest.split_once("lines/s)").expect("rate").1;
+    let rest = rest.split_once("\nwrote ").expect("report").0;
+    format!("{head}{rest}")
+}
+
+#[test]
+fn outputs_are_byte_identical_whatever_the_number_of_parsing_threads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // About 4 MB: several blocks of a megabyte.
+    let log = synth(dir.path(), "a.log", "20000", "13");
+    assert!(std::fs::metadata(&log).expect("log").len() > 3 << 20);
+    let mut outs = Vec::new();
+    for threads in ["1", "3"] {
+        let out = dir.path().join(format!("out-{threads}"));
+        let o = ok(simulate(&[&log], &out, &["--threads", threads]));
+        outs.push((files(&out), untimed(&o)));
+    }
+    let (one, three) = (&outs[0], &outs[1]);
+    assert!(one.0.len() >= 8, "{:?}", one.0.keys());
+    assert!(one
+        .0
+        .keys()
+        .any(|p| p.extension().is_some_and(|e| e == "rrd")));
+    assert_eq!(
+        one.0.keys().collect::<Vec<_>>(),
+        three.0.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &one.0 {
+        assert!(three.0[path] == *bytes, "{} differs", path.display());
+    }
+    assert_eq!(one.1, three.1, "the same summary on stdout");
+}
+
+/// A synthetic log with malformed (and empty) lines spread over several
+/// blocks, and the numbers of the malformed ones.
+fn log_with_bad_lines(dir: &Path) -> (PathBuf, Vec<usize>) {
+    let log = synth(dir, "a.log", "30000", "17");
+    let text = std::fs::read_to_string(&log).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // From the end, so that earlier places stay put.
+    for at in [25_999, 21_000, 12_345, 5_600, 5_599, 0] {
+        lines.insert(at, "garbage line".to_string());
+    }
+    lines.insert(12_000, String::new());
+    lines.push(
+        "192.0.2.1 - - [24/Nov/2026:23:59:59 +0000] \"GET /x HTTP/1.1\" 2000 5 \"-\" \"a\" 0.1"
+            .into(),
+    );
+    let bad: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| *l == "garbage line" || l.contains(" 2000 5 "))
+        .map(|(i, _)| i + 1)
+        .collect();
+    // Windows line endings (detected as nginx all the same), and no newline
+    // at the end.
+    let path = dir.join("bad.log");
+    std::fs::write(&path, lines.join("\r\n")).expect("write");
+    (path, bad)
+}
+
+#[test]
+fn malformed_lines_keep_their_line_numbers_and_strict_its_stop_with_several_threads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (log, bad) = log_with_bad_lines(dir.path());
+    assert!(std::fs::metadata(&log).expect("log").len() > 4 << 20);
+    let name = log.display().to_string();
+    let mut listed = Vec::new();
+    for threads in ["1", "3"] {
+        let out = dir.path().join(format!("out-{threads}"));
+        ok(simulate(
+            &[&log],
+            &out,
+            &[
+                "--threads",
+                threads,
+                "--show-errors",
+                "100",
+                "--format",
+                "nginx",
+            ],
+        ));
+        let s = summary(&out);
+        assert_eq!(s["malformed"]["count"].as_u64(), Some(bad.len() as u64));
+        let first: Vec<String> = s["malformed"]["first"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|v| v.as_str().expect("text").to_string())
+            .collect();
+        let numbers: Vec<usize> = first
+            .iter()
+            .map(|f| {
+                let rest = f.strip_prefix(&format!("{name}:")).expect("file name");
+                rest.split(':')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("line")
+            })
+            .collect();
+        assert_eq!(numbers, bad);
+        listed.push(first);
+
+        let strict = ["--threads", threads, "--strict"];
+        let o = simulate(&[&log], &out, &strict);
+        assert_eq!(o.status.code(), Some(65));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr).trim(),
+            format!("routecast: {name}:1: client address is not an IP address (format nginx)")
+        );
+    }
+    assert_eq!(listed[0], listed[1]);
+}
+
+#[test]
+fn strict_stops_at_a_malformed_line_deep_in_the_log_with_several_threads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = synth(dir.path(), "a.log", "30000", "19");
+    let mut lines: Vec<String> = std::fs::read_to_string(&log)
+        .expect("read")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.insert(25_000, "garbage line".to_string());
+    lines.insert(17_000, "also garbage".to_string());
+    std::fs::write(&log, lines.join("\n") + "\n").expect("write");
+    let name = log.display().to_string();
+    for threads in ["1", "2", "4"] {
+        let out = dir.path().join("out");
+        let o = simulate(&[&log], &out, &["--threads", threads, "--strict"]);
+        assert_eq!(o.status.code(), Some(65));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr).trim(),
+            format!("routecast: {name}:17001: client address is not an IP address (format nginx)"),
+            "--threads {threads}"
+        );
+    }
+}
+
+#[test]
+fn a_read_error_names_the_same_line_whatever_the_number_of_threads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let gz = synth(dir.path(), "a.log.gz", "40000", "23");
+    let mut bytes = std::fs::read(&gz).expect("read");
+    bytes.truncate(bytes.len() * 2 / 3);
+    std::fs::write(&gz, bytes).expect("write");
+    let out = dir.path().join("out");
+    let errors: Vec<String> = ["1", "3"]
+        .iter()
+        .map(|t| {
+            let o = simulate(&[&gz], &out, &["--threads", t]);
+            assert_eq!(o.status.code(), Some(65));
+            String::from_utf8_lossy(&o.stderr).trim().to_string()
+        })
+        .collect();
+    assert_eq!(errors[0], errors[1]);
+    let line: u64 = errors[0]
+        .strip_prefix(&format!("routecast: {}:", gz.display()))
+        .and_then(|r| r.split_once(": read error: "))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}", errors[0]));
+    assert!(line > 10_000, "{line}");
+}
+
+#[test]
+fn zero_parsing_threads_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = synth(dir.path(), "a.log", "10", "1");
+    let o = simulate(&[&log], &dir.path().join("out"), &["--threads", "0"]);
+    assert_eq!(o.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--threads must be at least 1"));
+}
+
+#[test]
+fn logs_with_windows_line_endings_are_detected() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = synth(dir.path(), "a.log", "3000", "29");
+    let text = std::fs::read_to_string(&log).expect("read");
+    let crlf = dir.path().join("crlf.log");
+    std::fs::write(&crlf, text.replace('\n', "\r\n")).expect("write");
+    let (o1, o2) = (dir.path().join("o1"), dir.path().join("o2"));
+    ok(simulate(&[&log], &o1, &[]));
+    let o = ok(simulate(&[&crlf], &o2, &[]));
+    assert!(
+        untimed(&o).contains("(nginx); 0 malformed"),
+        "{}",
+        untimed(&o)
+    );
+    assert_eq!(summary(&o1)["summary"], summary(&o2)["summary"]);
+}

@@ -6,9 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod blocks;
 mod check;
 mod config;
 mod output;
+mod parallel;
 mod pipeline;
 mod progress;
 mod route;

@@ -10,7 +10,7 @@ use routecast_accesslog::reader::ByteCounter;
 
 use super::simulate::SourceInfo;
 
-/// How often progress is looked at, in lines (cheap: a modulo per line).
+/// How often progress is looked at, in lines (cheap: a division per call).
 const EVERY: u64 = 65_536;
 /// Plain progress lines when stderr is not a terminal.
 const PLAIN_INTERVAL: Duration = Duration::from_secs(5);
@@ -22,6 +22,8 @@ pub struct Progress {
     counters: Vec<ByteCounter>,
     started: Instant,
     last_plain: std::cell::Cell<Instant>,
+    /// The line count of the last call.
+    last_lines: std::cell::Cell<u64>,
 }
 
 impl Progress {
@@ -55,6 +57,7 @@ impl Progress {
             counters,
             started: now,
             last_plain: std::cell::Cell::new(now),
+            last_lines: std::cell::Cell::new(0),
         }
     }
 
@@ -62,10 +65,11 @@ impl Progress {
         self.counters.iter().map(ByteCounter::get).sum()
     }
 
-    /// Called with the running line count; acts every [`EVERY`] lines.
+    /// Called with the running line count, by one line or by many; acts
+    /// when it crosses a multiple of [`EVERY`].
     #[inline]
     pub fn tick(&self, lines: u64) {
-        if lines % EVERY != 0 {
+        if !crossed(self.last_lines.replace(lines), lines) {
             return;
         }
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
@@ -87,5 +91,25 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// Whether going from `before` to `now` lines crosses a multiple of [`EVERY`].
+fn crossed(before: u64, now: u64) -> bool {
+    now / EVERY > before / EVERY
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_fire_when_a_multiple_is_crossed_by_one_line_or_by_a_block() {
+        assert!(crossed(EVERY - 1, EVERY), "one line onto a multiple");
+        assert!(!crossed(EVERY, EVERY + 1), "not again just after it");
+        assert!(crossed(EVERY - 10, EVERY + 4000), "a block over a multiple");
+        assert!(crossed(10, 3 * EVERY + 7), "several at once: once");
+        assert!(!crossed(EVERY + 1, 2 * EVERY - 1), "within an interval");
+        assert!(!crossed(0, 0));
     }
 }

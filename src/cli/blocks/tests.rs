@@ -1,0 +1,127 @@
+use std::io::{self, BufReader, Read};
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// The lines of `text` as `reader::for_each_line` sees them.
+fn reference(text: &[u8]) -> Vec<Vec<u8>> {
+    let mut r = text;
+    let mut out = Vec::new();
+    routecast_accesslog::reader::for_each_line(&mut r, |l| {
+        out.push(l.to_vec());
+        Ok::<(), ()>(())
+    })
+    .expect("in memory");
+    out
+}
+
+/// Every block of `text` cut into blocks of `size` bytes, read through a
+/// buffer of `cap` bytes, reusing one block.
+fn blocks(text: &[u8], size: usize, cap: usize) -> Vec<Vec<u8>> {
+    let mut input = BufReader::with_capacity(cap, text);
+    let mut reader = BlockReader::new(&mut input, size);
+    let mut block = Block::default();
+    let mut out = Vec::new();
+    while reader.next_into(&mut block).expect("in memory") {
+        out.push(block.as_bytes().to_vec());
+    }
+    out
+}
+
+/// The lines of every block of `text`, in order.
+fn block_lines(text: &[u8], size: usize, cap: usize) -> Vec<Vec<u8>> {
+    blocks(text, size, cap)
+        .iter()
+        .flat_map(|b| lines(b).map(<[u8]>::to_vec).collect::<Vec<_>>())
+        .collect()
+}
+
+#[test]
+fn lines_cross_block_boundaries_whole() {
+    let text = b"first line\nsecond\nthird line here\nfourth\n";
+    let got = blocks(text, 8, 3);
+    assert!(got.len() > 2, "{got:?}");
+    assert!(got.iter().all(|b| b.ends_with(b"\n")), "whole lines");
+    assert_eq!(got.concat(), text);
+    assert_eq!(block_lines(text, 8, 3), reference(text));
+}
+
+#[test]
+fn a_last_line_without_newline_is_a_line() {
+    let text = b"a\nbb\nlast";
+    assert_eq!(block_lines(text, 3, 2), [&b"a"[..], b"bb", b"last"]);
+    assert_eq!(blocks(text, 1 << 20, 8192), [text.to_vec()]);
+}
+
+#[test]
+fn crlf_endings_are_stripped_and_empty_lines_kept() {
+    let text = b"one\r\n\r\ntwo\r\n\nthree\r";
+    assert_eq!(
+        block_lines(text, 4, 5),
+        [&b"one"[..], b"", b"two", b"", b"three"]
+    );
+}
+
+#[test]
+fn a_line_longer_than_the_block_grows_it() {
+    let long = vec![b'x'; 10_000];
+    let mut text = b"short\n".to_vec();
+    text.extend_from_slice(&long);
+    text.extend_from_slice(b"\nafter\n");
+    let got = blocks(&text, 16, 7);
+    assert!(got.iter().any(|b| b.len() > 10_000), "one grown block");
+    assert_eq!(block_lines(&text, 16, 7), [&b"short"[..], &long, b"after"]);
+}
+
+#[test]
+fn empty_input_has_no_block() {
+    assert!(blocks(b"", 16, 4).is_empty());
+    assert_eq!(block_lines(b"\n", 16, 4), [b""]);
+}
+
+/// Yields its text, then fails.
+struct Failing<'a>(&'a [u8]);
+
+impl Read for Failing<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.0.is_empty() {
+            return Err(io::Error::other("broken"));
+        }
+        let n = self.0.len().min(out.len());
+        out[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_read_error_comes_after_the_whole_lines_before_it() {
+    let mut input = BufReader::with_capacity(4, Failing(b"a\nb\ncut"));
+    let mut reader = BlockReader::new(&mut input, 1 << 20);
+    let mut block = Block::default();
+    assert!(reader.next_into(&mut block).expect("lines first"));
+    assert_eq!(block.as_bytes(), b"a\nb\n", "the cut line is lost");
+    let e = reader.next_into(&mut block).expect_err("then the error");
+    assert_eq!(e.to_string(), "broken");
+    assert!(!reader.next_into(&mut block).expect("then the end"));
+}
+
+proptest! {
+    #[test]
+    fn blocks_hold_the_lines_for_each_line_reads(
+        text in proptest::collection::vec(prop_oneof![
+            Just(b'\n'), Just(b'\r'), Just(b'a'), Just(b'b')
+        ], 0..300),
+        size in 1usize..50,
+        cap in 1usize..40,
+    ) {
+        let got = blocks(&text, size, cap);
+        prop_assert_eq!(got.concat(), text.clone());
+        // Every block but the last ends at a newline.
+        for b in got.iter().rev().skip(1) {
+            prop_assert!(b.ends_with(b"\n"));
+        }
+        prop_assert_eq!(block_lines(&text, size, cap), reference(&text));
+    }
+}

@@ -1,0 +1,332 @@
+//! One log replayed with its parsing spread over several threads.
+//!
+//! A reader thread cuts the (decompressed) log into numbered [`Block`]s of
+//! whole lines; worker threads parse and prepare every line of a block for
+//! every replay (each worker with its own parser and [`Preparer`]s, whose
+//! caches are exact, so who parsed what never shows in the results); the
+//! calling thread takes the results in block order, names malformed lines
+//! by their line in the file, and replays. A block and its results travel
+//! together in a [`Slot`] that goes back to the reader once replayed: a
+//! fixed number of slots in flight bound the memory, and their buffers are
+//! reused.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead};
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::sync::{Mutex, PoisonError};
+
+use routecast_accesslog::{LineError, LineParser};
+use routecast_replay::{PreparedRequest, Preparer, Replay};
+
+use super::blocks::{Block, BlockReader};
+use super::progress::Progress;
+use super::simulate::Rejected;
+use super::Failure;
+
+/// How to read, parse and judge a log.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Parsing threads (at least one).
+    pub threads: usize,
+    /// Bytes per block ([`super::blocks::BLOCK`] but in tests).
+    pub block: usize,
+    /// Bytes of each request when the format logs none.
+    pub request_bytes: u64,
+    /// Stop at the first malformed line.
+    pub strict: bool,
+    /// How many malformed lines to list.
+    pub show_errors: usize,
+}
+
+/// The log to replay.
+pub struct Log<'a> {
+    /// Its name in messages.
+    pub name: &'a str,
+    /// Its format's name in messages.
+    pub format: &'a str,
+    /// Its decompressed bytes.
+    pub input: &'a mut (dyn BufRead + Send),
+    /// A parser for its lines (cloned for each thread).
+    pub parser: &'a LineParser,
+    /// The format logs no byte counts (Traffic Router).
+    pub no_bytes: bool,
+}
+
+/// A block and what a worker made of it.
+#[derive(Default)]
+struct Slot {
+    /// The block's place in the log, from 0.
+    index: u64,
+    block: Block,
+    /// Lines in the block, empty ones included.
+    lines: u64,
+    /// `runs[i]`: the well-formed lines as replay `i` prepared them.
+    runs: Vec<Vec<PreparedRequest>>,
+    /// Malformed lines: index in the block (from 0), and why.
+    errors: Vec<(u64, LineError)>,
+}
+
+/// What the replaying thread hears.
+enum Message {
+    /// A parsed block.
+    Parsed(Slot),
+    /// The reader's last word: how many blocks it sent, and why it stopped
+    /// if not at the end of the log.
+    End {
+        blocks: u64,
+        error: Option<io::Error>,
+    },
+    /// A reader or worker thread panicked.
+    Panicked,
+}
+
+/// Replays `log` into `replays` (in log order), counting malformed lines
+/// into `rejected`; returns how many lines the log had.
+pub fn replay_log(
+    log: Log<'_>,
+    replays: &mut [&mut Replay],
+    settings: Settings,
+    rejected: &mut Rejected,
+    progress: &Progress,
+) -> Result<u64, Failure> {
+    let threads = settings.threads.max(1);
+    let (work_tx, work_rx) = channel::<Slot>();
+    let work_rx = Mutex::new(work_rx);
+    let (done_tx, done_rx) = channel::<Message>();
+    let (free_tx, free_rx) = channel::<Slot>();
+    let workers: Vec<Worker> = (0..threads)
+        .map(|_| Worker::new(&log, replays, settings.request_bytes))
+        .collect();
+    let mut order = InOrder {
+        name: log.name,
+        format: log.format,
+        settings,
+        replays,
+        rejected,
+        progress,
+        lines: 0,
+    };
+    let input = log.input;
+    std::thread::scope(|scope| {
+        for (i, mut worker) in workers.into_iter().enumerate() {
+            let (rx, tx) = (&work_rx, done_tx.clone());
+            std::thread::Builder::new()
+                .name(format!("log-parse-{i}"))
+                .spawn_scoped(scope, move || worker.run(rx, tx))?;
+        }
+        let slots = Slots {
+            free: free_rx,
+            made: 0,
+            limit: 2 * threads + 2,
+        };
+        std::thread::Builder::new()
+            .name("log-read".into())
+            .spawn_scoped(scope, move || {
+                read_blocks(input, settings.block, slots, work_tx, done_tx)
+            })?;
+        // Hanging up stops the reader and the workers, even after an error.
+        order.run(done_rx, free_tx)
+    })
+}
+
+/// Parses and prepares blocks.
+struct Worker {
+    parser: LineParser,
+    preparers: Vec<Preparer>,
+    no_bytes: bool,
+    request_bytes: u64,
+}
+
+impl Worker {
+    /// A worker for `log`, preparing for each of `replays`.
+    fn new(log: &Log<'_>, replays: &[&mut Replay], request_bytes: u64) -> Self {
+        Self {
+            parser: log.parser.clone(),
+            preparers: replays.iter().map(|r| r.preparer()).collect(),
+            no_bytes: log.no_bytes,
+            request_bytes,
+        }
+    }
+
+    /// Takes blocks from `work` until it closes, and sends them parsed.
+    fn run(&mut self, work: &Mutex<Receiver<Slot>>, done: Sender<Message>) {
+        let _notice = PanicNotice(done.clone());
+        loop {
+            let next = work.lock().unwrap_or_else(PoisonError::into_inner).recv();
+            let Ok(mut slot) = next else { return };
+            self.parse(&mut slot);
+            if done.send(Message::Parsed(slot)).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn parse(&mut self, slot: &mut Slot) {
+        slot.lines = 0;
+        slot.errors.clear();
+        slot.runs.resize_with(self.preparers.len(), Vec::new);
+        for line in slot.block.lines() {
+            let index = slot.lines;
+            slot.lines += 1;
+            if line.is_empty() {
+                continue;
+            }
+            match self.parser.parse(line) {
+                Ok(mut r) => {
+                    if self.no_bytes {
+                        r.bytes = self.request_bytes;
+                    }
+                    for (p, out) in self.preparers.iter_mut().zip(&mut slot.runs) {
+                        out.push(p.prepare(&r));
+                    }
+                }
+                Err(e) => slot.errors.push((index, e)),
+            }
+        }
+    }
+}
+
+/// Tells the replaying thread when the thread holding it panics, so that it
+/// does not wait for a block that will never come.
+struct PanicNotice(Sender<Message>);
+
+impl Drop for PanicNotice {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.0.send(Message::Panicked);
+        }
+    }
+}
+
+/// Slots for the reader: new ones up to a limit, then those the replaying
+/// thread gives back.
+struct Slots {
+    free: Receiver<Slot>,
+    made: usize,
+    limit: usize,
+}
+
+impl Slots {
+    /// A slot to fill; `None` once the replaying thread has gone.
+    fn take(&mut self) -> Option<Slot> {
+        match self.free.try_recv() {
+            Ok(slot) => Some(slot),
+            Err(TryRecvError::Empty) if self.made < self.limit => {
+                self.made += 1;
+                Some(Slot::default())
+            }
+            Err(TryRecvError::Empty) => self.free.recv().ok(),
+            Err(TryRecvError::Disconnected) => None,
+        }
+    }
+}
+
+/// The reader thread: numbered blocks of `input` to the workers, in
+/// `slots`, then the end to `done`. Stops early when the replaying thread
+/// has gone.
+fn read_blocks(
+    input: &mut dyn BufRead,
+    size: usize,
+    mut slots: Slots,
+    work: Sender<Slot>,
+    done: Sender<Message>,
+) {
+    let _notice = PanicNotice(done.clone());
+    let mut reader = BlockReader::new(input, size);
+    let mut index = 0;
+    let error = loop {
+        let Some(mut slot) = slots.take() else { return };
+        match reader.next_into(&mut slot.block) {
+            Ok(true) => {}
+            Ok(false) => break None,
+            Err(e) => break Some(e),
+        }
+        slot.index = index;
+        index += 1;
+        if work.send(slot).is_err() {
+            return;
+        }
+    };
+    let _ = done.send(Message::End {
+        blocks: index,
+        error,
+    });
+}
+
+/// The replaying side: parsed blocks back in log order, into the replays.
+struct InOrder<'a, 'r> {
+    name: &'a str,
+    format: &'a str,
+    settings: Settings,
+    replays: &'a mut [&'r mut Replay],
+    rejected: &'a mut Rejected,
+    progress: &'a Progress,
+    /// Lines replayed so far.
+    lines: u64,
+}
+
+impl InOrder<'_, '_> {
+    /// Replays every block in order; the number of lines.
+    fn run(&mut self, done: Receiver<Message>, free: Sender<Slot>) -> Result<u64, Failure> {
+        let mut waiting: BTreeMap<u64, Slot> = BTreeMap::new();
+        let mut next = 0;
+        let mut end = None;
+        loop {
+            if let Some((blocks, _)) = &end {
+                if next == *blocks {
+                    break;
+                }
+            }
+            match done.recv() {
+                Ok(Message::Parsed(slot)) => {
+                    waiting.insert(slot.index, slot);
+                }
+                Ok(Message::End { blocks, error }) => end = Some((blocks, error)),
+                Ok(Message::Panicked) | Err(_) => return Err(panicked()),
+            }
+            while let Some(mut slot) = waiting.remove(&next) {
+                self.take(&mut slot)?;
+                next += 1;
+                // The reader may have stopped already: then the slot is moot.
+                let _ = free.send(slot);
+            }
+        }
+        match end {
+            Some((_, Some(e))) => Err(Failure::Data(format!(
+                "{}:{}: read error: {e}",
+                self.name,
+                self.lines + 1
+            ))),
+            _ => Ok(self.lines),
+        }
+    }
+
+    /// Replays one block (its malformed lines first, for `--strict`).
+    fn take(&mut self, slot: &mut Slot) -> Result<(), Failure> {
+        for (i, e) in slot.errors.drain(..) {
+            let place = format!(
+                "{}:{}: {e} (format {})",
+                self.name,
+                self.lines + i + 1,
+                self.format
+            );
+            self.rejected
+                .record(place, self.settings.strict, self.settings.show_errors)?;
+        }
+        for (replay, prepared) in self.replays.iter_mut().zip(&mut slot.runs) {
+            for p in prepared.drain(..) {
+                replay.push_prepared(p);
+            }
+        }
+        self.lines += slot.lines;
+        self.progress.tick(self.lines);
+        Ok(())
+    }
+}
+
+fn panicked() -> Failure {
+    Failure::Other(anyhow::anyhow!("a log reading or parsing thread panicked"))
+}
+
+#[cfg(test)]
+mod tests;
