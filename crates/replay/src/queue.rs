@@ -11,6 +11,12 @@ use std::collections::VecDeque;
 /// Bucket width, ms.
 const BUCKET_MS: i64 = 1000;
 
+/// What the queue orders by.
+pub(crate) trait Starts {
+    /// Start time, ms.
+    fn start(&self) -> i64;
+}
+
 /// Requests ordered by start time, released a bucket at a time.
 #[derive(Debug)]
 pub(crate) struct ReorderQueue<T> {
@@ -18,12 +24,12 @@ pub(crate) struct ReorderQueue<T> {
     base: i64,
     /// Every bucket before this one has left; `base >= released`.
     released: i64,
-    buckets: VecDeque<Vec<(i64, u64, T)>>,
+    buckets: VecDeque<Vec<T>>,
     len: usize,
     /// Emptied buckets, kept with their memory for the next ones (a bucket
     /// grown from nothing every second cost a reallocation per doubling
     /// and a free when it left).
-    spare: Vec<Vec<(i64, u64, T)>>,
+    spare: Vec<Vec<T>>,
     /// The leaving bucket's order: `(start offset in the bucket) << 54 |
     /// index`, sorted (see `order`).
     keys: Vec<u64>,
@@ -55,16 +61,16 @@ fn bucket(t: i64) -> i64 {
     t.div_euclid(BUCKET_MS)
 }
 
-impl<T: Copy> ReorderQueue<T> {
+impl<T: Starts + Copy> ReorderQueue<T> {
     /// Requests waiting.
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    /// Queues `item` starting at `start` (ties keep `seq` order), or hands it
-    /// back when its bucket has already left: it is late.
-    pub(crate) fn push(&mut self, start: i64, seq: u64, item: T) -> Result<(), T> {
-        let b = bucket(start);
+    /// Queues `item` (ties in start time keep the order of arrival), or
+    /// hands it back when its bucket has already left: it is late.
+    pub(crate) fn push(&mut self, item: T) -> Result<(), T> {
+        let b = bucket(item.start());
         if b < self.released {
             return Err(item);
         }
@@ -82,7 +88,7 @@ impl<T: Copy> ReorderQueue<T> {
             self.buckets
                 .resize_with(i + 1, || spare.pop().unwrap_or_default());
         }
-        self.buckets[i].push((start, seq, item));
+        self.buckets[i].push(item);
         self.len += 1;
         Ok(())
     }
@@ -106,8 +112,7 @@ impl<T: Copy> ReorderQueue<T> {
             self.order(&items);
             for &k in &self.keys {
                 // Invariant: `order` makes one key per item, its index below.
-                let (_, _, item) = items[(k & INDEX_MASK) as usize];
-                f(item);
+                f(items[(k & INDEX_MASK) as usize]);
             }
             items.clear();
             if self.spare.len() < SPARE {
@@ -124,17 +129,16 @@ impl<T: Copy> ReorderQueue<T> {
     }
 
     /// Puts in `self.keys` the indices of a leaving bucket's `items` in
-    /// (start, seq) order. Within a bucket, index order is `seq` order (items
-    /// are appended in `seq` order) and starts are less than a bucket apart,
-    /// so one integer per item says both: sorting these 8-byte keys instead
-    /// of the 120-byte items is what makes it cheap.
-    fn order(&mut self, items: &[(i64, u64, T)]) {
+    /// (start, arrival) order. Within a bucket, index order is arrival order
+    /// and starts are less than a bucket apart, so one integer per item
+    /// says both: sorting these 8-byte keys instead of the 104-byte items
+    /// is what makes it cheap.
+    fn order(&mut self, items: &[T]) {
         self.keys.clear();
-        self.keys
-            .extend(items.iter().enumerate().map(|(i, (start, _, _))| {
-                let offset = start.rem_euclid(BUCKET_MS) as u64;
-                offset << INDEX_BITS | i as u64
-            }));
+        self.keys.extend(items.iter().enumerate().map(|(i, item)| {
+            let offset = item.start().rem_euclid(BUCKET_MS) as u64;
+            offset << INDEX_BITS | i as u64
+        }));
         self.keys.sort_unstable();
     }
 
@@ -148,6 +152,12 @@ impl<T: Copy> ReorderQueue<T> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    impl Starts for (i64, u64) {
+        fn start(&self) -> i64 {
+            self.0
+        }
+    }
 
     proptest! {
         #[test]
@@ -165,7 +175,7 @@ mod tests {
                 q.release(horizon, |x| out.push(x));
                 prop_assert!(out.iter().all(|(t, _)| *t <= horizon));
                 prop_assert!(q.released <= q.base || q.buckets.is_empty());
-                if let Err(x) = q.push(*s, seq as u64, (*s, seq as u64)) {
+                if let Err(x) = q.push((*s, seq as u64)) {
                     late += 1;
                     out.push(x);
                 }
@@ -182,13 +192,13 @@ mod tests {
 
     #[test]
     fn in_order_input_is_never_late_and_ties_keep_log_order() {
-        let mut q = ReorderQueue::default();
+        let mut q = ReorderQueue::<(i64, u64)>::default();
         let mut out = Vec::new();
         for (seq, s) in [0i64, 0, 500, 1500, 1500, 4000].iter().enumerate() {
-            q.release(s - 1000, |x| out.push(x));
-            assert!(q.push(*s, seq as u64, seq).is_ok());
+            q.release(s - 1000, |x| out.push(x.1));
+            assert!(q.push((*s, seq as u64)).is_ok());
         }
-        q.drain(|x| out.push(x));
+        q.drain(|x| out.push(x.1));
         assert_eq!(out, [0, 1, 2, 3, 4, 5]);
     }
 }

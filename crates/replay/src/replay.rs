@@ -10,7 +10,7 @@ use routecast_engine::{
     Site, SiteId, SiteView,
 };
 
-use crate::queue::ReorderQueue;
+use crate::queue::{ReorderQueue, Starts};
 use crate::series::{Flags, Series};
 use crate::summary::Report;
 
@@ -95,6 +95,12 @@ pub struct PreparedRequest {
     end: i64,
     bytes: u64,
     prep: Prepared,
+}
+
+impl Starts for PreparedRequest {
+    fn start(&self) -> i64 {
+        self.start
+    }
 }
 
 /// Turns parsed log lines into [`PreparedRequest`]s: locates the client,
@@ -250,7 +256,6 @@ pub struct Replay {
     sites: Vec<Series>,
     groups: Vec<Series>,
     stats: ReplayStats,
-    seq: u64,
     newest_start: i64,
     last_routed: i64,
 }
@@ -283,7 +288,6 @@ impl Replay {
             sites: vec![Series::default(); n_sites],
             groups: vec![Series::default(); n_groups],
             stats: ReplayStats::default(),
-            seq: 0,
             newest_start: i64::MIN,
             last_routed: i64::MIN,
         }
@@ -305,11 +309,10 @@ impl Replay {
     /// Takes the next request in log order, prepared by [`Replay::preparer`]'s
     /// [`Preparer::prepare`].
     pub fn push_prepared(&mut self, p: PreparedRequest) {
-        self.seq += 1;
         self.newest_start = self.newest_start.max(p.start);
         let horizon = self.newest_start.saturating_sub(self.config.window_ms);
         self.release(horizon);
-        if let Err(p) = self.pending.push(p.start, self.seq, p) {
+        if let Err(p) = self.pending.push(p) {
             self.route_next(p);
         }
     }
