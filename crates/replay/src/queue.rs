@@ -33,6 +33,8 @@ pub(crate) struct ReorderQueue<T> {
     /// The leaving bucket's order: `(start offset in the bucket) << 54 |
     /// index`, sorted (see `order`).
     keys: Vec<u64>,
+    /// The bucket after the horizon of the last release (see `due`).
+    last_done: i64,
 }
 
 /// Bits of a sort key that hold the item's index (the offset in the bucket,
@@ -53,6 +55,7 @@ impl<T> Default for ReorderQueue<T> {
             len: 0,
             spare: Vec::new(),
             keys: Vec::new(),
+            last_done: i64::MIN,
         }
     }
 }
@@ -93,6 +96,14 @@ impl<T: Starts + Copy> ReorderQueue<T> {
         Ok(())
     }
 
+    /// Whether [`ReorderQueue::release`] up to `horizon` could do anything:
+    /// what it does depends only on the bucket after the horizon, so not
+    /// while that stays the one of the last release (requests pushed since
+    /// are in buckets it did not reach).
+    pub(crate) fn due(&self, horizon: i64) -> bool {
+        bucket(horizon.saturating_add(1)) != self.last_done
+    }
+
     /// Passes to `f`, in start order, every request of the buckets that end
     /// at or before `horizon`; later arrivals before `horizon` are late.
     pub(crate) fn release(&mut self, horizon: i64, mut f: impl FnMut(T)) {
@@ -122,6 +133,7 @@ impl<T: Starts + Copy> ReorderQueue<T> {
         // Every bucket wholly before the horizon is gone now, held or not (a
         // held one would have been released above, so `done <= base` here).
         let done = bucket(horizon.saturating_add(1));
+        self.last_done = done;
         self.released = self.released.max(done);
         if self.buckets.is_empty() {
             self.base = self.released;
@@ -172,7 +184,10 @@ mod tests {
             for (seq, s) in starts.iter().enumerate() {
                 newest = newest.max(*s);
                 let horizon = newest - window;
+                let before = out.len();
+                let due = q.due(horizon);
                 q.release(horizon, |x| out.push(x));
+                prop_assert!(due || out.len() == before, "released while not due");
                 prop_assert!(out.iter().all(|(t, _)| *t <= horizon));
                 prop_assert!(q.released <= q.base || q.buckets.is_empty());
                 if let Err(x) = q.push((*s, seq as u64)) {

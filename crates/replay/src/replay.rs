@@ -311,7 +311,9 @@ impl Replay {
     pub fn push_prepared(&mut self, p: PreparedRequest) {
         self.newest_start = self.newest_start.max(p.start);
         let horizon = self.newest_start.saturating_sub(self.config.window_ms);
-        self.release(horizon);
+        if self.pending.due(horizon) {
+            self.release(horizon);
+        }
         if let Err(p) = self.pending.push(p) {
             self.route_next(p);
         }
