@@ -131,7 +131,11 @@ impl CombinedParser {
         let sp = find(b' ', line).ok_or(LineError::Client)?;
         let client = parse_ip(&line[..sp]).ok_or(LineError::Client)?;
         let open = find(b'[', &line[sp..]).ok_or(LineError::Time)? + sp;
-        let close = find(b']', &line[open..]).ok_or(LineError::Time)? + open;
+        // `dd/Mon/yyyy:HH:MM:SS +zone` is 26 bytes: look there first.
+        let close = match line.get(open + 27) {
+            Some(b']') => open + 27,
+            _ => find(b']', &line[open..]).ok_or(LineError::Time)? + open,
+        };
         let logged_ms = self
             .clock
             .parse(&line[open + 1..close])

@@ -212,7 +212,8 @@ impl Router {
         let Some(class) = memo.class(path) else {
             return work_out();
         };
-        let i = mix(u64::from(client.group.0), class) as usize % memo.paths.len().max(1);
+        // Both table sizes are powers of two.
+        let i = mix(u64::from(client.group.0), class) as usize & (memo.paths.len().max(1) - 1);
         if let Some(Some(p)) = memo.paths.get(i) {
             if p.group == client.group && p.class == class {
                 return (p.policy, p.serves);
