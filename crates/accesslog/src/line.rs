@@ -322,9 +322,11 @@ fn hex_group(b: &[u8]) -> Option<(u16, usize)> {
 /// `a.b.c.d` with each part 0–255 in decimal, no leading zeros (as `std`
 /// requires): the address, or `None` for anything else.
 fn parse_ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
-    let mut octets = [0u8; 4];
+    // The octets gather in one integer: bytes stored one by one and then
+    // read as a word stall the read (no store forwarding).
+    let mut address = 0u32;
     let mut part = 0;
-    let mut value: u16 = 0;
+    let mut value: u32 = 0;
     let mut digits = 0;
     for &c in b {
         match c {
@@ -332,14 +334,14 @@ fn parse_ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
                 if digits == 1 && value == 0 {
                     return None; // a leading zero
                 }
-                value = value * 10 + u16::from(c - b'0');
+                value = value * 10 + u32::from(c - b'0');
                 digits += 1;
                 if value > 255 {
                     return None;
                 }
             }
             b'.' if digits > 0 && part < 3 => {
-                octets[part] = value as u8;
+                address = address << 8 | value;
                 part += 1;
                 (value, digits) = (0, 0);
             }
@@ -349,8 +351,7 @@ fn parse_ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
     if part != 3 || digits == 0 {
         return None;
     }
-    octets[3] = value as u8;
-    Some(std::net::Ipv4Addr::from(octets))
+    Some(std::net::Ipv4Addr::from(address << 8 | value))
 }
 
 fn parse_status(b: &[u8]) -> Option<u16> {
