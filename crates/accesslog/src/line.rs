@@ -215,16 +215,15 @@ fn field(s: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// The text up to the closing quote (skipping `\"`), and what follows it.
-/// The first bytes by a plain loop (a referer is often just `-`), the rest
-/// by `memchr` (requests and User-Agents are long).
+/// An empty referer, `-"`, is answered at once; anything else (requests and
+/// User-Agents are long) is searched with `memchr`.
 fn quoted(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    if let [b'-', b'"', rest @ ..] = s {
+        return Some((&s[..1], rest));
+    }
     let mut from = 0;
     loop {
-        let head = &s[from..s.len().min(from + 8)];
-        let q = match find(b'"', head) {
-            Some(i) => i,
-            None => memchr(b'"', &s[from + head.len()..])? + head.len(),
-        } + from;
+        let q = memchr(b'"', &s[from..])? + from;
         let escaped = s[..q].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1;
         if !escaped {
             return Some((&s[..q], &s[q + 1..]));
@@ -375,22 +374,33 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
 /// `12.345` seconds → 12345 ms (digits past milliseconds are truncated), in
 /// one pass.
 fn parse_seconds_ms(b: &[u8]) -> Option<u64> {
-    let (int, frac) = match find(b'.', b) {
-        Some(i) => (&b[..i], &b[i + 1..]),
-        None => (b, &b""[..]),
-    };
-    let secs = parse_u64(int)?;
-    let mut ms = 0u64;
-    for (i, c) in frac.iter().enumerate() {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        if i < 3 {
-            ms = ms * 10 + u64::from(c - b'0');
+    let (mut secs, mut ms) = (0u64, 0u64);
+    // Digits seen before the point; after it (None: no point yet).
+    let (mut int_digits, mut frac_digits) = (0usize, None::<usize>);
+    for &c in b {
+        match (c, frac_digits) {
+            (b'0'..=b'9', None) => {
+                secs = secs * 10 + u64::from(c - b'0');
+                int_digits += 1;
+                if int_digits > 19 {
+                    return None;
+                }
+            }
+            (b'0'..=b'9', Some(n)) => {
+                if n < 3 {
+                    ms = ms * 10 + u64::from(c - b'0');
+                }
+                frac_digits = Some(n + 1);
+            }
+            (b'.', None) => frac_digits = Some(0),
+            _ => return None,
         }
     }
+    if int_digits == 0 {
+        return None;
+    }
     // Fewer than three digits: scale up (`0.5` is 500 ms).
-    for _ in frac.len()..3 {
+    for _ in frac_digits.unwrap_or(0)..3 {
         ms *= 10;
     }
     secs.checked_mul(1000)?.checked_add(ms)

@@ -197,11 +197,36 @@ fn quoted_reference(s: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 proptest! {
-    /// Quoted fields end where the obvious reading says, whether the quote
-    /// comes in the first bytes (read by a loop) or later (by memchr), and
-    /// whatever the escapes around that boundary.
+    /// Quoted fields end where the obvious reading says, an empty referer
+    /// (`-"`, answered without a search) or anything else, whatever the
+    /// escapes.
     #[test]
-    fn quoted_fields_end_at_the_first_unescaped_quote(s in "[a\\\\\" ]{0,40}") {
+    fn quoted_fields_end_at_the_first_unescaped_quote(s in "[a\\\\\" -]{0,40}") {
         prop_assert_eq!(quoted(s.as_bytes()), quoted_reference(s.as_bytes()));
+    }
+}
+
+/// `parse_seconds_ms` the plain way: split at the point, whole seconds by
+/// `parse_u64`, then the first three fractional digits.
+fn seconds_reference(b: &[u8]) -> Option<u64> {
+    let (int, frac) = match b.iter().position(|c| *c == b'.') {
+        Some(i) => (&b[..i], &b[i + 1..]),
+        None => (b, &b""[..]),
+    };
+    if !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let ms = (0..3).fold(0, |ms, i| {
+        ms * 10 + frac.get(i).map_or(0, |c| u64::from(c - b'0'))
+    });
+    parse_u64(int)?.checked_mul(1000)?.checked_add(ms)
+}
+
+proptest! {
+    /// The one-pass duration reader agrees with the plain reading on
+    /// numbers, points in odd places, long digit runs and junk.
+    #[test]
+    fn seconds_read_in_one_pass_as_in_two(s in prop_oneof!["[0-9]{0,21}(\\.[0-9]{0,6})?", "[0-9.x-]{0,12}"]) {
+        prop_assert_eq!(parse_seconds_ms(s.as_bytes()), seconds_reference(s.as_bytes()), "{:?}", s);
     }
 }
