@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::io::{self, BufRead};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::{Mutex, PoisonError};
+use std::thread::{Scope, ScopedJoinHandle};
 
 use routecast_accesslog::{LineError, LineParser};
 use routecast_replay::{PreparedRequest, Preparer, Replay};
@@ -107,26 +108,42 @@ pub fn replay_log(
         lines: 0,
     };
     let input = log.input;
+    let slots = Slots {
+        free: free_rx,
+        made: 0,
+        limit: 2 * threads + 2,
+    };
     std::thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(workers.len() + 1);
         for (i, mut worker) in workers.into_iter().enumerate() {
             let (rx, tx) = (&work_rx, done_tx.clone());
-            std::thread::Builder::new()
-                .name(format!("log-parse-{i}"))
-                .spawn_scoped(scope, move || worker.run(rx, tx))?;
+            let name = format!("log-parse-{i}");
+            handles.push(spawn(scope, name, move || worker.run(rx, tx))?);
         }
-        let slots = Slots {
-            free: free_rx,
-            made: 0,
-            limit: 2 * threads + 2,
-        };
-        std::thread::Builder::new()
-            .name("log-read".into())
-            .spawn_scoped(scope, move || {
-                read_blocks(input, settings.block, slots, work_tx, done_tx)
-            })?;
+        let block = settings.block;
+        let read = move || read_blocks(input, block, slots, work_tx, done_tx);
+        handles.push(spawn(scope, "log-read".into(), read)?);
         // Hanging up stops the reader and the workers, even after an error.
-        order.run(done_rx, free_tx)
+        let replayed = order.run(done_rx, free_tx);
+        // Joined here (all of them), a panic is an error rather than the
+        // scope's panic.
+        let panics = handles.into_iter().map(|t| t.join()).filter(Result::is_err);
+        if panics.count() > 0 {
+            return Err(panicked());
+        }
+        replayed
     })
+}
+
+/// Starts a thread called `name` in `scope`.
+fn spawn<'s>(
+    scope: &'s Scope<'s, '_>,
+    name: String,
+    f: impl FnOnce() + Send + 's,
+) -> io::Result<ScopedJoinHandle<'s, ()>> {
+    std::thread::Builder::new()
+        .name(name)
+        .spawn_scoped(scope, f)
 }
 
 /// Parses and prepares blocks.
