@@ -71,8 +71,10 @@ pub struct SimulateArgs {
     /// How many malformed lines to list in the report.
     #[arg(long, default_value_t = 10, value_name = "N")]
     show_errors: usize,
-    /// Threads parsing a single log (default: one per core). Results are
-    /// the same whatever the number; each adds about 7 MB of memory.
+    /// Threads reading a single log (default: one per core): they parse
+    /// it, and one of them replays it, parsing too when it would wait.
+    /// Results are the same whatever the number; each adds about 7 MB of
+    /// memory.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// Print nothing but errors.

@@ -117,7 +117,7 @@ fn results_are_the_same_whatever_the_threads_and_blocks() {
         want.contains("\"requests\":2946,\"late\":0,"),
         "{want:.300}"
     );
-    for (threads, block) in [(3, BLOCK), (2, 1), (3, 150), (4, 4096)] {
+    for (threads, block) in [(2, BLOCK), (3, BLOCK), (1, 1), (2, 1), (3, 150), (4, 4096)] {
         let got = run(&text, threads, block, false).expect("replays");
         assert!(got == want, "{threads} threads, blocks of {block} B");
     }
@@ -126,7 +126,7 @@ fn results_are_the_same_whatever_the_threads_and_blocks() {
 #[test]
 fn strict_stops_at_the_first_malformed_line_whatever_the_threads() {
     let text = log();
-    for (threads, block) in [(1, BLOCK), (3, 150), (2, 1)] {
+    for (threads, block) in [(1, BLOCK), (1, 150), (3, 150), (2, 1)] {
         let e = run(&text, threads, block, true).expect_err("stops");
         assert!(e.contains("t.log:6: client address"), "{e}");
     }
