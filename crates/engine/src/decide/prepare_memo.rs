@@ -108,6 +108,21 @@ impl PrepareMemo {
     }
 }
 
+/// A cheap hash of `address` for picking its slot, good in its top bits
+/// (the address hash the engine routes by, xxh3, is computed only for a new
+/// client).
+fn slot_hash(address: IpAddr) -> u64 {
+    let bits = match address {
+        IpAddr::V4(a) => u64::from(u32::from(a)),
+        IpAddr::V6(a) => {
+            let x = u128::from(a);
+            (x >> 64) as u64 ^ x as u64
+        }
+    };
+    // Fibonacci hashing: the top bits of the product pick the slot.
+    bits.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 /// What `policy` needs beyond its id.
 fn needs(policy: &crate::policy::Policy) -> Needs {
     let mut n = Needs::default();
@@ -171,13 +186,13 @@ impl Router {
         locator: &dyn Locator,
         memo: &mut PrepareMemo,
     ) -> ClientPart {
-        let hash = hash_addr(address);
-        let i = (mix(hash, 0) >> (64 - memo.client_bits)) as usize;
+        let i = (slot_hash(address) >> (64 - memo.client_bits)) as usize;
         if let Some(Some(c)) = memo.clients.get(i) {
             if c.address == address {
                 return *c;
             }
         }
+        let hash = hash_addr(address);
         let location = locator.locate(address);
         let p = &*self.platform;
         let (group, _) = p.table.classify(address, &location);
