@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod blocks;
 mod check;
 mod config;
+mod merge;
 mod output;
 mod parallel;
 mod pipeline;
@@ -17,6 +18,7 @@ mod route;
 mod segment;
 mod serve;
 mod simulate;
+mod source;
 mod synth;
 
 /// Exit status for bad usage (sysexits.h EX_USAGE).

@@ -28,7 +28,7 @@ use routecast_replay::{PreparedRequest, Preparer, Replay};
 
 use super::blocks::{Block, BlockReader};
 use super::progress::Progress;
-use super::simulate::Rejected;
+use super::simulate::{LineRules, Rejected};
 use super::Failure;
 
 /// How to read, parse and judge a log.
@@ -39,12 +39,8 @@ pub struct Settings {
     pub threads: usize,
     /// Bytes per block ([`super::blocks::BLOCK`] but in tests).
     pub block: usize,
-    /// Bytes of each request when the format logs none.
-    pub request_bytes: u64,
-    /// Stop at the first malformed line.
-    pub strict: bool,
-    /// How many malformed lines to list.
-    pub show_errors: usize,
+    /// What to make of the lines.
+    pub rules: LineRules,
 }
 
 /// The log to replay.
@@ -103,9 +99,9 @@ pub fn replay_log(
     let threads = settings.threads.max(1);
     // This thread parses too: one worker fewer.
     let workers: Vec<Worker> = (1..threads)
-        .map(|_| Worker::new(&log, replays, settings.request_bytes))
+        .map(|_| Worker::new(&log, replays, settings.rules.request_bytes))
         .collect();
-    let helper = Worker::new(&log, replays, settings.request_bytes);
+    let helper = Worker::new(&log, replays, settings.rules.request_bytes);
     let (work_tx, work_rx) = channel::<Slot>();
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = channel::<Message>();
@@ -364,8 +360,7 @@ impl InOrder<'_, '_> {
                 self.lines + i + 1,
                 self.format
             );
-            self.rejected
-                .record(place, self.settings.strict, self.settings.show_errors)?;
+            self.rejected.record(place, self.settings.rules)?;
         }
         for (replay, prepared) in self.replays.iter_mut().zip(&mut slot.runs) {
             for p in prepared.drain(..) {

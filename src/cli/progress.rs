@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use routecast_accesslog::reader::ByteCounter;
 
-use super::simulate::SourceInfo;
+use super::source::SourceInfo;
 
 /// How often progress is looked at, in lines (cheap: a division per call).
 const EVERY: u64 = 65_536;

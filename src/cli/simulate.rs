@@ -1,16 +1,17 @@
 //! `routecast simulate`: replay request logs through the engine.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use routecast_accesslog::{reader, Format, LineError, LineParser, LogFormat, Request};
+use routecast_accesslog::{Format, LogFormat};
 use routecast_engine::Mbps;
 use routecast_replay::{Replay, ReplayConfig, Report};
 
-use super::pipeline::{Batch, BatchSink};
+use super::merge::replay_merged;
 use super::progress::Progress;
+use super::source::Source;
 use super::{blocks, parallel};
 use super::{output, Failure};
 
@@ -93,132 +94,38 @@ pub struct Rejected {
 
 impl Rejected {
     /// Counts the malformed line at `place` (`file:line: reason`) and lists
-    /// it among the first `show`; with `strict`, it is the error instead.
-    pub fn record(&mut self, place: String, strict: bool, show: usize) -> Result<(), Failure> {
-        if strict {
+    /// it among the first few; with `--strict`, it is the error instead.
+    pub fn record(&mut self, place: String, rules: LineRules) -> Result<(), Failure> {
+        if rules.strict {
             return Err(Failure::Data(place));
         }
         self.count += 1;
-        if self.first.len() < show {
+        if self.first.len() < rules.show_errors {
             self.first.push(place);
         }
         Ok(())
     }
 }
 
-/// A log being read, one line ahead for the merge.
-struct Source {
-    name: String,
-    lines: Box<dyn BufRead + Send>,
-    read: reader::ByteCounter,
-    size: Option<u64>,
-    buf: Vec<u8>,
-    line_no: u64,
-    parser: LineParser,
-    format: String,
-    /// The format logs no byte counts (Traffic Router).
-    no_bytes: bool,
+/// What to make of a log's lines.
+#[derive(Debug, Clone, Copy)]
+pub struct LineRules {
+    /// Bytes of each request when the format logs none (`--request-bytes`).
+    pub request_bytes: u64,
+    /// Stop at the first malformed line (`--strict`).
+    pub strict: bool,
+    /// How many malformed lines to list (`--show-errors`).
+    pub show_errors: usize,
 }
 
-/// What progress needs to know of an input.
-pub trait SourceInfo {
-    /// Bytes read so far (before decompression).
-    fn counter(&self) -> reader::ByteCounter;
-    /// Size on disk, when known.
-    fn size(&self) -> Option<u64>;
-}
-
-impl SourceInfo for Source {
-    fn counter(&self) -> reader::ByteCounter {
-        self.read.clone()
-    }
-    fn size(&self) -> Option<u64> {
-        self.size
-    }
-}
-
-/// An owned copy of a parsed line (for merging several logs).
-struct Owned {
-    req: Request<'static>,
-    path: String,
-}
-
-impl Source {
-    fn open(
-        path: &Path,
-        format: Option<Format>,
-        custom: Option<&LogFormat>,
-    ) -> Result<Source, Failure> {
-        let name = path.display().to_string();
-        let input = reader::open(path)
-            .map_err(|e| Failure::Other(anyhow::anyhow!("{name}: cannot open: {e}")))?;
-        let (read, size) = (input.read.clone(), input.size);
-        let mut lines = input.reader;
-        let (parser, format) = match (custom, format) {
-            (Some(c), _) => (LineParser::Custom(c.clone()), "custom".to_string()),
-            (None, Some(f)) => (f.parser(), f.to_string()),
-            (None, None) => {
-                let f = detect(&name, &mut lines)?;
-                (f.parser(), f.to_string())
-            }
-        };
-        Ok(Source {
-            name,
-            lines,
-            read,
-            size,
-            buf: Vec::with_capacity(4096),
-            line_no: 0,
-            no_bytes: matches!(parser, LineParser::TrafficRouter(_)),
-            parser,
-            format,
-        })
-    }
-
-    /// Reads the next line into `buf`; false at the end.
-    fn next_line(&mut self) -> Result<bool, Failure> {
-        self.buf.clear();
-        let n = self.lines.read_until(b'\n', &mut self.buf).map_err(|e| {
-            Failure::Data(format!(
-                "{}:{}: read error: {e}",
-                self.name,
-                self.line_no + 1
-            ))
-        })?;
-        if n == 0 {
-            return Ok(false);
+impl LineRules {
+    fn of(args: &SimulateArgs) -> Self {
+        Self {
+            request_bytes: args.request_bytes,
+            strict: args.strict,
+            show_errors: args.show_errors,
         }
-        self.line_no += 1;
-        while self.buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            self.buf.pop();
-        }
-        Ok(true)
     }
-}
-
-/// Detects the format from the first lines without consuming them.
-fn detect(name: &str, lines: &mut Box<dyn BufRead + Send>) -> Result<Format, Failure> {
-    let head = lines
-        .fill_buf()
-        .map_err(|e| Failure::Data(format!("{name}: read error: {e}")))?;
-    // Lines as they will be parsed: without `\r\n` endings.
-    let sample: Vec<&[u8]> = head
-        .split(|b| *b == b'\n')
-        .map(blocks::without_cr)
-        .take(50)
-        .collect();
-    // The last piece may be a cut line: leave it out when there are others.
-    let sample = if sample.len() > 1 {
-        &sample[..sample.len() - 1]
-    } else {
-        &sample[..]
-    };
-    Format::detect(sample.iter().copied()).ok_or_else(|| {
-        Failure::Data(format!(
-            "{name}: cannot tell the log format from the first lines (use --format: {})",
-            Format::ALL.map(|f| f.name()).join(", ")
-        ))
-    })
 }
 
 fn parse_bitrates(s: Option<&str>) -> Result<Vec<(String, Mbps)>, Failure> {
@@ -314,7 +221,10 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let (lines, rejected) = match sources.as_mut_slice() {
         [one] => replay_one(one, &mut runs, args, threads)?,
-        _ => replay_merged(&mut sources, &mut runs, args)?,
+        _ => {
+            let mut replays: Vec<&mut Replay> = runs.iter_mut().map(|r| &mut r.replay).collect();
+            replay_merged(&mut sources, &mut replays, LineRules::of(args), args.quiet)?
+        }
     };
     let elapsed = started.elapsed().as_secs_f64();
     let finished: Vec<(String, Report)> = runs
@@ -335,38 +245,6 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         )?;
     }
     Ok(())
-}
-
-fn reject(
-    src: &Source,
-    e: LineError,
-    rejected: &mut Rejected,
-    args: &SimulateArgs,
-) -> Result<(), Failure> {
-    let place = format!(
-        "{}:{}: {} (format {})",
-        src.name, src.line_no, e, src.format
-    );
-    rejected.record(place, args.strict, args.show_errors)
-}
-
-/// A parsed line as the replay takes it (sizes filled in for logs without
-/// them), or `None` after counting a malformed one (an error with --strict).
-fn accept<'a>(
-    src: &Source,
-    parsed: Result<Request<'a>, LineError>,
-    rejected: &mut Rejected,
-    args: &SimulateArgs,
-) -> Result<Option<Request<'a>>, Failure> {
-    match parsed {
-        Ok(mut r) => {
-            if src.no_bytes {
-                r.bytes = args.request_bytes;
-            }
-            Ok(Some(r))
-        }
-        Err(e) => reject(src, e, rejected, args).map(|()| None),
-    }
 }
 
 /// `--threads`, or one per core.
@@ -398,111 +276,12 @@ fn replay_one(
     let settings = parallel::Settings {
         threads,
         block: blocks::BLOCK,
-        request_bytes: args.request_bytes,
-        strict: args.strict,
-        show_errors: args.show_errors,
+        rules: LineRules::of(args),
     };
     let mut replays: Vec<&mut Replay> = runs.iter_mut().map(|r| &mut r.replay).collect();
     let lines = parallel::replay_log(log, &mut replays, settings, &mut rejected, &progress);
     progress.finish();
     Ok((lines?, rejected))
-}
-
-/// Several logs: read, merged and prepared on one thread, replayed on this
-/// one.
-fn replay_merged(
-    sources: &mut [Source],
-    runs: &mut [Run],
-    args: &SimulateArgs,
-) -> Result<(u64, Rejected), Failure> {
-    let preparers = runs.iter().map(|r| r.replay.preparer()).collect();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
-    let produced = std::thread::scope(|scope| {
-        let producer = scope.spawn(move || -> Result<(u64, Rejected), Failure> {
-            let mut sink = BatchSink::new(tx, preparers);
-            let mut rejected = Rejected::default();
-            let progress = Progress::start(sources, args.quiet);
-            let mut push = |r: &Request<'_>| sink.push(r);
-            let lines = merge(sources, &mut push, &mut rejected, args, &progress)?;
-            sink.flush();
-            progress.finish();
-            Ok((lines, rejected))
-        });
-        for batch in rx {
-            for (run, requests) in runs.iter_mut().zip(batch.runs) {
-                for p in requests {
-                    run.replay.push_prepared(p);
-                }
-            }
-        }
-        producer.join()
-    });
-    produced.map_err(|_| Failure::Other(anyhow::anyhow!("the log reader thread panicked")))?
-}
-
-/// Several logs: always take the line with the earliest logged time next.
-fn merge(
-    sources: &mut [Source],
-    replay: &mut dyn FnMut(&Request<'_>),
-    rejected: &mut Rejected,
-    args: &SimulateArgs,
-    progress: &Progress,
-) -> Result<u64, Failure> {
-    let mut lines = 0u64;
-    let mut heads: Vec<Option<Owned>> = Vec::with_capacity(sources.len());
-    for src in sources.iter_mut() {
-        heads.push(advance(src, rejected, args)?);
-    }
-    loop {
-        let next = heads
-            .iter()
-            .enumerate()
-            .filter_map(|(i, h)| h.as_ref().map(|o| (o.req.logged_ms, i)))
-            .min();
-        let Some((_, i)) = next else { break };
-        if let Some(o) = heads[i].take() {
-            let req = Request {
-                path: &o.path,
-                ..o.req.clone()
-            };
-            replay(&req);
-        }
-        lines += 1;
-        progress.tick(lines);
-        heads[i] = advance(&mut sources[i], rejected, args)?;
-    }
-    Ok(sources.iter().map(|s| s.line_no).sum())
-}
-
-fn advance(
-    src: &mut Source,
-    rejected: &mut Rejected,
-    args: &SimulateArgs,
-) -> Result<Option<Owned>, Failure> {
-    while src.next_line()? {
-        if src.buf.is_empty() {
-            continue;
-        }
-        let parsed = src.parser.parse(&src.buf);
-        if let Some(r) = accept(src, parsed, rejected, args)? {
-            let req = Request {
-                client: r.client,
-                logged_ms: r.logged_ms,
-                time_is: r.time_is,
-                duration_ms: r.duration_ms,
-                method: "GET",
-                path: "",
-                status: r.status,
-                bytes: r.bytes,
-                user_agent: None,
-            };
-            return Ok(Some(Owned {
-                req,
-                path: r.path.to_string(),
-            }));
-        }
-    }
-    Ok(None)
 }
 
 fn print_summary(

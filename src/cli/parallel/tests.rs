@@ -6,7 +6,7 @@ use routecast_replay::ReplayConfig;
 
 use super::*;
 use crate::cli::blocks::BLOCK;
-use crate::cli::simulate::SourceInfo;
+use crate::cli::source::SourceInfo;
 
 /// No input to watch: progress stays silent.
 struct Nothing;
@@ -75,12 +75,15 @@ fn run(text: &str, threads: usize, block: usize, strict: bool) -> Result<String,
         parser: &parser,
         no_bytes: false,
     };
-    let settings = Settings {
-        threads,
-        block,
+    let rules = LineRules {
         request_bytes: 0,
         strict,
         show_errors: 5,
+    };
+    let settings = Settings {
+        threads,
+        block,
+        rules,
     };
     let (mut a, mut b) = (replay(), replay());
     let mut rejected = Rejected::default();
