@@ -128,8 +128,7 @@ impl CombinedParser {
 
     /// Parses one line (without its newline).
     pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Request<'a>, LineError> {
-        let sp = find(b' ', line).ok_or(LineError::Client)?;
-        let client = parse_ip(&line[..sp]).ok_or(LineError::Client)?;
+        let (client, sp) = client_field(line).ok_or(LineError::Client)?;
         let open = find(b'[', &line[sp..]).ok_or(LineError::Time)? + sp;
         // `dd/Mon/yyyy:HH:MM:SS +zone` is 26 bytes: look there first.
         let close = match line.get(open + 27) {
@@ -232,18 +231,20 @@ fn quoted(s: &[u8]) -> Option<(&[u8], &[u8])> {
     }
 }
 
+/// `METHOD target [PROTOCOL]`: the method and the target, checked as UTF-8
+/// in one call (method and target together).
 fn request_line(r: &[u8]) -> Option<(&str, &str)> {
     let sp = find(b' ', r)?;
-    let method = std::str::from_utf8(&r[..sp]).ok()?;
-    let rest = &r[sp + 1..];
-    let target = match rest.iter().rposition(|c| *c == b' ') {
-        Some(i) => &rest[..i],
-        None => rest, // HTTP/0.9: no protocol
+    let end = match r[sp + 1..].iter().rposition(|c| *c == b' ') {
+        Some(i) => sp + 1 + i,
+        None => r.len(), // HTTP/0.9: no protocol
     };
+    let text = std::str::from_utf8(&r[..end]).ok()?;
+    let (method, target) = (&text[..sp], &text[sp + 1..]);
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || target.is_empty() {
         return None;
     }
-    Some((method, std::str::from_utf8(target).ok()?))
+    Some((method, target))
 }
 
 /// The client address. Dotted-quad IPv4 (what most log lines hold) is read
@@ -321,12 +322,31 @@ fn hex_group(b: &[u8]) -> Option<(u16, usize)> {
 /// `a.b.c.d` with each part 0–255 in decimal, no leading zeros (as `std`
 /// requires): the address, or `None` for anything else.
 fn parse_ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
+    ipv4_prefix(b).and_then(|(a, n)| (n == b.len()).then_some(a))
+}
+
+/// The first field of a line, the client address, and where its space
+/// is: a dotted quad is read in the same pass that finds the space.
+fn client_field(line: &[u8]) -> Option<(IpAddr, usize)> {
+    if let Some((a, n)) = ipv4_prefix(line) {
+        if line.get(n) == Some(&b' ') {
+            return Some((IpAddr::V4(a), n));
+        }
+    }
+    let sp = find(b' ', line)?;
+    Some((parse_ip(&line[..sp])?, sp))
+}
+
+/// A dotted quad at the start of `b` (up to the first byte that is neither
+/// a digit nor a point), and its length.
+fn ipv4_prefix(b: &[u8]) -> Option<(std::net::Ipv4Addr, usize)> {
     // The octets gather in one integer: bytes stored one by one and then
     // read as a word stall the read (no store forwarding).
     let mut address = 0u32;
     let mut part = 0;
     let mut value: u32 = 0;
     let mut digits = 0;
+    let mut n = 0;
     for &c in b {
         match c {
             b'0'..=b'9' => {
@@ -344,13 +364,15 @@ fn parse_ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
                 part += 1;
                 (value, digits) = (0, 0);
             }
-            _ => return None,
+            b'.' => return None,
+            _ => break,
         }
+        n += 1;
     }
     if part != 3 || digits == 0 {
         return None;
     }
-    Some(std::net::Ipv4Addr::from(address << 8 | value))
+    Some((std::net::Ipv4Addr::from(address << 8 | value), n))
 }
 
 fn parse_status(b: &[u8]) -> Option<u16> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use routecast_accesslog::Request;
 use routecast_engine::{
     LoadView, Locator, Mbps, Outcome, Platform, PrepareMemo, Prepared, RouteMemo, Router, Scratch,
-    Site, SiteId, SiteView,
+    Site, SiteId, SiteState, SiteView,
 };
 
 use crate::queue::{ReorderQueue, Starts};
@@ -217,22 +217,31 @@ impl InProgress {
 
 /// The load the replayed requests put on each site at the current virtual
 /// time, bit/s.
-struct SimulatedLoad<'a>(&'a [i64]);
+struct SimulatedLoad<'a> {
+    bps: &'a [i64],
+    /// The sites' configured states (read from `Site`s, big structs, they
+    /// cost a cache line each).
+    states: &'a [SiteState],
+}
 
 impl LoadView for SimulatedLoad<'_> {
     fn load(&self, site: SiteId) -> Mbps {
-        let bps = self.0.get(site.index()).copied().unwrap_or(0);
+        let bps = self.bps.get(site.index()).copied().unwrap_or(0);
         Mbps(bps as f64 / 1e6)
+    }
+
+    fn state(&self, site: SiteId, configured: SiteState) -> SiteState {
+        self.states.get(site.index()).copied().unwrap_or(configured)
     }
 
     /// Every site at once, without a virtual call per site and question
     /// (simulated sites are always up, in their configured state).
-    fn snapshot(&self, sites: &[Site], out: &mut [SiteView]) {
-        for ((site, view), bps) in sites.iter().zip(out).zip(self.0) {
+    fn snapshot(&self, _sites: &[Site], out: &mut [SiteView]) {
+        for ((view, bps), state) in out.iter_mut().zip(self.bps).zip(self.states) {
             *view = SiteView {
                 load: Mbps(*bps as f64 / 1e6),
                 up: true,
-                state: site.state,
+                state: *state,
             };
         }
     }
@@ -253,6 +262,8 @@ pub struct Replay {
     active: InProgress,
     /// Each site's load, bit/s: exact sums, whatever the order of ends.
     load: Vec<i64>,
+    /// Each site's configured state.
+    states: Vec<SiteState>,
     sites: Vec<Series>,
     groups: Vec<Series>,
     stats: ReplayStats,
@@ -275,6 +286,7 @@ impl Replay {
     /// A replay over `platform`, locating clients with `locator`.
     pub fn new(platform: Arc<Platform>, locator: Arc<dyn Locator>, config: ReplayConfig) -> Self {
         let (n_sites, n_groups) = (platform.sites().len(), platform.groups().len());
+        let states = platform.sites().iter().map(|s| s.state).collect();
         let router = Router::new(platform);
         Self {
             preparer: Preparer::new(router.clone(), locator, config.clone()),
@@ -285,6 +297,7 @@ impl Replay {
             pending: ReorderQueue::default(),
             active: InProgress::default(),
             load: vec![0; n_sites],
+            states,
             sites: vec![Series::default(); n_sites],
             groups: vec![Series::default(); n_groups],
             stats: ReplayStats::default(),
@@ -359,7 +372,10 @@ impl Replay {
     fn route(&mut self, p: &PreparedRequest) {
         let d = self.router.route_memo(
             &p.prep,
-            &SimulatedLoad(&self.load),
+            &SimulatedLoad {
+                bps: &self.load,
+                states: &self.states,
+            },
             &mut self.memo,
             &mut self.scratch,
         );

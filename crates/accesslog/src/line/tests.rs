@@ -230,3 +230,19 @@ proptest! {
         prop_assert_eq!(parse_seconds_ms(s.as_bytes()), seconds_reference(s.as_bytes()), "{:?}", s);
     }
 }
+
+proptest! {
+    /// Reading the client while finding its space gives what finding the
+    /// space and then reading the field gives.
+    #[test]
+    fn the_client_field_reads_as_field_then_address(
+        s in prop_oneof![
+            "(0|01|[1-9][0-9]{0,3})(\\.(0|01|[1-9][0-9]{0,3})){2,4}[ x.:]{0,2}[a-z ]{0,3}",
+            "[0-9a-f.: ]{0,20}",
+        ],
+    ) {
+        let b = s.as_bytes();
+        let want = b.iter().position(|c| *c == b' ').and_then(|sp| Some((parse_ip(&b[..sp])?, sp)));
+        prop_assert_eq!(client_field(b), want, "{:?}", s);
+    }
+}
