@@ -402,11 +402,13 @@ fn parse_seconds_ms(b: &[u8]) -> Option<u64> {
     for &c in b {
         match (c, frac_digits) {
             (b'0'..=b'9', None) => {
-                secs = secs * 10 + u64::from(c - b'0');
+                // Nineteen digits fit in a u64; a twentieth is refused
+                // before it could overflow.
                 int_digits += 1;
                 if int_digits > 19 {
                     return None;
                 }
+                secs = secs * 10 + u64::from(c - b'0');
             }
             (b'0'..=b'9', Some(n)) => {
                 if n < 3 {
