@@ -26,5 +26,5 @@ mod series;
 mod summary;
 
 pub use replay::{PreparedRequest, Preparer, Replay, ReplayConfig, ReplayStats};
-pub use series::{Flags, Series};
+pub use series::{Flags, Series, Span};
 pub use summary::{p95_mbps, Kind, Report, Summary, SummaryJson, BILLING_SAMPLE_MS, MONTH_MS};

@@ -11,7 +11,7 @@ use routecast_engine::{
 };
 
 use crate::queue::{ReorderQueue, Starts};
-use crate::series::{Flags, Series};
+use crate::series::{Flags, Series, Span};
 use crate::summary::Report;
 
 /// How a replay bins and orders time, and models missing durations.
@@ -170,7 +170,12 @@ impl Ord for Active {
 /// A request's share of its site's load, bit/s: its bytes over how long it
 /// counts, at most [`MAX_RATE`] (so that sums of millions never overflow).
 fn rate_bps(bytes: u64, lasts_ms: i64) -> i64 {
-    let bps = u128::from(bytes) * 8000 / u128::from(lasts_ms.max(1).unsigned_abs());
+    let lasts = lasts_ms.max(1).unsigned_abs();
+    // In 64 bits when the product fits (a 128-bit division is a call).
+    let bps = match bytes.checked_mul(8000) {
+        Some(bits) => u128::from(bits / lasts),
+        None => u128::from(bytes) * 8000 / u128::from(lasts),
+    };
     bps.min(MAX_RATE as u128) as i64
 }
 
@@ -388,9 +393,10 @@ impl Replay {
         self.stats.over_capacity += u64::from(d.outcome == Outcome::OverCapacity);
         self.stats.no_site += u64::from(d.outcome == Outcome::NoSite);
         let step = self.config.step_ms;
-        self.groups[d.group.index()].add(step, p.start, p.end, p.bytes, flags);
+        let span = Span::new(step, p.start, p.end);
+        self.groups[d.group.index()].add_span(&span, p.bytes, flags);
         if let Some(site) = d.site {
-            self.sites[site.index()].add(step, p.start, p.end, p.bytes, flags);
+            self.sites[site.index()].add_span(&span, p.bytes, flags);
             let lasts = (p.end - p.start).max(self.config.load_window_ms);
             if lasts > 0 {
                 let rate = rate_bps(p.bytes, lasts);

@@ -18,6 +18,38 @@ pub struct Series {
     pub unserved_bytes: Vec<u64>,
 }
 
+/// A request's interval and the bins it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    step_ms: i64,
+    start: i64,
+    /// At least `start`.
+    end: i64,
+    first: i64,
+    last: i64,
+}
+
+impl Span {
+    /// `[start, end)` ms in bins of `step_ms` (an end before the start is
+    /// taken as the start).
+    pub fn new(step_ms: i64, start: i64, end: i64) -> Self {
+        let end = end.max(start);
+        let first = start.div_euclid(step_ms);
+        let last = if end > start {
+            (end - 1).div_euclid(step_ms)
+        } else {
+            first
+        };
+        Self {
+            step_ms,
+            start,
+            end,
+            first,
+            last,
+        }
+    }
+}
+
 /// Which byte counters a request's bytes also go to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Flags {
@@ -71,13 +103,19 @@ impl Series {
     /// Accounts a request of `bytes` over `[start, end)` ms, its bytes spread
     /// evenly in time. Integer arithmetic: the bins receive exactly `bytes`.
     pub fn add(&mut self, step_ms: i64, start: i64, end: i64, bytes: u64, flags: Flags) {
-        let end = end.max(start);
-        let first = start.div_euclid(step_ms);
-        let last = if end > start {
-            (end - 1).div_euclid(step_ms)
-        } else {
-            first
-        };
+        self.add_span(&Span::new(step_ms, start, end), bytes, flags);
+    }
+
+    /// [`Series::add`] with the bins already worked out (a request goes to
+    /// a group's series and a site's: one pair of divisions for both).
+    pub fn add_span(&mut self, span: &Span, bytes: u64, flags: Flags) {
+        let Span {
+            step_ms,
+            start,
+            end,
+            first,
+            last,
+        } = *span;
         self.cover(first, last);
         self.requests[(first - self.base) as usize] += 1;
         let span = (end - start) as u64;
