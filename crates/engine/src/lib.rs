@@ -20,6 +20,11 @@
 //! * **Safe by construction.** Every chain starts with `available` and ends
 //!   with a `capacity` step, written or implicit: no decision picks a down or
 //!   disabled site, nor a full site while a candidate has room.
+//! * **Memos are exact.** Callers that route millions of requests (the
+//!   simulator) may remember work with [`PrepareMemo`] (a client's group and
+//!   position, a path class's policy) and [`RouteMemo`] (a route by request
+//!   and the sites' load verdicts); each gives what the plain call gives,
+//!   bit for bit (property-tested), never an approximation.
 //!
 //! # Example
 //! ```

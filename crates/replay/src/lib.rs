@@ -18,6 +18,8 @@
 //!   which can run on another thread; the replay holds no log text.
 //! * **Conservation**: integer arithmetic puts exactly a request's bytes into
 //!   the bins (property-tested).
+//! * **Exact loads**: a site's load is a sum of integers (bit/s), so it does
+//!   not depend on the order in which requests that end together leave.
 //! * **Virtual time only**: no clock is read (banned by `clippy.toml`).
 
 mod queue;
