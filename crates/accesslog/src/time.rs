@@ -56,7 +56,8 @@ fn digits(b: &[u8]) -> Option<u32> {
 }
 
 /// Remembers the last date seen: consecutive log lines share it, so most
-/// lines skip the calendar arithmetic.
+/// lines skip the calendar arithmetic; and the last whole time, which a
+/// busy log repeats for every line of the same second.
 #[derive(Debug, Default, Clone)]
 pub struct TimestampParser {
     /// `10/Oct/2000` and ` -0700` of the last line, and that day's start.
@@ -64,11 +65,30 @@ pub struct TimestampParser {
     last_zone: [u8; 5],
     last_day_ms: i64,
     valid: bool,
+    /// The last text parsed, and its time (`last_ms` is `None` until one
+    /// parsed).
+    last_text: [u8; 26],
+    last_ms: Option<i64>,
 }
 
 impl TimestampParser {
     /// Parses `dd/Mon/yyyy:HH:MM:SS ±hhmm` (the text between the brackets).
     pub fn parse(&mut self, s: &[u8]) -> Option<i64> {
+        if let Some(ms) = self.last_ms {
+            if s == self.last_text {
+                return Some(ms);
+            }
+        }
+        let ms = self.parse_new(s)?;
+        // Invariant: `parse_new` accepts only 26 bytes.
+        if let Ok(text) = s.try_into() {
+            self.last_text = text;
+            self.last_ms = Some(ms);
+        }
+        Some(ms)
+    }
+
+    fn parse_new(&mut self, s: &[u8]) -> Option<i64> {
         if s.len() != 26 || s[11] != b':' || s[14] != b':' || s[17] != b':' || s[20] != b' ' {
             return None;
         }
@@ -149,6 +169,29 @@ mod tests {
             b"aa/Oct/2000:13:55:36 -0700",
         ] {
             assert_eq!(p.parse(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    proptest::proptest! {
+        /// A parser that remembers the last date and time gives, line after
+        /// line, what a fresh parser gives for each: repeats, new seconds,
+        /// new days and zones, junk in between.
+        #[test]
+        fn remembering_changes_no_answer(picks in proptest::collection::vec(0usize..7, 1..60)) {
+            let texts: [&[u8]; 7] = [
+                b"10/Oct/2000:13:55:36 -0700",
+                b"10/Oct/2000:13:55:37 -0700",
+                b"11/Oct/2000:13:55:36 -0700",
+                b"10/Oct/2000:13:55:36 +0000",
+                b"10/Oct/2000:25:55:36 -0700",
+                b"10/Okt/2000:13:55:36 -0700",
+                b"",
+            ];
+            let mut long_lived = TimestampParser::default();
+            for i in picks {
+                let fresh = TimestampParser::default().parse(texts[i]);
+                proptest::prop_assert_eq!(long_lived.parse(texts[i]), fresh);
+            }
         }
     }
 

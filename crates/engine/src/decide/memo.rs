@@ -122,8 +122,10 @@ impl RouteMemo {
 
     /// The set where `key`'s routes live.
     fn set(&self, key: &Key) -> usize {
-        let h = key[0] ^ key[1] ^ key[4] ^ key[5] ^ key[6] ^ key[8].rotate_left(17);
-        (crate::hash::mix(h, key[7]) >> (64 - self.bits)) as usize
+        // The client hash (key[4]) is already well mixed; Fibonacci hashing
+        // spreads the rest into the top bits.
+        let h = key[0] ^ key[1] ^ key[4] ^ key[5] ^ key[6] ^ key[7] ^ key[8].rotate_left(17);
+        (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize
     }
 
     /// The route remembered for `key` under `verdicts`, if any.
