@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::groups::GroupMatch;
-use crate::hash::{hash_addr, hash_str, mix, rendezvous_key, unit};
+use crate::hash::{hash_addr, mix, rendezvous_key, unit};
 use crate::location::{chord, km_from_chord, Coordinates, Location};
 use crate::platform::{GroupId, Mbps, Platform, PolicyId, Site, SiteId, SiteState};
 use crate::policy::{HashKey, Step};
@@ -393,38 +393,24 @@ impl Router {
         let (group, matched_by) = p.table.classify(facts.address, &facts.location);
         let policy_id = self.policy_for(group, facts.path);
         let coords = facts.location.coordinates.or(p.group(group).location);
-        let mut prep = Prepared {
-            group,
-            policy: policy_id,
-            client_xyz: [f64::NAN; 3],
-            client_hash: hash_addr(facts.address),
-            path_hash: 0,
-            key_path: 0,
-            key_dir: 0,
-            serves: [0; 2],
+        let needs = prepare_memo::Needs::of(&p.policies[policy_id.index()]);
+        let xyz = match coords {
+            Some(c) if needs.closest => c.unit_vector(),
+            _ => [f64::NAN; 3],
         };
-        let path = facts.path;
-        for s in &p.policies[policy_id.index()].steps {
-            match s.step {
-                Step::Closest { .. } => {
-                    if let Some(c) = coords {
-                        prep.client_xyz = c.unit_vector();
-                    }
-                }
-                Step::ServesContent => {
-                    let m = self.serves_mask(path);
-                    prep.serves = [m as u64, (m >> 64) as u64];
-                }
-                Step::Weighted => prep.path_hash = hash_str(path),
-                Step::ConsistentHash { key: HashKey::Path } => {
-                    prep.key_path = hash_str(HashKey::Path.of(path));
-                }
-                Step::ConsistentHash {
-                    key: HashKey::Directory,
-                } => prep.key_dir = hash_str(HashKey::Directory.of(path)),
-                _ => {}
-            }
-        }
+        let serves = if needs.serves {
+            let m = self.serves_mask(facts.path);
+            [m as u64, (m >> 64) as u64]
+        } else {
+            [0; 2]
+        };
+        let prep = needs.assemble(
+            (group, policy_id),
+            hash_addr(facts.address),
+            xyz,
+            serves,
+            facts.path,
+        );
         (prep, matched_by, coords)
     }
 

@@ -38,11 +38,11 @@ struct PathPart {
     serves: [u64; 2],
 }
 
-/// What a policy needs beyond its id (by policy index).
+/// What a policy needs of a request beyond its group and policy id.
 #[derive(Debug, Clone, Copy, Default)]
-struct Needs {
-    closest: bool,
-    serves: bool,
+pub(super) struct Needs {
+    pub(super) closest: bool,
+    pub(super) serves: bool,
     path_hash: bool,
     key_path: bool,
     key_dir: bool,
@@ -91,7 +91,7 @@ impl PrepareMemo {
         prefixes.sort();
         prefixes.dedup();
         self.prefixes = (prefixes.len() <= 64).then_some(prefixes);
-        self.needs = platform.policies.iter().map(needs).collect();
+        self.needs = platform.policies.iter().map(Needs::of).collect();
         self.clients = vec![None; 1 << self.client_bits];
         self.paths = vec![None; PATH_SLOTS.min(self.clients.len())];
         self.platform = Some(platform.clone());
@@ -123,22 +123,48 @@ fn slot_hash(address: IpAddr) -> u64 {
     bits.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-/// What `policy` needs beyond its id.
-fn needs(policy: &crate::policy::Policy) -> Needs {
-    let mut n = Needs::default();
-    for s in &policy.steps {
-        match s.step {
-            Step::Closest { .. } => n.closest = true,
-            Step::ServesContent => n.serves = true,
-            Step::Weighted => n.path_hash = true,
-            Step::ConsistentHash { key: HashKey::Path } => n.key_path = true,
-            Step::ConsistentHash {
-                key: HashKey::Directory,
-            } => n.key_dir = true,
-            _ => {}
+impl Needs {
+    /// What `policy` needs.
+    pub(super) fn of(policy: &crate::policy::Policy) -> Needs {
+        let mut n = Needs::default();
+        for s in &policy.steps {
+            match s.step {
+                Step::Closest { .. } => n.closest = true,
+                Step::ServesContent => n.serves = true,
+                Step::Weighted => n.path_hash = true,
+                Step::ConsistentHash { key: HashKey::Path } => n.key_path = true,
+                Step::ConsistentHash {
+                    key: HashKey::Directory,
+                } => n.key_dir = true,
+                _ => {}
+            }
+        }
+        n
+    }
+
+    /// The prepared request: the client's position and the serving
+    /// content lists kept only where the policy needs them, the path's
+    /// hashes computed only where it does.
+    pub(super) fn assemble(
+        self,
+        (group, policy): (GroupId, PolicyId),
+        client_hash: u64,
+        xyz: [f64; 3],
+        serves: [u64; 2],
+        path: &str,
+    ) -> Prepared {
+        let hash = |on: bool, key: HashKey| if on { hash_str(key.of(path)) } else { 0 };
+        Prepared {
+            group,
+            policy,
+            client_xyz: if self.closest { xyz } else { [f64::NAN; 3] },
+            client_hash,
+            path_hash: if self.path_hash { hash_str(path) } else { 0 },
+            key_path: hash(self.key_path, HashKey::Path),
+            key_dir: hash(self.key_dir, HashKey::Directory),
+            serves: if self.serves { serves } else { [0; 2] },
         }
     }
-    n
 }
 
 impl Router {
@@ -162,21 +188,13 @@ impl Router {
         let client = self.client_part(address, locator, memo);
         let (policy, serves) = self.path_part(&client, path, memo);
         let needs = memo.needs.get(policy.index()).copied().unwrap_or_default();
-        let hash = |on: bool, key: HashKey| if on { hash_str(key.of(path)) } else { 0 };
-        Prepared {
-            group: client.group,
-            policy,
-            client_xyz: if needs.closest {
-                client.xyz
-            } else {
-                [f64::NAN; 3]
-            },
-            client_hash: client.hash,
-            path_hash: if needs.path_hash { hash_str(path) } else { 0 },
-            key_path: hash(needs.key_path, HashKey::Path),
-            key_dir: hash(needs.key_dir, HashKey::Directory),
-            serves: if needs.serves { serves } else { [0; 2] },
-        }
+        needs.assemble(
+            (client.group, policy),
+            client.hash,
+            client.xyz,
+            serves,
+            path,
+        )
     }
 
     /// The client part of `address`, remembered or worked out.
