@@ -185,9 +185,10 @@ const MAX_RATE: i64 = 1 << 40;
 /// Requests in progress, by end. Most last exactly the load window and are
 /// routed in start order, so their ends come in order: those wait in a FIFO
 /// (O(1)); the others (longer, or routed late) in a heap. (A longer one in
-/// the FIFO would send every request after it to the heap until it ended.) Loads are integers
-/// (bit/s), so the order in which requests ending at the same moment leave
-/// does not change any sum: only which have ended by `now` matters.
+/// the FIFO would send every request after it to the heap until it ended.)
+/// Loads are integers (bit/s), so the order in which requests ending at the
+/// same moment leave does not change any sum: only which have ended by
+/// `now` matters.
 #[derive(Debug, Default)]
 struct InProgress {
     in_order: VecDeque<Active>,
