@@ -246,3 +246,173 @@ proptest! {
         prop_assert_eq!(client_field(b), want, "{:?}", s);
     }
 }
+
+/// `request_line` the plain way: method to the first space, target to the
+/// last one (or the end, for HTTP/0.9), both checked as UTF-8.
+fn request_line_reference(r: &[u8]) -> Option<(&str, &str)> {
+    let text = std::str::from_utf8(r).ok();
+    let sp = r.iter().position(|c| *c == b' ')?;
+    let end = match r[sp + 1..].iter().rposition(|c| *c == b' ') {
+        Some(i) => sp + 1 + i,
+        None => r.len(),
+    };
+    let text = match text {
+        Some(t) => &t[..end],
+        None => std::str::from_utf8(&r[..end]).ok()?,
+    };
+    let (method, target) = (&text[..sp], &text[sp + 1..]);
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || target.is_empty() {
+        return None;
+    }
+    Some((method, target))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+    /// Request lines split as the plain reading splits them, whether or
+    /// not they end with a protocol the fast path recognises.
+    #[test]
+    fn request_lines_split_as_the_plain_reading_splits_them(
+        method in "[A-Z]{0,3}|[a-z ]{0,2}",
+        target in "[/a H]{0,6}",
+        protocol in prop_oneof![
+            Just(String::new()),
+            "HTTP/[0-9 ]\\.[0-9 ]",
+            " HTTP/[0-9 ]\\.[0-9 ]",
+            "[HTP/ ]{0,9}",
+        ],
+        spaces in 0usize..3,
+    ) {
+        let line = format!("{method}{}{target} {protocol}", " ".repeat(spaces));
+        prop_assert_eq!(request_line(line.as_bytes()), request_line_reference(line.as_bytes()), "{:?}", line);
+    }
+}
+
+#[test]
+fn request_line_edge_cases() {
+    for (line, want) in [
+        ("GET / HTTP/1.1", Some(("GET", "/"))),
+        ("GET HTTP/1.1", Some(("GET", "HTTP/1.1"))),
+        ("GET  HTTP/1.1", None),
+        ("GET /a b HTTP/1.1", Some(("GET", "/a b"))),
+        ("GET /x HTTP/1 1", Some(("GET", "/x HTTP/1"))),
+        ("GET /x", Some(("GET", "/x"))),
+        ("get /x HTTP/1.1", None),
+    ] {
+        assert_eq!(request_line(line.as_bytes()), want, "{line}");
+        assert_eq!(request_line_reference(line.as_bytes()), want, "{line}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8192))]
+    /// Sixteen bytes at once read a dotted quad as a byte at a time does:
+    /// the address and where it ends, or nothing.
+    #[test]
+    fn a_word_at_a_time_reads_addresses_as_a_byte_at_a_time(
+        s in prop_oneof![
+            "(0|00|01|[1-9][0-9]{0,3})(\\.(0|00|01|[1-9][0-9]{0,3})){1,4}\\.?[ x.:/]{0,2}",
+            "[0-9.]{0,17}",
+            "[0-9. \u{80}-\u{ff}/:]{0,17}",
+        ],
+        pad in "[0-9. a]{16}",
+    ) {
+        let line = format!("{s}{pad}");
+        let b = line.as_bytes();
+        let head = b.first_chunk::<16>().expect("16 bytes of padding");
+        prop_assert_eq!(ipv4_in_16(head), ipv4_prefix_bytewise(b), "{:?}", line);
+    }
+}
+
+#[test]
+fn word_at_a_time_address_edge_cases() {
+    for line in [
+        "255.255.255.255 x",
+        "255.255.255.256 x",
+        "0.0.0.0 - - [01/",
+        "1.2.3.4.5 - - [01",
+        "01.2.3.4 - - [01/",
+        "1.2.3.04 - - [01/",
+        "1.2.3. - - [01/Oc",
+        ".1.2.3 - - [01/Oc",
+        "1..2.3 - - [01/Oc",
+        "1.2.3.4/- - [01/O",
+        "123.123.123.1234",
+        "9.9.9.9999999999 x",
+        "1.2.3.4\u{e9} - - [0",
+    ] {
+        let b = line.as_bytes();
+        let head = b.first_chunk::<16>().expect("16 bytes");
+        assert_eq!(ipv4_in_16(head), ipv4_prefix_bytewise(b), "{line}");
+    }
+    let head = b"203.0.113.7 - - [";
+    assert_eq!(
+        ipv4_in_16(head.first_chunk::<16>().expect("16")),
+        Some(("203.0.113.7".parse().expect("ip"), 11))
+    );
+}
+
+proptest! {
+    /// nginx's shape, read at fixed places, gives what the one-pass reading
+    /// gives, and takes every `s.mmm` with up to six digits of seconds.
+    #[test]
+    fn nginx_seconds_read_at_fixed_places_as_in_one_pass(
+        s in prop_oneof!["[0-9]{0,8}\\.[0-9x.]{2,4}", "[0-9]{1,6}\\.[0-9]{3}"],
+    ) {
+        let b = s.as_bytes();
+        match seconds_ms_nginx(b) {
+            Some(ms) => prop_assert_eq!(Some(ms), seconds_ms_any(b), "{:?}", s),
+            None => {
+                let nginx_shape = b.len() >= 5
+                    && b.len() <= 10
+                    && b[b.len() - 4] == b'.'
+                    && b.iter().filter(|c| c.is_ascii_digit()).count() == b.len() - 1;
+                prop_assert!(!nginx_shape, "{:?} not taken", s);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+    /// The status and byte-count fields read at fixed places give what
+    /// `field` and the number parsers give, whenever they answer; and they
+    /// answer for the usual shapes.
+    #[test]
+    fn status_and_count_fields_read_as_field_then_number(
+        s in prop_oneof![
+            " [0-9]{3} [0-9]{1,22} [-\"a ]{0,3}",
+            "[ 0-9x-]{0,8}",
+            " [0-9]{1,21}",
+        ],
+    ) {
+        let b = s.as_bytes();
+        if let Some((status, rest)) = status_field(b) {
+            let (f, r) = field(b).expect("a field");
+            prop_assert_eq!(Some(status), parse_status(f));
+            prop_assert_eq!(rest, r);
+        }
+        if let Some((count, rest)) = count_field(b) {
+            let (f, r) = field(b).expect("a field");
+            prop_assert_eq!(Some(count), parse_u64(f));
+            prop_assert_eq!(rest, r);
+        }
+        let usual = b.len() >= 5 && b[0] == b' ' && b[4] == b' ' && b[1..4].iter().all(u8::is_ascii_digit);
+        prop_assert_eq!(status_field(b).is_some(), usual, "{:?}", s);
+    }
+}
+
+#[test]
+fn count_field_edge_cases() {
+    assert_eq!(count_field(b" 0 x"), Some((0, &b"x"[..])));
+    assert_eq!(
+        count_field(b" 1234567890123456789 "),
+        Some((1_234_567_890_123_456_789, &b""[..]))
+    );
+    // Twenty digits overflow: left to the long way, which refuses them.
+    assert_eq!(count_field(b" 12345678901234567890 "), None);
+    assert_eq!(parse_u64(b"12345678901234567890"), None);
+    assert_eq!(count_field(b" - "), None);
+    assert_eq!(count_field(b"  5 "), None);
+    assert_eq!(count_field(b" 5"), None);
+}
