@@ -222,18 +222,24 @@ impl InProgress {
 }
 
 /// The load the replayed requests put on each site at the current virtual
-/// time, bit/s.
+/// time: bit/s, and the same in Mbit/s as the engine reads it (worked out
+/// when a site's load changes, not for every request and site).
 struct SimulatedLoad<'a> {
     bps: &'a [i64],
+    mbps: &'a [f64],
     /// The sites' configured states (read from `Site`s, big structs, they
     /// cost a cache line each).
     states: &'a [SiteState],
 }
 
+/// A load in bit/s as the Mbit/s the engine reads.
+fn mbps(bps: i64) -> f64 {
+    bps as f64 / 1e6
+}
+
 impl LoadView for SimulatedLoad<'_> {
     fn load(&self, site: SiteId) -> Mbps {
-        let bps = self.bps.get(site.index()).copied().unwrap_or(0);
-        Mbps(bps as f64 / 1e6)
+        Mbps(mbps(self.bps.get(site.index()).copied().unwrap_or(0)))
     }
 
     fn state(&self, site: SiteId, configured: SiteState) -> SiteState {
@@ -243,9 +249,9 @@ impl LoadView for SimulatedLoad<'_> {
     /// Every site at once, without a virtual call per site and question
     /// (simulated sites are always up, in their configured state).
     fn snapshot(&self, _sites: &[Site], out: &mut [SiteView]) {
-        for ((view, bps), state) in out.iter_mut().zip(self.bps).zip(self.states) {
+        for ((view, mbps), state) in out.iter_mut().zip(self.mbps).zip(self.states) {
             *view = SiteView {
-                load: Mbps(*bps as f64 / 1e6),
+                load: Mbps(*mbps),
                 up: true,
                 state: *state,
             };
@@ -268,6 +274,8 @@ pub struct Replay {
     active: InProgress,
     /// Each site's load, bit/s: exact sums, whatever the order of ends.
     load: Vec<i64>,
+    /// `load` in Mbit/s ([`mbps`]), kept with it.
+    load_mbps: Vec<f64>,
     /// Each site's configured state.
     states: Vec<SiteState>,
     sites: Vec<Series>,
@@ -303,6 +311,7 @@ impl Replay {
             pending: ReorderQueue::default(),
             active: InProgress::default(),
             load: vec![0; n_sites],
+            load_mbps: vec![0.0; n_sites],
             states,
             sites: vec![Series::default(); n_sites],
             groups: vec![Series::default(); n_groups],
@@ -370,7 +379,9 @@ impl Replay {
         self.last_routed = self.last_routed.max(p.start);
         let now = self.last_routed;
         while let Some(a) = self.active.pop_ended(now) {
-            self.load[a.site.index()] -= a.rate;
+            let i = a.site.index();
+            self.load[i] -= a.rate;
+            self.load_mbps[i] = mbps(self.load[i]);
         }
         self.route(&p);
     }
@@ -380,6 +391,7 @@ impl Replay {
             &p.prep,
             &SimulatedLoad {
                 bps: &self.load,
+                mbps: &self.load_mbps,
                 states: &self.states,
             },
             &mut self.memo,
@@ -402,6 +414,7 @@ impl Replay {
             if lasts > 0 {
                 let rate = rate_bps(p.bytes, lasts);
                 self.load[site.index()] += rate;
+                self.load_mbps[site.index()] = mbps(self.load[site.index()]);
                 let a = Active {
                     end: p.start + lasts,
                     site,
