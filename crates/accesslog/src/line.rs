@@ -242,12 +242,13 @@ fn status_field(s: &[u8]) -> Option<(u16, &[u8])> {
     }
 }
 
-/// ` digits ` (a byte count): its value and what follows its space, in one
+/// `digits ` (a byte count): its value and what follows its space, in one
 /// pass; `None` for anything else (`-`, the last field of a line, junk),
 /// which [`field`] and [`parse_u64`] then read (property-tested to agree).
 #[inline]
 fn count_field(s: &[u8]) -> Option<(u64, &[u8])> {
-    let s = s.strip_prefix(b" ")?;
+    // As in `field`, one space before the field is optional.
+    let s = s.strip_prefix(b" ").unwrap_or(s);
     let mut value = 0u64;
     for (i, &c) in s.iter().enumerate().take(20) {
         match c {

@@ -405,6 +405,8 @@ proptest! {
 #[test]
 fn count_field_edge_cases() {
     assert_eq!(count_field(b" 0 x"), Some((0, &b"x"[..])));
+    // After the status, whose space `status_field` has taken.
+    assert_eq!(count_field(b"737 \"-\""), Some((737, &b"\"-\""[..])));
     assert_eq!(
         count_field(b" 1234567890123456789 "),
         Some((1_234_567_890_123_456_789, &b""[..]))
@@ -415,4 +417,20 @@ fn count_field_edge_cases() {
     assert_eq!(count_field(b" - "), None);
     assert_eq!(count_field(b"  5 "), None);
     assert_eq!(count_field(b" 5"), None);
+}
+
+
+proptest! {
+    /// A byte count of up to nineteen digits, with or without the space
+    /// before it (the status reader takes that space), is read at once.
+    #[test]
+    fn usual_byte_counts_take_the_fast_path(
+        digits in "[0-9]{1,19}",
+        space in any::<bool>(),
+        rest in "[-\" a-z]{0,4}",
+    ) {
+        let s = format!("{}{digits} {rest}", if space { " " } else { "" });
+        let want = digits.parse::<u64>().expect("19 digits fit");
+        prop_assert_eq!(count_field(s.as_bytes()), Some((want, rest.as_bytes())));
+    }
 }
