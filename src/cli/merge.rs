@@ -95,14 +95,14 @@ fn advance(
                 time_is: r.time_is,
                 duration_ms: r.duration_ms,
                 method: "GET",
-                path: "",
+                path: b"",
                 status: r.status,
                 bytes: r.bytes,
                 user_agent: None,
             };
             return Ok(Some(Owned {
                 req,
-                path: r.path.to_string(),
+                path: r.path.to_vec(),
             }));
         }
     }
@@ -112,7 +112,7 @@ fn advance(
 /// An owned copy of a parsed line (for merging several logs).
 struct Owned {
     req: Request<'static>,
-    path: String,
+    path: Vec<u8>,
 }
 
 fn reject(

@@ -118,7 +118,7 @@ impl JsonLines {
             time_is: TimeIs::End,
             duration_ms,
             method,
-            path,
+            path: path.as_bytes(),
             status,
             bytes,
             user_agent,
@@ -137,7 +137,7 @@ mod tests {
         let r = p.parse(line).expect("parses");
         assert_eq!(
             (r.path, r.status, r.bytes, r.duration_ms),
-            ("/live/a.ts", 200, 3_750_000, Some(300))
+            (&b"/live/a.ts"[..], 200, 3_750_000, Some(300))
         );
         assert_eq!(r.interval(0), (1_795_600_802_000 - 300, 1_795_600_802_000));
         assert_eq!(r.user_agent, None, "escaped text is not borrowed");
@@ -145,7 +145,7 @@ mod tests {
         let r = p.parse(line).expect("parses");
         assert_eq!(
             (r.logged_ms, r.path, r.bytes, r.status),
-            (1_795_600_802_250, "/vod/x.mp4", 5, 200)
+            (1_795_600_802_250, &b"/vod/x.mp4"[..], 5, 200)
         );
     }
 

@@ -8,6 +8,8 @@
 //!   request, Apache `%t` its start ([`TimeIs`]); [`Request::interval`] places
 //!   the duration accordingly.
 //! * Compression is detected from the bytes, never from the file name.
+//! * Only what the replay reads is checked: the request target and the
+//!   User-Agent are kept as the bytes logged, not checked for UTF-8.
 //!
 //! # Example
 //! ```

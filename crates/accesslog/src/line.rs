@@ -24,8 +24,10 @@ pub struct Request<'a> {
     pub duration_ms: Option<u64>,
     /// HTTP method.
     pub method: &'a str,
-    /// Request target (path and query).
-    pub path: &'a str,
+    /// Request target (path and query), as logged: not checked for UTF-8.
+    /// nginx and Apache write other bytes escaped (`\xHH`), and what reads
+    /// the target (content prefixes, hashes) compares bytes.
+    pub path: &'a [u8],
     /// HTTP status.
     pub status: u16,
     /// Response body bytes sent.
@@ -129,7 +131,11 @@ impl CombinedParser {
     /// Parses one line (without its newline).
     pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Request<'a>, LineError> {
         let (client, sp) = client_field(line).ok_or(LineError::Client)?;
-        let open = find(b'[', &line[sp..]).ok_or(LineError::Time)? + sp;
+        // Ident and user are nearly always `-`.
+        let open = match line.get(sp..sp + 6) {
+            Some(b" - - [") => sp + 5,
+            _ => find(b'[', &line[sp..]).ok_or(LineError::Time)? + sp,
+        };
         // `dd/Mon/yyyy:HH:MM:SS +zone` is 26 bytes: look there first.
         let close = match line.get(open + 27) {
             Some(b']') => open + 27,
@@ -281,9 +287,9 @@ fn quoted(s: &[u8]) -> Option<(&[u8], &[u8])> {
     }
 }
 
-/// `METHOD target [PROTOCOL]`: the method and the target, checked as UTF-8
-/// in one call (method and target together).
-fn request_line(r: &[u8]) -> Option<(&str, &str)> {
+/// `METHOD target [PROTOCOL]`: the method (uppercase ASCII) and the target
+/// (bytes, see [`Request::path`]).
+fn request_line(r: &[u8]) -> Option<(&str, &[u8])> {
     let sp = find(b' ', r)?;
     let end = match protocol_at(r) {
         // The protocol's space is the last one: no need to look for it.
@@ -293,11 +299,16 @@ fn request_line(r: &[u8]) -> Option<(&str, &str)> {
             None => r.len(), // HTTP/0.9: no protocol
         },
     };
-    let text = std::str::from_utf8(&r[..end]).ok()?;
-    let (method, target) = (&text[..sp], &text[sp + 1..]);
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || target.is_empty() {
+    let (method, target) = (&r[..sp], &r[sp + 1..end]);
+    if method.is_empty() || !method.iter().all(u8::is_ascii_uppercase) || target.is_empty() {
         return None;
     }
+    // Uppercase ASCII is UTF-8; the usual methods need no check at all.
+    let method = match method {
+        b"GET" => "GET",
+        b"HEAD" => "HEAD",
+        _ => std::str::from_utf8(method).ok()?,
+    };
     Some((method, target))
 }
 
@@ -396,7 +407,9 @@ fn client_field(line: &[u8]) -> Option<(IpAddr, usize)> {
             return Some((IpAddr::V4(a), n));
         }
     }
-    let sp = find(b' ', line)?;
+    // IPv6 (or junk): tens of bytes to the space, which `memchr` finds
+    // faster than a loop.
+    let sp = memchr(b' ', line)?;
     Some((parse_ip(&line[..sp])?, sp))
 }
 

@@ -374,7 +374,7 @@ struct Parsed<'a> {
     client: Option<IpAddr>,
     time_ms: Option<i64>,
     method: Option<&'a str>,
-    path: Option<&'a str>,
+    path: Option<&'a [u8]>,
     status: Option<u16>,
     bytes: Option<u64>,
     duration_ms: Option<u64>,
@@ -436,16 +436,16 @@ impl<'a> Parsed<'a> {
             }
             Field::Msec => self.time_ms = Some(seconds_ms(v).ok_or(bad)? as i64),
             Field::Request => {
-                let r = utf8(v)?;
-                let mut it = r.splitn(3, ' ');
+                // The target is kept as bytes (see `Request::path`).
+                let mut it = v.splitn(3, |b| *b == b' ');
                 let (m, p) = (it.next().ok_or(bad)?, it.next().ok_or(bad)?);
-                if m.is_empty() || !m.bytes().all(|b| b.is_ascii_uppercase()) || p.is_empty() {
+                if m.is_empty() || !m.iter().all(u8::is_ascii_uppercase) || p.is_empty() {
                     return Err(bad);
                 }
-                self.method = Some(m);
+                self.method = Some(utf8(m)?);
                 self.path = Some(p);
             }
-            Field::Path => self.path = Some(utf8(v)?).filter(|p| !p.is_empty()).or(self.path),
+            Field::Path => self.path = Some(v).filter(|p| !p.is_empty()).or(self.path),
             Field::Status => {
                 self.status = Some(
                     u16::try_from(digits(v).ok_or(bad)?)

@@ -88,7 +88,7 @@ impl TrafficRouter {
             time_is: TimeIs::Start,
             duration_ms: ttms.map(|d| d.round() as u64),
             method,
-            path,
+            path: path.as_bytes(),
             status,
             bytes: 0,
             user_agent: None,
@@ -111,10 +111,13 @@ mod tests {
         );
         assert_eq!(
             (r.logged_ms, r.path, r.status, r.duration_ms),
-            (1_446_442_214_685, "/live5.m3u8", 302, Some(3))
+            (1_446_442_214_685, &b"/live5.m3u8"[..], 302, Some(3))
         );
         let line = br#"144140678.000 qtype=HTTP chi=192.168.7.6 rhi=- url="http://example.com/index.html?foo=bar" cqhm=GET cqhv=HTTP/1.1 rtype=- rloc="-" rdtl=- rerr="-" rgb="-" rurl="-" rurls="-" uas="null" rh="-""#;
-        assert_eq!(p.parse(line).map(|r| r.path), Ok("/index.html?foo=bar"));
+        assert_eq!(
+            p.parse(line).map(|r| r.path),
+            Ok(&b"/index.html?foo=bar"[..])
+        );
         let dns = br#"144140678.000 qtype=DNS chi=192.168.10.11 ttms=789 rtype=CZ rloc="40.252611,58.439389" rdtl=- rerr="-""#;
         assert_eq!(p.parse(dns).map(|_| ()), Err(LineError::Request));
         assert_eq!(p.parse(b"x qtype=HTTP").map(|_| ()), Err(LineError::Time));

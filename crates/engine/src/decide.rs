@@ -306,7 +306,7 @@ impl Router {
     /// The policy that applies to `group` and `path`: the most specific
     /// (group and content, then group, then content, then catch-all; then
     /// the longest content prefix; then the first declared).
-    pub fn policy_for(&self, group: GroupId, path: &str) -> PolicyId {
+    pub fn policy_for<P: AsRef<[u8]> + ?Sized>(&self, group: GroupId, path: &P) -> PolicyId {
         let mut best: Option<((u8, usize), usize)> = None;
         for (i, p) in self.platform.policies.iter().enumerate() {
             if let Some(s) = p.specificity(group, path) {
@@ -399,7 +399,7 @@ impl Router {
             _ => [f64::NAN; 3],
         };
         let serves = if needs.serves {
-            let m = self.serves_mask(facts.path);
+            let m = self.serves_mask(facts.path.as_bytes());
             [m as u64, (m >> 64) as u64]
         } else {
             [0; 2]
@@ -409,13 +409,13 @@ impl Router {
             hash_addr(facts.address),
             xyz,
             serves,
-            facts.path,
+            facts.path.as_bytes(),
         );
         (prep, matched_by, coords)
     }
 
     /// Bit `c` set when the sites of content class `c` serve `path`.
-    fn serves_mask(&self, path: &str) -> u128 {
+    fn serves_mask(&self, path: &[u8]) -> u128 {
         let p = &*self.platform;
         let mut serves = 0u128;
         for (class, site) in p.class_sites.iter().enumerate() {

@@ -12,7 +12,14 @@ use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 /// Hash of a string.
 #[inline]
 pub fn hash_str(s: &str) -> u64 {
-    xxh3_64(s.as_bytes())
+    hash_bytes(s.as_bytes())
+}
+
+/// [`hash_str`] of bytes that need not be UTF-8 (a path from a log): the
+/// same hash for the same bytes.
+#[inline]
+pub fn hash_bytes(b: &[u8]) -> u64 {
+    xxh3_64(b)
 }
 
 /// Hash of a client address (IPv4-mapped IPv6 hashes as the IPv4 address).

@@ -207,8 +207,9 @@ pub struct Site {
 }
 
 impl Site {
-    /// True when the site serves `path` (by its `content` prefixes).
-    pub fn serves(&self, path: &str) -> bool {
+    /// True when the site serves `path` (by its `content` prefixes; a path
+    /// is compared as bytes).
+    pub fn serves<P: AsRef<[u8]> + ?Sized>(&self, path: &P) -> bool {
         self.content.is_empty()
             || self
                 .content

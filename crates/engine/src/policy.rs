@@ -166,9 +166,10 @@ impl Bands {
 /// few bytes long, and for those a call into the C library's `memcmp` (what
 /// `starts_with` becomes) costs more than the comparison, once per policy and
 /// request.
+/// Paths are compared as bytes: a path from a log need not be UTF-8.
 #[inline]
-pub fn has_prefix(path: &str, prefix: &str) -> bool {
-    let (path, prefix) = (path.as_bytes(), prefix.as_bytes());
+pub fn has_prefix<P: AsRef<[u8]> + ?Sized>(path: &P, prefix: &str) -> bool {
+    let (path, prefix) = (path.as_ref(), prefix.as_bytes());
     path.len() >= prefix.len() && path.iter().zip(prefix).all(|(a, b)| a == b)
 }
 
@@ -182,13 +183,16 @@ pub enum HashKey {
 }
 
 impl HashKey {
-    /// The key of `path`.
-    pub fn of(self, path: &str) -> &str {
-        let end = path.bytes().position(|b| b == b'?' || b == b'#');
+    /// The key of `path` (as bytes: a path from a log need not be UTF-8).
+    pub fn of(self, path: &[u8]) -> &[u8] {
+        let end = path.iter().position(|b| *b == b'?' || *b == b'#');
         let path = end.map_or(path, |e| &path[..e]);
         match self {
             HashKey::Path => path,
-            HashKey::Directory => path.rfind('/').map_or(path, |i| &path[..=i]),
+            HashKey::Directory => path
+                .iter()
+                .rposition(|b| *b == b'/')
+                .map_or(path, |i| &path[..=i]),
         }
     }
 }
@@ -249,7 +253,11 @@ impl Policy {
     /// How specifically this policy matches `group` and `path`, or `None` when
     /// it does not apply. Higher wins: group-specific beats content-specific
     /// beats catch-all; then the longer content prefix.
-    pub fn specificity(&self, group: GroupId, path: &str) -> Option<(u8, usize)> {
+    pub fn specificity<P: AsRef<[u8]> + ?Sized>(
+        &self,
+        group: GroupId,
+        path: &P,
+    ) -> Option<(u8, usize)> {
         let by_group = match &self.groups {
             Some(gs) if !gs.contains(&group) => return None,
             Some(_) => 2,
@@ -319,14 +327,14 @@ mod tests {
     #[test]
     fn hash_keys_ignore_the_query() {
         assert_eq!(
-            HashKey::Path.of("/live/a/480p/seg1.ts?tok=1"),
-            "/live/a/480p/seg1.ts"
+            HashKey::Path.of(b"/live/a/480p/seg1.ts?tok=1"),
+            b"/live/a/480p/seg1.ts"
         );
         assert_eq!(
-            HashKey::Directory.of("/live/a/480p/seg1.ts?x=/y"),
-            "/live/a/480p/"
+            HashKey::Directory.of(b"/live/a/480p/seg1.ts?x=/y"),
+            b"/live/a/480p/"
         );
-        assert_eq!(HashKey::Directory.of("noslash"), "noslash");
+        assert_eq!(HashKey::Directory.of(b"noslash"), b"noslash");
     }
 
     #[test]

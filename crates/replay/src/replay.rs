@@ -49,12 +49,13 @@ impl Default for ReplayConfig {
 }
 
 impl ReplayConfig {
-    /// The modelled duration of `bytes` at the bit rate of `path`, ms.
-    pub fn model_ms(&self, path: &str, bytes: u64) -> u64 {
+    /// The modelled duration of `bytes` at the bit rate of `path` (bytes,
+    /// as logged), ms.
+    pub fn model_ms(&self, path: &[u8], bytes: u64) -> u64 {
         let rate = self
             .bitrates
             .iter()
-            .find(|(p, _)| path.starts_with(p.as_str()))
+            .find(|(p, _)| path.starts_with(p.as_bytes()))
             .map_or(self.default_bitrate, |(_, r)| *r);
         if rate.0 <= 0.0 {
             return 0;

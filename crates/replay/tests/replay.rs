@@ -52,7 +52,7 @@ fn req(i: u32, start_ms: i64, duration_ms: u64, bytes: u64) -> Request<'static> 
         time_is: TimeIs::Start,
         duration_ms: Some(duration_ms),
         method: "GET",
-        path: "/live/x.ts",
+        path: b"/live/x.ts",
         status: 200,
         bytes,
         user_agent: None,

@@ -17,7 +17,12 @@ fn nginx_combined_with_request_time_ends_at_the_logged_time() {
     assert_eq!(r.duration_ms, Some(532));
     assert_eq!(
         (r.method, r.path, r.status, r.bytes),
-        ("GET", "/live/ch1/720p/seg123.ts?tok=a", 200, 1_250_000)
+        (
+            "GET",
+            &b"/live/ch1/720p/seg123.ts?tok=a"[..],
+            200,
+            1_250_000
+        )
     );
     assert_eq!(
         r.user_agent,
@@ -248,19 +253,15 @@ proptest! {
 }
 
 /// `request_line` the plain way: method to the first space, target to the
-/// last one (or the end, for HTTP/0.9), both checked as UTF-8.
-fn request_line_reference(r: &[u8]) -> Option<(&str, &str)> {
-    let text = std::str::from_utf8(r).ok();
+/// last one (or the end, for HTTP/0.9); the method uppercase ASCII.
+fn request_line_reference(r: &[u8]) -> Option<(&str, &[u8])> {
     let sp = r.iter().position(|c| *c == b' ')?;
     let end = match r[sp + 1..].iter().rposition(|c| *c == b' ') {
         Some(i) => sp + 1 + i,
         None => r.len(),
     };
-    let text = match text {
-        Some(t) => &t[..end],
-        None => std::str::from_utf8(&r[..end]).ok()?,
-    };
-    let (method, target) = (&text[..sp], &text[sp + 1..]);
+    let method = std::str::from_utf8(&r[..sp]).ok()?;
+    let target = &r[sp + 1..end];
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || target.is_empty() {
         return None;
     }
@@ -297,8 +298,11 @@ fn request_line_edge_cases() {
         ("GET /a b HTTP/1.1", Some(("GET", "/a b"))),
         ("GET /x HTTP/1 1", Some(("GET", "/x HTTP/1"))),
         ("GET /x", Some(("GET", "/x"))),
+        ("PURGE /x HTTP/1.1", Some(("PURGE", "/x"))),
         ("get /x HTTP/1.1", None),
+        ("G\u{e9}T /x HTTP/1.1", None),
     ] {
+        let want = want.map(|(m, t): (&str, &str)| (m, t.as_bytes()));
         assert_eq!(request_line(line.as_bytes()), want, "{line}");
         assert_eq!(request_line_reference(line.as_bytes()), want, "{line}");
     }
@@ -419,7 +423,6 @@ fn count_field_edge_cases() {
     assert_eq!(count_field(b" 5"), None);
 }
 
-
 proptest! {
     /// A byte count of up to nineteen digits, with or without the space
     /// before it (the status reader takes that space), is read at once.
@@ -433,4 +436,15 @@ proptest! {
         let want = digits.parse::<u64>().expect("19 digits fit");
         prop_assert_eq!(count_field(s.as_bytes()), Some((want, rest.as_bytes())));
     }
+}
+
+#[test]
+fn a_target_that_is_not_utf8_is_kept_as_its_bytes() {
+    // nginx escapes such bytes (`\xE9`); a log written otherwise still
+    // delivered the bytes, and prefixes and hashes compare bytes.
+    let mut line = NGINX.as_bytes().to_vec();
+    let at = NGINX.find("seg123").expect("in the line");
+    line[at] = 0xE9;
+    let r = nginx().parse(&line).expect("valid line");
+    assert_eq!(r.path, &b"/live/ch1/720p/\xE9eg123.ts?tok=a"[..]);
 }

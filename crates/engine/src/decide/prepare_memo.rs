@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::{Prepared, Router};
-use crate::hash::{hash_addr, hash_str, mix};
+use crate::hash::{hash_addr, hash_bytes, mix};
 use crate::location::Locator;
 use crate::platform::{GroupId, Platform, PolicyId};
 use crate::policy::{HashKey, Step};
@@ -98,7 +98,7 @@ impl PrepareMemo {
     }
 
     /// Which of the platform's content prefixes `path` starts with.
-    fn class(&self, path: &str) -> Option<u64> {
+    fn class(&self, path: &[u8]) -> Option<u64> {
         let prefixes = self.prefixes.as_ref()?;
         let bits = prefixes
             .iter()
@@ -151,15 +151,15 @@ impl Needs {
         client_hash: u64,
         xyz: [f64; 3],
         serves: [u64; 2],
-        path: &str,
+        path: &[u8],
     ) -> Prepared {
-        let hash = |on: bool, key: HashKey| if on { hash_str(key.of(path)) } else { 0 };
+        let hash = |on: bool, key: HashKey| if on { hash_bytes(key.of(path)) } else { 0 };
         Prepared {
             group,
             policy,
             client_xyz: if self.closest { xyz } else { [f64::NAN; 3] },
             client_hash,
-            path_hash: if self.path_hash { hash_str(path) } else { 0 },
+            path_hash: if self.path_hash { hash_bytes(path) } else { 0 },
             key_path: hash(self.key_path, HashKey::Path),
             key_dir: hash(self.key_dir, HashKey::Directory),
             serves: if self.serves { serves } else { [0; 2] },
@@ -170,11 +170,12 @@ impl Needs {
 impl Router {
     /// [`Router::prepare`] of the request from `address` for `path`, the
     /// address located by `locator`, with the client and path-class parts
-    /// remembered in `memo` (see [`PrepareMemo`]).
+    /// remembered in `memo` (see [`PrepareMemo`]). The path is bytes, as a
+    /// log has it: prefixes and hashes never needed it to be UTF-8.
     pub fn prepare_memo(
         &self,
         address: IpAddr,
-        path: &str,
+        path: &[u8],
         locator: &dyn Locator,
         memo: &mut PrepareMemo,
     ) -> Prepared {
@@ -232,7 +233,7 @@ impl Router {
     fn path_part(
         &self,
         client: &ClientPart,
-        path: &str,
+        path: &[u8],
         memo: &mut PrepareMemo,
     ) -> (PolicyId, [u64; 2]) {
         let work_out = || {

@@ -474,7 +474,7 @@ proptest! {
                 user_agent: None,
                 time_ms: 0,
             });
-            let got = r.prepare_memo(address, path, &ByLastByte, &mut memo);
+            let got = r.prepare_memo(address, path.as_bytes(), &ByLastByte, &mut memo);
             prop_assert_eq!(memo::key(&got), memo::key(&want), "{} {}", address, path);
         }
     }
