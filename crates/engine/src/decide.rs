@@ -47,6 +47,15 @@ pub trait LoadView {
         configured
     }
 
+    /// The whole view as integers, when the implementation keeps it so (the
+    /// simulator): every site up, site `i` in `states[i]` and carrying
+    /// [`Mbps::from_bps`]`(bps[i])`, exactly what the other methods answer.
+    /// The route memo then compares loads with integer thresholds instead
+    /// of converting every load for every request. Default: `None`.
+    fn integer_view(&self) -> Option<IntegerView<'_>> {
+        None
+    }
+
     /// Load, health and state of every site at once: `out[i]` is site `i`
     /// (`out` has one entry per site). The engine calls this once per
     /// decision; the default asks the methods above site by site.
@@ -60,6 +69,15 @@ pub trait LoadView {
             };
         }
     }
+}
+
+/// A [`LoadView`] kept as integers: see [`LoadView::integer_view`].
+#[derive(Debug, Clone, Copy)]
+pub struct IntegerView<'a> {
+    /// Each site's load, bit/s.
+    pub bps: &'a [i64],
+    /// Each site's state in force.
+    pub states: &'a [SiteState],
 }
 
 /// One site as a [`LoadView`] sees it at the moment of a decision.

@@ -24,7 +24,9 @@
 //!   simulator) may remember work with [`PrepareMemo`] (a client's group and
 //!   position, a path class's policy) and [`RouteMemo`] (a route by request
 //!   and the sites' load verdicts); each gives what the plain call gives,
-//!   bit for bit (property-tested), never an approximation.
+//!   bit for bit (property-tested), never an approximation. A view that
+//!   keeps loads as integer bit/s ([`IntegerView`]) is compared with integer
+//!   thresholds worked out once, exactly equivalent to comparing its Mbit/s.
 //!
 //! # Example
 //! ```
@@ -77,8 +79,8 @@ pub mod prefix;
 pub use build::{parse_cidr, CoverageZone, ImportedZones};
 pub use config::PlatformConfig;
 pub use decide::{
-    Decision, Explanation, Facts, Idle, LoadView, Mark, Outcome, PrepareMemo, Prepared, Route,
-    RouteMemo, Router, Scratch, SiteView, StaticLoad, Verdict,
+    Decision, Explanation, Facts, Idle, IntegerView, LoadView, Mark, Outcome, PrepareMemo,
+    Prepared, Route, RouteMemo, Router, Scratch, SiteView, StaticLoad, Verdict,
 };
 pub use error::{ConfigError, Source};
 pub use groups::{GroupMatch, GroupTable};

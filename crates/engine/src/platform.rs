@@ -46,6 +46,15 @@ impl PolicyId {
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, serde::Serialize)]
 pub struct Mbps(pub f64);
 
+impl Mbps {
+    /// A rate in bit/s as Mbit/s: the one conversion everything that keeps
+    /// loads as integer bit/s uses (see [`crate::IntegerView`]).
+    #[inline]
+    pub fn from_bps(bps: i64) -> Mbps {
+        Mbps(bps as f64 / 1e6)
+    }
+}
+
 impl fmt::Display for Mbps {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:.1} Mbit/s", self.0)

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use routecast_accesslog::Request;
 use routecast_engine::{
-    LoadView, Locator, Mbps, Outcome, Platform, PrepareMemo, Prepared, RouteMemo, Router, Scratch,
-    Site, SiteId, SiteState, SiteView,
+    IntegerView, LoadView, Locator, Mbps, Outcome, Platform, PrepareMemo, Prepared, RouteMemo,
+    Router, Scratch, Site, SiteId, SiteState, SiteView,
 };
 
 use crate::queue::{ReorderQueue, Starts};
@@ -223,24 +223,17 @@ impl InProgress {
 }
 
 /// The load the replayed requests put on each site at the current virtual
-/// time: bit/s, and the same in Mbit/s as the engine reads it (worked out
-/// when a site's load changes, not for every request and site).
+/// time, bit/s.
 struct SimulatedLoad<'a> {
     bps: &'a [i64],
-    mbps: &'a [f64],
     /// The sites' configured states (read from `Site`s, big structs, they
     /// cost a cache line each).
     states: &'a [SiteState],
 }
 
-/// A load in bit/s as the Mbit/s the engine reads.
-fn mbps(bps: i64) -> f64 {
-    bps as f64 / 1e6
-}
-
 impl LoadView for SimulatedLoad<'_> {
     fn load(&self, site: SiteId) -> Mbps {
-        Mbps(mbps(self.bps.get(site.index()).copied().unwrap_or(0)))
+        Mbps::from_bps(self.bps.get(site.index()).copied().unwrap_or(0))
     }
 
     fn state(&self, site: SiteId, configured: SiteState) -> SiteState {
@@ -250,13 +243,22 @@ impl LoadView for SimulatedLoad<'_> {
     /// Every site at once, without a virtual call per site and question
     /// (simulated sites are always up, in their configured state).
     fn snapshot(&self, _sites: &[Site], out: &mut [SiteView]) {
-        for ((view, mbps), state) in out.iter_mut().zip(self.mbps).zip(self.states) {
+        for ((view, bps), state) in out.iter_mut().zip(self.bps).zip(self.states) {
             *view = SiteView {
-                load: Mbps(*mbps),
+                load: Mbps::from_bps(*bps),
                 up: true,
                 state: *state,
             };
         }
+    }
+
+    /// The loads as they are kept, integers: the route memo compares them
+    /// with integer thresholds (no conversion per site and request).
+    fn integer_view(&self) -> Option<IntegerView<'_>> {
+        Some(IntegerView {
+            bps: self.bps,
+            states: self.states,
+        })
     }
 }
 
@@ -275,8 +277,6 @@ pub struct Replay {
     active: InProgress,
     /// Each site's load, bit/s: exact sums, whatever the order of ends.
     load: Vec<i64>,
-    /// `load` in Mbit/s ([`mbps`]), kept with it.
-    load_mbps: Vec<f64>,
     /// Each site's configured state.
     states: Vec<SiteState>,
     sites: Vec<Series>,
@@ -312,7 +312,6 @@ impl Replay {
             pending: ReorderQueue::default(),
             active: InProgress::default(),
             load: vec![0; n_sites],
-            load_mbps: vec![0.0; n_sites],
             states,
             sites: vec![Series::default(); n_sites],
             groups: vec![Series::default(); n_groups],
@@ -380,9 +379,7 @@ impl Replay {
         self.last_routed = self.last_routed.max(p.start);
         let now = self.last_routed;
         while let Some(a) = self.active.pop_ended(now) {
-            let i = a.site.index();
-            self.load[i] -= a.rate;
-            self.load_mbps[i] = mbps(self.load[i]);
+            self.load[a.site.index()] -= a.rate;
         }
         self.route(&p);
     }
@@ -392,7 +389,6 @@ impl Replay {
             &p.prep,
             &SimulatedLoad {
                 bps: &self.load,
-                mbps: &self.load_mbps,
                 states: &self.states,
             },
             &mut self.memo,
@@ -415,7 +411,6 @@ impl Replay {
             if lasts > 0 {
                 let rate = rate_bps(p.bytes, lasts);
                 self.load[site.index()] += rate;
-                self.load_mbps[site.index()] = mbps(self.load[site.index()]);
                 let a = Active {
                     end: p.start + lasts,
                     site,

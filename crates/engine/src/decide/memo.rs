@@ -15,7 +15,9 @@
 
 use std::sync::Arc;
 
-use super::{CapacityLimits, LoadView, Prepared, Route, Router, Scratch, SiteView, Verdict};
+use super::{
+    CapacityLimits, IntegerView, LoadView, Prepared, Route, Router, Scratch, SiteView, Verdict,
+};
 use crate::platform::{Cost, Mbps, Platform, SiteState};
 use crate::policy::{Policy, Step};
 
@@ -39,6 +41,39 @@ struct SiteReads {
     /// (`Cost::marginal_per_gb`).
     commit: Option<f64>,
     name_hash: u64,
+    /// The same thresholds for an [`IntegerView`]: the least load in bit/s
+    /// at which the site is full, in its spill band, past its commit
+    /// (`i128::MAX`: at none).
+    full_at: i128,
+    band_from: i128,
+    commit_at: i128,
+}
+
+/// The least load in bit/s whose Mbit/s ([`Mbps::from_bps`], the conversion
+/// an [`IntegerView`] promises) makes `holds` true, or `i128::MAX` when none
+/// does. `holds` must be false and then true as the load grows (a `>=` or
+/// `>` against a threshold), which it is, as the conversion never
+/// decreases; so comparing the integer load with the answer is exactly
+/// comparing its Mbit/s with the threshold.
+fn least_bps(holds: impl Fn(f64) -> bool) -> i128 {
+    let at = |bps: i128| holds(Mbps::from_bps(bps as i64).0);
+    let (mut below, mut from) = (i128::from(i64::MIN), i128::from(i64::MAX));
+    if !at(from) {
+        return i128::MAX;
+    }
+    if at(below) {
+        return below;
+    }
+    // Invariant: !at(below), at(from).
+    while from - below > 1 {
+        let mid = below + (from - below) / 2;
+        if at(mid) {
+            from = mid;
+        } else {
+            below = mid;
+        }
+    }
+    from
 }
 
 /// Routes remembered per request: one for each of the verdicts its sites
@@ -156,6 +191,75 @@ impl RouteMemo {
         s.used = (s.used + 1).min(WAYS as u8);
     }
 
+    /// Every site's verdicts for `prep` under `load`: from its integer view
+    /// when it has one, else from a snapshot (starting over first for
+    /// another platform). `None` when they do not fit.
+    fn verdicts_under(
+        &mut self,
+        platform: &Arc<Platform>,
+        prep: &Prepared,
+        load: &dyn LoadView,
+    ) -> Option<Verdicts> {
+        if !self
+            .platform
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(p, platform))
+        {
+            self.reset(platform);
+        }
+        if let Some(view) = load.integer_view() {
+            return self.verdicts_integer(prep, view);
+        }
+        let idle = SiteView {
+            load: Mbps(0.0),
+            up: true,
+            state: SiteState::Active,
+        };
+        self.view.clear();
+        self.view.resize(platform.sites.len(), idle);
+        load.snapshot(&platform.sites, &mut self.view);
+        self.verdicts(prep)
+    }
+
+    /// [`RouteMemo::verdicts`] from an [`IntegerView`]: the loads compared
+    /// with the integer thresholds, converted only for a site in its spill
+    /// band (whose verdict depends on the client); the same verdicts
+    /// (property-tested).
+    fn verdicts_integer(&self, prep: &Prepared, view: IntegerView<'_>) -> Option<Verdicts> {
+        let sites = self.policies.get(prep.policy.index())?.as_deref()?;
+        if view.bps.len() != sites.len() || view.states.len() != sites.len() {
+            return None;
+        }
+        let mut all: Verdicts = 0;
+        for (r, (bps, state)) in sites.iter().zip(view.bps.iter().zip(view.states)) {
+            let bps = i128::from(*bps);
+            let state = match state {
+                SiteState::Active => 0,
+                SiteState::Draining => 1,
+                SiteState::Disabled => 2,
+            };
+            let past_commit = bps >= r.commit_at;
+            let capacity = if bps >= r.full_at {
+                2
+            } else if bps >= r.band_from {
+                match r
+                    .limits
+                    .map(|l| l.verdict(Mbps::from_bps(bps as i64).0, prep.client_hash, r.name_hash))
+                {
+                    Some(Verdict::Full) => 2,
+                    Some(Verdict::Spilled) => 1,
+                    _ => 0,
+                }
+            } else {
+                0
+            };
+            // Every site of an integer view is up.
+            let v = 1 | state << 1 | u32::from(past_commit) << 3 | capacity << 4;
+            all = all << BITS | Verdicts::from(v);
+        }
+        Some(all)
+    }
+
     /// Every site's verdicts for `prep` under the view in `self.view`.
     fn verdicts(&self, prep: &Prepared) -> Option<Verdicts> {
         let sites = self.policies.get(prep.policy.index())?.as_deref()?;
@@ -196,16 +300,23 @@ fn reads(platform: &Platform, policy: &Policy) -> Option<Vec<SiteReads>> {
     if headrooms.len() > 1 || platform.sites.len() as u32 * BITS > Verdicts::BITS {
         return None;
     }
-    let reads = platform.sites.iter().map(|site| SiteReads {
-        limits: headrooms
+    let reads = platform.sites.iter().map(|site| {
+        let limits = headrooms
             .first()
             .zip(site.capacity)
-            .map(|(h, cap)| CapacityLimits::new(cap, *h)),
-        commit: match site.cost {
+            .map(|(h, cap)| CapacityLimits::new(cap, *h));
+        let commit = match site.cost {
             Cost::Commit { mbps, .. } if cost => Some(mbps),
             _ => None,
-        },
-        name_hash: site.name_hash,
+        };
+        SiteReads {
+            limits,
+            commit,
+            name_hash: site.name_hash,
+            full_at: limits.map_or(i128::MAX, |l| least_bps(|load| load >= l.capacity)),
+            band_from: limits.map_or(i128::MAX, |l| least_bps(|load| load > l.threshold)),
+            commit_at: commit.map_or(i128::MAX, |c| least_bps(|load| load >= c)),
+        }
     });
     Some(reads.collect())
 }
@@ -237,23 +348,7 @@ impl Router {
         memo: &mut RouteMemo,
         scratch: &mut Scratch,
     ) -> Route {
-        let platform = &self.platform;
-        if !memo
-            .platform
-            .as_ref()
-            .is_some_and(|p| Arc::ptr_eq(p, platform))
-        {
-            memo.reset(platform);
-        }
-        let idle = SiteView {
-            load: Mbps(0.0),
-            up: true,
-            state: SiteState::Active,
-        };
-        memo.view.clear();
-        memo.view.resize(platform.sites.len(), idle);
-        load.snapshot(&platform.sites, &mut memo.view);
-        let Some(verdicts) = memo.verdicts(prep) else {
+        let Some(verdicts) = memo.verdicts_under(&self.platform, prep, load) else {
             return self.route_prepared(prep, load, scratch);
         };
         let key = key(prep);
@@ -266,5 +361,75 @@ impl Router {
         let route = self.route_prepared(prep, load, scratch);
         memo.keep(set, key, verdicts, route);
         route
+    }
+}
+
+#[cfg(test)]
+impl RouteMemo {
+    /// The verdicts for `prep` under `load` from its integer view and from
+    /// its snapshot (as for a view without one).
+    pub(super) fn verdicts_integer_and_snapshot(
+        &mut self,
+        router: &Router,
+        prep: &Prepared,
+        load: &dyn LoadView,
+    ) -> (Option<Verdicts>, Option<Verdicts>) {
+        let integer = self.verdicts_under(&router.platform, prep, load);
+        let view = load.integer_view().expect("an integer view");
+        let snapshot: Vec<SiteView> = view
+            .bps
+            .iter()
+            .zip(view.states)
+            .map(|(b, s)| SiteView {
+                load: Mbps::from_bps(*b),
+                up: true,
+                state: *s,
+            })
+            .collect();
+        self.view = snapshot;
+        (integer, self.verdicts(prep))
+    }
+
+    /// Each of `policy`'s sites' thresholds, in Mbit/s and as integers:
+    /// `[(capacity, full_at), (spill threshold, band_from), (commit,
+    /// commit_at)]`, NaN where the site has none.
+    pub(super) fn integer_thresholds(&self, policy: usize) -> Vec<[(f64, i128); 3]> {
+        let sites = self.policies.get(policy).and_then(|p| p.as_deref());
+        sites
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                let (cap, threshold) = r
+                    .limits
+                    .map_or((f64::NAN, f64::NAN), |l| (l.capacity, l.threshold));
+                [
+                    (cap, r.full_at),
+                    (threshold, r.band_from),
+                    (r.commit.unwrap_or(f64::NAN), r.commit_at),
+                ]
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn least_bps_at_the_edges() {
+        let mbps = |b: i128| Mbps::from_bps(b as i64).0;
+        let nan = f64::from_bits(0x7ff8_0000_0000_0001); // a threshold never reached
+        assert_eq!(least_bps(|l| l.partial_cmp(&nan).is_some()), i128::MAX);
+        assert_eq!(least_bps(|l| l >= f64::INFINITY), i128::MAX);
+        assert_eq!(least_bps(|l| l > f64::NEG_INFINITY), i128::from(i64::MIN));
+        assert_eq!(least_bps(|l| l >= 0.0), 0);
+        assert_eq!(least_bps(|l| l > 0.0), 1);
+        for t in [500.0, 800.000_000_000_000_1, 1e-7, 123.456_789, 9e12] {
+            let ge = least_bps(|l| l >= t);
+            assert!(mbps(ge) >= t && mbps(ge - 1) < t, "{t}");
+            let gt = least_bps(|l| l > t);
+            assert!(mbps(gt) > t && mbps(gt - 1) <= t, "{t}");
+        }
     }
 }

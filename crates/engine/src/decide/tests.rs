@@ -427,6 +427,114 @@ proptest! {
     }
 }
 
+/// A view kept as integers, as the simulator keeps it.
+struct Bps {
+    bps: Vec<i64>,
+    state: Vec<SiteState>,
+}
+
+impl LoadView for Bps {
+    fn load(&self, s: SiteId) -> Mbps {
+        Mbps::from_bps(self.bps[s.index()])
+    }
+    fn state(&self, s: SiteId, _: SiteState) -> SiteState {
+        self.state[s.index()]
+    }
+    fn integer_view(&self) -> Option<crate::IntegerView<'_>> {
+        Some(crate::IntegerView {
+            bps: &self.bps,
+            states: &self.state,
+        })
+    }
+}
+
+/// Loads in bit/s on and around every threshold of the test platform (a
+/// capacity of 1000 Mbit/s, its spill band from 800, a commit of 500), and
+/// anywhere.
+fn arb_threshold_bps() -> impl Strategy<Value = (Vec<i64>, Vec<u8>)> {
+    let near = |mbps: i64| (-3i64..=3).prop_map(move |d| mbps * 1_000_000 + d);
+    let load = prop_oneof![
+        near(0),
+        near(500),
+        near(800),
+        near(1000),
+        0i64..1_500_000_000,
+        Just(i64::MAX),
+    ];
+    let state = prop_oneof![4 => Just(0u8), 1 => 0u8..3];
+    (
+        proptest::collection::vec(load, 5),
+        proptest::collection::vec(state, 5),
+    )
+}
+
+proptest! {
+    /// From an integer view, the memo's verdicts (integer loads against
+    /// integer thresholds) are those of the same view in Mbit/s, and its
+    /// routes are the routes.
+    #[test]
+    fn integer_views_give_the_verdicts_and_routes_of_their_mbps(
+        steps in proptest::collection::vec((0usize..6, 0usize..4, arb_threshold_bps()), 1..100),
+    ) {
+        let r = router();
+        let mut memo = RouteMemo::with_slot_bits(1);
+        let mut scratch = Scratch::default();
+        let hosts = ["192.0.2.7", "198.51.100.1", "203.0.113.9", "2001:db8::1", "10.1.2.3", "81.2.69.142"];
+        let at = [Some((52.0, 5.0)), Some((40.0, -70.0)), None, Some((1.0, 100.0)), PARIS, Some((50.0, 8.0))];
+        let paths = ["/vod/x/a", "/live/y.m3u8", "/w/z", "/other"];
+        for (h, p, (bps, states)) in steps {
+            let state = states.iter().map(|s| [SiteState::Active, SiteState::Draining, SiteState::Disabled][*s as usize]).collect();
+            let view = Bps { bps, state };
+            let prep = r.prepare(&facts(hosts[h], paths[p], at[h]));
+            let (integer, snapshot) = memo.verdicts_integer_and_snapshot(&r, &prep, &view);
+            prop_assert_eq!(integer, snapshot);
+            let want = r.route_prepared(&prep, &view, &mut Scratch::default());
+            prop_assert_eq!(r.route_memo(&prep, &view, &mut memo, &mut scratch), want);
+        }
+    }
+}
+
+#[test]
+fn integer_thresholds_are_the_least_loads_past_them() {
+    let r = router();
+    let mut memo = RouteMemo::with_slot_bits(1);
+    let prep = r.prepare(&facts("192.0.2.7", "/vod/x/a", None));
+    let view = Bps {
+        bps: vec![0; 5],
+        state: vec![SiteState::Active; 5],
+    };
+    let _ = memo.verdicts_integer_and_snapshot(&r, &prep, &view);
+    let mbps = |b: i128| Mbps::from_bps(b as i64).0;
+    let mut checked = 0;
+    for policy in 0..r.platform().policies.len() {
+        for [(cap, full), (threshold, band), (commit, past)] in memo.integer_thresholds(policy) {
+            if !cap.is_nan() {
+                assert!(mbps(full) >= cap && mbps(full - 1) < cap, "{cap}: {full}");
+                assert!(
+                    mbps(band) > threshold && mbps(band - 1) <= threshold,
+                    "{threshold}: {band}"
+                );
+                checked += 1;
+            } else {
+                assert_eq!((full, band), (i128::MAX, i128::MAX));
+            }
+            if !commit.is_nan() {
+                assert!(
+                    mbps(past) >= commit && mbps(past - 1) < commit,
+                    "{commit}: {past}"
+                );
+                checked += 1;
+            } else {
+                assert_eq!(past, i128::MAX);
+            }
+        }
+    }
+    assert!(
+        checked >= 3,
+        "the test platform has capacities and a commit"
+    );
+}
+
 /// Locates addresses by their last byte: a few countries, continents and
 /// positions, some unknown.
 struct ByLastByte;
