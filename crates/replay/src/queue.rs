@@ -35,7 +35,15 @@ pub(crate) struct ReorderQueue<T> {
     keys: Vec<u64>,
     /// The bucket after the horizon of the last release (see `due`).
     last_done: i64,
+    /// Scratch of the counting sort in `order`: where each offset's keys go.
+    counts: Vec<u32>,
+    /// Scratch of the counting sort: the keys in order.
+    sorted: Vec<u64>,
 }
+
+/// Buckets of at least this many requests are ordered by a counting sort
+/// (one counter per millisecond of the bucket), smaller ones by comparison.
+const COUNTING_FROM: usize = 64;
 
 /// Bits of a sort key that hold the item's index (the offset in the bucket,
 /// under 1000, takes the 10 above them).
@@ -56,6 +64,8 @@ impl<T> Default for ReorderQueue<T> {
             spare: Vec::new(),
             keys: Vec::new(),
             last_done: i64::MIN,
+            counts: Vec::new(),
+            sorted: Vec::new(),
         }
     }
 }
@@ -151,7 +161,30 @@ impl<T: Starts + Copy> ReorderQueue<T> {
             let offset = item.start().rem_euclid(BUCKET_MS) as u64;
             offset << INDEX_BITS | i as u64
         }));
-        self.keys.sort_unstable();
+        if items.len() < COUNTING_FROM {
+            self.keys.sort_unstable();
+            return;
+        }
+        // A counting sort by offset: keys come in index order, and it is
+        // stable, so it leaves them in (offset, index) order as sorting
+        // would, in two passes and no comparisons.
+        let counts = &mut self.counts;
+        counts.clear();
+        counts.resize(BUCKET_MS as usize + 1, 0);
+        for k in &self.keys {
+            counts[(k >> INDEX_BITS) as usize + 1] += 1;
+        }
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        self.sorted.clear();
+        self.sorted.resize(self.keys.len(), 0);
+        for &k in &self.keys {
+            let at = &mut counts[(k >> INDEX_BITS) as usize];
+            self.sorted[*at as usize] = k;
+            *at += 1;
+        }
+        std::mem::swap(&mut self.keys, &mut self.sorted);
     }
 
     /// Passes everything still waiting to `f`, in start order.
@@ -202,6 +235,24 @@ mod tests {
             if late == 0 {
                 prop_assert!(out.windows(2).all(|w| w[0] <= w[1]));
             }
+        }
+    }
+
+    proptest! {
+        /// A bucket's order, by counting (large buckets) or by comparison
+        /// (small ones), is the (offset, arrival) order.
+        #[test]
+        fn a_bucket_leaves_in_offset_then_arrival_order(
+            second in -5i64..5,
+            offsets in proptest::collection::vec(0i64..1000, 0..400),
+        ) {
+            let items: Vec<(i64, u64)> = offsets.iter().enumerate().map(|(i, o)| (second * 1000 + o, i as u64)).collect();
+            let mut q = ReorderQueue::<(i64, u64)>::default();
+            q.order(&items);
+            let got: Vec<(i64, u64)> = q.keys.iter().map(|k| items[(k & INDEX_MASK) as usize]).collect();
+            let mut want = items.clone();
+            want.sort_by_key(|(start, i)| (*start, *i));
+            prop_assert_eq!(got, want);
         }
     }
 
