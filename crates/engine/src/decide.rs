@@ -538,6 +538,20 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The prepared request as exact bits (floats by their bit patterns):
+    /// requests with equal bits are routed alike under any view.
+    pub fn bits(&self) -> [u64; 10] {
+        memo::key(self)
+    }
+
+    /// Whether it carries a hash of its whole path (for a `weighted` or a
+    /// `consistent_hash` by path step), which makes it nearly unique to its
+    /// request; otherwise it is shared by a client's requests for a content
+    /// class (or directory).
+    pub fn hashes_whole_path(&self) -> bool {
+        self.path_hash != 0 || self.key_path != 0
+    }
+
     /// The client's position, if known and needed.
     fn xyz(&self) -> Option<&[f64; 3]> {
         (!self.client_xyz[0].is_nan()).then_some(&self.client_xyz)

@@ -15,13 +15,16 @@
 //!   log itself is never held. The window is a calendar queue, the
 //!   in-progress set a FIFO plus a binary heap: no recursion, whatever the
 //!   log length. Lines are prepared (GeoIP, group, policy) by a [`Preparer`],
-//!   which can run on another thread; the replay holds no log text.
+//!   which can run on another thread; the replay holds no log text. A
+//!   request waits as its interval, size and an id: its preparation, the
+//!   same for a client's requests for a content class, is kept once.
 //! * **Conservation**: integer arithmetic puts exactly a request's bytes into
 //!   the bins (property-tested).
 //! * **Exact loads**: a site's load is a sum of integers (bit/s), so it does
 //!   not depend on the order in which requests that end together leave.
 //! * **Virtual time only**: no clock is read (banned by `clippy.toml`).
 
+mod intern;
 mod queue;
 mod replay;
 mod series;
