@@ -92,8 +92,7 @@ impl Interned {
     }
 
     /// Prepared requests kept.
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.slots.len() - self.free.len()
     }
 }

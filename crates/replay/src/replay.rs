@@ -390,6 +390,8 @@ impl Replay {
     pub fn finish(mut self) -> Report {
         let mut pending = std::mem::take(&mut self.pending);
         pending.drain(|w| self.route_waiting(w));
+        // Every request that waited took its preparation back.
+        debug_assert_eq!(self.interned.len(), 0, "preparations left behind");
         let platform = self.router.platform().clone();
         Report::new(
             &platform,

@@ -326,6 +326,19 @@ proptest! {
         let head = b.first_chunk::<16>().expect("16 bytes of padding");
         prop_assert_eq!(ipv4_in_16(head), ipv4_prefix_bytewise(b), "{:?}", line);
     }
+
+    /// Any bytes at all, those around `.` and the digits most of all.
+    #[test]
+    fn a_word_at_a_time_reads_any_bytes_as_a_byte_at_a_time(
+        b in proptest::collection::vec(prop_oneof![
+            4 => (b'-'..=b':'),
+            1 => any::<u8>(),
+            1 => (0xaeu8..=0xb9),
+        ], 16..20),
+    ) {
+        let head = b.first_chunk::<16>().expect("16 bytes");
+        prop_assert_eq!(ipv4_in_16(head), ipv4_prefix_bytewise(&b), "{:?}", b);
+    }
 }
 
 #[test]
@@ -403,6 +416,15 @@ proptest! {
         }
         let usual = b.len() >= 5 && b[0] == b' ' && b[4] == b' ' && b[1..4].iter().all(u8::is_ascii_digit);
         prop_assert_eq!(status_field(b).is_some(), usual, "{:?}", s);
+        // The byte count as the parser reads it: after the status, whose
+        // space `status_field` took.
+        if let Some((_, rest)) = status_field(b) {
+            if let Some((count, after)) = count_field(rest) {
+                let (f, r) = field(rest).expect("a field");
+                prop_assert_eq!(Some(count), parse_u64(f));
+                prop_assert_eq!(after, r);
+            }
+        }
     }
 }
 
