@@ -331,9 +331,9 @@ proptest! {
     #[test]
     fn a_word_at_a_time_reads_any_bytes_as_a_byte_at_a_time(
         b in proptest::collection::vec(prop_oneof![
-            4 => (b'-'..=b':'),
+            4 => b'-'..=b':',
             1 => any::<u8>(),
-            1 => (0xaeu8..=0xb9),
+            1 => 0xaeu8..=0xb9,
         ], 16..20),
     ) {
         let head = b.first_chunk::<16>().expect("16 bytes");
