@@ -399,6 +399,35 @@ fn arb_threshold_load() -> impl Strategy<Value = (Vec<f64>, Vec<bool>, Vec<u8>)>
     )
 }
 
+/// Request `p` (of four paths) of viewer `h` (of six, some without a
+/// position), prepared: the few viewers the memo tests bring back.
+fn returning_viewer(r: &Router, h: usize, p: usize) -> Prepared {
+    let hosts = [
+        "192.0.2.7",
+        "198.51.100.1",
+        "203.0.113.9",
+        "2001:db8::1",
+        "10.1.2.3",
+        "81.2.69.142",
+    ];
+    let at = [
+        Some((52.0, 5.0)),
+        Some((40.0, -70.0)),
+        None,
+        Some((1.0, 100.0)),
+        PARIS,
+        Some((50.0, 8.0)),
+    ];
+    let paths = ["/vod/x/a", "/live/y.m3u8", "/w/z", "/other"];
+    r.prepare(&facts(hosts[h % 6], paths[p % 4], at[h % 6]))
+}
+
+/// Site states from their numbers (0 active, 1 draining, 2 disabled).
+fn site_states(states: &[u8]) -> Vec<SiteState> {
+    let all = [SiteState::Active, SiteState::Draining, SiteState::Disabled];
+    states.iter().map(|s| all[usize::from(*s) % 3]).collect()
+}
+
 proptest! {
     /// A remembered route is the route: the same few viewers come back
     /// under loads that cross every threshold, with a memo small enough to
@@ -410,13 +439,9 @@ proptest! {
         let r = router();
         let mut memo = RouteMemo::with_slot_bits(1);
         let mut scratch = Scratch::default();
-        let hosts = ["192.0.2.7", "198.51.100.1", "203.0.113.9", "2001:db8::1", "10.1.2.3", "81.2.69.142"];
-        let at = [Some((52.0, 5.0)), Some((40.0, -70.0)), None, Some((1.0, 100.0)), PARIS, Some((50.0, 8.0))];
-        let paths = ["/vod/x/a", "/live/y.m3u8", "/w/z", "/other"];
         for (h, p, (load, up, states)) in steps {
-            let state = states.iter().map(|s| [SiteState::Active, SiteState::Draining, SiteState::Disabled][*s as usize]).collect();
-            let view = Prop { load, up, state };
-            let prep = r.prepare(&facts(hosts[h], paths[p], at[h]));
+            let view = Prop { load, up, state: site_states(&states) };
+            let prep = returning_viewer(&r, h, p);
             let want = r.route_prepared(&prep, &view, &mut Scratch::default());
             prop_assert_eq!(r.route_memo(&prep, &view, &mut memo, &mut scratch), want);
             // Asked again at once: found, and still the route.
@@ -479,13 +504,9 @@ proptest! {
         let r = router();
         let mut memo = RouteMemo::with_slot_bits(1);
         let mut scratch = Scratch::default();
-        let hosts = ["192.0.2.7", "198.51.100.1", "203.0.113.9", "2001:db8::1", "10.1.2.3", "81.2.69.142"];
-        let at = [Some((52.0, 5.0)), Some((40.0, -70.0)), None, Some((1.0, 100.0)), PARIS, Some((50.0, 8.0))];
-        let paths = ["/vod/x/a", "/live/y.m3u8", "/w/z", "/other"];
         for (h, p, (bps, states)) in steps {
-            let state = states.iter().map(|s| [SiteState::Active, SiteState::Draining, SiteState::Disabled][*s as usize]).collect();
-            let view = Bps { bps, state };
-            let prep = r.prepare(&facts(hosts[h], paths[p], at[h]));
+            let view = Bps { bps, state: site_states(&states) };
+            let prep = returning_viewer(&r, h, p);
             let (integer, snapshot) = memo.verdicts_integer_and_snapshot(&r, &prep, &view);
             prop_assert_eq!(integer, snapshot);
             let want = r.route_prepared(&prep, &view, &mut Scratch::default());
