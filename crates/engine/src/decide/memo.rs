@@ -233,29 +233,17 @@ impl RouteMemo {
         let mut all: Verdicts = 0;
         for (r, (bps, state)) in sites.iter().zip(view.bps.iter().zip(view.states)) {
             let bps = i128::from(*bps);
-            let state = match state {
-                SiteState::Active => 0,
-                SiteState::Draining => 1,
-                SiteState::Disabled => 2,
-            };
-            let past_commit = bps >= r.commit_at;
             let capacity = if bps >= r.full_at {
-                2
+                Some(Verdict::Full)
             } else if bps >= r.band_from {
-                match r
-                    .limits
-                    .map(|l| l.verdict(Mbps::from_bps(bps as i64).0, prep.client_hash, r.name_hash))
-                {
-                    Some(Verdict::Full) => 2,
-                    Some(Verdict::Spilled) => 1,
-                    _ => 0,
-                }
+                let load = Mbps::from_bps(bps as i64).0;
+                r.limits
+                    .map(|l| l.verdict(load, prep.client_hash, r.name_hash))
             } else {
-                0
+                None
             };
             // Every site of an integer view is up.
-            let v = 1 | state << 1 | u32::from(past_commit) << 3 | capacity << 4;
-            all = all << BITS | Verdicts::from(v);
+            all = all << BITS | site_bits(true, *state, bps >= r.commit_at, capacity);
         }
         Some(all)
     }
@@ -266,25 +254,31 @@ impl RouteMemo {
         let mut all: Verdicts = 0;
         for (r, view) in sites.iter().zip(&self.view) {
             let load = view.load.0;
-            let state = match view.state {
-                SiteState::Active => 0,
-                SiteState::Draining => 1,
-                SiteState::Disabled => 2,
-            };
             let past_commit = r.commit.is_some_and(|c| load >= c);
-            let capacity = match r
+            let capacity = r
                 .limits
-                .map(|l| l.verdict(load, prep.client_hash, r.name_hash))
-            {
-                Some(Verdict::Full) => 2,
-                Some(Verdict::Spilled) => 1,
-                _ => 0,
-            };
-            let v = u32::from(view.up) | state << 1 | u32::from(past_commit) << 3 | capacity << 4;
-            all = all << BITS | Verdicts::from(v);
+                .map(|l| l.verdict(load, prep.client_hash, r.name_hash));
+            all = all << BITS | site_bits(view.up, view.state, past_commit, capacity);
         }
         Some(all)
     }
+}
+
+/// One site's verdict bits: up, state (2), past a commit, capacity (2:
+/// room, spilled or full).
+#[inline]
+fn site_bits(up: bool, state: SiteState, past_commit: bool, capacity: Option<Verdict>) -> Verdicts {
+    let state = match state {
+        SiteState::Active => 0,
+        SiteState::Draining => 1,
+        SiteState::Disabled => 2,
+    };
+    let capacity = match capacity {
+        Some(Verdict::Full) => 2,
+        Some(Verdict::Spilled) => 1,
+        _ => 0,
+    };
+    Verdicts::from(u8::from(up) | state << 1 | u8::from(past_commit) << 3 | capacity << 4)
 }
 
 /// What `policy` reads of each site, if its verdicts fit in a [`Verdicts`].
