@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod blocks;
 mod check;
 mod config;
 mod merge;

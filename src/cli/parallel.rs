@@ -26,10 +26,10 @@ use std::thread::{Scope, ScopedJoinHandle};
 use routecast_accesslog::{LineError, LineParser};
 use routecast_replay::{PreparedRequest, Preparer, Replay};
 
-use super::blocks::{Block, BlockReader};
 use super::progress::Progress;
 use super::simulate::{LineRules, Rejected};
 use super::Failure;
+use routecast_accesslog::blocks::{Block, BlockReader};
 
 /// How to read, parse and judge a log.
 #[derive(Debug, Clone, Copy)]

@@ -10,10 +10,11 @@ use routecast_engine::Mbps;
 use routecast_replay::{Replay, ReplayConfig, Report};
 
 use super::merge::replay_merged;
+use super::parallel;
 use super::progress::Progress;
 use super::source::Source;
-use super::{blocks, parallel};
 use super::{output, Failure};
+use routecast_accesslog::blocks;
 
 /// Arguments of `routecast simulate`.
 #[derive(Debug, Args)]

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use routecast_accesslog::{reader, Format, LineParser, LogFormat};
 
-use super::{blocks, Failure};
+use super::Failure;
+use routecast_accesslog::blocks;
 
 /// A log being read, one line ahead for the merge.
 pub struct Source {

@@ -22,11 +22,14 @@
 //! # Ok::<(), routecast_accesslog::LineError>(())
 //! ```
 
+pub mod blocks;
 mod format;
 mod jsonl;
 mod line;
 mod logformat;
+mod merge;
 pub mod reader;
+mod source;
 pub mod time;
 mod trafficrouter;
 
@@ -34,6 +37,8 @@ pub use format::Format;
 pub use jsonl::JsonLines;
 pub use line::{CombinedParser, Duration, LineError, Request, TimeIs};
 pub use logformat::{FormatError, LogFormat};
+pub use merge::{Merge, MergedLine};
+pub use source::{Layout, Log, LogError, MalformedLine};
 pub use trafficrouter::TrafficRouter;
 
 /// A parser for any supported layout: a named format or a compiled custom one.

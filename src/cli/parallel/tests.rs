@@ -5,8 +5,8 @@ use routecast_accesslog::Format;
 use routecast_replay::ReplayConfig;
 
 use super::*;
-use crate::cli::blocks::BLOCK;
 use crate::cli::source::SourceInfo;
+use routecast_accesslog::blocks::BLOCK;
 
 /// No input to watch: progress stays silent.
 struct Nothing;
