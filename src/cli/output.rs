@@ -5,10 +5,9 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use routecast_replay::Report;
+use routecast_replay::{Rejected, Report};
 use routecast_report::{group_chart, html_report, site_chart, ReportInput};
 
-use super::simulate::Rejected;
 use super::Failure;
 
 /// Writes `path` through `fill`, replacing any old file only when complete.

@@ -25,11 +25,17 @@
 //! * **Virtual time only**: no clock is read (banned by `clippy.toml`).
 
 mod intern;
+mod merged;
+mod parallel;
 mod queue;
+mod reading;
 mod replay;
 mod series;
 mod summary;
 
+pub use merged::replay_merged;
+pub use parallel::{replay_parallel, Parallel};
+pub use reading::{LineRules, LinesRead, Progress, Rejected, ReplayError};
 pub use replay::{PreparedRequest, Preparer, Replay, ReplayConfig, ReplayStats};
 pub use series::{Flags, Series, Span};
 pub use summary::{p95_mbps, Kind, Report, Summary, SummaryJson, BILLING_SAMPLE_MS, MONTH_MS};

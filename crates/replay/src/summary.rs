@@ -63,7 +63,7 @@ pub struct Summary {
 }
 
 /// Everything a replay measured.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     /// Bin width, ms.
     pub step_ms: i64,
