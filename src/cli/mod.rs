@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod config;
-mod output;
 mod progress;
 mod route;
 mod segment;

@@ -11,9 +11,10 @@ use routecast_replay::{
     replay_merged, replay_parallel, LineRules, LinesRead, Parallel, Replay, ReplayConfig,
     ReplayError, Report,
 };
+use routecast_report::{write_dir, ReportInput};
 
 use super::progress::ProgressDisplay;
-use super::{output, Failure};
+use super::Failure;
 
 /// Arguments of `routecast simulate`.
 #[derive(Debug, Args)]
@@ -151,7 +152,12 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         .zip(replays.into_iter().map(Replay::finish))
         .collect();
     if let Some(dir) = &args.out {
-        output::write_outputs(dir, &finished, &read.rejected)?;
+        let inputs: Vec<ReportInput<'_>> = finished
+            .iter()
+            .map(|(label, report)| ReportInput { label, report })
+            .collect();
+        write_dir(dir, &inputs, &read.rejected)
+            .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
     }
     if !args.quiet {
         print_summary(&finished, &read, &logs, elapsed, args.out.as_deref())?;

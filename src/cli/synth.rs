@@ -22,6 +22,8 @@ use clap::Args;
 use routecast_accesslog::time::{civil_from_days, days_from_civil};
 use routecast_engine::hash::SplitMix64;
 
+use routecast_report::write_atomically;
+
 use super::Failure;
 
 /// Arguments of `routecast synth`.
@@ -297,17 +299,16 @@ pub fn run(args: &SynthArgs) -> Result<(), Failure> {
     let day_ms = parse_date(&args.date)?;
     match &args.out {
         None => generate(args, day_ms, &mut std::io::stdout().lock()),
-        Some(path) if path.extension().is_some_and(|e| e == "gz") => {
-            super::output::atomic_write(path, |w| {
-                let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
-                generate(args, day_ms, &mut gz)
-                    .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
-                gz.finish().map(|_| ())
-            })
-        }
-        Some(path) => super::output::atomic_write(path, |w| {
+        Some(path) if path.extension().is_some_and(|e| e == "gz") => write_atomically(path, |w| {
+            let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+            generate(args, day_ms, &mut gz).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+            gz.finish().map(|_| ())
+        })
+        .map_err(|e| Failure::Other(anyhow::anyhow!("{e}"))),
+        Some(path) => write_atomically(path, |w| {
             generate(args, day_ms, w).map_err(|e| std::io::Error::other(format!("{e:?}")))
-        }),
+        })
+        .map_err(|e| Failure::Other(anyhow::anyhow!("{e}"))),
     }
 }
 
