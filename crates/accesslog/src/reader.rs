@@ -230,7 +230,7 @@ pub enum LinesError<E> {
 
 /// Calls `f` with every line of `input`, without its line ending (`\n`,
 /// `\r\n`), in order. Lines are read a block at a time
-/// ([`LineReader`](crate::blocks::LineReader), as every log is) and handed
+/// ([`LineReader`], as every log is) and handed
 /// over in place in the block. A last line without a newline is still a
 /// line. Stops at the first error; a read error comes after the whole
 /// lines before it.
