@@ -8,10 +8,10 @@ use clap::Args;
 use routecast_accesslog::{Format, Layout, Log, LogError, LogFormat};
 use routecast_engine::Mbps;
 use routecast_replay::{
-    replay_merged, replay_parallel, LineRules, LinesRead, Parallel, Replay, ReplayConfig,
-    ReplayError, Report,
+    parse_bitrates, replay_merged, replay_parallel, Kind, LineRules, LinesRead, Parallel, Replay,
+    ReplayConfig, ReplayError, Report, Series, Summary,
 };
-use routecast_report::{write_dir, ReportInput};
+use routecast_report::{config_labels, write_dir, ReportInput};
 
 use super::progress::ProgressDisplay;
 use super::Failure;
@@ -84,51 +84,6 @@ pub struct SimulateArgs {
     quiet: bool,
 }
 
-fn parse_bitrates(s: Option<&str>) -> Result<Vec<(String, Mbps)>, Failure> {
-    let mut out = Vec::new();
-    for item in s.unwrap_or("").split(',').filter(|i| !i.trim().is_empty()) {
-        let (prefix, rate) = item.split_once('=').ok_or_else(|| {
-            Failure::Usage(format!(
-                "--bitrate item {item:?} is not PREFIX=MBPS (e.g. /live/=5)"
-            ))
-        })?;
-        let rate: f64 = rate
-            .trim()
-            .parse()
-            .ok()
-            .filter(|r: &f64| r.is_finite() && *r > 0.0)
-            .ok_or_else(|| {
-                Failure::Usage(format!(
-                    "--bitrate {item:?}: {rate:?} is not a positive number of Mbit/s"
-                ))
-            })?;
-        out.push((prefix.trim().to_string(), Mbps(rate)));
-    }
-    Ok(out)
-}
-
-/// Names each configuration by its file stem (its path when stems repeat).
-fn labels(configs: &[PathBuf]) -> Vec<String> {
-    let stem = |p: &PathBuf| {
-        p.file_stem().map_or_else(
-            || p.display().to_string(),
-            |s| s.to_string_lossy().into_owned(),
-        )
-    };
-    let stems: Vec<String> = configs.iter().map(stem).collect();
-    configs
-        .iter()
-        .zip(&stems)
-        .map(|(p, s)| {
-            if stems.iter().filter(|x| *x == s).count() > 1 {
-                p.display().to_string()
-            } else {
-                s.clone()
-            }
-        })
-        .collect()
-}
-
 /// Runs `routecast simulate`.
 pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     let (config, threads) = settings(args)?;
@@ -147,7 +102,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let read = replay(&mut logs, &mut replays, args, threads).map_err(replay_failure)?;
     let elapsed = started.elapsed().as_secs_f64();
-    let finished: Vec<(String, Report)> = labels(&args.config)
+    let finished: Vec<(String, Report)> = config_labels(&args.config)
         .into_iter()
         .zip(replays.into_iter().map(Replay::finish))
         .collect();
@@ -180,7 +135,8 @@ fn settings(args: &SimulateArgs) -> Result<(ReplayConfig, usize), Failure> {
     let config = ReplayConfig {
         step_ms: i64::from(args.step) * 1000,
         window_ms: i64::from(args.window) * 1000,
-        bitrates: parse_bitrates(args.bitrate.as_deref())?,
+        bitrates: parse_bitrates(args.bitrate.as_deref().unwrap_or(""))
+            .map_err(|e| Failure::Usage(format!("--bitrate {e}")))?,
         default_bitrate: Mbps(args.default_bitrate),
         load_window_ms: i64::from(args.load_window) * 1000,
     };
@@ -275,44 +231,48 @@ fn print_summary(
         writeln!(o, "  malformed: {e}")?;
     }
     for (label, report) in runs {
-        let s = &report.stats;
-        let j = report.summary_json();
-        writeln!(
-            o,
-            "\n== {label}: {} .. {} (step {} s)",
-            j.start, j.end, j.step_s
-        )?;
-        writeln!(
-            o,
-            "routed {} requests: {} spilled over, {} over capacity, {} with no site, {} late",
-            s.requests, s.spilled, s.over_capacity, s.no_site, s.late
-        )?;
-        writeln!(
-            o,
-            "{:<6} {:<16} {:>10} {:>10} {:>11} {:>11} {:>10} {:>12}",
-            "kind", "name", "requests", "GB", "peak Mb/s", "p95 Mb/s", "spill GB", "cost"
-        )?;
-        for (sum, _) in report
-            .all()
-            .filter(|(s, _)| s.requests > 0 || s.kind == routecast_replay::Kind::Site)
-        {
-            let cost = sum.cost.map_or("-".to_string(), |c| format!("{c:.2}"));
-            writeln!(
-                o,
-                "{:<6} {:<16} {:>10} {:>10.2} {:>11.1} {:>11.1} {:>10.2} {:>12}",
-                sum.kind.as_str(),
-                sum.name,
-                sum.requests,
-                sum.gb,
-                sum.peak_mbps,
-                sum.p95_mbps,
-                sum.spill_gb,
-                cost
-            )?;
-        }
+        print_replay(&mut o, label, report)?;
     }
     if let Some(dir) = out {
         writeln!(o, "\nwrote {}/report.html", dir.display())?;
+    }
+    Ok(())
+}
+
+/// One configuration's span, counters and table of sites and groups.
+fn print_replay(o: &mut impl Write, label: &str, report: &Report) -> std::io::Result<()> {
+    let s = &report.stats;
+    let j = report.summary_json();
+    writeln!(
+        o,
+        "\n== {label}: {} .. {} (step {} s)",
+        j.start, j.end, j.step_s
+    )?;
+    writeln!(
+        o,
+        "routed {} requests: {} spilled over, {} over capacity, {} with no site, {} late",
+        s.requests, s.spilled, s.over_capacity, s.no_site, s.late
+    )?;
+    writeln!(
+        o,
+        "{:<6} {:<16} {:>10} {:>10} {:>11} {:>11} {:>10} {:>12}",
+        "kind", "name", "requests", "GB", "peak Mb/s", "p95 Mb/s", "spill GB", "cost"
+    )?;
+    let shown = |(s, _): &&(Summary, Series)| s.requests > 0 || s.kind == Kind::Site;
+    for (sum, _) in report.all().filter(shown) {
+        let cost = sum.cost.map_or("-".to_string(), |c| format!("{c:.2}"));
+        writeln!(
+            o,
+            "{:<6} {:<16} {:>10} {:>10.2} {:>11.1} {:>11.1} {:>10.2} {:>12}",
+            sum.kind.as_str(),
+            sum.name,
+            sum.requests,
+            sum.gb,
+            sum.peak_mbps,
+            sum.p95_mbps,
+            sum.spill_gb,
+            cost
+        )?;
     }
     Ok(())
 }

@@ -75,7 +75,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod config;
 mod intern;
+mod load;
 mod merged;
 mod parallel;
 mod queue;
@@ -84,9 +86,10 @@ mod replay;
 mod series;
 mod summary;
 
+pub use config::{parse_bitrates, BitrateError, ReplayConfig};
 pub use merged::replay_merged;
 pub use parallel::{replay_parallel, Parallel};
 pub use reading::{LineRules, LinesRead, Progress, Rejected, ReplayError};
-pub use replay::{PreparedRequest, Preparer, Replay, ReplayConfig, ReplayStats};
+pub use replay::{PreparedRequest, Preparer, Replay, ReplayStats};
 pub use series::{Flags, Series, Span};
 pub use summary::{p95_mbps, Kind, Report, Summary, SummaryJson, BILLING_SAMPLE_MS, MONTH_MS};

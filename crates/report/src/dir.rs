@@ -130,6 +130,30 @@ fn create_dir(dir: &Path) -> Result<(), WriteError> {
     })
 }
 
+/// Names each configuration by its file stem (its path when stems
+/// repeat): the labels of [`write_dir`]'s replays when configurations are
+/// compared.
+pub fn config_labels(configs: &[impl AsRef<Path>]) -> Vec<String> {
+    let stem = |p: &Path| {
+        p.file_stem().map_or_else(
+            || p.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        )
+    };
+    let stems: Vec<String> = configs.iter().map(|p| stem(p.as_ref())).collect();
+    configs
+        .iter()
+        .zip(&stems)
+        .map(|(p, s)| {
+            if stems.iter().filter(|x| *x == s).count() > 1 {
+                p.as_ref().display().to_string()
+            } else {
+                s.clone()
+            }
+        })
+        .collect()
+}
+
 /// `label` as a file name: ASCII letters, digits, `-`, `_` and `.` kept,
 /// anything else `_`.
 pub fn file_name(label: &str) -> String {

@@ -68,7 +68,7 @@ mod timeseries;
 
 pub use atomic::write_atomically;
 pub use chart::{Chart, ChartError};
-pub use dir::{file_name, write_dir, WriteError};
+pub use dir::{config_labels, file_name, write_dir, WriteError};
 pub use html::{group_chart, html_report, site_chart, ReportInput};
 pub use rrd::series_rrd;
 pub use timeseries::write_timeseries;

@@ -5,7 +5,7 @@ use routecast_accesslog::reader::{Compression, LogInput};
 use routecast_accesslog::{Format, Layout};
 
 use super::*;
-use crate::replay::ReplayConfig;
+use crate::config::ReplayConfig;
 use crate::summary::Report;
 
 /// Nginx lines from a few networks, with malformed and empty lines among

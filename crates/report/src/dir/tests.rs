@@ -178,3 +178,12 @@ fn labels_become_file_names() {
     );
     assert_eq!(file_name("a b-c_d.é"), "a_b-c_d._");
 }
+
+#[test]
+fn configurations_are_named_by_their_stems_or_paths_when_stems_repeat() {
+    assert_eq!(config_labels(&["a/x.toml", "b/y.toml"]), ["x", "y"]);
+    assert_eq!(
+        config_labels(&["a/x.toml", "b/x.toml", "z.toml"]),
+        ["a/x.toml", "b/x.toml", "z"]
+    );
+}
