@@ -72,7 +72,7 @@ impl<'a> Merge<'a> {
             .heads
             .iter()
             .enumerate()
-            .filter_map(|(i, h)| h.ready.then_some((h.request.logged_ms, i)))
+            .filter_map(|(i, h)| h.ready.then_some((h.held.fields.logged_ms, i)))
             .min();
         let Some((_, i)) = next else { return Ok(None) };
         self.advancing = Some(i);
@@ -104,14 +104,9 @@ struct Head<'a> {
     format: &'a str,
     parser: &'a mut LineParser,
     lines: LineReader<&'a mut (dyn BufRead + Send)>,
-    /// Whether `request` (with the buffers) holds the log's next request.
+    /// Whether `held` is the log's next request.
     ready: bool,
-    /// The next request, its borrowed fields empty: they are in the
-    /// buffers below.
-    request: Request<'static>,
-    method: String,
-    path: Vec<u8>,
-    user_agent: Option<Vec<u8>>,
+    held: Held,
 }
 
 impl<'a> Head<'a> {
@@ -122,20 +117,7 @@ impl<'a> Head<'a> {
             parser: &mut log.parser,
             lines: LineReader::new(&mut *log.input.reader, BLOCK),
             ready: false,
-            request: Request {
-                client: std::net::Ipv4Addr::UNSPECIFIED.into(),
-                logged_ms: 0,
-                time_is: TimeIs::End,
-                duration_ms: None,
-                method: "",
-                path: b"",
-                status: 0,
-                bytes: 0,
-                user_agent: None,
-            },
-            method: String::new(),
-            path: Vec::new(),
-            user_agent: None,
+            held: Held::default(),
         }
     }
 
@@ -158,59 +140,91 @@ impl<'a> Head<'a> {
             if line.is_empty() {
                 continue;
             }
-            match self.parser.parse(line) {
+            return Ok(match self.parser.parse(line) {
                 Ok(r) => {
-                    keep(&mut self.request, &r);
-                    refill_str(&mut self.method, r.method);
-                    refill(&mut self.path, r.path);
-                    match (r.user_agent, &mut self.user_agent) {
-                        (Some(ua), Some(kept)) => refill(kept, ua),
-                        (ua, kept) => *kept = ua.map(<[u8]>::to_vec),
-                    }
+                    self.held.hold(&r);
                     self.ready = true;
-                    return Ok(None);
+                    None
                 }
-                Err(error) => {
-                    return Ok(Some(MalformedLine {
-                        file: self.name.to_string(),
-                        line: self.lines.line_no(),
-                        error,
-                        format: self.format.to_string(),
-                    }))
-                }
-            }
+                Err(error) => Some(MalformedLine {
+                    file: self.name.to_string(),
+                    line: self.lines.line_no(),
+                    error,
+                    format: self.format.to_string(),
+                }),
+            });
         }
     }
 
-    /// The held request, its text borrowed from the buffers.
+    /// The held request.
+    fn request(&self) -> Request<'_> {
+        self.held.request()
+    }
+}
+
+/// A request kept after its line is gone: the fields that borrow nothing,
+/// and copies of those that do, in buffers reused from request to request.
+struct Held {
+    /// The request, its borrowed fields empty.
+    fields: Request<'static>,
+    method: String,
+    path: Vec<u8>,
+    user_agent: Option<Vec<u8>>,
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Self {
+            fields: Request {
+                client: std::net::Ipv4Addr::UNSPECIFIED.into(),
+                logged_ms: 0,
+                time_is: TimeIs::End,
+                duration_ms: None,
+                method: "",
+                path: b"",
+                status: 0,
+                bytes: 0,
+                user_agent: None,
+            },
+            method: String::new(),
+            path: Vec::new(),
+            user_agent: None,
+        }
+    }
+}
+
+impl Held {
+    /// Keeps `r`.
+    fn hold(&mut self, r: &Request<'_>) {
+        let kept = &mut self.fields;
+        kept.client = r.client;
+        kept.logged_ms = r.logged_ms;
+        kept.time_is = r.time_is;
+        kept.duration_ms = r.duration_ms;
+        kept.status = r.status;
+        kept.bytes = r.bytes;
+        self.method.clear();
+        self.method.push_str(r.method);
+        self.path.clear();
+        self.path.extend_from_slice(r.path);
+        match (r.user_agent, &mut self.user_agent) {
+            (Some(ua), Some(kept)) => {
+                kept.clear();
+                kept.extend_from_slice(ua);
+            }
+            (ua, kept) => *kept = ua.map(<[u8]>::to_vec),
+        }
+    }
+
+    /// The request kept, its text borrowed from the buffers.
     fn request(&self) -> Request<'_> {
         Request {
             method: &self.method,
             path: &self.path,
             user_agent: self.user_agent.as_deref(),
-            ..self.request.clone()
+            ..self.fields.clone()
         }
     }
-}
-
-/// The fields of `r` that borrow nothing, into `kept`.
-fn keep(kept: &mut Request<'static>, r: &Request<'_>) {
-    kept.client = r.client;
-    kept.logged_ms = r.logged_ms;
-    kept.time_is = r.time_is;
-    kept.duration_ms = r.duration_ms;
-    kept.status = r.status;
-    kept.bytes = r.bytes;
-}
-
-fn refill(buf: &mut Vec<u8>, bytes: &[u8]) {
-    buf.clear();
-    buf.extend_from_slice(bytes);
-}
-
-fn refill_str(buf: &mut String, s: &str) {
-    buf.clear();
-    buf.push_str(s);
 }
 
 #[cfg(test)]

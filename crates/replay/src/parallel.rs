@@ -100,8 +100,6 @@ pub fn replay_parallel(
     let helper = Worker::new(log, replays, rules.request_bytes);
     let (work_tx, work_rx) = channel::<Slot>();
     let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = channel::<Message>();
-    let (free_tx, free_rx) = channel::<Slot>();
     let mut order = InOrder {
         file: log.name().to_string(),
         format: log.format().to_string(),
@@ -114,21 +112,51 @@ pub fn replay_parallel(
         work: &work_rx,
         helper,
     };
-    let input = log.reader();
-    let slots = Slots {
-        free: free_rx,
-        made: 0,
-        limit: 2 * threads + 2,
+    let feed = BlockFeed {
+        input: log.reader(),
+        block_bytes: parallel.block_bytes,
+        slots: 2 * threads + 2,
+        work: work_tx,
     };
-    let lines = std::thread::scope(|scope| {
+    let lines = run_threads(&mut order, workers, feed)?;
+    Ok(LinesRead {
+        lines,
+        rejected: order.rejected,
+    })
+}
+
+/// What the reader thread reads, and where it sends the blocks.
+struct BlockFeed<'a> {
+    input: &'a mut (dyn BufRead + Send),
+    block_bytes: usize,
+    /// Slots (blocks and their results) in flight at most.
+    slots: usize,
+    work: Sender<Slot>,
+}
+
+/// Runs the reader and the workers while `order` replays on this thread;
+/// the lines replayed.
+fn run_threads(
+    order: &mut InOrder<'_, '_>,
+    workers: Vec<Worker>,
+    feed: BlockFeed<'_>,
+) -> Result<u64, ReplayError> {
+    let (done_tx, done_rx) = channel::<Message>();
+    let (free_tx, free_rx) = channel::<Slot>();
+    let work = order.work;
+    std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(workers.len() + 1);
         for (i, mut worker) in workers.into_iter().enumerate() {
-            let (rx, tx) = (&work_rx, done_tx.clone());
+            let tx = done_tx.clone();
             let name = format!("log-parse-{i}");
-            handles.push(spawn(scope, name, move || worker.run(rx, tx))?);
+            handles.push(spawn(scope, name, move || worker.run(work, tx))?);
         }
-        let block = parallel.block_bytes;
-        let read = move || read_blocks(input, block, slots, work_tx, done_tx);
+        let slots = Slots {
+            free: free_rx,
+            made: 0,
+            limit: feed.slots,
+        };
+        let read = move || read_blocks(feed.input, feed.block_bytes, slots, feed.work, done_tx);
         handles.push(spawn(scope, "log-read".into(), read)?);
         // Hanging up stops the reader and the workers, even after an error.
         let replayed = order.run(done_rx, free_tx);
@@ -139,10 +167,6 @@ pub fn replay_parallel(
             return Err(panicked());
         }
         replayed
-    })?;
-    Ok(LinesRead {
-        lines,
-        rejected: order.rejected,
     })
 }
 
