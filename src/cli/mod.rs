@@ -6,19 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod blocks;
 mod check;
 mod config;
-mod merge;
-mod output;
-mod parallel;
-mod pipeline;
 mod progress;
 mod route;
 mod segment;
 mod serve;
 mod simulate;
-mod source;
 mod synth;
 
 /// Exit status for bad usage (sysexits.h EX_USAGE).

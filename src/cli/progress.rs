@@ -6,82 +6,55 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use routecast_accesslog::reader::ByteCounter;
+use routecast_replay::Progress;
 
-use super::source::SourceInfo;
-
-/// How often progress is looked at, in lines (cheap: a division per call).
+/// How often progress is looked at, in lines.
 const EVERY: u64 = 65_536;
 /// Plain progress lines when stderr is not a terminal.
 const PLAIN_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Reports how far a replay has come.
-pub struct Progress {
+/// Shows how far a replay has come.
+pub struct ProgressDisplay {
     bar: Option<ProgressBar>,
     plain: bool,
-    counters: Vec<ByteCounter>,
     started: Instant,
-    last_plain: std::cell::Cell<Instant>,
-    /// The line count of the last call.
-    last_lines: std::cell::Cell<u64>,
+    last_plain: Instant,
+    /// The line count of the last update.
+    last_lines: u64,
 }
 
-impl Progress {
-    /// Starts reporting on `sources` (total size known when every file's is).
-    pub fn start(sources: &[impl SourceInfo], quiet: bool) -> Progress {
-        let counters: Vec<ByteCounter> = sources.iter().map(|s| s.counter()).collect();
-        let total: Option<u64> = sources.iter().map(|s| s.size()).sum();
-        let now = Instant::now();
+impl ProgressDisplay {
+    /// Starts showing progress through `total` bytes (when known).
+    pub fn start(total: Option<u64>, quiet: bool) -> Self {
         let terminal = std::io::stderr().is_terminal();
-        let bar = (!quiet && terminal).then(|| {
-            let bar = match total {
-                Some(t) => ProgressBar::new(t).with_style(
-                    ProgressStyle::with_template(
-                        "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                ),
-                None => ProgressBar::new_spinner().with_style(
-                    ProgressStyle::with_template(
-                        "{spinner} {bytes} read {binary_bytes_per_sec} {msg}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                ),
-            };
-            bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
-            bar
-        });
-        Progress {
-            bar,
+        let now = Instant::now();
+        Self {
+            bar: (!quiet && terminal).then(|| bar(total)),
             plain: !quiet && !terminal,
-            counters,
             started: now,
-            last_plain: std::cell::Cell::new(now),
-            last_lines: std::cell::Cell::new(0),
+            last_plain: now,
+            last_lines: 0,
         }
     }
 
-    fn read(&self) -> u64 {
-        self.counters.iter().map(ByteCounter::get).sum()
-    }
-
-    /// Called with the running line count, by one line or by many; acts
-    /// when it crosses a multiple of [`EVERY`].
-    #[inline]
-    pub fn tick(&self, lines: u64) {
-        if !crossed(self.last_lines.replace(lines), lines) {
+    /// Takes the replay's progress (by block of lines); acts when the line
+    /// count crosses a multiple of [`EVERY`].
+    pub fn update(&mut self, p: Progress) {
+        let before = std::mem::replace(&mut self.last_lines, p.lines);
+        if !crossed(before, p.lines) {
             return;
         }
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let rate = p.lines as f64 / secs;
         if let Some(bar) = &self.bar {
-            bar.set_position(self.read());
-            bar.set_message(format!("{lines} lines, {:.0} lines/s", lines as f64 / secs));
-        } else if self.plain && self.last_plain.get().elapsed() >= PLAIN_INTERVAL {
-            self.last_plain.set(Instant::now());
+            bar.set_position(p.bytes_read);
+            bar.set_message(format!("{} lines, {rate:.0} lines/s", p.lines));
+        } else if self.plain && self.last_plain.elapsed() >= PLAIN_INTERVAL {
+            self.last_plain = Instant::now();
+            let mb_s = p.bytes_read as f64 / secs / 1e6;
             eprintln!(
-                "routecast simulate: {lines} lines, {:.0} lines/s, {:.1} MB/s",
-                lines as f64 / secs,
-                self.read() as f64 / secs / 1e6
+                "routecast simulate: {} lines, {rate:.0} lines/s, {mb_s:.1} MB/s",
+                p.lines
             );
         }
     }
@@ -92,6 +65,24 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// A bar through `total` bytes, or a spinner.
+fn bar(total: Option<u64>) -> ProgressBar {
+    let bar = match total {
+        Some(t) => ProgressBar::new(t).with_style(
+            ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {bytes} read {binary_bytes_per_sec} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
+    bar
 }
 
 /// Whether going from `before` to `now` lines crosses a multiple of [`EVERY`].

@@ -5,15 +5,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use routecast_accesslog::{Format, LogFormat};
+use routecast_accesslog::{Format, Layout, Log, LogError, LogFormat};
 use routecast_engine::Mbps;
-use routecast_replay::{Replay, ReplayConfig, Report};
+use routecast_replay::{
+    parse_bitrates, replay_merged, replay_parallel, Kind, LineRules, LinesRead, Parallel, Replay,
+    ReplayConfig, ReplayError, Report, Series, Summary,
+};
+use routecast_report::{config_labels, write_dir, ReportInput};
 
-use super::merge::replay_merged;
-use super::progress::Progress;
-use super::source::Source;
-use super::{blocks, parallel};
-use super::{output, Failure};
+use super::progress::ProgressDisplay;
+use super::Failure;
 
 /// Arguments of `routecast simulate`.
 #[derive(Debug, Args)]
@@ -83,104 +84,45 @@ pub struct SimulateArgs {
     quiet: bool,
 }
 
-/// Malformed lines: how many, and the first few with their place.
-#[derive(Debug, Default, serde::Serialize)]
-pub struct Rejected {
-    /// Count of malformed lines.
-    pub count: u64,
-    /// `file:line: reason` of the first ones.
-    pub first: Vec<String>,
-}
-
-impl Rejected {
-    /// Counts the malformed line at `place` (`file:line: reason`) and lists
-    /// it among the first few; with `--strict`, it is the error instead.
-    pub fn record(&mut self, place: String, rules: LineRules) -> Result<(), Failure> {
-        if rules.strict {
-            return Err(Failure::Data(place));
-        }
-        self.count += 1;
-        if self.first.len() < rules.show_errors {
-            self.first.push(place);
-        }
-        Ok(())
-    }
-}
-
-/// What to make of a log's lines.
-#[derive(Debug, Clone, Copy)]
-pub struct LineRules {
-    /// Bytes of each request when the format logs none (`--request-bytes`).
-    pub request_bytes: u64,
-    /// Stop at the first malformed line (`--strict`).
-    pub strict: bool,
-    /// How many malformed lines to list (`--show-errors`).
-    pub show_errors: usize,
-}
-
-impl LineRules {
-    fn of(args: &SimulateArgs) -> Self {
-        Self {
-            request_bytes: args.request_bytes,
-            strict: args.strict,
-            show_errors: args.show_errors,
-        }
-    }
-}
-
-fn parse_bitrates(s: Option<&str>) -> Result<Vec<(String, Mbps)>, Failure> {
-    let mut out = Vec::new();
-    for item in s.unwrap_or("").split(',').filter(|i| !i.trim().is_empty()) {
-        let (prefix, rate) = item.split_once('=').ok_or_else(|| {
-            Failure::Usage(format!(
-                "--bitrate item {item:?} is not PREFIX=MBPS (e.g. /live/=5)"
-            ))
-        })?;
-        let rate: f64 = rate
-            .trim()
-            .parse()
-            .ok()
-            .filter(|r: &f64| r.is_finite() && *r > 0.0)
-            .ok_or_else(|| {
-                Failure::Usage(format!(
-                    "--bitrate {item:?}: {rate:?} is not a positive number of Mbit/s"
-                ))
-            })?;
-        out.push((prefix.trim().to_string(), Mbps(rate)));
-    }
-    Ok(out)
-}
-
-/// One configuration's replay.
-struct Run {
-    label: String,
-    replay: Replay,
-}
-
-/// Names each configuration by its file stem (its path when stems repeat).
-fn labels(configs: &[PathBuf]) -> Vec<String> {
-    let stem = |p: &PathBuf| {
-        p.file_stem().map_or_else(
-            || p.display().to_string(),
-            |s| s.to_string_lossy().into_owned(),
-        )
-    };
-    let stems: Vec<String> = configs.iter().map(stem).collect();
-    configs
-        .iter()
-        .zip(&stems)
-        .map(|(p, s)| {
-            if stems.iter().filter(|x| *x == s).count() > 1 {
-                p.display().to_string()
-            } else {
-                s.clone()
-            }
-        })
-        .collect()
-}
-
 /// Runs `routecast simulate`.
 pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
+    let (config, threads) = settings(args)?;
+    let mut replays = Vec::with_capacity(args.config.len());
+    for path in &args.config {
+        let loaded = routecast_geo::load(path)?;
+        let (platform, locator) = (loaded.platform.clone(), loaded.locator.clone());
+        replays.push(Replay::new(platform, locator, config.clone()));
+    }
+    let layout = layout(args)?;
+    let mut logs = args
+        .logs
+        .iter()
+        .map(|p| Log::open(p, layout.clone()).map_err(log_failure))
+        .collect::<Result<Vec<_>, _>>()?;
+    let started = Instant::now();
+    let read = replay(&mut logs, &mut replays, args, threads).map_err(replay_failure)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let finished: Vec<(String, Report)> = config_labels(&args.config)
+        .into_iter()
+        .zip(replays.into_iter().map(Replay::finish))
+        .collect();
+    if let Some(dir) = &args.out {
+        let inputs: Vec<ReportInput<'_>> = finished
+            .iter()
+            .map(|(label, report)| ReportInput { label, report })
+            .collect();
+        write_dir(dir, &inputs, &read.rejected)
+            .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
+    }
+    if !args.quiet {
+        print_summary(&finished, &read, &logs, elapsed, args.out.as_deref())?;
+    }
+    Ok(())
+}
+
+/// The replay's settings and the parsing threads (a bad `--step`,
+/// `--threads` or bit rate is a usage error, in that order).
+fn settings(args: &SimulateArgs) -> Result<(ReplayConfig, usize), Failure> {
     if args.step == 0 {
         return Err(Failure::Usage("--step must be at least 1 second".into()));
     }
@@ -193,58 +135,67 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     let config = ReplayConfig {
         step_ms: i64::from(args.step) * 1000,
         window_ms: i64::from(args.window) * 1000,
-        bitrates: parse_bitrates(args.bitrate.as_deref())?,
+        bitrates: parse_bitrates(args.bitrate.as_deref().unwrap_or(""))
+            .map_err(|e| Failure::Usage(format!("--bitrate {e}")))?,
         default_bitrate: Mbps(args.default_bitrate),
         load_window_ms: i64::from(args.load_window) * 1000,
     };
-    let mut runs = Vec::with_capacity(args.config.len());
-    for (path, label) in args.config.iter().zip(labels(&args.config)) {
-        let loaded = routecast_geo::load(path)?;
-        let replay = Replay::new(
-            loaded.platform.clone(),
-            loaded.locator.clone(),
-            config.clone(),
-        );
-        runs.push(Run { label, replay });
+    Ok((config, threads))
+}
+
+/// `--log-format`, `--format`, or detection.
+fn layout(args: &SimulateArgs) -> Result<Layout, Failure> {
+    Ok(match (&args.log_format, args.format) {
+        (Some(custom), _) => Layout::Custom(
+            LogFormat::compile(custom).map_err(|e| Failure::Usage(format!("--log-format: {e}")))?,
+        ),
+        (None, Some(format)) => Layout::Format(format),
+        (None, None) => Layout::Detect,
+    })
+}
+
+/// What to make of a log's lines.
+fn line_rules(args: &SimulateArgs) -> LineRules {
+    LineRules {
+        request_bytes: args.request_bytes,
+        strict: args.strict,
+        show_errors: args.show_errors,
     }
-    let custom = args
-        .log_format
-        .as_deref()
-        .map(LogFormat::compile)
-        .transpose()
-        .map_err(|e| Failure::Usage(format!("--log-format: {e}")))?;
-    let mut sources = args
-        .logs
-        .iter()
-        .map(|p| Source::open(p, args.format, custom.as_ref()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let started = Instant::now();
-    let (lines, rejected) = match sources.as_mut_slice() {
-        [one] => replay_one(one, &mut runs, args, threads)?,
-        _ => {
-            let mut replays: Vec<&mut Replay> = runs.iter_mut().map(|r| &mut r.replay).collect();
-            replay_merged(&mut sources, &mut replays, LineRules::of(args), args.quiet)?
-        }
+}
+
+/// Replays `logs`: one on `threads` threads, several merged by time.
+fn replay(
+    logs: &mut [Log],
+    replays: &mut [Replay],
+    args: &SimulateArgs,
+    threads: usize,
+) -> Result<LinesRead, ReplayError> {
+    let total = logs.iter().map(Log::size).sum();
+    let mut display = ProgressDisplay::start(total, args.quiet);
+    let progress = |p| display.update(p);
+    let rules = line_rules(args);
+    let read = match logs {
+        [one] => replay_parallel(one, replays, rules, Parallel::new(threads), progress),
+        _ => replay_merged(logs, replays, rules, progress),
     };
-    let elapsed = started.elapsed().as_secs_f64();
-    let finished: Vec<(String, Report)> = runs
-        .into_iter()
-        .map(|r| (r.label, r.replay.finish()))
-        .collect();
-    if let Some(dir) = &args.out {
-        output::write_outputs(dir, &finished, &rejected)?;
+    display.finish();
+    read
+}
+
+/// A log that cannot be opened (exit 1) or read (exit 65).
+fn log_failure(e: LogError) -> Failure {
+    match e {
+        LogError::Open { .. } => Failure::Other(anyhow::anyhow!("{e}")),
+        _ => Failure::Data(e.to_string()),
     }
-    if !args.quiet {
-        print_summary(
-            &finished,
-            &rejected,
-            &sources,
-            lines,
-            elapsed,
-            args.out.as_deref(),
-        )?;
+}
+
+/// A replay stopped by its data (exit 65) or by a thread (exit 1).
+fn replay_failure(e: ReplayError) -> Failure {
+    match e {
+        ReplayError::Log(_) | ReplayError::Malformed(_) => Failure::Data(e.to_string()),
+        _ => Failure::Other(anyhow::anyhow!("{e}")),
     }
-    Ok(())
 }
 
 /// `--threads`, or one per core.
@@ -256,46 +207,18 @@ fn parsing_threads(threads: Option<usize>) -> Result<usize, Failure> {
     }
 }
 
-/// The common case: one log, parsed on `threads` threads in blocks of
-/// lines, replayed in order on this one.
-fn replay_one(
-    src: &mut Source,
-    runs: &mut [Run],
-    args: &SimulateArgs,
-    threads: usize,
-) -> Result<(u64, Rejected), Failure> {
-    let mut rejected = Rejected::default();
-    let progress = Progress::start(std::slice::from_ref(src), args.quiet);
-    let log = parallel::Log {
-        name: &src.name,
-        format: &src.format,
-        input: &mut *src.lines,
-        parser: &src.parser,
-        no_bytes: src.no_bytes,
-    };
-    let settings = parallel::Settings {
-        threads,
-        block: blocks::BLOCK,
-        rules: LineRules::of(args),
-    };
-    let mut replays: Vec<&mut Replay> = runs.iter_mut().map(|r| &mut r.replay).collect();
-    let lines = parallel::replay_log(log, &mut replays, settings, &mut rejected, &progress);
-    progress.finish();
-    Ok((lines?, rejected))
-}
-
 fn print_summary(
     runs: &[(String, Report)],
-    rejected: &Rejected,
-    sources: &[Source],
-    lines: u64,
+    read: &LinesRead,
+    logs: &[Log],
     elapsed: f64,
     out: Option<&Path>,
 ) -> Result<(), Failure> {
     let mut o = std::io::stdout().lock();
-    let formats: Vec<String> = sources
+    let (lines, rejected) = (read.lines, &read.rejected);
+    let formats: Vec<String> = logs
         .iter()
-        .map(|s| format!("{} ({})", s.name, s.format))
+        .map(|l| format!("{} ({})", l.name(), l.format()))
         .collect();
     writeln!(
         o,
@@ -308,44 +231,48 @@ fn print_summary(
         writeln!(o, "  malformed: {e}")?;
     }
     for (label, report) in runs {
-        let s = &report.stats;
-        let j = report.summary_json();
-        writeln!(
-            o,
-            "\n== {label}: {} .. {} (step {} s)",
-            j.start, j.end, j.step_s
-        )?;
-        writeln!(
-            o,
-            "routed {} requests: {} spilled over, {} over capacity, {} with no site, {} late",
-            s.requests, s.spilled, s.over_capacity, s.no_site, s.late
-        )?;
-        writeln!(
-            o,
-            "{:<6} {:<16} {:>10} {:>10} {:>11} {:>11} {:>10} {:>12}",
-            "kind", "name", "requests", "GB", "peak Mb/s", "p95 Mb/s", "spill GB", "cost"
-        )?;
-        for (sum, _) in report
-            .all()
-            .filter(|(s, _)| s.requests > 0 || s.kind == routecast_replay::Kind::Site)
-        {
-            let cost = sum.cost.map_or("-".to_string(), |c| format!("{c:.2}"));
-            writeln!(
-                o,
-                "{:<6} {:<16} {:>10} {:>10.2} {:>11.1} {:>11.1} {:>10.2} {:>12}",
-                sum.kind.as_str(),
-                sum.name,
-                sum.requests,
-                sum.gb,
-                sum.peak_mbps,
-                sum.p95_mbps,
-                sum.spill_gb,
-                cost
-            )?;
-        }
+        print_replay(&mut o, label, report)?;
     }
     if let Some(dir) = out {
         writeln!(o, "\nwrote {}/report.html", dir.display())?;
+    }
+    Ok(())
+}
+
+/// One configuration's span, counters and table of sites and groups.
+fn print_replay(o: &mut impl Write, label: &str, report: &Report) -> std::io::Result<()> {
+    let s = &report.stats;
+    let j = report.summary_json();
+    writeln!(
+        o,
+        "\n== {label}: {} .. {} (step {} s)",
+        j.start, j.end, j.step_s
+    )?;
+    writeln!(
+        o,
+        "routed {} requests: {} spilled over, {} over capacity, {} with no site, {} late",
+        s.requests, s.spilled, s.over_capacity, s.no_site, s.late
+    )?;
+    writeln!(
+        o,
+        "{:<6} {:<16} {:>10} {:>10} {:>11} {:>11} {:>10} {:>12}",
+        "kind", "name", "requests", "GB", "peak Mb/s", "p95 Mb/s", "spill GB", "cost"
+    )?;
+    let shown = |(s, _): &&(Summary, Series)| s.requests > 0 || s.kind == Kind::Site;
+    for (sum, _) in report.all().filter(shown) {
+        let cost = sum.cost.map_or("-".to_string(), |c| format!("{c:.2}"));
+        writeln!(
+            o,
+            "{:<6} {:<16} {:>10} {:>10.2} {:>11.1} {:>11.1} {:>10.2} {:>12}",
+            sum.kind.as_str(),
+            sum.name,
+            sum.requests,
+            sum.gb,
+            sum.peak_mbps,
+            sum.p95_mbps,
+            sum.spill_gb,
+            cost
+        )?;
     }
     Ok(())
 }

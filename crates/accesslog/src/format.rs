@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::blocks::without_cr;
 use crate::line::{CombinedParser, Duration, TimeIs};
 use crate::{JsonLines, LineParser, TrafficRouter};
 
@@ -97,6 +98,22 @@ impl Format {
             .max_by_key(|(_, n)| *n)?;
         (n > 0 && n * 2 >= lines.len()).then_some(best)
     }
+
+    /// The format of a log from the first bytes of it (at most 50 lines,
+    /// as they will be parsed: without `\r\n` endings). The last piece may
+    /// be a line the read cut, so it is left out when there are others.
+    pub fn detect_head(head: &[u8]) -> Option<Format> {
+        let sample: Vec<&[u8]> = head
+            .split(|b| *b == b'\n')
+            .map(without_cr)
+            .take(50)
+            .collect();
+        let sample = match sample.split_last() {
+            Some((_, whole)) if !whole.is_empty() => whole,
+            _ => &sample[..],
+        };
+        Format::detect(sample.iter().copied())
+    }
 }
 
 impl fmt::Display for Format {
@@ -146,5 +163,20 @@ mod tests {
             Ok(Format::ApacheSeconds)
         );
         assert!("ncsa".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn the_head_of_a_log_shows_its_format_whatever_its_line_endings() {
+        let line =
+            r#"192.0.2.1 - - [25/Nov/2026:10:00:02 +0000] "GET / HTTP/1.1" 200 5 "-" "a" 0.004"#;
+        let crlf = format!("{line}\r\n{line}\r\n");
+        assert_eq!(Format::detect_head(crlf.as_bytes()), Some(Format::Nginx));
+        // A line cut by the read is left out (it would not parse)...
+        let cut = format!("{line}\n{line}\n{}", &line[..30]);
+        assert_eq!(Format::detect_head(cut.as_bytes()), Some(Format::Nginx));
+        // ...unless it is all there is.
+        assert_eq!(Format::detect_head(line.as_bytes()), Some(Format::Nginx));
+        assert_eq!(Format::detect_head(b""), None);
+        assert_eq!(Format::detect_head(b"garbage\nmore garbage\n"), None);
     }
 }

@@ -1,6 +1,14 @@
 //! Request logs for routecast: formats, a fast line parser, and readers for
 //! plain, gzip and zstd files.
 //!
+//! A [`Log`] is a file (or standard input) opened and decompressed
+//! ([`reader`]), its format given or detected from its first lines
+//! ([`Format::detect_head`]). Its bytes are read in [`blocks`] of whole
+//! lines: several threads can parse a block each, or one thread can take
+//! them line by line. Several logs (one per server) are read as one, in
+//! order of logged time, by a [`Merge`]; a line that does not parse is a
+//! [`MalformedLine`] naming its file and line.
+//!
 //! # Rules
 //! * Parsers take `&[u8]` and return a [`Request`] borrowing from the line or
 //!   a [`LineError`] naming the bad field; they never panic, whatever the bytes.
@@ -8,6 +16,9 @@
 //!   request, Apache `%t` its start ([`TimeIs`]); [`Request::interval`] places
 //!   the duration accordingly.
 //! * Compression is detected from the bytes, never from the file name.
+//! * One way to read lines: blocks of whole lines filled straight from the
+//!   reader ([`blocks::BlockReader`]); [`reader::for_each_line`], the merge
+//!   and the simulator's parallel parsing all read through it.
 //! * Only what the replay reads is checked: the request target and the
 //!   User-Agent are kept as the bytes logged, not checked for UTF-8.
 //!
@@ -22,11 +33,14 @@
 //! # Ok::<(), routecast_accesslog::LineError>(())
 //! ```
 
+pub mod blocks;
 mod format;
 mod jsonl;
 mod line;
 mod logformat;
+mod merge;
 pub mod reader;
+mod source;
 pub mod time;
 mod trafficrouter;
 
@@ -34,6 +48,8 @@ pub use format::Format;
 pub use jsonl::JsonLines;
 pub use line::{CombinedParser, Duration, LineError, Request, TimeIs};
 pub use logformat::{FormatError, LogFormat};
+pub use merge::{Merge, MergedLine};
+pub use source::{Layout, Log, LogError, MalformedLine};
 pub use trafficrouter::TrafficRouter;
 
 /// A parser for any supported layout: a named format or a compiled custom one.

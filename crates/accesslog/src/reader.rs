@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 
+use crate::blocks::{LineReader, BLOCK};
+
 /// How a log is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -227,50 +229,18 @@ pub enum LinesError<E> {
 }
 
 /// Calls `f` with every line of `input`, without its line ending (`\n`,
-/// `\r\n`), in order. Lines are handed over in place in the reader's
-/// buffer: one is copied only when it straddles two reads. A last line
-/// without a newline is still a line. Stops at the first error.
+/// `\r\n`), in order. Lines are read a block at a time
+/// ([`LineReader`], as every log is) and handed
+/// over in place in the block. A last line without a newline is still a
+/// line. Stops at the first error; a read error comes after the whole
+/// lines before it.
 pub fn for_each_line<E>(
     input: &mut dyn BufRead,
     mut f: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), LinesError<E>> {
-    let mut line = |l: &[u8]| {
-        let end = l.iter().rposition(|b| *b != b'\r').map_or(0, |i| i + 1);
-        f(&l[..end]).map_err(LinesError::Stopped)
-    };
-    // The start of a line the last read ended inside.
-    let mut carry: Vec<u8> = Vec::new();
-    loop {
-        let chunk = match input.fill_buf() {
-            Ok(c) => c,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(LinesError::Read(e)),
-        };
-        let read = chunk.len();
-        if read == 0 {
-            break;
-        }
-        let mut rest = chunk;
-        if !carry.is_empty() {
-            let Some(i) = memchr::memchr(b'\n', rest) else {
-                carry.extend_from_slice(rest);
-                input.consume(read);
-                continue;
-            };
-            carry.extend_from_slice(&rest[..i]);
-            rest = &rest[i + 1..];
-            line(&carry)?;
-            carry.clear();
-        }
-        while let Some(i) = memchr::memchr(b'\n', rest) {
-            line(&rest[..i])?;
-            rest = &rest[i + 1..];
-        }
-        carry.extend_from_slice(rest);
-        input.consume(read);
-    }
-    if !carry.is_empty() {
-        line(&carry)?;
+    let mut lines = LineReader::new(input, BLOCK);
+    while let Some(line) = lines.next_line().map_err(LinesError::Read)? {
+        f(line).map_err(LinesError::Stopped)?;
     }
     Ok(())
 }

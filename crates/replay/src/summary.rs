@@ -1,7 +1,5 @@
 //! The accounts of a replay and their summaries (totals, peaks, 95th
-//! percentiles, cost), with CSV and JSON output.
-
-use std::io::{self, Write};
+//! percentiles, cost), and the summary document (`summary.json`).
 
 use routecast_accesslog::time::iso8601;
 use routecast_engine::{Cost, Platform};
@@ -63,7 +61,7 @@ pub struct Summary {
 }
 
 /// Everything a replay measured.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     /// Bin width, ms.
     pub step_ms: i64,
@@ -201,47 +199,6 @@ impl Report {
     /// Every series with its summary: sites first, then groups.
     pub fn all(&self) -> impl Iterator<Item = &(Summary, Series)> {
         self.sites.iter().chain(&self.groups)
-    }
-
-    /// Writes the long-format CSV: `time,kind,name,metric,value`, one row per
-    /// bin, entity and metric (mbps, bytes, requests, sessions, spill_mbps,
-    /// unserved_mbps); every entity has a row for every bin of the replay.
-    pub fn write_csv(&self, mut w: impl Write) -> io::Result<()> {
-        writeln!(w, "time,kind,name,metric,value")?;
-        let step = self.step_ms;
-        for (sum, s) in self.all() {
-            for bin in self.first_bin..self.end_bin {
-                let i = bin - s.base;
-                let at = |v: &Vec<u64>| {
-                    if i >= 0 {
-                        v.get(i as usize).copied().unwrap_or(0)
-                    } else {
-                        0
-                    }
-                };
-                let t = iso8601((bin * step).div_euclid(1000));
-                let (k, n) = (sum.kind.as_str(), &sum.name);
-                writeln!(w, "{t},{k},{n},mbps,{:.6}", mbps(at(&s.bytes), step))?;
-                writeln!(w, "{t},{k},{n},bytes,{}", at(&s.bytes))?;
-                writeln!(w, "{t},{k},{n},requests,{}", at(&s.requests))?;
-                writeln!(
-                    w,
-                    "{t},{k},{n},sessions,{:.6}",
-                    at(&s.session_ms) as f64 / step as f64
-                )?;
-                writeln!(
-                    w,
-                    "{t},{k},{n},spill_mbps,{:.6}",
-                    mbps(at(&s.spill_bytes), step)
-                )?;
-                writeln!(
-                    w,
-                    "{t},{k},{n},unserved_mbps,{:.6}",
-                    mbps(at(&s.unserved_bytes), step)
-                )?;
-            }
-        }
-        Ok(())
     }
 
     /// The summary as a JSON value: span, counters, one object per site and group.

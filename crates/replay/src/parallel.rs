@@ -23,38 +23,32 @@ use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::{Mutex, PoisonError};
 use std::thread::{Scope, ScopedJoinHandle};
 
-use routecast_accesslog::{LineError, LineParser};
-use routecast_replay::{PreparedRequest, Preparer, Replay};
+use routecast_accesslog::blocks::{Block, BlockReader, BLOCK};
+use routecast_accesslog::reader::ByteCounter;
+use routecast_accesslog::{LineError, LineParser, Log, LogError, MalformedLine};
 
-use super::blocks::{Block, BlockReader};
-use super::progress::Progress;
-use super::simulate::{LineRules, Rejected};
-use super::Failure;
+use crate::reading::{LineRules, LinesRead, Progress, Rejected, ReplayError};
+use crate::replay::{PreparedRequest, Preparer, Replay};
 
-/// How to read, parse and judge a log.
-#[derive(Debug, Clone, Copy)]
-pub struct Settings {
+/// How many threads parse a log, and in what blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parallel {
     /// Threads that parse, the replaying one included (at least one: then
-    /// it does everything).
+    /// it does everything). Results are the same whatever the number.
     pub threads: usize,
-    /// Bytes per block ([`super::blocks::BLOCK`] but in tests).
-    pub block: usize,
-    /// What to make of the lines.
-    pub rules: LineRules,
+    /// Bytes per block of lines (about: a longer line makes its block
+    /// grow).
+    pub block_bytes: usize,
 }
 
-/// The log to replay.
-pub struct Log<'a> {
-    /// Its name in messages.
-    pub name: &'a str,
-    /// Its format's name in messages.
-    pub format: &'a str,
-    /// Its decompressed bytes.
-    pub input: &'a mut (dyn BufRead + Send),
-    /// A parser for its lines (cloned for each thread).
-    pub parser: &'a LineParser,
-    /// The format logs no byte counts (Traffic Router).
-    pub no_bytes: bool,
+impl Parallel {
+    /// `threads` threads, blocks of [`BLOCK`] bytes.
+    pub fn new(threads: usize) -> Self {
+        Self {
+            threads,
+            block_bytes: BLOCK,
+        }
+    }
 }
 
 /// A block and what a worker made of it.
@@ -87,51 +81,82 @@ enum Message {
     Panicked,
 }
 
-/// Replays `log` into `replays` (in log order), counting malformed lines
-/// into `rejected`; returns how many lines the log had.
-pub fn replay_log(
-    log: Log<'_>,
-    replays: &mut [&mut Replay],
-    settings: Settings,
-    rejected: &mut Rejected,
-    progress: &Progress,
-) -> Result<u64, Failure> {
-    let threads = settings.threads.max(1);
+/// Replays one log into each of `replays`, in log order, its parsing
+/// spread over `parallel.threads` threads: the lines read, and the
+/// malformed ones. The results are the same whatever the threads and
+/// blocks. `progress` hears after each block, on this thread.
+pub fn replay_parallel(
+    log: &mut Log,
+    replays: &mut [Replay],
+    rules: LineRules,
+    parallel: Parallel,
+    mut progress: impl FnMut(Progress),
+) -> Result<LinesRead, ReplayError> {
+    let threads = parallel.threads.max(1);
     // This thread parses too: one worker fewer.
     let workers: Vec<Worker> = (1..threads)
-        .map(|_| Worker::new(&log, replays, settings.rules.request_bytes))
+        .map(|_| Worker::new(log, replays, rules.request_bytes))
         .collect();
-    let helper = Worker::new(&log, replays, settings.rules.request_bytes);
+    let helper = Worker::new(log, replays, rules.request_bytes);
     let (work_tx, work_rx) = channel::<Slot>();
     let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = channel::<Message>();
-    let (free_tx, free_rx) = channel::<Slot>();
     let mut order = InOrder {
-        name: log.name,
-        format: log.format,
-        settings,
+        file: log.name().to_string(),
+        format: log.format().to_string(),
+        rules,
         replays,
-        rejected,
-        progress,
+        rejected: Rejected::default(),
+        progress: &mut progress,
+        read: log.read_counter(),
         lines: 0,
         work: &work_rx,
         helper,
     };
-    let input = log.input;
-    let slots = Slots {
-        free: free_rx,
-        made: 0,
-        limit: 2 * threads + 2,
+    let feed = BlockFeed {
+        input: log.reader(),
+        block_bytes: parallel.block_bytes,
+        slots: 2 * threads + 2,
+        work: work_tx,
     };
+    let lines = run_threads(&mut order, workers, feed)?;
+    Ok(LinesRead {
+        lines,
+        rejected: order.rejected,
+    })
+}
+
+/// What the reader thread reads, and where it sends the blocks.
+struct BlockFeed<'a> {
+    input: &'a mut (dyn BufRead + Send),
+    block_bytes: usize,
+    /// Slots (blocks and their results) in flight at most.
+    slots: usize,
+    work: Sender<Slot>,
+}
+
+/// Runs the reader and the workers while `order` replays on this thread;
+/// the lines replayed.
+fn run_threads(
+    order: &mut InOrder<'_, '_>,
+    workers: Vec<Worker>,
+    feed: BlockFeed<'_>,
+) -> Result<u64, ReplayError> {
+    let (done_tx, done_rx) = channel::<Message>();
+    let (free_tx, free_rx) = channel::<Slot>();
+    let work = order.work;
     std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(workers.len() + 1);
         for (i, mut worker) in workers.into_iter().enumerate() {
-            let (rx, tx) = (&work_rx, done_tx.clone());
+            let tx = done_tx.clone();
             let name = format!("log-parse-{i}");
-            handles.push(spawn(scope, name, move || worker.run(rx, tx))?);
+            handles.push(spawn(scope, name, move || worker.run(work, tx))?);
         }
-        let block = settings.block;
-        let read = move || read_blocks(input, block, slots, work_tx, done_tx);
+        let slots = Slots {
+            free: free_rx,
+            made: 0,
+            limit: feed.slots,
+        };
+        let read = move || read_blocks(feed.input, feed.block_bytes, slots, feed.work, done_tx);
         handles.push(spawn(scope, "log-read".into(), read)?);
         // Hanging up stops the reader and the workers, even after an error.
         let replayed = order.run(done_rx, free_tx);
@@ -150,10 +175,11 @@ fn spawn<'s>(
     scope: &'s Scope<'s, '_>,
     name: String,
     f: impl FnOnce() + Send + 's,
-) -> io::Result<ScopedJoinHandle<'s, ()>> {
+) -> Result<ScopedJoinHandle<'s, ()>, ReplayError> {
     std::thread::Builder::new()
         .name(name)
         .spawn_scoped(scope, f)
+        .map_err(|source| ReplayError::Spawn { source })
 }
 
 /// Parses and prepares blocks.
@@ -166,11 +192,11 @@ struct Worker {
 
 impl Worker {
     /// A worker for `log`, preparing for each of `replays`.
-    fn new(log: &Log<'_>, replays: &[&mut Replay], request_bytes: u64) -> Self {
+    fn new(log: &Log, replays: &[Replay], request_bytes: u64) -> Self {
         Self {
-            parser: log.parser.clone(),
-            preparers: replays.iter().map(|r| r.preparer()).collect(),
-            no_bytes: log.no_bytes,
+            parser: log.parser().clone(),
+            preparers: replays.iter().map(Replay::preparer).collect(),
+            no_bytes: !log.logs_bytes(),
             request_bytes,
         }
     }
@@ -281,24 +307,27 @@ fn read_blocks(
 }
 
 /// The replaying side: parsed blocks back in log order, into the replays.
-struct InOrder<'a, 'r> {
-    name: &'a str,
-    format: &'a str,
-    settings: Settings,
-    replays: &'a mut [&'r mut Replay],
-    rejected: &'a mut Rejected,
-    progress: &'a Progress,
+struct InOrder<'a, 'p> {
+    /// The log's name and format, for its malformed lines.
+    file: String,
+    format: String,
+    rules: LineRules,
+    replays: &'a mut [Replay],
+    rejected: Rejected,
+    progress: &'a mut dyn FnMut(Progress),
+    /// Bytes read from the log file.
+    read: ByteCounter,
     /// Lines replayed so far.
     lines: u64,
     /// Blocks for the workers, some of which this thread parses itself
     /// rather than wait.
-    work: &'a Mutex<Receiver<Slot>>,
+    work: &'p Mutex<Receiver<Slot>>,
     helper: Worker,
 }
 
 impl InOrder<'_, '_> {
     /// Replays every block in order; the number of lines.
-    fn run(&mut self, done: Receiver<Message>, free: Sender<Slot>) -> Result<u64, Failure> {
+    fn run(&mut self, done: Receiver<Message>, free: Sender<Slot>) -> Result<u64, ReplayError> {
         let mut waiting: BTreeMap<u64, Slot> = BTreeMap::new();
         let mut next = 0;
         let mut end = None;
@@ -324,11 +353,11 @@ impl InOrder<'_, '_> {
             }
         }
         match end {
-            Some((_, Some(e))) => Err(Failure::Data(format!(
-                "{}:{}: read error: {e}",
-                self.name,
-                self.lines + 1
-            ))),
+            Some((_, Some(source))) => Err(ReplayError::Log(LogError::Read {
+                file: self.file.clone(),
+                line: self.lines + 1,
+                source,
+            })),
             _ => Ok(self.lines),
         }
     }
@@ -351,16 +380,16 @@ impl InOrder<'_, '_> {
         done.recv().ok()
     }
 
-    /// Replays one block (its malformed lines first, for `--strict`).
-    fn take(&mut self, slot: &mut Slot) -> Result<(), Failure> {
-        for (i, e) in slot.errors.drain(..) {
-            let place = format!(
-                "{}:{}: {e} (format {})",
-                self.name,
-                self.lines + i + 1,
-                self.format
-            );
-            self.rejected.record(place, self.settings.rules)?;
+    /// Replays one block (its malformed lines first, for a strict stop).
+    fn take(&mut self, slot: &mut Slot) -> Result<(), ReplayError> {
+        for (i, error) in slot.errors.drain(..) {
+            let (file, format) = (&self.file, &self.format);
+            self.rejected.record(&self.rules, || MalformedLine {
+                file: file.clone(),
+                line: self.lines + i + 1,
+                error,
+                format: format.clone(),
+            })?;
         }
         for (replay, prepared) in self.replays.iter_mut().zip(&mut slot.runs) {
             for p in prepared.drain(..) {
@@ -368,14 +397,19 @@ impl InOrder<'_, '_> {
             }
         }
         self.lines += slot.lines;
-        self.progress.tick(self.lines);
+        (self.progress)(Progress {
+            lines: self.lines,
+            bytes_read: self.read.get(),
+        });
         Ok(())
     }
 }
 
-fn panicked() -> Failure {
-    Failure::Other(anyhow::anyhow!("a log reading or parsing thread panicked"))
+fn panicked() -> ReplayError {
+    ReplayError::Panicked {
+        thread: "a log reading or parsing thread",
+    }
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,10 +1,15 @@
-//! A log cut into blocks of whole lines, so that several threads can parse
-//! it at once: each block ends at a newline (the start of a line cut by the
-//! read is carried into the next block), a last line without a newline is
-//! still a line, and a line longer than a block makes its block grow.
-//! Blocks are filled straight from the reader and can be reused.
+//! A log cut into blocks of whole lines: the one way logs are read.
+//!
+//! Each block ends at a newline (the start of a line cut by the read is
+//! carried into the next block), a last line without a newline is still a
+//! line, and a line longer than a block makes its block grow. Blocks are
+//! filled straight from the reader and can be reused, so that several
+//! threads can parse a log a block each ([`BlockReader`]), or one thread
+//! can take it line by line ([`LineReader`], which
+//! [`for_each_line`](crate::reader::for_each_line) and the merge of
+//! several logs use).
 
-use std::io::{self, BufRead};
+use std::io::{self, Read};
 
 /// Bytes of a block, unless a line is longer (1 MiB: a few thousand lines).
 pub const BLOCK: usize = 1 << 20;
@@ -29,22 +34,27 @@ impl Block {
     }
 }
 
-/// Every line of `text` without its ending, as
-/// [`for_each_line`](routecast_accesslog::reader::for_each_line) splits them:
-/// a final newline ends the last line, it does not start another.
+/// Every line of `text` without its ending: a final newline ends the last
+/// line, it does not start another.
 pub fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = text;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        let (line, next) = match memchr::memchr(b'\n', rest) {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, &rest[rest.len()..]),
-        };
+        let (line, next) = split_line(rest);
         rest = next;
-        Some(without_cr(line))
+        Some(line)
     })
+}
+
+/// The first line of non-empty `text` without its ending, and the rest.
+fn split_line(text: &[u8]) -> (&[u8], &[u8]) {
+    let (line, rest) = match memchr::memchr(b'\n', text) {
+        Some(i) => (&text[..i], &text[i + 1..]),
+        None => (text, &text[text.len()..]),
+    };
+    (without_cr(line), rest)
 }
 
 /// `line` without the `\r`s that end it (of a `\r\n` ending).
@@ -54,8 +64,9 @@ pub fn without_cr(line: &[u8]) -> &[u8] {
 }
 
 /// Cuts a reader into [`Block`]s.
-pub struct BlockReader<'a> {
-    input: &'a mut dyn BufRead,
+#[derive(Debug)]
+pub struct BlockReader<R> {
+    input: R,
     size: usize,
     /// The start of a line the last block could not hold.
     carry: Vec<u8>,
@@ -64,9 +75,9 @@ pub struct BlockReader<'a> {
     done: bool,
 }
 
-impl<'a> BlockReader<'a> {
+impl<R: Read> BlockReader<R> {
     /// Blocks of about `size` bytes (at least 1) of `input`.
-    pub fn new(input: &'a mut dyn BufRead, size: usize) -> Self {
+    pub fn new(input: R, size: usize) -> Self {
         Self {
             input,
             size: size.max(1),
@@ -135,6 +146,50 @@ impl<'a> BlockReader<'a> {
         }
         self.error = Some(e);
         Ok(true)
+    }
+}
+
+/// A log line by line, read a block at a time: lines are handed over in
+/// place in the block, never copied one by one.
+#[derive(Debug)]
+pub struct LineReader<R> {
+    blocks: BlockReader<R>,
+    block: Block,
+    /// Where the next line starts in `block`.
+    pos: usize,
+    /// Lines handed over so far.
+    line_no: u64,
+}
+
+impl<R: Read> LineReader<R> {
+    /// Lines of `input`, read in blocks of about `block_size` bytes.
+    pub fn new(input: R, block_size: usize) -> Self {
+        Self {
+            blocks: BlockReader::new(input, block_size),
+            block: Block::default(),
+            pos: 0,
+            line_no: 0,
+        }
+    }
+
+    /// The next line without its ending; `None` at the end of the input.
+    /// A read error comes after the whole lines before it.
+    pub fn next_line(&mut self) -> io::Result<Option<&[u8]>> {
+        if self.pos == self.block.len {
+            self.pos = 0;
+            if !self.blocks.next_into(&mut self.block)? {
+                return Ok(None);
+            }
+        }
+        let (line, rest) = split_line(&self.block.as_bytes()[self.pos..]);
+        self.pos = self.block.len - rest.len();
+        self.line_no += 1;
+        Ok(Some(line))
+    }
+
+    /// Lines handed over so far (the number of the last one, from 1).
+    pub fn line_no(&self) -> u64 {
+        self.line_no
     }
 }
 

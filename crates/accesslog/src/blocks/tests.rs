@@ -4,15 +4,32 @@ use proptest::prelude::*;
 
 use super::*;
 
-/// The lines of `text` as `reader::for_each_line` sees them.
+/// The lines of `text`, worked out independently: the pieces between
+/// newlines, every trailing `\r` stripped; a final newline ends the last
+/// line, it does not start another.
 fn reference(text: &[u8]) -> Vec<Vec<u8>> {
-    let mut r = text;
+    let mut out: Vec<Vec<u8>> = text
+        .split(|b| *b == b'\n')
+        .map(|l| {
+            let end = l.iter().rposition(|b| *b != b'\r').map_or(0, |i| i + 1);
+            l[..end].to_vec()
+        })
+        .collect();
+    if text.last().is_none_or(|b| *b == b'\n') {
+        out.pop();
+    }
+    out
+}
+
+/// Every line of `text` through a [`LineReader`] of blocks of `size`
+/// bytes, reading through a buffer of `cap` bytes.
+fn line_reader(text: &[u8], size: usize, cap: usize) -> Vec<Vec<u8>> {
+    let mut lines = LineReader::new(BufReader::with_capacity(cap, text), size);
     let mut out = Vec::new();
-    routecast_accesslog::reader::for_each_line(&mut r, |l| {
+    while let Some(l) = lines.next_line().expect("in memory") {
         out.push(l.to_vec());
-        Ok::<(), ()>(())
-    })
-    .expect("in memory");
+    }
+    assert_eq!(lines.line_no(), out.len() as u64);
     out
 }
 
@@ -97,8 +114,7 @@ impl Read for Failing<'_> {
 
 #[test]
 fn a_read_error_comes_after_the_whole_lines_before_it() {
-    let mut input = BufReader::with_capacity(4, Failing(b"a\nb\ncut"));
-    let mut reader = BlockReader::new(&mut input, 1 << 20);
+    let mut reader = BlockReader::new(BufReader::with_capacity(4, Failing(b"a\nb\ncut")), 1 << 20);
     let mut block = Block::default();
     assert!(reader.next_into(&mut block).expect("lines first"));
     assert_eq!(block.as_bytes(), b"a\nb\n", "the cut line is lost");
@@ -109,7 +125,7 @@ fn a_read_error_comes_after_the_whole_lines_before_it() {
 
 proptest! {
     #[test]
-    fn blocks_hold_the_lines_for_each_line_reads(
+    fn blocks_and_line_readers_hold_every_line(
         text in proptest::collection::vec(prop_oneof![
             Just(b'\n'), Just(b'\r'), Just(b'a'), Just(b'b')
         ], 0..300),
@@ -123,5 +139,17 @@ proptest! {
             prop_assert!(b.ends_with(b"\n"));
         }
         prop_assert_eq!(block_lines(&text, size, cap), reference(&text));
+        prop_assert_eq!(line_reader(&text, size, cap), reference(&text));
     }
+}
+
+#[test]
+fn a_line_reader_gives_the_whole_lines_then_the_read_error_then_the_end() {
+    let mut lines = LineReader::new(BufReader::with_capacity(4, Failing(b"a\r\nb\ncut")), 3);
+    assert_eq!(lines.next_line().expect("a"), Some(&b"a"[..]));
+    assert_eq!(lines.next_line().expect("b"), Some(&b"b"[..]));
+    let e = lines.next_line().expect_err("then the error");
+    assert_eq!(e.to_string(), "broken");
+    assert_eq!(lines.line_no(), 2, "the cut line is lost");
+    assert_eq!(lines.next_line().expect("then the end"), None);
 }

@@ -1,0 +1,231 @@
+//! Several logs (one per server) read as one, in order of logged time:
+//! always the line with the earliest logged time next (on a tie, the first
+//! log's).
+//!
+//! Each log is read line by line in blocks ([`LineReader`]); only each
+//! log's next well-formed request is held, its text copied into buffers
+//! that are reused, so merging allocates nothing per line.
+
+use std::io::BufRead;
+
+use crate::blocks::{LineReader, BLOCK};
+use crate::source::{Log, LogError, MalformedLine};
+use crate::{LineParser, Request, TimeIs};
+
+/// What the merge reads next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MergedLine<'a> {
+    /// The well-formed request with the earliest logged time of all the
+    /// logs' next ones.
+    Request {
+        /// Which log it comes from (its index in the merged logs).
+        log: usize,
+        /// The request.
+        request: Request<'a>,
+    },
+    /// A line that does not parse, met while looking for a log's next
+    /// request.
+    Malformed(MalformedLine),
+}
+
+/// Several logs merged by logged time: call [`Merge::next_line`] until it
+/// gives `None`.
+pub struct Merge<'a> {
+    heads: Vec<Head<'a>>,
+    /// The log whose next request is being looked for.
+    advancing: Option<usize>,
+    /// Logs whose first request has been looked for (they are, in order,
+    /// before any request is given).
+    primed: usize,
+}
+
+impl std::fmt::Debug for Merge<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Merge")
+            .field("logs", &self.heads.len())
+            .field("advancing", &self.advancing)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Merge<'a> {
+    /// Merges `logs`.
+    pub fn new(logs: &'a mut [Log]) -> Self {
+        let heads: Vec<Head<'a>> = logs.iter_mut().map(Head::new).collect();
+        Self {
+            advancing: (!heads.is_empty()).then_some(0),
+            heads,
+            primed: 0,
+        }
+    }
+
+    /// The next request in time order, or a malformed line met on the way
+    /// (in the order they are read); `None` at the end of every log.
+    pub fn next_line(&mut self) -> Result<Option<MergedLine<'_>>, LogError> {
+        while let Some(i) = self.advancing {
+            match self.heads[i].advance()? {
+                Some(m) => return Ok(Some(MergedLine::Malformed(m))),
+                None => self.advanced(),
+            }
+        }
+        let next = self
+            .heads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.ready.then_some((h.held.fields.logged_ms, i)))
+            .min();
+        let Some((_, i)) = next else { return Ok(None) };
+        self.advancing = Some(i);
+        Ok(Some(MergedLine::Request {
+            log: i,
+            request: self.heads[i].request(),
+        }))
+    }
+
+    /// The log being advanced has its next request (or has ended).
+    fn advanced(&mut self) {
+        if self.primed < self.heads.len() {
+            self.primed += 1;
+            self.advancing = (self.primed < self.heads.len()).then_some(self.primed);
+        } else {
+            self.advancing = None;
+        }
+    }
+
+    /// Lines read so far from every log, empty and malformed ones included.
+    pub fn lines_read(&self) -> u64 {
+        self.heads.iter().map(|h| h.lines.line_no()).sum()
+    }
+}
+
+/// One log of a merge and its next request.
+struct Head<'a> {
+    name: &'a str,
+    format: &'a str,
+    parser: &'a mut LineParser,
+    lines: LineReader<&'a mut (dyn BufRead + Send)>,
+    /// Whether `held` is the log's next request.
+    ready: bool,
+    held: Held,
+}
+
+impl<'a> Head<'a> {
+    fn new(log: &'a mut Log) -> Self {
+        Self {
+            name: &log.name,
+            format: &log.format,
+            parser: &mut log.parser,
+            lines: LineReader::new(&mut *log.input.reader, BLOCK),
+            ready: false,
+            held: Held::default(),
+        }
+    }
+
+    /// Reads up to the next well-formed request, or the first malformed
+    /// line before it; `None` once the request is there (or the log ended).
+    fn advance(&mut self) -> Result<Option<MalformedLine>, LogError> {
+        self.ready = false;
+        loop {
+            let line = match self.lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => return Ok(None),
+                Err(source) => {
+                    return Err(LogError::Read {
+                        file: self.name.to_string(),
+                        line: self.lines.line_no() + 1,
+                        source,
+                    })
+                }
+            };
+            if line.is_empty() {
+                continue;
+            }
+            return Ok(match self.parser.parse(line) {
+                Ok(r) => {
+                    self.held.hold(&r);
+                    self.ready = true;
+                    None
+                }
+                Err(error) => Some(MalformedLine {
+                    file: self.name.to_string(),
+                    line: self.lines.line_no(),
+                    error,
+                    format: self.format.to_string(),
+                }),
+            });
+        }
+    }
+
+    /// The held request.
+    fn request(&self) -> Request<'_> {
+        self.held.request()
+    }
+}
+
+/// A request kept after its line is gone: the fields that borrow nothing,
+/// and copies of those that do, in buffers reused from request to request.
+struct Held {
+    /// The request, its borrowed fields empty.
+    fields: Request<'static>,
+    method: String,
+    path: Vec<u8>,
+    user_agent: Option<Vec<u8>>,
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Self {
+            fields: Request {
+                client: std::net::Ipv4Addr::UNSPECIFIED.into(),
+                logged_ms: 0,
+                time_is: TimeIs::End,
+                duration_ms: None,
+                method: "",
+                path: b"",
+                status: 0,
+                bytes: 0,
+                user_agent: None,
+            },
+            method: String::new(),
+            path: Vec::new(),
+            user_agent: None,
+        }
+    }
+}
+
+impl Held {
+    /// Keeps `r`.
+    fn hold(&mut self, r: &Request<'_>) {
+        let kept = &mut self.fields;
+        kept.client = r.client;
+        kept.logged_ms = r.logged_ms;
+        kept.time_is = r.time_is;
+        kept.duration_ms = r.duration_ms;
+        kept.status = r.status;
+        kept.bytes = r.bytes;
+        self.method.clear();
+        self.method.push_str(r.method);
+        self.path.clear();
+        self.path.extend_from_slice(r.path);
+        match (r.user_agent, &mut self.user_agent) {
+            (Some(ua), Some(kept)) => {
+                kept.clear();
+                kept.extend_from_slice(ua);
+            }
+            (ua, kept) => *kept = ua.map(<[u8]>::to_vec),
+        }
+    }
+
+    /// The request kept, its text borrowed from the buffers.
+    fn request(&self) -> Request<'_> {
+        Request {
+            method: &self.method,
+            path: &self.path,
+            user_agent: self.user_agent.as_deref(),
+            ..self.fields.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,159 @@
+//! What reading logs into a replay is told and tells: the rules for
+//! malformed lines, the lines it rejected, its progress, and why it
+//! stopped.
+
+use std::io;
+
+use routecast_accesslog::{LogError, MalformedLine};
+use serde::{Serialize, Serializer};
+
+/// What to make of a log's lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineRules {
+    /// Bytes of each request when the format logs none (Traffic Router
+    /// logs record redirects, not deliveries).
+    pub request_bytes: u64,
+    /// Stop at the first malformed line ([`ReplayError::Malformed`])
+    /// instead of counting it.
+    pub strict: bool,
+    /// How many malformed lines to list in [`Rejected::first`].
+    pub show_errors: usize,
+}
+
+impl Default for LineRules {
+    /// No bytes for logs without them, malformed lines counted, the first
+    /// ten listed.
+    fn default() -> Self {
+        Self {
+            request_bytes: 0,
+            strict: false,
+            show_errors: 10,
+        }
+    }
+}
+
+/// Malformed lines: how many, and the first few.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// Count of malformed lines.
+    pub count: u64,
+    /// The first ones, in the order they were read (written out as
+    /// `file:line: reason (format F)`).
+    #[serde(serialize_with = "as_text")]
+    pub first: Vec<MalformedLine>,
+}
+
+fn as_text<S: Serializer>(lines: &[MalformedLine], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(lines.iter().map(ToString::to_string))
+}
+
+impl Rejected {
+    /// Counts a malformed line (made by `line` only when it is listed), or
+    /// with [`LineRules::strict`] stops at it.
+    pub fn record(
+        &mut self,
+        rules: &LineRules,
+        line: impl FnOnce() -> MalformedLine,
+    ) -> Result<(), ReplayError> {
+        if rules.strict {
+            return Err(ReplayError::Malformed(line()));
+        }
+        self.count += 1;
+        if self.first.len() < rules.show_errors {
+            self.first.push(line());
+        }
+        Ok(())
+    }
+}
+
+/// What reading the logs of a replay came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinesRead {
+    /// Lines read, empty and malformed ones included.
+    pub lines: u64,
+    /// The malformed ones.
+    pub rejected: Rejected,
+}
+
+/// How far a replay has come: told once per block or batch of lines, on
+/// the calling thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Lines replayed so far.
+    pub lines: u64,
+    /// Bytes read from the log files so far (before decompression; see
+    /// [`Log::size`](routecast_accesslog::Log::size) for the whole).
+    pub bytes_read: u64,
+}
+
+/// Why a replay stopped before the end of its logs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// A log could not be read ([`LogError::Read`] names the file and the
+    /// line).
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// A malformed line, with [`LineRules::strict`].
+    #[error("{0}")]
+    Malformed(MalformedLine),
+    /// A thread reading or parsing the logs panicked (every thread was
+    /// joined first).
+    #[error("{thread} panicked")]
+    Panicked {
+        /// Which: a log reading or parsing thread, or the log reader thread.
+        thread: &'static str,
+    },
+    /// A thread could not be started.
+    #[error("{source}")]
+    Spawn {
+        /// What the system said.
+        source: io::Error,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use routecast_accesslog::LineError;
+
+    use super::*;
+
+    fn line(n: u64) -> MalformedLine {
+        MalformedLine {
+            file: "a.log".into(),
+            line: n,
+            error: LineError::Client,
+            format: "nginx".into(),
+        }
+    }
+
+    #[test]
+    fn the_first_few_are_listed_and_all_counted() {
+        let rules = LineRules {
+            show_errors: 2,
+            ..LineRules::default()
+        };
+        let mut r = Rejected::default();
+        for n in 1..=5 {
+            r.record(&rules, || line(n)).expect("not strict");
+        }
+        assert_eq!(r.count, 5);
+        assert_eq!(r.first, [line(1), line(2)]);
+    }
+
+    #[test]
+    fn strict_stops_at_the_line() {
+        let rules = LineRules {
+            strict: true,
+            ..LineRules::default()
+        };
+        let e = Rejected::default()
+            .record(&rules, || line(7))
+            .expect_err("strict");
+        assert_eq!(
+            e.to_string(),
+            "a.log:7: client address is not an IP address (format nginx)"
+        );
+    }
+}
