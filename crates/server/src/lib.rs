@@ -88,6 +88,8 @@ mod response;
 mod state;
 mod steering;
 pub mod target;
+#[cfg(test)]
+mod testing;
 
 pub use accesslog::AccessLog;
 pub use admin::{admin, AdminToken, TokenError};
