@@ -189,3 +189,6 @@ fn site_action<B>(
         &serde_json::json!({ "site": name, "state": now }),
     ))
 }
+
+#[cfg(test)]
+mod tests;
