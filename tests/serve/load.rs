@@ -164,3 +164,28 @@ fn nginx_stub_status_counts_the_connections_it_is_writing_to() {
     settles_at(2.5);
     assert_eq!(site_of(&s), "a");
 }
+
+#[test]
+fn nginx_starts_on_another_port_when_its_first_is_taken() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Taken by someone else between the pick and nginx's bind.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let taken_port = taken.local_addr().expect("addr").port();
+    let ports = [taken_port, nginx::free_port()];
+    let site = nginx::Nginx::start_on(dir.path(), stub_status_server, ports);
+    assert_eq!(site.addr.port(), ports[1]);
+    let r = get(site.addr, "/nginx_status", "");
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    assert!(
+        r.contains("Active connections:"),
+        "nginx answers, not the other: {r}"
+    );
+}
+
+/// The inside of nginx's `http {}` block: stub_status on `port`.
+fn stub_status_server(port: u16) -> String {
+    format!(
+        "    server {{\n        listen 127.0.0.1:{port};\n        \
+         location = /nginx_status {{ stub_status; }}\n    }}"
+    )
+}
