@@ -17,6 +17,9 @@ fn slow_clients_are_cut_off() {
     let started = std::time::Instant::now();
     let mut out = Vec::new();
     let _ = c.read_to_end(&mut out);
+    // Cut off at the 1 s header timeout: 1.00-1.02 s measured on a 2-core
+    // machine at load average 6-10 (the whole suite in parallel, other
+    // builds); the 5 s bound leaves about 4 s for a slower scheduler.
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "closed after the header timeout"
