@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use routecast_geo::Loaded;
 use routecast_server::{
     AccessLog, AdminToken, ClientResolver, Limits, Snapshot, State, TokenError,
 };
@@ -109,35 +110,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
     let loaded = routecast_geo::load(&args.config)?;
     let runtime = runtime(args.threads)?;
     let _in_runtime = runtime.enter();
-    let access_log = args
-        .access_log
-        .as_deref()
-        .map(|p| {
-            AccessLog::open(p).map_err(|e| {
-                let shown = p.display();
-                Failure::Other(anyhow::anyhow!("{shown}: cannot open the access log: {e}"))
-            })
-        })
-        .transpose()?;
-    let admin_token = args
-        .admin_token_file
-        .as_deref()
-        .map(AdminToken::read)
-        .transpose()
-        .map_err(|e| match e {
-            TokenError::TooShort { .. } => Failure::Usage(e.to_string()),
-            _ => Failure::Other(anyhow::anyhow!("{e}")),
-        })?;
-    let clients = ClientResolver::new(trusted);
-    let mut state = State::new(Snapshot::new(&loaded), clients, access_log, admin_token);
-    if !(args.session_mbps.is_finite() && args.session_mbps >= 0.0) {
-        return Err(Failure::Usage(
-            "--session-mbps must be a number of Mbit/s >= 0".into(),
-        ));
-    }
-    state.session_mbps = args.session_mbps;
-    state.steering_ttl = args.steering_ttl.max(1);
-    let state = Arc::new(state);
+    let state = Arc::new(state(args, &loaded, ClientResolver::new(trusted))?);
     let limits = Limits {
         max_connections: args.max_connections,
         header_timeout: Duration::from_secs(args.header_timeout),
@@ -153,6 +126,29 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         routecast_server::run(state, &loaded, config, (public, admin), limits).await?;
         Ok(())
     })
+}
+
+/// The server's state: its access log and admin token opened, and the
+/// session rate and steering TTL of the command line.
+fn state(args: &ServeArgs, loaded: &Loaded, clients: ClientResolver) -> Result<State, Failure> {
+    let access_log = args.access_log.as_deref().map(AccessLog::open);
+    let access_log = access_log
+        .transpose()
+        .map_err(|e| Failure::Other(e.into()))?;
+    let admin_token = args.admin_token_file.as_deref().map(AdminToken::read);
+    let admin_token = admin_token.transpose().map_err(|e| match e {
+        TokenError::TooShort { .. } => Failure::Usage(e.to_string()),
+        _ => Failure::Other(e.into()),
+    })?;
+    let mut state = State::new(Snapshot::new(loaded), clients, access_log, admin_token);
+    if !(args.session_mbps.is_finite() && args.session_mbps >= 0.0) {
+        return Err(Failure::Usage(
+            "--session-mbps must be a number of Mbit/s >= 0".into(),
+        ));
+    }
+    state.session_mbps = args.session_mbps;
+    state.steering_ttl = args.steering_ttl.max(1);
+    Ok(state)
 }
 
 /// The runtime: one worker per core, `threads` of them, or (1) one thread.

@@ -91,7 +91,7 @@ pub mod target;
 #[cfg(test)]
 mod testing;
 
-pub use accesslog::AccessLog;
+pub use accesslog::{AccessLog, AccessLogError};
 pub use admin::{admin, AdminToken, TokenError};
 pub use client::ClientResolver;
 pub use error::{Fault, ServeError, UpstreamError};

@@ -88,6 +88,14 @@ impl PlaceCache {
     }
 }
 
+/// Where `client` is, from this thread's recent locations when it can.
+fn locate(snap: &Snapshot, client: IpAddr) -> Location {
+    PLACES.with(|p| {
+        p.borrow_mut()
+            .locate(snap.generation, &*snap.locator, client)
+    })
+}
+
 /// A header's value, when it is text.
 fn header<B>(req: &Request<B>, name: impl header::AsHeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
@@ -115,10 +123,7 @@ fn respond<'r, B>(
     let started = Instant::now();
     let facts = Facts {
         address: client,
-        location: PLACES.with(|p| {
-            p.borrow_mut()
-                .locate(snap.generation, &*snap.locator, client)
-        }),
+        location: locate(snap, client),
         path: steering.as_deref().unwrap_or(&t.path),
         user_agent: header(req, header::USER_AGENT),
         time_ms: 0,
@@ -200,18 +205,7 @@ fn route<'r>(
     let choice = choose(snap, facts, as_json || playlist.is_some());
     state.metrics.decision(visit.started.elapsed());
     let Some(site) = choice.site else {
-        let e = ServeError::NoSite;
-        let response = if as_json {
-            json_refusal(&e)
-        } else {
-            refusal(&e)
-        };
-        let visit = Some(visit);
-        return Answered {
-            visit,
-            ..Answered::unrouted(response)
-        }
-        .into();
+        return no_site(as_json, visit).into();
     };
     if let Some((rule, _)) = playlist {
         let target = (t.path.clone(), query);
@@ -220,27 +214,50 @@ fn route<'r>(
     }
     snap.view.0.add_session(site, state.session_mbps);
     let url = |s: SiteId| site_url(platform, s, &t.path, query.as_deref());
+    sent(state, platform, site, &choice, url, visit).into()
+}
+
+/// 503, in the form asked for: no site can serve the request. Logged,
+/// counted under no site and no group.
+fn no_site(as_json: bool, visit: Visit<'_>) -> Answered<'_> {
+    let e = ServeError::NoSite;
+    let response = if as_json {
+        json_refusal(&e)
+    } else {
+        refusal(&e)
+    };
+    Answered {
+        visit: Some(visit),
+        ..Answered::unrouted(response)
+    }
+}
+
+/// The redirect to `site` (`url` gives a site's URL for this request), or
+/// the decision as JSON when the whole decision was asked for.
+fn sent<'r>(
+    state: &State,
+    platform: &Platform,
+    site: SiteId,
+    choice: &Choice,
+    url: impl Fn(SiteId) -> String,
+    visit: Visit<'r>,
+) -> Answered<'r> {
     let location = url(site);
     let response = match &choice.decision {
         Some(d) => {
             let explain = state.clients.is_trusted(visit.peer);
-            json(
-                StatusCode::OK,
-                &decision_json(platform, d, site, url, explain),
-            )
+            let decision = decision_json(platform, d, site, url, explain);
+            json(StatusCode::OK, &decision)
         }
         None => redirect(&location, &platform.site(site).name),
     };
-    let (site, group) = (Some(site), Some(choice.group));
-    let (visit, location) = (Some(visit), Some(location));
     Answered {
         response,
-        site,
-        group,
-        visit,
-        location,
+        site: Some(site),
+        group: Some(choice.group),
+        visit: Some(visit),
+        location: Some(location),
     }
-    .into()
 }
 
 /// Where `site` serves `path`: its first base URL, the path, the query.
