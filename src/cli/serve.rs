@@ -7,7 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use routecast_server::{AccessLog, ClientResolver, Limits, Snapshot, State};
+use routecast_geo::Loaded;
+use routecast_server::{
+    AccessLog, AdminToken, ClientResolver, Limits, Snapshot, State, TokenError,
+};
+use tokio::net::TcpListener;
 
 use super::Failure;
 
@@ -104,58 +108,39 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         ));
     }
     let loaded = routecast_geo::load(&args.config)?;
-    let runtime = match args.threads {
-        Some(0) => return Err(Failure::Usage("--threads must be at least 1".into())),
-        Some(1) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
-        Some(n) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(n)
-            .enable_all()
-            .build(),
-        None => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build(),
-    }
-    .map_err(|e| Failure::Other(e.into()))?;
+    let runtime = runtime(args.threads)?;
     let _in_runtime = runtime.enter();
-    let access_log = args
-        .access_log
-        .as_deref()
-        .map(|p| {
-            AccessLog::open(p).map_err(|e| {
-                Failure::Other(anyhow::anyhow!(
-                    "{}: cannot open the access log: {e}",
-                    p.display()
-                ))
-            })
-        })
-        .transpose()?;
-    let admin_token = match &args.admin_token_file {
-        Some(p) => {
-            let t = std::fs::read_to_string(p).map_err(|e| {
-                Failure::Other(anyhow::anyhow!(
-                    "{}: cannot read the admin token: {e}",
-                    p.display()
-                ))
-            })?;
-            let t = t.trim().to_string();
-            if t.len() < 16 {
-                return Err(Failure::Usage(format!(
-                    "{}: the admin token must be at least 16 characters",
-                    p.display()
-                )));
-            }
-            Some(t)
-        }
-        None => None,
+    let state = Arc::new(state(args, &loaded, ClientResolver::new(trusted))?);
+    let limits = Limits {
+        max_connections: args.max_connections,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        ..Limits::default()
     };
-    let mut state = State::new(
-        Snapshot::new(&loaded),
-        ClientResolver::new(trusted),
-        access_log,
-        admin_token,
-    );
+    runtime.block_on(async {
+        let public = bind(args.listen, "listening").await?;
+        let admin = match args.admin_listen {
+            Some(addr) => Some(bind(addr, "admin").await?),
+            None => None,
+        };
+        let config = args.config.clone();
+        routecast_server::run(state, &loaded, config, (public, admin), limits).await?;
+        Ok(())
+    })
+}
+
+/// The server's state: its access log and admin token opened, and the
+/// session rate and steering TTL of the command line.
+fn state(args: &ServeArgs, loaded: &Loaded, clients: ClientResolver) -> Result<State, Failure> {
+    let access_log = args.access_log.as_deref().map(AccessLog::open);
+    let access_log = access_log
+        .transpose()
+        .map_err(|e| Failure::Other(e.into()))?;
+    let admin_token = args.admin_token_file.as_deref().map(AdminToken::read);
+    let admin_token = admin_token.transpose().map_err(|e| match e {
+        TokenError::TooShort { .. } => Failure::Usage(e.to_string()),
+        _ => Failure::Other(e.into()),
+    })?;
+    let mut state = State::new(Snapshot::new(loaded), clients, access_log, admin_token);
     if !(args.session_mbps.is_finite() && args.session_mbps >= 0.0) {
         return Err(Failure::Usage(
             "--session-mbps must be a number of Mbit/s >= 0".into(),
@@ -163,110 +148,36 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
     }
     state.session_mbps = args.session_mbps;
     state.steering_ttl = args.steering_ttl.max(1);
-    let state = Arc::new(state);
-    let limits = Limits {
-        max_connections: args.max_connections,
-        header_timeout: Duration::from_secs(args.header_timeout),
-        ..Limits::default()
-    };
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| {
-                Failure::Other(anyhow::anyhow!("cannot listen on {}: {e}", args.listen))
-            })?;
-        let addr = listener.local_addr()?;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "routecast: listening on http://{addr}")?;
-        out.flush()?;
-        drop(out);
-        if let Some(admin_addr) = args.admin_listen {
-            let admin = tokio::net::TcpListener::bind(admin_addr)
-                .await
-                .map_err(|e| {
-                    Failure::Other(anyhow::anyhow!("cannot listen on {admin_addr}: {e}"))
-                })?;
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "routecast: admin on http://{}", admin.local_addr()?)?;
-            out.flush()?;
-            tokio::spawn(routecast_server::serve_admin(
-                admin,
-                state.clone(),
-                shutdown_signal(),
-            ));
-        }
-        state.install(Snapshot::new(&loaded));
-        tokio::spawn(reload_loop(
-            args.config.clone(),
-            loaded.files.clone(),
-            state.clone(),
-        ));
-        routecast_server::serve(listener, state, limits, shutdown_signal()).await?;
-        Ok(())
-    })
+    Ok(state)
 }
 
-/// Reloads the configuration (and everything it names) on SIGHUP and when
-/// one of its files changes (checked every 2 s). A new configuration that
-/// does not load is refused with its error on stderr; the old one stays.
-async fn reload_loop(config: PathBuf, files: Vec<PathBuf>, state: Arc<State>) {
-    let mtimes = |files: &[PathBuf]| -> Vec<Option<std::time::SystemTime>> {
-        files
-            .iter()
-            .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
-            .collect()
+/// The runtime: one worker per core, `threads` of them, or (1) one thread.
+fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime, Failure> {
+    let mut builder = match threads {
+        Some(0) => return Err(Failure::Usage("--threads must be at least 1".into())),
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
     };
-    let mut watched = files;
-    let mut seen = mtimes(&watched);
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
-    loop {
-        let by_signal = tokio::select! {
-            _ = async { match hup.as_mut() { Some(h) => { h.recv().await; } None => std::future::pending::<()>().await } } => true,
-            _ = state.reload_requested.notified() => true,
-            _ = tick.tick() => false,
-        };
-        let now = mtimes(&watched);
-        if !by_signal && now == seen {
-            continue;
-        }
-        seen = now;
-        match routecast_geo::load(&config) {
-            Ok(loaded) => {
-                state.install(Snapshot::new(&loaded));
-                state.reloaded(unix_ms(), Ok(()));
-                watched = loaded.files.clone();
-                seen = mtimes(&watched);
-                tracing::info!(config = %config.display(), "configuration reloaded");
-            }
-            Err(e) => {
-                state.reloaded(unix_ms(), Err(e.to_string()));
-                tracing::warn!(config = %config.display(), error = %e, "reload rejected; keeping the running configuration");
-            }
-        }
+    if let Some(n) = threads.filter(|n| *n > 1) {
+        builder.worker_threads(n);
     }
+    builder
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Other(e.into()))
 }
 
-/// Wall-clock milliseconds since the Unix epoch.
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
+/// Binds `addr` and announces it on stdout: `routecast: <what> on http://…`.
+async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, Failure> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::Other(anyhow::anyhow!("cannot listen on {addr}: {e}")))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "routecast: {what} on http://{}",
+        listener.local_addr()?
+    )?;
+    out.flush()?;
+    Ok(listener)
 }

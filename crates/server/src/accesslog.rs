@@ -20,6 +20,20 @@ use tokio::sync::mpsc;
 /// Lines waiting for the disk at most.
 const QUEUE: usize = 65_536;
 
+/// Why the access log cannot be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccessLogError {
+    /// The file cannot be opened for appending.
+    #[error("{}: cannot open the access log: {error}", .path.display())]
+    Open {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+}
+
 /// A handle to the access log.
 #[derive(Debug, Clone)]
 pub struct AccessLog {
@@ -30,11 +44,15 @@ pub struct AccessLog {
 impl AccessLog {
     /// Opens `path` for appending and starts the writer task (call inside a
     /// tokio runtime).
-    pub fn open(path: &Path) -> std::io::Result<Self> {
+    pub fn open(path: &Path) -> Result<Self, AccessLogError> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(path)?;
+            .open(path)
+            .map_err(|error| AccessLogError::Open {
+                path: path.to_path_buf(),
+                error,
+            })?;
         let (tx, mut rx) = mpsc::channel::<String>(QUEUE);
         tokio::task::spawn_blocking(move || {
             let mut w = std::io::BufWriter::with_capacity(64 * 1024, file);

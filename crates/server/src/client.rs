@@ -1,5 +1,9 @@
 //! Who the client is: the socket peer, or — only when the peer is a trusted
 //! proxy — the address it reports in `X-Forwarded-For` or `Forwarded`.
+//!
+//! The header readers ([`forwarded_for`], [`x_forwarded_for`]) are pure
+//! functions of the header's text: they take whatever a client sends and
+//! never panic.
 
 use std::net::IpAddr;
 
@@ -18,8 +22,10 @@ fn canonical(a: IpAddr) -> IpAddr {
     }
 }
 
-/// `for=` values of a `Forwarded` header (RFC 7239), in order.
-fn forwarded_for(h: &str) -> Vec<IpAddr> {
+/// The `for=` addresses of a `Forwarded` header (RFC 7239), nearest hop
+/// last; values that are not addresses (`unknown`, obfuscated names,
+/// garbage) are left out.
+pub fn forwarded_for(h: &str) -> Vec<IpAddr> {
     h.split(',')
         .flat_map(|element| element.split(';'))
         .filter_map(|pair| {
@@ -40,6 +46,12 @@ fn forwarded_for(h: &str) -> Vec<IpAddr> {
             host.parse().ok()
         })
         .collect()
+}
+
+/// The addresses of an `X-Forwarded-For` header, nearest hop last; what is
+/// not an address is left out.
+pub fn x_forwarded_for(h: &str) -> Vec<IpAddr> {
+    h.split(',').filter_map(|a| a.trim().parse().ok()).collect()
 }
 
 impl ClientResolver {
@@ -68,7 +80,7 @@ impl ClientResolver {
         }
         let chain: Vec<IpAddr> = match (forwarded, x_forwarded_for) {
             (Some(f), _) => forwarded_for(f),
-            (None, Some(x)) => x.split(',').filter_map(|a| a.trim().parse().ok()).collect(),
+            (None, Some(x)) => self::x_forwarded_for(x),
             (None, None) => Vec::new(),
         };
         chain
@@ -125,6 +137,32 @@ mod tests {
         assert_eq!(
             r.client(ip("10.0.0.5"), None, Some("10.2.2.2")),
             ip("10.0.0.5")
+        );
+    }
+
+    #[test]
+    fn header_readers_take_the_rfc_7239_examples_and_skip_the_rest() {
+        // RFC 7239 section 4's examples.
+        assert_eq!(forwarded_for("for=\"_gazonk\""), Vec::<IpAddr>::new());
+        assert_eq!(
+            forwarded_for("For=\"[2001:db8:cafe::17]:4711\""),
+            [ip("2001:db8:cafe::17")]
+        );
+        assert_eq!(
+            forwarded_for("for=192.0.2.60;proto=http;by=203.0.113.43"),
+            [ip("192.0.2.60")]
+        );
+        assert_eq!(
+            forwarded_for("for=192.0.2.43, for=198.51.100.17"),
+            [ip("192.0.2.43"), ip("198.51.100.17")]
+        );
+        assert_eq!(
+            forwarded_for("for=unknown, by=192.0.2.1, for"),
+            Vec::<IpAddr>::new()
+        );
+        assert_eq!(
+            x_forwarded_for(" 203.0.113.195, 2001:db8::1,garbage,,70.41.3.18 "),
+            [ip("203.0.113.195"), ip("2001:db8::1"), ip("70.41.3.18")]
         );
     }
 }

@@ -3,11 +3,12 @@
 //! consecutive passes bring it back. Sites start up; sites without a check
 //! are always up.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::fetch::get;
+use crate::fetch::get;
 use routecast_engine::{HealthCheck, LoadView, Mbps, Platform, SiteId, SiteState};
 
 /// The health of every site, shared between checkers and request handlers,
@@ -130,11 +131,69 @@ impl LoadView for ServerView {
     }
 }
 
-/// One check: a 2xx or 3xx status within the timeout.
-async fn probe(check: &HealthCheck) -> bool {
-    get(&check.url, Duration::from_millis(check.timeout_ms))
+/// Consecutive results of one site's checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Streak {
+    passes: u32,
+    failures: u32,
+}
+
+impl Streak {
+    /// Counts one check of a site that is `up` now: `Some(true)` when it
+    /// comes back (`rise` passes in a row), `Some(false)` when it leaves
+    /// rotation (`fall` failures in a row), `None` when it stays as it is.
+    fn record(&mut self, passed: bool, up: bool, rise: u32, fall: u32) -> Option<bool> {
+        if passed {
+            self.passes = self.passes.saturating_add(1);
+            self.failures = 0;
+            (self.passes >= rise && !up).then_some(true)
+        } else {
+            self.failures = self.failures.saturating_add(1);
+            self.passes = 0;
+            (self.failures >= fall && up).then_some(false)
+        }
+    }
+}
+
+/// One check: a 2xx or 3xx status from `url` within `timeout`.
+async fn probe(url: String, timeout: Duration) -> bool {
+    get(&url, timeout)
         .await
         .is_some_and(|(status, _)| (200..400).contains(&status))
+}
+
+/// Checks site `id` (named `name`) forever: `probe` every interval, the
+/// site taken out of rotation and brought back as [`Streak`] says.
+async fn run_checks<P, F>(
+    check: HealthCheck,
+    id: SiteId,
+    name: String,
+    health: Arc<Health>,
+    mut probe: P,
+) where
+    P: FnMut() -> F,
+    F: Future<Output = bool>,
+{
+    let mut every = tokio::time::interval(Duration::from_millis(check.interval_ms));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut streak = Streak::default();
+    loop {
+        every.tick().await;
+        let passed = probe().await;
+        match streak.record(passed, health.is_up(id), check.rise, check.fall) {
+            Some(true) => {
+                let passes = streak.passes;
+                tracing::info!(site = %name, url = %check.url, passes, "site up: back in rotation");
+                health.set(id, true);
+            }
+            Some(false) => {
+                let failures = streak.failures;
+                tracing::warn!(site = %name, url = %check.url, failures, "site down: out of rotation");
+                health.set(id, false);
+            }
+            None => {}
+        }
+    }
 }
 
 /// Starts the checks of every site that has one; returns their handles
@@ -145,33 +204,18 @@ pub fn spawn_checks(platform: &Platform, health: Arc<Health>) -> Vec<tokio::task
         let Some(check) = site.health.clone() else {
             continue;
         };
-        let id = SiteId(i as u16);
-        let health = health.clone();
-        let name = site.name.clone();
-        let task = tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_millis(check.interval_ms));
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let (mut passes, mut failures) = (0u32, 0u32);
-            loop {
-                every.tick().await;
-                if probe(&check).await {
-                    passes += 1;
-                    failures = 0;
-                    if passes >= check.rise && !health.is_up(id) {
-                        tracing::info!(site = %name, url = %check.url, passes, "site up: back in rotation");
-                        health.set(id, true);
-                    }
-                } else {
-                    failures += 1;
-                    passes = 0;
-                    if failures >= check.fall && health.is_up(id) {
-                        tracing::warn!(site = %name, url = %check.url, failures, "site down: out of rotation");
-                        health.set(id, false);
-                    }
-                }
-            }
-        });
-        handles.push(task.abort_handle());
+        let (url, timeout) = (check.url.clone(), Duration::from_millis(check.timeout_ms));
+        let checks = run_checks(
+            check,
+            SiteId(i as u16),
+            site.name.clone(),
+            health.clone(),
+            move || probe(url.clone(), timeout),
+        );
+        handles.push(tokio::spawn(checks).abort_handle());
     }
     handles
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,12 +1,21 @@
 //! routecast's redirector: an HTTP/1.1 front end (tokio + hyper) over the
 //! routing engine. Each request is checked ([`target`]), its client found
 //! ([`client`], trusting forwarding headers only from configured proxies),
-//! located, routed by [`Router`](routecast_engine::Router), and answered with
-//! a `302` to the chosen site (or the decision as JSON). Under a
-//! `[[playlists]]` rule, `.m3u8` requests are answered with the playlist
-//! fetched from the origin ([`fetch`]) and rewritten for the chosen site
-//! ([`playlist`]); `/.steering/<path>` answers HLS Content Steering
-//! manifests.
+//! located, routed by [`Router`](routecast_engine::Router), and answered
+//! ([`handle`]) with a `302` to the chosen site (or the decision as JSON).
+//! Under a `[[playlists]]` rule, `.m3u8` requests are answered with the
+//! playlist fetched from the origin ([`fetch`]) and rewritten for the chosen
+//! site ([`playlist`], [`PlaylistJob`]); `/.steering/<path>` answers HLS
+//! Content Steering manifests ([`SteeringManifest`]).
+//!
+//! Where things live: [`State`] and its [`Snapshot`] (one configuration,
+//! swapped whole on reload; [`reload`] reloads on SIGHUP, `POST /reload` and
+//! file changes), the listeners ([`run`], [`serve`], [`serve_admin`],
+//! [`Limits`]),
+//! the admin endpoints ([`admin()`], [`AdminToken`]), the refusals and whose
+//! fault they are ([`ServeError`], [`Fault`]), [`health`] checks, [`load`]
+//! polls, [`metrics`] and the [`accesslog`]. Every answer is counted and
+//! logged in one place, whatever produced it.
 //!
 //! # Rules
 //! * **Never an open redirect**: `Location` is always a configured site's
@@ -14,31 +23,83 @@
 //!   rewritten playlist gets from routecast starts with a configured site's
 //!   base URL; the origin's URIs to other hosts are left as they were.
 //! * **The redirect path stays lean**: redirects are answered without
-//!   awaiting anything or allocating per request; only playlist requests
-//!   become a task that waits for the origin ([`Reply`]).
+//!   awaiting anything or allocating beyond the answer itself; only
+//!   playlist requests become a task that waits for the origin ([`Reply`]).
 //! * **Bounded**: header size, header count, time to send the head and
 //!   connections are limited ([`Limits`]).
 //! * Sites with a `health` check leave rotation after `fall` failed checks
 //!   and return after `rise` passes ([`health`]); sites with a `load` source
 //!   report their bandwidth, to which routecast adds the sessions it sent
-//!   since the last poll ([`load`]).
+//!   since the last poll ([`load`]). Both run on tokio's clock, so that they
+//!   are tested on paused time.
+//!
+//! # Example
+//! A platform of one site, and one request routed to it:
+//! ```
+//! use std::sync::Arc;
+//! use routecast_engine::{NoLocator, Platform, PlatformConfig};
+//! use routecast_server::{handle, ClientResolver, Reply, Snapshot, State};
+//!
+//! let config = PlatformConfig::parse(
+//!     "routecast.toml",
+//!     r#"
+//!     [[sites]]
+//!     name = "ams"
+//!     urls = ["https://ams.cdn.example.net"]
+//!     location = { lat = 52.37, lon = 4.90 }
+//!
+//!     [[policies]]
+//!     name = "nearest"
+//!     steps = [{ step = "closest" }]
+//!     "#,
+//! )?;
+//! let platform = Arc::new(Platform::build(&config, &[])?);
+//! let snapshot = Snapshot::with_locator(platform, Arc::new(NoLocator));
+//! let state = State::new(snapshot, ClientResolver::default(), None, None);
+//!
+//! let request = hyper::Request::get("/live/news/index.m3u8?t=1").body(())?;
+//! let Reply::Ready(answer) = handle(&state, "198.51.100.7".parse()?, &request) else {
+//!     panic!("a redirect is answered at once");
+//! };
+//! assert_eq!(answer.status(), 302);
+//! assert_eq!(
+//!     answer.headers()["location"],
+//!     "https://ams.cdn.example.net/live/news/index.m3u8?t=1"
+//! );
+//! assert_eq!(answer.headers()["x-routecast-site"], "ams");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod accesslog;
+mod admin;
 pub mod client;
+mod error;
 pub mod fetch;
 pub mod health;
+mod listeners;
 pub mod load;
 pub mod metrics;
 pub mod playlist;
+mod record;
 mod relay;
-mod serve;
+pub mod reload;
+mod request;
+mod response;
+mod state;
+mod steering;
 pub mod target;
+#[cfg(test)]
+mod testing;
 
-pub use accesslog::AccessLog;
+pub use accesslog::{AccessLog, AccessLogError};
+pub use admin::{admin, AdminToken, TokenError};
 pub use client::ClientResolver;
+pub use error::{Fault, ServeError, UpstreamError};
 pub use health::{spawn_checks, Health, ServerView};
+pub use listeners::{run, serve, serve_admin, shutdown_signal, Limits, DRAIN_TIME};
 pub use metrics::Metrics;
 pub use relay::{PlaylistJob, MAX_PLAYLIST_BYTES};
-pub use serve::{
-    admin, handle, serve, serve_admin, Limits, Reply, Snapshot, State, DRAIN_TIME, STEERING_PREFIX,
-};
+pub use request::{handle, Reply};
+pub use response::Body;
+pub use state::{ReloadOutcome, Snapshot, State};
+pub use steering::{steering_uri, SteeringManifest, STEERING_PREFIX};

@@ -5,14 +5,23 @@
 //! there since the last poll, so that a burst of redirects does not overfill
 //! a site before its statistics catch up.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use routecast_engine::{LoadReading, LoadSource, Platform, SiteId};
+use tokio::time::Instant;
 
+use crate::fetch::get;
 use crate::health::Health;
 
 /// Sum of the samples of `metric` (all label sets) in Prometheus text.
+///
+/// Hand-written rather than the `prometheus-parse` crate (0.2.5), which
+/// does not read everything this does: it drops a sample whose label value
+/// holds `}` (`m{path="/a}"} 500` is valid exposition text), so a sum over
+/// label sets would come out short (1000 for the 1500 of
+/// `prometheus_counters_are_summed_over_label_sets`).
 pub fn prometheus_sum(text: &str, metric: &str) -> Option<f64> {
     let mut found = false;
     let mut sum = 0.0;
@@ -86,17 +95,50 @@ pub fn stub_status_writing(text: &str) -> Option<u64> {
     tokens().is_none().then_some(writing)
 }
 
-/// Polls one site forever.
-async fn poll(source: LoadSource, site: SiteId, health: Arc<Health>) {
-    let interval = Duration::from_millis(source.interval_ms);
-    let mut every = tokio::time::interval(interval);
+/// Turns successive statistics answers into a site's bandwidth.
+#[derive(Debug, Default)]
+struct Meter {
+    /// The last Prometheus byte counter and when it was read.
+    last: Option<(f64, Instant)>,
+}
+
+impl Meter {
+    /// The bandwidth, Mbit/s, that `body` (read at `now`) gives, if any. A
+    /// byte counter gives one from its second reading on; one that went
+    /// down was reset, and gives one again at the next poll.
+    fn mbps(&mut self, reading: &LoadReading, body: &str, now: Instant) -> Option<f64> {
+        match reading {
+            LoadReading::JsonMbps { field } => json_number(body, field),
+            LoadReading::StubStatusWriting { per_connection } => {
+                stub_status_writing(body).map(|writing| writing as f64 * per_connection.0)
+            }
+            LoadReading::PrometheusBytes { metric } => {
+                let bytes = prometheus_sum(body, metric)?;
+                let before = self.last.replace((bytes, now));
+                let (before, at) = before?;
+                let secs = now.duration_since(at).as_secs_f64();
+                (bytes >= before && secs > 0.0).then(|| (bytes - before) * 8.0 / secs / 1e6)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Polls one site forever: `fetch` every interval, its 200 answers read
+/// for the site's bandwidth. A failed poll keeps the last reading (and the
+/// recent sessions); failures are logged once per outage.
+async fn poll<G, F>(source: LoadSource, site: SiteId, health: Arc<Health>, mut fetch: G)
+where
+    G: FnMut() -> F,
+    F: Future<Output = Option<(u16, String)>>,
+{
+    let mut every = tokio::time::interval(Duration::from_millis(source.interval_ms));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last: Option<(f64, Instant)> = None;
-    // Whether the last poll failed (failures are logged once per outage).
+    let mut meter = Meter::default();
     let mut failing = false;
     loop {
         every.tick().await;
-        let Some((200, body)) = crate::health::get(&source.url, interval).await else {
+        let Some((200, body)) = fetch().await else {
             if !failing {
                 tracing::warn!(site = site.0, url = %source.url, "load statistics unavailable; using the last reading and the recent sessions");
             }
@@ -107,32 +149,8 @@ async fn poll(source: LoadSource, site: SiteId, health: Arc<Health>) {
             tracing::info!(site = site.0, url = %source.url, "load statistics available again");
         }
         failing = false;
-        match &source.reading {
-            LoadReading::JsonMbps { field } => {
-                if let Some(mbps) = json_number(&body, field) {
-                    health.set_polled(site, mbps);
-                }
-            }
-            LoadReading::StubStatusWriting { per_connection } => {
-                if let Some(writing) = stub_status_writing(&body) {
-                    health.set_polled(site, writing as f64 * per_connection.0);
-                }
-            }
-            LoadReading::PrometheusBytes { metric } => {
-                let Some(bytes) = prometheus_sum(&body, metric) else {
-                    continue;
-                };
-                let now = Instant::now();
-                if let Some((before, at)) = last {
-                    let secs = now.duration_since(at).as_secs_f64();
-                    // A counter that went down was reset: wait for the next poll.
-                    if bytes >= before && secs > 0.0 {
-                        health.set_polled(site, (bytes - before) * 8.0 / secs / 1e6);
-                    }
-                }
-                last = Some((bytes, now));
-            }
-            _ => {}
+        if let Some(mbps) = meter.mbps(&source.reading, &body, Instant::now()) {
+            health.set_polled(site, mbps);
         }
     }
 }
@@ -145,96 +163,20 @@ pub fn spawn_polls(platform: &Platform, health: Arc<Health>) -> Vec<tokio::task:
         .enumerate()
         .filter_map(|(i, s)| {
             let source = s.load_source.clone()?;
-            Some(tokio::spawn(poll(source, SiteId(i as u16), health.clone())).abort_handle())
+            // A poll may take the interval: the next one is due then.
+            let (url, timeout) = (
+                source.url.clone(),
+                Duration::from_millis(source.interval_ms),
+            );
+            let fetch = move || {
+                let url = url.clone();
+                async move { get(&url, timeout).await }
+            };
+            let polls = poll(source, SiteId(i as u16), health.clone(), fetch);
+            Some(tokio::spawn(polls).abort_handle())
         })
         .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prometheus_counters_are_summed_over_label_sets() {
-        let text = "# HELP x bytes\n# TYPE x counter\nnginx_bytes_sent_total{server=\"a\"} 1000\nnginx_bytes_sent_total{server=\"b\",x=\"}\"} 500 1700000000\nnginx_bytes_sent_total_created 5\nother 7\n";
-        assert_eq!(prometheus_sum(text, "nginx_bytes_sent_total"), Some(1500.0));
-        assert_eq!(prometheus_sum("node_tx 2.5e3\n", "node_tx"), Some(2500.0));
-        assert_eq!(prometheus_sum("other 1\n", "node_tx"), None);
-    }
-
-    #[test]
-    fn json_paths_reach_numbers() {
-        assert_eq!(
-            json_number(r#"{"traffic":{"mbps":150.5}}"#, "traffic.mbps"),
-            Some(150.5)
-        );
-        assert_eq!(
-            json_number(r#"{"traffic":{"mbps":"x"}}"#, "traffic.mbps"),
-            None
-        );
-        assert_eq!(json_number("not json", "a"), None);
-    }
-
-    /// What nginx 1.22 answers, byte for byte (with its trailing spaces).
-    const PAGE: &str = "Active connections: 5 \nserver accepts handled requests\n 17 17 40 \nReading: 0 Writing: 3 Waiting: 2 \n";
-
-    #[test]
-    fn stub_status_gives_the_writing_connections() {
-        assert_eq!(stub_status_writing(PAGE), Some(3));
-        assert_eq!(stub_status_writing(&PAGE.replace('\n', "\r\n")), Some(3));
-        let idle = "Active connections: 1\nserver accepts handled requests\n 1 1 1\nReading: 0 Writing: 1 Waiting: 0\n";
-        assert_eq!(stub_status_writing(idle), Some(1));
-    }
-
-    #[test]
-    fn stub_status_is_strict() {
-        for bad in [
-            "",
-            "Active connections: 5\n",
-            // A JSON or Prometheus page, or an HTML error page.
-            r#"{"traffic":{"mbps":1}}"#,
-            "nginx_connections_writing 3\n",
-            "<html><body>502 Bad Gateway</body></html>",
-            // Each line altered in turn.
-            &PAGE.replace("Active connections", "Idle connections"),
-            &PAGE.replace("Active connections: 5", "Active connections: -5"),
-            &PAGE.replace("accepts handled", "handled accepts"),
-            &PAGE.replace(" 17 17 40", " 17 17"),
-            &PAGE.replace(" 17 17 40", " 17 x 40"),
-            &PAGE.replace("Writing: 3", "Writing: three"),
-            &PAGE.replace("Writing: 3", "Writing: 3.5"),
-            &PAGE.replace("Writing: 3 Waiting: 2", "Waiting: 2 Writing: 3"),
-            &PAGE.replace("Waiting: 2 ", "Waiting: 2 Closing: 1"),
-            &format!("{PAGE}trailing garbage\n"),
-            &PAGE.replace("Writing: 3", "Writing: 99999999999999999999999"),
-        ] {
-            assert_eq!(stub_status_writing(bad), None, "{bad:?}");
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn stub_status_never_panics(text in "\\PC*") {
-            let _ = stub_status_writing(&text);
-        }
-
-        #[test]
-        fn stub_status_never_panics_on_near_pages(
-            cut in 0usize..90,
-            insert in "[ -~\n]{0,8}",
-        ) {
-            let at = PAGE.char_indices().nth(cut).map_or(PAGE.len(), |(i, _)| i);
-            let text = format!("{}{insert}{}", &PAGE[..at], &PAGE[at..]);
-            let _ = stub_status_writing(&text);
-        }
-
-        #[test]
-        fn stub_status_reads_back_what_it_is_given(
-            counts in proptest::array::uniform7(0u64..u64::MAX),
-        ) {
-            let [a, b, c, d, r, w, x] = counts;
-            let page = format!("Active connections: {a} \nserver accepts handled requests\n {b} {c} {d} \nReading: {r} Writing: {w} Waiting: {x} \n");
-            proptest::prop_assert_eq!(stub_status_writing(&page), Some(w));
-        }
-    }
-}
+mod tests;

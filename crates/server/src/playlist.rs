@@ -68,8 +68,17 @@
 /// browsers and hls.js resolve playlist URIs.
 pub use url::Url;
 
+mod base;
+mod steering;
+mod syntax;
 #[cfg(test)]
 mod tests;
+
+pub use base::{BadBase, BaseUrl};
+use steering::{is_variant, pathway_copy, push_pathway, self_steered, steering_tag};
+#[cfg(test)]
+use syntax::attributes;
+use syntax::{edit_attributes, lines, quotable, Kind, Line};
 
 /// Why a playlist cannot be rewritten.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,78 +108,6 @@ pub enum PlaylistError {
         /// 1-based line number.
         line: usize,
     },
-}
-
-/// Why a base URL was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BadBase {
-    /// Not `http(s)://host[:port][/path]` without query, fragment,
-    /// credentials, quotes or white space.
-    #[error("{0:?} is not an http(s) base URL")]
-    NotBase(String),
-}
-
-/// A base URL under which content lives: a site's or the origin's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BaseUrl {
-    /// As written, without trailing `/`: what rewritten URIs start with.
-    text: String,
-    /// Parsed, for comparisons.
-    url: Url,
-    /// The parsed path without trailing `/` (`""` for the root).
-    path: String,
-}
-
-impl BaseUrl {
-    /// Parses `http(s)://host[:port][/path]`.
-    pub fn parse(text: &str) -> Result<Self, BadBase> {
-        let bad = || BadBase::NotBase(text.to_string());
-        let text = text.trim_end_matches('/');
-        let clean = !text.is_empty()
-            && text
-                .chars()
-                .all(|c| c.is_ascii_graphic() && !"?#@\"\\".contains(c));
-        let url = Url::parse(text).map_err(|_| bad())?;
-        if !clean || !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(bad());
-        }
-        let path = url.path().trim_end_matches('/').to_string();
-        Ok(Self {
-            text: text.to_string(),
-            url,
-            path,
-        })
-    }
-
-    /// The base URL as written, without trailing `/`.
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// `u` re-rooted at this base when it lies under `from`: this base,
-    /// then `u`'s path below `from`'s, its query and fragment.
-    fn rebase(&self, from: &BaseUrl, u: &Url) -> Option<String> {
-        let same_server = u.scheme() == from.url.scheme()
-            && u.host() == from.url.host()
-            && u.port_or_known_default() == from.url.port_or_known_default();
-        let rest = u.path().strip_prefix(from.path.as_str())?;
-        if !same_server || !(rest.is_empty() || rest.starts_with('/')) {
-            return None;
-        }
-        let mut out = String::with_capacity(self.text.len() + u.as_str().len());
-        out.push_str(&self.text);
-        out.push_str(if rest.is_empty() { "/" } else { rest });
-        if let Some(q) = u.query() {
-            out.push('?');
-            out.push_str(q);
-        }
-        if let Some(f) = u.fragment() {
-            out.push('#');
-            out.push_str(f);
-        }
-        Some(out)
-    }
 }
 
 /// A site a playlist may point at: in Content Steering terms, a pathway.
@@ -212,157 +149,6 @@ const URI_TAGS: [&str; 9] = [
 
 /// Variant attributes that name a rendition group.
 const GROUP_REFS: [&str; 3] = ["AUDIO", "VIDEO", "SUBTITLES"];
-
-/// One line and its ending (`"\n"`, `"\r\n"`, or `""` for the last).
-#[derive(Debug, Clone, Copy)]
-struct Line<'a> {
-    text: &'a str,
-    end: &'a str,
-}
-
-/// What a line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind<'a> {
-    Blank,
-    Comment,
-    /// `#EXT…`: the tag name and its value after `:`, if any.
-    Tag(&'a str, Option<&'a str>),
-    Uri,
-}
-
-impl<'a> Line<'a> {
-    fn kind(&self) -> Kind<'a> {
-        let t = self.text;
-        if t.trim().is_empty() {
-            Kind::Blank
-        } else if t.starts_with("#EXT") {
-            match t[1..].split_once(':') {
-                Some((name, value)) => Kind::Tag(name, Some(value)),
-                None => Kind::Tag(&t[1..], None),
-            }
-        } else if t.starts_with('#') {
-            Kind::Comment
-        } else {
-            Kind::Uri
-        }
-    }
-}
-
-/// Checks the playlist's bytes and splits it into lines.
-fn lines(bytes: &[u8]) -> Result<Vec<Line<'_>>, PlaylistError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| PlaylistError::NotUtf8 {
-        offset: e.valid_up_to(),
-    })?;
-    if text.starts_with('\u{feff}') {
-        return Err(PlaylistError::ByteOrderMark);
-    }
-    let mut out = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let line = out.len() + 1;
-        let (body, end, next) = match rest.find('\n') {
-            Some(i) if rest[..i].ends_with('\r') => {
-                (&rest[..i - 1], &rest[i - 1..=i], &rest[i + 1..])
-            }
-            Some(i) => (&rest[..i], &rest[i..=i], &rest[i + 1..]),
-            None => (rest, "", ""),
-        };
-        if body.contains('\r') {
-            return Err(PlaylistError::LoneCarriageReturn { line });
-        }
-        if body
-            .chars()
-            .any(|c| (c.is_control() && c != '\t') || c == '\u{2028}' || c == '\u{2029}')
-        {
-            return Err(PlaylistError::ControlCharacter { line });
-        }
-        out.push(Line { text: body, end });
-        rest = next;
-    }
-    match out.first() {
-        Some(l) if l.text.trim_end_matches([' ', '\t']) == "#EXTM3U" => Ok(out),
-        _ => Err(PlaylistError::NotM3u8),
-    }
-}
-
-/// The attributes of an attribute list: each name and the byte range of
-/// its value (quotes included). `None` when the list is malformed.
-fn attributes(list: &str) -> Option<Vec<(&str, std::ops::Range<usize>)>> {
-    let b = list.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let skip_blank = |mut i: usize| {
-        while b.get(i).is_some_and(|c| *c == b' ' || *c == b'\t') {
-            i += 1;
-        }
-        i
-    };
-    while skip_blank(i) < b.len() {
-        let start = skip_blank(i);
-        let eq = start + list[start..].find('=')?;
-        let name = list[start..eq].trim_end();
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'-')
-        {
-            return None;
-        }
-        let v = eq + 1;
-        let end = if b.get(v) == Some(&b'"') {
-            v + 2 + list[v + 1..].find('"')?
-        } else {
-            list[v..].find(',').map_or(b.len(), |c| v + c)
-        };
-        out.push((name, v..end));
-        let after = skip_blank(end);
-        match b.get(after) {
-            None => break,
-            Some(b',') => i = after + 1,
-            Some(_) => return None,
-        }
-    }
-    Some(out)
-}
-
-/// The list with some quoted values replaced: `edit(name, inner)` returns
-/// the new inner text. `None` when the list is malformed.
-fn edit_attributes(
-    list: &str,
-    mut edit: impl FnMut(&str, &str) -> Option<String>,
-) -> Option<String> {
-    let mut out = String::with_capacity(list.len() + 32);
-    let mut at = 0;
-    for (name, range) in attributes(list)? {
-        let value = &list[range.clone()];
-        let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
-            continue;
-        };
-        if let Some(new) = edit(name, inner) {
-            out.push_str(&list[at..range.start]);
-            out.push('"');
-            out.push_str(&new);
-            out.push('"');
-            at = range.end;
-        }
-    }
-    out.push_str(&list[at..]);
-    Some(out)
-}
-
-/// `s` made safe inside a quoted-string: quotes, controls, white space and
-/// non-ASCII percent-encoded.
-fn quotable(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_graphic() && b != b'"' {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 impl Rewrite<'_> {
     /// `uri` pointed at pathway `p`, when it lies under an origin base.
@@ -410,28 +196,6 @@ impl Rewrite<'_> {
     }
 }
 
-fn is_variant(tag: &str) -> bool {
-    tag == "EXT-X-STREAM-INF" || tag == "EXT-X-I-FRAME-STREAM-INF"
-}
-
-fn push_pathway(list: &mut String, name: &str) {
-    if !list.trim().is_empty() {
-        list.push(',');
-    }
-    list.push_str(&format!("PATHWAY-ID=\"{}\"", quotable(name)));
-}
-
-/// Whether the playlist steers itself already.
-fn self_steered(lines: &[Line<'_>]) -> bool {
-    lines.iter().any(|l| match l.kind() {
-        Kind::Tag("EXT-X-CONTENT-STEERING", _) => true,
-        Kind::Tag(name, Some(v)) if is_variant(name) => {
-            attributes(v).is_none_or(|a| a.iter().any(|(n, _)| *n == "PATHWAY-ID"))
-        }
-        _ => false,
-    })
-}
-
 /// Rewrites a playlist (see the module documentation).
 pub fn rewrite(bytes: &[u8], how: &Rewrite<'_>) -> Result<String, PlaylistError> {
     let lines = lines(bytes)?;
@@ -444,6 +208,7 @@ pub fn rewrite(bytes: &[u8], how: &Rewrite<'_>) -> Result<String, PlaylistError>
     let steering = how
         .steering_uri
         .filter(|_| multivariant && !self_steered(&lines));
+    // `lines` has checked that the first line is `#EXTM3U`: there is one.
     let eol = match lines[0].end {
         "" => "\n",
         e => e,
@@ -460,11 +225,7 @@ pub fn rewrite(bytes: &[u8], how: &Rewrite<'_>) -> Result<String, PlaylistError>
             if line.end.is_empty() {
                 out.push_str(eol);
             }
-            out.push_str(&format!(
-                "#EXT-X-CONTENT-STEERING:SERVER-URI=\"{}\",PATHWAY-ID=\"{}\"{eol}",
-                quotable(uri),
-                quotable(chosen.name)
-            ));
+            out.push_str(&steering_tag(uri, chosen.name, eol));
         }
     }
     if steering.is_some() {
@@ -476,62 +237,4 @@ pub fn rewrite(bytes: &[u8], how: &Rewrite<'_>) -> Result<String, PlaylistError>
         }
     }
     Ok(out)
-}
-
-/// The `GROUP-ID` of an `EXT-X-MEDIA` line that pathways copy (all but
-/// closed captions, which have no URI).
-fn copied_group<'a>(l: &Line<'a>) -> Option<&'a str> {
-    let Kind::Tag("EXT-X-MEDIA", Some(v)) = l.kind() else {
-        return None;
-    };
-    let a = attributes(v)?;
-    let get = |n: &str| a.iter().find(|(k, _)| *k == n).map(|(_, r)| &v[r.clone()]);
-    if get("TYPE") == Some("CLOSED-CAPTIONS") {
-        return None;
-    }
-    get("GROUP-ID").map(|g| g.trim_matches('"'))
-}
-
-/// Appends the variants and rendition groups of `lines` for pathway `p`.
-fn pathway_copy(
-    how: &Rewrite<'_>,
-    lines: &[Line<'_>],
-    p: &Pathway<'_>,
-    eol: &str,
-    out: &mut String,
-) {
-    let groups: Vec<&str> = lines.iter().filter_map(copied_group).collect();
-    let mut i = 0;
-    while i < lines.len() {
-        let line = &lines[i];
-        i += 1;
-        let Kind::Tag(name, Some(value)) = line.kind() else {
-            continue;
-        };
-        let copy = match name {
-            "EXT-X-MEDIA" if copied_group(line).is_some() => how.tag_value(value, p, Some(&groups)),
-            "EXT-X-I-FRAME-STREAM-INF" | "EXT-X-STREAM-INF" => {
-                how.tag_value(value, p, Some(&groups)).map(|mut v| {
-                    push_pathway(&mut v, p.name);
-                    v
-                })
-            }
-            _ => None,
-        };
-        let Some(copy) = copy else { continue };
-        if name == "EXT-X-STREAM-INF" {
-            let next = lines[i..]
-                .iter()
-                .find(|l| matches!(l.kind(), Kind::Uri | Kind::Tag("EXT-X-STREAM-INF", _)));
-            let Some(uri) = next.filter(|l| l.kind() == Kind::Uri) else {
-                continue;
-            };
-            out.push_str(&format!(
-                "#{name}:{copy}{eol}{}{eol}",
-                how.line(uri, p, false)
-            ));
-        } else {
-            out.push_str(&format!("#{name}:{copy}{eol}"));
-        }
-    }
 }

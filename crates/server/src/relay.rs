@@ -13,18 +13,19 @@
 //!   one client's decision and must not be cached (a cached playlist would
 //!   also keep a live viewer on a site after it was drained).
 
-use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::header::{self, HeaderValue};
-use hyper::{Response, StatusCode};
+use hyper::Response;
 use routecast_engine::{GroupId, Platform, PlaylistOrigin, SiteId};
 
+use crate::error::{ServeError, UpstreamError};
 use crate::playlist::{BaseUrl, Pathway, Rewrite};
-use crate::serve::{Snapshot, State, Visit, STEERING_PREFIX};
+use crate::record::{Answered, Visit};
+use crate::request::Choice;
+use crate::response::{playlist, refusal, Body};
+use crate::state::{Snapshot, State};
+use crate::steering::steering_uri;
 
 /// The largest playlist fetched from an origin.
 pub const MAX_PLAYLIST_BYTES: usize = 8 << 20;
@@ -67,17 +68,6 @@ impl Bases {
     }
 }
 
-/// The owned parts of a request that the access log needs.
-#[derive(Debug, Clone)]
-pub(crate) struct Request {
-    pub client: IpAddr,
-    pub peer: IpAddr,
-    pub host: String,
-    pub target: String,
-    pub method: String,
-    pub started: Instant,
-}
-
 /// A routed playlist request waiting for its origin; [`PlaylistJob::run`]
 /// answers it.
 #[derive(Debug)]
@@ -88,23 +78,63 @@ pub struct PlaylistJob {
     pub(crate) rule: usize,
     /// The chosen site, then the fallbacks, best first.
     pub(crate) sites: Vec<SiteId>,
+    /// The client's group.
     pub(crate) group: GroupId,
+    /// The checked path.
     pub(crate) path: String,
+    /// The query, passed on to the origin and the site.
     pub(crate) query: Option<String>,
-    pub(crate) request: Request,
+    /// The request, for the access log.
+    pub(crate) visit: Visit<'static>,
 }
 
-/// Why one attempt failed.
-enum Failure {
+/// Why one attempt gave no playlist.
+enum Miss {
     /// The origin has no such playlist.
     NotFound,
-    /// Anything else, described for the 502 body.
-    Other(String),
+    /// Anything else.
+    Failed(UpstreamError),
+}
+
+impl From<UpstreamError> for Miss {
+    fn from(e: UpstreamError) -> Self {
+        Miss::Failed(e)
+    }
 }
 
 impl PlaylistJob {
-    /// Fetches, rewrites and answers; counts and logs the request.
-    pub async fn run(self, state: &State) -> Response<Full<Bytes>> {
+    /// The job for a request for `path` and `query`, routed to `site`
+    /// under playlist rule `rule` of `snap`'s platform.
+    pub(crate) fn new(
+        snap: Arc<Snapshot>,
+        rule: usize,
+        site: SiteId,
+        choice: Choice,
+        (path, query): (String, Option<String>),
+        visit: Visit<'static>,
+    ) -> Self {
+        let fallbacks = choice.decision.map(|d| d.fallbacks).unwrap_or_default();
+        Self {
+            snap,
+            rule,
+            sites: std::iter::once(site).chain(fallbacks).collect(),
+            group: choice.group,
+            path,
+            query,
+            visit,
+        }
+    }
+
+    /// Fetches, rewrites and answers; records the request.
+    pub async fn run(self, state: &State) -> Response<Body> {
+        let (site, response) = self.answer(state).await;
+        self.finish(state, site, response)
+    }
+
+    /// The answer, and the site it is counted under: the playlist from the
+    /// first site whose origin gives one (up to two with `origin = "site"`),
+    /// 404 when the origin has no such playlist, else 502.
+    async fn answer(&self, state: &State) -> (Option<SiteId>, Response<Body>) {
         let platform = self.snap.router.platform();
         let rule = &platform.playlists()[self.rule]; // In range: see `rule`.
         let tries = match rule.origin {
@@ -116,27 +146,23 @@ impl PlaylistJob {
             match self.attempt(site).await {
                 Ok(body) => {
                     self.snap.view.0.add_session(site, state.session_mbps);
-                    let r = playlist_response(body, &platform.site(site).name);
-                    return self.finish(state, Some(site), r);
+                    return (Some(site), playlist(body, &platform.site(site).name));
                 }
-                Err(Failure::NotFound) => {
-                    let r =
-                        crate::serve::text(StatusCode::NOT_FOUND, "no such playlist at the origin");
-                    return self.finish(state, Some(site), r);
+                Err(Miss::NotFound) => {
+                    return (Some(site), refusal(&ServeError::NoSuchPlaylist));
                 }
-                Err(Failure::Other(why)) => failures.push(why),
+                Err(Miss::Failed(e)) => failures.push(e),
             }
         }
-        let body = format!("bad gateway: {}", failures.join("; "));
-        let r = crate::serve::text(StatusCode::BAD_GATEWAY, &body);
-        self.finish(state, self.sites.first().copied(), r)
+        let r = refusal(&ServeError::BadGateway { failures });
+        (self.sites.first().copied(), r)
     }
 
     /// Where `site`'s playlist comes from: the URL to fetch, the base URLs
     /// whose URIs are rewritten, and how to name the upstream in errors
     /// (with its URL only when it is a site's, public anyway, never a
     /// private origin's).
-    fn source(&self, site: SiteId) -> Result<(String, &[BaseUrl], String), Failure> {
+    fn source(&self, site: SiteId) -> Result<(String, &[BaseUrl], String), UpstreamError> {
         let platform = self.snap.router.platform();
         let bases = &self.snap.bases;
         let (origin, origins, upstream) = match &platform.playlists()[self.rule].origin {
@@ -152,17 +178,20 @@ impl PlaylistJob {
             }
         };
         let Some(origin) = origin else {
-            let who = upstream.map_or("the origin".into(), |n| format!("site {n:?}"));
-            return Err(Failure::Other(format!(
-                "upstream {who}: no http:// URL to fetch from"
-            )));
+            let upstream = upstream.map_or("the origin".into(), |n| format!("site {n:?}"));
+            return Err(UpstreamError::NoFetchUrl { upstream });
         };
-        let url = match &self.query {
-            Some(q) => format!("{}{}?{q}", origin.as_str(), self.path),
-            None => format!("{}{}", origin.as_str(), self.path),
-        };
+        let url = self.under(origin);
         let who = upstream.map_or("the origin".into(), |n| format!("site {n:?} ({url})"));
         Ok((url, origins, who))
+    }
+
+    /// This request's path and query under `base`.
+    fn under(&self, base: &BaseUrl) -> String {
+        match &self.query {
+            Some(q) => format!("{}{}?{q}", base.as_str(), self.path),
+            None => format!("{}{}", base.as_str(), self.path),
+        }
     }
 
     /// `site` first, then the other candidates: the Content Steering pathways.
@@ -181,29 +210,32 @@ impl PlaylistJob {
     }
 
     /// One fetch from `site`'s origin and the rewrite for `site`.
-    async fn attempt(&self, site: SiteId) -> Result<String, Failure> {
+    async fn attempt(&self, site: SiteId) -> Result<String, Miss> {
         let rule = &self.snap.router.platform().playlists()[self.rule]; // In range: see `rule`.
         let (url, origins, upstream) = self.source(site)?;
-        let fail = |why: String| Failure::Other(format!("upstream {upstream}: {why}"));
         let timeout = Duration::from_millis(rule.timeout_ms);
         let fetched = crate::fetch::fetch(&url, timeout, MAX_PLAYLIST_BYTES)
             .await
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|error| UpstreamError::Fetch {
+                upstream: upstream.clone(),
+                error,
+            })?;
         match fetched.status {
             200..=299 => {}
-            404 | 410 => return Err(Failure::NotFound),
-            s => return Err(fail(format!("answered {s}"))),
+            404 | 410 => return Err(Miss::NotFound),
+            status => return Err(UpstreamError::Status { upstream, status }.into()),
         }
-        let playlist_url = url::Url::parse(&url).map_err(|e| fail(e.to_string()))?;
+        let playlist_url = url::Url::parse(&url).map_err(|error| UpstreamError::Url {
+            upstream: upstream.clone(),
+            error,
+        })?;
         let pathways = self.pathways(site);
         if pathways.first().map(|p| p.name)
             != Some(self.snap.router.platform().site(site).name.as_str())
         {
-            return Err(fail("the site has no base URL".into()));
+            return Err(UpstreamError::NoBaseUrl { upstream }.into());
         }
-        let steering_uri = rule
-            .steering
-            .then(|| format!("{STEERING_PREFIX}{}", self.path.trim_start_matches('/')));
+        let steering_uri = rule.steering.then(|| steering_uri(&self.path));
         let how = Rewrite {
             playlist_url: &playlist_url,
             origins,
@@ -211,51 +243,29 @@ impl PlaylistJob {
             steering_uri: steering_uri.as_deref(),
         };
         crate::playlist::rewrite(&fetched.body, &how)
-            .map_err(|e| fail(format!("not a usable playlist: {e}")))
+            .map_err(|error| UpstreamError::NotPlaylist { upstream, error }.into())
     }
 
-    /// Counts and logs the answer.
+    /// Records the answer: counted under `site` and the client's group,
+    /// logged with the site's URL when it is a playlist.
     fn finish(
-        &self,
+        self,
         state: &State,
         site: Option<SiteId>,
-        r: Response<Full<Bytes>>,
-    ) -> Response<Full<Bytes>> {
-        let status = r.status().as_u16();
-        self.snap
-            .count(&state.metrics, site, Some(self.group), status);
+        response: Response<Body>,
+    ) -> Response<Body> {
         let location = site
-            .filter(|_| status == 200)
+            .filter(|_| response.status() == hyper::StatusCode::OK)
             .and_then(|s| self.snap.bases.sites.get(s.index())?.first())
-            .map(|base| match &self.query {
-                Some(q) => format!("{}{}?{q}", base.as_str(), self.path),
-                None => format!("{}{}", base.as_str(), self.path),
-            });
-        let q = &self.request;
-        Visit {
-            client: q.client,
-            peer: q.peer,
-            host: &q.host,
-            target: &q.target,
-            method: &q.method,
-            started: q.started,
-        }
-        .log(state, status, location.as_deref());
-        r
+            .map(|base| self.under(base));
+        let answered = Answered {
+            response,
+            site,
+            group: Some(self.group),
+            visit: Some(self.visit),
+            location,
+        };
+        state.record(&self.snap, &answered);
+        answered.response
     }
-}
-
-/// `200` with the playlist.
-fn playlist_response(body: String, site: &str) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.apple.mpegurl"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(site) {
-        h.insert("x-routecast-site", v);
-    }
-    r
 }

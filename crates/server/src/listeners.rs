@@ -1,0 +1,185 @@
+//! The two HTTP/1.1 listeners (tokio + hyper): the public one, which routes
+//! ([`crate::handle`]) within [`Limits`] and drains on shutdown, and the
+//! admin one ([`crate::admin()`]); and [`run`], which serves both with the
+//! health checks, load polls and reloads until SIGINT or SIGTERM.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::Request;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::reload::{reload_loop, reload_on_hangup};
+use crate::request::{handle, Reply};
+use crate::state::{Snapshot, State};
+
+/// Protections against slow or oversized clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections served at once; more are closed on accept.
+    pub max_connections: usize,
+    /// Time allowed to send the request head (slowloris).
+    pub header_timeout: Duration,
+    /// Bytes of request head buffered at most.
+    pub max_header_bytes: usize,
+    /// Header fields at most. The default, 100, is hyper's own: its parser
+    /// then keeps the fields on the stack; any other value makes it allocate
+    /// them on the heap for every request (a few % of the throughput).
+    pub max_headers: usize,
+}
+
+/// hyper's default header count limit, the one it parses on the stack.
+const HYPER_MAX_HEADERS: usize = 100;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            header_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            max_headers: HYPER_MAX_HEADERS,
+        }
+    }
+}
+
+impl Limits {
+    /// An HTTP/1.1 connection builder that enforces these limits.
+    fn builder(&self) -> http1::Builder {
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout)
+            .max_buf_size(self.max_header_bytes);
+        if self.max_headers != HYPER_MAX_HEADERS {
+            builder.max_headers(self.max_headers);
+        }
+        builder
+    }
+}
+
+/// How long open connections may take to finish after a shutdown signal.
+pub const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+/// Serves until `shutdown` completes; then stops accepting, lets open
+/// connections finish their request (idle keep-alive connections close at
+/// once) for up to [`DRAIN_TIME`], and returns.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<State>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                // Over the connection cap: close at once.
+                let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
+                let state = state.clone();
+                let svc = service_fn(move |req: Request<Incoming>| {
+                    // Redirects are answered here, without allocating; only
+                    // playlists take the state along to await their origin.
+                    let reply = match handle(&state, peer.ip(), &req) {
+                        Reply::Ready(r) => Ok(r),
+                        Reply::Playlist(job) => Err((job, state.clone())),
+                    };
+                    async move {
+                        Ok::<_, Infallible>(match reply {
+                            Ok(r) => r,
+                            Err((job, state)) => Box::pin(job.run(&state)).await,
+                        })
+                    }
+                });
+                let conn = limits.builder().serve_connection(TokioIo::new(stream), svc);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_TIME, graceful.shutdown()).await;
+    Ok(())
+}
+
+/// Serves the admin endpoints until `shutdown` completes.
+pub async fn serve_admin(
+    listener: TcpListener,
+    state: Arc<State>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<Incoming>| {
+                        let r = crate::admin::admin(&state, &req);
+                        async move { Ok::<_, Infallible>(r) }
+                    });
+                    let _ = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(10))
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        }
+    }
+}
+
+/// Runs a redirector until SIGINT or SIGTERM: `loaded` installed in `state`
+/// (its health checks and load polls started), reloads of `config` on
+/// SIGHUP, `POST /reload` and file changes ([`crate::reload`]), the admin
+/// endpoints on `admin`, requests on `public` within `limits`; then drains
+/// ([`serve`]).
+pub async fn run(
+    state: Arc<State>,
+    loaded: &routecast_geo::Loaded,
+    config: PathBuf,
+    (public, admin): (TcpListener, Option<TcpListener>),
+    limits: Limits,
+) -> io::Result<()> {
+    if let Some(admin) = admin {
+        tokio::spawn(serve_admin(admin, state.clone(), shutdown_signal()));
+    }
+    state.install(Snapshot::new(loaded));
+    tokio::spawn(reload_on_hangup(state.clone()));
+    tokio::spawn(reload_loop(config, loaded.files.clone(), state.clone()));
+    serve(public, state, limits, shutdown_signal()).await
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,291 @@
+//! The request path: a request is checked ([`crate::target`]), its client
+//! found ([`crate::client`]) and located, routed by the engine, and
+//! answered — a redirect, the decision as JSON, a steering manifest, or a
+//! playlist to fetch first ([`Reply::Playlist`]). Every answer is recorded
+//! in one place ([`State::record`]).
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hyper::header::{self, HeaderName};
+use hyper::{Method, Request, Response, StatusCode};
+use routecast_engine::{
+    Decision, Facts, GroupId, Location, LocationCache, Locator, Platform, Scratch, SiteId,
+};
+
+use crate::error::ServeError;
+use crate::record::{Answered, Visit};
+use crate::relay::PlaylistJob;
+use crate::response::{decision_json, json, json_refusal, redirect, refusal, text, Body};
+use crate::state::{Snapshot, State};
+use crate::target::{self, Target};
+
+/// What a request gets: an answer at once (redirects, JSON, errors), or a
+/// playlist to fetch and rewrite first.
+#[derive(Debug)]
+pub enum Reply {
+    /// The answer, already recorded.
+    Ready(Response<Body>),
+    /// A routed playlist request: [`PlaylistJob::run`] fetches, rewrites,
+    /// answers and records it.
+    Playlist(Box<PlaylistJob>),
+}
+
+/// Answers one request (recorded once answered). Only the request's head is
+/// read. Redirects are answered without awaiting anything.
+pub fn handle<B>(state: &State, peer: IpAddr, req: &Request<B>) -> Reply {
+    let snap = state.current();
+    match respond(state, &snap, peer, req) {
+        Routed::Now(answered) => {
+            state.record(&snap, &answered);
+            Reply::Ready(answered.response)
+        }
+        Routed::Later(job) => Reply::Playlist(job),
+    }
+}
+
+/// An answer, or a playlist job that answers later.
+// Boxing the answer, the common case, would allocate for every redirect;
+// this lives on the stack for one call.
+#[allow(clippy::large_enum_variant)]
+enum Routed<'r> {
+    Now(Answered<'r>),
+    Later(Box<PlaylistJob>),
+}
+
+impl<'r> From<Answered<'r>> for Routed<'r> {
+    fn from(a: Answered<'r>) -> Self {
+        Routed::Now(a)
+    }
+}
+
+thread_local! {
+    /// Per worker thread: the engine's working memory, reused by every request.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    /// Per worker thread: recent client locations.
+    static PLACES: RefCell<PlaceCache> = const {
+        RefCell::new(PlaceCache { generation: 0, cache: LocationCache::with_slot_bits(12) })
+    };
+}
+
+/// Recent client locations, per worker thread (see [`LocationCache`]),
+/// emptied when the snapshot changes.
+struct PlaceCache {
+    generation: u64,
+    cache: LocationCache,
+}
+
+impl PlaceCache {
+    fn locate(&mut self, generation: u64, locator: &dyn Locator, addr: IpAddr) -> Location {
+        if self.generation != generation {
+            self.cache.clear();
+            self.generation = generation;
+        }
+        self.cache.locate(locator, addr)
+    }
+}
+
+/// Where `client` is, from this thread's recent locations when it can.
+fn locate(snap: &Snapshot, client: IpAddr) -> Location {
+    PLACES.with(|p| {
+        p.borrow_mut()
+            .locate(snap.generation, &*snap.locator, client)
+    })
+}
+
+/// A header's value, when it is text.
+fn header<B>(req: &Request<B>, name: impl header::AsHeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// The answer to one request, or its playlist job.
+fn respond<'r, B>(
+    state: &State,
+    snap: &Arc<Snapshot>,
+    peer: IpAddr,
+    req: &'r Request<B>,
+) -> Routed<'r> {
+    let (raw, t) = match admit(req) {
+        Ok(admitted) => admitted,
+        Err(e) => return Answered::unrouted(refusal(&e)).into(),
+    };
+    if t.path == "/healthz" {
+        return Answered::unrouted(text(StatusCode::OK, "ok")).into();
+    }
+    let steering = crate::steering::content_path(&t.path);
+    let forwarded = (header(req, header::FORWARDED), header(req, X_FORWARDED_FOR));
+    let client = state.clients.client(peer, forwarded.0, forwarded.1);
+    let started = Instant::now();
+    let facts = Facts {
+        address: client,
+        location: locate(snap, client),
+        path: steering.as_deref().unwrap_or(&t.path),
+        user_agent: header(req, header::USER_AGENT),
+        time_ms: 0,
+    };
+    if let Some(content) = &steering {
+        return crate::steering::answer(state, snap, &facts, content, started).into();
+    }
+    let visit = Visit {
+        client,
+        peer,
+        host: Cow::Borrowed(header(req, header::HOST).unwrap_or("-")),
+        target: Cow::Borrowed(raw),
+        method: Cow::Borrowed(req.method().as_str()),
+        started,
+    };
+    route(state, snap, &t, &facts, visit, header(req, header::ACCEPT))
+}
+
+/// The request target as received and checked, or why it is refused.
+fn admit<B>(req: &Request<B>) -> Result<(&str, Target), ServeError> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return Err(ServeError::MethodNotAllowed);
+    }
+    if req.uri().scheme().is_some() || req.uri().authority().is_some() {
+        return Err(ServeError::AbsoluteForm);
+    }
+    let raw = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    Ok((raw, target::check(raw)?))
+}
+
+/// The engine's choice for a request: the site, the client's group, and
+/// the whole decision when the answer needs the fallbacks.
+pub(crate) struct Choice {
+    /// The chosen site, if any can serve.
+    pub site: Option<SiteId>,
+    /// The client's group.
+    pub group: GroupId,
+    /// The whole decision, when it was asked for.
+    pub decision: Option<Decision>,
+}
+
+/// Decides, in full (`whole`: JSON answers and playlists use the fallbacks
+/// too) or just the choice (redirects), with this thread's working memory.
+fn choose(snap: &Snapshot, facts: &Facts<'_>, whole: bool) -> Choice {
+    if whole {
+        let d = snap.router.decide(facts, &snap.view);
+        return Choice {
+            site: d.site,
+            group: d.group,
+            decision: Some(d),
+        };
+    }
+    let r = SCRATCH.with(|s| {
+        snap.router
+            .route_with(facts, &snap.view, &mut s.borrow_mut())
+    });
+    Choice {
+        site: r.site,
+        group: r.group,
+        decision: None,
+    }
+}
+
+/// Routes a checked request: a redirect, the decision as JSON, or a
+/// playlist job; 503 when no site can serve it.
+fn route<'r>(
+    state: &State,
+    snap: &Arc<Snapshot>,
+    t: &Target,
+    facts: &Facts<'_>,
+    visit: Visit<'r>,
+    accept: Option<&str>,
+) -> Routed<'r> {
+    let (as_json, query) = wants_json(t.query.as_deref(), accept);
+    let platform = snap.router.platform();
+    let playlist = (!as_json)
+        .then(|| platform.playlist_rule(&t.path))
+        .flatten();
+    let choice = choose(snap, facts, as_json || playlist.is_some());
+    state.metrics.decision(visit.started.elapsed());
+    let Some(site) = choice.site else {
+        return no_site(as_json, visit).into();
+    };
+    if let Some((rule, _)) = playlist {
+        let target = (t.path.clone(), query);
+        let job = PlaylistJob::new(snap.clone(), rule, site, choice, target, visit.into_owned());
+        return Routed::Later(Box::new(job));
+    }
+    snap.view.0.add_session(site, state.session_mbps);
+    let url = |s: SiteId| site_url(platform, s, &t.path, query.as_deref());
+    sent(state, platform, site, &choice, url, visit).into()
+}
+
+/// 503, in the form asked for: no site can serve the request. Logged,
+/// counted under no site and no group.
+fn no_site(as_json: bool, visit: Visit<'_>) -> Answered<'_> {
+    let e = ServeError::NoSite;
+    let response = if as_json {
+        json_refusal(&e)
+    } else {
+        refusal(&e)
+    };
+    Answered {
+        visit: Some(visit),
+        ..Answered::unrouted(response)
+    }
+}
+
+/// The redirect to `site` (`url` gives a site's URL for this request), or
+/// the decision as JSON when the whole decision was asked for.
+fn sent<'r>(
+    state: &State,
+    platform: &Platform,
+    site: SiteId,
+    choice: &Choice,
+    url: impl Fn(SiteId) -> String,
+    visit: Visit<'r>,
+) -> Answered<'r> {
+    let location = url(site);
+    let response = match &choice.decision {
+        Some(d) => {
+            let explain = state.clients.is_trusted(visit.peer);
+            let decision = decision_json(platform, d, site, url, explain);
+            json(StatusCode::OK, &decision)
+        }
+        None => redirect(&location, &platform.site(site).name),
+    };
+    Answered {
+        response,
+        site: Some(site),
+        group: Some(choice.group),
+        visit: Some(visit),
+        location: Some(location),
+    }
+}
+
+/// Where `site` serves `path`: its first base URL, the path, the query.
+fn site_url(platform: &Platform, site: SiteId, path: &str, query: Option<&str>) -> String {
+    // Every site has a URL: the configuration is refused without one.
+    let base = &platform.site(site).urls[0];
+    match query {
+        Some(q) => format!("{base}{path}?{q}"),
+        None => format!("{base}{path}"),
+    }
+}
+
+/// Whether the client asked for the decision as JSON (`?format=json` or
+/// `Accept: application/json`); the query without `format=json`.
+fn wants_json(query: Option<&str>, accept: Option<&str>) -> (bool, Option<String>) {
+    let mut json = accept.is_some_and(|a| a.contains("application/json"));
+    let rest: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let f = *p == "format=json";
+            json |= f;
+            !f
+        })
+        .collect();
+    (json, (!rest.is_empty()).then(|| rest.join("&")))
+}
+
+#[cfg(test)]
+mod tests;
