@@ -42,7 +42,9 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<CoverageZone>, CzfError> {
     };
     let root: Value = serde_json::from_str(text).map_err(|e| CzfError {
         file: file.to_string(),
-        place: Some((e.line(), e.column())),
+        // serde_json counts the column 0 at the start of a line (an empty
+        // file, or the end after a newline): editors count from 1.
+        place: Some((e.line(), e.column().max(1))),
         path: "$".into(),
         message: format!("not valid JSON: {e}"),
     })?;
@@ -224,6 +226,10 @@ mod tests {
             .contains("not an IPv4 network"));
         let e = parse("c", "{\"coverageZones\": [").expect_err("truncated");
         assert_eq!(e.place.map(|p| p.0), Some(1));
+        // An empty file and one cut after a newline point at a column that
+        // exists (serde_json says column 0 there); found by the fuzz target.
+        assert_eq!(parse("c", "").expect_err("empty").place, Some((1, 1)));
+        assert_eq!(parse("c", "{\n").expect_err("cut").place, Some((2, 1)));
         assert!(parse("c", "{\"foo\": 1}")
             .expect_err("not a czf")
             .message
