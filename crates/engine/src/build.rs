@@ -12,10 +12,11 @@ use crate::config::{
 use crate::error::{ConfigError, Source};
 use crate::groups::GroupTable;
 use crate::hash::hash_str;
+use crate::ids::{GroupId, SiteId};
 use crate::location::{Continent, Coordinates, CountryCode};
 use crate::platform::{
-    ClientGroup, Cost, GeoIpFiles, GroupId, GroupOrigin, HealthCheck, LoadReading, LoadSource,
-    Mbps, Platform, PlaylistOrigin, PlaylistRule, Site, SiteId, SiteState,
+    ClientGroup, Cost, GeoIpFiles, GroupOrigin, HealthCheck, LoadReading, LoadSource, Mbps,
+    Platform, PlaylistOrigin, PlaylistRule, Site, SiteState,
 };
 use crate::policy::{HashKey, Policy, PolicyStep, Step};
 use crate::prefix::PrefixTableBuilder;

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use crate::groups::GroupMatch;
 use crate::hash::{hash_addr, mix, rendezvous_key, unit};
+use crate::ids::{GroupId, PolicyId, SiteId};
 use crate::location::{chord, km_from_chord, Coordinates, Location};
-use crate::platform::{GroupId, Mbps, Platform, PolicyId, Site, SiteId, SiteState};
+use crate::platform::{Mbps, Platform, Site, SiteState};
 use crate::policy::{HashKey, Step};
 
 mod memo;

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::ids::GroupId;
 use crate::location::{Continent, CountryCode, Location};
-use crate::platform::GroupId;
 use crate::prefix::PrefixTable;
 
 /// Why a client is in its group: the rule that matched.

@@ -71,6 +71,7 @@ mod decide;
 mod error;
 pub mod groups;
 pub mod hash;
+pub mod ids;
 pub mod location;
 pub mod platform;
 pub mod policy;
@@ -84,11 +85,12 @@ pub use decide::{
 };
 pub use error::{ConfigError, Source};
 pub use groups::{GroupMatch, GroupTable};
+pub use ids::{GroupId, PolicyId, SiteId};
 pub use location::{
     Continent, Coordinates, CountryCode, Location, LocationCache, Locator, NoLocator,
 };
 pub use platform::{
-    ClientGroup, Cost, GroupId, HealthCheck, LoadReading, LoadSource, Mbps, Platform,
-    PlaylistOrigin, PlaylistRule, PolicyId, Site, SiteId, SiteState,
+    ClientGroup, Cost, HealthCheck, LoadReading, LoadSource, Mbps, Platform, PlaylistOrigin,
+    PlaylistRule, Site, SiteState,
 };
 pub use policy::{Bands, Policy, Step};

@@ -6,41 +6,9 @@
 use std::fmt;
 
 use crate::groups::GroupTable;
+pub use crate::ids::{GroupId, PolicyId, SiteId};
 use crate::location::Coordinates;
 use crate::policy::Policy;
-
-/// Index of a site in [`Platform::sites`] (declaration order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SiteId(pub u16);
-
-/// Index of a group in [`Platform::groups`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GroupId(pub u32);
-
-/// Index of a policy in [`Platform::policies`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PolicyId(pub u16);
-
-impl SiteId {
-    /// As an index into per-site tables.
-    pub fn index(self) -> usize {
-        usize::from(self.0)
-    }
-}
-
-impl GroupId {
-    /// As an index into per-group tables.
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-}
-
-impl PolicyId {
-    /// As an index into [`Platform::policies`].
-    pub fn index(self) -> usize {
-        usize::from(self.0)
-    }
-}
 
 /// A bit rate in megabits per second (10^6 bit/s).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, serde::Serialize)]

@@ -96,7 +96,7 @@ const EMPTY: Set = Set {
     used: 0,
     verdicts: [0; WAYS],
     routes: [Route {
-        group: crate::platform::GroupId(0),
+        group: crate::ids::GroupId(0),
         site: None,
         preferred: None,
         outcome: super::Outcome::NoSite,

@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 use super::{Prepared, Router};
 use crate::hash::{hash_addr, hash_bytes, mix};
+use crate::ids::{GroupId, PolicyId};
 use crate::location::Locator;
-use crate::platform::{GroupId, Platform, PolicyId};
+use crate::platform::Platform;
 use crate::policy::{HashKey, Step};
 
 /// What a request's preparation takes from its client.
