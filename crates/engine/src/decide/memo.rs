@@ -15,9 +15,8 @@
 
 use std::sync::Arc;
 
-use super::{
-    CapacityLimits, IntegerView, LoadView, Prepared, Route, Router, Scratch, SiteView, Verdict,
-};
+use super::capacity::CapacityLimits;
+use super::{IntegerView, LoadView, Prepared, Route, Router, Scratch, SiteView, Verdict};
 use crate::platform::{Cost, Mbps, Platform, SiteState};
 use crate::policy::{Policy, Step};
 

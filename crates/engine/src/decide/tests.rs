@@ -1,5 +1,9 @@
 use super::*;
 use crate::config::PlatformConfig;
+use crate::groups::GroupMatch;
+use crate::ids::SiteId;
+use crate::location::{Coordinates, Location};
+use crate::platform::{Mbps, SiteState};
 use proptest::prelude::*;
 
 /// Five sites on three continents; `ams` and `fra` have capacity, `lon` a commit.
