@@ -58,7 +58,6 @@ pub fn run(args: &RouteArgs) -> Result<(), Failure> {
         location,
         path: &args.path,
         user_agent: args.user_agent.as_deref(),
-        time_ms: 0,
     };
     let decision = Router::new(platform.clone()).decide(&facts, &view);
     let mut out = std::io::stdout().lock();

@@ -8,9 +8,10 @@
 //!
 //! # Rules
 //! * **Pure.** No IO, no clock, no async, no global random number generator.
-//!   Time and load come in as arguments ([`Facts::time_ms`], [`LoadView`]);
-//!   weighted and hashed choices draw their randomness from hashes of the
-//!   facts ([`hash`]). Equal inputs give equal decisions.
+//!   Load comes in as an argument ([`LoadView`]); the engine reads no clock
+//!   and no decision depends on the time. Weighted and hashed choices draw
+//!   their randomness from hashes of the facts ([`hash`]). Equal inputs give
+//!   equal decisions.
 //! * **Parse, don't validate.** [`PlatformConfig`] mirrors the TOML with the
 //!   place of every value; [`Platform::build`] turns it into typed values or a
 //!   [`ConfigError`] that names `file:line:column`. Downstream code trusts
@@ -58,7 +59,6 @@
 //!     location,
 //!     path: "/live/news/index.m3u8",
 //!     user_agent: None,
-//!     time_ms: 0,
 //! };
 //! let decision = router.decide(&facts, &Idle);
 //! assert_eq!(decision.site.map(|s| platform.site(s).name.as_str()), Some("ams"));

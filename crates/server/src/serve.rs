@@ -448,7 +448,6 @@ fn answer(
         }),
         path: steering_path.unwrap_or(&t.path),
         user_agent: header(header::USER_AGENT),
-        time_ms: 0,
     };
     if let Some(content) = steering_path {
         let d = snap.router.decide(&facts, &snap.view);

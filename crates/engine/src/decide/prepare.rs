@@ -23,9 +23,6 @@ pub struct Facts<'a> {
     pub path: &'a str,
     /// The client's User-Agent, if any.
     pub user_agent: Option<&'a str>,
-    /// When the request happened, in milliseconds since the Unix epoch
-    /// (wall time in the server, virtual time in the simulator).
-    pub time_ms: u64,
 }
 
 impl Router {

@@ -101,7 +101,6 @@ fn facts<'a>(addr: &str, path: &'a str, at: Option<(f64, f64)>) -> Facts<'a> {
         },
         path,
         user_agent: None,
-        time_ms: 0,
     }
 }
 
@@ -605,7 +604,6 @@ proptest! {
                 location: crate::location::Locator::locate(&ByLastByte, address),
                 path,
                 user_agent: None,
-                time_ms: 0,
             });
             let got = r.prepare_memo(address, path.as_bytes(), &ByLastByte, &mut memo);
             prop_assert_eq!(memo::key(&got), memo::key(&want), "{} {}", address, path);
