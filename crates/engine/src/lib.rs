@@ -76,6 +76,7 @@ pub mod location;
 pub mod platform;
 pub mod policy;
 pub mod prefix;
+mod render;
 
 pub use build::{parse_cidr, CoverageZone, ImportedZones};
 pub use config::PlatformConfig;
@@ -94,3 +95,4 @@ pub use platform::{
     PlaylistRule, Site, SiteState,
 };
 pub use policy::{Bands, Policy, Step};
+pub use render::{DecisionView, RedirectView};

@@ -194,6 +194,17 @@ impl Site {
                 .any(|p| crate::policy::has_prefix(path, p))
     }
 
+    /// The URL a viewer is sent to for `path` (and `query`, after a `?`):
+    /// the site's first URL followed by them.
+    pub fn redirect_url(&self, path: &str, query: Option<&str>) -> String {
+        // A built site has at least one URL (Platform::build refuses none).
+        let base = self.urls.first().map_or("", String::as_str);
+        match query {
+            Some(q) => format!("{base}{path}?{q}"),
+            None => format!("{base}{path}"),
+        }
+    }
+
     /// The first of the site's URLs that is plain `http://` (where playlists
     /// are fetched from the site itself).
     pub fn http_url(&self) -> Option<&str> {
