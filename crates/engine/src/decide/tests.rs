@@ -4,6 +4,7 @@ use crate::groups::GroupMatch;
 use crate::ids::SiteId;
 use crate::location::{Coordinates, Location};
 use crate::platform::{Mbps, SiteState};
+use crate::policy::Step;
 use proptest::prelude::*;
 
 /// Five sites on three continents; `ams` and `fra` have capacity, `lon` a commit.
@@ -405,6 +406,11 @@ fn arb_threshold_load() -> impl Strategy<Value = (Vec<f64>, Vec<bool>, Vec<u8>)>
 /// Request `p` (of four paths) of viewer `h` (of six, some without a
 /// position), prepared: the few viewers the memo tests bring back.
 fn returning_viewer(r: &Router, h: usize, p: usize) -> Prepared {
+    r.prepare(&returning_facts(h, p))
+}
+
+/// The facts of [`returning_viewer`]'s request.
+fn returning_facts(h: usize, p: usize) -> Facts<'static> {
     let hosts = [
         "192.0.2.7",
         "198.51.100.1",
@@ -422,7 +428,7 @@ fn returning_viewer(r: &Router, h: usize, p: usize) -> Prepared {
         Some((50.0, 8.0)),
     ];
     let paths = ["/vod/x/a", "/live/y.m3u8", "/w/z", "/other"];
-    r.prepare(&facts(hosts[h % 6], paths[p % 4], at[h % 6]))
+    facts(hosts[h % 6], paths[p % 4], at[h % 6])
 }
 
 /// Site states from their numbers (0 active, 1 draining, 2 disabled).
@@ -496,10 +502,79 @@ fn arb_threshold_bps() -> impl Strategy<Value = (Vec<i64>, Vec<u8>)> {
     )
 }
 
+/// What `decision` says of each site's verdicts, where it says anything
+/// (all sites up, as in an integer view): its state at the `available`
+/// step, its capacity verdict where the `capacity` step saw it, and whether
+/// it is past its commit where `least_cost` priced it (a commit's overage
+/// is above 0 on the test platform). `None` where the decision does not say.
+fn verdicts_of(r: &Router, d: &Decision) -> Vec<[Option<(&'static str, u8)>; 3]> {
+    let p = r.platform();
+    let steps = &p.policy(d.policy).steps;
+    let at = |want: fn(&Step) -> bool| steps.iter().position(|s| want(&s.step));
+    let available = at(|s| matches!(s, Step::Available));
+    let capacity = at(|s| matches!(s, Step::Capacity { .. }));
+    let least_cost = at(|s| matches!(s, Step::LeastCost));
+    let mark = |step: Option<usize>, i: u16| step.map(|s| d.explanation.mark(s, SiteId(i)));
+    (0..p.sites().len() as u16)
+        .map(|i| {
+            let state = mark(available, i).map(|m| match m.verdict {
+                Verdict::Dropped => ("state", 2),
+                Verdict::Draining => ("state", 1),
+                _ => ("state", 0),
+            });
+            let room = mark(capacity, i).and_then(|m| match m.verdict {
+                Verdict::Full => Some(("capacity", 2)),
+                Verdict::Spilled => Some(("capacity", 1)),
+                Verdict::Kept => Some(("capacity", 0)),
+                _ => None,
+            });
+            let commit = matches!(p.sites()[usize::from(i)].cost, crate::Cost::Commit { .. });
+            let past = match mark(least_cost, i) {
+                None => Some(("past commit", 0)),
+                Some(m) if m.verdict == Verdict::Kept && commit => {
+                    m.score.map(|s| ("past commit", u8::from(s > 0.0)))
+                }
+                Some(m) if m.verdict == Verdict::Kept => Some(("past commit", 0)),
+                Some(_) => None,
+            };
+            [state, room, past]
+        })
+        .collect()
+}
+
+/// The memo's verdicts in the form of [`verdicts_of`], where it says
+/// something too.
+fn memo_says(
+    v: &[memo::SiteVerdicts],
+    oracle: &[[Option<(&str, u8)>; 3]],
+) -> Vec<[Option<(&'static str, u8)>; 3]> {
+    v.iter()
+        .zip(oracle)
+        .map(|(v, o)| {
+            let state = match v.state {
+                SiteState::Active => 0,
+                SiteState::Draining => 1,
+                SiteState::Disabled => 2,
+            };
+            let capacity = match v.capacity {
+                Some(Verdict::Full) => 2,
+                Some(Verdict::Spilled) => 1,
+                _ => 0,
+            };
+            [
+                o[0].map(|_| ("state", state)),
+                o[1].map(|_| ("capacity", capacity)),
+                o[2].map(|_| ("past commit", u8::from(v.past_commit))),
+            ]
+        })
+        .collect()
+}
+
 proptest! {
     /// From an integer view, the memo's verdicts (integer loads against
-    /// integer thresholds) are those of the same view in Mbit/s, and its
-    /// routes are the routes.
+    /// integer thresholds) are what a plain decision on the same loads in
+    /// Mbit/s says of each site, as are the verdicts it reads from a
+    /// snapshot; and its routes are `route_prepared`'s on that snapshot.
     #[test]
     fn integer_views_give_the_verdicts_and_routes_of_their_mbps(
         steps in proptest::collection::vec((0usize..6, 0usize..4, arb_threshold_bps()), 1..100),
@@ -509,10 +584,21 @@ proptest! {
         let mut scratch = Scratch::default();
         for (h, p, (bps, states)) in steps {
             let view = Bps { bps, state: site_states(&states) };
-            let prep = returning_viewer(&r, h, p);
+            // The same loads in Mbit/s, in a view without an integer one.
+            let mbps = Prop {
+                load: view.bps.iter().map(|b| Mbps::from_bps(*b).0).collect(),
+                up: vec![true; view.bps.len()],
+                state: view.state.clone(),
+            };
+            let f = returning_facts(h, p);
+            let prep = r.prepare(&f);
+            let oracle = verdicts_of(&r, &r.decide(&f, &mbps));
             let (integer, snapshot) = memo.verdicts_integer_and_snapshot(&r, &prep, &view);
-            prop_assert_eq!(integer, snapshot);
-            let want = r.route_prepared(&prep, &view, &mut Scratch::default());
+            let (integer, snapshot) = (integer.expect("verdicts fit"), snapshot.expect("verdicts fit"));
+            prop_assert!(integer.iter().all(|v| v.up), "an integer view's sites are up");
+            prop_assert_eq!(memo_says(&integer, &oracle), oracle.clone(), "integer view");
+            prop_assert_eq!(memo_says(&snapshot, &oracle), oracle, "snapshot");
+            let want = r.route_prepared(&prep, &mbps, &mut Scratch::default());
             prop_assert_eq!(r.route_memo(&prep, &view, &mut memo, &mut scratch), want);
         }
     }
