@@ -29,10 +29,32 @@
 //!   keeps loads as integer bit/s ([`IntegerView`]) is compared with integer
 //!   thresholds worked out once, exactly equivalent to comparing its Mbit/s.
 //!
+//! # Layout
+//! * The model: [`ids`] (site, group and policy ids, below everything),
+//!   [`platform`] (sites, playlist rules, the [`Platform`]), [`groups`]
+//!   (client groups and the table that matches a client to one), [`policy`]
+//!   (policies and their steps), [`location`] (what is known of a client's
+//!   place), [`prefix`] (longest-prefix match), [`hash`] (the engine's only
+//!   randomness).
+//! * The configuration: [`config`] (the TOML as written) and `build/` (its
+//!   validation into the model: `sites`, `probes`, `playlists`, `groups`,
+//!   `policies`), errors in [`ConfigError`].
+//! * Routing, `decide/`: the load views (`load`: [`LoadView`], [`Idle`],
+//!   [`StaticLoad`], [`IntegerView`]), facts and preparation (`prepare`:
+//!   [`Facts`], [`Prepared`]), step evaluation (`evaluate`), ordering keys
+//!   (`order`), the capacity spill-over (`capacity`), what comes out
+//!   (`decision`: [`Decision`], [`Explanation`], [`Route`]), the [`Router`]
+//!   itself, and the exact memos (`memo`, `prepare_memo`).
+//! * Rendering, `render/`: [`DecisionView`] (the explanation table of
+//!   `routecast route` as `Display`, its JSON as `Serialize`) and
+//!   [`RedirectView`] (the JSON answer of `routecast serve`).
+//!
 //! # Example
 //! ```
 //! use std::sync::Arc;
-//! use routecast_engine::{Facts, Idle, Location, Platform, PlatformConfig, Router};
+//! use routecast_engine::{
+//!     DecisionView, Facts, Location, Platform, PlatformConfig, Router, StaticLoad,
+//! };
 //!
 //! let toml = r#"
 //! [[sites]]
@@ -60,8 +82,13 @@
 //!     path: "/live/news/index.m3u8",
 //!     user_agent: None,
 //! };
-//! let decision = router.decide(&facts, &Idle);
+//! let load = StaticLoad::default(); // every site idle and up
+//! let decision = router.decide(&facts, &load);
 //! assert_eq!(decision.site.map(|s| platform.site(s).name.as_str()), Some("ams"));
+//! // As `routecast route` shows it: a table, or JSON.
+//! let shown = DecisionView::new(&platform, &facts, &load, &decision);
+//! assert!(shown.to_string().contains("decision   ams -> https://ams.example.net/live/news/index.m3u8"));
+//! assert!(serde_json::to_string(&shown)?.contains(r#""site":"ams""#));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -159,7 +159,7 @@ pub struct Decision {
     pub explanation: Explanation,
 }
 
-/// Where a request goes, without the explanation ([`Router::route_with`]).
+/// Where a request goes, without the explanation ([`Router::route_with`](super::Router::route_with)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     /// The client's group.
