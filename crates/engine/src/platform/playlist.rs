@@ -8,7 +8,7 @@ use super::Platform;
 #[non_exhaustive]
 pub enum PlaylistOrigin {
     /// From the chosen site itself, at its first `http://` URL
-    /// ([`Site::http_url`]).
+    /// ([`Site::http_url`](super::Site::http_url)).
     Site,
     /// From one origin: an `http://` base URL without trailing slash.
     Url(String),
