@@ -46,29 +46,31 @@ impl DecisionView<'_> {
         )?;
         let scope = policy_scope(p, policy);
         line(f, "policy", &format_args!("{} ({scope})", policy.name))?;
-        let outcome = outcome_word(d.outcome);
-        match (d.site, self.url()) {
-            (Some(site), Some(url)) => {
-                let name = self.name(site);
-                line(f, "decision", &format_args!("{name} -> {url} [{outcome}]"))?
-            }
-            _ => line(
-                f,
-                "decision",
-                &format_args!("no site can serve this request [{outcome}]"),
-            )?,
-        }
-        let fallbacks: Vec<&str> = d.fallbacks.iter().map(|s| self.name(*s)).collect();
-        let fallbacks = if fallbacks.is_empty() {
-            "none".to_string()
-        } else {
-            fallbacks.join(", ")
-        };
-        line(f, "fallbacks", &fallbacks)?;
+        line(f, "decision", &self.decision_line())?;
+        line(f, "fallbacks", &self.fallbacks_line())?;
         if let Some(c) = d.explanation.client_coordinates {
             line(f, "distances", &format_args!("from {c} (km)"))?;
         }
         Ok(())
+    }
+
+    /// The chosen site and its URL, or that none can serve; how it ended.
+    fn decision_line(&self) -> String {
+        let outcome = outcome_word(self.decision.outcome);
+        match (self.decision.site, self.url()) {
+            (Some(site), Some(url)) => format!("{} -> {url} [{outcome}]", self.name(site)),
+            _ => format!("no site can serve this request [{outcome}]"),
+        }
+    }
+
+    /// The fallbacks in order, or `none`.
+    fn fallbacks_line(&self) -> String {
+        let fallbacks = &self.decision.fallbacks;
+        if fallbacks.is_empty() {
+            return "none".to_string();
+        }
+        let names: Vec<&str> = fallbacks.iter().map(|s| self.name(*s)).collect();
+        names.join(", ")
     }
 
     /// The header and one row per site.
