@@ -211,7 +211,6 @@ fn decide(c: &mut Criterion) {
                     location: *location,
                     path,
                     user_agent: None,
-                    time_ms: 0,
                 };
                 call(black_box(&f));
             })

@@ -1,14 +1,49 @@
-//! Matching a client to its group: longest prefix first, then ASN, country,
-//! continent, and the default group last.
+//! Client groups, and matching a client to its group: longest prefix
+//! first, then ASN, country, continent, and the default group last.
 
 use std::fmt;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::location::{Continent, CountryCode, Location};
-use crate::platform::GroupId;
+use crate::ids::{GroupId, SiteId};
+use crate::location::{Continent, Coordinates, CountryCode, Location};
 use crate::prefix::PrefixTable;
+
+/// Where a client group was defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GroupOrigin {
+    /// In the platform configuration.
+    Config,
+    /// Imported from a coverage-zone file.
+    CoverageZone {
+        /// The file.
+        file: String,
+    },
+    /// The built-in default group.
+    BuiltIn,
+}
+
+/// A set of clients routed alike.
+#[derive(Debug, Clone)]
+pub struct ClientGroup {
+    /// Unique name.
+    pub name: String,
+    /// Where its clients are, when GeoIP does not say.
+    pub location: Option<Coordinates>,
+    /// Sites the group may use; `None` is all.
+    pub allowed: Option<Vec<SiteId>>,
+    /// Where it was defined.
+    pub origin: GroupOrigin,
+}
+
+impl ClientGroup {
+    /// True when the group may use `site`.
+    pub fn allows(&self, site: SiteId) -> bool {
+        self.allowed.as_ref().is_none_or(|a| a.contains(&site))
+    }
+}
 
 /// Why a client is in its group: the rule that matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

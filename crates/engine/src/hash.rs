@@ -99,14 +99,41 @@ mod tests {
         assert_eq!(r.next_u64(), 3_203_168_211_198_807_973);
     }
 
+    /// Changing any of these moves viewers between sites in every replay
+    /// and every server: bump with care. The values are the reference C
+    /// library's (libxxhash 0.8.1: `XXH3_64bits`, `XXH3_64bits_withSeed`),
+    /// not this crate's output.
     #[test]
     fn hashes_are_stable_across_releases() {
-        // Changing these changes every replayed decision: bump with care.
-        assert_eq!(hash_str("ams"), xxh3_64(b"ams"));
+        assert_eq!(hash_str("ams"), 6_819_174_000_969_251_138);
         assert_eq!(
-            hash_addr("::ffff:192.0.2.1".parse().expect("ip")),
-            hash_addr("192.0.2.1".parse().expect("ip"))
+            hash_bytes(b"/live/news/index.m3u8"),
+            15_485_323_561_093_462_025
         );
+        let addr = |a: &str| hash_addr(a.parse().expect("ip"));
+        // The four bytes of an IPv4 address, mapped or not; the sixteen of IPv6.
+        assert_eq!(addr("192.0.2.1"), 3_178_573_899_526_495_306);
+        assert_eq!(addr("::ffff:192.0.2.1"), 3_178_573_899_526_495_306);
+        assert_eq!(addr("2001:db8::1"), 2_836_299_806_520_711_584);
+        // Seeded by the first, over the second's little-endian bytes.
+        assert_eq!(mix(1, 2), 1_667_139_887_444_314_012);
+        assert_eq!(
+            mix(hash_str("ams"), hash_str("fra")),
+            3_792_024_609_407_113_939
+        );
+    }
+
+    /// The rendezvous key, `-ln(unit(mix(seed, site))) / weight`, worked
+    /// out in Python's doubles from the reference library's hashes.
+    #[test]
+    fn rendezvous_keys_are_stable_across_releases() {
+        let key = |seed, site: &str, weight| rendezvous_key(seed, hash_str(site), weight).to_bits();
+        assert_eq!(key(42, "nyc", 3.0), 4_595_016_102_942_448_536); // 0.16231690025162204
+        assert_eq!(
+            key(hash_str("seed"), "ams", 1.0),
+            4_596_442_781_684_387_684 // 0.2019151899527244
+        );
+        assert_eq!(rendezvous_key(7, hash_str("ams"), 0.0), f64::INFINITY);
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //!
 //! # Rules
 //! * **Pure.** No IO, no clock, no async, no global random number generator.
-//!   Time and load come in as arguments ([`Facts::time_ms`], [`LoadView`]);
-//!   weighted and hashed choices draw their randomness from hashes of the
-//!   facts ([`hash`]). Equal inputs give equal decisions.
+//!   Load comes in as an argument ([`LoadView`]); the engine reads no clock
+//!   and no decision depends on the time. Weighted and hashed choices draw
+//!   their randomness from hashes of the facts ([`hash`]). Equal inputs give
+//!   equal decisions.
 //! * **Parse, don't validate.** [`PlatformConfig`] mirrors the TOML with the
 //!   place of every value; [`Platform::build`] turns it into typed values or a
 //!   [`ConfigError`] that names `file:line:column`. Downstream code trusts
@@ -28,10 +29,32 @@
 //!   keeps loads as integer bit/s ([`IntegerView`]) is compared with integer
 //!   thresholds worked out once, exactly equivalent to comparing its Mbit/s.
 //!
+//! # Layout
+//! * The model: [`ids`] (site, group and policy ids, below everything),
+//!   [`platform`] (sites, playlist rules, the [`Platform`]), [`groups`]
+//!   (client groups and the table that matches a client to one), [`policy`]
+//!   (policies and their steps), [`location`] (what is known of a client's
+//!   place), [`prefix`] (longest-prefix match), [`hash`] (the engine's only
+//!   randomness).
+//! * The configuration: [`config`] (the TOML as written) and `build/` (its
+//!   validation into the model: `sites`, `probes`, `playlists`, `groups`,
+//!   `policies`), errors in [`ConfigError`].
+//! * Routing, `decide/`: the load views (`load`: [`LoadView`], [`Idle`],
+//!   [`StaticLoad`], [`IntegerView`]), facts and preparation (`prepare`:
+//!   [`Facts`], [`Prepared`]), step evaluation (`evaluate`), ordering keys
+//!   (`order`), the capacity spill-over (`capacity`), what comes out
+//!   (`decision`: [`Decision`], [`Explanation`], [`Route`]), the [`Router`]
+//!   itself, and the exact memos (`memo`, `prepare_memo`).
+//! * Rendering, `render/`: [`DecisionView`] (the explanation table of
+//!   `routecast route` as `Display`, its JSON as `Serialize`) and
+//!   [`RedirectView`] (the JSON answer of `routecast serve`).
+//!
 //! # Example
 //! ```
 //! use std::sync::Arc;
-//! use routecast_engine::{Facts, Idle, Location, Platform, PlatformConfig, Router};
+//! use routecast_engine::{
+//!     DecisionView, Facts, Location, Platform, PlatformConfig, Router, StaticLoad,
+//! };
 //!
 //! let toml = r#"
 //! [[sites]]
@@ -58,10 +81,14 @@
 //!     location,
 //!     path: "/live/news/index.m3u8",
 //!     user_agent: None,
-//!     time_ms: 0,
 //! };
-//! let decision = router.decide(&facts, &Idle);
+//! let load = StaticLoad::default(); // every site idle and up
+//! let decision = router.decide(&facts, &load);
 //! assert_eq!(decision.site.map(|s| platform.site(s).name.as_str()), Some("ams"));
+//! // As `routecast route` shows it: a table, or JSON.
+//! let shown = DecisionView::new(&platform, &facts, &load, &decision);
+//! assert!(shown.to_string().contains("decision   ams -> https://ams.example.net/live/news/index.m3u8"));
+//! assert!(serde_json::to_string(&shown)?.contains(r#""site":"ams""#));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -71,10 +98,12 @@ mod decide;
 mod error;
 pub mod groups;
 pub mod hash;
+pub mod ids;
 pub mod location;
 pub mod platform;
 pub mod policy;
 pub mod prefix;
+mod render;
 
 pub use build::{parse_cidr, CoverageZone, ImportedZones};
 pub use config::PlatformConfig;
@@ -84,11 +113,13 @@ pub use decide::{
 };
 pub use error::{ConfigError, Source};
 pub use groups::{GroupMatch, GroupTable};
+pub use ids::{GroupId, PolicyId, SiteId};
 pub use location::{
     Continent, Coordinates, CountryCode, Location, LocationCache, Locator, NoLocator,
 };
 pub use platform::{
-    ClientGroup, Cost, GroupId, HealthCheck, LoadReading, LoadSource, Mbps, Platform,
-    PlaylistOrigin, PlaylistRule, PolicyId, Site, SiteId, SiteState,
+    ClientGroup, Cost, HealthCheck, LoadReading, LoadSource, Mbps, Platform, PlaylistOrigin,
+    PlaylistRule, Site, SiteState,
 };
 pub use policy::{Bands, Policy, Step};
+pub use render::{DecisionView, RedirectView};

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::platform::GroupId;
+use crate::ids::GroupId;
 
 /// A validated routing policy.
 #[derive(Debug, Clone)]

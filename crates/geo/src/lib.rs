@@ -20,7 +20,6 @@
 //!     location: loaded.locator.locate(address),
 //!     path: "/live/news/index.m3u8",
 //!     user_agent: None,
-//!     time_ms: 0,
 //! };
 //! println!("{:?}", router.decide(&facts, &Idle).site);
 //! # Ok::<(), Box<dyn std::error::Error>>(())

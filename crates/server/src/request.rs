@@ -126,7 +126,6 @@ fn respond<'r, B>(
         location: locate(snap, client),
         path: steering.as_deref().unwrap_or(&t.path),
         user_agent: header(req, header::USER_AGENT),
-        time_ms: 0,
     };
     if let Some(content) = &steering {
         return crate::steering::answer(state, snap, &facts, content, started).into();

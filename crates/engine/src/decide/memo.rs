@@ -15,9 +15,8 @@
 
 use std::sync::Arc;
 
-use super::{
-    CapacityLimits, IntegerView, LoadView, Prepared, Route, Router, Scratch, SiteView, Verdict,
-};
+use super::capacity::CapacityLimits;
+use super::{IntegerView, LoadView, Prepared, Route, Router, Scratch, SiteView, Verdict};
 use crate::platform::{Cost, Mbps, Platform, SiteState};
 use crate::policy::{Policy, Step};
 
@@ -96,7 +95,7 @@ const EMPTY: Set = Set {
     used: 0,
     verdicts: [0; WAYS],
     routes: [Route {
-        group: crate::platform::GroupId(0),
+        group: crate::ids::GroupId(0),
         site: None,
         preferred: None,
         outcome: super::Outcome::NoSite,
@@ -358,16 +357,55 @@ impl Router {
     }
 }
 
+/// One site's verdicts as the memo keeps them, read back: tests compare
+/// them with what a decision says of the site.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SiteVerdicts {
+    pub(super) up: bool,
+    pub(super) state: SiteState,
+    pub(super) past_commit: bool,
+    /// `None`: room; else `Spilled` or `Full`.
+    pub(super) capacity: Option<Verdict>,
+}
+
+/// The verdicts of `sites` sites, read back from their bits (site 0 in the
+/// highest: each site shifts the earlier ones up).
+#[cfg(test)]
+fn read_back(all: Verdicts, sites: usize) -> Vec<SiteVerdicts> {
+    let site = |i: usize| {
+        let b = (all >> ((sites - 1 - i) as u32 * BITS)) as u8 & 0x3f;
+        SiteVerdicts {
+            up: b & 1 == 1,
+            state: match b >> 1 & 3 {
+                0 => SiteState::Active,
+                1 => SiteState::Draining,
+                2 => SiteState::Disabled,
+                _ => panic!("state code 3 in {b:#b}"),
+            },
+            past_commit: b >> 3 & 1 == 1,
+            capacity: match b >> 4 & 3 {
+                0 => None,
+                1 => Some(Verdict::Spilled),
+                2 => Some(Verdict::Full),
+                _ => panic!("capacity code 3 in {b:#b}"),
+            },
+        }
+    };
+    (0..sites).map(site).collect()
+}
+
 #[cfg(test)]
 impl RouteMemo {
-    /// The verdicts for `prep` under `load` from its integer view and from
-    /// its snapshot (as for a view without one).
+    /// Each site's verdicts for `prep` under `load`, read back: from its
+    /// integer view (as the memo reads such a view), and from a snapshot of
+    /// it (as for a view without one).
     pub(super) fn verdicts_integer_and_snapshot(
         &mut self,
         router: &Router,
         prep: &Prepared,
         load: &dyn LoadView,
-    ) -> (Option<Verdicts>, Option<Verdicts>) {
+    ) -> (Option<Vec<SiteVerdicts>>, Option<Vec<SiteVerdicts>>) {
         let integer = self.verdicts_under(&router.platform, prep, load);
         let view = load.integer_view().expect("an integer view");
         let snapshot: Vec<SiteView> = view
@@ -381,7 +419,9 @@ impl RouteMemo {
             })
             .collect();
         self.view = snapshot;
-        (integer, self.verdicts(prep))
+        let n = router.platform.sites.len();
+        let read = |v: Option<Verdicts>| v.map(|v| read_back(v, n));
+        (read(integer), read(self.verdicts(prep)))
     }
 
     /// Each of `policy`'s sites' thresholds, in Mbit/s and as integers:

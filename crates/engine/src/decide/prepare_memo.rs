@@ -13,11 +13,12 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::prepare::Needs;
 use super::{Prepared, Router};
-use crate::hash::{hash_addr, hash_bytes, mix};
+use crate::hash::{hash_addr, mix};
+use crate::ids::{GroupId, PolicyId};
 use crate::location::Locator;
-use crate::platform::{GroupId, Platform, PolicyId};
-use crate::policy::{HashKey, Step};
+use crate::platform::Platform;
 
 /// What a request's preparation takes from its client.
 #[derive(Debug, Clone, Copy)]
@@ -36,16 +37,6 @@ struct PathPart {
     class: u64,
     policy: PolicyId,
     serves: [u64; 2],
-}
-
-/// What a policy needs of a request beyond its group and policy id.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Needs {
-    pub(super) closest: bool,
-    pub(super) serves: bool,
-    path_hash: bool,
-    key_path: bool,
-    key_dir: bool,
 }
 
 /// Slots of the group-and-path-class table (at most; no more than client
@@ -121,50 +112,6 @@ fn slot_hash(address: IpAddr) -> u64 {
     };
     // Fibonacci hashing: the top bits of the product pick the slot.
     bits.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
-impl Needs {
-    /// What `policy` needs.
-    pub(super) fn of(policy: &crate::policy::Policy) -> Needs {
-        let mut n = Needs::default();
-        for s in &policy.steps {
-            match s.step {
-                Step::Closest { .. } => n.closest = true,
-                Step::ServesContent => n.serves = true,
-                Step::Weighted => n.path_hash = true,
-                Step::ConsistentHash { key: HashKey::Path } => n.key_path = true,
-                Step::ConsistentHash {
-                    key: HashKey::Directory,
-                } => n.key_dir = true,
-                _ => {}
-            }
-        }
-        n
-    }
-
-    /// The prepared request: the client's position and the serving
-    /// content lists kept only where the policy needs them, the path's
-    /// hashes computed only where it does.
-    pub(super) fn assemble(
-        self,
-        (group, policy): (GroupId, PolicyId),
-        client_hash: u64,
-        xyz: [f64; 3],
-        serves: [u64; 2],
-        path: &[u8],
-    ) -> Prepared {
-        let hash = |on: bool, key: HashKey| if on { hash_bytes(key.of(path)) } else { 0 };
-        Prepared {
-            group,
-            policy,
-            client_xyz: if self.closest { xyz } else { [f64::NAN; 3] },
-            client_hash,
-            path_hash: if self.path_hash { hash_bytes(path) } else { 0 },
-            key_path: hash(self.key_path, HashKey::Path),
-            key_dir: hash(self.key_dir, HashKey::Directory),
-            serves: if self.serves { serves } else { [0; 2] },
-        }
-    }
 }
 
 impl Router {

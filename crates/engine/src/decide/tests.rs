@@ -1,5 +1,10 @@
 use super::*;
 use crate::config::PlatformConfig;
+use crate::groups::GroupMatch;
+use crate::ids::SiteId;
+use crate::location::{Coordinates, Location};
+use crate::platform::{Mbps, SiteState};
+use crate::policy::Step;
 use proptest::prelude::*;
 
 /// Five sites on three continents; `ams` and `fra` have capacity, `lon` a commit.
@@ -97,7 +102,6 @@ fn facts<'a>(addr: &str, path: &'a str, at: Option<(f64, f64)>) -> Facts<'a> {
         },
         path,
         user_agent: None,
-        time_ms: 0,
     }
 }
 
@@ -138,6 +142,18 @@ fn down_and_disabled_sites_are_never_chosen() {
     let ams = l.down[0];
     assert_eq!(d.explanation.dropped_by(ams), Some(0));
     assert_eq!(d.explanation.mark(0, ams).verdict, Verdict::Dropped);
+    // Disabled by the operator (up, idle): dropped by `available` too.
+    let mut state = vec![SiteState::Active; 5];
+    state[ams.index()] = SiteState::Disabled;
+    let disabled = Prop {
+        load: vec![0.0; 5],
+        up: vec![true; 5],
+        state,
+    };
+    let d = r.decide(&facts("198.51.100.1", "/vod/a", PARIS), &disabled);
+    assert_eq!(name(&r, d.site), "fra");
+    assert!(!d.fallbacks.contains(&ams));
+    assert_eq!(d.explanation.dropped_by(ams), Some(0));
 }
 
 #[test]
@@ -149,7 +165,9 @@ fn group_limits_sites_and_no_site_when_all_allowed_are_down() {
         d.matched_by,
         GroupMatch::Network("192.0.2.0/24".parse().expect("net"))
     );
-    assert_eq!(d.fallbacks.len(), 1);
+    // Only the office's two sites; no position, so no distance: they tie
+    // and keep their declaration order.
+    assert_eq!(order(&r, &d), ["ams", "fra"]);
     let mut l = load(&r, &[]);
     l.down = vec![SiteId(0), SiteId(1)];
     let d = r.decide(&facts("2001:db8::1", "/vod/a", None), &l);
@@ -208,6 +226,7 @@ fn capacity_spills_only_the_excess_and_the_same_viewers_each_time() {
             .collect()
     };
     let at_900 = spilled(&l);
+    assert_eq!(spilled(&l), at_900, "the same viewers each time");
     let n = at_900.iter().filter(|s| **s).count();
     assert!(
         (1800..2200).contains(&n),
@@ -402,6 +421,11 @@ fn arb_threshold_load() -> impl Strategy<Value = (Vec<f64>, Vec<bool>, Vec<u8>)>
 /// Request `p` (of four paths) of viewer `h` (of six, some without a
 /// position), prepared: the few viewers the memo tests bring back.
 fn returning_viewer(r: &Router, h: usize, p: usize) -> Prepared {
+    r.prepare(&returning_facts(h, p))
+}
+
+/// The facts of [`returning_viewer`]'s request.
+fn returning_facts(h: usize, p: usize) -> Facts<'static> {
     let hosts = [
         "192.0.2.7",
         "198.51.100.1",
@@ -419,7 +443,7 @@ fn returning_viewer(r: &Router, h: usize, p: usize) -> Prepared {
         Some((50.0, 8.0)),
     ];
     let paths = ["/vod/x/a", "/live/y.m3u8", "/w/z", "/other"];
-    r.prepare(&facts(hosts[h % 6], paths[p % 4], at[h % 6]))
+    facts(hosts[h % 6], paths[p % 4], at[h % 6])
 }
 
 /// Site states from their numbers (0 active, 1 draining, 2 disabled).
@@ -493,10 +517,79 @@ fn arb_threshold_bps() -> impl Strategy<Value = (Vec<i64>, Vec<u8>)> {
     )
 }
 
+/// What `decision` says of each site's verdicts, where it says anything
+/// (all sites up, as in an integer view): its state at the `available`
+/// step, its capacity verdict where the `capacity` step saw it, and whether
+/// it is past its commit where `least_cost` priced it (a commit's overage
+/// is above 0 on the test platform). `None` where the decision does not say.
+fn verdicts_of(r: &Router, d: &Decision) -> Vec<[Option<(&'static str, u8)>; 3]> {
+    let p = r.platform();
+    let steps = &p.policy(d.policy).steps;
+    let at = |want: fn(&Step) -> bool| steps.iter().position(|s| want(&s.step));
+    let available = at(|s| matches!(s, Step::Available));
+    let capacity = at(|s| matches!(s, Step::Capacity { .. }));
+    let least_cost = at(|s| matches!(s, Step::LeastCost));
+    let mark = |step: Option<usize>, i: u16| step.map(|s| d.explanation.mark(s, SiteId(i)));
+    (0..p.sites().len() as u16)
+        .map(|i| {
+            let state = mark(available, i).map(|m| match m.verdict {
+                Verdict::Dropped => ("state", 2),
+                Verdict::Draining => ("state", 1),
+                _ => ("state", 0),
+            });
+            let room = mark(capacity, i).and_then(|m| match m.verdict {
+                Verdict::Full => Some(("capacity", 2)),
+                Verdict::Spilled => Some(("capacity", 1)),
+                Verdict::Kept => Some(("capacity", 0)),
+                _ => None,
+            });
+            let commit = matches!(p.sites()[usize::from(i)].cost, crate::Cost::Commit { .. });
+            let past = match mark(least_cost, i) {
+                None => Some(("past commit", 0)),
+                Some(m) if m.verdict == Verdict::Kept && commit => {
+                    m.score.map(|s| ("past commit", u8::from(s > 0.0)))
+                }
+                Some(m) if m.verdict == Verdict::Kept => Some(("past commit", 0)),
+                Some(_) => None,
+            };
+            [state, room, past]
+        })
+        .collect()
+}
+
+/// The memo's verdicts in the form of [`verdicts_of`], where it says
+/// something too.
+fn memo_says(
+    v: &[memo::SiteVerdicts],
+    oracle: &[[Option<(&str, u8)>; 3]],
+) -> Vec<[Option<(&'static str, u8)>; 3]> {
+    v.iter()
+        .zip(oracle)
+        .map(|(v, o)| {
+            let state = match v.state {
+                SiteState::Active => 0,
+                SiteState::Draining => 1,
+                SiteState::Disabled => 2,
+            };
+            let capacity = match v.capacity {
+                Some(Verdict::Full) => 2,
+                Some(Verdict::Spilled) => 1,
+                _ => 0,
+            };
+            [
+                o[0].map(|_| ("state", state)),
+                o[1].map(|_| ("capacity", capacity)),
+                o[2].map(|_| ("past commit", u8::from(v.past_commit))),
+            ]
+        })
+        .collect()
+}
+
 proptest! {
     /// From an integer view, the memo's verdicts (integer loads against
-    /// integer thresholds) are those of the same view in Mbit/s, and its
-    /// routes are the routes.
+    /// integer thresholds) are what a plain decision on the same loads in
+    /// Mbit/s says of each site, as are the verdicts it reads from a
+    /// snapshot; and its routes are `route_prepared`'s on that snapshot.
     #[test]
     fn integer_views_give_the_verdicts_and_routes_of_their_mbps(
         steps in proptest::collection::vec((0usize..6, 0usize..4, arb_threshold_bps()), 1..100),
@@ -506,10 +599,21 @@ proptest! {
         let mut scratch = Scratch::default();
         for (h, p, (bps, states)) in steps {
             let view = Bps { bps, state: site_states(&states) };
-            let prep = returning_viewer(&r, h, p);
+            // The same loads in Mbit/s, in a view without an integer one.
+            let mbps = Prop {
+                load: view.bps.iter().map(|b| Mbps::from_bps(*b).0).collect(),
+                up: vec![true; view.bps.len()],
+                state: view.state.clone(),
+            };
+            let f = returning_facts(h, p);
+            let prep = r.prepare(&f);
+            let oracle = verdicts_of(&r, &r.decide(&f, &mbps));
             let (integer, snapshot) = memo.verdicts_integer_and_snapshot(&r, &prep, &view);
-            prop_assert_eq!(integer, snapshot);
-            let want = r.route_prepared(&prep, &view, &mut Scratch::default());
+            let (integer, snapshot) = (integer.expect("verdicts fit"), snapshot.expect("verdicts fit"));
+            prop_assert!(integer.iter().all(|v| v.up), "an integer view's sites are up");
+            prop_assert_eq!(memo_says(&integer, &oracle), oracle.clone(), "integer view");
+            prop_assert_eq!(memo_says(&snapshot, &oracle), oracle, "snapshot");
+            let want = r.route_prepared(&prep, &mbps, &mut Scratch::default());
             prop_assert_eq!(r.route_memo(&prep, &view, &mut memo, &mut scratch), want);
         }
     }
@@ -601,10 +705,153 @@ proptest! {
                 location: crate::location::Locator::locate(&ByLastByte, address),
                 path,
                 user_agent: None,
-                time_ms: 0,
             });
             let got = r.prepare_memo(address, path.as_bytes(), &ByLastByte, &mut memo);
             prop_assert_eq!(memo::key(&got), memo::key(&want), "{} {}", address, path);
         }
+    }
+}
+
+/// The chosen site and the fallbacks, by name.
+fn order(r: &Router, d: &Decision) -> Vec<String> {
+    d.site
+        .iter()
+        .chain(&d.fallbacks)
+        .map(|s| name(r, Some(*s)).to_string())
+        .collect()
+}
+
+/// Which site a viewer of a `weighted` policy gets, and the order of the
+/// rest, pinned: a change of hash, of the rendezvous key or of the seed
+/// (the address and the whole path) moves viewers and fails here. The
+/// orders were worked out apart from this code, in Python over the
+/// reference xxHash library: each site's `-ln(unit(mix(seed, hash(name))))
+/// / weight`, lowest first (`nyc` weighs 3).
+#[test]
+fn weighted_decisions_are_pinned() {
+    let r = router();
+    let pinned = [
+        ("203.0.113.5", "/w/0", ["nyc", "fra", "ams", "lon", "sin"]),
+        ("203.0.113.5", "/w/1", ["sin", "nyc", "ams", "lon", "fra"]),
+        ("203.0.113.6", "/w/1", ["fra", "nyc", "ams", "sin", "lon"]),
+        (
+            "198.51.100.77",
+            "/w/show/ep1.ts",
+            ["lon", "ams", "fra", "nyc", "sin"],
+        ),
+        (
+            "2001:db9::7",
+            "/w/show/ep1.ts",
+            ["sin", "nyc", "lon", "ams", "fra"],
+        ),
+        (
+            "2001:db9::8",
+            "/w/a?x=1",
+            ["nyc", "sin", "ams", "fra", "lon"],
+        ),
+        (
+            "::ffff:203.0.113.5",
+            "/w/0",
+            ["nyc", "fra", "ams", "lon", "sin"],
+        ),
+        (
+            "10.0.0.1",
+            "/w/feature/720p/seg42.ts",
+            ["nyc", "fra", "sin", "ams", "lon"],
+        ),
+    ];
+    for (address, path, want) in pinned {
+        let d = r.decide(&facts(address, path, None), &Idle);
+        assert_eq!(r.platform().policy(d.policy).name, "us-weighted");
+        assert_eq!(order(&r, &d), want, "{address} {path}");
+    }
+}
+
+/// `german-vod`: the preferred sites in list order, then the others by a
+/// weighted rendezvous hash of the path's directory (query left out),
+/// pinned as worked out apart from this code (see above).
+#[test]
+fn consistent_hash_decisions_are_pinned() {
+    let r = router();
+    let pinned = [
+        (
+            "198.51.100.7",
+            "/vod/show/ep1.ts",
+            ["fra", "ams", "lon", "nyc", "sin"],
+        ),
+        (
+            "198.51.100.8",
+            "/vod/show/ep2.ts?t=1",
+            ["fra", "ams", "lon", "nyc", "sin"],
+        ),
+        (
+            "2001:db9::1",
+            "/vod/film/720p/seg1.ts",
+            ["fra", "ams", "lon", "nyc", "sin"],
+        ),
+        ("203.0.113.1", "/vod/x", ["fra", "ams", "nyc", "lon", "sin"]),
+    ];
+    for (address, path, want) in pinned {
+        let mut f = facts(address, path, None);
+        f.location.country = Some("DE".parse().expect("DE"));
+        let d = r.decide(&f, &Idle);
+        assert_eq!(r.platform().policy(d.policy).name, "german-vod");
+        assert_eq!(order(&r, &d), want, "{address} {path}");
+    }
+}
+
+/// With equal weights the engine ranks by `1 - unit(mix(seed, hash(name)))`
+/// (no logarithm): the same order, pinned here from the Python oracle.
+#[test]
+fn consistent_hash_decisions_with_equal_weights_are_pinned() {
+    let mut text = String::new();
+    for n in ["a", "b", "c", "d"] {
+        text.push_str(&format!(
+            "[[sites]]\nname = \"{n}\"\nurls = [\"https://{n}.example.net\"]\nlocation = {{ lat = 0, lon = 0 }}\n\n"
+        ));
+    }
+    text.push_str("[[policies]]\nname = \"hash\"\nsteps = [{ step = \"consistent_hash\" }]\n");
+    let config = PlatformConfig::parse("equal.toml", &text).expect("parses");
+    let r = Router::new(Arc::new(Platform::build(&config, &[]).expect("valid")));
+    let pinned = [
+        ("/v/one.ts", ["c", "b", "a", "d"]),
+        ("/v/two.ts?tok=9", ["b", "d", "a", "c"]),
+        ("/v/three.ts", ["d", "c", "a", "b"]),
+        ("/live/x/seg7.ts", ["d", "b", "c", "a"]),
+    ];
+    for (path, want) in pinned {
+        // The path alone decides: two clients, one order.
+        for address in ["192.0.2.1", "2001:db8::5"] {
+            let d = r.decide(&facts(address, path, None), &Idle);
+            assert_eq!(order(&r, &d), want, "{address} {path}");
+        }
+    }
+}
+
+/// Which viewers spill from `ams` at 900 Mbit/s (half way up its band from
+/// 800 to 1000): those whose `unit(mix(hash(address) ^ salt, hash("ams")))`
+/// is at most 0.5, pinned from the Python oracle.
+#[test]
+fn spilled_viewers_are_pinned() {
+    let r = router();
+    let l = load(&r, &[("ams", 900.0)]);
+    let pinned = [
+        ("198.51.100.1", true),
+        ("198.51.100.2", true),
+        ("198.51.100.3", false),
+        ("198.51.100.4", true),
+        ("203.0.113.200", false),
+        ("2001:db9::1", true),
+        ("2001:db9::2", false),
+        ("81.2.69.142", true),
+    ];
+    for (address, spills) in pinned {
+        let d = r.decide(&facts(address, "/vod/a", PARIS), &l);
+        let want = if spills {
+            ("fra", Outcome::SpilledOver)
+        } else {
+            ("ams", Outcome::Preferred)
+        };
+        assert_eq!((name(&r, d.site), d.outcome), want, "{address}");
     }
 }

@@ -41,7 +41,6 @@ fn prepared(r: &Router, client: u8, path: &str) -> Prepared {
         location: Location::default(),
         path,
         user_agent: None,
-        time_ms: 0,
     })
 }
 

@@ -1,0 +1,127 @@
+//! Validation: [`PlatformConfig`] → [`Platform`], with every error placed.
+//!
+//! One file per part of the configuration: `sites` (sites, their costs and
+//! states), `probes` (health checks and load sources), `playlists`,
+//! `groups` (configured groups and imported coverage zones) and `policies`
+//! (chains of steps); this file assembles the platform and keeps the checks
+//! they share.
+
+use std::collections::HashMap;
+
+use toml::Spanned;
+
+use crate::config::{CoordinatesConfig, PlatformConfig};
+use crate::error::{ConfigError, Source};
+use crate::ids::SiteId;
+use crate::location::Coordinates;
+use crate::platform::{GeoIpFiles, Platform};
+
+mod groups;
+mod playlists;
+mod policies;
+mod probes;
+mod sites;
+
+pub use groups::{parse_cidr, CoverageZone, ImportedZones};
+
+use groups::build_groups;
+use playlists::build_playlists;
+use policies::build_policies;
+use sites::{build_sites, class_sites};
+
+impl Platform {
+    /// Validates a parsed configuration together with the coverage zones
+    /// imported for its `[[coverage_zones]]` entries.
+    pub fn build(
+        config: &PlatformConfig,
+        imported: &[ImportedZones],
+    ) -> Result<Platform, ConfigError> {
+        let src = &config.source;
+        let sites = build_sites(src, &config.sites)?;
+        let site_ids = name_index(sites.iter().map(|s| s.name.as_str()));
+        let (groups, table) = build_groups(config, imported, &site_ids)?;
+        let group_ids = name_index(groups.iter().map(|g| g.name.as_str()));
+        let policies = build_policies(src, config, &site_ids, &group_ids, sites.len())?;
+        let playlists = build_playlists(src, &config.playlists, &sites)?;
+        let uniform_weights = sites.windows(2).all(|w| w[0].weight == w[1].weight);
+        Ok(Platform {
+            class_sites: class_sites(&sites),
+            playlists,
+            uniform_weights,
+            sites,
+            groups,
+            policies,
+            table,
+            geoip: GeoIpFiles {
+                city: config.geoip.city.as_ref().map(|s| s.get_ref().clone()),
+                asn: config.geoip.asn.as_ref().map(|s| s.get_ref().clone()),
+            },
+        })
+    }
+}
+
+/// Each name's position in declaration order.
+fn name_index<'a>(names: impl Iterator<Item = &'a str>) -> HashMap<String, usize> {
+    names.enumerate().map(|(i, n)| (n.to_string(), i)).collect()
+}
+
+/// An error at the place of `at`.
+fn err<T>(src: &Source, at: &Spanned<T>, message: impl Into<String>) -> ConfigError {
+    src.error(at.span(), message)
+}
+
+/// A site, group or policy name: 1-64 letters, digits, `-`, `_`, `.`.
+fn check_name(src: &Source, name: &Spanned<String>, what: &str) -> Result<(), ConfigError> {
+    let n = name.get_ref();
+    let ok = !n.is_empty()
+        && n.len() <= 64
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(err(src, name, format!(
+            "{what} name {n:?} is not valid (expected 1-64 characters: letters, digits, '-', '_', '.')"
+        )))
+    }
+}
+
+/// A content prefix: starts with `/`.
+fn content_prefix(src: &Source, p: &Spanned<String>) -> Result<String, ConfigError> {
+    if p.get_ref().starts_with('/') {
+        Ok(p.get_ref().clone())
+    } else {
+        Err(err(
+            src,
+            p,
+            format!("content prefix {:?} must start with '/'", p.get_ref()),
+        ))
+    }
+}
+
+/// Coordinates in range.
+fn coordinates(src: &Source, c: &Spanned<CoordinatesConfig>) -> Result<Coordinates, ConfigError> {
+    Coordinates::new(c.get_ref().lat, c.get_ref().lon).map_err(|m| err(src, c, m))
+}
+
+/// The site a name refers to.
+fn site_ref(
+    src: &Source,
+    sites: &HashMap<String, usize>,
+    name: &Spanned<String>,
+) -> Result<SiteId, ConfigError> {
+    sites
+        .get(name.get_ref())
+        .and_then(|i| u16::try_from(*i).ok())
+        .map(SiteId)
+        .ok_or_else(|| {
+            err(
+                src,
+                name,
+                format!(
+                    "no site is named {:?} (expected one of the [[sites]] names)",
+                    name.get_ref()
+                ),
+            )
+        })
+}
