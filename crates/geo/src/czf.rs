@@ -30,6 +30,22 @@ pub struct CzfError {
     pub message: String,
 }
 
+/// Line and column, in characters as editors count them, of serde_json's
+/// error place: serde_json counts the column in bytes, and 0 at the start
+/// of a line (an empty file, or the end just after a newline).
+fn json_place(file: &str, text: &str, line: usize, byte_column: usize) -> (usize, usize) {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let mut at = (line_start + byte_column.saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    Source::new(file, text).line_column(at)
+}
+
 /// Parses a coverage-zone file. `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Vec<CoverageZone>, CzfError> {
     let fail = |path: String, needle: Option<&str>, message: String| CzfError {
@@ -42,9 +58,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<CoverageZone>, CzfError> {
     };
     let root: Value = serde_json::from_str(text).map_err(|e| CzfError {
         file: file.to_string(),
-        // serde_json counts the column 0 at the start of a line (an empty
-        // file, or the end after a newline): editors count from 1.
-        place: Some((e.line(), e.column().max(1))),
+        place: Some(json_place(file, text, e.line(), e.column())),
         path: "$".into(),
         message: format!("not valid JSON: {e}"),
     })?;
@@ -230,6 +244,9 @@ mod tests {
         // exists (serde_json says column 0 there); found by the fuzz target.
         assert_eq!(parse("c", "").expect_err("empty").place, Some((1, 1)));
         assert_eq!(parse("c", "{\n").expect_err("cut").place, Some((2, 1)));
+        // serde_json counts bytes: the place is given in characters.
+        let e = parse("c", "{\"coverageZones\": {\"z\u{e9}\u{e9}\": x").expect_err("bad value");
+        assert_eq!(e.place, Some((1, 27)), "the x, 27th character, 29th byte");
         assert!(parse("c", "{\"foo\": 1}")
             .expect_err("not a czf")
             .message
