@@ -13,13 +13,14 @@ use std::time::Instant;
 use hyper::header::{self, HeaderName};
 use hyper::{Method, Request, Response, StatusCode};
 use routecast_engine::{
-    Decision, Facts, GroupId, Location, LocationCache, Locator, Platform, Scratch, SiteId,
+    Decision, Facts, GroupId, Location, LocationCache, Locator, Platform, RedirectView, Scratch,
+    SiteId,
 };
 
 use crate::error::ServeError;
 use crate::record::{Answered, Visit};
 use crate::relay::PlaylistJob;
-use crate::response::{decision_json, json, json_refusal, redirect, refusal, text, Body};
+use crate::response::{json, json_refusal, redirect, refusal, text, Body};
 use crate::state::{Snapshot, State};
 use crate::target::{self, Target};
 
@@ -212,8 +213,15 @@ fn route<'r>(
         return Routed::Later(Box::new(job));
     }
     snap.view.0.add_session(site, state.session_mbps);
-    let url = |s: SiteId| site_url(platform, s, &t.path, query.as_deref());
-    sent(state, platform, site, &choice, url, visit).into()
+    sent(
+        state,
+        platform,
+        site,
+        &choice,
+        (&t.path, query.as_deref()),
+        visit,
+    )
+    .into()
 }
 
 /// 503, in the form asked for: no site can serve the request. Logged,
@@ -231,22 +239,23 @@ fn no_site(as_json: bool, visit: Visit<'_>) -> Answered<'_> {
     }
 }
 
-/// The redirect to `site` (`url` gives a site's URL for this request), or
-/// the decision as JSON when the whole decision was asked for.
+/// The redirect to `site` for `target` (path and query), or the decision as
+/// JSON when the whole decision was asked for (with the policy, outcome
+/// and what matched the group for trusted clients).
 fn sent<'r>(
     state: &State,
     platform: &Platform,
     site: SiteId,
     choice: &Choice,
-    url: impl Fn(SiteId) -> String,
+    (path, query): (&str, Option<&str>),
     visit: Visit<'r>,
 ) -> Answered<'r> {
-    let location = url(site);
+    let location = platform.site(site).redirect_url(path, query);
     let response = match &choice.decision {
         Some(d) => {
-            let explain = state.clients.is_trusted(visit.peer);
-            let decision = decision_json(platform, d, site, url, explain);
-            json(StatusCode::OK, &decision)
+            let details = state.clients.is_trusted(visit.peer);
+            let view = RedirectView::new(platform, d, path, query).with_details(details);
+            json(StatusCode::OK, &view)
         }
         None => redirect(&location, &platform.site(site).name),
     };
@@ -256,16 +265,6 @@ fn sent<'r>(
         group: Some(choice.group),
         visit: Some(visit),
         location: Some(location),
-    }
-}
-
-/// Where `site` serves `path`: its first base URL, the path, the query.
-fn site_url(platform: &Platform, site: SiteId, path: &str, query: Option<&str>) -> String {
-    // Every site has a URL: the configuration is refused without one.
-    let base = &platform.site(site).urls[0];
-    match query {
-        Some(q) => format!("{base}{path}?{q}"),
-        None => format!("{base}{path}"),
     }
 }
 

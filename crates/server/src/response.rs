@@ -6,7 +6,6 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
-use routecast_engine::{Decision, Platform, SiteId};
 
 use crate::error::ServeError;
 
@@ -98,34 +97,4 @@ fn add_refusal_headers(r: &mut Response<Body>, e: &ServeError) {
     };
     r.headers_mut()
         .insert(name, HeaderValue::from_static(value));
-}
-
-/// The decision as JSON: the site and its URL, the client's group, the
-/// fallbacks with theirs; with `explain` (trusted clients) also the policy,
-/// the outcome and what matched the group. `url` gives a site's URL for
-/// this request.
-pub(crate) fn decision_json(
-    platform: &Platform,
-    decision: &Decision,
-    site: SiteId,
-    url: impl Fn(SiteId) -> String,
-    explain: bool,
-) -> serde_json::Value {
-    let fallbacks: Vec<_> = decision
-        .fallbacks
-        .iter()
-        .map(|s| serde_json::json!({ "site": platform.site(*s).name, "url": url(*s) }))
-        .collect();
-    let mut v = serde_json::json!({
-        "site": platform.site(site).name,
-        "url": url(site),
-        "group": platform.group(decision.group).name,
-        "fallbacks": fallbacks,
-    });
-    if explain {
-        v["policy"] = serde_json::json!(platform.policy(decision.policy).name);
-        v["outcome"] = serde_json::json!(decision.outcome);
-        v["matched_by"] = serde_json::json!(decision.matched_by.to_string());
-    }
-    v
 }
