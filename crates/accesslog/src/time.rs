@@ -1,9 +1,11 @@
 //! Log timestamps: `10/Oct/2000:13:55:36 -0700` (nginx `$time_local`, Apache
-//! `%t`) to milliseconds since the Unix epoch, and civil dates back.
+//! `%t`) to milliseconds since the Unix epoch, and UTC times back to text.
 //!
-//! Written by hand: this runs once per log line, and general date parsers
-//! (chrono, time) spend more than the rest of the line's parsing on it. Days
-//! are computed with Howard Hinnant's `days_from_civil` algorithm.
+//! The log-line reader is written by hand: it runs once per log line, and
+//! general date parsers spend more than the rest of the line's parsing on
+//! it. Its day count is Howard Hinnant's `days_from_civil` (which, as
+//! before, reads 31/Feb as 3/Mar), tested against `jiff`. Everything else
+//! (times written into reports) is `jiff`'s, the project's one date library.
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -16,29 +18,30 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The civil date (year, month, day) of a day count since 1970-01-01.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+/// Seconds in 400 Gregorian years: the calendar repeats after them.
+const SECONDS_PER_CYCLE: i64 = 146_097 * 86_400;
 
-/// `2026-11-25T10:00:00Z` for a Unix time in seconds.
+/// `2026-11-25T10:00:00Z` for a Unix time in seconds (proleptic Gregorian
+/// at any size: `jiff` covers years −9999..=9999, so a time is written as
+/// the same moment of its 400-year cycle after 1970, the cycles added back
+/// to the year).
 pub fn iso8601(unix_s: i64) -> String {
-    let (days, secs) = (unix_s.div_euclid(86_400), unix_s.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
+    let (cycles, rest) = (
+        unix_s.div_euclid(SECONDS_PER_CYCLE),
+        unix_s.rem_euclid(SECONDS_PER_CYCLE),
+    );
+    // Invariant: 0 <= rest < 400 years after 1970, inside jiff's range;
+    // the fallback is never taken.
+    let at = jiff::Timestamp::from_second(rest).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let t = jiff::tz::Offset::UTC.to_datetime(at);
+    let year = i64::from(t.year()) + 400 * cycles;
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
+        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
@@ -196,11 +199,34 @@ mod tests {
     }
 
     #[test]
-    fn civil_round_trip_and_iso() {
-        for z in [-800_000i64, -1, 0, 1, 10_957, 20_000, 2_932_896] {
-            let (y, m, d) = civil_from_days(z);
-            assert_eq!(days_from_civil(y, m, d), z);
+    fn days_are_counted_as_jiff_counts_them() -> Result<(), jiff::Error> {
+        let epoch = jiff::civil::date(1970, 1, 1);
+        let mut day = jiff::civil::date(-2000, 1, 1);
+        while day.year() < 2500 {
+            let want = i64::from((day - epoch).get_days());
+            let (y, m, d) = (day.year(), day.month(), day.day());
+            assert_eq!(days_from_civil(y.into(), m as u32, d as u32), want, "{day}");
+            day = day.checked_add(jiff::Span::new().days(17))?;
         }
+        Ok(())
+    }
+
+    #[test]
+    fn iso_at_any_size() {
         assert_eq!(iso8601(971_211_336), "2000-10-10T20:55:36Z");
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(-1), "1969-12-31T23:59:59Z");
+        // 2026-11-25 and the same moment 400 and 80,000 years on.
+        assert_eq!(iso8601(1_795_600_800), "2026-11-25T10:00:00Z");
+        assert_eq!(
+            iso8601(1_795_600_800 + 12_622_780_800),
+            "2426-11-25T10:00:00Z"
+        );
+        assert_eq!(
+            iso8601(1_795_600_800 + 200 * 12_622_780_800),
+            "82026-11-25T10:00:00Z"
+        );
+        assert_eq!(iso8601(-62_167_219_200), "0000-01-01T00:00:00Z");
+        assert_eq!(iso8601(-62_167_219_201), "-001-12-31T23:59:59Z");
     }
 }
