@@ -9,7 +9,9 @@ fuzz_target!(|data: &[u8]| {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &[][..]),
     };
-    let Ok(spec) = std::str::from_utf8(spec) else { return };
+    let Ok(spec) = std::str::from_utf8(spec) else {
+        return;
+    };
     for compiled in [LogFormat::nginx(spec), LogFormat::apache(spec)] {
         if let Ok(mut f) = compiled {
             let _ = f.parse(line);
