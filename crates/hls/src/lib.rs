@@ -30,10 +30,12 @@ pub mod cutter;
 pub mod failover;
 pub mod input;
 pub mod nal;
+#[cfg(feature = "origin")]
 pub mod origin;
 pub mod pes;
 pub mod playlist;
 pub mod psi;
+pub mod publish;
 pub mod segmenter;
 pub mod sps;
 pub mod store;
@@ -43,7 +45,9 @@ pub mod ts;
 mod testmux;
 
 pub use cutter::{CutterConfig, CutterStats, Segment, SegmentCutter};
-pub use origin::{OriginConfig, Published};
+#[cfg(feature = "origin")]
+pub use origin::OriginConfig;
+pub use publish::Published;
 pub use ts::{Packet, PacketReader, Pid, TsError, PACKET_SIZE};
 
 /// A 90 kHz presentation or decoding timestamp (33 bits, as in the PES header).

@@ -23,10 +23,10 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use hyper::body::Bytes;
+use bytes::Bytes;
 
 use crate::cutter::{Cut, CutterConfig, CutterStats, Part, Segment, SegmentCutter};
-use crate::origin::Published;
+use crate::publish::Published;
 use crate::playlist::{MediaPlaylist, PartEntry, PlaylistError, SegmentEntry, Ticks, UnixMillis};
 use crate::store::{DeletionQueue, StoreError};
 use crate::ts::{TsError, PACKET_SIZE};
