@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use crate::cutter::{Cut, CutterConfig, CutterStats, Part, Segment, SegmentCutter};
-use crate::publish::Published;
 use crate::playlist::{MediaPlaylist, PartEntry, PlaylistError, SegmentEntry, Ticks, UnixMillis};
+use crate::publish::Published;
 use crate::store::{DeletionQueue, StoreError};
 use crate::ts::{TsError, PACKET_SIZE};
 use crate::Timestamp;
