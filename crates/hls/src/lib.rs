@@ -27,6 +27,7 @@
 //! logic in one place.
 
 pub mod cutter;
+pub mod demux;
 pub mod failover;
 pub mod input;
 pub mod nal;

@@ -259,7 +259,7 @@ impl Segmenter {
     }
 
     /// What the cutter saw.
-    pub fn stats(&self) -> &CutterStats {
+    pub fn stats(&self) -> CutterStats {
         self.cutter.stats()
     }
 
