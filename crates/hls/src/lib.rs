@@ -26,10 +26,9 @@
 //! headers it reads are a few hundred lines, and owning them keeps the cut
 //! logic in one place.
 
+pub mod channel;
 pub mod cutter;
 pub mod demux;
-pub mod failover;
-pub mod input;
 pub mod nal;
 #[cfg(feature = "origin")]
 pub mod origin;

@@ -120,6 +120,7 @@ use routes::{Routes, Stream};
 
 pub use crate::publish::Published;
 pub use routes::RenditionError;
+pub use thread::{OriginStartError, OriginThread};
 
 mod files;
 mod handle;
@@ -128,6 +129,7 @@ mod response;
 mod routes;
 #[cfg(test)]
 mod tests;
+mod thread;
 
 /// Where the origin listens, what it serves, and its limits.
 #[derive(Debug, Clone, PartialEq, Eq)]

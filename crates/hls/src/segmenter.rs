@@ -222,6 +222,11 @@ impl Segmenter {
             .rendition(self.cutter.video_format(), self.cutter.audio_codec())
     }
 
+    /// The directory of segments and playlists.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.config.dir
+    }
+
     /// Segments written by this run.
     pub fn segments_written(&self) -> u64 {
         self.written

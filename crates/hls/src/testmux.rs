@@ -59,6 +59,30 @@ impl Mux {
         n
     }
 
+    /// A packet on `pid` with only an adaptation field, carrying `pcr` (its
+    /// 90 kHz base).
+    pub fn pcr_packet(&mut self, pid: u16, pcr: u64) {
+        let cc = self.cc.get(&pid).copied().unwrap_or(0);
+        let mut p = vec![
+            0x47,
+            (pid >> 8) as u8 & 0x1f,
+            pid as u8,
+            0x20 | cc,
+            183,
+            0x10,
+        ];
+        p.extend([
+            (pcr >> 25) as u8,
+            (pcr >> 17) as u8,
+            (pcr >> 9) as u8,
+            (pcr >> 1) as u8,
+            (pcr as u8) << 7 | 0x7e,
+            0,
+        ]);
+        p.resize(PACKET_SIZE, 0xff);
+        self.out.extend_from_slice(&p);
+    }
+
     /// A PSI section (pointer field included) with its CRC.
     fn section(&mut self, pid: u16, table_id: u8, id: u16, version: u8, body: &[u8]) {
         let len = 5 + body.len() + 4;
