@@ -63,6 +63,10 @@ impl Default for CutterConfig {
 pub struct Segment {
     /// Whole TS packets: PAT, PMT, then the stream from a random access point.
     pub bytes: Vec<u8>,
+    /// How many of the first `bytes` are the copies of the PAT and PMT
+    /// packets (the latest complete tables before the cut); the stream's
+    /// own packets follow.
+    pub table_bytes: usize,
     /// Presentation time of its first picture (or audio frame).
     pub start: Timestamp,
     /// Its duration in 90 kHz ticks: to the next segment's start, or for the

@@ -221,6 +221,7 @@ impl Assembly {
         self.long_segments += u64::from(long);
         self.done.push_back(Cut::Segment(Segment {
             bytes: open.bytes,
+            table_bytes: open.first_frame,
             start: open.start,
             duration,
             discontinuity: open.discontinuity,

@@ -36,6 +36,8 @@ fn assert_opens_with_keyframe(segs: &[Segment]) {
             .chunks(PACKET_SIZE)
             .map(|b| Packet::parse(b.try_into().expect("188")).expect("valid"))
             .collect();
+        // The test mux's PAT and PMT are one packet each.
+        assert_eq!(s.table_bytes, 2 * PACKET_SIZE, "segment {i}");
         assert_eq!(pkts[0].pid, Pid::PAT, "segment {i}");
         assert_eq!(pkts[1].pid, Pid(crate::testmux::PMT_PID), "segment {i}");
         let v = pkts
