@@ -320,29 +320,44 @@ impl Demuxer {
         if lead.kind == StreamKind::Audio && self.audio_codec.is_none() {
             self.audio_codec = adts_codec(data);
         }
+        let verdict = self.hold(p, lead, pts, decode, data);
+        if verdict.is_some() {
+            self.settle(verdict, sink);
+        }
+    }
+
+    /// Holds a lead PES from its first packet `p` (its elementary stream
+    /// data from `data` on) until its first picture is known; the verdict
+    /// when it is at once.
+    fn hold(
+        &mut self,
+        p: &Packet<'_>,
+        lead: Lead,
+        pts: Option<Timestamp>,
+        decode: Option<Timestamp>,
+        data: &[u8],
+    ) -> Option<Picture> {
         let mut packets = std::mem::take(&mut self.spare);
         packets.extend_from_slice(p.bytes);
-        let mut held = Held {
-            packets,
-            pts,
-            decode,
-            scan: match lead.kind {
-                StreamKind::H264 => Some(FirstPicture::new(Codec::H264)),
-                StreamKind::Hevc => Some(FirstPicture::new(Codec::Hevc)),
-                _ => None,
-            },
+        let mut scan = match lead.kind {
+            StreamKind::H264 => Some(FirstPicture::new(Codec::H264)),
+            StreamKind::Hevc => Some(FirstPicture::new(Codec::Hevc)),
+            _ => None,
         };
-        let verdict = match &mut held.scan {
+        let verdict = match &mut scan {
             Some(scan) => scan.feed(data),
             // Audio and other video: every PES start, or the RAI hint.
             None if lead.kind == StreamKind::Audio => Some(Picture::Idr),
             None if p.random_access_indicator => Some(Picture::Idr),
             None => Some(Picture::Other),
         };
-        self.held = Some(held);
-        if verdict.is_some() {
-            self.settle(verdict, sink);
-        }
+        self.held = Some(Held {
+            packets,
+            pts,
+            decode,
+            scan,
+        });
+        verdict
     }
 
     /// A packet that starts no lead PES: added to what is held (packets of

@@ -50,7 +50,7 @@ impl OriginThread {
         names: &[String],
         stop: Arc<AtomicBool>,
     ) -> Result<(OriginThread, Vec<Publisher>), OriginStartError> {
-        let (senders, mut receivers): (Vec<_>, Vec<_>) = names
+        let (senders, receivers): (Vec<_>, Vec<_>) = names
             .iter()
             .map(|_| watch::channel(Published::default()))
             .unzip();
@@ -64,12 +64,8 @@ impl OriginThread {
             .map_err(|error| OriginStartError::Bind { addr, error })?;
         let local_addr = listener.local_addr().unwrap_or(addr);
         let config = OriginConfig::new(addr, dir);
-        let single = names.len() == 1;
-        let named: Vec<_> = names
-            .iter()
-            .cloned()
-            .zip(receivers.iter().cloned())
-            .collect();
+        let mut routes: Vec<_> = names.iter().cloned().zip(receivers).collect();
+        let single = (routes.len() == 1).then(|| routes.pop()).flatten();
         let handle = std::thread::Builder::new()
             .name("segment-origin".into())
             .spawn(move || {
@@ -79,21 +75,14 @@ impl OriginThread {
                     }
                 };
                 rt.block_on(async move {
-                    match receivers.pop().filter(|_| single) {
-                        Some(state) => serve_on(listener, config, state, shutdown).await,
-                        None => serve_renditions_on(listener, config, named, shutdown).await,
+                    match single {
+                        Some((_, state)) => serve_on(listener, config, state, shutdown).await,
+                        None => serve_renditions_on(listener, config, routes, shutdown).await,
                     }
                 })
             })
             .map_err(OriginStartError::Runtime)?;
-        let publishers = senders
-            .into_iter()
-            .map(|tx| -> Publisher {
-                Box::new(move |p| {
-                    let _ = tx.send(p);
-                })
-            })
-            .collect();
+        let publishers = senders.into_iter().map(publisher).collect();
         Ok((OriginThread { local_addr, handle }, publishers))
     }
 
@@ -108,4 +97,12 @@ impl OriginThread {
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("the origin panicked")))
     }
+}
+
+/// A publisher that hands each state to the origin's channel.
+fn publisher(tx: watch::Sender<Published>) -> Publisher {
+    Box::new(move |p| {
+        // No receiver left: the origin has stopped, nobody is served.
+        let _ = tx.send(p);
+    })
 }
