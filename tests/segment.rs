@@ -483,10 +483,30 @@ fn http_get(port: u16, target: &str) -> (u16, String) {
     (status, body.to_string())
 }
 
-/// A loopback port nothing listens on (bound, then let go).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+/// Starts a `routecast segment … --serve 127.0.0.1:0` (without `-q`) and
+/// reads the port its origin bound from the first line it prints; the rest
+/// of its standard error is read on (so it never blocks) and returned by
+/// the thread.
+fn serving(cmd: &mut Command) -> (std::process::Child, u16, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, Read};
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("routecast runs");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("piped"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("stderr");
+    let port = first
+        .strip_prefix("routecast segment: serving http://127.0.0.1:")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no address served on: {first:?}"));
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = stderr.read_to_string(&mut rest);
+        rest
+    });
+    (child, port, rest)
 }
 
 /// Calls `f` every 100 ms until it answers, for at most `seconds`.
@@ -526,22 +546,16 @@ fn several_renditions_are_served_with_blocking_reloads_under_their_names() {
     let hi = make(dir.path(), "hi.ts", "libx264", 10, 25, &["-s", "256x144"]);
     let lo = make(dir.path(), "lo.ts", "libx264", 10, 25, &[]);
     let out = dir.path().join("hls");
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
-        .arg("segment")
-        .arg(format!("hi={}", hi.display()))
-        .arg(format!("lo={}", lo.display()))
-        .arg("-o")
-        .arg(&out)
-        .args(["--realtime", "-q", "--target-duration", "1"])
-        .args([
-            "--part-target",
-            "0.5",
-            "--serve",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .spawn()
-        .expect("routecast runs");
+    let (mut child, port, stderr) = serving(
+        Command::new(env!("CARGO_BIN_EXE_routecast"))
+            .arg("segment")
+            .arg(format!("hi={}", hi.display()))
+            .arg(format!("lo={}", lo.display()))
+            .arg("-o")
+            .arg(&out)
+            .args(["--realtime", "--target-duration", "1"])
+            .args(["--part-target", "0.5", "--serve", "127.0.0.1:0"]),
+    );
     // The multivariant playlist, once both renditions are measured, is the
     // file on disk: the same URLs work from either.
     let master = within(15, || {
@@ -596,7 +610,20 @@ fn several_renditions_are_served_with_blocking_reloads_under_their_names() {
     if let Err(panic) = checked {
         std::panic::resume_unwind(panic);
     }
-    assert!(status.success(), "SIGTERM ends the run cleanly: {status}");
+    let said = stderr.join().unwrap_or_default();
+    assert!(
+        status.success(),
+        "SIGTERM ends the run cleanly: {status}\n{said}"
+    );
+    // Nothing but each rendition's summary: its playlist and its counts.
+    for name in ["hi", "lo"] {
+        let playlist = out.join(name).join("index.m3u8");
+        assert!(
+            said.lines().any(|l| l == playlist.display().to_string()),
+            "{said}"
+        );
+    }
+    assert_eq!(said.lines().count(), 4, "{said}");
 }
 
 #[test]

@@ -81,13 +81,13 @@
 //!   segment, which one completed segment brings within reach (a 200 failed
 //!   one run); a probe made as the input ended got the ENDLIST playlist.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::checker::{check_segment, LiveChecker, Media, Rules, Snapshot, Want};
-use super::origin::{free_port, get, serve_page, Running};
+use super::origin::{get, serve_page, Running};
 use super::{
     ffprobe_decodes, hls_parser_accepts, make_input, no_player_errors, one_live_run, play,
     playback, web_root, TARGET, WINDOW,
@@ -118,16 +118,22 @@ const SETTLE: f64 = 8.0;
 /// Refusals and the hinted part are probed every this many reloads.
 const PROBE_EVERY: u64 = 20;
 
-/// Starts `routecast segment --realtime` with parts and the origin on
-/// `port`.
-fn start_segmenter(input: &Path, out: &Path, window: u64, grace: u64, port: u16) -> Running {
-    let log = std::fs::File::create(out.with_extension("log")).expect("segmenter log");
-    let child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+/// Starts `routecast segment --realtime` with parts and the origin on a
+/// loopback port it binds itself (port 0): the address it serves on is its
+/// first line on standard error, and the rest goes to the log beside `out`.
+fn start_segmenter(
+    input: &Path,
+    out: &Path,
+    window: u64,
+    grace: u64,
+) -> (Running, SocketAddr, Log) {
+    let mut log = std::fs::File::create(out.with_extension("log")).expect("segmenter log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
         .arg("segment")
         .arg(input)
         .arg("-o")
         .arg(out)
-        .args(["--realtime", "-q", "--target-duration", &TARGET.to_string()])
+        .args(["--realtime", "--target-duration", &TARGET.to_string()])
         .args([
             "--window",
             &window.to_string(),
@@ -135,21 +141,43 @@ fn start_segmenter(input: &Path, out: &Path, window: u64, grace: u64, port: u16)
             &grace.to_string(),
         ])
         .args(["--part-target", &PART_TARGET.to_string()])
-        .args(["--serve", &format!("127.0.0.1:{port}")])
+        .args(["--serve", "127.0.0.1:0"])
         .stdin(Stdio::null())
-        .stderr(log)
+        .stderr(Stdio::piped())
         .spawn()
         .expect("routecast runs");
-    Running(child)
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("piped"));
+    let running = Running(child);
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut first).expect("stderr");
+    let addr = first
+        .strip_prefix("routecast segment: serving http://")
+        .and_then(|rest| rest.strip_suffix("/index.m3u8\n"))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address served on: {first:?}"));
+    let copied = std::thread::spawn(move || std::io::copy(&mut stderr, &mut log));
+    (running, addr, copied)
 }
 
-/// Waits until something listens on `addr`.
-fn wait_listening(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {addr}");
-        std::thread::sleep(Duration::from_millis(50));
+/// The thread copying a segmenter's standard error to its log (it ends
+/// with the segmenter).
+type Log = std::thread::JoinHandle<std::io::Result<u64>>;
+
+/// The log of a segmenter stopped after its input ended, less its summary
+/// (the playlist, then the counts for `input`): what else it said.
+fn unexpected(log: &str, out: &Path, input: &Path) -> String {
+    let playlist = format!("{}", out.join("index.m3u8").display());
+    let counts = format!("{}: ", input.display());
+    let mut lines: Vec<&str> = log.lines().collect();
+    if lines.len() >= 2
+        && lines[lines.len() - 2] == playlist
+        && lines[lines.len() - 1].starts_with(&counts)
+    {
+        lines.truncate(lines.len() - 2);
+    } else {
+        lines.push("(no summary)");
     }
+    lines.join("\n")
 }
 
 /// What a poller saw over one stream.
@@ -547,26 +575,27 @@ fn hls_js_plays_low_latency_hls_from_our_origin_within_3_s_of_live() {
             dir.path().join(format!("{name}-checked")),
         );
         std::fs::create_dir_all(&keep).expect("mkdir");
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
-        let segmenter = start_segmenter(&input, &out, window, grace, addr.port());
-        wait_listening(addr);
+        // Listening already: the address is printed once bound.
+        let (segmenter, addr, log) = start_segmenter(&input, &out, window, grace);
         let out2 = out.clone();
         let poller = std::thread::spawn(move || poll(addr, &out2, &keep, grace));
-        running.push((name, addr, out, segmenter, poller));
+        running.push((name, addr, out, (segmenter, log), poller));
     }
     let (_, addr, out, _, _) = &running[0];
     wait_for_segments(&out.join("index.m3u8"), 2);
     let page = serve_page(&page);
     let url = format!("http://{page}/player.html?ll=1&src=http://{addr}/index.m3u8");
     let (samples, report) = play(&url);
-    for (name, addr, out, segmenter, poller) in running {
+    for (name, addr, out, (segmenter, copier), poller) in running {
         let polled = poller.join().expect("poller thread");
         let log = std::fs::read_to_string(out.with_extension("log")).unwrap_or_default();
         let polled = polled.unwrap_or_else(|e| panic!("{name}: {e}\nsegmenter: {log}"));
         ended_playlist_ignores_directives(addr, polled.end);
         stop(segmenter);
+        let _ = copier.join();
         let log = std::fs::read_to_string(out.with_extension("log")).unwrap_or_default();
-        assert!(log.is_empty(), "{name}: routecast segment said: {log}");
+        let said = unexpected(&log, &out, &input);
+        assert!(said.is_empty(), "{name}: routecast segment said: {said}");
         assert_stream_held(name, &polled, name == "delta");
     }
     assert_played_near_live(&samples, &report);

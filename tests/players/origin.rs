@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
-pub use crate::nginx::{free_port, Nginx as Origin, Running};
+pub use crate::nginx::{Nginx as Origin, Running};
 
 /// The inside of nginx's `http {}` block for an HLS origin on `port`:
 /// playlists never cached, every answer open to any origin (hls.js fetches

@@ -1,13 +1,28 @@
 //! Live HLS from MPEG transport streams: the demultiplexer, the segment
-//! cutter and the playlist writers behind `routecast segment`.
+//! cutter, the playlist writers and the live channel behind `routecast
+//! segment`, and the HTTP origin that serves the result.
 //!
-//! The data path: TS bytes → [`ts::PacketReader`] (188-byte packets, sync
-//! recovered after garbage) → [`cutter::SegmentCutter`] (PAT/PMT tracked,
-//! PES headers read for timestamps, H.264/HEVC NAL units scanned for random
-//! access points) → segments of whole packets, each opening with PAT, PMT and
-//! a keyframe → [`playlist`] (RFC 8216 media and multivariant playlists,
-//! written atomically by [`store`]). [`origin`] serves the result over HTTP
-//! with the low-latency HLS blocking-reload rules.
+//! The data path, one module (or folder) per concept:
+//!
+//! * [`ts`]: 188-byte packets from a byte stream ([`ts::PacketReader`],
+//!   sync recovered after garbage); [`psi`], [`pes`], [`nal`] and [`sps`]
+//!   read the tables, PES headers, NAL unit types and codec parameters.
+//! * [`demux`]: packets → the lead stream's access units, each with its
+//!   timestamps and whether decoding can start there (PAT/PMT followed,
+//!   continuity counted).
+//! * [`cutter`]: where segments and parts end (`cutter/policy.rs`, pure)
+//!   and their assembly from whole packets, each segment opening with PAT,
+//!   PMT and a random access point (`cutter/assembly.rs`).
+//! * [`segmenter`]: segments and parts into files ([`store`]: atomic
+//!   writes, deletion after a grace period) and [`playlist`]s (RFC 8216
+//!   live, EVENT and VOD media playlists, LL-HLS parts and delta updates,
+//!   multivariant playlists); each state is [`publish`]ed.
+//! * [`channel`]: the live channel: inputs (file, UDP, HTTP), `--realtime`
+//!   pacing, failover to a backup input, several renditions and their
+//!   multivariant playlist; time comes from a [`channel::Clock`].
+//! * [`origin`] (feature `origin`, on by default): serves the output over
+//!   HTTP with the low-latency HLS blocking-reload rules. Without it the
+//!   crate pulls in neither tokio nor hyper.
 //!
 //! # Rules
 //! * **Parsers never panic on input**: every byte parser takes `&[u8]` and
@@ -15,7 +30,8 @@
 //!   skipped, never fatal (fuzzed: `fuzz/fuzz_targets/ts_demux.rs`).
 //! * **Time comes from the stream**: durations are PTS differences (33-bit,
 //!   wrapping every 26.5 hours, handled by [`Timestamp::ticks_since`]); the
-//!   wall clock only anchors `EXT-X-PROGRAM-DATE-TIME`.
+//!   wall clock only anchors `EXT-X-PROGRAM-DATE-TIME`, and it is passed in
+//!   (the segmenter takes milliseconds, the channel a clock).
 //! * **Segments are whole packets**: a cut happens only before the first
 //!   packet of a video PES whose first picture is a random access point, so
 //!   no PES is split between two segments at the cut.
@@ -25,25 +41,55 @@
 //! PES before deciding where its first packet goes; the packet, PSI and PES
 //! headers it reads are a few hundred lines, and owning them keeps the cut
 //! logic in one place.
+//!
+//! # Example
+//! Twelve seconds of generated 25 fps video with a keyframe every two
+//! seconds (`testmux`, behind a feature of that name that this crate's own
+//! tests turn on), cut in
+//! memory into segments of at most 4 s:
+//! ```
+//! use routecast_hls::{testmux, CutterConfig, PacketReader, SegmentCutter, PACKET_SIZE};
+//! let ts = testmux::stream(300, 50, 0, true);
+//! let mut cutter = SegmentCutter::new(CutterConfig {
+//!     target_duration: 4,
+//!     ..CutterConfig::default()
+//! });
+//! PacketReader::new().feed(&ts, |packet| {
+//!     let _ = cutter.push(packet); // a broken packet is counted, not fatal
+//! });
+//! cutter.finish();
+//! let segments: Vec<_> = std::iter::from_fn(|| cutter.pop()).collect();
+//! let seconds: Vec<f64> = segments.iter().map(|s| s.seconds()).collect();
+//! assert_eq!(seconds, [4.0, 4.0, 4.0]);
+//! for s in &segments {
+//!     // Whole packets, opening with the PAT (PID 0).
+//!     assert_eq!(s.bytes.len() % PACKET_SIZE, 0);
+//!     assert_eq!(&s.bytes[..3], &[0x47, 0x40, 0x00]);
+//! }
+//! ```
 
+pub mod channel;
 pub mod cutter;
-pub mod failover;
-pub mod input;
+pub mod demux;
 pub mod nal;
+#[cfg(feature = "origin")]
 pub mod origin;
 pub mod pes;
 pub mod playlist;
 pub mod psi;
+pub mod publish;
 pub mod segmenter;
 pub mod sps;
 pub mod store;
 pub mod ts;
 
-#[cfg(test)]
-mod testmux;
+#[cfg(any(test, feature = "testmux"))]
+pub mod testmux;
 
 pub use cutter::{CutterConfig, CutterStats, Segment, SegmentCutter};
-pub use origin::{OriginConfig, Published};
+#[cfg(feature = "origin")]
+pub use origin::OriginConfig;
+pub use publish::Published;
 pub use ts::{Packet, PacketReader, Pid, TsError, PACKET_SIZE};
 
 /// A 90 kHz presentation or decoding timestamp (33 bits, as in the PES header).

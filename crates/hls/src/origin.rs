@@ -107,7 +107,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::Request;
@@ -118,7 +118,9 @@ use tokio::sync::{watch, Semaphore};
 use handle::Origin;
 use routes::{Routes, Stream};
 
+pub use crate::publish::Published;
 pub use routes::RenditionError;
+pub use thread::{OriginStartError, OriginThread};
 
 mod files;
 mod handle;
@@ -127,33 +129,7 @@ mod response;
 mod routes;
 #[cfg(test)]
 mod tests;
-
-/// What the segmenter last wrote, as the origin serves it.
-#[derive(Debug, Clone, Default)]
-pub struct Published {
-    /// The live media playlist, full text (with `EXT-X-PART` /
-    /// `EXT-X-PRELOAD-HINT` lines when low latency is on).
-    pub playlist: String,
-    /// The delta update (with `EXT-X-SKIP`) for `_HLS_skip=YES`, when the
-    /// playlist allows skipping (`CAN-SKIP-UNTIL`); `None` otherwise.
-    pub delta: Option<String>,
-    /// Media sequence number of the last complete segment, if any.
-    pub last_segment: Option<u64>,
-    /// The last complete part: (media sequence number of the segment it
-    /// belongs to, part index from 0), if low latency is on and any exists.
-    /// Parts per segment are not fixed: the part after `(m, i)` is
-    /// `(m, i + 1)` while segment `m` is open, else `(m + 1, 0)`.
-    pub last_part: Option<(u64, u64)>,
-    /// The input ended: no more segments will come (held requests are
-    /// answered at once).
-    pub ended: bool,
-    /// `EXT-X-TARGETDURATION`, seconds.
-    pub target_duration: u32,
-    /// Parts and segments listed (or about to be) but perhaps not on disk
-    /// yet, by file name: the segmenter publishes without waiting for its
-    /// disk writes, and the origin serves these from memory.
-    pub pending_media: Vec<(String, Bytes)>,
-}
+mod thread;
 
 /// Where the origin listens, what it serves, and its limits.
 #[derive(Debug, Clone, PartialEq, Eq)]

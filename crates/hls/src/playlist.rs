@@ -55,16 +55,19 @@
 //! ```
 
 mod date;
+mod low_latency;
 mod media;
 mod multivariant;
 mod parse;
+mod render;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
 
 pub use date::UnixMillis;
-pub use media::{LowLatency, MediaPlaylist, PartEntry, PlaylistType, PushOutcome, SegmentEntry};
+pub use low_latency::LowLatency;
+pub use media::{MediaPlaylist, PartEntry, PlaylistType, PushOutcome, SegmentEntry};
 pub use multivariant::{BitsPerSecond, MultivariantPlaylist, Variant};
 
 /// The only `EXT-X-VERSION` our media playlists need: 3, for floating-point

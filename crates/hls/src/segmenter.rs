@@ -21,19 +21,24 @@
 //! the segmenter reads no clock.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use hyper::body::Bytes;
+use bytes::Bytes;
 
 use crate::cutter::{Cut, CutterConfig, CutterStats, Part, Segment, SegmentCutter};
-use crate::origin::Published;
 use crate::playlist::{MediaPlaylist, PartEntry, PlaylistError, SegmentEntry, Ticks, UnixMillis};
+use crate::publish::Published;
 use crate::store::{DeletionQueue, StoreError};
 use crate::ts::{TsError, PACKET_SIZE};
 use crate::Timestamp;
 use disk::{DiskWriter, Job};
+use rendition::BitRates;
+pub use rendition::Rendition;
+use resume::{open_archive, open_live};
 
 mod disk;
+mod rendition;
+mod resume;
 
 /// The live playlist's file name.
 pub const LIVE_PLAYLIST: &str = "index.m3u8";
@@ -101,25 +106,8 @@ pub struct Segmenter {
     last_segment: Option<u64>,
     last_part: Option<(u64, u64)>,
     publish: Option<Box<dyn FnMut(Published) + Send>>,
-    /// Bit rates of the segments written: the highest, and the totals for
-    /// the average.
-    peak_bps: u64,
-    total_bits: u128,
-    total_ticks: u128,
-}
-
-/// A rendition as a multivariant playlist describes it, measured from the
-/// segments written so far.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rendition {
-    /// `BANDWIDTH`: the highest segment bit rate, bits/s.
-    pub bandwidth: u64,
-    /// `AVERAGE-BANDWIDTH`: all bits over all time, bits/s.
-    pub average_bandwidth: u64,
-    /// `CODECS`: video then audio, comma-separated.
-    pub codecs: String,
-    /// `RESOLUTION`, when there is video.
-    pub resolution: Option<(u32, u32)>,
+    /// Bit rates of the segments written.
+    bit_rates: BitRates,
 }
 
 impl std::fmt::Debug for Segmenter {
@@ -141,43 +129,9 @@ impl Segmenter {
             path: config.dir.clone(),
             error,
         })?;
-        let target = config.cutter.target_duration;
-        let window = Ticks::from_secs_f64(config.window_secs).ok_or_else(|| {
-            SegmenterError::Config(PlaylistError::WindowTooShort {
-                window: Ticks(0),
-                minimum: MediaPlaylist::minimum_window(target),
-            })
-        })?;
-        let live_path = config.dir.join(LIVE_PLAYLIST);
-        let (mut live, resumed) = match resume(&live_path, target)? {
-            Some(mut p) => {
-                p.set_window(window).map_err(SegmenterError::Config)?;
-                (p, true)
-            }
-            None => (
-                MediaPlaylist::live(target, window).map_err(SegmenterError::Config)?,
-                false,
-            ),
-        };
-        if let Some(part) = config.cutter.part_target {
-            let ticks = Ticks::from_secs_f64(part).ok_or(SegmenterError::Config(
-                PlaylistError::InvalidPartTarget {
-                    part_target: Ticks(0),
-                },
-            ))?;
-            live.enable_low_latency(ticks)
-                .map_err(SegmenterError::Config)?;
-        }
+        let (live, resumed) = open_live(&config)?;
+        let archive = open_archive(&config)?;
         let disk = DiskWriter::new(config.dir.clone());
-        let archive = if config.archive {
-            let path = config.dir.join(ARCHIVE_PLAYLIST);
-            Some(match resume(&path, target)? {
-                Some(p) => p,
-                None => MediaPlaylist::event(target).map_err(SegmenterError::Config)?,
-            })
-        } else {
-            None
-        };
         Ok(Self {
             cutter: SegmentCutter::new(config.cutter.clone()),
             deletions: DeletionQueue::new(config.grace_ms),
@@ -192,9 +146,7 @@ impl Segmenter {
             last_segment: None,
             last_part: None,
             publish: None,
-            peak_bps: 0,
-            total_bits: 0,
-            total_ticks: 0,
+            bit_rates: BitRates::default(),
         })
     }
 
@@ -259,32 +211,20 @@ impl Segmenter {
     }
 
     /// What the cutter saw.
-    pub fn stats(&self) -> &CutterStats {
+    pub fn stats(&self) -> CutterStats {
         self.cutter.stats()
     }
 
     /// The rendition as measured so far: `None` until a segment was written
     /// and the codecs are known.
     pub fn rendition(&self) -> Option<Rendition> {
-        if self.total_ticks == 0 {
-            return None;
-        }
-        let video = self.cutter.video_format();
-        let codecs: Vec<&str> = video
-            .map(|v| v.codecs.as_str())
-            .into_iter()
-            .chain(self.cutter.audio_codec())
-            .collect();
-        if codecs.is_empty() {
-            return None;
-        }
-        let average = self.total_bits * u128::from(Timestamp::HZ) / self.total_ticks;
-        Some(Rendition {
-            bandwidth: self.peak_bps,
-            average_bandwidth: u64::try_from(average).unwrap_or(u64::MAX),
-            codecs: codecs.join(","),
-            resolution: video.map(|v| (v.width, v.height)),
-        })
+        self.bit_rates
+            .rendition(self.cutter.video_format(), self.cutter.audio_codec())
+    }
+
+    /// The directory of segments and playlists.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.config.dir
     }
 
     /// Segments written by this run.
@@ -349,15 +289,9 @@ impl Segmenter {
         let size = seg.bytes.len() as u64;
         self.write_media(&name, seg.bytes)?;
         let discontinuity = seg.discontinuity || std::mem::take(&mut self.resumed);
-        let (anchor_ms, ticks) = match self.anchor {
-            Some(a) if !discontinuity => a,
-            // Live input: the segment just completed began its duration ago.
-            _ => (now_ms.saturating_sub(ms(seg.duration)), 0),
-        };
-        self.anchor = Some((anchor_ms, ticks + seg.duration));
         let mut entry = SegmentEntry::new(name, Ticks(seg.duration));
         entry.discontinuity_before = discontinuity;
-        entry.program_date_time = Some(UnixMillis(anchor_ms + ms(ticks)));
+        entry.program_date_time = Some(self.date(seg.duration, discontinuity, now_ms));
         entry.bytes = Some(size);
         let pushed = self
             .live
@@ -373,29 +307,42 @@ impl Segmenter {
             entry.parts.clear();
             let _ = a.push(entry).map_err(SegmenterError::Config)?;
         } else {
-            for old in pushed.removed {
-                for p in &old.parts {
-                    self.deletions
-                        .schedule(self.config.dir.join(&p.uri), now_ms);
-                }
-                self.deletions
-                    .schedule(self.config.dir.join(&old.uri), now_ms);
-            }
+            self.schedule_deletions(&pushed.removed, now_ms);
         }
         self.last_segment = Some(seq);
         self.written += 1;
-        let bits = size * 8;
-        if seg.duration > 0 {
-            let bps = u128::from(bits) * u128::from(Timestamp::HZ) / u128::from(seg.duration);
-            self.peak_bps = self.peak_bps.max(u64::try_from(bps).unwrap_or(u64::MAX));
-            self.total_bits += u128::from(bits);
-            self.total_ticks += u128::from(seg.duration);
-        }
+        self.bit_rates.add(size, seg.duration);
         self.write_playlists()?;
         for path in self.deletions.due(now_ms) {
             self.disk.queue(Job::Delete(path))?;
         }
         Ok(())
+    }
+
+    /// `EXT-X-PROGRAM-DATE-TIME` of a segment of `duration` ticks completed
+    /// at `now_ms`: anchored to the wall clock at the first segment and
+    /// after each discontinuity, then advancing by the stream's durations.
+    fn date(&mut self, duration: u64, discontinuity: bool, now_ms: u64) -> UnixMillis {
+        let (anchor_ms, ticks) = match self.anchor {
+            Some(a) if !discontinuity => a,
+            // Live input: the segment just completed began its duration ago.
+            _ => (now_ms.saturating_sub(ms(duration)), 0),
+        };
+        self.anchor = Some((anchor_ms, ticks + duration));
+        UnixMillis(anchor_ms + ms(ticks))
+    }
+
+    /// Schedules the files of segments (and their parts) that left the live
+    /// window for deletion after the grace period.
+    fn schedule_deletions(&mut self, removed: &[SegmentEntry], now_ms: u64) {
+        for old in removed {
+            for p in &old.parts {
+                self.deletions
+                    .schedule(self.config.dir.join(&p.uri), now_ms);
+            }
+            self.deletions
+                .schedule(self.config.dir.join(&old.uri), now_ms);
+        }
     }
 
     /// Queues a part or segment for the disk; until the disk has it, it is
@@ -469,40 +416,6 @@ fn part_name(seq: u64, k: u64) -> String {
 /// Milliseconds in `ticks` (90 kHz), rounded.
 fn ms(ticks: u64) -> u64 {
     (ticks.saturating_mul(1000) + Timestamp::HZ / 2) / Timestamp::HZ
-}
-
-/// The playlist an earlier run left at `path`, ready to take more segments
-/// (its ENDLIST, if any, dropped), or `None` when there is none.
-fn resume(path: &Path, target: u32) -> Result<Option<MediaPlaylist>, SegmenterError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(SegmenterError::Resume {
-                path: path.to_path_buf(),
-                error: e.to_string(),
-            })
-        }
-    };
-    let open: String = text
-        .lines()
-        .filter(|l| l.trim() != "#EXT-X-ENDLIST")
-        .flat_map(|l| [l, "\n"])
-        .collect();
-    let p = MediaPlaylist::parse(&open).map_err(|e| SegmenterError::Resume {
-        path: path.to_path_buf(),
-        error: e.to_string(),
-    })?;
-    if p.target_duration() != target {
-        return Err(SegmenterError::Resume {
-            path: path.to_path_buf(),
-            error: format!(
-                "its EXT-X-TARGETDURATION is {}, not {target}: it must not change during a stream (use another directory)",
-                p.target_duration()
-            ),
-        });
-    }
-    Ok(Some(p))
 }
 
 #[cfg(test)]

@@ -121,7 +121,9 @@ fn h264(d: &[u8]) -> Option<VideoFormat> {
                     let (mut last, mut next) = (8i32, 8i32);
                     for _ in 0..size {
                         if next != 0 {
-                            next = (last + b.se()? + 256) % 256;
+                            // As the standard's arithmetic, wrapping on
+                            // absurd deltas (the value only decides skips).
+                            next = last.wrapping_add(b.se()?).wrapping_add(256) % 256;
                         }
                         if next != 0 {
                             last = next;
@@ -148,8 +150,8 @@ fn h264(d: &[u8]) -> Option<VideoFormat> {
     }
     b.ue()?; // max_num_ref_frames
     b.skip(1)?; // gaps_in_frame_num_value_allowed_flag
-    let width_mbs = b.ue()? + 1;
-    let height_units = b.ue()? + 1;
+    let width_mbs = b.ue()?.checked_add(1)?;
+    let height_units = b.ue()?.checked_add(1)?;
     let frame_mbs_only = b.bit()?;
     if frame_mbs_only == 0 {
         b.skip(1)?; // mb_adaptive_frame_field_flag
@@ -159,11 +161,18 @@ fn h264(d: &[u8]) -> Option<VideoFormat> {
     if b.bit()? == 1 {
         let (l, r, t, bo) = (b.ue()?, b.ue()?, b.ue()?, b.ue()?);
         let (sub_w, sub_h) = chroma_subsampling(chroma_format_idc);
-        crop_x = (l + r) * sub_w;
-        crop_y = (t + bo) * sub_h * (2 - frame_mbs_only);
+        crop_x = l.checked_add(r)?.checked_mul(sub_w)?;
+        crop_y = t
+            .checked_add(bo)?
+            .checked_mul(sub_h)?
+            .checked_mul(2 - frame_mbs_only)?;
     }
-    let width = (width_mbs * 16).checked_sub(crop_x)?;
-    let height = (height_units * 16 * (2 - frame_mbs_only)).checked_sub(crop_y)?;
+    // Sizes past u32 are no picture: None, never an overflow.
+    let width = width_mbs.checked_mul(16)?.checked_sub(crop_x)?;
+    let height = height_units
+        .checked_mul(16)?
+        .checked_mul(2 - frame_mbs_only)?
+        .checked_sub(crop_y)?;
     Some(VideoFormat {
         codecs: format!("avc1.{profile:02x}{constraints:02x}{level:02x}"),
         width,
@@ -212,8 +221,8 @@ fn hevc(d: &[u8]) -> Option<VideoFormat> {
     if b.bit()? == 1 {
         let (l, r, t, bo) = (b.ue()?, b.ue()?, b.ue()?, b.ue()?);
         let (sub_w, sub_h) = chroma_subsampling(chroma_format_idc);
-        width = width.checked_sub((l + r) * sub_w)?;
-        height = height.checked_sub((t + bo) * sub_h)?;
+        width = width.checked_sub(l.checked_add(r)?.checked_mul(sub_w)?)?;
+        height = height.checked_sub(t.checked_add(bo)?.checked_mul(sub_h)?)?;
     }
     // hvc1.[space]profile.compat(reversed bits, hex).[L|H]level[.constraint bytes, trailing zeros dropped]
     let space = ["", "A", "B", "C"][profile_space as usize & 3];
@@ -299,6 +308,73 @@ mod tests {
             Some("mp4a.40.1")
         );
         assert_eq!(adts_codec(&[0x00, 0xf1, 0x50, 0x80, 0, 0x1f, 0xfc]), None);
+    }
+
+    /// Bits written most significant first, with exp-Golomb codes.
+    #[derive(Default)]
+    struct Writer(Vec<bool>);
+
+    impl Writer {
+        fn bits(&mut self, v: u64, n: u32) -> &mut Self {
+            self.0.extend((0..n).rev().map(|i| v >> i & 1 == 1));
+            self
+        }
+
+        fn ue(&mut self, v: u64) -> &mut Self {
+            let n = 64 - (v + 1).leading_zeros();
+            self.bits(0, n - 1).bits(v + 1, n)
+        }
+
+        /// The SPS NAL unit: header, then the bits padded with ones.
+        fn nal(&self, header: u8) -> Vec<u8> {
+            let mut out = vec![header];
+            out.extend(self.0.chunks(8).map(|c| {
+                (0..8).fold(0u8, |b, i| {
+                    b << 1 | u8::from(c.get(i).copied().unwrap_or(true))
+                })
+            }));
+            out
+        }
+    }
+
+    /// A baseline-profile SPS of `width_mbs` × `height_mbs` macroblocks
+    /// (minus one each) and the given cropping (left, right, top, bottom).
+    fn baseline(width_mbs: u64, height_mbs: u64, crop: Option<[u64; 4]>) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.bits(66, 8).bits(0xc0, 8).bits(30, 8); // profile, constraints, level
+        w.ue(0).ue(0).ue(2).ue(1).bits(0, 1); // id, frame_num, POC type 2, refs, gaps
+        w.ue(width_mbs).ue(height_mbs).bits(1, 1).bits(1, 1); // frame_mbs_only, direct_8x8
+        match crop {
+            Some(c) => {
+                w.bits(1, 1);
+                for v in c {
+                    w.ue(v);
+                }
+            }
+            None => {
+                w.bits(0, 1);
+            }
+        }
+        w.bits(0, 1); // vui_parameters_present_flag
+        w.nal(0x67)
+    }
+
+    #[test]
+    fn a_hand_made_sps_reads_as_made() {
+        let f = parse_sps(Codec::H264, &baseline(39, 22, Some([0, 0, 0, 4])));
+        assert_eq!(f.map(|f| (f.width, f.height)), Some((640, 360)));
+    }
+
+    /// Regression (the ts_demux fuzz target): sizes past u32, from the
+    /// macroblock counts or the cropping, overflowed (a panic where
+    /// overflow is checked); they are no picture size.
+    #[test]
+    fn sizes_past_u32_are_refused_without_overflow() {
+        let max = u64::from(u32::MAX) - 1; // the largest ue(v) read
+        assert_eq!(parse_sps(Codec::H264, &baseline(max, 10, None)), None);
+        assert_eq!(parse_sps(Codec::H264, &baseline(10, max, None)), None);
+        let crop = Some([max, max, 0, 0]);
+        assert_eq!(parse_sps(Codec::H264, &baseline(10, 10, crop)), None);
     }
 
     proptest::proptest! {

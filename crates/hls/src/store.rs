@@ -4,10 +4,13 @@
 //! # Rules
 //! * **A reader sees the old file or the new one, never a part.**
 //!   [`write_atomic`] writes a temporary file in the same directory
-//!   (`.<name>.tmp.<pid>.<counter>`, created exclusively, so concurrent
-//!   writers never share one) and renames it over the target, which POSIX
-//!   makes atomic. On any error the temporary file is removed and the old
-//!   file is left as it was.
+//!   (`.<name>.tmp.<random>`, created exclusively by the `tempfile` crate,
+//!   so concurrent writers never share one; hidden, so the origin never
+//!   serves it) and renames it over the target, which POSIX makes atomic.
+//!   On any error the temporary file is removed and the old file is left
+//!   as it was. The file gets the permissions a plain `File::create` would
+//!   (0666 less the umask), not `tempfile`'s private 0600: an origin
+//!   running as another user must be able to read the segments.
 //! * **No fsync by default.** A live playlist is rewritten every target
 //!   duration or faster and segments are worthless after a crash (the
 //!   segmenter restarts the stream), so [`Durability::Atomic`] only makes
@@ -40,10 +43,11 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+
+use tempfile::NamedTempFile;
 
 #[cfg(test)]
 mod tests;
@@ -157,39 +161,35 @@ pub fn write_atomic_with(
         });
     }
     let target = dir.join(name);
-    let (temporary, file) = create_temporary(dir, name)?;
-    let result = fill(file, &temporary, bytes, durability).and_then(|()| {
-        fs::rename(&temporary, &target).map_err(io_error(Operation::Rename, &target))
-    });
-    if result.is_err() {
-        // Best effort: the error being returned matters more.
-        let _ = fs::remove_file(&temporary);
-    }
-    result?;
+    let temporary = create_temporary(dir, name)?;
+    fill(temporary.as_file(), temporary.path(), bytes, durability)?;
+    // On error the temporary file is dropped, which removes it.
+    temporary
+        .persist(&target)
+        .map_err(|e| io_error(Operation::Rename, &target)(e.error))?;
     if durability == Durability::Synced {
         sync_directory(dir)?;
     }
     Ok(())
 }
 
-/// Creates `.<name>.tmp.<pid>.<counter>` exclusively in `dir`.
-fn create_temporary(dir: &Path, name: &str) -> Result<(PathBuf, File), StoreError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut attempts = 0;
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!(".{name}.tmp.{}.{n}", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(file) => return Ok((path, file)),
-            // A leftover of an earlier process with the same pid.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => attempts += 1,
-            Err(e) => return Err(io_error(Operation::CreateTemporary, &path)(e)),
-        }
-    }
+/// Creates `.<name>.tmp.<random>` exclusively in `dir`, readable as a file
+/// made by `File::create` would be.
+fn create_temporary(dir: &Path, name: &str) -> Result<NamedTempFile, StoreError> {
+    let prefix = format!(".{name}.tmp.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix);
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder.tempfile_in(dir).map_err(|e| {
+        // The random part of the name is not known when creation fails.
+        let template = dir.join(format!("{prefix}XXXXXX"));
+        io_error(Operation::CreateTemporary, &template)(e)
+    })
 }
 
 fn fill(
-    mut file: File,
+    mut file: &File,
     path: &Path,
     bytes: &[u8],
     durability: Durability,

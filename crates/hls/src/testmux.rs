@@ -1,5 +1,8 @@
-//! A minimal transport stream multiplexer for tests: PAT, PMT and PES
-//! packets built by hand, so that tests control every byte.
+//! A minimal transport stream multiplexer for tests, benches and examples
+//! (feature `testmux`; this crate's own tests, benches and doctests enable
+//! it): PAT, PMT and PES packets built by hand, so that tests control every
+//! byte. The streams are H.264-like (real NAL unit headers, filler slice
+//! data): good enough for demultiplexing and cutting, not for decoding.
 
 use crate::ts::PACKET_SIZE;
 
@@ -9,11 +12,15 @@ const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_MPEG_2);
 #[derive(Debug, Default)]
 pub struct Mux {
     cc: std::collections::HashMap<u16, u8>,
+    /// The packets made so far.
     pub out: Vec<u8>,
 }
 
+/// The PMT's PID in [`Mux::pat`].
 pub const PMT_PID: u16 = 0x1000;
+/// The video PID of [`stream`].
 pub const VIDEO_PID: u16 = 0x100;
+/// The audio PID of [`stream`].
 pub const AUDIO_PID: u16 = 0x101;
 
 impl Mux {
@@ -59,6 +66,30 @@ impl Mux {
         n
     }
 
+    /// A packet on `pid` with only an adaptation field, carrying `pcr` (its
+    /// 90 kHz base).
+    pub fn pcr_packet(&mut self, pid: u16, pcr: u64) {
+        let cc = self.cc.get(&pid).copied().unwrap_or(0);
+        let mut p = vec![
+            0x47,
+            (pid >> 8) as u8 & 0x1f,
+            pid as u8,
+            0x20 | cc,
+            183,
+            0x10,
+        ];
+        p.extend([
+            (pcr >> 25) as u8,
+            (pcr >> 17) as u8,
+            (pcr >> 9) as u8,
+            (pcr >> 1) as u8,
+            (pcr as u8) << 7 | 0x7e,
+            0,
+        ]);
+        p.resize(PACKET_SIZE, 0xff);
+        self.out.extend_from_slice(&p);
+    }
+
     /// A PSI section (pointer field included) with its CRC.
     fn section(&mut self, pid: u16, table_id: u8, id: u16, version: u8, body: &[u8]) {
         let len = 5 + body.len() + 4;
@@ -80,6 +111,7 @@ impl Mux {
         self.packets(pid, &payload, false);
     }
 
+    /// A PAT with one program, its PMT on [`PMT_PID`].
     pub fn pat(&mut self) {
         self.section(
             0,
@@ -100,7 +132,8 @@ impl Mux {
         self.section(PMT_PID, 0x02, 1, version, &body);
     }
 
-    /// A video PES with PTS (and DTS) carrying `es`.
+    /// A PES on `pid` with PTS (and DTS) carrying `es`, the first packet
+    /// with the random access indicator if `rai`.
     pub fn pes(
         &mut self,
         pid: u16,
@@ -152,7 +185,8 @@ pub fn h264_au(idr: bool, size: usize) -> Vec<u8> {
     v
 }
 
-pub const FRAME: u64 = 3_600; // 25 fps
+/// A frame's duration in 90 kHz ticks (25 fps).
+pub const FRAME: u64 = 3_600;
 
 /// A stream of `frames` H.264 frames at 25 fps from `pts0`, a keyframe
 /// every `gop` frames, PAT/PMT before each keyframe, and (optionally) an

@@ -1,5 +1,9 @@
 use super::*;
+use crate::demux::MAX_HELD;
+use crate::nal::{Codec, FirstPicture, Picture};
+use crate::pes;
 use crate::testmux::{Mux, AUDIO_PID, VIDEO_PID};
+use crate::ts::{Packet, Pid};
 use proptest::prelude::*;
 
 use crate::testmux::{stream, FRAME};
@@ -15,7 +19,7 @@ fn cut(input: &[u8], config: CutterConfig) -> (Vec<Segment>, CutterStats) {
     }
     c.finish();
     out.extend(std::iter::from_fn(|| c.pop()));
-    (out, c.stats().clone())
+    (out, c.stats())
 }
 
 fn secs(segs: &[Segment]) -> Vec<f64> {
@@ -32,6 +36,8 @@ fn assert_opens_with_keyframe(segs: &[Segment]) {
             .chunks(PACKET_SIZE)
             .map(|b| Packet::parse(b.try_into().expect("188")).expect("valid"))
             .collect();
+        // The test mux's PAT and PMT are one packet each.
+        assert_eq!(s.table_bytes, 2 * PACKET_SIZE, "segment {i}");
         assert_eq!(pkts[0].pid, Pid::PAT, "segment {i}");
         assert_eq!(pkts[1].pid, Pid(crate::testmux::PMT_PID), "segment {i}");
         let v = pkts
@@ -194,7 +200,7 @@ fn a_pes_without_pictures_is_not_held_forever() {
     let mut c = SegmentCutter::new(CutterConfig::default());
     for p in input.chunks(PACKET_SIZE) {
         let _ = c.push(p.try_into().expect("188"));
-        let held = c.held.as_ref().map_or(0, |h| h.packets.len());
+        let held = c.demux.held_bytes();
         assert!(held <= MAX_HELD, "{held} bytes held");
     }
     c.finish();
@@ -306,23 +312,6 @@ fn once_the_gop_is_known_parts_are_balanced_not_ended_by_a_sliver() {
     for s in &segments[1..segments.len() - 1] {
         assert_eq!(s, &[39_600, 39_600, 39_600, 39_600, 21_600]);
     }
-}
-
-#[test]
-fn balance_closes_early_only_for_a_longer_last_part_and_never_under_85_percent() {
-    const F: u64 = 3_600; // 25 fps
-    let target = 45_000; // 0.5 s: 12 frames at most
-    let gop = 50 * F;
-    // 11 frames in, 0 before: closing leaves 39 frames = 12 + 12 + 12 + 3,
-    // growing to 12 leaves 38 = 12 + 12 + 12 + 2: close.
-    assert!(balance(11 * F, 11 * F, F, target, gop));
-    // 10 frames (0.4 s) is under 85 % of the target: never.
-    assert!(!balance(10 * F, 10 * F, F, target, gop));
-    // A GOP that parts of 12 divide (48 frames): growing is as good.
-    assert!(!balance(11 * F, 11 * F, F, target, 48 * F));
-    // Unknown GOP or frame duration: greedy.
-    assert!(!balance(11 * F, 11 * F, F, target, 0));
-    assert!(!balance(11 * F, 11 * F, 0, target, gop));
 }
 
 proptest! {

@@ -1,10 +1,22 @@
 //! `EXT-X-PROGRAM-DATE-TIME` values: ISO 8601 / RFC 3339 UTC date-times with
-//! milliseconds, computed from epoch milliseconds with Howard Hinnant's
-//! `civil_from_days` and `days_from_civil` (proleptic Gregorian calendar).
+//! milliseconds. The calendar work (days in a month, leap years, civil date
+//! from a timestamp and back) is `jiff`'s; this module keeps the exact text
+//! we write and the exact syntax we accept.
+//!
+//! `jiff` covers years up to 9999; a [`UnixMillis`] reaches year 584 million.
+//! The Gregorian calendar repeats every 400 years (146,097 days), so a time
+//! is converted as the same moment of its 400-year cycle near 1970 and the
+//! cycles are added back to the year (formatting) or the milliseconds
+//! (parsing): the result is the proleptic Gregorian date at any size.
 
 use std::fmt;
 
-const MS_PER_DAY: u64 = 86_400_000;
+use jiff::civil::{Date, DateTime, Time};
+use jiff::tz::Offset;
+use jiff::Timestamp;
+
+/// Milliseconds in 400 Gregorian years (146,097 days).
+const MS_PER_CYCLE: u64 = 146_097 * 86_400_000;
 
 /// A wall-clock time in milliseconds since 1970-01-01T00:00:00Z (leap
 /// seconds not counted, as in Unix time).
@@ -23,28 +35,51 @@ impl UnixMillis {
             return None;
         }
         let (year, month, day) = (digits(year)?, digits(month)?, digits(day)?);
-        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-            return None;
-        }
+        // Years past 2399 are read as the same year of an earlier cycle.
+        let cycles = year.saturating_sub(2000) / 400;
+        let date = Date::new(
+            i16::try_from(year - 400 * cycles).ok()?,
+            i8::try_from(month).ok()?,
+            i8::try_from(day).ok()?,
+        )
+        .ok()?;
         let (time, offset_minutes) = split_offset(rest)?;
-        let millis_of_day = time_of_day(time)?;
-        let days = days_from_civil(year as i64, month as u32, day as u32);
-        let ms = i128::from(days) * i128::from(MS_PER_DAY) + i128::from(millis_of_day)
-            - i128::from(offset_minutes) * 60_000;
+        let offset = Offset::from_seconds(offset_minutes * 60).ok()?;
+        let at = offset
+            .to_timestamp(date.to_datetime(time_of_day(time)?))
+            .ok()?;
+        let ms = i128::from(at.as_millisecond()) + i128::from(cycles * MS_PER_CYCLE);
         u64::try_from(ms).ok().map(UnixMillis)
+    }
+
+    /// The UTC date and time of this moment in the first 400-year cycle
+    /// after 1970, and the cycles to add to its year.
+    fn civil(self) -> (DateTime, u64) {
+        let (cycles, rest) = (self.0 / MS_PER_CYCLE, self.0 % MS_PER_CYCLE);
+        // Invariant: rest < 400 years after 1970, within jiff's range and
+        // an i64; the fallback is never taken.
+        let at = i64::try_from(rest)
+            .ok()
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        (Offset::UTC.to_datetime(at), cycles)
     }
 }
 
 impl fmt::Display for UnixMillis {
     /// `YYYY-MM-DDThh:mm:ss.sssZ` (years after 9999 get more digits).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // u64::MAX / MS_PER_DAY < 2^38, so the day count fits in i64.
-        let (year, month, day) = civil_from_days((self.0 / MS_PER_DAY) as i64);
-        let ms = self.0 % MS_PER_DAY;
-        let (h, m, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+        let (t, cycles) = self.civil();
+        let year = i64::from(t.year()) + 400 * cycles as i64;
         write!(
             f,
-            "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z"
+            "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
         )
     }
 }
@@ -58,7 +93,7 @@ fn digits(s: &str) -> Option<u64> {
 }
 
 /// Splits `hh:mm:ss[.f…]` from its `Z` or `±hh:mm` offset (in minutes east).
-fn split_offset(s: &str) -> Option<(&str, i64)> {
+fn split_offset(s: &str) -> Option<(&str, i32)> {
     if let Some(time) = s.strip_suffix('Z') {
         return Some((time, 0));
     }
@@ -76,13 +111,14 @@ fn split_offset(s: &str) -> Option<(&str, i64)> {
     (h <= 23 && m <= 59).then_some((time, sign * (h * 60 + m)))
 }
 
-fn two_digits(tens: u8, ones: u8) -> Option<i64> {
+fn two_digits(tens: u8, ones: u8) -> Option<i32> {
     (tens.is_ascii_digit() && ones.is_ascii_digit())
-        .then(|| i64::from(tens - b'0') * 10 + i64::from(ones - b'0'))
+        .then(|| i32::from(tens - b'0') * 10 + i32::from(ones - b'0'))
 }
 
-/// Milliseconds since midnight from `hh:mm:ss[.f…]`.
-fn time_of_day(s: &str) -> Option<u64> {
+/// The time of day of `hh:mm:ss[.f…]`, to the millisecond (jiff refuses
+/// hours, minutes or seconds out of range).
+fn time_of_day(s: &str) -> Option<Time> {
     let (hms, fraction) = match s.split_once('.') {
         Some((hms, f)) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => (hms, f),
         Some(_) => return None,
@@ -93,60 +129,34 @@ fn time_of_day(s: &str) -> Option<u64> {
     if parts.next().is_some() || [h, m, sec].iter().any(|p| p.len() != 2) {
         return None;
     }
-    let (h, m, sec) = (digits(h)?, digits(m)?, digits(sec)?);
-    if h > 23 || m > 59 || sec > 59 {
-        return None;
-    }
+    let field = |p: &str| digits(p).and_then(|v| i8::try_from(v).ok());
     let milli = fraction
         .bytes()
         .chain(std::iter::repeat(b'0'))
         .take(3)
-        .fold(0, |acc, b| acc * 10 + u64::from(b - b'0'));
-    Some(((h * 60 + m) * 60 + sec) * 1000 + milli)
-}
-
-fn is_leap(year: u64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: u64, month: u64) -> u64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// `(year, month 1–12, day 1–31)` of the day `z` days after 1970-01-01.
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-    let mp = (5 * doy + 2) / 153; // [0, 11], March = 0
-    let day = doy - (153 * mp + 2) / 5 + 1; // [1, 31]
-    let month = if mp < 10 { mp + 3 } else { mp - 9 }; // [1, 12]
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month as u32, day as u32)
-}
-
-/// Days from 1970-01-01 to `year-month-day` (month 1–12, day 1–31).
-pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = year - i64::from(month <= 2);
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400); // [0, 399]
-    let mp = i64::from((month + 9) % 12); // March = 0
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1; // [0, 365]
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
-    era * 146_097 + doe - 719_468
+        .fold(0, |acc, b| acc * 10 + i32::from(b - b'0'));
+    Time::new(field(h)?, field(m)?, field(sec)?, milli * 1_000_000).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    const MS_PER_DAY: u64 = 86_400_000;
+
+    fn is_leap(year: u64) -> bool {
+        year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    }
+
+    fn days_in_month(year: u64, month: u64) -> u64 {
+        match month {
+            2 if is_leap(year) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        }
+    }
 
     /// Slow reference: count whole years, then whole months, from 1970.
     fn slow_civil(ms: u64) -> String {
@@ -204,6 +214,10 @@ mod tests {
         assert_eq!(at("2009-02-13T23:31:30.1Z"), Some(1_234_567_890_100));
         assert_eq!(at("2009-02-13T23:31:30Z"), Some(1_234_567_890_000));
         assert_eq!(at("1970-01-01T00:30:00+01:00"), None, "before 1970");
+        // A date before 1970 with an offset that brings it after.
+        assert_eq!(at("1969-12-31T23:00:00-02:00"), Some(3_600_000));
+        // Past jiff's year 9999, with an offset across the year's end.
+        assert_eq!(at("10000-01-01T01:00:00+01:00"), Some(253_402_300_800_000));
     }
 
     #[test]
@@ -242,15 +256,15 @@ mod tests {
         }
 
         #[test]
-        fn format_then_parse_round_trips(ms in any::<u64>()) {
-            let text = UnixMillis(ms).to_string();
-            prop_assert_eq!(UnixMillis::parse_iso8601(&text), Some(UnixMillis(ms)), "{}", text);
+        fn format_matches_slow_reference_past_year_9999(ms in 253_402_300_800_000u64..600_000_000_000_000) {
+            // 10000 to about 20983: dates jiff cannot hold, by cycles.
+            prop_assert_eq!(UnixMillis(ms).to_string(), slow_civil(ms));
         }
 
         #[test]
-        fn days_round_trip(days in -1_000_000_000i64..1_000_000_000) {
-            let (y, m, d) = civil_from_days(days);
-            prop_assert_eq!(days_from_civil(y, m, d), days);
+        fn format_then_parse_round_trips(ms in any::<u64>()) {
+            let text = UnixMillis(ms).to_string();
+            prop_assert_eq!(UnixMillis::parse_iso8601(&text), Some(UnixMillis(ms)), "{}", text);
         }
 
         #[test]

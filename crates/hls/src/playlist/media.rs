@@ -1,10 +1,10 @@
-//! The media playlist model: segments, sequence numbers, the live sliding
-//! window and rendering.
+//! The media playlist model: segments, sequence numbers and the live
+//! sliding window (rendering is in `render.rs`, low latency in
+//! `low_latency.rs`).
 
+use super::low_latency::LowLatency;
+use super::{excerpt, is_valid_uri, PlaylistError, Ticks, UnixMillis};
 use std::collections::{vec_deque, VecDeque};
-use std::fmt;
-
-use super::{excerpt, is_valid_uri, PlaylistError, Ticks, UnixMillis, VERSION};
 
 /// How a media playlist evolves (`EXT-X-PLAYLIST-TYPE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -50,23 +50,6 @@ pub struct PartEntry {
     /// It starts with a random access point (`INDEPENDENT=YES`).
     pub independent: bool,
 }
-
-/// Low-latency settings of a live playlist.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LowLatency {
-    /// `PART-TARGET`: no part is longer.
-    pub part_target: Ticks,
-    /// Parts listed so far for the segment in progress.
-    pub(super) open_parts: Vec<PartEntry>,
-    /// `EXT-X-PRELOAD-HINT`: the URI of the next part.
-    pub(super) preload_hint: Option<String>,
-}
-
-/// Complete segments whose parts stay listed (besides the segment in
-/// progress): RFC 8216bis §6.2.2 asks for parts within three target
-/// durations of the end; two segments of parts plus the open one cover the
-/// part hold-back of three part targets with room to spare.
-const SEGMENTS_WITH_PARTS: usize = 2;
 
 impl SegmentEntry {
     /// A segment with no discontinuity, date or size (sequence 0 until pushed).
@@ -257,111 +240,6 @@ impl MediaPlaylist {
         }
     }
 
-    /// Turns on low-latency HLS (RFC 8216bis): partial segments no longer
-    /// than `part_target`, blocking reload, delta updates. Only for a live
-    /// playlist; `part_target` must be positive and at most the target
-    /// duration.
-    pub fn enable_low_latency(&mut self, part_target: Ticks) -> Result<(), PlaylistError> {
-        if self.playlist_type != PlaylistType::Live {
-            return Err(PlaylistError::NotLive);
-        }
-        if part_target.0 == 0 || part_target > Ticks::from_secs(self.target_duration) {
-            return Err(PlaylistError::InvalidPartTarget { part_target });
-        }
-        self.low_latency = Some(LowLatency {
-            part_target,
-            open_parts: Vec::new(),
-            preload_hint: None,
-        });
-        Ok(())
-    }
-
-    /// The low-latency settings, when on.
-    pub fn low_latency(&self) -> Option<&LowLatency> {
-        self.low_latency.as_ref()
-    }
-
-    /// Lists a part of the segment in progress (the next one
-    /// [`push`](Self::push) will add), and the URI of the part after it for
-    /// `EXT-X-PRELOAD-HINT`.
-    pub fn push_part(
-        &mut self,
-        part: PartEntry,
-        preload_hint: Option<String>,
-    ) -> Result<(), PlaylistError> {
-        if self.ended {
-            return Err(PlaylistError::Ended);
-        }
-        let Some(ll) = &mut self.low_latency else {
-            return Err(PlaylistError::NotLowLatency);
-        };
-        for uri in std::iter::once(&part.uri).chain(preload_hint.as_ref()) {
-            if !is_valid_uri(uri) || uri.contains('"') {
-                return Err(PlaylistError::InvalidUri { uri: excerpt(uri) });
-            }
-        }
-        ll.open_parts.push(part);
-        ll.preload_hint = preload_hint;
-        Ok(())
-    }
-
-    /// Sets the `EXT-X-PRELOAD-HINT` URI (after a segment completed, the
-    /// first part of the next).
-    pub fn set_preload_hint(&mut self, uri: Option<String>) -> Result<(), PlaylistError> {
-        let Some(ll) = &mut self.low_latency else {
-            return Err(PlaylistError::NotLowLatency);
-        };
-        if let Some(u) = &uri {
-            if !is_valid_uri(u) || u.contains('"') {
-                return Err(PlaylistError::InvalidUri { uri: excerpt(u) });
-            }
-        }
-        ll.preload_hint = uri;
-        Ok(())
-    }
-
-    /// The parts of the segment in progress.
-    pub fn open_parts(&self) -> &[PartEntry] {
-        self.low_latency.as_ref().map_or(&[], |ll| &ll.open_parts)
-    }
-
-    /// `CAN-SKIP-UNTIL`: six target durations (the minimum RFC 8216bis
-    /// §4.4.3.8 allows).
-    pub fn skip_until(&self) -> Ticks {
-        Ticks(6 * Ticks::from_secs(self.target_duration).0)
-    }
-
-    /// The delta update for `_HLS_skip=YES` (RFC 8216bis §6.2.5.1): the
-    /// segments that start more than [`skip_until`](Self::skip_until) before
-    /// the end are replaced by `EXT-X-SKIP`; `None` when low latency is off
-    /// or nothing can be skipped.
-    pub fn render_delta(&self) -> Option<String> {
-        self.low_latency.as_ref()?;
-        let skip = self.skippable();
-        (skip > 0).then(|| {
-            let mut out = String::new();
-            // Writing into a String cannot fail.
-            let _ = self.write(&mut out, skip);
-            out
-        })
-    }
-
-    /// How many leading segments start before the skip boundary.
-    fn skippable(&self) -> usize {
-        let boundary = u128::from(self.skip_until().0);
-        let mut after_start = self.total;
-        let mut n = 0;
-        for s in &self.segments {
-            if after_start <= boundary {
-                break;
-            }
-            after_start -= u128::from(s.duration.0);
-            n += 1;
-        }
-        // The last segment is never skipped.
-        n.min(self.segments.len().saturating_sub(1))
-    }
-
     /// The playlist type.
     pub fn playlist_type(&self) -> PlaylistType {
         self.playlist_type
@@ -407,110 +285,5 @@ impl MediaPlaylist {
     /// Whether `EXT-X-ENDLIST` is written (always for VOD).
     pub fn is_ended(&self) -> bool {
         self.ended || self.playlist_type == PlaylistType::Vod
-    }
-
-    /// `EXT-X-VERSION`: [`VERSION`], the minimum for what we write; 9 with
-    /// low latency (EXT-X-SKIP in delta updates needs it).
-    pub fn version(&self) -> u8 {
-        if self.low_latency.is_some() {
-            9
-        } else {
-            VERSION
-        }
-    }
-
-    /// The playlist text (same as `to_string()`), lines ending in `\n`.
-    pub fn render(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl MediaPlaylist {
-    /// Writes the playlist with its first `skip` segments replaced by
-    /// `EXT-X-SKIP` (0: the full playlist).
-    fn write(&self, f: &mut impl fmt::Write, skip: usize) -> fmt::Result {
-        writeln!(f, "#EXTM3U")?;
-        writeln!(f, "#EXT-X-VERSION:{}", self.version())?;
-        writeln!(f, "#EXT-X-TARGETDURATION:{}", self.target_duration)?;
-        if let Some(ll) = &self.low_latency {
-            let hold_back = Ticks(3 * ll.part_target.0);
-            writeln!(
-                f,
-                "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={},CAN-SKIP-UNTIL={}",
-                seconds(hold_back),
-                seconds(self.skip_until())
-            )?;
-            writeln!(f, "#EXT-X-PART-INF:PART-TARGET={}", seconds(ll.part_target))?;
-        }
-        writeln!(f, "#EXT-X-MEDIA-SEQUENCE:{}", self.media_sequence)?;
-        if self.discontinuity_sequence != 0 {
-            writeln!(
-                f,
-                "#EXT-X-DISCONTINUITY-SEQUENCE:{}",
-                self.discontinuity_sequence
-            )?;
-        }
-        match self.playlist_type {
-            PlaylistType::Live => {}
-            PlaylistType::Event => writeln!(f, "#EXT-X-PLAYLIST-TYPE:EVENT")?,
-            PlaylistType::Vod => writeln!(f, "#EXT-X-PLAYLIST-TYPE:VOD")?,
-        }
-        writeln!(f, "#EXT-X-INDEPENDENT-SEGMENTS")?;
-        if skip > 0 {
-            writeln!(f, "#EXT-X-SKIP:SKIPPED-SEGMENTS={skip}")?;
-        }
-        let with_parts = self.segments.len().saturating_sub(SEGMENTS_WITH_PARTS);
-        for (i, segment) in self.segments.iter().enumerate().skip(skip) {
-            if segment.discontinuity_before {
-                writeln!(f, "#EXT-X-DISCONTINUITY")?;
-            }
-            if let Some(time) = segment.program_date_time {
-                writeln!(f, "#EXT-X-PROGRAM-DATE-TIME:{time}")?;
-            }
-            if self.low_latency.is_some() && i >= with_parts {
-                write_parts(f, &segment.parts)?;
-            }
-            let ms = segment.duration.rounded_millis();
-            writeln!(f, "#EXTINF:{}.{:03},", ms / 1000, ms % 1000)?;
-            writeln!(f, "{}", segment.uri)?;
-        }
-        if let Some(ll) = &self.low_latency {
-            write_parts(f, &ll.open_parts)?;
-            if let Some(hint) = &ll.preload_hint {
-                writeln!(f, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{hint}\"")?;
-            }
-        }
-        if self.is_ended() {
-            writeln!(f, "#EXT-X-ENDLIST")?;
-        }
-        Ok(())
-    }
-}
-
-/// Seconds with three decimals, as attribute values are written.
-fn seconds(t: Ticks) -> String {
-    let ms = t.rounded_millis();
-    format!("{}.{:03}", ms / 1000, ms % 1000)
-}
-
-fn write_parts(f: &mut impl fmt::Write, parts: &[PartEntry]) -> fmt::Result {
-    for p in parts {
-        write!(
-            f,
-            "#EXT-X-PART:DURATION={},URI=\"{}\"",
-            seconds(p.duration),
-            p.uri
-        )?;
-        if p.independent {
-            write!(f, ",INDEPENDENT=YES")?;
-        }
-        writeln!(f)?;
-    }
-    Ok(())
-}
-
-impl fmt::Display for MediaPlaylist {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write(f, 0)
     }
 }

@@ -9,7 +9,7 @@
 //! came late, and hls.js, which holds about 1.2 s of media at a 1.5 s
 //! PART-HOLD-BACK, ran dry. The segmenter now queues its writes here and
 //! publishes at once; what the queue has not written yet is served by the
-//! origin from memory ([`crate::origin::Published::pending_media`]).
+//! origin from memory ([`crate::Published::pending_media`]).
 //!
 //! Only a segmenter that publishes to an origin needs that: without one,
 //! publishing *is* writing the playlist, and the jobs run at once on the
@@ -30,7 +30,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use hyper::body::Bytes;
+use bytes::Bytes;
 
 use crate::store::{self, StoreError};
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::testmux::stream;
+use std::path::Path;
 
 const T0: u64 = 1_764_000_000_000;
 

@@ -1,6 +1,6 @@
 //! Store tests on real temporary directories.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 
@@ -44,6 +44,22 @@ fn writes_and_replaces_leaving_only_the_target() -> Result<(), StoreError> {
         Some(b"synced".to_vec())
     );
     assert_eq!(names(dir.path()), ["live.m3u8", "seg.ts"]);
+    Ok(())
+}
+
+/// Readable by others as a plainly created file is (0666 less the umask),
+/// not private as `tempfile`'s own files are: an origin running as another
+/// user serves these.
+#[cfg(unix)]
+#[test]
+fn written_files_get_the_permissions_of_a_plainly_created_file() -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    write_atomic(dir.path(), "seg0.ts", b"x")?;
+    let plain = dir.path().join("plain");
+    let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o777).ok();
+    let _ = File::create(&plain);
+    assert_eq!(mode(&dir.path().join("seg0.ts")), mode(&plain));
     Ok(())
 }
 

@@ -3,32 +3,38 @@ use std::net::TcpListener;
 use std::sync::atomic::AtomicUsize;
 
 #[test]
-fn input_specs() {
-    assert_eq!(InputSpec::parse("-"), Ok(InputSpec::Stdin));
-    assert_eq!(InputSpec::parse("a.ts"), Ok(InputSpec::File("a.ts".into())));
+fn a_200_head_says_whether_the_body_is_chunked() {
+    let plain = b"HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\n\r\n";
     assert_eq!(
-        InputSpec::parse("udp://@239.1.1.1:5000"),
-        Ok(InputSpec::Udp("239.1.1.1:5000".parse().expect("addr")))
+        parse_response_head(plain),
+        Ok(ResponseHead { chunked: false })
+    );
+    let chunked = b"HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: gzip, Chunked\r\n\r\n";
+    assert_eq!(
+        parse_response_head(chunked),
+        Ok(ResponseHead { chunked: true })
+    );
+}
+
+#[test]
+fn other_statuses_and_garbage_are_errors() {
+    let not_found = parse_response_head(b"HTTP/1.1 404 Not Found\r\n\r\n");
+    assert_eq!(
+        not_found,
+        Err(ResponseHeadError::Status { status: Some(404) })
     );
     assert_eq!(
-        InputSpec::parse("http://127.0.0.1:8080/live.ts?x=1"),
-        Ok(InputSpec::Http(HttpUrl {
-            host: "127.0.0.1".into(),
-            port: 8080,
-            path: "/live.ts?x=1".into()
-        }))
+        not_found.map_err(|e| e.to_string()),
+        Err("HTTP status Some(404)".into())
     );
     assert_eq!(
-        InputSpec::parse("http://example.net"),
-        Ok(InputSpec::Http(HttpUrl {
-            host: "example.net".into(),
-            port: 80,
-            path: "/".into()
-        }))
+        parse_response_head(b""),
+        Err(ResponseHeadError::Status { status: None })
     );
-    assert!(InputSpec::parse("http://h:99999/").is_err());
-    assert!(InputSpec::parse("rtmp://h/x").is_err());
-    assert!(InputSpec::parse("udp://nonsense").is_err());
+    assert!(matches!(
+        parse_response_head(b"<html>\r\n\r\n"),
+        Err(ResponseHeadError::Malformed(_))
+    ));
 }
 
 /// Reads a request head to its end (closing a socket with unread request

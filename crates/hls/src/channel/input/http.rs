@@ -1,34 +1,17 @@
-//! Where transport streams come from: a file, standard input, UDP (unicast
-//! or multicast), or an HTTP URL that streams TS without end, reconnected
-//! with back-off whenever it drops or stalls.
+//! A live transport stream over HTTP: a GET whose body never ends,
+//! reopened with back-off whenever it drops or stalls.
 //!
-//! The HTTP client is written by hand (on `httparse` for the response head):
-//! a live TS stream needs an *idle* read timeout, so that a stalled
-//! connection is noticed and reopened; `ureq` only bounds a whole body's
-//! duration, and an async client would bring a runtime into a blocking
-//! reader thread.
+//! Written by hand (on `httparse` for the response head): a live TS stream
+//! needs an *idle* read timeout, so that a stalled connection is noticed
+//! and reopened; `ureq` only bounds a whole body's duration, and an async
+//! client would bring a runtime into a blocking reader thread. The head is
+//! read by [`parse_response_head`], a pure function over bytes.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
-use std::path::PathBuf;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-use crate::ts::PACKET_SIZE;
-
-/// An input named on the command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InputSpec {
-    /// `-`.
-    Stdin,
-    /// A file path.
-    File(PathBuf),
-    /// `udp://[@]HOST:PORT`: listen there (joining the group if multicast).
-    Udp(SocketAddr),
-    /// `http://HOST[:PORT]/PATH`.
-    Http(HttpUrl),
-}
 
 /// A parsed `http://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,84 +22,6 @@ pub struct HttpUrl {
     pub port: u16,
     /// Path and query, starting with `/`.
     pub path: String,
-}
-
-impl InputSpec {
-    /// Parses `-`, `udp://…`, `http://…` or a file path.
-    pub fn parse(s: &str) -> Result<InputSpec, String> {
-        if s == "-" {
-            return Ok(InputSpec::Stdin);
-        }
-        if let Some(rest) = s.strip_prefix("udp://") {
-            let addr = rest.trim_start_matches('@');
-            return addr
-                .parse()
-                .map(InputSpec::Udp)
-                .map_err(|e| format!("{s}: expected udp://HOST:PORT with a numeric address: {e}"));
-        }
-        if let Some(rest) = s.strip_prefix("http://") {
-            let (authority, path) = match rest.find('/') {
-                Some(i) => (&rest[..i], &rest[i..]),
-                None => (rest, "/"),
-            };
-            let (host, port) = match authority.rsplit_once(':') {
-                Some((h, p)) if !h.ends_with(']') || p.parse::<u16>().is_ok() => (
-                    h,
-                    p.parse::<u16>()
-                        .map_err(|_| format!("{s}: bad port {p:?}"))?,
-                ),
-                _ => (authority, 80),
-            };
-            if host.is_empty() || path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
-                return Err(format!("{s}: expected http://HOST[:PORT]/PATH"));
-            }
-            return Ok(InputSpec::Http(HttpUrl {
-                host: host.to_string(),
-                port,
-                path: path.to_string(),
-            }));
-        }
-        if s.contains("://") {
-            return Err(format!(
-                "{s}: unsupported scheme (file, -, udp:// or http://)"
-            ));
-        }
-        Ok(InputSpec::File(PathBuf::from(s)))
-    }
-
-    /// Opens the input. HTTP never ends: it reconnects (see [`HttpStream`]).
-    pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
-        Ok(match self {
-            InputSpec::Stdin => Box::new(io::stdin()),
-            InputSpec::File(p) => Box::new(std::fs::File::open(p)?),
-            InputSpec::Udp(addr) => Box::new(Datagrams(udp(*addr)?)),
-            InputSpec::Http(url) => Box::new(HttpStream::new(url.clone())),
-        })
-    }
-}
-
-fn udp(addr: SocketAddr) -> io::Result<UdpSocket> {
-    if !addr.ip().is_multicast() {
-        return UdpSocket::bind(addr);
-    }
-    let s = UdpSocket::bind(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), addr.port()))?;
-    match addr.ip() {
-        std::net::IpAddr::V4(g) => s.join_multicast_v4(&g, &Ipv4Addr::UNSPECIFIED)?,
-        std::net::IpAddr::V6(g) => s.join_multicast_v6(&g, 0)?,
-    }
-    Ok(s)
-}
-
-/// A UDP socket read as a byte stream (a datagram holds whole packets).
-struct Datagrams(UdpSocket);
-
-impl Read for Datagrams {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.len() < 7 * PACKET_SIZE {
-            return Err(io::Error::other("buffer smaller than a datagram"));
-        }
-        self.0.recv(buf)
-    }
 }
 
 /// How long an HTTP stream may stay silent before it is reopened.
@@ -213,11 +118,12 @@ impl HttpStream {
     }
 }
 
-/// Reads the response head; an error unless 200. True when the body is chunked.
+/// Reads the response head up to its blank line; an error unless 200.
+/// True when the body is chunked.
 fn read_head(r: &mut impl BufRead) -> io::Result<bool> {
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
-        if head.len() > 64 * 1024 {
+        if head.len() > MAX_HEAD {
             return Err(io::Error::other("response head too large"));
         }
         let n = r.read_until(b'\n', &mut head)?;
@@ -227,18 +133,52 @@ fn read_head(r: &mut impl BufRead) -> io::Result<bool> {
             ));
         }
     }
+    let head = parse_response_head(&head).map_err(io::Error::other)?;
+    Ok(head.chunked)
+}
+
+/// Longest response head read (bytes before the last line that ends it).
+const MAX_HEAD: usize = 64 * 1024;
+
+/// What the stream needs of a response head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// The body is sent with `Transfer-Encoding: chunked`.
+    pub chunked: bool,
+}
+
+/// Why a response head does not start a stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResponseHeadError {
+    /// Not an HTTP/1.x response head (`httparse`'s verdict).
+    #[error("{0}")]
+    Malformed(httparse::Error),
+    /// A status other than 200 (`None`: the head ended before it).
+    #[error("HTTP status {status:?}")]
+    Status {
+        /// The status code, if the head had one.
+        status: Option<u16>,
+    },
+}
+
+/// Reads a response head (status line and header fields, up to and
+/// including the blank line): a 200 and whether its body is chunked.
+/// Pure: any bytes give a value or an error, never a panic.
+pub fn parse_response_head(head: &[u8]) -> Result<ResponseHead, ResponseHeadError> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut resp = httparse::Response::new(&mut headers);
-    resp.parse(&head).map_err(io::Error::other)?;
+    resp.parse(head).map_err(ResponseHeadError::Malformed)?;
     if resp.code != Some(200) {
-        return Err(io::Error::other(format!("HTTP status {:?}", resp.code)));
+        return Err(ResponseHeadError::Status { status: resp.code });
     }
-    Ok(resp.headers.iter().any(|h| {
+    let chunked = resp.headers.iter().any(|h| {
         h.name.eq_ignore_ascii_case("transfer-encoding")
             && String::from_utf8_lossy(h.value)
                 .to_ascii_lowercase()
                 .contains("chunked")
-    }))
+    });
+    Ok(ResponseHead { chunked })
 }
 
 /// A response body, chunked or not.

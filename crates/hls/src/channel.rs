@@ -1,0 +1,326 @@
+//! The live channel behind `routecast segment`: one or several renditions
+//! of a stream, each read from its inputs and segmented into its own
+//! directory, with failover to a backup input, `--realtime` pacing and the
+//! multivariant playlist.
+//!
+//! * [`input`]: where transport streams come from (file, standard input,
+//!   UDP, HTTP that reconnects).
+//! * `reader.rs` reads each input on a thread of its own, paced by the
+//!   stream's PCR when asked (`pace.rs`).
+//! * `follow.rs` is the loop of one rendition: the active input's packets
+//!   into the [`Segmenter`], the [`failover`] watchdog deciding which input
+//!   is active.
+//! * [`renditions`]: names, backups and the multivariant playlist.
+//! * [`clock`]: time is passed in ([`SystemClock`], or [`ManualClock`] for
+//!   tests on virtual time).
+//!
+//! The channel prints nothing: what happens is told to an event callback
+//! ([`ChannelEvent`]), and failures are [`ChannelError`]s.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::cutter::{CutterConfig, CutterStats};
+use crate::publish::Published;
+use crate::segmenter::{Segmenter, SegmenterConfig, SegmenterError};
+use follow::{follow, Context};
+use input::{InputSpec, InputSpecError};
+use reader::ReaderThreads;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use failover::{FailoverConfig, Source};
+pub use renditions::{
+    is_rendition_name, parse_renditions, write_master_playlist, MasterPlaylistError,
+    RenditionInputs, RenditionsError, MASTER_PLAYLIST,
+};
+
+pub mod clock;
+pub mod failover;
+mod follow;
+pub mod input;
+mod pace;
+mod reader;
+pub mod renditions;
+#[cfg(test)]
+mod tests;
+
+/// Takes each state a rendition's segmenter publishes (e.g. an origin's).
+pub type Publisher = Box<dyn FnMut(Published) + Send>;
+
+/// How every rendition of the channel is segmented.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelConfig {
+    /// The output directory: one rendition writes there, several each in
+    /// a directory of their name, with the multivariant playlist at the top.
+    pub out: PathBuf,
+    /// Where to cut.
+    pub cutter: CutterConfig,
+    /// The live window, seconds.
+    pub window_secs: f64,
+    /// How long a segment stays on disk after it left the window, ms.
+    pub grace_ms: u64,
+    /// Keep every segment and list them all in `archive.m3u8`.
+    pub archive: bool,
+    /// Read inputs at the stream's own pace (by its PCR).
+    pub realtime: bool,
+    /// When a backup takes over, and when the primary takes back.
+    pub failover: FailoverConfig,
+}
+
+/// What happens in the channel, for the caller to report.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ChannelEvent<'a> {
+    /// A rendition switched inputs.
+    Switched {
+        /// The rendition's primary input, as given.
+        input: &'a str,
+        /// The input now used.
+        to: Source,
+    },
+    /// An input with a backup failed to read; the other goes on.
+    ReadError {
+        /// The input, as given.
+        input: &'a str,
+        /// Why.
+        error: &'a std::io::Error,
+    },
+    /// The multivariant playlist could not be written (the renditions go on).
+    MasterPlaylistFailed {
+        /// The playlist's path.
+        path: &'a std::path::Path,
+        /// Why.
+        error: &'a MasterPlaylistError,
+    },
+    /// A rendition's stream ended (and, when serving, it was told to stop).
+    Finished(&'a RenditionSummary),
+}
+
+/// What a rendition did, once finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenditionSummary {
+    /// Its primary input, as given.
+    pub input: String,
+    /// Its live playlist.
+    pub playlist: PathBuf,
+    /// Segments written.
+    pub segments: u64,
+    /// What its cutter saw.
+    pub stats: CutterStats,
+    /// Bytes its inputs' readers skipped to find sync.
+    pub skipped_for_sync: u64,
+    /// Input switches (failover and back).
+    pub switches: u64,
+}
+
+/// Why the channel stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChannelError {
+    /// An input is not written as one.
+    #[error(transparent)]
+    Input(#[from] InputSpecError),
+    /// An input cannot be opened.
+    #[error("{spec:?}: cannot open: {error}")]
+    Open {
+        /// The input.
+        spec: InputSpec,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// A segmenter cannot start in its directory.
+    #[error("{0}")]
+    Setup(SegmenterError),
+    /// Writing segments or playlists failed.
+    #[error(transparent)]
+    Write(SegmenterError),
+    /// An input without a backup failed to read.
+    #[error("{input}: read error: {error}")]
+    Read {
+        /// The input, as given.
+        input: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The thread that writes the segment files could not be started.
+    #[error("cannot start the thread that writes the segment files: {0}")]
+    DiskThread(std::io::Error),
+    /// A reader thread could not be started.
+    #[error(transparent)]
+    Thread(std::io::Error),
+    /// A rendition's thread panicked.
+    #[error("a rendition panicked")]
+    Panicked,
+}
+
+/// A live channel: its renditions, how they are segmented, and time.
+pub struct Channel {
+    config: ChannelConfig,
+    renditions: Vec<RenditionInputs>,
+    clock: Arc<dyn Clock>,
+    stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channel")
+            .field("config", &self.config)
+            .field("renditions", &self.renditions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Channel {
+    /// A channel of `renditions` (at least one) that ends its streams
+    /// properly once `stop` is set.
+    pub fn new(
+        config: ChannelConfig,
+        renditions: Vec<RenditionInputs>,
+        clock: Arc<dyn Clock>,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
+        Self {
+            config,
+            renditions,
+            clock,
+            stop,
+        }
+    }
+
+    /// Runs every rendition until its inputs end or `stop` is set; a
+    /// rendition with a publisher (in the order of the renditions) returns
+    /// only once `stop` is set. A rendition that fails sets `stop` (the
+    /// others end their streams) and its error is returned.
+    pub fn run(
+        &self,
+        mut publishers: Vec<Option<Publisher>>,
+        events: &(dyn Fn(ChannelEvent<'_>) + Sync),
+    ) -> Result<(), ChannelError> {
+        if let [one] = self.renditions.as_slice() {
+            let (dir, publish) = (self.config.out.clone(), publishers.pop().flatten());
+            return self.rendition(one, dir, publish, events, |_| {});
+        }
+        self.run_many(publishers, events)
+    }
+
+    /// Several renditions: one thread each, in DIR/NAME, and
+    /// DIR/master.m3u8 listing them once all are measured.
+    fn run_many(
+        &self,
+        mut publishers: Vec<Option<Publisher>>,
+        events: &(dyn Fn(ChannelEvent<'_>) + Sync),
+    ) -> Result<(), ChannelError> {
+        publishers.resize_with(self.renditions.len(), || None);
+        let measured = Mutex::new(vec![None; self.renditions.len()]);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .renditions
+                .iter()
+                .zip(publishers)
+                .enumerate()
+                .map(|(i, (r, publish))| {
+                    let measured = &measured;
+                    scope.spawn(move || {
+                        let dir = self.config.out.join(&r.name);
+                        let result = self.rendition(r, dir, publish, events, |s| {
+                            self.measured(i, s, measured, events);
+                        });
+                        // A rendition that fails ends the run: the others
+                        // (and an origin) must not go on without it.
+                        if result.is_err() {
+                            self.stop.store(true, Ordering::Relaxed);
+                        }
+                        result
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(Err(ChannelError::Panicked)))
+                .collect::<Result<Vec<()>, ChannelError>>()
+        })?;
+        Ok(())
+    }
+
+    /// Rendition `i` wrote segments: the multivariant playlist is written
+    /// again if its measure changed.
+    fn measured(
+        &self,
+        i: usize,
+        segmenter: &Segmenter,
+        measured: &Mutex<Vec<Option<crate::segmenter::Rendition>>>,
+        events: &(dyn Fn(ChannelEvent<'_>) + Sync),
+    ) {
+        let Some(r) = segmenter.rendition() else {
+            return;
+        };
+        let mut m = measured.lock().unwrap_or_else(|p| p.into_inner());
+        if m[i].as_ref() == Some(&r) {
+            return;
+        }
+        m[i] = Some(r);
+        let dir = &self.config.out;
+        if let Err(error) = write_master_playlist(dir, &self.renditions, &m) {
+            let path = dir.join(MASTER_PLAYLIST);
+            (events)(ChannelEvent::MasterPlaylistFailed {
+                path: &path,
+                error: &error,
+            });
+        }
+    }
+
+    /// One rendition's work: its inputs (with the backup, if any) into
+    /// `dir`, `on_write` told after each read that completed something.
+    fn rendition(
+        &self,
+        r: &RenditionInputs,
+        dir: PathBuf,
+        publish: Option<Publisher>,
+        events: &(dyn Fn(ChannelEvent<'_>) + Sync),
+        on_write: impl FnMut(&Segmenter),
+    ) -> Result<(), ChannelError> {
+        let primary = InputSpec::parse(&r.primary)?;
+        let backup = r.backup.as_deref().map(InputSpec::parse).transpose()?;
+        let serving = publish.is_some();
+        let mut segmenter = self.segmenter(dir, publish)?;
+        let mut specs = vec![(Source::Primary, primary)];
+        specs.extend(backup.map(|b| (Source::Backup, b)));
+        let mut inputs = ReaderThreads::start(specs, self.config.realtime, &self.clock)?;
+        let cx = Context {
+            names: [Some(r.primary.as_str()), r.backup.as_deref()],
+            failover: self.config.failover,
+            clock: &*self.clock,
+            stop: &self.stop,
+            serving,
+            events,
+        };
+        let summary = follow(&cx, &mut segmenter, &mut inputs, on_write)?;
+        (events)(ChannelEvent::Finished(&summary));
+        Ok(())
+    }
+
+    /// A segmenter into `dir`, publishing to `publish` if given.
+    fn segmenter(
+        &self,
+        dir: PathBuf,
+        publish: Option<Publisher>,
+    ) -> Result<Segmenter, ChannelError> {
+        let c = &self.config;
+        let config = SegmenterConfig {
+            dir,
+            cutter: c.cutter.clone(),
+            window_secs: c.window_secs,
+            grace_ms: c.grace_ms,
+            archive: c.archive,
+        };
+        let mut segmenter =
+            Segmenter::open(config, self.clock.wall_ms()).map_err(ChannelError::Setup)?;
+        if let Some(publish) = publish {
+            segmenter
+                .on_publish(publish)
+                .map_err(ChannelError::DiskThread)?;
+        }
+        Ok(segmenter)
+    }
+}

@@ -1,0 +1,148 @@
+//! Where transport streams come from: a file, standard input, UDP (unicast
+//! or multicast), or an HTTP URL that streams TS without end, reconnected
+//! with back-off whenever it drops or stalls ([`http`]).
+
+use std::io::{self, Read};
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::PathBuf;
+
+use crate::ts::PACKET_SIZE;
+pub use http::{parse_response_head, HttpStream, HttpUrl, ResponseHead, ResponseHeadError};
+
+pub mod http;
+
+/// An input named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSpec {
+    /// `-`.
+    Stdin,
+    /// A file path.
+    File(PathBuf),
+    /// `udp://[@]HOST:PORT`: listen there (joining the group if multicast).
+    Udp(SocketAddr),
+    /// `http://HOST[:PORT]/PATH`.
+    Http(HttpUrl),
+}
+
+/// Why an input cannot be read as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputSpecError {
+    /// `udp://` without a numeric address and port.
+    #[error("{input}: expected udp://HOST:PORT with a numeric address: {error}")]
+    Udp {
+        /// The input as written.
+        input: String,
+        /// Why the address does not parse.
+        error: std::net::AddrParseError,
+    },
+    /// An `http://` URL whose port is not a number up to 65535.
+    #[error("{input}: bad port {port:?}")]
+    Port {
+        /// The input as written.
+        input: String,
+        /// The port as written.
+        port: String,
+    },
+    /// An `http://` URL without a host, or with spaces or control
+    /// characters in its path.
+    #[error("{input}: expected http://HOST[:PORT]/PATH")]
+    Http {
+        /// The input as written.
+        input: String,
+    },
+    /// A scheme other than `udp://` and `http://`.
+    #[error("{input}: unsupported scheme (file, -, udp:// or http://)")]
+    Scheme {
+        /// The input as written.
+        input: String,
+    },
+}
+
+impl InputSpec {
+    /// Parses `-`, `udp://…`, `http://…` or a file path.
+    pub fn parse(s: &str) -> Result<InputSpec, InputSpecError> {
+        if s == "-" {
+            return Ok(InputSpec::Stdin);
+        }
+        if let Some(rest) = s.strip_prefix("udp://") {
+            let addr = rest.trim_start_matches('@');
+            return addr
+                .parse()
+                .map(InputSpec::Udp)
+                .map_err(|error| InputSpecError::Udp {
+                    input: s.to_owned(),
+                    error,
+                });
+        }
+        if let Some(rest) = s.strip_prefix("http://") {
+            let (authority, path) = match rest.find('/') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, "/"),
+            };
+            let (host, port) = match authority.rsplit_once(':') {
+                Some((h, p)) if !h.ends_with(']') || p.parse::<u16>().is_ok() => (
+                    h,
+                    p.parse::<u16>().map_err(|_| InputSpecError::Port {
+                        input: s.to_owned(),
+                        port: p.to_owned(),
+                    })?,
+                ),
+                _ => (authority, 80),
+            };
+            if host.is_empty() || path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+                return Err(InputSpecError::Http {
+                    input: s.to_owned(),
+                });
+            }
+            return Ok(InputSpec::Http(HttpUrl {
+                host: host.to_string(),
+                port,
+                path: path.to_string(),
+            }));
+        }
+        if s.contains("://") {
+            return Err(InputSpecError::Scheme {
+                input: s.to_owned(),
+            });
+        }
+        Ok(InputSpec::File(PathBuf::from(s)))
+    }
+
+    /// Opens the input. HTTP never ends: it reconnects (see [`HttpStream`]).
+    pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+        Ok(match self {
+            InputSpec::Stdin => Box::new(io::stdin()),
+            InputSpec::File(p) => Box::new(std::fs::File::open(p)?),
+            InputSpec::Udp(addr) => Box::new(Datagrams(udp(*addr)?)),
+            InputSpec::Http(url) => Box::new(HttpStream::new(url.clone())),
+        })
+    }
+}
+
+fn udp(addr: SocketAddr) -> io::Result<UdpSocket> {
+    if !addr.ip().is_multicast() {
+        return UdpSocket::bind(addr);
+    }
+    let s = UdpSocket::bind(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), addr.port()))?;
+    match addr.ip() {
+        std::net::IpAddr::V4(g) => s.join_multicast_v4(&g, &Ipv4Addr::UNSPECIFIED)?,
+        std::net::IpAddr::V6(g) => s.join_multicast_v6(&g, 0)?,
+    }
+    Ok(s)
+}
+
+/// A UDP socket read as a byte stream (a datagram holds whole packets).
+struct Datagrams(UdpSocket);
+
+impl Read for Datagrams {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.len() < 7 * PACKET_SIZE {
+            return Err(io::Error::other("buffer smaller than a datagram"));
+        }
+        self.0.recv(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests;

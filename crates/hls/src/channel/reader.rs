@@ -1,0 +1,147 @@
+//! Reading a rendition's inputs: each on a thread of its own (a stalled
+//! input must not stop the other one, nor the watchdog), paced by the
+//! stream's PCR with `--realtime`, delivered in order through one channel.
+//! The loop that takes them ([`super::follow`]) sees them through
+//! [`Inputs`], so that tests can script arrivals on virtual time.
+
+use std::io::{self, Read};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::clock::Clock;
+use super::failover::Source;
+use super::input::InputSpec;
+use super::pace::Pace;
+use super::ChannelError;
+use crate::ts::PACKET_SIZE;
+
+/// What the inputs delivered.
+#[derive(Debug)]
+pub(crate) enum Arrival {
+    /// Bytes read from an input.
+    Chunk(Source, Vec<u8>),
+    /// The input ended.
+    End(Source),
+    /// Reading the input failed; it is not read any more.
+    Failed(Source, io::Error),
+    /// Nothing arrived in time.
+    Timeout,
+    /// Every input is gone.
+    Disconnected,
+}
+
+/// A rendition's inputs, as the failover loop takes them.
+pub(crate) trait Inputs {
+    /// The next arrival, or [`Arrival::Timeout`] after `timeout`.
+    fn next(&mut self, timeout: Duration) -> Arrival;
+
+    /// Hands back a chunk's buffer once it is read (for the next reads).
+    fn give_back(&mut self, source: Source, chunk: Vec<u8>);
+}
+
+/// One message from a reader thread (an empty chunk: the input ended).
+type Message = (Source, io::Result<Vec<u8>>);
+
+/// Inputs read on threads of their own.
+#[derive(Debug)]
+pub(crate) struct ReaderThreads {
+    rx: Receiver<Message>,
+    /// Each reader's channel for buffers handed back, by [`slot`].
+    spares: Vec<SyncSender<Vec<u8>>>,
+}
+
+/// The index of `source` in per-input arrays.
+pub(crate) fn slot(source: Source) -> usize {
+    usize::from(source == Source::Backup)
+}
+
+impl ReaderThreads {
+    /// Opens each input (the primary first) and starts its reader.
+    pub(crate) fn start(
+        inputs: Vec<(Source, InputSpec)>,
+        realtime: bool,
+        clock: &Arc<dyn Clock>,
+    ) -> Result<Self, ChannelError> {
+        let (tx, rx) = mpsc::sync_channel::<Message>(8);
+        let spares = inputs
+            .into_iter()
+            .map(|(source, spec)| spawn(source, spec, realtime, clock.clone(), tx.clone()))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { rx, spares })
+    }
+}
+
+impl Inputs for ReaderThreads {
+    fn next(&mut self, timeout: Duration) -> Arrival {
+        match self.rx.recv_timeout(timeout) {
+            Ok((source, Ok(chunk))) if chunk.is_empty() => Arrival::End(source),
+            Ok((source, Ok(chunk))) => Arrival::Chunk(source, chunk),
+            Ok((source, Err(e))) => Arrival::Failed(source, e),
+            Err(RecvTimeoutError::Timeout) => Arrival::Timeout,
+            Err(RecvTimeoutError::Disconnected) => Arrival::Disconnected,
+        }
+    }
+
+    fn give_back(&mut self, source: Source, chunk: Vec<u8>) {
+        if let Some(spare) = self.spares.get(slot(source)) {
+            let _ = spare.try_send(chunk);
+        }
+    }
+}
+
+/// Reads `spec` on a thread of its own, sending chunks (an empty one at the
+/// end), paced by the stream's PCR when `realtime`. Returns the channel
+/// that takes buffers back.
+fn spawn(
+    source: Source,
+    spec: InputSpec,
+    realtime: bool,
+    clock: Arc<dyn Clock>,
+    tx: SyncSender<Message>,
+) -> Result<SyncSender<Vec<u8>>, ChannelError> {
+    let input = spec
+        .open()
+        .map_err(|error| ChannelError::Open { spec, error })?;
+    // Chunks come back once read, so buffers are not allocated (and zeroed)
+    // for every read.
+    let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<u8>>(4);
+    std::thread::Builder::new()
+        .name(format!("segment-input-{source:?}"))
+        .spawn(move || read(input, source, realtime, &*clock, &spare_rx, &tx))
+        .map_err(ChannelError::Thread)?;
+    Ok(spare_tx)
+}
+
+/// The reader thread: reads until the input ends or fails, or nobody
+/// listens any more.
+fn read(
+    mut input: Box<dyn Read + Send>,
+    source: Source,
+    realtime: bool,
+    clock: &dyn Clock,
+    spares: &Receiver<Vec<u8>>,
+    tx: &SyncSender<Message>,
+) {
+    let mut pace = realtime.then(Pace::default);
+    let size = if realtime { 16 * PACKET_SIZE } else { 1 << 20 };
+    loop {
+        let mut buf = spares.try_recv().unwrap_or_default();
+        buf.resize(size, 0);
+        let n = match input.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = tx.send((source, Err(e)));
+                return;
+            }
+        };
+        buf.truncate(n);
+        if let Some(pace) = &mut pace {
+            pace.wait_chunk(&buf, clock);
+        }
+        if tx.send((source, Ok(buf))).is_err() || n == 0 {
+            return;
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! Several renditions of one stream: their names and inputs as given on a
+//! command line (`NAME=INPUT`, backups `NAME=INPUT`), and the multivariant
+//! playlist that lists them once each has been measured.
+
+use std::path::Path;
+
+use crate::playlist::{BitsPerSecond, MultivariantPlaylist, PlaylistError, Variant};
+use crate::segmenter::{Rendition, LIVE_PLAYLIST};
+use crate::store::{self, StoreError};
+
+/// The multivariant playlist's file name (with several renditions).
+pub const MASTER_PLAYLIST: &str = "master.m3u8";
+
+/// One rendition's name and inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenditionInputs {
+    /// Its name: its directory under the output, and its URI prefix.
+    pub name: String,
+    /// The primary input (see [`super::input::InputSpec::parse`]).
+    pub primary: String,
+    /// The backup input, if any.
+    pub backup: Option<String>,
+}
+
+/// Why the renditions or backups given cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenditionsError {
+    /// Two renditions with one name.
+    #[error("rendition name {name:?} given twice")]
+    DuplicateName {
+        /// The name.
+        name: String,
+    },
+    /// Several backups for a single input.
+    #[error("--backup is given more than once for one input")]
+    BackupTwice,
+    /// A backup without `NAME=` when there are several renditions.
+    #[error(
+        "--backup {arg}: with several renditions give --backup NAME=INPUT (renditions: {names})"
+    )]
+    BackupUnnamed {
+        /// The backup as given.
+        arg: String,
+        /// The renditions, comma-separated.
+        names: String,
+    },
+    /// A backup for a rendition that does not exist.
+    #[error("--backup {arg}: {name:?} is not a rendition (renditions: {names})")]
+    UnknownRendition {
+        /// The backup as given.
+        arg: String,
+        /// The name it gives.
+        name: String,
+        /// The renditions, comma-separated.
+        names: String,
+    },
+    /// A second backup for one rendition.
+    #[error("--backup {arg}: rendition {name:?} has a backup already")]
+    SecondBackup {
+        /// The backup as given.
+        arg: String,
+        /// The rendition.
+        name: String,
+    },
+}
+
+/// Whether `n` can name a rendition (and its directory): ASCII letters,
+/// digits, `-` and `_`.
+pub fn is_rendition_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The renditions of `inputs` (`NAME=INPUT` or `INPUT`, named r0, r1, …
+/// by position) with their `backups`. One input: at most one backup (a
+/// `NAME=` prefix naming that input is allowed). Several: `NAME=INPUT`, at
+/// most once per rendition.
+pub fn parse_renditions(
+    inputs: &[String],
+    backups: &[String],
+) -> Result<Vec<RenditionInputs>, RenditionsError> {
+    let many = inputs.len() > 1;
+    let mut out: Vec<RenditionInputs> = Vec::new();
+    for (i, arg) in inputs.iter().enumerate() {
+        let (name, primary) = match arg.split_once('=') {
+            Some((n, rest)) if is_rendition_name(n) => (n.to_string(), rest.to_string()),
+            _ => (format!("r{i}"), arg.clone()),
+        };
+        if many && out.iter().any(|r| r.name == name) {
+            return Err(RenditionsError::DuplicateName { name });
+        }
+        out.push(RenditionInputs {
+            name,
+            primary,
+            backup: None,
+        });
+    }
+    match out.as_mut_slice() {
+        [one] => one.backup = single_backup(&one.name, backups)?,
+        many => assign_backups(many, backups)?,
+    }
+    Ok(out)
+}
+
+/// The backup of a single input named `name`.
+fn single_backup(name: &str, given: &[String]) -> Result<Option<String>, RenditionsError> {
+    match given {
+        [] => Ok(None),
+        [one] => Ok(Some(
+            one.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('='))
+                .unwrap_or(one)
+                .to_string(),
+        )),
+        _ => Err(RenditionsError::BackupTwice),
+    }
+}
+
+/// Gives each of several renditions the backup that names it.
+fn assign_backups(
+    renditions: &mut [RenditionInputs],
+    given: &[String],
+) -> Result<(), RenditionsError> {
+    let names = |renditions: &[RenditionInputs]| {
+        renditions
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for arg in given {
+        let Some((name, input)) = arg.split_once('=').filter(|(n, _)| is_rendition_name(n)) else {
+            let (arg, names) = (arg.clone(), names(renditions));
+            return Err(RenditionsError::BackupUnnamed { arg, names });
+        };
+        let Some(i) = renditions.iter().position(|r| r.name == name) else {
+            let (arg, name, names) = (arg.clone(), name.to_string(), names(renditions));
+            return Err(RenditionsError::UnknownRendition { arg, name, names });
+        };
+        if renditions[i].backup.is_some() {
+            let (arg, name) = (arg.clone(), name.to_string());
+            return Err(RenditionsError::SecondBackup { arg, name });
+        }
+        renditions[i].backup = Some(input.to_string());
+    }
+    Ok(())
+}
+
+/// Why the multivariant playlist was not written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MasterPlaylistError {
+    /// The measured renditions make no valid playlist.
+    #[error(transparent)]
+    Playlist(#[from] PlaylistError),
+    /// Writing it failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Writes `dir`/[`MASTER_PLAYLIST`] once every rendition has been measured
+/// (nothing before); `measured` in the order of `renditions`.
+pub fn write_master_playlist(
+    dir: &Path,
+    renditions: &[RenditionInputs],
+    measured: &[Option<Rendition>],
+) -> Result<(), MasterPlaylistError> {
+    let Some(all) = measured
+        .iter()
+        .map(Option::as_ref)
+        .collect::<Option<Vec<&Rendition>>>()
+    else {
+        return Ok(());
+    };
+    let variants = renditions
+        .iter()
+        .zip(all)
+        .map(|(r, m)| Variant {
+            uri: format!("{}/{LIVE_PLAYLIST}", r.name),
+            bandwidth: BitsPerSecond(m.bandwidth),
+            average_bandwidth: Some(BitsPerSecond(m.average_bandwidth)),
+            codecs: m.codecs.clone(),
+            resolution: m.resolution,
+            frame_rate: None,
+        })
+        .collect();
+    let playlist = MultivariantPlaylist::new(variants)?;
+    store::write_atomic(dir, MASTER_PLAYLIST, playlist.render().as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| a.to_string()).collect()
+    }
+
+    /// The backups given `backups` for renditions `names` (each `NAME=NAME.ts`).
+    fn backups(names: &[&str], backups: &[&str]) -> Result<Vec<Option<String>>, String> {
+        let inputs: Vec<String> = names.iter().map(|n| format!("{n}={n}.ts")).collect();
+        parse_renditions(&inputs, &args(backups))
+            .map(|r| r.into_iter().map(|r| r.backup).collect())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn inputs_are_named_by_prefix_or_position() {
+        let r = parse_renditions(&args(&["hi=a.ts", "b.ts", "x/y=c.ts"]), &[]).ok();
+        let names: Option<Vec<(String, String)>> =
+            r.map(|r| r.into_iter().map(|r| (r.name, r.primary)).collect());
+        assert_eq!(
+            names,
+            Some(vec![
+                ("hi".into(), "a.ts".into()),
+                ("r1".into(), "b.ts".into()),
+                ("r2".into(), "x/y=c.ts".into())
+            ])
+        );
+        let twice = parse_renditions(&args(&["a=1.ts", "a=2.ts"]), &[]);
+        assert_eq!(
+            twice.map_err(|e| e.to_string()),
+            Err("rendition name \"a\" given twice".into())
+        );
+    }
+
+    #[test]
+    fn one_input_keeps_backup_input() {
+        let b = |given: &[&str]| backups(&["hi"], given).ok();
+        assert_eq!(b(&[]), Some(vec![None]));
+        assert_eq!(b(&["b.ts"]), Some(vec![Some("b.ts".into())]));
+        assert_eq!(b(&["hi=b.ts"]), Some(vec![Some("b.ts".into())]));
+        // Another prefix is part of the input, as before.
+        assert_eq!(b(&["x=b.ts"]), Some(vec![Some("x=b.ts".into())]));
+        let twice = backups(&["hi"], &["a.ts", "b.ts"]).unwrap_or_else(|e| vec![Some(e)]);
+        assert_eq!(
+            twice,
+            [Some(
+                "--backup is given more than once for one input".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn several_renditions_take_one_backup_each_by_name() {
+        let b = backups(&["hi", "lo"], &["lo=http://b/lo.ts"]).ok();
+        assert_eq!(b, Some(vec![None, Some("http://b/lo.ts".into())]));
+        for (given, expected) in [
+            (
+                &["x=b.ts"][..],
+                "\"x\" is not a rendition (renditions: hi, lo)",
+            ),
+            (
+                &["hi=a.ts", "hi=b.ts"],
+                "rendition \"hi\" has a backup already",
+            ),
+            (&["b.ts"], "give --backup NAME=INPUT"),
+            (&["=b.ts"], "give --backup NAME=INPUT"),
+        ] {
+            let m = backups(&["hi", "lo"], given).err().unwrap_or_default();
+            assert!(m.contains(expected), "{given:?}: {m}");
+            assert!(!m.contains('\n'), "one line: {m}");
+        }
+    }
+
+    #[test]
+    fn the_master_playlist_waits_for_every_rendition() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let renditions = parse_renditions(&args(&["hi=a.ts", "lo=b.ts"]), &[]).expect("valid");
+        let hi = Rendition {
+            bandwidth: 2_000_000,
+            average_bandwidth: 1_500_000,
+            codecs: "avc1.64001f,mp4a.40.2".into(),
+            resolution: Some((1280, 720)),
+        };
+        write_master_playlist(dir.path(), &renditions, &[Some(hi.clone()), None]).expect("ok");
+        assert!(!dir.path().join(MASTER_PLAYLIST).exists());
+        let lo = Rendition {
+            resolution: Some((640, 360)),
+            ..hi.clone()
+        };
+        write_master_playlist(dir.path(), &renditions, &[Some(hi), Some(lo)]).expect("ok");
+        let text = std::fs::read_to_string(dir.path().join(MASTER_PLAYLIST)).expect("written");
+        assert!(text.contains("RESOLUTION=1280x720"), "{text}");
+        assert!(text.lines().any(|l| l == "lo/index.m3u8"), "{text}");
+    }
+}

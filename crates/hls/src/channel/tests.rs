@@ -1,0 +1,231 @@
+//! The failover loop on virtual time: scripted arrivals, a manual clock,
+//! real segmenters writing into temporary directories; nothing sleeps.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use super::follow::{follow, Context};
+use super::reader::{Arrival, Inputs};
+use super::*;
+use crate::playlist::MediaPlaylist;
+use crate::segmenter::ARCHIVE_PLAYLIST;
+use crate::testmux::{stream, VIDEO_PID};
+use crate::ts::{Packet, Pid, PACKET_SIZE};
+
+/// Wall-clock time at the start of every test (2025-11-24).
+const T0: u64 = 1_764_000_000_000;
+
+/// Arrivals at set times (ms after the start), in order; time moves to
+/// each as it is taken, or by the loop's timeout when none is due.
+struct Scripted {
+    clock: ManualClock,
+    script: VecDeque<(u64, Arrival)>,
+}
+
+impl Inputs for Scripted {
+    fn next(&mut self, timeout: Duration) -> Arrival {
+        let now = self.clock.monotonic();
+        let due = self
+            .script
+            .front()
+            .map(|(at, _)| Duration::from_millis(*at));
+        match due {
+            Some(at) if at <= now + timeout => {
+                self.clock.advance(at.saturating_sub(now));
+                self.script
+                    .pop_front()
+                    .map_or(Arrival::Disconnected, |a| a.1)
+            }
+            Some(_) => {
+                self.clock.advance(timeout);
+                Arrival::Timeout
+            }
+            None => Arrival::Disconnected,
+        }
+    }
+
+    fn give_back(&mut self, _: Source, _: Vec<u8>) {}
+}
+
+/// `input` cut into 100 ms chunks of the stream's own time: chunk `k`
+/// holds the packets from the video frame decoded at `k` × 0.1 s on.
+fn tenths(input: &[u8]) -> Vec<Vec<u8>> {
+    let mut chunks: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut first = None;
+    for p in input.chunks_exact(PACKET_SIZE) {
+        let packet = Packet::parse(p.try_into().expect("188")).expect("valid");
+        if packet.pid == Pid(VIDEO_PID) && packet.payload_unit_start_indicator {
+            let dts = crate::pes::parse_header(packet.payload)
+                .expect("PES")
+                .decode_time()
+                .expect("timed")
+                .0;
+            let k = (dts - *first.get_or_insert(dts)) / 9_000;
+            chunks.resize_with(chunks.len().max(k as usize + 1), Vec::new);
+        }
+        chunks.last_mut().expect("one").extend_from_slice(p);
+    }
+    chunks
+}
+
+/// Chunks `from..to` of `chunks` from `source`, the first at `start` ms
+/// and one every 100 ms.
+fn every_tenth(
+    source: Source,
+    chunks: &[Vec<u8>],
+    range: std::ops::Range<usize>,
+    start: u64,
+) -> Vec<(u64, Arrival)> {
+    chunks[range]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (start + 100 * i as u64, Arrival::Chunk(source, c.clone())))
+        .collect()
+}
+
+/// A segmenter into `dir`: 2 s targets, an archive.
+fn segmenter(dir: &Path) -> Segmenter {
+    let config = SegmenterConfig {
+        dir: dir.to_path_buf(),
+        cutter: CutterConfig {
+            target_duration: 2,
+            ..CutterConfig::default()
+        },
+        window_secs: 6.0,
+        grace_ms: 8_000,
+        archive: true,
+    };
+    Segmenter::open(config, T0).expect("open")
+}
+
+/// The archive's segments as (seconds, discontinuity before).
+fn archive(dir: &Path) -> Vec<(f64, bool)> {
+    let text = std::fs::read_to_string(dir.join(ARCHIVE_PLAYLIST)).expect("archive");
+    let p = MediaPlaylist::parse(&text).expect("valid");
+    p.segments()
+        .map(|s| {
+            let ms = s.duration.rounded_millis() as f64;
+            (ms / 1000.0, s.discontinuity_before)
+        })
+        .collect()
+}
+
+/// Runs `script` through a rendition named `names`; the switches it made
+/// (virtual ms after the start, input now used) and its summary.
+fn run(
+    dir: &Path,
+    names: [Option<&str>; 2],
+    script: Vec<(u64, Arrival)>,
+) -> (Result<RenditionSummary, ChannelError>, Vec<(u64, Source)>) {
+    let clock = ManualClock::new(T0);
+    let mut script: Vec<_> = script;
+    // Stable: at one time, the order given.
+    script.sort_by_key(|(at, _)| *at);
+    let mut inputs = Scripted {
+        clock: clock.clone(),
+        script: script.into(),
+    };
+    let switches = std::sync::Mutex::new(Vec::new());
+    let events = |e: ChannelEvent<'_>| {
+        if let ChannelEvent::Switched { to, .. } = e {
+            let at = clock.wall_ms() - T0;
+            switches.lock().expect("lock").push((at, to));
+        }
+    };
+    let stop = AtomicBool::new(false);
+    let cx = Context {
+        names,
+        failover: FailoverConfig {
+            silence_ms: 2_000,
+            recover_ms: 10_000,
+        },
+        clock: &clock,
+        stop: &stop,
+        serving: false,
+        events: &events,
+    };
+    let mut s = segmenter(dir);
+    let summary = follow(&cx, &mut s, &mut inputs, |_| {});
+    let switches = switches.into_inner().expect("lock");
+    (summary, switches)
+}
+
+#[test]
+fn a_silent_primary_fails_over_after_the_stall_timeout_and_takes_back_after_recovery() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // 2 s GOPs at 25 fps, 40 s each; the backup on another timeline.
+    let primary = tenths(&stream(1_000, 50, 0, false));
+    let backup = tenths(&stream(1_000, 50, 7_000_000, false));
+    // The primary sends 10 s, is silent from 10 to 20 s, then goes on
+    // where it stopped; the backup sends all the time.
+    let mut script = every_tenth(Source::Primary, &primary, 0..100, 0);
+    script.extend(every_tenth(Source::Primary, &primary, 100..300, 20_000));
+    script.extend(every_tenth(Source::Backup, &backup, 0..400, 0));
+    let names = [Some("primary.ts"), Some("backup.ts")];
+    let (summary, switches) = run(dir.path(), names, script);
+    // The primary last spoke at 9.9 s: the backup takes over 2 s later; the
+    // primary is back at 20 s and takes back after 10 s of health.
+    assert_eq!(
+        switches,
+        [(11_900, Source::Backup), (30_000, Source::Primary)]
+    );
+    let summary = summary.expect("ran");
+    assert_eq!(summary.switches, 2);
+    assert_eq!(summary.stats.continuity_errors, 0);
+    // The primary's 10 s, less its last frame (cut short by the failure as
+    // far as anyone knows); the backup from its first keyframe after the
+    // switch (12 s) to 30 s, less its last frame; the primary again from
+    // its first keyframe after the switch (the chunk that decided it, 20 s
+    // of its stream, was read before the switch) to its end at 30 s.
+    let mut expected = vec![(2.0, false); 4];
+    expected.push((1.96, false));
+    expected.push((2.0, true));
+    expected.extend([(2.0, false); 7]);
+    expected.push((1.96, false));
+    expected.push((2.0, true));
+    expected.extend([(2.0, false); 3]);
+    assert_eq!(archive(dir.path()), expected);
+}
+
+#[test]
+fn a_flapping_primary_does_not_take_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let primary = tenths(&stream(1_000, 50, 0, false));
+    let backup = tenths(&stream(1_000, 50, 7_000_000, false));
+    // Up 10 s, then 5 s up and 3 s down, twice: never 10 s of health.
+    let mut script = every_tenth(Source::Primary, &primary, 0..100, 0);
+    script.extend(every_tenth(Source::Primary, &primary, 100..150, 13_000));
+    script.extend(every_tenth(Source::Primary, &primary, 150..200, 21_000));
+    script.extend(every_tenth(Source::Backup, &backup, 0..300, 0));
+    let names = [Some("primary.ts"), Some("backup.ts")];
+    let (summary, switches) = run(dir.path(), names, script);
+    assert_eq!(switches, [(11_900, Source::Backup)]);
+    assert_eq!(summary.expect("ran").switches, 1);
+}
+
+#[test]
+fn a_read_error_ends_a_rendition_without_backup_and_not_one_with() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let primary = tenths(&stream(250, 50, 0, false));
+    let broken = || std::io::Error::other("connection reset");
+    let mut script = every_tenth(Source::Primary, &primary, 0..50, 0);
+    script.push((5_000, Arrival::Failed(Source::Primary, broken())));
+    let (summary, _) = run(dir.path(), [Some("in.ts"), None], script);
+    let error = summary.err().map(|e| e.to_string());
+    assert_eq!(
+        error.as_deref(),
+        Some("in.ts: read error: connection reset")
+    );
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut script = every_tenth(Source::Primary, &primary, 0..50, 0);
+    script.push((5_000, Arrival::Failed(Source::Primary, broken())));
+    script.extend(every_tenth(Source::Backup, &primary, 0..100, 0));
+    script.push((10_000, Arrival::End(Source::Backup)));
+    let (summary, switches) = run(dir.path(), [Some("in.ts"), Some("b.ts")], script);
+    // The primary last spoke at 4.9 s.
+    assert_eq!(switches, [(6_900, Source::Backup)]);
+    assert!(summary.is_ok());
+}

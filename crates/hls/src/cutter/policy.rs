@@ -1,0 +1,251 @@
+//! The cut policy: given the lead stream's access units and their times,
+//! where segments and parts end. Pure: no bytes, no IO, no clock.
+//!
+//! * **Segments** end at a random access point when waiting for the next
+//!   one would make the segment round above the target duration: the
+//!   interval between the last two random access points predicts the next.
+//! * **Timeline**: a decoding-time jump beyond `max_jump`, forwards or
+//!   backwards, breaks it (the open segment ends where the old timeline
+//!   did; the next one opens a discontinuity). The 33-bit wrap is no jump.
+//! * **Parts** (low-latency HLS) end before a frame that would take them
+//!   past the part target, or earlier when that balances the segment's
+//!   parts (see [`balance`]).
+
+use super::CutterConfig;
+use crate::Timestamp;
+
+/// Where to cut, from the times of the lead stream's access units.
+#[derive(Debug, Clone)]
+pub(super) struct CutPolicy {
+    /// A segment of at least this many ticks rounds above the target.
+    limit: u64,
+    /// A larger decoding-time step is a discontinuity, ticks.
+    max_jump: u64,
+    /// The part target in ticks, when parts are on.
+    part_target: Option<u64>,
+    /// Presentation time of the last cut point seen, and the interval
+    /// before it (predicts the next one).
+    last_rap: Option<Timestamp>,
+    rap_interval: u64,
+    /// Decoding time of the last lead PES, and the interval before it
+    /// (the frame duration).
+    last_time: Option<Timestamp>,
+    frame: u64,
+    /// The latest presentation time on the current timeline.
+    last_pts: Option<Timestamp>,
+    /// A jump was seen: the next cut opens a discontinuity; the open
+    /// segment ends where the old timeline did.
+    broken: Option<Timestamp>,
+    /// Timestamp jumps turned into discontinuities.
+    discontinuities: u64,
+}
+
+impl CutPolicy {
+    /// The policy for `config`.
+    pub(super) fn new(config: &CutterConfig) -> Self {
+        let hz = Timestamp::HZ;
+        Self {
+            // round(d) <= target  <=>  d < target + 0.5 s.
+            limit: u64::from(config.target_duration) * hz + hz / 2,
+            max_jump: (config.max_jump.max(0.0) * hz as f64) as u64,
+            part_target: config
+                .part_target
+                .filter(|t| t.is_finite() && *t > 0.0)
+                .map(|t| (t * hz as f64) as u64),
+            last_rap: None,
+            rap_interval: 0,
+            last_time: None,
+            frame: 0,
+            last_pts: None,
+            broken: None,
+            discontinuities: 0,
+        }
+    }
+
+    /// The part target in ticks, when parts are on.
+    pub(super) fn part_target(&self) -> Option<u64> {
+        self.part_target
+    }
+
+    /// Timestamp jumps turned into discontinuities so far.
+    pub(super) fn discontinuities(&self) -> u64 {
+        self.discontinuities
+    }
+
+    /// Whether a segment of `duration` ticks rounds above the target.
+    pub(super) fn is_long(&self, duration: u64) -> bool {
+        duration >= self.limit
+    }
+
+    /// Notes the times of a lead PES; a jump breaks the timeline.
+    pub(super) fn note_time(&mut self, decode: Option<Timestamp>, pts: Option<Timestamp>) {
+        let Some(t) = decode else { return };
+        if let Some(last) = self.last_time {
+            let forward = t.ticks_since(last);
+            if forward > self.max_jump {
+                self.discontinuities += 1;
+                self.break_timeline();
+            } else if forward > 0 {
+                self.frame = forward;
+            }
+        }
+        self.last_time = Some(t);
+        if let Some(pts) = pts {
+            // PTS run out of order with B-frames: keep the latest.
+            let later = self
+                .last_pts
+                .is_none_or(|m| (1..=self.max_jump).contains(&pts.ticks_since(m)));
+            if later {
+                self.last_pts = Some(pts);
+            }
+        }
+    }
+
+    /// The end of the last frame on the current timeline.
+    pub(super) fn timeline_end(&self) -> Option<Timestamp> {
+        self.last_pts
+            .map(|t| Timestamp(t.0.wrapping_add(self.frame) & (Timestamp::WRAP - 1)))
+    }
+
+    /// The stream's clock jumped (or the lead stream or the input changed):
+    /// the open segment ends with the old timeline, the next opens a
+    /// discontinuity.
+    pub(super) fn break_timeline(&mut self) {
+        if self.broken.is_none() {
+            self.broken = Some(self.timeline_end().unwrap_or(Timestamp(0)));
+        }
+        self.last_time = None;
+        self.last_pts = None;
+        self.last_rap = None;
+    }
+
+    /// The last frame was dropped: the timeline ends a frame earlier.
+    pub(super) fn drop_last_frame(&mut self) {
+        if let Some(t) = self.last_pts {
+            self.last_pts = Some(Timestamp(
+                t.0.wrapping_sub(self.frame) & (Timestamp::WRAP - 1),
+            ));
+        }
+    }
+
+    /// A random access point at `pts`: it measures the interval between
+    /// them (jumps aside).
+    pub(super) fn note_random_access(&mut self, pts: Timestamp) {
+        let since_rap = self.last_rap.map(|r| pts.ticks_since(r));
+        if let Some(i) = since_rap.filter(|i| *i <= self.max_jump) {
+            if i > 0 {
+                self.rap_interval = i;
+            }
+        }
+        self.last_rap = Some(pts);
+    }
+
+    /// Whether a cut at random access point `pts` is due, for a segment
+    /// open since `open_start` (none open: always).
+    pub(super) fn should_cut(&self, open_start: Option<Timestamp>, pts: Timestamp) -> bool {
+        let Some(start) = open_start else { return true };
+        if self.broken.is_some() {
+            return true;
+        }
+        let elapsed = pts.ticks_since(start);
+        let target = self.limit - Timestamp::HZ / 2;
+        elapsed > 0 && (elapsed >= target || elapsed + self.rap_interval >= self.limit)
+    }
+
+    /// Takes the timeline break for a cut: `Some(end of the old timeline)`
+    /// when the segment being closed ends there and the next opens a
+    /// discontinuity.
+    pub(super) fn take_break(&mut self) -> Option<Timestamp> {
+        self.broken.take()
+    }
+
+    /// Whether the part in progress, started at decoding time `start` after
+    /// `so_far` ticks of closed parts, ends before a frame at decoding time
+    /// `dts`; its duration in ticks if so.
+    pub(super) fn part_ends(&self, start: Timestamp, so_far: u64, dts: Timestamp) -> Option<u64> {
+        let target = self.part_target?;
+        let elapsed = dts.ticks_since(start);
+        if elapsed == 0 || elapsed > self.max_jump {
+            return None;
+        }
+        let due = elapsed + self.frame > target;
+        let so_far = so_far + elapsed;
+        let expected = self.expected_segment();
+        (due || balance(elapsed, so_far, self.frame, target, expected)).then_some(elapsed)
+    }
+
+    /// The expected length of a segment, ticks: the first multiple of the
+    /// interval between random access points at which [`Self::should_cut`]
+    /// cuts (0 while that interval is unknown).
+    fn expected_segment(&self) -> u64 {
+        let ri = self.rap_interval;
+        if ri == 0 {
+            return 0;
+        }
+        let target = self.limit - Timestamp::HZ / 2;
+        let mut len = ri;
+        while len < target && len + ri < self.limit {
+            len += ri;
+        }
+        len
+    }
+}
+
+/// Whether a part of `elapsed` ticks, `so_far` ticks into its segment, is
+/// better closed now than grown to the part target, when the segment is
+/// expected to last `expected` ticks: it is when closing now leaves a
+/// longer last part. Greedy parts end a segment with whatever is left: 25
+/// fps video in 2 s segments and 0.5 s parts gives 0.48, 0.48, 0.48, 0.48
+/// and 0.08 s, and a tiny last part is a full request for two frames that
+/// players fetch late (hls.js stalled on one in the low-latency player
+/// test); this gives 0.44 × 4 + 0.24 s. Only parts of at least 85 % of the
+/// target close early: RFC 8216bis §4.4.4.9 wants that of every part but a
+/// segment's last. Counted in frames, so that timestamp jitter of a tick
+/// does not change the answer. A wrong guess (an irregular GOP) costs
+/// nothing but balance: every part stays within 85–100 % of the target.
+fn balance(elapsed: u64, so_far: u64, frame: u64, target: u64, expected: u64) -> bool {
+    if frame == 0 || expected == 0 || elapsed * 100 < target * 85 {
+        return false;
+    }
+    let frames = |t: u64| (t + frame / 2) / frame;
+    let per_part = target / frame; // whole frames in a full part
+    let (now, left) = (
+        frames(elapsed),
+        frames(expected).saturating_sub(frames(so_far)),
+    );
+    if per_part == 0 || now >= per_part || left == 0 {
+        return false;
+    }
+    // The last part when the rest is cut in full parts.
+    let last = |n: u64| if n == 0 { 0 } else { (n - 1) % per_part + 1 };
+    let close_now = last(left);
+    let grow = per_part - now;
+    let later = if left <= grow {
+        now + left
+    } else {
+        last(left - grow)
+    };
+    close_now > later
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balance_closes_early_only_for_a_longer_last_part_and_never_under_85_percent() {
+        const F: u64 = 3_600; // 25 fps
+        let target = 45_000; // 0.5 s: 12 frames at most
+        let gop = 50 * F;
+        // 11 frames in, 0 before: closing leaves 39 frames = 12 + 12 + 12 + 3,
+        // growing to 12 leaves 38 = 12 + 12 + 12 + 2: close.
+        assert!(balance(11 * F, 11 * F, F, target, gop));
+        // 10 frames (0.4 s) is under 85 % of the target: never.
+        assert!(!balance(10 * F, 10 * F, F, target, gop));
+        // A GOP that parts of 12 divide (48 frames): growing is as good.
+        assert!(!balance(11 * F, 11 * F, F, target, 48 * F));
+        // Unknown GOP or frame duration: greedy.
+        assert!(!balance(11 * F, 11 * F, F, target, 0));
+        assert!(!balance(11 * F, 11 * F, 0, target, gop));
+    }
+}

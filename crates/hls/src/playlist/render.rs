@@ -1,0 +1,145 @@
+//! Rendering a media playlist: the full text, and the delta update that
+//! replaces old segments by `EXT-X-SKIP`.
+
+use std::fmt;
+
+use super::low_latency::SEGMENTS_WITH_PARTS;
+use super::{MediaPlaylist, PartEntry, PlaylistType, Ticks, VERSION};
+
+impl MediaPlaylist {
+    /// `EXT-X-VERSION`: [`VERSION`], the minimum for what we write; 9 with
+    /// low latency (EXT-X-SKIP in delta updates needs it).
+    pub fn version(&self) -> u8 {
+        if self.low_latency.is_some() {
+            9
+        } else {
+            VERSION
+        }
+    }
+
+    /// The playlist text (same as `to_string()`), lines ending in `\n`.
+    pub fn render(&self) -> String {
+        self.to_string()
+    }
+
+    /// The delta update for `_HLS_skip=YES` (RFC 8216bis §6.2.5.1): the
+    /// segments that start more than [`skip_until`](Self::skip_until) before
+    /// the end are replaced by `EXT-X-SKIP`; `None` when low latency is off
+    /// or nothing can be skipped.
+    pub fn render_delta(&self) -> Option<String> {
+        self.low_latency.as_ref()?;
+        let skip = self.skippable();
+        (skip > 0).then(|| {
+            let mut out = String::new();
+            // Writing into a String cannot fail.
+            let _ = self.write(&mut out, skip);
+            out
+        })
+    }
+
+    /// How many leading segments start before the skip boundary.
+    fn skippable(&self) -> usize {
+        let boundary = u128::from(self.skip_until().0);
+        let mut after_start = self.total;
+        let mut n = 0;
+        for s in &self.segments {
+            if after_start <= boundary {
+                break;
+            }
+            after_start -= u128::from(s.duration.0);
+            n += 1;
+        }
+        // The last segment is never skipped.
+        n.min(self.segments.len().saturating_sub(1))
+    }
+}
+
+impl MediaPlaylist {
+    /// Writes the playlist with its first `skip` segments replaced by
+    /// `EXT-X-SKIP` (0: the full playlist).
+    fn write(&self, f: &mut impl fmt::Write, skip: usize) -> fmt::Result {
+        writeln!(f, "#EXTM3U")?;
+        writeln!(f, "#EXT-X-VERSION:{}", self.version())?;
+        writeln!(f, "#EXT-X-TARGETDURATION:{}", self.target_duration)?;
+        if let Some(ll) = &self.low_latency {
+            let hold_back = Ticks(3 * ll.part_target.0);
+            writeln!(
+                f,
+                "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={},CAN-SKIP-UNTIL={}",
+                seconds(hold_back),
+                seconds(self.skip_until())
+            )?;
+            writeln!(f, "#EXT-X-PART-INF:PART-TARGET={}", seconds(ll.part_target))?;
+        }
+        writeln!(f, "#EXT-X-MEDIA-SEQUENCE:{}", self.media_sequence)?;
+        if self.discontinuity_sequence != 0 {
+            writeln!(
+                f,
+                "#EXT-X-DISCONTINUITY-SEQUENCE:{}",
+                self.discontinuity_sequence
+            )?;
+        }
+        match self.playlist_type {
+            PlaylistType::Live => {}
+            PlaylistType::Event => writeln!(f, "#EXT-X-PLAYLIST-TYPE:EVENT")?,
+            PlaylistType::Vod => writeln!(f, "#EXT-X-PLAYLIST-TYPE:VOD")?,
+        }
+        writeln!(f, "#EXT-X-INDEPENDENT-SEGMENTS")?;
+        if skip > 0 {
+            writeln!(f, "#EXT-X-SKIP:SKIPPED-SEGMENTS={skip}")?;
+        }
+        let with_parts = self.segments.len().saturating_sub(SEGMENTS_WITH_PARTS);
+        for (i, segment) in self.segments.iter().enumerate().skip(skip) {
+            if segment.discontinuity_before {
+                writeln!(f, "#EXT-X-DISCONTINUITY")?;
+            }
+            if let Some(time) = segment.program_date_time {
+                writeln!(f, "#EXT-X-PROGRAM-DATE-TIME:{time}")?;
+            }
+            if self.low_latency.is_some() && i >= with_parts {
+                write_parts(f, &segment.parts)?;
+            }
+            let ms = segment.duration.rounded_millis();
+            writeln!(f, "#EXTINF:{}.{:03},", ms / 1000, ms % 1000)?;
+            writeln!(f, "{}", segment.uri)?;
+        }
+        if let Some(ll) = &self.low_latency {
+            write_parts(f, &ll.open_parts)?;
+            if let Some(hint) = &ll.preload_hint {
+                writeln!(f, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{hint}\"")?;
+            }
+        }
+        if self.is_ended() {
+            writeln!(f, "#EXT-X-ENDLIST")?;
+        }
+        Ok(())
+    }
+}
+
+/// Seconds with three decimals, as attribute values are written.
+fn seconds(t: Ticks) -> String {
+    let ms = t.rounded_millis();
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+fn write_parts(f: &mut impl fmt::Write, parts: &[PartEntry]) -> fmt::Result {
+    for p in parts {
+        write!(
+            f,
+            "#EXT-X-PART:DURATION={},URI=\"{}\"",
+            seconds(p.duration),
+            p.uri
+        )?;
+        if p.independent {
+            write!(f, ",INDEPENDENT=YES")?;
+        }
+        writeln!(f)?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for MediaPlaylist {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, 0)
+    }
+}
