@@ -10,9 +10,12 @@
 //!   refers to it ([`routecast_engine::ConfigError`]).
 //!
 //! # Example
-//! ```no_run
+//! The example platform (its GeoIP databases are MaxMind's test files, in
+//! `tests/fixtures`): a London address watching live news goes to London.
+//! ```
 //! use routecast_engine::{Facts, Idle, Router};
-//! let loaded = routecast_geo::load(std::path::Path::new("examples/routecast.toml"))?;
+//! // Doctests run in the crate's folder; the platform is the repository's example.
+//! let loaded = routecast_geo::load(std::path::Path::new("../../examples/routecast.toml"))?;
 //! let router = Router::new(loaded.platform.clone());
 //! let address = "81.2.69.142".parse()?;
 //! let facts = Facts {
@@ -21,7 +24,9 @@
 //!     path: "/live/news/index.m3u8",
 //!     user_agent: None,
 //! };
-//! println!("{:?}", router.decide(&facts, &Idle).site);
+//! assert_eq!(facts.location.country.map(|c| c.to_string()).as_deref(), Some("GB"));
+//! let site = router.decide(&facts, &Idle).site.map(|s| &loaded.platform.site(s).name);
+//! assert_eq!(site.map(String::as_str), Some("lon"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
