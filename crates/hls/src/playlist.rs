@@ -56,6 +56,7 @@
 
 mod date;
 mod low_latency;
+pub mod m3u8;
 mod media;
 mod multivariant;
 mod parse;

@@ -70,15 +70,14 @@ pub use url::Url;
 
 mod base;
 mod steering;
-mod syntax;
 #[cfg(test)]
 mod tests;
 
 pub use base::{BadBase, BaseUrl};
-use steering::{is_variant, pathway_copy, push_pathway, self_steered, steering_tag};
 #[cfg(test)]
-use syntax::attributes;
-use syntax::{edit_attributes, lines, quotable, Kind, Line};
+use routecast_hls::playlist::m3u8::attributes;
+use routecast_hls::playlist::m3u8::{self, edit_attributes, quotable, Kind, Line};
+use steering::{is_variant, pathway_copy, push_pathway, self_steered, steering_tag};
 
 /// Why a playlist cannot be rewritten.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -237,4 +236,32 @@ pub fn rewrite(bytes: &[u8], how: &Rewrite<'_>) -> Result<String, PlaylistError>
         }
     }
     Ok(out)
+}
+
+/// Checks the playlist's bytes (the rules under "What is refused") and
+/// splits it into lines with the project's one M3U8 tokeniser.
+fn lines(bytes: &[u8]) -> Result<Vec<Line<'_>>, PlaylistError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| PlaylistError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    if text.starts_with('\u{feff}') {
+        return Err(PlaylistError::ByteOrderMark);
+    }
+    let mut out = Vec::new();
+    for (l, line) in m3u8::lines(text).zip(1..) {
+        if l.text.contains('\r') || l.end == "\r" {
+            return Err(PlaylistError::LoneCarriageReturn { line });
+        }
+        if l.text
+            .chars()
+            .any(|c| (c.is_control() && c != '\t') || c == '\u{2028}' || c == '\u{2029}')
+        {
+            return Err(PlaylistError::ControlCharacter { line });
+        }
+        out.push(l);
+    }
+    match out.first() {
+        Some(l) if l.text.trim_end_matches([' ', '\t']) == "#EXTM3U" => Ok(out),
+        _ => Err(PlaylistError::NotM3u8),
+    }
 }

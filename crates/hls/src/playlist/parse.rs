@@ -2,6 +2,7 @@
 
 use std::mem;
 
+use super::m3u8::{self, Kind, Line};
 use super::media::{MediaPlaylist, PlaylistType, SegmentEntry};
 use super::{excerpt, is_valid_uri, PlaylistError, Ticks, UnixMillis};
 
@@ -44,16 +45,15 @@ impl MediaPlaylist {
     pub fn parse(text: &str) -> Result<MediaPlaylist, PlaylistError> {
         let mut parser = Parser::default();
         let mut last = 1;
-        for (index, raw) in text.split('\n').enumerate() {
-            let line = index + 1;
-            let content = raw.strip_suffix('\r').unwrap_or(raw);
-            if index == 0 {
-                if content.strip_prefix('\u{feff}').unwrap_or(content) != "#EXTM3U" {
-                    return Err(PlaylistError::MissingHeader { line });
-                }
-            } else if !content.is_empty() {
+        let mut numbered = m3u8::lines(text).zip(1..);
+        let header = numbered.next().map_or("", |(l, _)| l.text);
+        if header.strip_prefix('\u{feff}').unwrap_or(header) != "#EXTM3U" {
+            return Err(PlaylistError::MissingHeader { line: 1 });
+        }
+        for (l, line) in numbered {
+            if !l.text.is_empty() {
                 last = line;
-                parser.line(line, content)?;
+                parser.line(line, l)?;
             }
         }
         parser.finish(last)
@@ -85,16 +85,13 @@ struct Parser {
 }
 
 impl Parser {
-    fn line(&mut self, line: usize, text: &str) -> Result<(), PlaylistError> {
-        if !text.starts_with("#EXT") {
-            return match text.starts_with('#') {
-                true => Ok(()), // a comment
-                false => self.uri(line, text),
-            };
-        }
-        let (tag, value) = match text.split_once(':') {
-            Some((tag, value)) => (tag, value),
-            None => (text, ""),
+    fn line(&mut self, line: usize, l: Line<'_>) -> Result<(), PlaylistError> {
+        let (tag, value) = match l.kind() {
+            Kind::Comment => return Ok(()),
+            // `#` and the name, as the constants and errors write tags.
+            Kind::Tag(name, value) => (&l.text[..=name.len()], value.unwrap_or("")),
+            // A line of white space is not a blank line here: an invalid URI.
+            Kind::Uri | Kind::Blank => return self.uri(line, l.text),
         };
         let invalid = |tag| PlaylistError::InvalidValue {
             line,

@@ -2,8 +2,8 @@
 //! variants and rendition groups, one set per other site, and how a playlist
 //! that steers itself is recognised.
 
-use super::syntax::{attributes, quotable, Kind, Line};
 use super::{Pathway, Rewrite};
+use routecast_hls::playlist::m3u8::{attributes, quotable, Kind, Line};
 
 /// Whether `tag` is a variant stream (`EXT-X-STREAM-INF`,
 /// `EXT-X-I-FRAME-STREAM-INF`).
