@@ -610,6 +610,9 @@ proptest! {
             let oracle = verdicts_of(&r, &r.decide(&f, &mbps));
             let (integer, snapshot) = memo.verdicts_integer_and_snapshot(&r, &prep, &view);
             let (integer, snapshot) = (integer.expect("verdicts fit"), snapshot.expect("verdicts fit"));
+            // Both readings agree with each other on every bit (including
+            // what the oracle is silent on), and each with the oracle.
+            prop_assert_eq!(&integer, &snapshot);
             prop_assert!(integer.iter().all(|v| v.up), "an integer view's sites are up");
             prop_assert_eq!(memo_says(&integer, &oracle), oracle.clone(), "integer view");
             prop_assert_eq!(memo_says(&snapshot, &oracle), oracle, "snapshot");
