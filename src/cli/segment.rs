@@ -108,9 +108,7 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
         .map_err(failure)?;
     if let Some(origin) = origin {
         // Every rendition waited for the stop signal before returning.
-        if let Err(e) = origin.join() {
-            eprintln!("routecast segment: origin: {e}");
-        }
+        origin.join();
     }
     Ok(())
 }
@@ -165,8 +163,9 @@ fn serve(
     stop: Arc<AtomicBool>,
 ) -> Result<Served, Failure> {
     let names: Vec<String> = renditions.iter().map(|r| r.name.clone()).collect();
-    let (origin, publishers) =
-        OriginThread::spawn(addr, &args.out, &names, stop).map_err(|e| match e {
+    let on_error = |e| eprintln!("routecast segment: origin: {e}");
+    let (origin, publishers) = OriginThread::spawn(addr, &args.out, &names, stop, on_error)
+        .map_err(|e| match e {
             OriginStartError::Bind { error, .. } => {
                 Failure::Usage(format!("--serve {addr}: {error}"))
             }

@@ -36,19 +36,22 @@ pub enum OriginStartError {
 #[derive(Debug)]
 pub struct OriginThread {
     local_addr: SocketAddr,
-    handle: JoinHandle<std::io::Result<()>>,
+    handle: JoinHandle<()>,
 }
 
 impl OriginThread {
     /// Listens on `addr` and serves `dir`: the stream of the one name in
     /// `names` at the root, or each named rendition under `/NAME/`. Returns
     /// the origin and each rendition's publisher (in the order of `names`),
-    /// to hand to its segmenter. The origin stops once `stop` is set.
+    /// to hand to its segmenter. The origin stops once `stop` is set; if
+    /// serving fails before, `on_error` is told at once, on the origin's
+    /// thread.
     pub fn spawn(
         addr: SocketAddr,
         dir: &Path,
         names: &[String],
         stop: Arc<AtomicBool>,
+        on_error: impl FnOnce(std::io::Error) + Send + 'static,
     ) -> Result<(OriginThread, Vec<Publisher>), OriginStartError> {
         let (senders, receivers): (Vec<_>, Vec<_>) = names
             .iter()
@@ -74,12 +77,15 @@ impl OriginThread {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 };
-                rt.block_on(async move {
+                let served = rt.block_on(async move {
                     match single {
                         Some((_, state)) => serve_on(listener, config, state, shutdown).await,
                         None => serve_renditions_on(listener, config, routes, shutdown).await,
                     }
-                })
+                });
+                if let Err(e) = served {
+                    on_error(e);
+                }
             })
             .map_err(OriginStartError::Runtime)?;
         let publishers = senders.into_iter().map(publisher).collect();
@@ -91,11 +97,10 @@ impl OriginThread {
         self.local_addr
     }
 
-    /// Waits until it has stopped; how serving ended.
-    pub fn join(self) -> std::io::Result<()> {
-        self.handle
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other("the origin panicked")))
+    /// Waits until it has stopped (a panic on its thread has been printed
+    /// by the panic hook already).
+    pub fn join(self) {
+        let _ = self.handle.join();
     }
 }
 
