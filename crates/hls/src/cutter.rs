@@ -20,7 +20,7 @@
 //! assembly (`cutter/assembly.rs`) puts whole packets into them. The
 //! [`SegmentCutter`] here wires the three together.
 
-use crate::demux::{AccessUnit, DemuxEvent, Demuxer};
+use crate::demux::{AccessUnit, DemuxEvent, DemuxStats, Demuxer};
 use crate::psi::Pmt;
 use crate::sps::VideoFormat;
 use crate::ts::{TsError, PACKET_SIZE};
@@ -114,20 +114,10 @@ pub enum Cut {
 /// What the cutter saw, for logs and metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CutterStats {
-    /// Packets taken.
-    pub packets: u64,
-    /// Null packets (PID 0x1fff) left out of the segments.
-    pub null_packets: u64,
-    /// Packets dropped as broken (transport error, bad adaptation field).
-    pub bad_packets: u64,
-    /// Continuity counter gaps (lost packets).
-    pub continuity_errors: u64,
-    /// PSI sections dropped (CRC, length).
-    pub bad_sections: u64,
-    /// PES headers that could not be read.
-    pub bad_pes: u64,
-    /// PMT versions after the first.
-    pub pmt_changes: u64,
+    /// What the demultiplexer saw: packets taken, null packets (left out of
+    /// the segments), broken packets, continuity gaps, bad sections and PES
+    /// headers, PMT changes.
+    pub demux: DemuxStats,
     /// Timestamp jumps turned into discontinuities.
     pub discontinuities: u64,
     /// Segments longer than the target duration.
@@ -162,15 +152,8 @@ impl SegmentCutter {
 
     /// What was seen so far.
     pub fn stats(&self) -> CutterStats {
-        let d = self.demux.stats();
         CutterStats {
-            packets: d.packets,
-            null_packets: d.null_packets,
-            bad_packets: d.bad_packets,
-            continuity_errors: d.continuity_errors,
-            bad_sections: d.bad_sections,
-            bad_pes: d.bad_pes,
-            pmt_changes: d.pmt_changes,
+            demux: *self.demux.stats(),
             discontinuities: self.policy.discontinuities(),
             long_segments: self.assembly.long_segments(),
             skipped_before_start: self.assembly.skipped_before_start(),

@@ -99,7 +99,7 @@ impl AccessUnit<'_> {
 }
 
 /// What the demuxer saw.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DemuxStats {
     /// Packets taken.
     pub packets: u64,

@@ -173,7 +173,7 @@ fn a_silent_primary_fails_over_after_the_stall_timeout_and_takes_back_after_reco
     );
     let summary = summary.expect("ran");
     assert_eq!(summary.switches, 2);
-    assert_eq!(summary.stats.continuity_errors, 0);
+    assert_eq!(summary.stats.demux.continuity_errors, 0);
     // The primary's 10 s, less its last frame (cut short by the failure as
     // far as anyone knows); the backup from its first keyframe after the
     // switch (12 s) to 30 s, less its last frame; the primary again from

@@ -62,7 +62,7 @@ fn two_second_gops_make_six_second_segments() {
     assert_eq!(secs(&segs), [6.0, 6.0, 6.0, 6.0, 6.0]);
     assert_opens_with_keyframe(&segs);
     assert!(segs.iter().all(|s| !s.discontinuity && !s.long));
-    assert_eq!(stats.continuity_errors, 0);
+    assert_eq!(stats.demux.continuity_errors, 0);
     assert_eq!(stats.long_segments, 0);
 }
 
@@ -136,8 +136,8 @@ fn lost_and_broken_packets_are_counted_and_cutting_goes_on() {
     input[900 * PACKET_SIZE] = 0x46;
     let (segs, stats) = cut(&input, CutterConfig::default());
     // The lost packet, and the gap the dropped broken one leaves.
-    assert_eq!(stats.continuity_errors, 2);
-    assert_eq!(stats.bad_packets, 1);
+    assert_eq!(stats.demux.continuity_errors, 2);
+    assert_eq!(stats.demux.bad_packets, 1);
     assert_eq!(secs(&segs), [6.0, 6.0]);
 }
 
@@ -225,7 +225,7 @@ fn null_packets_are_left_out_of_segments() {
     let (b, stats) = cut(&padded, CutterConfig::default());
     assert_eq!(a, b);
     let packets = (plain.len() / PACKET_SIZE) as u64;
-    assert_eq!(stats.null_packets, packets.div_ceil(3));
+    assert_eq!(stats.demux.null_packets, packets.div_ceil(3));
 }
 
 /// Every part and segment, in the order the cutter gives them.
@@ -385,7 +385,7 @@ fn a_pmt_change_moving_the_video_is_counted_and_cut_after_a_discontinuity() {
     }
     input.extend(m.out);
     let (segs, stats) = cut(&input, CutterConfig::default());
-    assert_eq!(stats.pmt_changes, 1);
+    assert_eq!(stats.demux.pmt_changes, 1);
     let flags: Vec<bool> = segs.iter().map(|s| s.discontinuity).collect();
     assert_eq!(flags.iter().filter(|f| **f).count(), 1, "{flags:?}");
     // Every segment after the change carries the new PMT and opens on the new PID.
