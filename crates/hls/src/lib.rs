@@ -20,7 +20,7 @@
 //! * [`channel`]: the live channel: inputs (file, UDP, HTTP), `--realtime`
 //!   pacing, failover to a backup input, several renditions and their
 //!   multivariant playlist; time comes from a [`channel::Clock`].
-//! * [`origin`] (feature `origin`, on by default): serves the output over
+//! * `origin` (feature `origin`, on by default): serves the output over
 //!   HTTP with the low-latency HLS blocking-reload rules. Without it the
 //!   crate pulls in neither tokio nor hyper.
 //!
