@@ -88,8 +88,12 @@ pub(crate) fn json_refusal(e: &ServeError) -> Response<Body> {
 }
 
 /// The headers some refusals need: `Allow` with a 405, `WWW-Authenticate`
-/// with a 401.
+/// with a 401. A refusal that is our fault (a broken invariant) is written
+/// to the operational log too: the client is told only "internal error".
 fn add_refusal_headers(r: &mut Response<Body>, e: &ServeError) {
+    if let ServeError::Internal { what } = e {
+        tracing::error!(what, "internal error answered with 500");
+    }
     let (name, value) = match e {
         ServeError::MethodNotAllowed => (header::ALLOW, "GET, HEAD"),
         ServeError::Unauthorized => (header::WWW_AUTHENTICATE, "Bearer"),
