@@ -155,6 +155,14 @@ pub enum ChannelError {
 }
 
 /// A live channel: its renditions, how they are segmented, and time.
+///
+/// Every decision that depends on time reads the [`Clock`]: pacing sleeps
+/// on it, the failover watchdog measures silences with its monotonic time,
+/// and `EXT-X-PROGRAM-DATE-TIME` is anchored on its wall time. Waiting for
+/// the inputs themselves is not a decision: the reader threads hand over
+/// data as it arrives, and the channel looks at the clock again at least
+/// every 100 ms while none does (so a [`ManualClock`]
+/// drives tests of the decisions, with the inputs replaced by the test's).
 pub struct Channel {
     config: ChannelConfig,
     renditions: Vec<RenditionInputs>,
