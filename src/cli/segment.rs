@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::Args;
 use routecast_hls::channel::{
     parse_renditions, Channel, ChannelConfig, ChannelError, ChannelEvent, FailoverConfig,
-    Publisher, RenditionInputs, RenditionSummary, SystemClock, MASTER_PLAYLIST,
+    Publisher, RenditionInputs, RenditionSummary, RenditionsError, SystemClock, MASTER_PLAYLIST,
 };
 use routecast_hls::origin::{OriginStartError, OriginThread};
 use routecast_hls::segmenter::LIVE_PLAYLIST;
@@ -96,7 +96,7 @@ pub struct SegmentArgs {
 pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
     check_window(args)?;
     let renditions =
-        parse_renditions(&args.inputs, &args.backup).map_err(|e| Failure::Usage(e.to_string()))?;
+        parse_renditions(&args.inputs, &args.backup).map_err(|e| Failure::Usage(usage(&e)))?;
     let stop = stop_on_signal();
     let (publishers, origin) = match args.serve {
         Some(addr) => serve(addr, args, &renditions, stop.clone())?,
@@ -111,6 +111,20 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
         origin.join();
     }
     Ok(())
+}
+
+/// What was wrong with the inputs and `--backup`s, in the flags' terms.
+fn usage(e: &RenditionsError) -> String {
+    match e {
+        RenditionsError::BackupTwice => "--backup is given more than once for one input".into(),
+        RenditionsError::BackupUnnamed { arg, names } => format!(
+            "--backup {arg}: with several renditions give --backup NAME=INPUT (renditions: {names})"
+        ),
+        RenditionsError::UnknownRendition { .. } | RenditionsError::SecondBackup { .. } => {
+            format!("--{e}")
+        }
+        other => other.to_string(),
+    }
 }
 
 /// `--window` and `--grace` must make a valid live playlist.

@@ -33,12 +33,10 @@ pub enum RenditionsError {
         name: String,
     },
     /// Several backups for a single input.
-    #[error("--backup is given more than once for one input")]
+    #[error("a backup is given more than once for one input")]
     BackupTwice,
     /// A backup without `NAME=` when there are several renditions.
-    #[error(
-        "--backup {arg}: with several renditions give --backup NAME=INPUT (renditions: {names})"
-    )]
+    #[error("backup {arg}: with several renditions a backup is NAME=INPUT (renditions: {names})")]
     BackupUnnamed {
         /// The backup as given.
         arg: String,
@@ -46,7 +44,7 @@ pub enum RenditionsError {
         names: String,
     },
     /// A backup for a rendition that does not exist.
-    #[error("--backup {arg}: {name:?} is not a rendition (renditions: {names})")]
+    #[error("backup {arg}: {name:?} is not a rendition (renditions: {names})")]
     UnknownRendition {
         /// The backup as given.
         arg: String,
@@ -56,7 +54,7 @@ pub enum RenditionsError {
         names: String,
     },
     /// A second backup for one rendition.
-    #[error("--backup {arg}: rendition {name:?} has a backup already")]
+    #[error("backup {arg}: rendition {name:?} has a backup already")]
     SecondBackup {
         /// The backup as given.
         arg: String,
