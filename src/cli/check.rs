@@ -61,8 +61,8 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     };
     let timeout = Duration::from_secs(args.timeout.max(1));
     let (status, metrics) = runtime.block_on(async {
-        let s = routecast_server::fetch::get(&format!("{base}/status"), timeout).await;
-        let m = routecast_server::fetch::get(&format!("{base}/metrics"), timeout).await;
+        let s = routecast_http::fetch_text(&format!("{base}/status"), timeout).await;
+        let m = routecast_http::fetch_text(&format!("{base}/metrics"), timeout).await;
         (s, m)
     });
     let (Some((200, status)), Some((200, metrics))) = (status, metrics) else {

@@ -17,12 +17,17 @@
 //!   writes, deletion after a grace period) and [`playlist`]s (RFC 8216
 //!   live, EVENT and VOD media playlists, LL-HLS parts and delta updates,
 //!   multivariant playlists); each state is [`publish`]ed.
-//! * [`channel`]: the live channel: inputs (file, UDP, HTTP), `--realtime`
-//!   pacing, failover to a backup input, several renditions and their
-//!   multivariant playlist; time comes from a [`channel::Clock`].
+//! * [`channel`]: the live channel: inputs (file, UDP, and HTTP with
+//!   feature `http-input`, on by default, through routecast-http, the
+//!   workspace's one HTTP client), `--realtime` pacing, failover to a
+//!   backup input, several renditions and their multivariant playlist;
+//!   time comes from a [`channel::Clock`].
 //! * `origin` (feature `origin`, on by default): serves the output over
-//!   HTTP with the low-latency HLS blocking-reload rules. Without it the
-//!   crate pulls in neither tokio nor hyper.
+//!   HTTP with the low-latency HLS blocking-reload rules.
+//!
+//! Without its default features (`origin`, `http-input`) the crate pulls
+//! in neither tokio nor hyper, and refuses `http://` inputs ("built
+//! without HTTP input").
 //!
 //! # Rules
 //! * **Parsers never panic on input**: every byte parser takes `&[u8]` and

@@ -3,8 +3,8 @@
 //! source gives the status unless the error names a more precise one).
 
 use hyper::StatusCode;
+use routecast_http::FetchError;
 
-use crate::fetch::FetchError;
 use crate::playlist::PlaylistError;
 use crate::target::BadTarget;
 
@@ -229,7 +229,9 @@ mod tests {
             failures: vec![
                 UpstreamError::Fetch {
                     upstream: "site \"a\" (http://a/x.m3u8)".into(),
-                    error: FetchError::Timeout(std::time::Duration::from_millis(500)),
+                    error: FetchError::Timeout {
+                        limit: std::time::Duration::from_millis(500),
+                    },
                 },
                 UpstreamError::Status {
                     upstream: "site \"b\" (http://b/x.m3u8)".into(),

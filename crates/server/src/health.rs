@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::fetch::get;
 use routecast_engine::{HealthCheck, LoadView, Mbps, Platform, SiteId, SiteState};
 
 /// The health of every site, shared between checkers and request handlers,
@@ -157,7 +156,7 @@ impl Streak {
 
 /// One check: a 2xx or 3xx status from `url` within `timeout`.
 async fn probe(url: String, timeout: Duration) -> bool {
-    get(&url, timeout)
+    routecast_http::fetch_text(&url, timeout)
         .await
         .is_some_and(|(status, _)| (200..400).contains(&status))
 }

@@ -4,9 +4,10 @@
 //! located, routed by [`Router`](routecast_engine::Router), and answered
 //! ([`handle`]) with a `302` to the chosen site (or the decision as JSON).
 //! Under a `[[playlists]]` rule, `.m3u8` requests are answered with the
-//! playlist fetched from the origin ([`fetch`]) and rewritten for the chosen
-//! site ([`playlist`], [`PlaylistJob`]); `/.steering/<path>` answers HLS
-//! Content Steering manifests ([`SteeringManifest`]).
+//! playlist fetched from the origin (by [`routecast_http`], the one HTTP
+//! client) and rewritten for the chosen site ([`playlist`], [`PlaylistJob`]);
+//! `/.steering/<path>` answers HLS Content Steering manifests
+//! ([`SteeringManifest`]).
 //!
 //! Where things live: [`State`] and its [`Snapshot`] (one configuration,
 //! swapped whole on reload; [`reload`] reloads on SIGHUP, `POST /reload` and
@@ -74,7 +75,6 @@ pub mod accesslog;
 mod admin;
 pub mod client;
 mod error;
-pub mod fetch;
 pub mod health;
 mod listeners;
 pub mod load;

@@ -12,7 +12,6 @@ use std::time::Duration;
 use routecast_engine::{LoadReading, LoadSource, Platform, SiteId};
 use tokio::time::Instant;
 
-use crate::fetch::get;
 use crate::health::Health;
 
 /// Sum of the samples of `metric` (all label sets) in Prometheus text.
@@ -170,7 +169,7 @@ pub fn spawn_polls(platform: &Platform, health: Arc<Health>) -> Vec<tokio::task:
             );
             let fetch = move || {
                 let url = url.clone();
-                async move { get(&url, timeout).await }
+                async move { routecast_http::fetch_text(&url, timeout).await }
             };
             let polls = poll(source, SiteId(i as u16), health.clone(), fetch);
             Some(tokio::spawn(polls).abort_handle())

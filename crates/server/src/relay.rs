@@ -214,7 +214,7 @@ impl PlaylistJob {
         let rule = &self.snap.router.platform().playlists()[self.rule]; // In range: see `rule`.
         let (url, origins, upstream) = self.source(site)?;
         let timeout = Duration::from_millis(rule.timeout_ms);
-        let fetched = crate::fetch::fetch(&url, timeout, MAX_PLAYLIST_BYTES)
+        let fetched = routecast_http::fetch(&url, timeout, MAX_PLAYLIST_BYTES)
             .await
             .map_err(|error| UpstreamError::Fetch {
                 upstream: upstream.clone(),

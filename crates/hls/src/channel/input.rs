@@ -1,14 +1,17 @@
 //! Where transport streams come from: a file, standard input, UDP (unicast
 //! or multicast), or an HTTP URL that streams TS without end, reconnected
-//! with back-off whenever it drops or stalls ([`http`]).
+//! with back-off whenever it drops or stalls (module `http`, feature
+//! `http-input`; a build without it refuses `http://` inputs).
 
 use std::io::{self, Read};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
 
 use crate::ts::PACKET_SIZE;
-pub use http::{parse_response_head, HttpStream, HttpUrl, ResponseHead, ResponseHeadError};
+#[cfg(feature = "http-input")]
+pub use http::{HttpStream, HttpUrl, StreamTimings};
 
+#[cfg(feature = "http-input")]
 pub mod http;
 
 /// An input named on the command line.
@@ -20,7 +23,8 @@ pub enum InputSpec {
     File(PathBuf),
     /// `udp://[@]HOST:PORT`: listen there (joining the group if multicast).
     Udp(SocketAddr),
-    /// `http://HOST[:PORT]/PATH`.
+    /// `http://HOST[:PORT]/PATH` (feature `http-input`).
+    #[cfg(feature = "http-input")]
     Http(HttpUrl),
 }
 
@@ -51,6 +55,12 @@ pub enum InputSpecError {
         /// The input as written.
         input: String,
     },
+    /// An `http://` input in a build without the feature `http-input`.
+    #[error("{input}: built without HTTP input (cargo feature http-input)")]
+    NoHttpInput {
+        /// The input as written.
+        input: String,
+    },
     /// A scheme other than `udp://` and `http://`.
     #[error("{input}: unsupported scheme (file, -, udp:// or http://)")]
     Scheme {
@@ -76,30 +86,7 @@ impl InputSpec {
                 });
         }
         if let Some(rest) = s.strip_prefix("http://") {
-            let (authority, path) = match rest.find('/') {
-                Some(i) => (&rest[..i], &rest[i..]),
-                None => (rest, "/"),
-            };
-            let (host, port) = match authority.rsplit_once(':') {
-                Some((h, p)) if !h.ends_with(']') || p.parse::<u16>().is_ok() => (
-                    h,
-                    p.parse::<u16>().map_err(|_| InputSpecError::Port {
-                        input: s.to_owned(),
-                        port: p.to_owned(),
-                    })?,
-                ),
-                _ => (authority, 80),
-            };
-            if host.is_empty() || path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
-                return Err(InputSpecError::Http {
-                    input: s.to_owned(),
-                });
-            }
-            return Ok(InputSpec::Http(HttpUrl {
-                host: host.to_string(),
-                port,
-                path: path.to_string(),
-            }));
+            return http_input(s, rest);
         }
         if s.contains("://") {
             return Err(InputSpecError::Scheme {
@@ -109,15 +96,30 @@ impl InputSpec {
         Ok(InputSpec::File(PathBuf::from(s)))
     }
 
-    /// Opens the input. HTTP never ends: it reconnects (see [`HttpStream`]).
+    /// Opens the input. HTTP never ends: it reconnects (`HttpStream`).
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         Ok(match self {
             InputSpec::Stdin => Box::new(io::stdin()),
             InputSpec::File(p) => Box::new(std::fs::File::open(p)?),
             InputSpec::Udp(addr) => Box::new(Datagrams(udp(*addr)?)),
-            InputSpec::Http(url) => Box::new(HttpStream::new(url.clone())),
+            #[cfg(feature = "http-input")]
+            InputSpec::Http(url) => Box::new(HttpStream::new(url.clone())?),
         })
     }
+}
+
+/// `input`, an `http://` URL (`rest` follows the scheme).
+#[cfg(feature = "http-input")]
+fn http_input(input: &str, rest: &str) -> Result<InputSpec, InputSpecError> {
+    HttpUrl::parse(input, rest).map(InputSpec::Http)
+}
+
+/// `input`, an `http://` URL, refused: this build has no HTTP input.
+#[cfg(not(feature = "http-input"))]
+fn http_input(input: &str, _rest: &str) -> Result<InputSpec, InputSpecError> {
+    Err(InputSpecError::NoHttpInput {
+        input: input.to_owned(),
+    })
 }
 
 fn udp(addr: SocketAddr) -> io::Result<UdpSocket> {
