@@ -43,35 +43,35 @@ pub struct SimulateArgs {
     #[arg(long, short = 'o', value_name = "DIR")]
     out: Option<PathBuf>,
     /// Bin width in seconds.
-    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    #[arg(long, default_value_t = ReplayConfig::DEFAULT_STEP_S, value_name = "SECONDS")]
     step: u32,
     /// How far out of start-time order (seconds) lines may be and still be
     /// routed in order. nginx logs a request when it ends, so a download of
     /// an hour appears an hour after it started: the window should cover the
     /// longest requests. Memory grows with it (the lines it holds).
-    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = ReplayConfig::DEFAULT_WINDOW_S, value_name = "SECONDS")]
     window: u32,
     /// Bit rate for requests without a logged duration, by path prefix,
     /// e.g. /live/=5,/vod/=8 (Mbit/s).
     #[arg(long, value_name = "PREFIX=MBPS,...")]
     bitrate: Option<String>,
     /// Bit rate for any other request without a logged duration (Mbit/s).
-    #[arg(long, default_value_t = 5.0, value_name = "MBPS")]
+    #[arg(long, default_value_t = ReplayConfig::DEFAULT_BITRATE.0, value_name = "MBPS")]
     default_bitrate: f64,
     /// The load sites report to capacity-aware policies is their traffic
     /// averaged over this many seconds (as a site's statistics would show).
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    #[arg(long, default_value_t = ReplayConfig::DEFAULT_LOAD_WINDOW_S, value_name = "SECONDS")]
     load_window: u32,
     /// Bytes of each request in logs that carry no byte count (Traffic
     /// Router access logs record redirects, not deliveries): the size of
     /// what a redirected viewer then fetches, e.g. a segment or a session.
-    #[arg(long, default_value_t = 0, value_name = "BYTES")]
+    #[arg(long, default_value_t = LineRules::DEFAULT_REQUEST_BYTES, value_name = "BYTES")]
     request_bytes: u64,
     /// Stop at the first malformed line (exit 65) instead of counting it.
     #[arg(long)]
     strict: bool,
     /// How many malformed lines to list in the report.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = LineRules::DEFAULT_SHOW_ERRORS, value_name = "N")]
     show_errors: usize,
     /// Threads reading a single log (default: one per core): they parse
     /// it, and one of them replays it, parsing too when it would wait.
@@ -203,7 +203,7 @@ fn parsing_threads(threads: Option<usize>) -> Result<usize, Failure> {
     match threads {
         Some(0) => Err(Failure::Usage("--threads must be at least 1".into())),
         Some(n) => Ok(n),
-        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        None => Ok(Parallel::per_core().threads),
     }
 }
 

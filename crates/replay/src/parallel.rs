@@ -49,6 +49,12 @@ impl Parallel {
             block_bytes: BLOCK,
         }
     }
+
+    /// One thread per core (as the system tells; one when it cannot),
+    /// blocks of [`BLOCK`] bytes: `routecast simulate` without `--threads`.
+    pub fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
 }
 
 /// A block and what a worker made of it.

@@ -7,7 +7,8 @@ use std::io;
 use routecast_accesslog::{LogError, MalformedLine};
 use serde::{Serialize, Serializer};
 
-/// What to make of a log's lines.
+/// What to make of a log's lines. The defaults are `routecast
+/// simulate`'s (its flags take them from the `DEFAULT_*` constants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineRules {
     /// Bytes of each request when the format logs none (Traffic Router
@@ -25,11 +26,18 @@ impl Default for LineRules {
     /// ten listed.
     fn default() -> Self {
         Self {
-            request_bytes: 0,
+            request_bytes: Self::DEFAULT_REQUEST_BYTES,
             strict: false,
-            show_errors: 10,
+            show_errors: Self::DEFAULT_SHOW_ERRORS,
         }
     }
+}
+
+impl LineRules {
+    /// Default bytes of a request in a log without byte counts: none.
+    pub const DEFAULT_REQUEST_BYTES: u64 = 0;
+    /// Default number of malformed lines listed: ten.
+    pub const DEFAULT_SHOW_ERRORS: usize = 10;
 }
 
 /// Malformed lines: how many, and the first few.
@@ -126,6 +134,14 @@ mod tests {
             error: LineError::Client,
             format: "nginx".into(),
         }
+    }
+
+    /// The defaults of `routecast simulate --help` (the baseline binary's:
+    /// request bytes 0, show errors 10, not strict).
+    #[test]
+    fn the_defaults_are_the_commands() {
+        let r = LineRules::default();
+        assert_eq!((r.request_bytes, r.strict, r.show_errors), (0, false, 10));
     }
 
     #[test]
