@@ -111,8 +111,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
             .iter()
             .map(|(label, report)| ReportInput { label, report })
             .collect();
-        write_dir(dir, &inputs, &read.rejected)
-            .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
+        write_dir(dir, &inputs, &read.rejected).map_err(|e| Failure::Other(e.into()))?;
     }
     if !args.quiet {
         print_summary(&finished, &read, &logs, elapsed, args.out.as_deref())?;
@@ -182,10 +181,15 @@ fn replay(
     read
 }
 
-/// A log that cannot be opened (exit 1) or read (exit 65).
+/// A log that cannot be opened (exit 1) or read (exit 65); when its
+/// format cannot be told, the flag that tells it.
 fn log_failure(e: LogError) -> Failure {
     match e {
-        LogError::Open { .. } => Failure::Other(anyhow::anyhow!("{e}")),
+        LogError::Open { .. } => Failure::Other(e.into()),
+        LogError::UnknownFormat { .. } => {
+            let names = Format::ALL.map(|f| f.name()).join(", ");
+            Failure::Data(format!("{e} (use --format: {names})"))
+        }
         _ => Failure::Data(e.to_string()),
     }
 }
@@ -193,8 +197,9 @@ fn log_failure(e: LogError) -> Failure {
 /// A replay stopped by its data (exit 65) or by a thread (exit 1).
 fn replay_failure(e: ReplayError) -> Failure {
     match e {
-        ReplayError::Log(_) | ReplayError::Malformed(_) => Failure::Data(e.to_string()),
-        _ => Failure::Other(anyhow::anyhow!("{e}")),
+        ReplayError::Log(e) => log_failure(e),
+        ReplayError::Malformed(_) => Failure::Data(e.to_string()),
+        _ => Failure::Other(e.into()),
     }
 }
 

@@ -51,7 +51,7 @@ pub fn run(args: &SynthArgs) -> Result<(), Failure> {
         write(&day, &mut gz)?;
         gz.finish().map(|_| ())
     })
-    .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))
+    .map_err(|e| Failure::Other(e.into()))
 }
 
 /// Writes the day and says how many lines.

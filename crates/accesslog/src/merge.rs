@@ -129,11 +129,11 @@ impl<'a> Head<'a> {
             let line = match self.lines.next_line() {
                 Ok(Some(line)) => line,
                 Ok(None) => return Ok(None),
-                Err(source) => {
+                Err(error) => {
                     return Err(LogError::Read {
                         file: self.name.to_string(),
                         line: self.lines.line_no() + 1,
-                        source,
+                        error,
                     })
                 }
             };

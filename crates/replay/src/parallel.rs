@@ -185,7 +185,7 @@ fn spawn<'s>(
     std::thread::Builder::new()
         .name(name)
         .spawn_scoped(scope, f)
-        .map_err(|source| ReplayError::Spawn { source })
+        .map_err(|error| ReplayError::Spawn { error })
 }
 
 /// Parses and prepares blocks.
@@ -359,10 +359,10 @@ impl InOrder<'_, '_> {
             }
         }
         match end {
-            Some((_, Some(source))) => Err(ReplayError::Log(LogError::Read {
+            Some((_, Some(error))) => Err(ReplayError::Log(LogError::Read {
                 file: self.file.clone(),
                 line: self.lines + 1,
-                source,
+                error,
             })),
             _ => Ok(self.lines),
         }

@@ -95,7 +95,9 @@ pub struct Progress {
     pub bytes_read: u64,
 }
 
-/// Why a replay stopped before the end of its logs.
+/// Why a replay stopped before the end of its logs. A system's reason is
+/// part of the message (and not a [`source`](std::error::Error::source)),
+/// so it is said once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReplayError {
@@ -113,11 +115,11 @@ pub enum ReplayError {
         /// Which: a log reading or parsing thread, or the log reader thread.
         thread: &'static str,
     },
-    /// A thread could not be started.
-    #[error("{source}")]
+    /// A thread could not be started (the message is the system's reason).
+    #[error("{error}")]
     Spawn {
         /// What the system said.
-        source: io::Error,
+        error: io::Error,
     },
 }
 
@@ -156,6 +158,15 @@ mod tests {
         }
         assert_eq!(r.count, 5);
         assert_eq!(r.first, [line(1), line(2)]);
+    }
+
+    #[test]
+    fn a_thread_that_cannot_start_says_why_once() {
+        let e = ReplayError::Spawn {
+            error: io::Error::other("no more threads"),
+        };
+        assert_eq!(e.to_string(), "no more threads");
+        assert!(std::error::Error::source(&e).is_none());
     }
 
     #[test]
