@@ -55,6 +55,12 @@ pub struct SyntheticDay {
 }
 
 impl SyntheticDay {
+    /// The first day that can be simulated ([`parse_date`] reads no sign).
+    pub const FIRST_DATE: Date = jiff::civil::date(0, 1, 1);
+    /// The last day that can be simulated: its last requests end the next
+    /// day, and jiff's dates end with the year 9999.
+    pub const LAST_DATE: Date = jiff::civil::date(9999, 12, 30);
+
     /// Writes the day's log to `w`; the number of lines written.
     pub fn write(&self, w: &mut dyn Write) -> io::Result<u64> {
         generator::write_day(self, w)
@@ -71,8 +77,13 @@ pub enum DateError {
         /// The text given.
         text: String,
     },
-    /// The day or the next one is outside the years −9999 to 9999.
-    #[error("{text:?} is out of range (years -9999 to 9999)")]
+    /// A day before [`SyntheticDay::FIRST_DATE`] or after
+    /// [`SyntheticDay::LAST_DATE`].
+    #[error(
+        "{text:?} is out of range: the day must be {} to {}",
+        SyntheticDay::FIRST_DATE,
+        SyntheticDay::LAST_DATE
+    )]
     OutOfRange {
         /// The text given.
         text: String,
