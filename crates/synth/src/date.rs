@@ -44,13 +44,18 @@ pub fn parse_date(text: &str) -> Result<Date, DateError> {
     Ok(date)
 }
 
-/// Milliseconds since the Unix epoch at the start of `date` (UTC).
+/// Milliseconds since the Unix epoch at the start of `date` (UTC), a day
+/// from [`SyntheticDay::FIRST_DATE`] to [`SyntheticDay::LAST_DATE`].
 pub fn day_start_ms(date: Date) -> Result<i64, DateError> {
+    let out_of_range = || DateError::OutOfRange {
+        text: date.to_string(),
+    };
+    if !(SyntheticDay::FIRST_DATE..=SyntheticDay::LAST_DATE).contains(&date) {
+        return Err(out_of_range());
+    }
     date.to_zoned(TimeZone::UTC)
         .map(|z| z.timestamp().as_millisecond())
-        .map_err(|_| DateError::OutOfRange {
-            text: date.to_string(),
-        })
+        .map_err(|_| out_of_range())
 }
 
 /// Formats log timestamps, remembering the date part of the last one
@@ -132,6 +137,11 @@ mod tests {
         // `date -u -d 2026-11-24 +%s`
         let start = parse_date("2026-11-24").and_then(day_start_ms);
         assert_eq!(start, Ok(1_795_478_400_000));
+        let last = jiff::civil::date(9999, 12, 31);
+        assert!(matches!(
+            day_start_ms(last),
+            Err(DateError::OutOfRange { .. })
+        ));
     }
 
     #[test]

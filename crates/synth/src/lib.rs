@@ -61,7 +61,10 @@ impl SyntheticDay {
     /// day, and jiff's dates end with the year 9999.
     pub const LAST_DATE: Date = jiff::civil::date(9999, 12, 30);
 
-    /// Writes the day's log to `w`; the number of lines written.
+    /// Writes the day's log to `w`; the number of lines written. A day
+    /// outside [`Self::FIRST_DATE`]`..=`[`Self::LAST_DATE`] is an error
+    /// (a [`DateError::OutOfRange`] inside the `io::Error`) before a line
+    /// is written.
     pub fn write(&self, w: &mut dyn Write) -> io::Result<u64> {
         generator::write_day(self, w)
     }
@@ -110,6 +113,22 @@ mod tests {
         assert_eq!(n, text.lines().count() as u64);
         let first: Vec<&str> = text.lines().take(2).collect();
         assert_eq!(first, PINNED);
+    }
+
+    #[test]
+    fn a_day_out_of_range_writes_nothing() {
+        let day = SyntheticDay {
+            lines: 100,
+            date: jiff::civil::date(9999, 12, 31),
+            seed: 1,
+        };
+        let mut log = Vec::new();
+        let e = day.write(&mut log).expect_err("out of range");
+        assert_eq!(
+            e.to_string(),
+            r#""9999-12-31" is out of range: the day must be 0000-01-01 to 9999-12-30"#
+        );
+        assert!(log.is_empty());
     }
 
     const PINNED: [&str; 2] = [
