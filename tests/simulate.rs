@@ -583,3 +583,47 @@ fn logs_with_windows_line_endings_are_detected() {
     );
     assert_eq!(summary(&o1)["summary"], summary(&o2)["summary"]);
 }
+
+/// Each error says its reason once, with the flag that helps where one
+/// does: the baseline binary's messages, pinned (Linux's wording of the
+/// system's reasons), and `--date`'s range.
+#[cfg(target_os = "linux")]
+#[test]
+fn errors_say_their_reason_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    let said = |o: Output| {
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let o = simulate(&[Path::new("/nonexistent.log")], &out, &[]);
+    let missing =
+        "routecast: /nonexistent.log: cannot open: No such file or directory (os error 2)\n";
+    assert_eq!(said(o), (Some(1), missing.to_string()));
+    let junk = dir.path().join("junk.log");
+    std::fs::write(&junk, "hello\n").expect("write");
+    let unknown = format!(
+        "routecast: {}: cannot tell the log format from the first lines (use --format: nginx, \
+         nginx-combined, apache-micros, apache-seconds, combined, common, json, traffic-router)\n",
+        junk.display()
+    );
+    assert_eq!(said(simulate(&[&junk], &out, &[])), (Some(65), unknown));
+    let log = synth(dir.path(), "a.log", "10", "1");
+    let file = dir.path().join("f");
+    std::fs::write(&file, "").expect("write");
+    let in_the_way = format!(
+        "routecast: {}: cannot create: Not a directory (os error 20)\n",
+        file.join("out").display()
+    );
+    assert_eq!(
+        said(simulate(&[&log], &file.join("out"), &["-q"])),
+        (Some(1), in_the_way)
+    );
+    let far = "routecast: --date \"10000-01-01\" is out of range: the day must be 0000-01-01 to 9999-12-30\n";
+    assert_eq!(
+        said(routecast(&["synth", "-n", "10", "--date", "10000-01-01"])),
+        (Some(64), far.to_string())
+    );
+}

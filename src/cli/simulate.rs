@@ -43,35 +43,35 @@ pub struct SimulateArgs {
     #[arg(long, short = 'o', value_name = "DIR")]
     out: Option<PathBuf>,
     /// Bin width in seconds.
-    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    #[arg(long, default_value_t = ReplayConfig::DEFAULT_STEP_S, value_name = "SECONDS")]
     step: u32,
     /// How far out of start-time order (seconds) lines may be and still be
     /// routed in order. nginx logs a request when it ends, so a download of
     /// an hour appears an hour after it started: the window should cover the
     /// longest requests. Memory grows with it (the lines it holds).
-    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = ReplayConfig::DEFAULT_WINDOW_S, value_name = "SECONDS")]
     window: u32,
     /// Bit rate for requests without a logged duration, by path prefix,
     /// e.g. /live/=5,/vod/=8 (Mbit/s).
     #[arg(long, value_name = "PREFIX=MBPS,...")]
     bitrate: Option<String>,
     /// Bit rate for any other request without a logged duration (Mbit/s).
-    #[arg(long, default_value_t = 5.0, value_name = "MBPS")]
+    #[arg(long, default_value_t = ReplayConfig::DEFAULT_BITRATE.0, value_name = "MBPS")]
     default_bitrate: f64,
     /// The load sites report to capacity-aware policies is their traffic
     /// averaged over this many seconds (as a site's statistics would show).
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    #[arg(long, default_value_t = ReplayConfig::DEFAULT_LOAD_WINDOW_S, value_name = "SECONDS")]
     load_window: u32,
     /// Bytes of each request in logs that carry no byte count (Traffic
     /// Router access logs record redirects, not deliveries): the size of
     /// what a redirected viewer then fetches, e.g. a segment or a session.
-    #[arg(long, default_value_t = 0, value_name = "BYTES")]
+    #[arg(long, default_value_t = LineRules::DEFAULT_REQUEST_BYTES, value_name = "BYTES")]
     request_bytes: u64,
     /// Stop at the first malformed line (exit 65) instead of counting it.
     #[arg(long)]
     strict: bool,
     /// How many malformed lines to list in the report.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = LineRules::DEFAULT_SHOW_ERRORS, value_name = "N")]
     show_errors: usize,
     /// Threads reading a single log (default: one per core): they parse
     /// it, and one of them replays it, parsing too when it would wait.
@@ -111,8 +111,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
             .iter()
             .map(|(label, report)| ReportInput { label, report })
             .collect();
-        write_dir(dir, &inputs, &read.rejected)
-            .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
+        write_dir(dir, &inputs, &read.rejected).map_err(|e| Failure::Other(e.into()))?;
     }
     if !args.quiet {
         print_summary(&finished, &read, &logs, elapsed, args.out.as_deref())?;
@@ -182,10 +181,15 @@ fn replay(
     read
 }
 
-/// A log that cannot be opened (exit 1) or read (exit 65).
+/// A log that cannot be opened (exit 1) or read (exit 65); when its
+/// format cannot be told, the flag that tells it.
 fn log_failure(e: LogError) -> Failure {
     match e {
-        LogError::Open { .. } => Failure::Other(anyhow::anyhow!("{e}")),
+        LogError::Open { .. } => Failure::Other(e.into()),
+        LogError::UnknownFormat { .. } => {
+            let names = Format::ALL.map(|f| f.name()).join(", ");
+            Failure::Data(format!("{e} (use --format: {names})"))
+        }
         _ => Failure::Data(e.to_string()),
     }
 }
@@ -193,8 +197,9 @@ fn log_failure(e: LogError) -> Failure {
 /// A replay stopped by its data (exit 65) or by a thread (exit 1).
 fn replay_failure(e: ReplayError) -> Failure {
     match e {
-        ReplayError::Log(_) | ReplayError::Malformed(_) => Failure::Data(e.to_string()),
-        _ => Failure::Other(anyhow::anyhow!("{e}")),
+        ReplayError::Log(e) => log_failure(e),
+        ReplayError::Malformed(_) => Failure::Data(e.to_string()),
+        _ => Failure::Other(e.into()),
     }
 }
 
@@ -203,7 +208,7 @@ fn parsing_threads(threads: Option<usize>) -> Result<usize, Failure> {
     match threads {
         Some(0) => Err(Failure::Usage("--threads must be at least 1".into())),
         Some(n) => Ok(n),
-        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        None => Ok(Parallel::per_core().threads),
     }
 }
 

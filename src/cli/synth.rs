@@ -18,7 +18,7 @@ pub struct SynthArgs {
     /// sessions decide the exact count).
     #[arg(long, short = 'n', default_value_t = 1_000_000)]
     lines: u64,
-    /// The day to simulate (UTC), YYYY-MM-DD.
+    /// The day to simulate (UTC), YYYY-MM-DD, from 0000-01-01 to 9999-12-30.
     #[arg(long, default_value = "2026-11-24")]
     date: String,
     /// Random seed: the same seed writes the same log.
@@ -32,8 +32,7 @@ pub struct SynthArgs {
 
 /// Runs `routecast synth`.
 pub fn run(args: &SynthArgs) -> Result<(), Failure> {
-    let date = parse_date(&args.date)
-        .map_err(|_| Failure::Usage(format!("--date {:?} is not YYYY-MM-DD", args.date)))?;
+    let date = parse_date(&args.date).map_err(|e| Failure::Usage(format!("--date {e}")))?;
     let day = SyntheticDay {
         lines: args.lines,
         date,
@@ -51,7 +50,7 @@ pub fn run(args: &SynthArgs) -> Result<(), Failure> {
         write(&day, &mut gz)?;
         gz.finish().map(|_| ())
     })
-    .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))
+    .map_err(|e| Failure::Other(e.into()))
 }
 
 /// Writes the day and says how many lines.

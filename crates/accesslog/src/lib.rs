@@ -6,7 +6,8 @@
 //! ([`Format::detect_head`]). Its bytes are read in [`blocks`] of whole
 //! lines: several threads can parse a block each, or one thread can take
 //! them line by line. Several logs (one per server) are read as one, in
-//! order of logged time, by a [`Merge`]; a line that does not parse is a
+//! order of logged time, by a [`Merge`] (which holds, of each log's next
+//! request, what a replay reads); a line that does not parse is a
 //! [`MalformedLine`] naming its file and line.
 //!
 //! # Rules

@@ -3,8 +3,9 @@
 //! log's).
 //!
 //! Each log is read line by line in blocks ([`LineReader`]); only each
-//! log's next well-formed request is held, its text copied into buffers
-//! that are reused, so merging allocates nothing per line.
+//! log's next well-formed request is held, and of it only what a replay
+//! reads: its times, client, status, byte count and path, the path copied
+//! into a buffer that is reused, so merging allocates nothing per line.
 
 use std::io::BufRead;
 
@@ -16,7 +17,8 @@ use crate::{LineParser, Request, TimeIs};
 #[derive(Debug, Clone, PartialEq)]
 pub enum MergedLine<'a> {
     /// The well-formed request with the earliest logged time of all the
-    /// logs' next ones.
+    /// logs' next ones. Its method is empty and its User-Agent `None`: the
+    /// merge keeps what a replay reads, not those.
     Request {
         /// Which log it comes from (its index in the merged logs).
         log: usize,
@@ -129,11 +131,11 @@ impl<'a> Head<'a> {
             let line = match self.lines.next_line() {
                 Ok(Some(line)) => line,
                 Ok(None) => return Ok(None),
-                Err(source) => {
+                Err(error) => {
                     return Err(LogError::Read {
                         file: self.name.to_string(),
                         line: self.lines.line_no() + 1,
-                        source,
+                        error,
                     })
                 }
             };
@@ -162,14 +164,13 @@ impl<'a> Head<'a> {
     }
 }
 
-/// A request kept after its line is gone: the fields that borrow nothing,
-/// and copies of those that do, in buffers reused from request to request.
+/// A request kept after its line is gone, as a replay reads it: the
+/// fields that borrow nothing, and a copy of its path in a buffer reused
+/// from request to request. Its method and User-Agent are not kept.
 struct Held {
-    /// The request, its borrowed fields empty.
+    /// The request, its method empty, its path empty, no User-Agent.
     fields: Request<'static>,
-    method: String,
     path: Vec<u8>,
-    user_agent: Option<Vec<u8>>,
 }
 
 impl Default for Held {
@@ -186,15 +187,13 @@ impl Default for Held {
                 bytes: 0,
                 user_agent: None,
             },
-            method: String::new(),
             path: Vec::new(),
-            user_agent: None,
         }
     }
 }
 
 impl Held {
-    /// Keeps `r`.
+    /// Keeps what a replay reads of `r`.
     fn hold(&mut self, r: &Request<'_>) {
         let kept = &mut self.fields;
         kept.client = r.client;
@@ -203,25 +202,14 @@ impl Held {
         kept.duration_ms = r.duration_ms;
         kept.status = r.status;
         kept.bytes = r.bytes;
-        self.method.clear();
-        self.method.push_str(r.method);
         self.path.clear();
         self.path.extend_from_slice(r.path);
-        match (r.user_agent, &mut self.user_agent) {
-            (Some(ua), Some(kept)) => {
-                kept.clear();
-                kept.extend_from_slice(ua);
-            }
-            (ua, kept) => *kept = ua.map(<[u8]>::to_vec),
-        }
     }
 
-    /// The request kept, its text borrowed from the buffers.
+    /// The request kept, its path borrowed from the buffer.
     fn request(&self) -> Request<'_> {
         Request {
-            method: &self.method,
             path: &self.path,
-            user_agent: self.user_agent.as_deref(),
             ..self.fields.clone()
         }
     }

@@ -35,12 +35,8 @@ fn platform() -> Loaded {
 
 /// One replay of `text`, as `routecast simulate` makes it; lines read.
 fn replay(text: &Arc<[u8]>, platform: &Loaded, threads: usize) -> u64 {
-    let config = ReplayConfig {
-        window_ms: 3_600_000,
-        ..ReplayConfig::default()
-    };
     let (p, l) = (platform.platform.clone(), platform.locator.clone());
-    let mut replays = [Replay::new(p, l, config)];
+    let mut replays = [Replay::new(p, l, ReplayConfig::default())];
     let input = LogInput {
         reader: Box::new(Cursor::new(text.clone())),
         compression: Compression::Plain,

@@ -49,6 +49,12 @@ impl Parallel {
             block_bytes: BLOCK,
         }
     }
+
+    /// One thread per core (as the system tells; one when it cannot),
+    /// blocks of [`BLOCK`] bytes: `routecast simulate` without `--threads`.
+    pub fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
 }
 
 /// A block and what a worker made of it.
@@ -179,7 +185,7 @@ fn spawn<'s>(
     std::thread::Builder::new()
         .name(name)
         .spawn_scoped(scope, f)
-        .map_err(|source| ReplayError::Spawn { source })
+        .map_err(|error| ReplayError::Spawn { error })
 }
 
 /// Parses and prepares blocks.
@@ -353,10 +359,10 @@ impl InOrder<'_, '_> {
             }
         }
         match end {
-            Some((_, Some(source))) => Err(ReplayError::Log(LogError::Read {
+            Some((_, Some(error))) => Err(ReplayError::Log(LogError::Read {
                 file: self.file.clone(),
                 line: self.lines + 1,
-                source,
+                error,
             })),
             _ => Ok(self.lines),
         }

@@ -7,7 +7,8 @@ use std::io;
 use routecast_accesslog::{LogError, MalformedLine};
 use serde::{Serialize, Serializer};
 
-/// What to make of a log's lines.
+/// What to make of a log's lines. The defaults are `routecast
+/// simulate`'s (its flags take them from the `DEFAULT_*` constants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineRules {
     /// Bytes of each request when the format logs none (Traffic Router
@@ -25,11 +26,18 @@ impl Default for LineRules {
     /// ten listed.
     fn default() -> Self {
         Self {
-            request_bytes: 0,
+            request_bytes: Self::DEFAULT_REQUEST_BYTES,
             strict: false,
-            show_errors: 10,
+            show_errors: Self::DEFAULT_SHOW_ERRORS,
         }
     }
+}
+
+impl LineRules {
+    /// Default bytes of a request in a log without byte counts: none.
+    pub const DEFAULT_REQUEST_BYTES: u64 = 0;
+    /// Default number of malformed lines listed: ten.
+    pub const DEFAULT_SHOW_ERRORS: usize = 10;
 }
 
 /// Malformed lines: how many, and the first few.
@@ -87,7 +95,9 @@ pub struct Progress {
     pub bytes_read: u64,
 }
 
-/// Why a replay stopped before the end of its logs.
+/// Why a replay stopped before the end of its logs. A system's reason is
+/// part of the message (and not a [`source`](std::error::Error::source)),
+/// so it is said once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReplayError {
@@ -105,11 +115,11 @@ pub enum ReplayError {
         /// Which: a log reading or parsing thread, or the log reader thread.
         thread: &'static str,
     },
-    /// A thread could not be started.
-    #[error("{source}")]
+    /// A thread could not be started (the message is the system's reason).
+    #[error("{error}")]
     Spawn {
         /// What the system said.
-        source: io::Error,
+        error: io::Error,
     },
 }
 
@@ -128,6 +138,14 @@ mod tests {
         }
     }
 
+    /// The defaults of `routecast simulate --help` (the baseline binary's:
+    /// request bytes 0, show errors 10, not strict).
+    #[test]
+    fn the_defaults_are_the_commands() {
+        let r = LineRules::default();
+        assert_eq!((r.request_bytes, r.strict, r.show_errors), (0, false, 10));
+    }
+
     #[test]
     fn the_first_few_are_listed_and_all_counted() {
         let rules = LineRules {
@@ -140,6 +158,15 @@ mod tests {
         }
         assert_eq!(r.count, 5);
         assert_eq!(r.first, [line(1), line(2)]);
+    }
+
+    #[test]
+    fn a_thread_that_cannot_start_says_why_once() {
+        let e = ReplayError::Spawn {
+            error: io::Error::other("no more threads"),
+        };
+        assert_eq!(e.to_string(), "no more threads");
+        assert!(std::error::Error::source(&e).is_none());
     }
 
     #[test]

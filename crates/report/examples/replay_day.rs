@@ -1,6 +1,9 @@
 //! A day replayed without the CLI: load a platform, replay a log through
 //! it on every core, write every output. What `routecast simulate -c
-//! CONFIG LOG -o DIR` does, in a dozen lines of library calls.
+//! CONFIG LOG -o DIR` does, in a dozen lines of library calls: the same
+//! defaults (the command's flags take theirs from [`ReplayConfig`],
+//! [`LineRules`] and [`Parallel::per_core`]) and the same label, so the
+//! directory it writes is the command's, byte for byte.
 //!
 //! ```text
 //! cargo run --release -p routecast-report --example replay_day -- CONFIG LOG DIR
@@ -12,7 +15,7 @@ use std::path::PathBuf;
 
 use routecast_accesslog::{Layout, Log};
 use routecast_replay::{replay_parallel, LineRules, Parallel, Replay, ReplayConfig};
-use routecast_report::{write_dir, ReportInput};
+use routecast_report::{config_labels, write_dir, ReportInput};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
@@ -28,17 +31,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ReplayConfig::default(),
     )];
     let mut log = Log::open(&log, Layout::Detect)?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let read = replay_parallel(
         &mut log,
         &mut replays,
         LineRules::default(),
-        Parallel::new(threads),
+        Parallel::per_core(),
         |_| {},
     )?;
     let [replay] = replays;
     let report = replay.finish();
-    let label = config.display().to_string();
+    // The command's label (the file's stem): config_labels gives one label
+    // per configuration, so the first of one is there.
+    let label = config_labels(&[&config]).remove(0);
     write_dir(
         &out,
         &[ReportInput {

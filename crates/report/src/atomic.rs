@@ -1,10 +1,15 @@
 //! Files written atomically: a reader sees the complete new file or the
 //! old one, never a partial one. The bytes go to a temporary file in the
 //! same directory ([`tempfile`]), which is synced and then renamed over
-//! the target.
+//! the target. Errors carry the system's reason as it said it (tempfile
+//! appends the temporary file's path to the errors of the files it opens
+//! and writes itself, so this module opens and writes the file).
 
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
 
 use crate::WriteError;
 
@@ -15,22 +20,23 @@ pub fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), WriteError> {
-    let failed = |source| WriteError::Write {
+    let failed = |error| WriteError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     };
-    let tmp = temporary_beside(path).map_err(failed)?;
-    let mut w = BufWriter::new(tmp);
+    let mut tmp = temporary_beside(path).map_err(failed)?;
+    let mut w = BufWriter::new(tmp.as_file_mut());
     fill(&mut w).map_err(failed)?;
-    let tmp = w.into_inner().map_err(|e| failed(e.into_error()))?;
+    w.into_inner().map_err(|e| failed(e.into_error()))?;
     tmp.as_file().sync_all().map_err(failed)?;
     tmp.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
 }
 
 /// A new temporary file in the directory of `path`, named after it, with
-/// the permissions a new file gets (not tempfile's owner-only ones).
-fn temporary_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
+/// the permissions [`File::create_new`] gives (0666 less the umask, not
+/// tempfile's owner-only ones).
+fn temporary_beside(path: &Path) -> io::Result<NamedTempFile> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -39,15 +45,10 @@ fn temporary_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let prefix = format!(".{name}.");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // As `File::create`: 0666 less the umask.
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    builder.tempfile_in(dir)
+    tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .make_in(dir, |p| File::create_new(p))
 }
 
 #[cfg(test)]
@@ -72,6 +73,21 @@ mod tests {
         assert_eq!(std::fs::read(&path).expect("kept"), b"first");
         let left: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
         assert_eq!(left.len(), 1, "no temporary file left behind");
+    }
+
+    /// The system's reason alone, as `std::fs::write` says it (tempfile
+    /// would add ` at path "…/.x.log.XXXXXX.tmp"`).
+    #[test]
+    fn a_file_that_cannot_be_made_says_why_as_the_system_does() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("absent").join("x.log");
+        let e = write_atomically(&path, |w| w.write_all(b"x")).expect_err("no directory");
+        let why = std::fs::write(&path, b"x").expect_err("no directory");
+        assert_eq!(
+            e.to_string(),
+            format!("{}: cannot write: {why}", path.display())
+        );
+        assert!(std::error::Error::source(&e).is_none(), "said once");
     }
 
     #[cfg(unix)]

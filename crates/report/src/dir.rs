@@ -11,36 +11,38 @@ use crate::html::{group_chart, html_report, site_chart, ReportInput};
 use crate::rrd::series_rrd;
 use crate::timeseries::write_timeseries;
 
-/// Why the outputs could not be written.
+/// Why the outputs could not be written. The system's (or the RRD
+/// writer's) reason is part of the message (and not a
+/// [`source`](std::error::Error::source)), so it is said once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {
     /// A directory could not be created.
-    #[error("{}: cannot create: {source}", path.display())]
+    #[error("{}: cannot create: {error}", path.display())]
     CreateDir {
         /// The directory.
         path: PathBuf,
         /// What the system said.
-        source: io::Error,
+        error: io::Error,
     },
     /// A file could not be written.
-    #[error("{}: cannot write: {source}", path.display())]
+    #[error("{}: cannot write: {error}", path.display())]
     Write {
         /// The file.
         path: PathBuf,
         /// What the system (or the writer) said.
-        source: io::Error,
+        error: io::Error,
     },
     /// A chart could not be drawn.
     #[error(transparent)]
     Chart(#[from] ChartError),
     /// A series could not be written as an RRD file.
-    #[error("{name}: {source}")]
+    #[error("{name}: {error}")]
     Rrd {
         /// The site or group.
         name: String,
         /// What is wrong with the file.
-        source: routecast_rrd::RrdError,
+        error: routecast_rrd::RrdError,
     },
 }
 
@@ -113,9 +115,9 @@ fn write_replay(
 fn write_rrds(dir: &Path, report: &Report) -> Result<(), WriteError> {
     create_dir(dir)?;
     for (sum, series) in report.all() {
-        let bytes = series_rrd(report, series).map_err(|source| WriteError::Rrd {
+        let bytes = series_rrd(report, series).map_err(|error| WriteError::Rrd {
             name: sum.name.clone(),
-            source,
+            error,
         })?;
         let name = format!("{}-{}.rrd", sum.kind.as_str(), file_name(&sum.name));
         write_atomically(&dir.join(name), |w| w.write_all(&bytes))?;
@@ -124,9 +126,9 @@ fn write_rrds(dir: &Path, report: &Report) -> Result<(), WriteError> {
 }
 
 fn create_dir(dir: &Path) -> Result<(), WriteError> {
-    std::fs::create_dir_all(dir).map_err(|source| WriteError::CreateDir {
+    std::fs::create_dir_all(dir).map_err(|error| WriteError::CreateDir {
         path: dir.to_path_buf(),
-        source,
+        error,
     })
 }
 

@@ -5,12 +5,12 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 
-use crate::DateError;
+use crate::{DateError, SyntheticDay};
 
 /// Reads `YYYY-MM-DD` as the generator always has: three numbers, a month
 /// of 1–12 and a day of 1–31 (a day past the month's end runs into the
-/// next month: `2026-02-31` is March 3). The day and the next one (where
-/// the last requests end) must be within jiff's years −9999 to 9999.
+/// next month: `2026-02-31` is March 3). The day must be from
+/// [`SyntheticDay::FIRST_DATE`] to [`SyntheticDay::LAST_DATE`].
 pub fn parse_date(text: &str) -> Result<Date, DateError> {
     let layout = || DateError::Layout {
         text: text.to_string(),
@@ -38,17 +38,24 @@ pub fn parse_date(text: &str) -> Result<Date, DateError> {
     let date = first
         .checked_add(i64::from(d - 1).days())
         .map_err(|_| out_of_range())?;
-    date.tomorrow().map_err(|_| out_of_range())?;
+    if !(SyntheticDay::FIRST_DATE..=SyntheticDay::LAST_DATE).contains(&date) {
+        return Err(out_of_range());
+    }
     Ok(date)
 }
 
-/// Milliseconds since the Unix epoch at the start of `date` (UTC).
+/// Milliseconds since the Unix epoch at the start of `date` (UTC), a day
+/// from [`SyntheticDay::FIRST_DATE`] to [`SyntheticDay::LAST_DATE`].
 pub fn day_start_ms(date: Date) -> Result<i64, DateError> {
+    let out_of_range = || DateError::OutOfRange {
+        text: date.to_string(),
+    };
+    if !(SyntheticDay::FIRST_DATE..=SyntheticDay::LAST_DATE).contains(&date) {
+        return Err(out_of_range());
+    }
     date.to_zoned(TimeZone::UTC)
         .map(|z| z.timestamp().as_millisecond())
-        .map_err(|_| DateError::OutOfRange {
-            text: date.to_string(),
-        })
+        .map_err(|_| out_of_range())
 }
 
 /// Formats log timestamps, remembering the date part of the last one
@@ -113,15 +120,28 @@ mod tests {
                 "{bad}"
             );
         }
+        assert_eq!(day("9999-12-30").as_deref(), Ok("9999-12-30"));
+        assert_eq!(day("0-01-01").as_deref(), Ok("0000-01-01"));
         for far in ["10000-01-01", "9999-12-31", "40000-01-01"] {
             assert!(
                 matches!(parse_date(far), Err(DateError::OutOfRange { .. })),
                 "{far}"
             );
         }
+        assert_eq!(
+            parse_date("10000-01-01").map_err(|e| e.to_string()),
+            Err(
+                r#""10000-01-01" is out of range: the day must be 0000-01-01 to 9999-12-30"#.into()
+            )
+        );
         // `date -u -d 2026-11-24 +%s`
         let start = parse_date("2026-11-24").and_then(day_start_ms);
         assert_eq!(start, Ok(1_795_478_400_000));
+        let last = jiff::civil::date(9999, 12, 31);
+        assert!(matches!(
+            day_start_ms(last),
+            Err(DateError::OutOfRange { .. })
+        ));
     }
 
     #[test]

@@ -55,7 +55,16 @@ pub struct SyntheticDay {
 }
 
 impl SyntheticDay {
-    /// Writes the day's log to `w`; the number of lines written.
+    /// The first day that can be simulated ([`parse_date`] reads no sign).
+    pub const FIRST_DATE: Date = jiff::civil::date(0, 1, 1);
+    /// The last day that can be simulated: its last requests end the next
+    /// day, and jiff's dates end with the year 9999.
+    pub const LAST_DATE: Date = jiff::civil::date(9999, 12, 30);
+
+    /// Writes the day's log to `w`; the number of lines written. A day
+    /// outside [`Self::FIRST_DATE`]`..=`[`Self::LAST_DATE`] is an error
+    /// (a [`DateError::OutOfRange`] inside the `io::Error`) before a line
+    /// is written.
     pub fn write(&self, w: &mut dyn Write) -> io::Result<u64> {
         generator::write_day(self, w)
     }
@@ -71,8 +80,13 @@ pub enum DateError {
         /// The text given.
         text: String,
     },
-    /// The day or the next one is outside the years −9999 to 9999.
-    #[error("{text:?} is out of range (years -9999 to 9999)")]
+    /// A day before [`SyntheticDay::FIRST_DATE`] or after
+    /// [`SyntheticDay::LAST_DATE`].
+    #[error(
+        "{text:?} is out of range: the day must be {} to {}",
+        SyntheticDay::FIRST_DATE,
+        SyntheticDay::LAST_DATE
+    )]
     OutOfRange {
         /// The text given.
         text: String,
@@ -99,6 +113,22 @@ mod tests {
         assert_eq!(n, text.lines().count() as u64);
         let first: Vec<&str> = text.lines().take(2).collect();
         assert_eq!(first, PINNED);
+    }
+
+    #[test]
+    fn a_day_out_of_range_writes_nothing() {
+        let day = SyntheticDay {
+            lines: 100,
+            date: jiff::civil::date(9999, 12, 31),
+            seed: 1,
+        };
+        let mut log = Vec::new();
+        let e = day.write(&mut log).expect_err("out of range");
+        assert_eq!(
+            e.to_string(),
+            r#""9999-12-31" is out of range: the day must be 0000-01-01 to 9999-12-30"#
+        );
+        assert!(log.is_empty());
     }
 
     const PINNED: [&str; 2] = [

@@ -19,17 +19,35 @@ fn log(name: &str, text: impl Read + Send + 'static) -> Log {
     Log::from_input(name, input, Layout::Format(Format::Nginx)).expect("a named format")
 }
 
+/// 2026-11-24T10:00:00Z, ms (`date -u -d 2026-11-24T10:00:00Z +%s`).
+const TEN_O_CLOCK_MS: i64 = 1_795_514_400_000;
+
 /// What a merge gives, as text: `log path` per request, the line's place
-/// per malformed one; then the lines read.
+/// per malformed one; then the lines read. Each request is checked against
+/// the line [`line`] wrote: log `i`'s client is `192.0.2.(i + 1)`, and the
+/// digits after a path's letter are its second.
 fn merged(logs: &mut [Log]) -> (Vec<String>, u64) {
     let mut m = Merge::new(logs);
     let mut out = Vec::new();
     while let Some(next) = m.next_line().expect("in memory") {
         out.push(match next {
             MergedLine::Request { log, request } => {
-                assert_eq!(request.user_agent, Some(&b"ua"[..]));
-                assert_eq!(request.method, "GET");
-                format!("{log} {}", String::from_utf8_lossy(request.path))
+                let path = String::from_utf8_lossy(request.path).into_owned();
+                let second: i64 = path[2..].parse().expect("a second");
+                let expected = Request {
+                    client: format!("192.0.2.{}", log + 1).parse().expect("an address"),
+                    logged_ms: TEN_O_CLOCK_MS + second * 1000,
+                    time_is: TimeIs::End,
+                    duration_ms: Some(1),
+                    // Not kept: no replay reads them.
+                    method: "",
+                    path: request.path,
+                    status: 200,
+                    bytes: 5,
+                    user_agent: None,
+                };
+                assert_eq!(request, expected);
+                format!("{log} {path}")
             }
             MergedLine::Malformed(e) => format!("{}:{} {:?}", e.file, e.line, e.error),
         });
