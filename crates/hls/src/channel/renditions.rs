@@ -237,7 +237,7 @@ mod tests {
         assert_eq!(
             twice,
             [Some(
-                "--backup is given more than once for one input".into()
+                "a backup is given more than once for one input".into()
             )]
         );
     }
@@ -255,8 +255,8 @@ mod tests {
                 &["hi=a.ts", "hi=b.ts"],
                 "rendition \"hi\" has a backup already",
             ),
-            (&["b.ts"], "give --backup NAME=INPUT"),
-            (&["=b.ts"], "give --backup NAME=INPUT"),
+            (&["b.ts"], "with several renditions a backup is NAME=INPUT"),
+            (&["=b.ts"], "with several renditions a backup is NAME=INPUT"),
         ] {
             let m = backups(&["hi", "lo"], given).err().unwrap_or_default();
             assert!(m.contains(expected), "{given:?}: {m}");
