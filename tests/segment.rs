@@ -737,3 +737,46 @@ fn a_backup_for_no_rendition_or_twice_for_one_is_a_usage_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("--backup is given more than once"), "{err}");
 }
+
+/// The command words the renditions' and backups' mistakes in its own
+/// flags, exit 64, as the starting binary of the reshaping did (the library
+/// says what is wrong without them).
+#[test]
+fn backup_mistakes_are_worded_as_flags() {
+    for (args, message) in [
+        (
+            &["a.ts", "--backup", "b.ts", "--backup", "c.ts"][..],
+            "routecast: --backup is given more than once for one input\n",
+        ),
+        (
+            &["hi=a.ts", "lo=b.ts", "--backup", "x.ts"],
+            "routecast: --backup x.ts: with several renditions give --backup NAME=INPUT \
+             (renditions: hi, lo)\n",
+        ),
+        (
+            &["hi=a.ts", "lo=b.ts", "--backup", "mid=x.ts"],
+            "routecast: --backup mid=x.ts: \"mid\" is not a rendition (renditions: hi, lo)\n",
+        ),
+        (
+            &[
+                "hi=a.ts", "lo=b.ts", "--backup", "hi=x.ts", "--backup", "hi=y.ts",
+            ],
+            "routecast: --backup hi=y.ts: rendition \"hi\" has a backup already\n",
+        ),
+        (
+            &["hi=a.ts", "hi=b.ts"],
+            "routecast: rendition name \"hi\" given twice\n",
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
+            .arg("segment")
+            .args(args)
+            .arg("-o")
+            .arg(dir.path())
+            .output()
+            .expect("runs");
+        assert_eq!(o.status.code(), Some(64), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stderr), message, "{args:?}");
+    }
+}
