@@ -20,10 +20,17 @@ use routecast_hls::{CutterConfig, Packet, PacketReader, Pid, SegmentCutter, PACK
 fuzz_target!(|data: &[u8]| {
     let mut rng = Rng::new(data);
     let whole = read_whole(data);
-    assert!(read_in_pieces(data, &mut rng) == whole, "the pieces changed the packets");
+    assert!(
+        read_in_pieces(data, &mut rng) == whole,
+        "the pieces changed the packets"
+    );
     let aligned = aligned(data);
     let packets = read_in_pieces(&aligned, &mut rng);
-    assert_eq!(packets.len(), aligned.len() / PACKET_SIZE, "packets lost or added");
+    assert_eq!(
+        packets.len(),
+        aligned.len() / PACKET_SIZE,
+        "packets lost or added"
+    );
     for (p, input) in packets.iter().zip(aligned.chunks_exact(PACKET_SIZE)) {
         assert!(p[..] == input[..], "a packet changed");
         if let Ok(parsed) = Packet::parse(p) {
@@ -100,7 +107,10 @@ fn check_cutter(packets: &[[u8; PACKET_SIZE]], parts: bool) {
         };
         assert_eq!(s.bytes.len() % PACKET_SIZE, 0);
         assert!(s.bytes.chunks(PACKET_SIZE).all(|p| p[0] == 0x47));
-        assert!(!parts || std::mem::take(&mut part_bytes) == s.bytes, "parts are not the segment");
+        assert!(
+            !parts || std::mem::take(&mut part_bytes) == s.bytes,
+            "parts are not the segment"
+        );
         for p in s.bytes[s.table_bytes..].chunks_exact(PACKET_SIZE) {
             // The next packet taken that is this one: order kept.
             let found = taken[at..].iter().position(|t| t[..] == p[..]);
@@ -111,7 +121,10 @@ fn check_cutter(packets: &[[u8; PACKET_SIZE]], parts: bool) {
             kept += 1;
         }
     }
-    assert_eq!(kept + cutter.stats().skipped_before_start, taken.len() as u64);
+    assert_eq!(
+        kept + cutter.stats().skipped_before_start,
+        taken.len() as u64
+    );
 }
 
 /// Lengths of pieces, drawn from the input (xorshift64 seeded by FNV-1a).
@@ -119,9 +132,9 @@ struct Rng(u64);
 
 impl Rng {
     fn new(data: &[u8]) -> Self {
-        let hash = data
-            .iter()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3));
+        let hash = data.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+        });
         Self(hash | 1)
     }
 
