@@ -23,6 +23,7 @@ pub struct Metrics {
     latency: Histogram,
     up: Family<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>,
     reloads: Family<Labels, Counter>,
+    connections_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -53,12 +54,19 @@ impl Default for Metrics {
             "Configuration reloads, by result",
             reloads.clone(),
         );
+        let connections_refused = Counter::default();
+        registry.register(
+            "routecast_connections_refused",
+            "Connections refused at --max-connections (answered 503 and closed)",
+            connections_refused.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             up,
             reloads,
+            connections_refused,
         }
     }
 }
@@ -80,6 +88,11 @@ impl Metrics {
         self.reloads
             .get_or_create(&vec![("result", result.to_string())])
             .inc();
+    }
+
+    /// Counts a connection refused at the connection cap.
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     /// Records how long a decision took.
