@@ -24,6 +24,7 @@ pub struct Metrics {
     up: Family<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>,
     reloads: Family<Labels, Counter>,
     connections_refused: Counter,
+    playlist_origin_failures: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -60,6 +61,12 @@ impl Default for Metrics {
             "Connections refused at --max-connections (answered 503 and closed)",
             connections_refused.clone(),
         );
+        let playlist_origin_failures = Family::<Labels, Counter>::default();
+        registry.register(
+            "routecast_playlist_origin_failures",
+            "Playlist requests no origin gave a usable playlist for, by chosen site and the status answered (302: the fallback redirect; 502)",
+            playlist_origin_failures.clone(),
+        );
         Self {
             registry,
             requests,
@@ -67,6 +74,7 @@ impl Default for Metrics {
             up,
             reloads,
             connections_refused,
+            playlist_origin_failures,
         }
     }
 }
@@ -93,6 +101,13 @@ impl Metrics {
     /// Counts a connection refused at the connection cap.
     pub fn connection_refused(&self) {
         self.connections_refused.inc();
+    }
+
+    /// Counts a playlist request that no origin gave a usable playlist for,
+    /// under the chosen site and the status it was answered with.
+    pub fn playlist_origin_failed(&self, site: &str, answer: u16) {
+        let labels = vec![("site", site.to_string()), ("answer", answer.to_string())];
+        self.playlist_origin_failures.get_or_create(&labels).inc();
     }
 
     /// Records how long a decision took.
