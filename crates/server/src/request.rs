@@ -208,7 +208,7 @@ fn route<'r>(
         .then(|| platform.playlist_rule(&t.path))
         .flatten();
     let choice = choose(snap, facts, as_json || playlist.is_some());
-    state.metrics.decision(visit.started.elapsed());
+    state.metrics.decision(visit.started);
     let Some(site) = choice.site else {
         return no_site(choice.outcome, as_json, visit).into();
     };

@@ -91,7 +91,7 @@ pub(crate) fn answer(
     started: Instant,
 ) -> Answered<'static> {
     let decision = snap.router.decide(facts, &snap.view);
-    state.metrics.decision(started.elapsed());
+    state.metrics.decision(started);
     let platform = snap.router.platform();
     let response = match SteeringManifest::new(platform, &decision, content, state.steering_ttl) {
         Ok(m) => json(StatusCode::OK, &m),
