@@ -38,7 +38,9 @@ enum Command {
     /// (or, under a `[[playlists]]` rule, with the HLS playlist rewritten for it).
     Serve(serve::ServeArgs),
     /// Nagios/Icinga plugin: ask a running redirector (its admin listener)
-    /// for sites down and decision latency; exit 0/1/2/3.
+    /// for sites up and down and the last minute's decision latency; exit
+    /// 0/1/2/3 (3, UNKNOWN, for bad arguments too).
+    #[command(after_help = check::AFTER_HELP)]
     Check(check::CheckArgs),
     /// Replay request logs through the engine and account bandwidth per
     /// site and client group over time.
@@ -94,6 +96,7 @@ impl From<std::io::Error> for Failure {
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() && is_check() => return check::usage_error(&e),
         Err(e) => {
             let usage = e.use_stderr();
             // Help and version go to stdout with status 0; mistakes exit 64.
@@ -121,6 +124,12 @@ pub fn run() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => report(f),
     }
+}
+
+/// Whether the command line is `routecast check …`, whose usage mistakes
+/// are a plugin's UNKNOWN (3), not EX_USAGE.
+fn is_check() -> bool {
+    std::env::args_os().nth(1).is_some_and(|a| a == "check")
 }
 
 fn report(f: Failure) -> ExitCode {

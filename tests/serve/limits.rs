@@ -1,10 +1,11 @@
-//! Limits on slow clients.
+//! Limits on slow clients, connections and oversized requests, and what
+//! the refused client reads.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::support::{start, status};
+use crate::support::{get, header, launch, raw, start, status, within};
 
 #[test]
 fn slow_clients_are_cut_off() {
@@ -26,4 +27,78 @@ fn slow_clients_are_cut_off() {
     );
     let text = String::from_utf8_lossy(&out);
     assert!(text.is_empty() || status(&text) == 408, "{text}");
+}
+
+/// The value of an unlabelled series (or a labelled one, `name{…}`).
+fn series(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| {
+        let v = l.strip_prefix(name)?.strip_prefix(' ')?;
+        v.trim().parse().ok()
+    })
+}
+
+#[test]
+fn a_newcomer_at_the_connection_cap_reads_503_with_connection_close() {
+    let (s, admin) = launch(
+        &crate::support::example(),
+        &["--max-connections", "1"],
+        true,
+    );
+    let admin = admin.expect("admin listener");
+    // The one slot: a kept-alive connection that has been answered.
+    let mut first = TcpStream::connect(s.addr).expect("connects");
+    first
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        .expect("writes");
+    let mut buf = [0u8; 512];
+    first
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let n = first.read(&mut buf).expect("answered");
+    assert_eq!(status(&String::from_utf8_lossy(&buf[..n])), 200);
+    // The newcomer: a whole HTTP answer, not a reset or a bare close.
+    let r = raw(
+        s.addr,
+        b"GET /live/x HTTP/1.1\r\nHost: tr.example.net\r\n\r\n",
+    );
+    assert_eq!(status(&r), 503, "{r:?}");
+    assert!(r.starts_with("HTTP/1.1 503 "), "{r:?}");
+    assert_eq!(header(&r, "connection"), Some("close"), "{r:?}");
+    let m = get(admin, "/metrics", "");
+    assert_eq!(
+        series(&m, "routecast_connections_refused_total"),
+        Some(1.0),
+        "{m}"
+    );
+    drop(first);
+}
+
+#[test]
+fn requests_the_http_parser_refuses_are_counted() {
+    let (s, admin) = launch(&crate::support::example(), &[], true);
+    let admin = admin.expect("admin listener");
+    let r = raw(s.addr, b"GARBAGE\r\n\r\n");
+    assert_eq!(status(&r), 400, "{r:?}");
+    let huge = format!(
+        "GET /live/x HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let r = raw(s.addr, huge.as_bytes());
+    assert!(r.is_empty() || status(&r) == 431, "{r:?}");
+    // Counted when hyper ends the connection, just after the client reads
+    // the close: polled.
+    let counted =
+        |m: &str| m.contains(r#"routecast_requests_total{site="-",group="-",status="431"} 1"#);
+    let _ = within(Duration::from_secs(5), || {
+        counted(&get(admin, "/metrics", ""))
+    });
+    let m = get(admin, "/metrics", "");
+    assert!(
+        m.contains(r#"routecast_requests_total{site="-",group="-",status="400"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"routecast_requests_total{site="-",group="-",status="431"} 1"#),
+        "{m}"
+    );
 }

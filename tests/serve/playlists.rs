@@ -92,14 +92,17 @@ fn origin() -> Origin {
 /// a loopback `http://` URL where its origin answers; `/live/` playlists
 /// served by routecast with steering. Admin listener with a token.
 fn start_playlists(a: &Origin, b: &Origin, dir: &Path) -> (Server, SocketAddr) {
-    start_playlists_with(a, b, dir, &[])
+    start_playlists_with(a, b, dir, &[], "")
 }
 
+/// [`start_playlists`] with `extra` arguments and `rule` lines added to
+/// the `[[playlists]]` rule.
 fn start_playlists_with(
     a: &Origin,
     b: &Origin,
     dir: &Path,
     extra: &[&str],
+    rule: &str,
 ) -> (Server, SocketAddr) {
     let site = |name: &str, o: &Origin| {
         format!(
@@ -110,7 +113,7 @@ fn start_playlists_with(
     let config = dir.join("playlists.toml");
     let text = format!(
         "{}{}[[policies]]\nname = \"p\"\nsteps = [{{ step = \"preference\", sites = [\"a\", \"b\"] }}]\n\n\
-         [[playlists]]\ncontent = [\"/live/\"]\norigin = \"site\"\nsteering = true\ntimeout_ms = 500\n",
+         [[playlists]]\ncontent = [\"/live/\"]\norigin = \"site\"\nsteering = true\ntimeout_ms = 500\n{rule}",
         site("a", a),
         site("b", b)
     );
@@ -157,6 +160,7 @@ fn a_media_playlist_comes_back_with_every_segment_at_the_chosen_site() {
         &b,
         dir.path(),
         &["--access-log", log.to_str().expect("utf-8")],
+        "",
     );
     let r = get(s.addr, "/live/show/index.m3u8?token=t1", "");
     assert_eq!(status(&r), 200, "{r}");
@@ -309,7 +313,7 @@ fn an_origin_that_fails_hands_over_to_the_fallback_site_and_all_failing_is_502()
     use std::sync::atomic::Ordering;
     let (a, b) = (origin(), origin());
     let dir = tempfile::tempdir().expect("temp dir");
-    let (s, admin) = start_playlists(&a, &b, dir.path());
+    let (s, admin) = start_playlists_with(&a, &b, dir.path(), &[], "fallback = \"error\"\n");
     for mode in [FAILS, HANGS] {
         a.mode.store(mode, Ordering::Relaxed);
         let r = get(s.addr, "/live/show/index.m3u8", "");
@@ -356,7 +360,7 @@ fn an_origin_that_fails_hands_over_to_the_fallback_site_and_all_failing_is_502()
 fn a_hostile_origin_never_gets_a_rewritten_uri_off_platform() {
     let (a, b) = (origin(), origin());
     let dir = tempfile::tempdir().expect("temp dir");
-    let (s, _) = start_playlists(&a, &b, dir.path());
+    let (s, _) = start_playlists_with(&a, &b, dir.path(), &[], "fallback = \"error\"\n");
     let r = get(s.addr, "/live/hostile.m3u8", "");
     assert_eq!(status(&r), 200, "{r}");
     let uris = playlist_uris(body(&r));
@@ -377,4 +381,66 @@ fn a_hostile_origin_never_gets_a_rewritten_uri_off_platform() {
     assert_eq!(status(&r), 502, "{r}");
     assert!(body(&r).contains("carriage return"), "{r}");
     assert!(!r.contains("evil.example"), "{r}");
+}
+
+#[test]
+fn when_every_origin_fails_viewers_are_redirected_to_the_chosen_sites_playlist_by_default() {
+    use std::sync::atomic::Ordering;
+    let (a, b) = (origin(), origin());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("access.log");
+    let (s, admin) = start_playlists_with(
+        &a,
+        &b,
+        dir.path(),
+        &["--access-log", log.to_str().expect("utf-8")],
+        "",
+    );
+    // Both origins down (503, then a hang), then an unusable playlist:
+    // each time the chosen site's own URL for the playlist, as a plain
+    // redirect would give it.
+    a.mode.store(FAILS, Ordering::Relaxed);
+    b.mode.store(HANGS, Ordering::Relaxed);
+    let r = get(s.addr, "/live/show/index.m3u8?token=t1", "");
+    assert_eq!(status(&r), 302, "{r}");
+    assert_eq!(
+        header(&r, "location"),
+        Some("https://a.example.net/live/show/index.m3u8?token=t1")
+    );
+    assert_eq!(header(&r, "x-routecast-site"), Some("a"));
+    assert_eq!(header(&r, "cache-control"), Some("no-store"));
+    a.mode.store(SERVES, Ordering::Relaxed);
+    b.mode.store(SERVES, Ordering::Relaxed);
+    let r = get(s.addr, "/live/cr.m3u8", "");
+    assert_eq!(status(&r), 302, "{r}");
+    assert_eq!(
+        header(&r, "location"),
+        Some("https://a.example.net/live/cr.m3u8")
+    );
+    assert!(!r.contains("evil.example"), "{r}");
+    // The origin's 404 is still 404: nothing to redirect to.
+    assert_eq!(status(&get(s.addr, "/live/missing.m3u8", "")), 404);
+    // Counted as the 302 the viewers got, and as origin failures.
+    let m = get(admin, "/metrics", "");
+    assert!(
+        m.contains(r#"routecast_requests_total{site="a",group="default",status="302"} 2"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"routecast_playlist_origin_failures_total{site="a",answer="302"} 2"#),
+        "{m}"
+    );
+    // Logged with the status and the Location the viewer got.
+    let first = || {
+        std::fs::read_to_string(&log)
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string))
+    };
+    within(Duration::from_secs(5), || first().is_some()).expect("logged");
+    let line = first().unwrap_or_default();
+    assert!(
+        line.contains(" pssc=302 ")
+            && line.ends_with(" rurl=\"https://a.example.net/live/show/index.m3u8?token=t1\""),
+        "{line}"
+    );
 }

@@ -41,3 +41,30 @@ fn curl_gets_the_redirect() {
     assert_eq!(code, "302");
     assert!(SITES.iter().any(|site| to == format!("https://{site}.cdn.example.net/vod/films/title001/720p.mp4")), "{to}");
 }
+
+#[test]
+fn a_path_no_site_serves_is_404_and_503_stays_for_sites_that_cannot_take_it() {
+    // The example's sites serve only /live/ and /vod/.
+    let s = start(&[]);
+    for target in ["/other/x.mp4", "/", "/livestream/x"] {
+        let r = get(s.addr, target, "");
+        assert_eq!(status(&r), 404, "{target}: {r}");
+        assert!(header(&r, "location").is_none(), "{r}");
+    }
+    let j = get(s.addr, "/other/x.mp4?format=json", "");
+    assert_eq!(status(&j), 404, "{j}");
+    assert_eq!(header(&j, "content-type"), Some("application/json"));
+    // A site that serves /live/ but is disabled: 503 for /live/, 404 for /vod/.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("disabled.toml");
+    std::fs::write(
+        &config,
+        "[[sites]]\nname = \"a\"\nurls = [\"https://a.example.net\"]\nlocation = { lat = 0, lon = 0 }\n\
+         content = [\"/live/\"]\nstate = \"disabled\"\n\n\
+         [[policies]]\nname = \"p\"\nsteps = [{ step = \"serves_content\" }, { step = \"closest\" }]\n",
+    )
+    .expect("write config");
+    let (s, _) = crate::support::launch(&config, &[], false);
+    assert_eq!(status(&get(s.addr, "/live/x.ts", "")), 503);
+    assert_eq!(status(&get(s.addr, "/vod/x.mp4", "")), 404);
+}

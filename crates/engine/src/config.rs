@@ -63,6 +63,10 @@ pub struct PlaylistConfig {
     pub steering: Option<bool>,
     /// Time a fetch from the origin may take, ms (default 2000, at most 60000).
     pub timeout_ms: Option<Spanned<u64>>,
+    /// When no origin gives a usable playlist: `"redirect"` (default) a
+    /// `302` to the chosen site's own URL for the playlist, as a plain
+    /// redirect; `"error"` a `502` naming why each origin failed.
+    pub fallback: Option<crate::platform::PlaylistFallback>,
 }
 
 /// MaxMind DB files (paths relative to the configuration file).

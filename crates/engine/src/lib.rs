@@ -118,8 +118,8 @@ pub use location::{
     Continent, Coordinates, CountryCode, Location, LocationCache, Locator, NoLocator,
 };
 pub use platform::{
-    ClientGroup, Cost, HealthCheck, LoadReading, LoadSource, Mbps, Platform, PlaylistOrigin,
-    PlaylistRule, Site, SiteState,
+    ClientGroup, Cost, HealthCheck, LoadReading, LoadSource, Mbps, Platform, PlaylistFallback,
+    PlaylistOrigin, PlaylistRule, Site, SiteState,
 };
 pub use policy::{Bands, Policy, Step};
 pub use render::{DecisionView, RedirectView};

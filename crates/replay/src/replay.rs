@@ -269,11 +269,14 @@ impl Replay {
         self.stats.requests += 1;
         let flags = Flags {
             spilled: d.outcome == Outcome::SpilledOver,
-            unserved: matches!(d.outcome, Outcome::OverCapacity | Outcome::NoSite),
+            unserved: matches!(
+                d.outcome,
+                Outcome::OverCapacity | Outcome::NoSite | Outcome::NotServed
+            ),
         };
         self.stats.spilled += u64::from(flags.spilled);
         self.stats.over_capacity += u64::from(d.outcome == Outcome::OverCapacity);
-        self.stats.no_site += u64::from(d.outcome == Outcome::NoSite);
+        self.stats.no_site += u64::from(matches!(d.outcome, Outcome::NoSite | Outcome::NotServed));
         let step = self.config.step_ms;
         let span = Span::new(step, p.start, p.end);
         self.groups[d.group.index()].add_span(&span, p.bytes, flags);

@@ -45,10 +45,14 @@ pub enum ServeError {
     /// A target the guard refuses ([`crate::target`], 400).
     #[error("bad request target: {0}")]
     BadTarget(#[from] BadTarget),
-    /// Every site that could serve the request is down, full, disabled, or
-    /// none serves it (503).
+    /// Sites serve the request's content, but none can take it now (down,
+    /// disabled, none the client's group may use: 503).
     #[error("no site can serve this request")]
     NoSite,
+    /// No site is configured to serve the path (no site's `content`
+    /// prefixes cover it: 404, whoever asks and whatever the sites' state).
+    #[error("no site serves this path")]
+    NotServed,
     /// No pathway for a steering manifest: no site can serve the content (503).
     #[error("no site can serve this content")]
     NoPathway,
@@ -122,6 +126,7 @@ impl ServeError {
             ServeError::Unauthorized => StatusCode::UNAUTHORIZED,
             ServeError::AdminDisabled => StatusCode::FORBIDDEN,
             ServeError::NoSuchPlaylist
+            | ServeError::NotServed
             | ServeError::NoAdminEndpoint
             | ServeError::NotSiteAction
             | ServeError::NoSuchSite { .. }
@@ -196,6 +201,7 @@ mod tests {
             (BadTarget::DotSegment.into(), Fault::Client, 400),
             (ServeError::NoSite, Fault::Upstream, 503),
             (ServeError::NoPathway, Fault::Upstream, 503),
+            (ServeError::NotServed, Fault::Client, 404),
             (ServeError::NoSuchPlaylist, Fault::Client, 404),
             (
                 ServeError::BadGateway { failures: vec![] },

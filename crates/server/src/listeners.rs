@@ -6,6 +6,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,20 +14,24 @@ use std::time::Duration;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::Request;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::reload::{reload_loop, reload_on_hangup};
 use crate::request::{handle, Reply};
+use crate::response::Body;
 use crate::state::{Snapshot, State};
 
 /// Protections against slow or oversized clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Connections served at once; more are closed on accept.
+    /// Connections served at once; more are answered `503` with
+    /// `Connection: close` and closed, and counted in
+    /// `routecast_connections_refused_total`.
     pub max_connections: usize,
     /// Time allowed to send the request head (slowloris).
     pub header_timeout: Duration,
@@ -80,6 +85,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusing = Arc::new(Semaphore::new(REFUSING_AT_ONCE));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -87,27 +93,22 @@ pub async fn serve(
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
-                // Over the connection cap: close at once.
-                let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
-                let state = state.clone();
-                let svc = service_fn(move |req: Request<Incoming>| {
-                    // Redirects are answered here, without allocating; only
-                    // playlists take the state along to await their origin.
-                    let reply = match handle(&state, peer.ip(), &req) {
-                        Reply::Ready(r) => Ok(r),
-                        Reply::Playlist(job) => Err((job, state.clone())),
-                    };
-                    async move {
-                        Ok::<_, Infallible>(match reply {
-                            Ok(r) => r,
-                            Err((job, state)) => Box::pin(job.run(&state)).await,
-                        })
-                    }
-                });
-                let conn = limits.builder().serve_connection(TokioIo::new(stream), svc);
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    state.metrics.connection_refused();
+                    refuse(stream, &refusing);
+                    continue;
+                };
+                let conn = limits
+                    .builder()
+                    .serve_connection(TokioIo::new(stream), service(&state, peer.ip()));
                 let conn = graceful.watch(conn);
+                let state = state.clone();
                 tokio::spawn(async move {
-                    let _ = conn.await;
+                    if let Err(e) = conn.await {
+                        if let Some(status) = parser_refusal(&e) {
+                            state.record_unparsed(status);
+                        }
+                    }
                     drop(permit);
                 });
             }
@@ -116,6 +117,101 @@ pub async fn serve(
     drop(listener);
     let _ = tokio::time::timeout(DRAIN_TIME, graceful.shutdown()).await;
     Ok(())
+}
+
+/// The public service of one connection from `peer`. Redirects are
+/// answered in the call, without allocating; only playlists take the state
+/// along to await their origin.
+fn service(
+    state: &Arc<State>,
+    peer: IpAddr,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
+> + Clone {
+    let state = state.clone();
+    service_fn(move |req: Request<Incoming>| {
+        let reply = match handle(&state, peer, &req) {
+            Reply::Ready(r) => Ok(r),
+            Reply::Playlist(job) => Err((job, state.clone())),
+        };
+        async move {
+            Ok::<_, Infallible>(match reply {
+                Ok(r) => r,
+                Err((job, state)) => Box::pin(job.run(&state)).await,
+            })
+        }
+    })
+}
+
+/// The status hyper answered a request its parser refused with (it writes
+/// the answer itself and ends the connection with the error): 431 for a
+/// head over [`Limits::max_header_bytes`] or [`Limits::max_headers`], 414
+/// for a URI over hyper's limit, 400 for anything else malformed. `None`
+/// for errors it answers nothing to (a timeout, a reset, HTTP/2's preface).
+fn parser_refusal(e: &hyper::Error) -> Option<u16> {
+    if !e.is_parse() || e.is_parse_version_h2() || e.is_parse_status() {
+        return None;
+    }
+    if !e.is_parse_too_large() {
+        return Some(400);
+    }
+    // hyper tells a long URI from a large head only by its message.
+    Some(if e.to_string().contains("URI") {
+        414
+    } else {
+        431
+    })
+}
+
+/// What a connection over the cap reads before it is closed.
+const OVER_CAP: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+    Content-Type: text/plain; charset=utf-8\r\nContent-Length: 21\r\n\
+    Cache-Control: no-store\r\nRetry-After: 1\r\nConnection: close\r\n\r\n\
+    too many connections\n";
+
+/// Refused connections kept open at once to read what their client sends
+/// before closing (more are closed right after the 503 is written).
+const REFUSING_AT_ONCE: usize = 64;
+/// The longest a refused connection is kept open, and the most it is read.
+const REFUSAL_LINGER: Duration = Duration::from_millis(500);
+const REFUSAL_READ_BYTES: usize = 16 * 1024;
+
+/// Answers a connection over the cap with [`OVER_CAP`] and closes it,
+/// never with a bare reset: the 503 is written at once (it fits in a fresh
+/// socket's send buffer), then, while fewer than [`REFUSING_AT_ONCE`] are
+/// refused at once, what the client sends is read and dropped (up to
+/// [`REFUSAL_READ_BYTES`], for up to [`REFUSAL_LINGER`]) so that closing
+/// with its request unread does not reset the connection before the client
+/// has read the answer (nginx's lingering close). A refused connection
+/// costs a task for at most that long, and no request is parsed.
+fn refuse(stream: TcpStream, refusing: &Arc<Semaphore>) {
+    let Ok(permit) = refusing.clone().try_acquire_owned() else {
+        let _ = stream.try_write(OVER_CAP);
+        return;
+    };
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(REFUSAL_LINGER, linger(stream)).await;
+        drop(permit);
+    });
+}
+
+/// Writes the 503, ends the sending side, and reads until the client
+/// closes or [`REFUSAL_READ_BYTES`] were read.
+async fn linger(mut stream: TcpStream) {
+    if stream.write_all(OVER_CAP).await.is_err() || stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut buf = [0u8; 2048];
+    let mut read = 0;
+    while read < REFUSAL_READ_BYTES {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => read += n,
+        }
+    }
 }
 
 /// Serves the admin endpoints until `shutdown` completes.

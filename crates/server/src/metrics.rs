@@ -1,7 +1,9 @@
 //! Prometheus metrics (OpenMetrics text, via the `prometheus-client` crate):
-//! requests by site, group and status, decision latency, site health.
+//! requests by site, group and status, decision latency (since start, and
+//! over the last minute: [`RecentLatency`]), site health, refused
+//! connections and playlist origin failures.
 
-use std::time::Duration;
+use std::time::Instant;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -13,6 +15,9 @@ use routecast_engine::{Platform, SiteId};
 
 use crate::health::Health;
 
+mod recent;
+pub use recent::{RecentLatency, RecentSummary};
+
 type Labels = Vec<(&'static str, String)>;
 
 /// The redirector's metrics.
@@ -23,6 +28,11 @@ pub struct Metrics {
     latency: Histogram,
     up: Family<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>,
     reloads: Family<Labels, Counter>,
+    connections_refused: Counter,
+    playlist_origin_failures: Family<Labels, Counter>,
+    recent: RecentLatency,
+    recent_mean: Gauge<f64, std::sync::atomic::AtomicU64>,
+    recent_count: Gauge<i64, std::sync::atomic::AtomicI64>,
 }
 
 impl Default for Metrics {
@@ -53,12 +63,41 @@ impl Default for Metrics {
             "Configuration reloads, by result",
             reloads.clone(),
         );
+        let connections_refused = Counter::default();
+        registry.register(
+            "routecast_connections_refused",
+            "Connections refused at --max-connections (answered 503 and closed)",
+            connections_refused.clone(),
+        );
+        let playlist_origin_failures = Family::<Labels, Counter>::default();
+        registry.register(
+            "routecast_playlist_origin_failures",
+            "Playlist requests no origin gave a usable playlist for, by chosen site and the status answered (302: the fallback redirect; 502)",
+            playlist_origin_failures.clone(),
+        );
+        let recent_mean = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "routecast_decision_recent_seconds",
+            "Mean time to locate the client and decide, over the last 60 s (0 without decisions)",
+            recent_mean.clone(),
+        );
+        let recent_count = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+        registry.register(
+            "routecast_decision_recent_decisions",
+            "Decisions in the last 60 s (what routecast_decision_recent_seconds averages)",
+            recent_count.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             up,
             reloads,
+            connections_refused,
+            playlist_origin_failures,
+            recent: RecentLatency::new(Instant::now()),
+            recent_mean,
+            recent_count,
         }
     }
 }
@@ -82,9 +121,30 @@ impl Metrics {
             .inc();
     }
 
-    /// Records how long a decision took.
-    pub fn decision(&self, took: Duration) {
+    /// Counts a connection refused at the connection cap.
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
+    }
+
+    /// Counts a playlist request that no origin gave a usable playlist for,
+    /// under the chosen site and the status it was answered with.
+    pub fn playlist_origin_failed(&self, site: &str, answer: u16) {
+        let labels = vec![("site", site.to_string()), ("answer", answer.to_string())];
+        self.playlist_origin_failures.get_or_create(&labels).inc();
+    }
+
+    /// Records a decision that started at `started` and ends now: in the
+    /// histogram since start and in the last minute's window.
+    pub fn decision(&self, started: Instant) {
+        let now = Instant::now();
+        let took = now.saturating_duration_since(started);
         self.latency.observe(took.as_secs_f64());
+        self.recent.record(now, took);
+    }
+
+    /// Decisions over the last minute, as of `now`.
+    pub fn recent(&self, now: Instant) -> RecentSummary {
+        self.recent.summary(now)
     }
 
     /// The exposition text, with site health as of now.
@@ -95,6 +155,11 @@ impl Metrics {
                 .get_or_create(&vec![("site", s.name.clone())])
                 .set(up);
         }
+        let recent = self.recent(Instant::now());
+        let mean = recent.mean.map_or(0.0, |m| m.as_secs_f64());
+        self.recent_mean.set(mean);
+        self.recent_count
+            .set(i64::try_from(recent.count).unwrap_or(i64::MAX));
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);

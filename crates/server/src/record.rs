@@ -114,6 +114,19 @@ impl State {
     }
 }
 
+impl State {
+    /// Counts a request that hyper's HTTP/1.1 parser refused and answered
+    /// itself (`status`: 400, 414 or 431), under no site and no group. Not
+    /// written to the access log: its Traffic Router lines need a URL, and
+    /// the request had none that could be read.
+    pub(crate) fn record_unparsed(&self, status: u16) {
+        let snap = self.current();
+        let platform = snap.router.platform();
+        snap.counters
+            .count(&self.metrics, platform, None, None, status);
+    }
+}
+
 /// One snapshot's request counters by (site, group, status) ids, so that
 /// counting a request allocates nothing once its labels have been seen.
 #[derive(Debug, Default)]

@@ -6,9 +6,16 @@
 //!   fails, once from the decision's first fallback site, and the answer
 //!   then points at that site. With one fixed origin there is one attempt
 //!   (another site would fetch from the same origin).
-//! * The origin's `404`/`410` is passed on as `404`; any other failure (no
-//!   answer in `timeout_ms`, another status, a body over
-//!   [`MAX_PLAYLIST_BYTES`], something that is not a playlist) is `502`.
+//! * The origin's `404`/`410` is passed on as `404`. When every origin tried
+//!   fails otherwise (no connection, no answer in `timeout_ms`, another
+//!   status, a body over [`MAX_PLAYLIST_BYTES`], something that is not a
+//!   playlist), the rule's [`PlaylistFallback`] says what the viewer gets:
+//!   by default a `302` to the chosen site's own URL for the playlist (the
+//!   Location a plain redirect gives), so that it keeps playing; with
+//!   `fallback = "error"`, a `502` naming every upstream and why. Either
+//!   way the failure is counted in
+//!   `routecast_playlist_origin_failures_total{site, answer}` and written
+//!   to the operational log.
 //! * Answers carry `Cache-Control: no-store`: like the redirects, they are
 //!   one client's decision and must not be cached (a cached playlist would
 //!   also keep a live viewer on a site after it was drained).
@@ -17,13 +24,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::Response;
-use routecast_engine::{GroupId, Platform, PlaylistOrigin, SiteId};
+use routecast_engine::{GroupId, Platform, PlaylistFallback, PlaylistOrigin, SiteId};
 
 use crate::error::{ServeError, UpstreamError};
 use crate::playlist::{BaseUrl, Pathway, Rewrite};
 use crate::record::{Answered, Visit};
 use crate::request::Choice;
-use crate::response::{playlist, refusal, Body};
+use crate::response::{playlist, redirect, refusal, Body};
 use crate::state::{Snapshot, State};
 use crate::steering::steering_uri;
 
@@ -127,14 +134,15 @@ impl PlaylistJob {
 
     /// Fetches, rewrites and answers; records the request.
     pub async fn run(self, state: &State) -> Response<Body> {
-        let (site, response) = self.answer(state).await;
-        self.finish(state, site, response)
+        let relayed = self.answer(state).await;
+        self.finish(state, relayed)
     }
 
-    /// The answer, and the site it is counted under: the playlist from the
-    /// first site whose origin gives one (up to two with `origin = "site"`),
-    /// 404 when the origin has no such playlist, else 502.
-    async fn answer(&self, state: &State) -> (Option<SiteId>, Response<Body>) {
+    /// The answer, the site it is counted under and where the viewer was
+    /// sent: the playlist from the first site whose origin gives one (up to
+    /// two with `origin = "site"`), 404 when the origin has no such
+    /// playlist, else the rule's fallback.
+    async fn answer(&self, state: &State) -> Relayed {
         let platform = self.snap.router.platform();
         let rule = &platform.playlists()[self.rule]; // In range: see `rule`.
         let tries = match rule.origin {
@@ -146,16 +154,46 @@ impl PlaylistJob {
             match self.attempt(site).await {
                 Ok(body) => {
                     self.snap.view.0.add_session(site, state.session_mbps);
-                    return (Some(site), playlist(body, &platform.site(site).name));
+                    let location = self.snap.bases.sites.get(site.index());
+                    let location = location.and_then(|b| b.first()).map(|b| self.under(b));
+                    let response = playlist(body, &platform.site(site).name);
+                    return (Some(site), response, location);
                 }
                 Err(Miss::NotFound) => {
-                    return (Some(site), refusal(&ServeError::NoSuchPlaylist));
+                    return (Some(site), refusal(&ServeError::NoSuchPlaylist), None);
                 }
                 Err(Miss::Failed(e)) => failures.push(e),
             }
         }
-        let r = refusal(&ServeError::BadGateway { failures });
-        (self.sites.first().copied(), r)
+        self.fall_back(state, rule.fallback, failures)
+    }
+
+    /// The answer when every origin tried failed: a redirect to the chosen
+    /// site (counted under it, as a redirect) or 502; counted and logged as
+    /// an origin failure either way.
+    fn fall_back(
+        &self,
+        state: &State,
+        fallback: PlaylistFallback,
+        failures: Vec<UpstreamError>,
+    ) -> Relayed {
+        let platform = self.snap.router.platform();
+        let chosen = self.sites.first().copied();
+        let name = chosen.map_or("-", |s| platform.site(s).name.as_str());
+        let e = ServeError::BadGateway { failures };
+        let relayed = match (fallback, chosen) {
+            (PlaylistFallback::Redirect, Some(site)) => {
+                self.snap.view.0.add_session(site, state.session_mbps);
+                let query = self.query.as_deref();
+                let location = platform.site(site).redirect_url(&self.path, query);
+                (chosen, redirect(&location, name), Some(location))
+            }
+            _ => (chosen, refusal(&e), None),
+        };
+        let answer = relayed.1.status().as_u16();
+        state.metrics.playlist_origin_failed(name, answer);
+        tracing::warn!(site = name, answer, path = %self.path, "playlist origin failed: {e}");
+        relayed
     }
 
     /// Where `site`'s playlist comes from: the URL to fetch, the base URLs
@@ -246,18 +284,10 @@ impl PlaylistJob {
             .map_err(|error| UpstreamError::NotPlaylist { upstream, error }.into())
     }
 
-    /// Records the answer: counted under `site` and the client's group,
-    /// logged with the site's URL when it is a playlist.
-    fn finish(
-        self,
-        state: &State,
-        site: Option<SiteId>,
-        response: Response<Body>,
-    ) -> Response<Body> {
-        let location = site
-            .filter(|_| response.status() == hyper::StatusCode::OK)
-            .and_then(|s| self.snap.bases.sites.get(s.index())?.first())
-            .map(|base| self.under(base));
+    /// Records the answer: counted under its site and the client's group,
+    /// logged with where the viewer was sent (the site's URL for the
+    /// playlist, or the redirect's Location).
+    fn finish(self, state: &State, (site, response, location): Relayed) -> Response<Body> {
         let answered = Answered {
             response,
             site,
@@ -269,3 +299,7 @@ impl PlaylistJob {
         answered.response
     }
 }
+
+/// A relayed answer: the site it is counted under, the response, and where
+/// the viewer was sent, for the access log.
+type Relayed = (Option<SiteId>, Response<Body>, Option<String>);

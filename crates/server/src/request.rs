@@ -13,8 +13,8 @@ use std::time::Instant;
 use hyper::header::{self, HeaderName};
 use hyper::{Method, Request, Response, StatusCode};
 use routecast_engine::{
-    Decision, Facts, GroupId, Location, LocationCache, Locator, Platform, RedirectView, Scratch,
-    SiteId,
+    Decision, Facts, GroupId, Location, LocationCache, Locator, Outcome, Platform, RedirectView,
+    Scratch, SiteId,
 };
 
 use crate::error::ServeError;
@@ -161,6 +161,8 @@ pub(crate) struct Choice {
     pub site: Option<SiteId>,
     /// The client's group.
     pub group: GroupId,
+    /// How the request ended (without a site: why none).
+    pub outcome: Outcome,
     /// The whole decision, when it was asked for.
     pub decision: Option<Decision>,
 }
@@ -173,6 +175,7 @@ fn choose(snap: &Snapshot, facts: &Facts<'_>, whole: bool) -> Choice {
         return Choice {
             site: d.site,
             group: d.group,
+            outcome: d.outcome,
             decision: Some(d),
         };
     }
@@ -183,12 +186,14 @@ fn choose(snap: &Snapshot, facts: &Facts<'_>, whole: bool) -> Choice {
     Choice {
         site: r.site,
         group: r.group,
+        outcome: r.outcome,
         decision: None,
     }
 }
 
 /// Routes a checked request: a redirect, the decision as JSON, or a
-/// playlist job; 503 when no site can serve it.
+/// playlist job; 404 when no site serves the path, 503 when none that
+/// does can take it now.
 fn route<'r>(
     state: &State,
     snap: &Arc<Snapshot>,
@@ -203,9 +208,9 @@ fn route<'r>(
         .then(|| platform.playlist_rule(&t.path))
         .flatten();
     let choice = choose(snap, facts, as_json || playlist.is_some());
-    state.metrics.decision(visit.started.elapsed());
+    state.metrics.decision(visit.started);
     let Some(site) = choice.site else {
-        return no_site(as_json, visit).into();
+        return no_site(choice.outcome, as_json, visit).into();
     };
     if let Some((rule, _)) = playlist {
         let target = (t.path.clone(), query);
@@ -224,10 +229,13 @@ fn route<'r>(
     .into()
 }
 
-/// 503, in the form asked for: no site can serve the request. Logged,
-/// counted under no site and no group.
-fn no_site(as_json: bool, visit: Visit<'_>) -> Answered<'_> {
-    let e = ServeError::NoSite;
+/// 404 (no site serves the path) or 503 (none that does can take it now),
+/// in the form asked for. Logged, counted under no site and no group.
+fn no_site(outcome: Outcome, as_json: bool, visit: Visit<'_>) -> Answered<'_> {
+    let e = match outcome {
+        Outcome::NotServed => ServeError::NotServed,
+        _ => ServeError::NoSite,
+    };
     let response = if as_json {
         json_refusal(&e)
     } else {

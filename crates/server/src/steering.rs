@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use hyper::StatusCode;
-use routecast_engine::{Decision, Facts, Platform};
+use routecast_engine::{Decision, Facts, Outcome, Platform};
 use serde::Serialize;
 
 use crate::error::ServeError;
@@ -66,7 +66,10 @@ impl<'a> SteeringManifest<'a> {
             .map(|s| platform.site(*s).name.as_str())
             .collect();
         if pathway_priority.is_empty() {
-            return Err(ServeError::NoPathway);
+            return Err(match decision.outcome {
+                Outcome::NotServed => ServeError::NotServed,
+                _ => ServeError::NoPathway,
+            });
         }
         Ok(Self {
             pathway_priority,
@@ -88,7 +91,7 @@ pub(crate) fn answer(
     started: Instant,
 ) -> Answered<'static> {
     let decision = snap.router.decide(facts, &snap.view);
-    state.metrics.decision(started.elapsed());
+    state.metrics.decision(started);
     let platform = snap.router.platform();
     let response = match SteeringManifest::new(platform, &decision, content, state.steering_ttl) {
         Ok(m) => json(StatusCode::OK, &m),

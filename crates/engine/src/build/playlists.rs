@@ -58,6 +58,7 @@ pub(super) fn build_playlists(
             origin,
             steering: c.steering.unwrap_or(false),
             timeout_ms,
+            fallback: c.fallback.unwrap_or_default(),
         });
     }
     Ok(rules)

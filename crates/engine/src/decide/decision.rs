@@ -134,8 +134,13 @@ pub enum Outcome {
     OverCapacity,
     /// Only draining sites could take it.
     LastResort,
-    /// No site can serve it (all down, or none serves this content or group).
+    /// Sites serve this content, but none can take it now (all down,
+    /// disabled or dropped by a step, e.g. none the group may use).
     NoSite,
+    /// No site is configured to serve this path: the policy has a
+    /// `serves_content` step and no site's `content` prefixes cover the
+    /// path, whatever the load, health or client (the server answers 404).
+    NotServed,
 }
 
 /// The engine's answer for one request.

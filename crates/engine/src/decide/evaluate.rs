@@ -136,9 +136,22 @@ struct Context<'a> {
 }
 
 impl Work<'_> {
-    /// How the request ended, from the chosen site's tier.
-    pub(super) fn outcome(&self, site: Option<SiteId>, preferred: Option<SiteId>) -> Outcome {
+    /// How the request ended, from the chosen site's tier; without a site,
+    /// [`Outcome::NotServed`] when `prep`'s policy tests the content and no
+    /// site serves the path.
+    pub(super) fn outcome(
+        &self,
+        site: Option<SiteId>,
+        preferred: Option<SiteId>,
+        prep: &Prepared,
+        policy: &Policy,
+    ) -> Outcome {
         match site {
+            None if prep.serves == [0; 2]
+                && policy.steps.iter().any(|s| s.step == Step::ServesContent) =>
+            {
+                Outcome::NotServed
+            }
             None => Outcome::NoSite,
             Some(s) => match self.tier[s.index()] {
                 TIER_DRAINING => Outcome::LastResort,

@@ -82,7 +82,7 @@ impl Router {
         let mut e = self.evaluate(&prep, load, scratch, true);
         let rankers = e.work.rankers;
         let (site, fallbacks, preferred) = e.work.order(rankers);
-        let outcome = e.work.outcome(site, preferred);
+        let outcome = e.work.outcome(site, preferred, &prep, e.policy);
         let (group, policy, sites) = (e.group, e.policy_id, e.work.sites.len());
         let explanation = Explanation::new(e.policy, sites, e.restore(scratch), coords);
         Decision {
@@ -118,7 +118,7 @@ impl Router {
     ) -> Route {
         let e = self.evaluate(prep, load, scratch, false);
         let (site, preferred) = e.work.best();
-        let outcome = e.work.outcome(site, preferred);
+        let outcome = e.work.outcome(site, preferred, prep, e.policy);
         let group = e.group;
         let _ = e.restore(scratch);
         Route {

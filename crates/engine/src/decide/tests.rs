@@ -175,6 +175,61 @@ fn group_limits_sites_and_no_site_when_all_allowed_are_down() {
     assert_eq!(d.outcome, Outcome::NoSite);
 }
 
+/// Whether a request ended because no site serves its path
+/// ([`Outcome::NotServed`]) or because none that does can take it now
+/// ([`Outcome::NoSite`]), by `decide` and by `route_with` alike.
+#[test]
+fn a_path_no_site_serves_is_told_apart_from_sites_that_cannot_take_it() {
+    let config = PlatformConfig::parse(
+        "t.toml",
+        r#"
+        [[sites]]
+        name = "live"
+        urls = ["https://live.example.net"]
+        location = { lat = 0, lon = 0 }
+        content = ["/live/"]
+
+        [[sites]]
+        name = "vod"
+        urls = ["https://vod.example.net"]
+        location = { lat = 0, lon = 0 }
+        content = ["/vod/"]
+
+        [[policies]]
+        name = "p"
+        content = ["/live/", "/vod/", "/other/"]
+        steps = [{ step = "serves_content" }, { step = "closest" }]
+
+        [[policies]]
+        name = "ignores-content"
+        content = ["/any/"]
+        steps = [{ step = "closest" }]
+        "#,
+    )
+    .expect("parses");
+    let r = Router::new(Arc::new(Platform::build(&config, &[]).expect("valid")));
+    let both = |path: &str, view: &dyn LoadView| {
+        let f = facts("198.51.100.1", path, None);
+        let d = r.decide(&f, view);
+        let route = r.route_with(&f, view, &mut Scratch::default());
+        assert_eq!(route.outcome, d.outcome, "{path}");
+        (name(&r, d.site).to_string(), d.outcome)
+    };
+    let live_down = StaticLoad {
+        load: vec![Mbps(0.0); 2],
+        down: vec![SiteId(0)],
+    };
+    assert_eq!(both("/other/x", &Idle), ("-".into(), Outcome::NotServed));
+    assert_eq!(both("/", &Idle), ("-".into(), Outcome::NotServed));
+    assert_eq!(both("/live/x", &live_down), ("-".into(), Outcome::NoSite));
+    assert_eq!(
+        both("/vod/x", &live_down),
+        ("vod".into(), Outcome::Preferred)
+    );
+    // A policy that does not test the content routes any path.
+    assert_eq!(both("/any/x", &Idle), ("live".into(), Outcome::Preferred));
+}
+
 #[test]
 fn least_cost_counts_commits_as_paid_until_exceeded() {
     let r = router();

@@ -13,7 +13,7 @@ mod site;
 
 pub use crate::groups::{ClientGroup, GroupOrigin};
 pub use crate::ids::{GroupId, PolicyId, SiteId};
-pub use playlist::{PlaylistOrigin, PlaylistRule};
+pub use playlist::{PlaylistFallback, PlaylistOrigin, PlaylistRule};
 pub use site::{
     Cost, HealthCheck, LoadReading, LoadSource, Mbps, Site, SiteState, GB_PER_MBPS_MONTH,
 };

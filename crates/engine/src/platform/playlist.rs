@@ -14,6 +14,22 @@ pub enum PlaylistOrigin {
     Url(String),
 }
 
+/// What a playlist request is answered with when no origin gives a usable
+/// playlist (refused connection, timeout, a status other than 2xx, 404 and
+/// 410, or an answer that is not a playlist). The origin's 404 or 410 is
+/// always passed on as 404.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum PlaylistFallback {
+    /// `302` to the chosen site's own URL for the playlist, the Location a
+    /// plain redirect gives, so that viewers keep playing (the default).
+    #[default]
+    Redirect,
+    /// `502`, naming every upstream tried and why it failed.
+    Error,
+}
+
 /// A `[[playlists]]` rule: `.m3u8` requests under its prefixes are answered
 /// by the server with the playlist, rewritten for the chosen site.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +42,8 @@ pub struct PlaylistRule {
     pub steering: bool,
     /// Time a fetch may take, ms.
     pub timeout_ms: u64,
+    /// The answer when every origin tried fails.
+    pub fallback: PlaylistFallback,
 }
 
 impl Platform {
@@ -103,5 +121,31 @@ timeout_ms = 900
         let e = Platform::build(&config, &[]).expect_err("a prefix in two rules");
         assert!(e.to_string().starts_with("t.toml:17:12:"), "{e}");
         assert!(e.to_string().contains("already in a playlist rule"), "{e}");
+    }
+
+    #[test]
+    fn a_rule_redirects_when_its_origin_fails_unless_told_to_answer_an_error() {
+        let rule = |line: &str| {
+            format!(
+                "[[sites]]\nname = \"a\"\nurls = [\"http://a.example.net\"]\n\
+                 location = {{ lat = 0, lon = 0 }}\n\n[[playlists]]\ncontent = [\"/live/\"]\n{line}"
+            )
+        };
+        let fallback = |line: &str| {
+            let config = crate::PlatformConfig::parse("t.toml", &rule(line))?;
+            let p = Platform::build(&config, &[])?;
+            Ok::<_, crate::ConfigError>(p.playlists()[0].fallback)
+        };
+        assert_eq!(fallback("").ok(), Some(PlaylistFallback::Redirect));
+        let redirect = fallback("fallback = \"redirect\"\n").ok();
+        assert_eq!(redirect, Some(PlaylistFallback::Redirect));
+        let error = fallback("fallback = \"error\"\n").ok();
+        assert_eq!(error, Some(PlaylistFallback::Error));
+        let e = fallback("fallback = \"retry\"\n").expect_err("unknown fallback");
+        assert!(e.to_string().starts_with("t.toml:8:12:"), "{e}");
+        assert!(
+            e.to_string().contains("expected `redirect` or `error`"),
+            "{e}"
+        );
     }
 }

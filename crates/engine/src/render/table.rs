@@ -59,6 +59,9 @@ impl DecisionView<'_> {
         let outcome = outcome_word(self.decision.outcome);
         match (self.decision.site, self.url()) {
             (Some(site), Some(url)) => format!("{} -> {url} [{outcome}]", self.name(site)),
+            _ if self.decision.outcome == Outcome::NotServed => {
+                format!("no site is configured to serve this path [{outcome}]")
+            }
             _ => format!("no site can serve this request [{outcome}]"),
         }
     }
@@ -113,6 +116,7 @@ fn outcome_word(outcome: Outcome) -> &'static str {
         Outcome::OverCapacity => "overcapacity",
         Outcome::LastResort => "lastresort",
         Outcome::NoSite => "nosite",
+        Outcome::NotServed => "notserved",
     }
 }
 
