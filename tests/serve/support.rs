@@ -211,27 +211,69 @@ pub fn responder_for(
     addr
 }
 
-/// A stand-in for a site's health endpoint: answers 200 or 503 on demand.
+/// A stand-in for a site's health endpoint: answers 200 or 503 on demand,
+/// and remembers when it gave each answer.
 pub struct Upstream {
     /// Where it listens.
     pub addr: SocketAddr,
     /// Whether it answers 200 (else 503).
     pub healthy: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Every answer: when it was written, and whether it was a pass.
+    pub answers: std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, bool)>>>,
+}
+
+impl Upstream {
+    /// Waits (up to `limit`) until this endpoint has answered `n` checks
+    /// with `passing` after `since`; the instant of the `n`-th.
+    ///
+    /// A site's checks run one after the other (probe, count, sleep, probe),
+    /// so once the `(fall + 1)`-th failing check is answered, the server has
+    /// already counted the `fall`-th: the site is out of rotation for every
+    /// request sent after that instant, however loaded the machine is.
+    /// Timing tests wait on this instead of on the wall clock.
+    pub fn nth_answer(
+        &self,
+        since: std::time::Instant,
+        passing: bool,
+        n: usize,
+        limit: Duration,
+    ) -> Option<std::time::Instant> {
+        let mut found = None;
+        within(limit, || {
+            let answers = self.answers.lock().map(|a| a.clone()).unwrap_or_default();
+            found = answers
+                .iter()
+                .filter(|(at, pass)| *at >= since && *pass == passing)
+                .nth(n.saturating_sub(1))
+                .map(|(at, _)| *at);
+            found.is_some()
+        });
+        found
+    }
 }
 
 pub fn upstream() -> Upstream {
     use std::sync::atomic::{AtomicBool, Ordering};
     let healthy = std::sync::Arc::new(AtomicBool::new(true));
-    let flag = healthy.clone();
+    let answers = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (flag, log) = (healthy.clone(), answers.clone());
     let addr = responder(move || {
-        let status = if flag.load(Ordering::Relaxed) {
+        let pass = flag.load(Ordering::Relaxed);
+        if let Ok(mut log) = log.lock() {
+            log.push((std::time::Instant::now(), pass));
+        }
+        let status = if pass {
             "200 OK"
         } else {
             "503 Service Unavailable"
         };
         (status, String::new())
     });
-    Upstream { addr, healthy }
+    Upstream {
+        addr,
+        healthy,
+        answers,
+    }
 }
 
 /// The site a request for `/live/x` is sent to, by its X-Routecast-Site header.

@@ -22,9 +22,11 @@ pub struct Policy {
 pub struct PolicyStep {
     /// What the step does.
     pub step: Step,
-    /// Added by routecast: `available` first and `capacity` (headroom 0)
-    /// last are always part of a chain, so that no policy can send viewers to
-    /// a down site or to a full one while another has room.
+    /// Added by routecast: `available`, `serves_content` and
+    /// `allowed_for_group` first and `capacity` (headroom 0) last are always
+    /// part of a chain, so that no policy can send viewers to a down site, to
+    /// a site without the content, to one their group may not use, or to a
+    /// full one while another has room.
     pub implicit: bool,
 }
 

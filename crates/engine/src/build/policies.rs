@@ -1,5 +1,6 @@
 //! Policies: which groups and content each applies to, and its chain of
-//! steps, with the implicit `available` first and `capacity` last.
+//! steps, with the implicit filters (`available`, `serves_content`,
+//! `allowed_for_group`) first and `capacity` last.
 
 use std::collections::HashMap;
 
@@ -92,14 +93,19 @@ pub(super) fn build_policies(
     Ok(out)
 }
 
-/// `available` first and a `capacity` step last unless the chain has them.
+/// The filters no chain can do without first (`available`,
+/// `serves_content`, `allowed_for_group`: a viewer is never sent to a site
+/// that is down, lacks the content, or that the viewer's group may not
+/// use), and a `capacity` step last, unless the chain has them.
 fn with_implicit_steps(steps: Vec<Step>) -> Vec<PolicyStep> {
-    let mut out = Vec::with_capacity(steps.len() + 2);
-    if !steps.contains(&Step::Available) {
-        out.push(PolicyStep {
-            step: Step::Available,
-            implicit: true,
-        });
+    let mut out = Vec::with_capacity(steps.len() + 4);
+    for filter in [Step::Available, Step::ServesContent, Step::AllowedForGroup] {
+        if !steps.contains(&filter) {
+            out.push(PolicyStep {
+                step: filter,
+                implicit: true,
+            });
+        }
     }
     let has_capacity = steps.iter().any(|s| matches!(s, Step::Capacity { .. }));
     out.extend(steps.into_iter().map(|step| PolicyStep {

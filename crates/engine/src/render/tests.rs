@@ -97,10 +97,10 @@ decision   fra -> https://fra.example.net/live/a.m3u8?token=1 [preferred]
 fallbacks  ams, nyc
 distances  from 48.8600,2.3500 (km)
 
-site  load  capacity  (available)  serves_content  closest(bucket=500km)  least_cost  capacity(headroom=0.2)  rank
-ams   900   1000      ok           ok              430                    0.0040      spilled 0.9000          2
-fra   100   800       ok           ok              478                    0.0030      0.1250                  1 (chosen)
-nyc   0     -         draining     ok              5837                   0.0000      ok                      3
+site  load  capacity  (available)  (allowed_for_group)  serves_content  closest(bucket=500km)  least_cost  capacity(headroom=0.2)  rank
+ams   900   1000      ok           ok                   ok              430                    0.0040      spilled 0.9000          2
+fra   100   800       ok           ok                   ok              478                    0.0030      0.1250                  1 (chosen)
+nyc   0     -         draining     ok                   ok              5837                   0.0000      ok                      3
 
 Scores: closest = km, least_cost = price per GB, weighted/consistent_hash = key (lower first),
 preference = position, capacity = utilisation; (step) = implicit. Ranks: lower first.
@@ -115,7 +115,10 @@ const SPILLED_JSON: &str = concat!(
     r#""preferred":"fra","site":"fra","steps":[{"display":"available","implicit":true,"#,
     r#""sites":[{"score":null,"site":"ams","verdict":"kept"},{"score":null,"site":"fra","#,
     r#""verdict":"kept"},{"score":null,"site":"nyc","verdict":"draining"}],"#,
-    r#""step":"available"},{"display":"serves_content","implicit":false,"#,
+    r#""step":"available"},{"display":"allowed_for_group","implicit":true,"#,
+    r#""sites":[{"score":null,"site":"ams","verdict":"kept"},{"score":null,"site":"fra","#,
+    r#""verdict":"kept"},{"score":null,"site":"nyc","verdict":"kept"}],"#,
+    r#""step":"allowed_for_group"},{"display":"serves_content","implicit":false,"#,
     r#""sites":[{"score":null,"site":"ams","verdict":"kept"},{"score":null,"site":"fra","#,
     r#""verdict":"kept"},{"score":null,"site":"nyc","verdict":"kept"}],"#,
     r#""step":"serves_content"},{"display":"closest(bucket=500km)","implicit":false,"#,
