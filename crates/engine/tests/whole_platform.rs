@@ -12,8 +12,10 @@
 //!   disabled, and serves the content (a viewer never lands where the
 //!   platform said it may not go, or where the content is not);
 //! * while a *good* site exists (allowed, up, active, serves, has room), the
-//!   answer is never "no site", "last resort" or "over capacity", and the
-//!   chosen site is itself active with room.
+//!   answer is never "no site", "not served", "last resort" or "over
+//!   capacity", and the chosen site is itself active with room;
+//! * "not served" (the server's 404) exactly when no site of the platform
+//!   serves the path.
 //!
 //! The engine's own candidate list is not used to judge it: a site wrongly
 //! left out of that list, or a wrong "no site", fails here.
@@ -363,7 +365,7 @@ proptest! {
         let good: Vec<usize> = (0..spec.sites.len()).filter(|s| oracle.good(*s)).collect();
         if !good.is_empty() {
             prop_assert!(
-                !matches!(d.outcome, Outcome::NoSite | Outcome::LastResort | Outcome::OverCapacity),
+                !matches!(d.outcome, Outcome::NoSite | Outcome::NotServed | Outcome::LastResort | Outcome::OverCapacity),
                 "{:?} (site {:?}) while {:?} are good\n{}", d.outcome, d.site, good, text
             );
             let chosen = d.site.map(SiteId::index);
@@ -372,6 +374,10 @@ proptest! {
                 "chose {:?} while {:?} are good\n{}", chosen, good, text
             );
         }
+        // "Not served" (404) exactly when no site of the platform serves the
+        // path, whoever asks and whatever the sites' state.
+        let served_somewhere = (0..spec.sites.len()).any(|s| oracle.serves(s));
+        prop_assert_eq!(d.outcome == Outcome::NotServed, !served_somewhere, "{:?}\n{}", d.outcome, text);
         // The server's and the simulator's paths answer the same.
         let route = router.route_with(&facts, &view, &mut Scratch::default());
         prop_assert_eq!((route.site, route.outcome), (d.site, d.outcome));
