@@ -137,9 +137,10 @@ pub enum Outcome {
     /// Sites serve this content, but none can take it now (all down,
     /// disabled or dropped by a step, e.g. none the group may use).
     NoSite,
-    /// No site is configured to serve this path: the policy has a
-    /// `serves_content` step and no site's `content` prefixes cover the
-    /// path, whatever the load, health or client (the server answers 404).
+    /// No site is configured to serve this path: no site's `content`
+    /// prefixes cover it (every chain filters on content, at least
+    /// implicitly), whatever the load, health or client (the server answers
+    /// 404).
     NotServed,
 }
 

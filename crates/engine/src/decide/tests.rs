@@ -226,8 +226,9 @@ fn a_path_no_site_serves_is_told_apart_from_sites_that_cannot_take_it() {
         both("/vod/x", &live_down),
         ("vod".into(), Outcome::Preferred)
     );
-    // A policy that does not test the content routes any path.
-    assert_eq!(both("/any/x", &Idle), ("live".into(), Outcome::Preferred));
+    // A policy that does not write `serves_content` has it implicitly: no
+    // viewer is sent to a site without the content.
+    assert_eq!(both("/any/x", &Idle), ("-".into(), Outcome::NotServed));
 }
 
 #[test]
