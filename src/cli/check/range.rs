@@ -1,8 +1,10 @@
 //! Threshold ranges in the Monitoring Plugins guidelines' syntax (§2.5):
 //! `10` (alert outside 0..10), `10:` (below 10), `~:10` (above 10),
 //! `10:20` (outside 10..20), `@10:20` (inside 10..20, ends included).
-//! Hand-written: five forms, and no crate for them is in our dependency
-//! tree.
+//! Hand-written: the `nagios-range` crate reads the same five forms but
+//! takes Rust's float syntax for the ends (`NaN`, `inf`, `1e3`, `-5`),
+//! which the guidelines do not have and this check must refuse; the rules
+//! fit in a few lines.
 
 use std::fmt;
 
