@@ -1,5 +1,6 @@
 //! Prometheus metrics (OpenMetrics text, via the `prometheus-client` crate):
-//! requests by site, group and status, decision latency, site health.
+//! requests by site, group and status, decision latency, site health and
+//! load (polled and estimated).
 
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ pub struct Metrics {
     requests: Family<Labels, Counter>,
     latency: Histogram,
     up: Family<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>,
+    load: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     reloads: Family<Labels, Counter>,
 }
 
@@ -47,6 +49,12 @@ impl Default for Metrics {
             "1 when the site passes its health checks (or has none)",
             up.clone(),
         );
+        let load = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "routecast_site_load_mbps",
+            "Site load, Mbit/s: source=polled (its last statistics poll) or estimate (recent redirects not yet in a poll)",
+            load.clone(),
+        );
         let reloads = Family::<Labels, Counter>::default();
         registry.register(
             "routecast_reloads",
@@ -58,6 +66,7 @@ impl Default for Metrics {
             requests,
             latency,
             up,
+            load,
             reloads,
         }
     }
@@ -90,10 +99,18 @@ impl Metrics {
     /// The exposition text, with site health as of now.
     pub fn render(&self, platform: &Platform, health: &Health) -> String {
         for (i, s) in platform.sites().iter().enumerate() {
-            let up = i64::from(health.is_up(SiteId(i as u16)));
+            let id = SiteId(i as u16);
+            let up = i64::from(health.is_up(id));
             self.up
                 .get_or_create(&vec![("site", s.name.clone())])
                 .set(up);
+            for (source, mbps) in [
+                ("polled", health.polled(id)),
+                ("estimate", health.estimate(id)),
+            ] {
+                let labels = vec![("site", s.name.clone()), ("source", source.to_string())];
+                self.load.get_or_create(&labels).set(mbps);
+            }
         }
         let mut out = String::new();
         // Writing into a String cannot fail.

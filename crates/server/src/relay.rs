@@ -145,7 +145,7 @@ impl PlaylistJob {
         for &site in self.sites.iter().take(tries) {
             match self.attempt(site).await {
                 Ok(body) => {
-                    self.snap.view.0.add_session(site, state.session_mbps);
+                    state.add_session(&self.snap, site, &self.path);
                     return (Some(site), playlist(body, &platform.site(site).name));
                 }
                 Err(Miss::NotFound) => {
