@@ -8,7 +8,7 @@
 //! check are always up.
 //!
 //! A reload builds a new [`Health`] with [`Health::carried`]: each site that
-//! remains (by name) keeps the very same [`SiteStatus`] (up or down, the
+//! remains (by name) keeps the very same `SiteStatus` (up or down, the
 //! check's streak, the override, the last polled figure) and its estimate
 //! rings; new sites start up, in their configured state; removed ones are
 //! forgotten.

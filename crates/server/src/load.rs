@@ -2,7 +2,7 @@
 //! (Prometheus text with a counter of bytes sent, JSON with Mbit/s, or
 //! nginx's stub_status page with the connections it is writing to, times a
 //! configured rate each), plus routecast's estimate of the sessions it sent
-//! there since the last poll ([`crate::estimate`]), so that a burst of
+//! there since the last poll (in 1 s slots, lazily swept), so that a burst of
 //! redirects does not overfill a site before its statistics catch up. A
 //! poll's figure replaces the estimates made before the poll asked.
 
