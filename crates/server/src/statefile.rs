@@ -169,11 +169,11 @@ impl StateFile {
             match platform.site_by_name(&name) {
                 Some(site) => {
                     health.set_state(site, Some(state));
-                    tracing::info!(site = %name, state = state.as_str(), file = %file, "admin override restored");
+                    tracing::info!(site = %name, state = %state.as_str(), file = %file, "admin override restored");
                     applied += 1;
                 }
                 None => {
-                    tracing::warn!(site = %name, state = state.as_str(), file = %file, "admin override for a site no longer configured: ignored");
+                    tracing::warn!(site = %name, state = %state.as_str(), file = %file, "admin override for a site no longer configured: ignored");
                 }
             }
         }
