@@ -149,3 +149,54 @@ mod estimates {
         assert_eq!(peak, 82_500.0);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_reload_carries_each_remaining_sites_state_by_name_and_forgets_removed_ones() {
+    let before = platform(&two_sites(CHECK));
+    let old = Health::new(&before);
+    let a = old.status(SiteId(0)).expect("a");
+    a.set_up(false);
+    a.set_streak((1, 0));
+    old.set_state(SiteId(1), Some(SiteState::Disabled));
+    old.set_polled(SiteId(0), 40.0, Instant::now());
+    old.add_session(SiteId(1), None, 5.0);
+    // The new configuration: c first, then b and a (a's check changed), and
+    // a class of a new hold.
+    let text = two_sites(&CHECK.replace("rise = 2", "rise = 3"));
+    let reordered = format!(
+        "[[sites]]\nname = \"c\"\nurls = [\"https://c.example.net\"]\nlocation = {{ lat = 0, lon = 0 }}\n\n{text}\n[[sessions]]\ncontent = [\"/vod/\"]\nhold_s = 300\n"
+    );
+    let after = platform(&reordered);
+    let new = Health::carried(&after, &old);
+    let id = |name: &str| after.site_by_name(name).expect(name);
+    assert!(!new.is_up(id("a")), "a stays down");
+    assert_eq!(
+        new.status(id("a")).expect("a").streak(),
+        (1, 0),
+        "its streak goes on"
+    );
+    assert_eq!(new.load(id("a")), 40.0, "its polled figure");
+    assert_eq!(new.override_of(id("b")), Some(SiteState::Disabled));
+    assert_eq!(new.estimate(id("b")), 5.0, "its estimates");
+    assert!(new.is_up(id("c")) && new.override_of(id("c")).is_none() && new.load(id("c")) == 0.0);
+    // Shared, not copied: a request finishing on the old health counts.
+    old.add_session(SiteId(1), None, 5.0);
+    assert_eq!(new.estimate(id("b")), 10.0);
+    new.add_session(id("c"), Some(0), 2.0);
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(new.estimate(id("b")), 0.0, "the default hold");
+    assert_eq!(new.estimate(id("c")), 2.0, "the /vod/ class holds 300 s");
+    // b removed: forgotten, and back as new.
+    let without_b = platform(&reordered.replace("[\"a\", \"b\"]", "[\"a\"]").replace(
+        "[[sites]]\nname = \"b\"\nurls = [\"https://b.example.net\"]\nlocation = { lat = 0, lon = 0 }\n",
+        "",
+    ));
+    let gone = Health::carried(&without_b, &new);
+    assert_eq!(without_b.site_by_name("b"), None);
+    let back = Health::carried(&after, &gone);
+    assert_eq!(
+        back.override_of(id("b")),
+        None,
+        "a removed site is forgotten"
+    );
+}
