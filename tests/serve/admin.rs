@@ -186,6 +186,9 @@ fn a_drain_survives_a_reload_and_a_restart_through_the_state_file() {
     drop(s);
     let (s, admin, log) = start();
     assert_eq!(drained_a(&s, admin), drained, "after a restart");
+    crate::support::within(std::time::Duration::from_secs(2), || {
+        crate::support::logged(&log, "admin override restored").is_some()
+    });
     let restored = crate::support::logged(&log, "admin override restored").expect("logged");
     assert!(
         restored.contains("site=a") && restored.contains("state=draining"),
@@ -236,6 +239,10 @@ fn a_state_file_elsewhere_is_used_and_a_corrupt_one_is_reported_not_fatal() {
         "a",
         "started, without overrides"
     );
+    // stderr is collected by a thread of its own: wait for the line.
+    crate::support::within(std::time::Duration::from_secs(2), || {
+        crate::support::logged(&log, "NOT restored").is_some()
+    });
     let error = crate::support::logged(&log, "NOT restored").expect("logged as an error");
     assert!(
         error.contains("ERROR")
