@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use routecast_geo::Loaded;
 use routecast_server::{
-    AccessLog, AdminToken, ClientResolver, Limits, Snapshot, State, TokenError,
+    AccessLog, AdminToken, ClientResolver, Limits, Snapshot, State, StateFile, TokenError,
 };
 use tokio::net::TcpListener;
 
@@ -51,8 +51,15 @@ pub struct ServeArgs {
     /// thread, like a single nginx worker).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Bit rate each redirected session adds to its site's load until the
-    /// site's next statistics poll (sites with a `load` source), Mbit/s.
+    /// Where admin overrides (drain, disable, activate) are saved, to be
+    /// restored at the next start (default: beside the configuration, its
+    /// name with `.state` appended).
+    #[arg(long, value_name = "FILE")]
+    state_file: Option<PathBuf>,
+    /// Bit rate each redirect adds to its site's estimated load, for its
+    /// session class's hold (10 s unless a [[sessions]] class says
+    /// otherwise) or until the site's next statistics poll; classes may set
+    /// their own, Mbit/s.
     #[arg(long, default_value_t = 5.0, value_name = "MBPS")]
     session_mbps: f64,
     /// Seconds HLS clients keep a steering manifest (TTL) before reloading it
@@ -128,8 +135,9 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
     })
 }
 
-/// The server's state: its access log and admin token opened, and the
-/// session rate and steering TTL of the command line.
+/// The server's state: its access log and admin token opened, the session
+/// rate and steering TTL of the command line, and the admin overrides of
+/// the state file restored.
 fn state(args: &ServeArgs, loaded: &Loaded, clients: ClientResolver) -> Result<State, Failure> {
     let access_log = args.access_log.as_deref().map(AccessLog::open);
     let access_log = access_log
@@ -148,6 +156,10 @@ fn state(args: &ServeArgs, loaded: &Loaded, clients: ClientResolver) -> Result<S
     }
     state.session_mbps = args.session_mbps;
     state.steering_ttl = args.steering_ttl.max(1);
+    let file = args.state_file.clone();
+    let file = StateFile::new(file.unwrap_or_else(|| StateFile::beside(&args.config)));
+    file.restore(&loaded.platform, &state.current().view.0);
+    state.state_file = Some(file);
     Ok(state)
 }
 

@@ -43,6 +43,9 @@ fn operators_drain_and_restore_a_site_with_a_token() {
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "s3cret-token-for-tests\n").expect("write token");
     let token = token_file.to_str().expect("utf-8");
+    // Its overrides saved in the temporary directory, not beside the
+    // example in the source tree (which other tests start from).
+    let state_file = dir.path().join("state");
     let (s, admin) = launch(
         &example(),
         &[
@@ -50,6 +53,8 @@ fn operators_drain_and_restore_a_site_with_a_token() {
             "127.0.0.0/8",
             "--admin-token-file",
             token,
+            "--state-file",
+            state_file.to_str().expect("utf-8"),
         ],
         true,
     );
@@ -128,4 +133,120 @@ fn operators_drain_and_restore_a_site_with_a_token() {
         403
     );
     drop(s2);
+}
+
+#[test]
+fn a_drain_survives_a_reload_and_a_restart_through_the_state_file() {
+    let (a, b) = (upstream(), upstream());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (s, _) = start_checked(&a, &b, dir.path());
+    drop(s);
+    let config = dir.path().join("checked.toml");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "state-token-for-tests\n").expect("write token");
+    let args = ["--admin-token-file", token.to_str().expect("utf-8")];
+    let start = || {
+        let (s, admin, log) = crate::support::launch_inner(&config, &args, true, true);
+        (s, admin.expect("admin listener"), log)
+    };
+    let (s, admin, _) = start();
+    let drained_a = |s: &Server, admin| {
+        let site = header(&get(s.addr, "/live/x", ""), "x-routecast-site").map(str::to_string);
+        let status: serde_json::Value =
+            serde_json::from_str(crate::support::body(&get(admin, "/status", ""))).expect("JSON");
+        (site, status["sites"][0]["state"].clone())
+    };
+    let drained = (Some("b".to_string()), serde_json::json!("draining"));
+    assert_eq!(
+        status(&post(
+            admin,
+            "/sites/a/drain",
+            Some("state-token-for-tests")
+        )),
+        200
+    );
+    assert_eq!(drained_a(&s, admin), drained);
+    // Reload: still drained.
+    assert_eq!(
+        status(&post(admin, "/reload", Some("state-token-for-tests"))),
+        202
+    );
+    let reloaded = crate::support::within(std::time::Duration::from_secs(5), || {
+        get(admin, "/metrics", "").contains("routecast_reloads_total{result=\"accepted\"} 1")
+    });
+    assert!(reloaded.is_some(), "reloaded");
+    assert_eq!(drained_a(&s, admin), drained, "after a reload");
+    // Killed (SIGKILL) and started again with the same state file (the
+    // default one, beside the configuration): still drained, and said so.
+    let saved = std::fs::read_to_string(dir.path().join("checked.toml.state")).expect("saved");
+    assert_eq!(
+        saved,
+        "{\n  \"overrides\": {\n    \"a\": \"draining\"\n  }\n}\n"
+    );
+    drop(s);
+    let (s, admin, log) = start();
+    assert_eq!(drained_a(&s, admin), drained, "after a restart");
+    crate::support::within(std::time::Duration::from_secs(2), || {
+        crate::support::logged(&log, "admin override restored").is_some()
+    });
+    let restored = crate::support::logged(&log, "admin override restored").expect("logged");
+    assert!(
+        restored.contains("site=a") && restored.contains("state=draining"),
+        "{restored}"
+    );
+    // Reset: saved too; the next start has no override.
+    assert_eq!(
+        status(&post(
+            admin,
+            "/sites/a/reset",
+            Some("state-token-for-tests")
+        )),
+        200
+    );
+    drop(s);
+    let (s, admin, _) = start();
+    assert_eq!(
+        drained_a(&s, admin),
+        (Some("a".to_string()), serde_json::json!("active"))
+    );
+}
+
+#[test]
+fn a_state_file_elsewhere_is_used_and_a_corrupt_one_is_reported_not_fatal() {
+    let (a, b) = (upstream(), upstream());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (s, _) = start_checked(&a, &b, dir.path());
+    drop(s);
+    let config = dir.path().join("checked.toml");
+    let file = dir.path().join("var-lib-routecast.state");
+    std::fs::write(
+        &file,
+        "{\"overrides\":{\"a\":\"disabled\",\"paris\":\"draining\"}}",
+    )
+    .expect("write");
+    let args = ["--state-file", file.to_str().expect("utf-8")];
+    let (s, _, log) = crate::support::launch_inner(&config, &args, true, true);
+    assert_eq!(crate::support::site_of(&s), "b", "a disabled by the file");
+    let warned = crate::support::within(std::time::Duration::from_secs(2), || {
+        crate::support::logged(&log, "site no longer configured").is_some()
+    });
+    assert!(warned.is_some(), "{:?}", log.lock().map(|l| l.clone()));
+    drop(s);
+    std::fs::write(&file, "{\"overrides\":{\"a\":").expect("write");
+    let (s, _, log) = crate::support::launch_inner(&config, &args, true, true);
+    assert_eq!(
+        crate::support::site_of(&s),
+        "a",
+        "started, without overrides"
+    );
+    // stderr is collected by a thread of its own: wait for the line.
+    crate::support::within(std::time::Duration::from_secs(2), || {
+        crate::support::logged(&log, "NOT restored").is_some()
+    });
+    let error = crate::support::logged(&log, "NOT restored").expect("logged as an error");
+    assert!(
+        error.contains("ERROR")
+            && error.contains(&format!("{}: not a routecast state file", file.display())),
+        "{error}"
+    );
 }

@@ -243,3 +243,65 @@ fn under_load_a_site_going_down_and_a_bad_configuration_fail_no_request() {
         (answers.iter().filter(|x| x.2 == "b" && x.0 > down_at).map(|x| x.0).min().unwrap_or(down_at) - down_at) / 1000
     );
 }
+
+#[test]
+fn under_load_ten_reloads_keep_a_down_site_out_of_rotation() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (a, b) = (upstream(), upstream());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (s, admin) = start_checked(&a, &b, dir.path());
+    let config = dir.path().join("checked.toml");
+    let pid = s.child.id().to_string();
+    let accepted = |n: usize| {
+        get(admin, "/metrics", "").contains(&format!(
+            "routecast_reloads_total{{result=\"accepted\"}} {n}"
+        ))
+    };
+    a.healthy.store(false, Ordering::Relaxed);
+    within(Duration::from_secs(5), || site_of(&s) == "b").expect("a leaves rotation");
+    let t0 = std::time::Instant::now();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let stop = stop.clone();
+            let addr = s.addr;
+            std::thread::spawn(move || load_client(addr, t0, stop))
+        })
+        .collect();
+    // Ten valid reloads (SIGHUP), 300 ms apart (under interval × fall = 400
+    // ms: a reload that forgot health would send requests to a for that
+    // long), then an invalid configuration (refused).
+    for n in 1..=10 {
+        std::thread::sleep(Duration::from_millis(300));
+        let hup = std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status();
+        assert!(hup.expect("kill runs").success());
+        within(Duration::from_secs(5), || accepted(n)).expect("reloaded");
+    }
+    let good = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{good}\n[[sites]]\nname = 7\n")).expect("write");
+    within(Duration::from_secs(5), || {
+        get(admin, "/metrics", "").contains("routecast_reloads_total{result=\"rejected\"} 1")
+    })
+    .expect("refused");
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    let (mut answers, mut failures) = (Vec::new(), 0);
+    for c in clients {
+        let (seen, failed) = c.join().expect("client");
+        answers.extend(seen);
+        failures += failed;
+    }
+    let to = |site: &str| answers.iter().filter(|x| x.2 == site).count();
+    let not_302 = answers.iter().filter(|x| x.1 != 302).count();
+    eprintln!(
+        "{} requests in {:.1} s across 10 reloads and a refused one: {failures} failed, {not_302} non-302, {} to the down site",
+        answers.len(),
+        t0.elapsed().as_secs_f64(),
+        to("a")
+    );
+    assert_eq!((failures, not_302, to("a")), (0, 0, 0));
+    assert!(answers.len() > 1_000, "only {} requests", answers.len());
+    assert_eq!(to("b"), answers.len());
+}

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use crate::nginx;
-use crate::support::{body, get, launch, responder, site_of, within};
+use crate::support::{body, get, header, launch, responder, site_of, within};
 
 /// A stand-in statistics endpoint answering `{"traffic":{"mbps": X}}`.
 struct Stats {
@@ -189,4 +189,91 @@ fn stub_status_server(port: u16) -> String {
         "    server {{\n        listen 127.0.0.1:{port};\n        \
          location = /nginx_status {{ stub_status; }}\n    }}"
     )
+}
+
+/// Two sites preferring `a` of 10 Mbit/s (two 5 Mbit/s sessions fill it),
+/// no load source: only routecast's estimates say how full it is.
+fn small_site_config(dir: &std::path::Path, sessions: &str) -> std::path::PathBuf {
+    let config = dir.join("small.toml");
+    let text = format!(
+        "[[sites]]\nname = \"a\"\nurls = [\"https://a.example.net\"]\nlocation = {{ lat = 0, lon = 0 }}\ncapacity_mbps = 10\n\n\
+         [[sites]]\nname = \"b\"\nurls = [\"https://b.example.net\"]\nlocation = {{ lat = 0, lon = 0 }}\n\n\
+         [[policies]]\nname = \"p\"\nsteps = [{{ step = \"preference\", sites = [\"a\", \"b\"] }}, {{ step = \"capacity\", headroom = 0.0 }}]\n\n{sessions}"
+    );
+    std::fs::write(&config, text).expect("write config");
+    config
+}
+
+/// Site `a`'s figure `field` (`load_mbps`, `estimate_mbps`), from `/status`.
+fn status_of_a(admin: SocketAddr, field: &str) -> serde_json::Value {
+    let status: serde_json::Value =
+        serde_json::from_str(body(&get(admin, "/status", ""))).expect("status JSON");
+    status["sites"][0][field].clone()
+}
+
+/// Site `a`'s estimate, from `/status`.
+fn estimate_of_a(admin: SocketAddr) -> serde_json::Value {
+    status_of_a(admin, "estimate_mbps")
+}
+
+#[test]
+fn redirect_estimates_fill_a_site_without_statistics_only_for_their_hold() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (s, admin) = launch(&small_site_config(dir.path(), ""), &[], true);
+    let admin = admin.expect("admin listener");
+    let filled = std::time::Instant::now();
+    assert_eq!([site_of(&s), site_of(&s)], ["a", "a"]);
+    assert_eq!(site_of(&s), "b", "a is full: 2 × 5 Mbit/s");
+    assert_eq!(status_of_a(admin, "load_mbps"), 10.0);
+    // The default hold: 10 s from the second of the redirects, at most 11
+    // s. Checked every 20 ms (`within`); each look at b adds to b, not a.
+    let back = within(Duration::from_secs(20), || {
+        status_of_a(admin, "load_mbps") == 0.0
+    })
+    .map(|_| filled.elapsed())
+    .expect("a's estimate fades");
+    assert_eq!(site_of(&s), "a", "room again");
+    // 10-11 s, plus 0.5 s for a loaded 2-core machine to look (the exact
+    // instants are tested on paused time in routecast-server's health
+    // tests).
+    assert!(
+        back >= Duration::from_millis(9_900) && back <= Duration::from_millis(11_500),
+        "faded after {back:?}"
+    );
+    eprintln!("a's estimate faded {back:?} after the redirects (hold 10 s)");
+    // The estimate shows apart from the polled figure.
+    assert_eq!(estimate_of_a(admin), 5.0);
+    let metrics = get(admin, "/metrics", "");
+    for series in [
+        "routecast_site_load_mbps{site=\"a\",source=\"estimate\"} 5.0",
+        "routecast_site_load_mbps{site=\"a\",source=\"polled\"} 0.0",
+    ] {
+        assert!(metrics.contains(series), "{series} in {metrics}");
+    }
+}
+
+#[test]
+fn a_session_class_sets_the_rate_and_hold_of_its_prefixes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sessions = "[[sessions]]\ncontent = [\"/live/\"]\nmbps = 10.0\nhold_s = 1\n";
+    let (s, admin) = launch(&small_site_config(dir.path(), sessions), &[], true);
+    let admin = admin.expect("admin listener");
+    let filled = std::time::Instant::now();
+    assert_eq!(site_of(&s), "a");
+    assert_eq!(
+        estimate_of_a(admin),
+        10.0,
+        "one /live/ redirect of 10 Mbit/s fills a"
+    );
+    assert_eq!(site_of(&s), "b");
+    let back = within(Duration::from_secs(5), || estimate_of_a(admin) == 0.0)
+        .map(|_| filled.elapsed())
+        .expect("a's estimate fades");
+    assert!(back <= Duration::from_millis(2_500), "faded after {back:?}");
+    // Other content: the default class (5 Mbit/s, 10 s).
+    assert_eq!(
+        header(&get(s.addr, "/vod/film.mp4", ""), "x-routecast-site"),
+        Some("a")
+    );
+    assert_eq!(estimate_of_a(admin), 5.0);
 }

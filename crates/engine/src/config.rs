@@ -36,6 +36,10 @@ pub struct PlatformConfig {
     /// instead of redirecting.
     #[serde(default)]
     pub playlists: Vec<PlaylistConfig>,
+    /// Session classes: the bit rate a redirect adds to its site's estimated
+    /// load and how long that estimate lasts, by content prefix.
+    #[serde(default)]
+    pub sessions: Vec<SessionConfig>,
     /// Where this configuration came from (set by [`PlatformConfig::parse`]).
     #[serde(skip, default = "empty_source")]
     pub source: Source,
@@ -67,6 +71,20 @@ pub struct PlaylistConfig {
     /// `302` to the chosen site's own URL for the playlist, as a plain
     /// redirect; `"error"` a `502` naming why each origin failed.
     pub fallback: Option<crate::platform::PlaylistFallback>,
+}
+
+/// One `[[sessions]]` class: what a redirect under its prefixes stands for
+/// in the redirected site's estimated load (`routecast serve`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Path prefixes (e.g. `/vod/`) of the class; the longest prefix over
+    /// all classes wins. `["/"]` sets the default for everything else.
+    pub content: Spanned<Vec<Spanned<String>>>,
+    /// Mbit/s one redirect adds (default `routecast serve --session-mbps`).
+    pub mbps: Option<Spanned<f64>>,
+    /// Seconds the estimate lasts (default 10, 1 to 3600).
+    pub hold_s: Option<Spanned<u64>>,
 }
 
 /// MaxMind DB files (paths relative to the configuration file).

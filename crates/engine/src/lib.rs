@@ -119,7 +119,7 @@ pub use location::{
 };
 pub use platform::{
     ClientGroup, Cost, HealthCheck, LoadReading, LoadSource, Mbps, Platform, PlaylistFallback,
-    PlaylistOrigin, PlaylistRule, Site, SiteState,
+    PlaylistOrigin, PlaylistRule, SessionClass, Site, SiteState,
 };
 pub use policy::{Bands, Policy, Step};
 pub use render::{DecisionView, RedirectView};

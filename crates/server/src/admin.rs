@@ -2,6 +2,9 @@
 //! `GET /status` (every site's state, health and load, and the last
 //! reload), and the actions that need `Authorization: Bearer TOKEN`:
 //! `POST /reload` and `POST /sites/NAME/{drain,disable,activate,reset}`.
+//! A site action is saved in the state file, if there is one; when it
+//! cannot be, the override is in force but the answer is a 500 that says
+//! so (a restart would lose it).
 
 use std::path::{Path, PathBuf};
 
@@ -95,7 +98,8 @@ fn metrics(state: &State) -> Response<Body> {
     r
 }
 
-/// `/status`: every site's state, health and load; the last reload.
+/// `/status`: every site's state, health and load (polled, estimated from
+/// recent redirects, and their sum); the last reload.
 fn status(state: &State) -> Response<Body> {
     let snap = state.current();
     let health = &snap.view.0;
@@ -112,6 +116,7 @@ fn status(state: &State) -> Response<Body> {
                 "state": health.state(id, s.state),
                 "up": health.is_up(id),
                 "polled_mbps": health.polled(id),
+                "estimate_mbps": health.estimate(id),
                 "load_mbps": health.load(id),
             })
         })
@@ -184,6 +189,15 @@ fn site_action<B>(
     snap.view.0.set_state(site, new);
     let now = snap.view.0.state(site, platform.site(site).state);
     tracing::info!(site = name, action, state = ?now, "admin action");
+    let saved = state
+        .state_file
+        .as_ref()
+        .map(|f| f.save(platform, &snap.view.0));
+    if let Some(Err(e)) = saved {
+        tracing::error!(site = name, error = %e, "admin override in force but NOT saved: a restart would lose it");
+        let answer = serde_json::json!({ "site": name, "state": now, "saved": false, "error": e.to_string() });
+        return Ok(json(StatusCode::INTERNAL_SERVER_ERROR, &answer));
+    }
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({ "site": name, "state": now }),

@@ -30,9 +30,14 @@
 //!   connections are limited ([`Limits`]).
 //! * Sites with a `health` check leave rotation after `fall` failed checks
 //!   and return after `rise` passes ([`health`]); sites with a `load` source
-//!   report their bandwidth, to which routecast adds the sessions it sent
-//!   since the last poll ([`load`]). Both run on tokio's clock, so that they
-//!   are tested on paused time.
+//!   report their bandwidth ([`load`]), to which routecast adds an estimate
+//!   of each redirect for its session class's hold, until a poll includes
+//!   it. All run on tokio's clock, so that they are tested on paused time.
+//! * **Operational state outlives configurations**: a reload keeps each
+//!   remaining site's health, check streak, admin override, polled figure
+//!   and estimates ([`Health::carried`]); unchanged checks and polls keep
+//!   running. Admin overrides are saved in a [`StateFile`] and restored at
+//!   start.
 //!
 //! # Example
 //! A platform of one site, and one request routed to it:
@@ -75,17 +80,20 @@ pub mod accesslog;
 mod admin;
 pub mod client;
 mod error;
+mod estimate;
 pub mod health;
 mod listeners;
 pub mod load;
 pub mod metrics;
 pub mod playlist;
+mod probes;
 mod record;
 mod relay;
 pub mod reload;
 mod request;
 mod response;
 mod state;
+mod statefile;
 mod steering;
 pub mod target;
 #[cfg(test)]
@@ -95,11 +103,12 @@ pub use accesslog::{AccessLog, AccessLogError};
 pub use admin::{admin, AdminToken, TokenError};
 pub use client::ClientResolver;
 pub use error::{Fault, ServeError, UpstreamError};
-pub use health::{spawn_checks, Health, ServerView};
+pub use health::{Health, ServerView};
 pub use listeners::{run, serve, serve_admin, shutdown_signal, Limits, DRAIN_TIME};
 pub use metrics::Metrics;
 pub use relay::{PlaylistJob, MAX_PLAYLIST_BYTES};
 pub use request::{handle, Reply};
 pub use response::Body;
 pub use state::{ReloadOutcome, Snapshot, State};
+pub use statefile::{StateFile, StateFileError};
 pub use steering::{steering_uri, SteeringManifest, STEERING_PREFIX};

@@ -2,17 +2,18 @@
 //! (Prometheus text with a counter of bytes sent, JSON with Mbit/s, or
 //! nginx's stub_status page with the connections it is writing to, times a
 //! configured rate each), plus routecast's estimate of the sessions it sent
-//! there since the last poll, so that a burst of redirects does not overfill
-//! a site before its statistics catch up.
+//! there since the last poll (in 1 s slots, lazily swept), so that a burst of
+//! redirects does not overfill a site before its statistics catch up. A
+//! poll's figure replaces the estimates made before the poll asked.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use routecast_engine::{LoadReading, LoadSource, Platform, SiteId};
+use routecast_engine::{LoadReading, LoadSource};
 use tokio::time::Instant;
 
-use crate::health::Health;
+use crate::health::{Clock, SiteStatus};
 
 /// Sum of the samples of `metric` (all label sets) in Prometheus text.
 ///
@@ -123,11 +124,17 @@ impl Meter {
     }
 }
 
-/// Polls one site forever: `fetch` every interval, its 200 answers read
-/// for the site's bandwidth. A failed poll keeps the last reading (and the
-/// recent sessions); failures are logged once per outage.
-async fn poll<G, F>(source: LoadSource, site: SiteId, health: Arc<Health>, mut fetch: G)
-where
+/// Polls site `name` forever: `fetch` every interval, its 200 answers read
+/// for the site's bandwidth, kept in `status` with the second the poll
+/// asked in (estimates made before then leave). A failed poll keeps the
+/// last reading (and the estimates); failures are logged once per outage.
+async fn poll<G, F>(
+    source: LoadSource,
+    name: String,
+    status: Arc<SiteStatus>,
+    clock: Clock,
+    mut fetch: G,
+) where
     G: FnMut() -> F,
     F: Future<Output = Option<(u16, String)>>,
 {
@@ -137,44 +144,42 @@ where
     let mut failing = false;
     loop {
         every.tick().await;
+        let asked = Instant::now();
         let Some((200, body)) = fetch().await else {
             if !failing {
-                tracing::warn!(site = site.0, url = %source.url, "load statistics unavailable; using the last reading and the recent sessions");
+                tracing::warn!(site = %name, url = %source.url, "load statistics unavailable; using the last reading and the recent sessions");
             }
             failing = true;
             continue;
         };
         if failing {
-            tracing::info!(site = site.0, url = %source.url, "load statistics available again");
+            tracing::info!(site = %name, url = %source.url, "load statistics available again");
         }
         failing = false;
         if let Some(mbps) = meter.mbps(&source.reading, &body, Instant::now()) {
-            health.set_polled(site, mbps);
+            status.set_polled(mbps, clock.second(asked));
         }
     }
 }
 
-/// Starts polling every site that has a load source; returns the handles.
-pub fn spawn_polls(platform: &Platform, health: Arc<Health>) -> Vec<tokio::task::AbortHandle> {
-    platform
-        .sites()
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let source = s.load_source.clone()?;
-            // A poll may take the interval: the next one is due then.
-            let (url, timeout) = (
-                source.url.clone(),
-                Duration::from_millis(source.interval_ms),
-            );
-            let fetch = move || {
-                let url = url.clone();
-                async move { routecast_http::fetch_text(&url, timeout).await }
-            };
-            let polls = poll(source, SiteId(i as u16), health.clone(), fetch);
-            Some(tokio::spawn(polls).abort_handle())
-        })
-        .collect()
+/// Starts polling site `name`'s load `source`, keeping its figure in
+/// `status`; abort the handle to stop.
+pub(crate) fn spawn_poll(
+    source: LoadSource,
+    name: String,
+    status: Arc<SiteStatus>,
+    clock: Clock,
+) -> tokio::task::AbortHandle {
+    // A poll may take the interval: the next one is due then.
+    let (url, timeout) = (
+        source.url.clone(),
+        Duration::from_millis(source.interval_ms),
+    );
+    let fetch = move || {
+        let url = url.clone();
+        async move { routecast_http::fetch_text(&url, timeout).await }
+    };
+    tokio::spawn(poll(source, name, status, clock, fetch)).abort_handle()
 }
 
 #[cfg(test)]

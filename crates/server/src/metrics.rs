@@ -1,7 +1,7 @@
 //! Prometheus metrics (OpenMetrics text, via the `prometheus-client` crate):
 //! requests by site, group and status, decision latency (since start, and
-//! over the last minute: [`RecentLatency`]), site health, refused
-//! connections and playlist origin failures.
+//! over the last minute: [`RecentLatency`]), site health and load (polled
+//! and estimated), refused connections and playlist origin failures.
 
 use std::time::Instant;
 
@@ -27,6 +27,7 @@ pub struct Metrics {
     requests: Family<Labels, Counter>,
     latency: Histogram,
     up: Family<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>,
+    load: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     reloads: Family<Labels, Counter>,
     connections_refused: Counter,
     playlist_origin_failures: Family<Labels, Counter>,
@@ -56,6 +57,12 @@ impl Default for Metrics {
             "routecast_site_up",
             "1 when the site passes its health checks (or has none)",
             up.clone(),
+        );
+        let load = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "routecast_site_load_mbps",
+            "Site load, Mbit/s: source=polled (its last statistics poll) or estimate (recent redirects not yet in a poll)",
+            load.clone(),
         );
         let reloads = Family::<Labels, Counter>::default();
         registry.register(
@@ -92,6 +99,7 @@ impl Default for Metrics {
             requests,
             latency,
             up,
+            load,
             reloads,
             connections_refused,
             playlist_origin_failures,
@@ -150,10 +158,18 @@ impl Metrics {
     /// The exposition text, with site health as of now.
     pub fn render(&self, platform: &Platform, health: &Health) -> String {
         for (i, s) in platform.sites().iter().enumerate() {
-            let up = i64::from(health.is_up(SiteId(i as u16)));
+            let id = SiteId(i as u16);
+            let up = i64::from(health.is_up(id));
             self.up
                 .get_or_create(&vec![("site", s.name.clone())])
                 .set(up);
+            for (source, mbps) in [
+                ("polled", health.polled(id)),
+                ("estimate", health.estimate(id)),
+            ] {
+                let labels = vec![("site", s.name.clone()), ("source", source.to_string())];
+                self.load.get_or_create(&labels).set(mbps);
+            }
         }
         let recent = self.recent(Instant::now());
         let mean = recent.mean.map_or(0.0, |m| m.as_secs_f64());

@@ -153,7 +153,7 @@ impl PlaylistJob {
         for &site in self.sites.iter().take(tries) {
             match self.attempt(site).await {
                 Ok(body) => {
-                    self.snap.view.0.add_session(site, state.session_mbps);
+                    state.add_session(&self.snap, site, &self.path);
                     let location = self.snap.bases.sites.get(site.index());
                     let location = location.and_then(|b| b.first()).map(|b| self.under(b));
                     let response = playlist(body, &platform.site(site).name);
@@ -183,7 +183,7 @@ impl PlaylistJob {
         let e = ServeError::BadGateway { failures };
         let relayed = match (fallback, chosen) {
             (PlaylistFallback::Redirect, Some(site)) => {
-                self.snap.view.0.add_session(site, state.session_mbps);
+                state.add_session(&self.snap, site, &self.path);
                 let query = self.query.as_deref();
                 let location = platform.site(site).redirect_url(&self.path, query);
                 (chosen, redirect(&location, name), Some(location))

@@ -217,7 +217,7 @@ fn route<'r>(
         let job = PlaylistJob::new(snap.clone(), rule, site, choice, target, visit.into_owned());
         return Routed::Later(Box::new(job));
     }
-    snap.view.0.add_session(site, state.session_mbps);
+    state.add_session(snap, site, &t.path);
     sent(
         state,
         platform,

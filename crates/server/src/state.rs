@@ -6,16 +6,17 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use routecast_engine::{Locator, Platform, Router};
-use tokio::task::AbortHandle;
+use routecast_engine::{Locator, Platform, Router, SiteId};
 
 use crate::accesslog::AccessLog;
 use crate::admin::AdminToken;
 use crate::client::ClientResolver;
 use crate::health::{Health, ServerView};
 use crate::metrics::Metrics;
+use crate::probes::Probes;
 use crate::record::RequestCounters;
 use crate::relay::Bases;
+use crate::statefile::StateFile;
 
 /// What one configuration gives: its router, locator and site health.
 /// Replaced whole on reload.
@@ -78,7 +79,7 @@ pub struct ReloadOutcome {
 /// Everything a request needs: the current snapshot, who to trust, metrics.
 pub struct State {
     snapshot: RwLock<Arc<Snapshot>>,
-    checks: Mutex<Vec<AbortHandle>>,
+    probes: Mutex<Probes>,
     last_reload: Mutex<Option<ReloadOutcome>>,
     /// Resolves client addresses behind trusted proxies.
     pub clients: ClientResolver,
@@ -88,8 +89,10 @@ pub struct State {
     pub access_log: Option<AccessLog>,
     /// The bearer token admin actions need; without one they are refused.
     pub admin_token: Option<AdminToken>,
-    /// Bit rate a redirected session adds to its site's estimated load
-    /// until the site's next statistics poll, Mbit/s.
+    /// Where admin overrides are saved, if anywhere ([`StateFile`]).
+    pub state_file: Option<StateFile>,
+    /// Bit rate a redirect of a session class without a rate of its own
+    /// adds to its site's estimated load, Mbit/s.
     pub session_mbps: f64,
     /// Seconds clients keep a steering manifest before reloading it.
     pub steering_ttl: u64,
@@ -118,12 +121,13 @@ impl State {
     ) -> Self {
         Self {
             snapshot: RwLock::new(Arc::new(snapshot)),
-            checks: Mutex::new(Vec::new()),
+            probes: Mutex::new(Probes::default()),
             last_reload: Mutex::new(None),
             clients,
             metrics: Metrics::default(),
             access_log,
             admin_token,
+            state_file: None,
             session_mbps: 5.0,
             steering_ttl: 300,
             reload_requested: tokio::sync::Notify::new(),
@@ -159,23 +163,35 @@ impl State {
         }
     }
 
-    /// Makes `snapshot` current and runs its health checks and load polls;
-    /// the previous snapshot's stop. Requests in flight finish on the old one.
-    pub fn install(&self, snapshot: Snapshot) {
+    /// Makes `snapshot` current, carrying over the live state of every site
+    /// that remains (health, check streaks, overrides, polled figures and
+    /// estimates: [`Health::carried`]), and brings the health checks and
+    /// load polls in line with it (unchanged ones keep running). Requests
+    /// in flight finish on the old snapshot, sharing the sites' state.
+    pub fn install(&self, mut snapshot: Snapshot) {
+        // A poisoned lock only means a panic elsewhere; the tasks are whole.
+        let mut probes = self.probes.lock().unwrap_or_else(|p| p.into_inner());
+        let platform = snapshot.router.platform().clone();
+        let old = self.current();
+        snapshot.view = ServerView(Arc::new(Health::carried(&platform, &old.view.0)));
+        probes.update(&platform, &snapshot.view.0);
         let snapshot = Arc::new(snapshot);
-        let platform = snapshot.router.platform();
-        let mut handles = crate::health::spawn_checks(platform, snapshot.view.0.clone());
-        handles.extend(crate::load::spawn_polls(platform, snapshot.view.0.clone()));
         match self.snapshot.write() {
             Ok(mut s) => *s = snapshot,
             Err(p) => *p.into_inner() = snapshot,
         }
-        let old = match self.checks.lock() {
-            Ok(mut c) => std::mem::replace(&mut *c, handles),
-            Err(p) => std::mem::replace(&mut *p.into_inner(), handles),
-        };
-        for h in old {
-            h.abort();
-        }
+    }
+
+    /// Adds a redirect for `path` to `site` to the site's estimated load,
+    /// at its session class's rate (or [`State::session_mbps`]) for the
+    /// class's hold. No lock, no allocation.
+    pub fn add_session(&self, snap: &Snapshot, site: SiteId, path: &str) {
+        let platform = snap.router.platform();
+        let class = platform.session_class(path);
+        let mbps = class
+            .and_then(|c| platform.sessions().get(c))
+            .and_then(|c| c.mbps)
+            .map_or(self.session_mbps, |m| m.0);
+        snap.view.0.add_session(site, class, mbps);
     }
 }

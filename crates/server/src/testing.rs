@@ -44,3 +44,20 @@ pub(crate) fn body_text(body: Body) -> String {
     };
     String::from_utf8(whole.to_bytes().to_vec()).expect("UTF-8")
 }
+
+/// Checks `f` every 10 ms of tokio time from `start` until it holds (the
+/// time it took) or `limit_ms` pass (`None`).
+pub(crate) async fn within(
+    start: tokio::time::Instant,
+    limit_ms: u64,
+    mut f: impl FnMut() -> bool,
+) -> Option<std::time::Duration> {
+    let limit = start + std::time::Duration::from_millis(limit_ms);
+    while tokio::time::Instant::now() < limit {
+        if f() {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    None
+}

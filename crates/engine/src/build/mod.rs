@@ -1,7 +1,7 @@
 //! Validation: [`PlatformConfig`] → [`Platform`], with every error placed.
 //!
 //! One file per part of the configuration: `sites` (sites, their costs and
-//! states), `probes` (health checks and load sources), `playlists`,
+//! states), `probes` (health checks and load sources), `playlists`, `sessions`,
 //! `groups` (configured groups and imported coverage zones) and `policies`
 //! (chains of steps); this file assembles the platform and keeps the checks
 //! they share.
@@ -20,6 +20,7 @@ mod groups;
 mod playlists;
 mod policies;
 mod probes;
+mod sessions;
 mod sites;
 
 pub use groups::{parse_cidr, CoverageZone, ImportedZones};
@@ -27,6 +28,7 @@ pub use groups::{parse_cidr, CoverageZone, ImportedZones};
 use groups::build_groups;
 use playlists::build_playlists;
 use policies::build_policies;
+use sessions::build_sessions;
 use sites::{build_sites, class_sites};
 
 impl Platform {
@@ -43,10 +45,12 @@ impl Platform {
         let group_ids = name_index(groups.iter().map(|g| g.name.as_str()));
         let policies = build_policies(src, config, &site_ids, &group_ids, sites.len())?;
         let playlists = build_playlists(src, &config.playlists, &sites)?;
+        let sessions = build_sessions(src, &config.sessions)?;
         let uniform_weights = sites.windows(2).all(|w| w[0].weight == w[1].weight);
         Ok(Platform {
             class_sites: class_sites(&sites),
             playlists,
+            sessions,
             uniform_weights,
             sites,
             groups,

@@ -2,18 +2,20 @@
 //!
 //! Built once from a [`PlatformConfig`](crate::config::PlatformConfig) by
 //! [`Platform::build`]; everything downstream trusts these types. Sites are
-//! in `site`, playlist rules in `playlist`; client groups live in
+//! in `site`, playlist rules in `playlist`, session classes in `sessions`; client groups live in
 //! [`crate::groups`] and policies in [`crate::policy`] (re-exported here).
 
 use crate::groups::GroupTable;
 use crate::policy::Policy;
 
 mod playlist;
+mod sessions;
 mod site;
 
 pub use crate::groups::{ClientGroup, GroupOrigin};
 pub use crate::ids::{GroupId, PolicyId, SiteId};
 pub use playlist::{PlaylistFallback, PlaylistOrigin, PlaylistRule};
+pub use sessions::SessionClass;
 pub use site::{
     Cost, HealthCheck, LoadReading, LoadSource, Mbps, Site, SiteState, GB_PER_MBPS_MONTH,
 };
@@ -31,6 +33,7 @@ pub struct Platform {
     pub(crate) table: GroupTable,
     pub(crate) geoip: GeoIpFiles,
     pub(crate) playlists: Vec<PlaylistRule>,
+    pub(crate) sessions: Vec<SessionClass>,
     /// Every site has the same weight.
     pub(crate) uniform_weights: bool,
     /// One site of each content class, by class: what a decision tests a

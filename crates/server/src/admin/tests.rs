@@ -146,7 +146,7 @@ fn a_reload_request_wakes_the_reload_loop() {
 fn status_shows_every_site_and_the_last_reload() {
     let s = state(&two_sites(""), &[]);
     let site = |name: &str| {
-        format!("{{\"load_mbps\":0.0,\"polled_mbps\":0.0,\"site\":\"{name}\",\"state\":\"active\",\"up\":true}}")
+        format!("{{\"estimate_mbps\":0.0,\"load_mbps\":0.0,\"polled_mbps\":0.0,\"site\":\"{name}\",\"state\":\"active\",\"up\":true}}")
     };
     let (status, _, body) = ask(&s, Method::GET, "/status", None);
     let expected = format!(

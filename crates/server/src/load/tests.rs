@@ -90,7 +90,9 @@ mod polls {
     use tokio::time::{sleep_until, Instant};
 
     use super::*;
+    use crate::health::Health;
     use crate::testing::{platform, two_sites};
+    use routecast_engine::SiteId;
 
     /// Site `a`'s polls every second, reading answers from `answers` in
     /// turn (`None`: no answer), then failing; the health they keep.
@@ -108,7 +110,8 @@ mod polls {
             let next = answers.lock().expect("answers").next().flatten();
             async move { next.map(|body| (200, body.to_string())) }
         };
-        tokio::spawn(poll(source, SiteId(0), health.clone(), fetch));
+        let status = health.status(SiteId(0)).expect("a");
+        tokio::spawn(poll(source, "a".into(), status, health.clock(), fetch));
         health
     }
 
@@ -172,8 +175,8 @@ mod polls {
         );
         at(start, 10).await;
         assert_eq!(health.load(SiteId(0)), 40.0);
-        health.add_session(SiteId(0), 5.0);
-        health.add_session(SiteId(0), 5.0);
+        health.add_session(SiteId(0), None, 5.0);
+        health.add_session(SiteId(0), None, 5.0);
         assert_eq!(health.load(SiteId(0)), 50.0, "polled plus two sessions");
         at(start, 1010).await;
         assert_eq!(
@@ -204,5 +207,53 @@ mod polls {
         );
         at(start, 10).await;
         assert_eq!(health.polled(SiteId(0)), 7.5);
+    }
+}
+
+mod poll_replaces_estimates {
+    use tokio::time::{sleep_until, Instant};
+
+    use super::*;
+    use crate::health::Health;
+    use crate::testing::{platform, two_sites};
+    use routecast_engine::SiteId;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_drops_the_estimates_made_before_it_and_keeps_the_later_ones() {
+        // Polls at 0 and 10 s; each answer takes 500 ms to come.
+        let line = "load = { url = \"http://127.0.0.1:9/stats\", format = \"json\", field = \"mbps\", interval_ms = 10000 }";
+        let platform = platform(&two_sites(line));
+        let health = Arc::new(Health::new(&platform));
+        let source = platform.sites()[0].load_source.clone().expect("a source");
+        let answers = Arc::new(std::sync::Mutex::new(
+            vec!["{\"mbps\":40}", "{\"mbps\":55.5}"].into_iter(),
+        ));
+        let fetch = move || {
+            let next = answers.lock().expect("answers").next();
+            async move {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                next.map(|body| (200, body.to_string()))
+            }
+        };
+        let start = Instant::now();
+        let status = health.status(SiteId(0)).expect("a");
+        tokio::spawn(poll(source, "a".into(), status, health.clock(), fetch));
+        let at = |ms: u64| sleep_until(start + Duration::from_millis(ms));
+        at(600).await;
+        assert_eq!(health.load(SiteId(0)), 40.0);
+        at(9_500).await;
+        health.add_session(SiteId(0), None, 5.0);
+        health.add_session(SiteId(0), None, 5.0);
+        at(10_200).await;
+        // The poll asked at 10 s; this one may not be in its figure.
+        health.add_session(SiteId(0), None, 5.0);
+        assert_eq!(health.load(SiteId(0)), 55.0);
+        at(10_600).await;
+        assert_eq!(health.polled(SiteId(0)), 55.5);
+        assert_eq!(
+            health.load(SiteId(0)),
+            60.5,
+            "55.5 polled + the one after the poll"
+        );
     }
 }

@@ -122,3 +122,48 @@ async fn a_requested_reload_loads_at_once_even_unchanged_files() {
         "nothing changed since"
     );
 }
+
+/// Site a checked every second against a port nobody answers on.
+const CHECKED: &str = "health = { url = \"http://127.0.0.1:9/healthz\", interval_ms = 1000, timeout_ms = 500, rise = 2, fall = 2 }";
+
+#[tokio::test(start_paused = true)]
+async fn a_reload_keeps_a_down_site_out_of_rotation_and_a_drain_in_force() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("routecast.toml");
+    let text = two_sites(CHECKED)
+        + "\n[[sites]]\nname = \"c\"\nurls = [\"https://c.example.net\"]\nlocation = { lat = 0, lon = 0 }\n";
+    let text = text.replace("sites = [\"a\", \"b\"]", "sites = [\"a\", \"b\", \"c\"]");
+    rewrite(&config, &text, 0);
+    let loaded = routecast_geo::load(&config).expect("loads");
+    let state = Arc::new(State::new(
+        Snapshot::new(&loaded),
+        ClientResolver::default(),
+        None,
+        None,
+    ));
+    state.install(Snapshot::new(&loaded));
+    let start = Instant::now();
+    tokio::spawn(reload_loop(config.clone(), loaded.files, state.clone()));
+    // Two failed checks (nothing listens on port 9): a is out.
+    let down = crate::testing::within(start, 5_000, || site_now(&state) == "b").await;
+    assert!(down.is_some(), "a left rotation");
+    // The operator drains b too: c takes the requests.
+    let b = state
+        .current()
+        .router
+        .platform()
+        .site_by_name("b")
+        .expect("b");
+    state
+        .current()
+        .view
+        .0
+        .set_state(b, Some(routecast_engine::SiteState::Draining));
+    assert_eq!(site_now(&state), "c");
+    for i in 0..10u64 {
+        state.reload_requested.notify_one();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(reloads(&state, "accepted"), i as usize + 1);
+        assert_eq!(site_now(&state), "c", "after reload {}", i + 1);
+    }
+}
