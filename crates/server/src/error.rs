@@ -45,6 +45,9 @@ pub enum ServeError {
     /// A target the guard refuses ([`crate::target`], 400).
     #[error("bad request target: {0}")]
     BadTarget(#[from] BadTarget),
+    /// No `Host`, two, or one that is not a host (400; [`crate::host`]).
+    #[error("bad Host header: {0}")]
+    BadHost(#[from] crate::host::BadHost),
     /// Every site that could serve the request is down, full, disabled, or
     /// none serves it (503).
     #[error("no site can serve this request")]

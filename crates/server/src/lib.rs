@@ -58,7 +58,9 @@
 //! let snapshot = Snapshot::with_locator(platform, Arc::new(NoLocator));
 //! let state = State::new(snapshot, ClientResolver::default(), None, None);
 //!
-//! let request = hyper::Request::get("/live/news/index.m3u8?t=1").body(())?;
+//! let request = hyper::Request::get("/live/news/index.m3u8?t=1")
+//!     .header("host", "tr.example.net")
+//!     .body(())?;
 //! let Reply::Ready(answer) = handle(&state, "198.51.100.7".parse()?, &request) else {
 //!     panic!("a redirect is answered at once");
 //! };
@@ -76,6 +78,7 @@ mod admin;
 pub mod client;
 mod error;
 pub mod health;
+pub mod host;
 mod listeners;
 pub mod load;
 pub mod metrics;
