@@ -31,15 +31,19 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
     listen: SocketAddr,
     /// Proxies whose Forwarded / X-Forwarded-For headers are believed, and
-    /// clients shown the full decision in JSON (CIDR; repeat for more).
+    /// clients shown the full decision in JSON (CIDR; repeat for more). The
+    /// headers are walked from the right: the first entry that is not a
+    /// trusted proxy is the client; if it is not an address (unknown,
+    /// garbage), the last trusted hop is.
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     trusted_proxies: Vec<String>,
     /// Address of the admin listener (`/metrics` for Prometheus, `/status`);
     /// keep it on loopback or a management network. None by default.
     #[arg(long, value_name = "ADDR:PORT")]
     admin_listen: Option<SocketAddr>,
-    /// Append a line per routed request to FILE (Traffic Router's format:
-    /// `routecast simulate --request-bytes N FILE` replays it).
+    /// Append a line per routed request to FILE (Traffic Router's format,
+    /// fields escaped as nginx escapes them, `\xHH`; `routecast simulate
+    /// --request-bytes N FILE` replays it).
     #[arg(long, value_name = "FILE")]
     access_log: Option<PathBuf>,
     /// A file holding the bearer token that admin actions (drain, disable)

@@ -11,6 +11,7 @@ mod accesslog;
 mod admin;
 mod check;
 mod health;
+mod host;
 mod limits;
 mod load;
 mod playlists;

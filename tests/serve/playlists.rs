@@ -208,7 +208,9 @@ fn a_media_playlist_comes_back_with_every_segment_at_the_chosen_site() {
     let line = first().unwrap_or_default();
     assert!(
         line.contains(" pssc=200 ")
-            && line.ends_with(" rurl=\"https://a.example.net/live/show/index.m3u8?token=t1\""),
+            && line.ends_with(
+                " rurl=\"https://a.example.net/live/show/index.m3u8?token=t1\" uas=\"-\""
+            ),
         "{line}"
     );
 }

@@ -1,13 +1,59 @@
-//! Who the client is: the socket peer, or — only when the peer is a trusted
-//! proxy — the address it reports in `X-Forwarded-For` or `Forwarded`.
+//! Who the client is: the socket peer, or — only when the peer is a
+//! trusted proxy — what the forwarding headers say, as far as trusted
+//! proxies vouch for it.
+//!
+//! # The walk
+//! `Forwarded` (RFC 7239) and `X-Forwarded-For` list the hops a request
+//! came through, nearest last; several header lines are one list, in order
+//! (RFC 9110 §5.3). Only the entries appended by trusted proxies can be
+//! believed: everything further left was written by whoever a trusted
+//! proxy talked to. So the list is walked from the right, starting at the
+//! peer:
+//!
+//! * an untrusted peer is the client (its headers are not read);
+//! * an entry that is a trusted proxy's address is a hop: the walk goes on;
+//! * the first entry that is not is where the walk stops. If it is an
+//!   address, that address is the client. If it is not usable (`unknown`,
+//!   `_hidden`, `999.1.1.1`, an empty entry, an element without `for=`,
+//!   IPv6 not bracketed and quoted in `Forwarded`, garbage), nothing to its
+//!   left is believed and the client is **the last trusted hop** (the entry
+//!   to its right, or the peer);
+//! * when every entry is a trusted proxy's, the client is the leftmost one
+//!   (the hop nearest the client; the peer when the list is empty).
+//!
+//! This is nginx's realip with `real_ip_recursive on`: a bad entry keeps
+//! the address reached so far. Routing needs an address to locate the
+//! client, and the last trusted hop is one the platform owns and
+//! configured, the same for every request that comes that way: never an
+//! address the client chose.
+//!
+//! # Which header
+//! When a request carries only one of the two headers, that one is read.
+//! When it carries both, each is walked and the client is their common
+//! answer; if they differ, the client is the peer. A proxy that writes one
+//! header passes the other on from the client as it came: believing either
+//! one alone would let a client choose its address behind a proxy that
+//! writes the other. (Proxies should drop the header they do not write.)
+//!
+//! # Node forms
+//! `Forwarded`: `for=192.0.2.43`, `for=192.0.2.43:80`,
+//! `for="192.0.2.43:_port"`, `for="[2001:db8::1]:4711"`; IPv6 must be
+//! bracketed and quoted (RFC 7239 §6); one `for=` per element.
+//! `X-Forwarded-For`: bare addresses, and `192.0.2.43:80`,
+//! `[2001:db8::1]`, `[2001:db8::1]:80` as some proxies write them. IPv4
+//! addresses mapped into IPv6 (`::ffff:192.0.2.43`) are read as IPv4.
 //!
 //! The header readers ([`forwarded_for`], [`x_forwarded_for`]) are pure
-//! functions of the header's text: they take whatever a client sends and
-//! never panic.
+//! functions of a header line's text: they take whatever a client sends
+//! and never panic.
 
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+
+mod node;
+
+pub use node::Node;
 
 /// Resolves client addresses behind trusted proxies.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +61,7 @@ pub struct ClientResolver {
     trusted: Vec<IpNet>,
 }
 
+/// An IPv4 address mapped into IPv6 as IPv4, others as they are.
 fn canonical(a: IpAddr) -> IpAddr {
     match a {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, IpAddr::V4),
@@ -22,36 +69,15 @@ fn canonical(a: IpAddr) -> IpAddr {
     }
 }
 
-/// The `for=` addresses of a `Forwarded` header (RFC 7239), nearest hop
-/// last; values that are not addresses (`unknown`, obfuscated names,
-/// garbage) are left out.
-pub fn forwarded_for(h: &str) -> Vec<IpAddr> {
-    h.split(',')
-        .flat_map(|element| element.split(';'))
-        .filter_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            if !k.trim().eq_ignore_ascii_case("for") {
-                return None;
-            }
-            let v = v.trim().trim_matches('"');
-            // "[2001:db8::1]:4711" or "192.0.2.1:4711" or bare.
-            let host = if let Some(rest) = v.strip_prefix('[') {
-                rest.split(']').next()?
-            } else {
-                v.split(':')
-                    .next()
-                    .filter(|_| v.matches(':').count() <= 1)
-                    .unwrap_or(v)
-            };
-            host.parse().ok()
-        })
-        .collect()
+/// The nodes of one `Forwarded` header line (RFC 7239), nearest hop last:
+/// each element's `for=` address, or [`Node::Unusable`].
+pub fn forwarded_for(line: &str) -> Vec<Node> {
+    node::forwarded_nodes(line).collect()
 }
 
-/// The addresses of an `X-Forwarded-For` header, nearest hop last; what is
-/// not an address is left out.
-pub fn x_forwarded_for(h: &str) -> Vec<IpAddr> {
-    h.split(',').filter_map(|a| a.trim().parse().ok()).collect()
+/// The nodes of one `X-Forwarded-For` header line, nearest hop last.
+pub fn x_forwarded_for(line: &str) -> Vec<Node> {
+    node::x_forwarded_nodes(line).collect()
 }
 
 impl ClientResolver {
@@ -66,103 +92,76 @@ impl ClientResolver {
         self.trusted.iter().any(|n| n.contains(&a))
     }
 
-    /// The client behind `peer`: walking the forwarding chain from the
-    /// nearest hop, the first address that is not a trusted proxy.
-    pub fn client(
+    /// The client behind `peer`, given the request's `Forwarded` and
+    /// `X-Forwarded-For` header lines in the order received (see the
+    /// module's docs for the walk). Allocates nothing.
+    pub fn client<'h>(
         &self,
         peer: IpAddr,
-        forwarded: Option<&str>,
-        x_forwarded_for: Option<&str>,
+        forwarded: impl IntoIterator<Item = &'h str>,
+        x_forwarded_for: impl IntoIterator<Item = &'h str>,
     ) -> IpAddr {
         let peer = canonical(peer);
         if !self.is_trusted(peer) {
             return peer;
         }
-        let chain: Vec<IpAddr> = match (forwarded, x_forwarded_for) {
-            (Some(f), _) => forwarded_for(f),
-            (None, Some(x)) => self::x_forwarded_for(x),
-            (None, None) => Vec::new(),
-        };
-        chain
-            .into_iter()
-            .rev()
-            .map(canonical)
-            .find(|a| !self.is_trusted(*a))
-            .unwrap_or(peer)
+        let by_forwarded = self.walk(peer, forwarded, node::forwarded_nodes);
+        let by_xff = self.walk(peer, x_forwarded_for, node::x_forwarded_nodes);
+        match (by_forwarded, by_xff) {
+            (Some(f), Some(x)) if f == x => f,
+            (Some(_), Some(_)) | (None, None) => peer,
+            (Some(one), None) | (None, Some(one)) => one,
+        }
+    }
+
+    /// The walk over one header's `lines` (`None` without any).
+    fn walk<'h, I: Iterator<Item = Node> + 'h>(
+        &self,
+        peer: IpAddr,
+        lines: impl IntoIterator<Item = &'h str>,
+        nodes: fn(&'h str) -> I,
+    ) -> Option<IpAddr> {
+        let mut walk = Walk::default();
+        let mut any = false;
+        for line in lines {
+            any = true;
+            nodes(line).for_each(|n| walk.push(n, self));
+        }
+        any.then(|| walk.client(peer))
+    }
+}
+
+/// The walk from the right, computed left to right in one pass without
+/// keeping the list: what matters is the rightmost entry that is not a
+/// trusted address, and the trusted hop just right of it.
+#[derive(Debug, Default)]
+struct Walk {
+    /// The rightmost entry so far that is not a trusted proxy's address.
+    stop: Option<Node>,
+    /// The first trusted address after `stop` (after the start without it).
+    hop: Option<IpAddr>,
+}
+
+impl Walk {
+    fn push(&mut self, node: Node, resolver: &ClientResolver) {
+        match node.addr().map(canonical) {
+            Some(a) if resolver.is_trusted(a) => {
+                self.hop.get_or_insert(a);
+            }
+            a => {
+                self.stop = Some(a.into());
+                self.hop = None;
+            }
+        }
+    }
+
+    fn client(self, peer: IpAddr) -> IpAddr {
+        match self.stop {
+            Some(Node::Addr(client)) => client,
+            Some(Node::Unusable) | None => self.hop.unwrap_or(peer),
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().expect("ip")
-    }
-
-    #[test]
-    fn headers_count_only_from_trusted_proxies() {
-        let r = ClientResolver::new(vec!["10.0.0.0/8".parse().expect("net")]);
-        // Untrusted peer: its headers are ignored.
-        assert_eq!(
-            r.client(ip("198.51.100.1"), None, Some("81.2.69.142")),
-            ip("198.51.100.1")
-        );
-        // Trusted proxy: the nearest untrusted address in the chain.
-        assert_eq!(
-            r.client(ip("10.0.0.5"), None, Some("1.2.3.4, 81.2.69.142, 10.0.0.9")),
-            ip("81.2.69.142")
-        );
-        assert_eq!(
-            r.client(
-                ip("::ffff:10.0.0.5"),
-                Some("for=\"[2001:db8::7]:4711\";proto=https"),
-                None
-            ),
-            ip("2001:db8::7")
-        );
-        assert_eq!(
-            r.client(
-                ip("10.0.0.5"),
-                Some("for=192.0.2.60:80, for=10.1.1.1"),
-                None
-            ),
-            ip("192.0.2.60")
-        );
-        // Garbage or an all-trusted chain: the peer.
-        assert_eq!(
-            r.client(ip("10.0.0.5"), None, Some("not an ip")),
-            ip("10.0.0.5")
-        );
-        assert_eq!(
-            r.client(ip("10.0.0.5"), None, Some("10.2.2.2")),
-            ip("10.0.0.5")
-        );
-    }
-
-    #[test]
-    fn header_readers_take_the_rfc_7239_examples_and_skip_the_rest() {
-        // RFC 7239 section 4's examples.
-        assert_eq!(forwarded_for("for=\"_gazonk\""), Vec::<IpAddr>::new());
-        assert_eq!(
-            forwarded_for("For=\"[2001:db8:cafe::17]:4711\""),
-            [ip("2001:db8:cafe::17")]
-        );
-        assert_eq!(
-            forwarded_for("for=192.0.2.60;proto=http;by=203.0.113.43"),
-            [ip("192.0.2.60")]
-        );
-        assert_eq!(
-            forwarded_for("for=192.0.2.43, for=198.51.100.17"),
-            [ip("192.0.2.43"), ip("198.51.100.17")]
-        );
-        assert_eq!(
-            forwarded_for("for=unknown, by=192.0.2.1, for"),
-            Vec::<IpAddr>::new()
-        );
-        assert_eq!(
-            x_forwarded_for(" 203.0.113.195, 2001:db8::1,garbage,,70.41.3.18 "),
-            [ip("203.0.113.195"), ip("2001:db8::1"), ip("70.41.3.18")]
-        );
-    }
-}
+mod tests;

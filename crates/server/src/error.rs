@@ -45,6 +45,9 @@ pub enum ServeError {
     /// A target the guard refuses ([`crate::target`], 400).
     #[error("bad request target: {0}")]
     BadTarget(#[from] BadTarget),
+    /// No `Host`, two, or one that is not a host (400; [`crate::host`]).
+    #[error("bad Host header: {0}")]
+    BadHost(#[from] crate::host::BadHost),
     /// Sites serve the request's content, but none can take it now (down,
     /// disabled, none the client's group may use: 503).
     #[error("no site can serve this request")]

@@ -63,7 +63,9 @@
 //! let snapshot = Snapshot::with_locator(platform, Arc::new(NoLocator));
 //! let state = State::new(snapshot, ClientResolver::default(), None, None);
 //!
-//! let request = hyper::Request::get("/live/news/index.m3u8?t=1").body(())?;
+//! let request = hyper::Request::get("/live/news/index.m3u8?t=1")
+//!     .header("host", "tr.example.net")
+//!     .body(())?;
 //! let Reply::Ready(answer) = handle(&state, "198.51.100.7".parse()?, &request) else {
 //!     panic!("a redirect is answered at once");
 //! };
@@ -82,6 +84,7 @@ pub mod client;
 mod error;
 mod estimate;
 pub mod health;
+pub mod host;
 mod listeners;
 pub mod load;
 pub mod metrics;

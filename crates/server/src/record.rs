@@ -60,6 +60,8 @@ pub(crate) struct Visit<'r> {
     pub target: Cow<'r, str>,
     /// The request method.
     pub method: Cow<'r, str>,
+    /// The `User-Agent` header's bytes, if any.
+    pub user_agent: Option<Cow<'r, [u8]>>,
     /// When routing started.
     pub started: Instant,
 }
@@ -71,6 +73,7 @@ impl Visit<'_> {
             host: Cow::Owned(self.host.into_owned()),
             target: Cow::Owned(self.target.into_owned()),
             method: Cow::Owned(self.method.into_owned()),
+            user_agent: self.user_agent.map(|a| Cow::Owned(a.into_owned())),
             ..self
         }
     }
@@ -81,17 +84,18 @@ impl Visit<'_> {
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
         let took = self.started.elapsed().as_secs_f64() * 1000.0;
-        crate::accesslog::line(
-            now,
-            self.client,
-            self.peer,
-            &self.host,
-            &self.target,
-            &self.method,
+        crate::accesslog::line(&crate::accesslog::Entry {
+            unix_s: now,
+            client: self.client,
+            peer: self.peer,
+            host: &self.host,
+            target: &self.target,
+            method: &self.method,
             status,
-            took,
+            took_ms: took,
             location,
-        )
+            user_agent: self.user_agent.as_deref(),
+        })
     }
 }
 

@@ -11,13 +11,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hyper::header::{self, HeaderName};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode, Version};
 use routecast_engine::{
     Decision, Facts, GroupId, Location, LocationCache, Locator, Outcome, Platform, RedirectView,
     Scratch, SiteId,
 };
 
 use crate::error::ServeError;
+use crate::host::BadHost;
 use crate::record::{Answered, Visit};
 use crate::relay::PlaylistJob;
 use crate::response::{json, json_refusal, redirect, refusal, text, Body};
@@ -102,6 +103,14 @@ fn header<B>(req: &Request<B>, name: impl header::AsHeaderName) -> Option<&str> 
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Every line of a header, in order; a line that is not text as empty.
+fn header_lines<B>(req: &Request<B>, name: HeaderName) -> impl Iterator<Item = &str> {
+    req.headers()
+        .get_all(name)
+        .into_iter()
+        .map(|v| v.to_str().unwrap_or(""))
+}
+
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The answer to one request, or its playlist job.
@@ -111,7 +120,7 @@ fn respond<'r, B>(
     peer: IpAddr,
     req: &'r Request<B>,
 ) -> Routed<'r> {
-    let (raw, t) = match admit(req) {
+    let (host, raw, t) = match admit(req) {
         Ok(admitted) => admitted,
         Err(e) => return Answered::unrouted(refusal(&e)).into(),
     };
@@ -119,8 +128,8 @@ fn respond<'r, B>(
         return Answered::unrouted(text(StatusCode::OK, "ok")).into();
     }
     let steering = crate::steering::content_path(&t.path);
-    let forwarded = (header(req, header::FORWARDED), header(req, X_FORWARDED_FOR));
-    let client = state.clients.client(peer, forwarded.0, forwarded.1);
+    let forwarded = header_lines(req, header::FORWARDED);
+    let client = (state.clients).client(peer, forwarded, header_lines(req, X_FORWARDED_FOR));
     let started = Instant::now();
     let facts = Facts {
         address: client,
@@ -134,16 +143,19 @@ fn respond<'r, B>(
     let visit = Visit {
         client,
         peer,
-        host: Cow::Borrowed(header(req, header::HOST).unwrap_or("-")),
+        host: Cow::Borrowed(host.unwrap_or("-")),
         target: Cow::Borrowed(raw),
         method: Cow::Borrowed(req.method().as_str()),
+        user_agent: (req.headers().get(header::USER_AGENT)).map(|a| Cow::Borrowed(a.as_bytes())),
         started,
     };
     route(state, snap, &t, &facts, visit, header(req, header::ACCEPT))
 }
 
-/// The request target as received and checked, or why it is refused.
-fn admit<B>(req: &Request<B>) -> Result<(&str, Target), ServeError> {
+/// The `Host` (checked; `None` for HTTP/1.0 without one), the request
+/// target as received and checked, or why the request is refused.
+fn admit<B>(req: &Request<B>) -> Result<(Option<&str>, &str, Target), ServeError> {
+    let host = host(req)?;
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return Err(ServeError::MethodNotAllowed);
     }
@@ -151,7 +163,19 @@ fn admit<B>(req: &Request<B>) -> Result<(&str, Target), ServeError> {
         return Err(ServeError::AbsoluteForm);
     }
     let raw = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    Ok((raw, target::check(raw)?))
+    Ok((host, raw, target::check(raw)?))
+}
+
+/// The request's one `Host`, checked (RFC 9112 §3.2): required from
+/// HTTP/1.1 on, optional before.
+fn host<B>(req: &Request<B>) -> Result<Option<&str>, BadHost> {
+    let mut lines = req.headers().get_all(header::HOST).into_iter();
+    match (lines.next(), lines.next()) {
+        (Some(_), Some(_)) => Err(BadHost::Repeated),
+        (Some(value), None) => crate::host::check(value.as_bytes()).map(Some),
+        (None, _) if req.version() < Version::HTTP_11 => Ok(None),
+        (None, _) => Err(BadHost::Missing),
+    }
 }
 
 /// The engine's choice for a request: the site, the client's group, and

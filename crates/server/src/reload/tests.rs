@@ -9,7 +9,10 @@ use crate::testing::two_sites;
 
 /// The site `GET /live/x` is sent to now.
 fn site_now(state: &State) -> String {
-    let request = hyper::Request::get("/live/x").body(()).expect("request");
+    let request = hyper::Request::get("/live/x")
+        .header("host", "tr.example.net")
+        .body(())
+        .expect("request");
     let Reply::Ready(r) = handle(state, "198.51.100.7".parse().expect("ip"), &request) else {
         panic!("a redirect is answered at once");
     };

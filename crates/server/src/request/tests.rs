@@ -65,6 +65,12 @@ const CLIENT: &str = "198.51.100.7";
 /// `GET target` with `headers` from `peer`, answered at once.
 fn get(state: &State, peer: &str, target: &str, headers: &[(&str, &str)]) -> Response<Body> {
     let mut request = Request::get(target);
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request = request.header("host", "tr.example.net");
+    }
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -171,7 +177,10 @@ fn refusals_say_why_and_count_under_no_site() {
         let (got, _, body) = show(get(&s, CLIENT, target, &[]));
         assert_eq!((got, body), (status, format!("{why}\n")), "{target}");
     }
-    let post = Request::post("/live/x").body(()).expect("request");
+    let post = Request::post("/live/x")
+        .header("host", "tr.example.net")
+        .body(())
+        .expect("request");
     let Reply::Ready(r) = handle(&s, CLIENT.parse().expect("ip"), &post) else {
         panic!("refused at once");
     };
@@ -215,6 +224,7 @@ fn playlists_under_a_rule_become_jobs_and_json_still_answers_at_once() {
     let rule = "\n[[playlists]]\ncontent = [\"/live/\"]\norigin = \"http://127.0.0.1:9\"\n";
     let s = state(&format!("{}{rule}", two_sites("")), &[]);
     let request = Request::get("/live/x/index.m3u8")
+        .header("host", "tr.example.net")
         .body(())
         .expect("request");
     let Reply::Playlist(job) = handle(&s, CLIENT.parse().expect("ip"), &request) else {
@@ -231,4 +241,42 @@ fn playlists_under_a_rule_become_jobs_and_json_still_answers_at_once() {
     );
     let (status, _, _) = show(get(&s, CLIENT, "/live/x/index.m3u8?format=json", &[]));
     assert_eq!(status, 200);
+}
+
+#[test]
+fn a_request_needs_exactly_one_valid_host() {
+    let s = state(&two_sites(""), &[]);
+    let answer = |request: Request<()>| match handle(&s, CLIENT.parse().expect("ip"), &request) {
+        Reply::Ready(r) => show(r),
+        Reply::Playlist(_) => panic!("a playlist job"),
+    };
+    let (status, _, body) = answer(Request::get("/live/x").body(()).expect("request"));
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            400,
+            "bad Host header: an HTTP/1.1 request needs a Host header\n"
+        )
+    );
+    let two = Request::get("/live/x")
+        .header("host", "a.example")
+        .header("host", "a.example")
+        .body(())
+        .expect("request");
+    let (status, _, body) = answer(two);
+    assert_eq!(
+        (status, body.as_str()),
+        (400, "bad Host header: more than one Host header\n")
+    );
+    for bad in ["a b", "a\"b", "a:99999", "[::1", "", "user@a"] {
+        let (status, _, _) = show(get(&s, CLIENT, "/live/x", &[("host", bad)]));
+        assert_eq!(status, 400, "{bad:?}");
+    }
+    // HTTP/1.0 may leave it out (RFC 9112 section 3.2 asks it of 1.1).
+    let old = Request::get("/live/x")
+        .version(hyper::Version::HTTP_10)
+        .body(())
+        .expect("request");
+    assert_eq!(answer(old).0, 302);
+    assert_eq!(counted(&s, "-", "-", 400), Some(8));
 }
