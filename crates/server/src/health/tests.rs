@@ -99,7 +99,10 @@ mod estimates {
 
     /// The site `GET path` is sent to now (and its estimate added).
     fn site_now(s: &crate::State, path: &str) -> String {
-        let request = hyper::Request::get(path).body(()).expect("request");
+        let request = hyper::Request::get(path)
+            .header("host", "tr.example.net")
+            .body(())
+            .expect("request");
         let Reply::Ready(r) = handle(s, "198.51.100.7".parse().expect("ip"), &request) else {
             panic!("a redirect is answered at once");
         };
