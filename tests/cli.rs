@@ -218,6 +218,30 @@ fn site_without_url_and_bad_url_are_placed() {
     );
 }
 
+/// Issue 13, point 4: site URLs that passed and ended up in `Location`.
+#[test]
+fn site_urls_with_a_broken_host_or_port_are_placed() {
+    for (bad, wrong) in [
+        ("http://[::1", "is not a valid URL: invalid IPv6 address"),
+        (
+            "https://fra.cdn.example.net:99999",
+            "is not a valid URL: invalid port number",
+        ),
+        (
+            "https://fra.cdn.example.net:",
+            "has an empty port after ':'",
+        ),
+        ("https://user@fra.cdn.example.net", "has credentials"),
+    ] {
+        rejects(
+            "\"https://fra.cdn.example.net\"",
+            &format!("\"{bad}\""),
+            bad,
+            &format!("site \"fra\": URL \"{bad}\" {wrong}"),
+        );
+    }
+}
+
 #[test]
 fn bad_playlist_rules_are_placed() {
     let origin = "origin = \"http://origin.example.net\"";

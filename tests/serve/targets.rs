@@ -2,6 +2,7 @@
 //! playlist URI, 400 for tricks, limits on heads, no crash under 10,000
 //! generated attacks.
 
+use crate::nginx;
 use crate::support::{
     body, example_in, get, header, launch, raw, responder_for, start, status, SITES,
 };
@@ -135,4 +136,117 @@ fn ten_thousand_hostile_requests_never_crash_or_redirect_off_platform() {
             && statuses.get(&302).copied().unwrap_or(0) > 100,
         "{statuses:?}"
     );
+}
+
+/// A path under `/private/` on nginx, readable from the platform's own
+/// addresses only (loopback here): what a hostile target must never reach.
+const SECRET: &str = "SECRET-7f3a";
+
+/// nginx as the site and the playlist origin: `/live/` content, and an
+/// internal-only `/private/` holding the secret (a playlist and a file);
+/// every request's decoded, normalised path (nginx's `$uri`) is logged to
+/// `uris.log`. Returns nginx and routecast's configuration for it.
+fn nginx_with_a_private_location(dir: &std::path::Path) -> (nginx::Nginx, std::path::PathBuf) {
+    let (root, logs) = (dir.join("www"), dir.join("nginx"));
+    for d in ["live/show", "private"] {
+        std::fs::create_dir_all(root.join(d)).expect("mkdir");
+    }
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let playlist = |uri: &str| format!("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\n{uri}\n");
+    let files = [
+        ("live/show/index.m3u8", playlist("seg1.ts")),
+        ("live/show/seg one.ts", "segment".to_string()),
+        ("private/secret.m3u8", playlist(&format!("{SECRET}.ts"))),
+        ("private/secret.txt", SECRET.to_string()),
+    ];
+    for (path, text) in files {
+        std::fs::write(root.join(path), text).expect("write");
+    }
+    let site = nginx::Nginx::start(&logs, |port| {
+        format!(
+            "    log_format uris '$uri $status';\n    server {{\n        listen 127.0.0.1:{port};\n        \
+             root {};\n        access_log {}/uris.log uris;\n        \
+             location /live/ {{ }}\n        \
+             location /private/ {{ allow 127.0.0.1; deny all; }}\n    }}",
+            root.display(),
+            logs.display()
+        )
+    });
+    let config = dir.join("nginx-site.toml");
+    let url = site.url("");
+    let text = format!(
+        "[[sites]]\nname = \"edge\"\nurls = [\"{url}\"]\nlocation = {{ lat = 0, lon = 0 }}\n\n\
+         [[policies]]\nname = \"p\"\nsteps = [{{ step = \"closest\" }}]\n\n\
+         [[playlists]]\ncontent = [\"/live/\"]\norigin = \"{url}\"\n"
+    );
+    std::fs::write(&config, text).expect("write config");
+    (site, config)
+}
+
+/// What curl gets for `url`, sent exactly as written (`--path-as-is`).
+fn curl_as_is(url: &str) -> String {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "--path-as-is", "--max-time", "10", url])
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Issue 13, point 1: targets that nginx decodes and normalises out of
+/// `/live/` into `/private/` get 400 from routecast; neither routecast's
+/// own playlist fetch (from inside, past the origin's address rule) nor a
+/// viewer following a `Location` as written ever reaches `/private/`.
+#[test]
+fn encoded_dot_segments_never_reach_a_private_location_on_nginx() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (site, config) = nginx_with_a_private_location(dir.path());
+    // The secret is there for the platform's own addresses: a target that
+    // resolved to it would get it.
+    assert_eq!(curl_as_is(&site.url("/private/secret.txt")), SECRET);
+    let uris = dir.path().join("nginx/uris.log");
+    std::fs::write(&uris, "").expect("empty the log");
+    let (s, _) = launch(&config, &[], false);
+    let (mut leaks, mut passed) = (Vec::new(), Vec::new());
+    for hostile in [
+        "/live/%2e%2e%2fprivate/secret",
+        "/live/..%2fprivate/secret",
+        "/live/show/..%2f..%2fprivate/secret",
+        "/live/a%2f..%2f..%2fprivate/secret",
+        "/live/a%2F..%2F..%2Fprivate/secret",
+        "/live/%2E%2e/private/secret",
+        "/live/.%2e/private/secret",
+    ] {
+        for target in [format!("{hostile}.m3u8"), format!("{hostile}.txt")] {
+            let r = get(s.addr, &target, "");
+            if body(&r).contains(SECRET) {
+                leaks.push(format!("{target}: the fetched playlist"));
+            }
+            if let Some(location) = header(&r, "location") {
+                if curl_as_is(location).contains(SECRET) {
+                    leaks.push(format!("{target}: {location}"));
+                }
+            }
+            if status(&r) != 400 {
+                passed.push(format!("{target}: {}", status(&r)));
+            }
+        }
+    }
+    let reached: Vec<String> = std::fs::read_to_string(&uris)
+        .expect("nginx's log")
+        .lines()
+        .filter(|l| l.starts_with("/private"))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        leaks.is_empty() && reached.is_empty() && passed.is_empty(),
+        "secret leaked: {leaks:?}; nginx served {reached:?}; not refused: {passed:?}"
+    );
+    // Content under /live/ is fetched and redirected to as before.
+    let r = get(s.addr, "/live/show/index.m3u8", "");
+    assert_eq!(status(&r), 200, "{r}");
+    assert!(body(&r).contains(&site.url("/live/show/seg1.ts")), "{r}");
+    let r = get(s.addr, "/live/show/seg%20one.ts", "");
+    let location = header(&r, "location").expect("a redirect");
+    assert_eq!(location, site.url("/live/show/seg%20one.ts"));
+    assert_eq!(curl_as_is(location), "segment");
 }

@@ -117,7 +117,9 @@ pub struct CoverageZoneConfig {
 pub struct SiteConfig {
     /// Unique name, used in policies, metrics and redirect headers.
     pub name: Spanned<String>,
-    /// Base URLs viewers are redirected to (`http://` or `https://`, no query).
+    /// Base URLs viewers are redirected to: `http://` or `https://`, a host,
+    /// an optional port (1-65535) and base path; no credentials, query or
+    /// fragment (checked by `Platform::build`).
     pub urls: Spanned<Vec<Spanned<String>>>,
     /// Where the site is, for distance ranking.
     pub location: Spanned<CoordinatesConfig>,

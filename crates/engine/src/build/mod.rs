@@ -1,10 +1,10 @@
 //! Validation: [`PlatformConfig`] → [`Platform`], with every error placed.
 //!
 //! One file per part of the configuration: `sites` (sites, their costs and
-//! states), `probes` (health checks and load sources), `playlists`, `sessions`,
-//! `groups` (configured groups and imported coverage zones) and `policies`
-//! (chains of steps); this file assembles the platform and keeps the checks
-//! they share.
+//! states), `base_url` (the URLs of sites and playlist origins), `probes`
+//! (health checks and load sources), `playlists`, `sessions`, `groups`
+//! (configured groups and imported coverage zones) and `policies` (chains of
+//! steps); this file assembles the platform and keeps the checks they share.
 
 use std::collections::HashMap;
 
@@ -16,6 +16,7 @@ use crate::ids::SiteId;
 use crate::location::Coordinates;
 use crate::platform::{GeoIpFiles, Platform};
 
+mod base_url;
 mod groups;
 mod playlists;
 mod policies;

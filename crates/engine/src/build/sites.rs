@@ -11,6 +11,7 @@ use crate::hash::hash_str;
 use crate::ids::SiteId;
 use crate::platform::{Cost, Mbps, Site, SiteState, MAX_CONTENT_CLASSES};
 
+pub(super) use super::base_url::base_url;
 use super::probes::{health_check, load_source};
 use super::{check_name, content_prefix, coordinates, err};
 
@@ -96,7 +97,7 @@ fn build_site(src: &Source, c: &SiteConfig) -> Result<Site, ConfigError> {
         .urls
         .get_ref()
         .iter()
-        .map(|u| base_url(u.get_ref()).map_err(|m| err(src, u, m)))
+        .map(|u| base_url(u.get_ref()).map_err(|m| err(src, u, format!("site {name:?}: {m}"))))
         .collect::<Result<Vec<_>, _>>()?;
     let capacity = match &c.capacity_mbps {
         Some(v) if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) => {
@@ -147,26 +148,6 @@ fn build_site(src: &Source, c: &SiteConfig) -> Result<Site, ConfigError> {
         weight,
         content,
     })
-}
-
-/// Checks a redirect base URL: `http(s)://host[:port][/path]`, no query,
-/// fragment, credentials or white space; the trailing `/` is removed.
-pub(super) fn base_url(u: &str) -> Result<String, String> {
-    let rest = u
-        .strip_prefix("https://")
-        .or_else(|| u.strip_prefix("http://"))
-        .ok_or_else(|| format!("URL {u:?} must start with http:// or https://"))?;
-    let host = rest.split('/').next().unwrap_or("");
-    if host.is_empty() || host.starts_with(':') {
-        return Err(format!("URL {u:?} has no host"));
-    }
-    if let Some(bad) = u
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || "?#@\\".contains(*c))
-    {
-        return Err(format!("URL {u:?} contains {bad:?} (expected a base URL without query, fragment or credentials)"));
-    }
-    Ok(u.trim_end_matches('/').to_string())
 }
 
 /// `active`, `draining` or `disabled`.
