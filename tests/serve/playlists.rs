@@ -442,7 +442,9 @@ fn when_every_origin_fails_viewers_are_redirected_to_the_chosen_sites_playlist_b
     let line = first().unwrap_or_default();
     assert!(
         line.contains(" pssc=302 ")
-            && line.ends_with(" rurl=\"https://a.example.net/live/show/index.m3u8?token=t1\" uas=\"-\""),
+            && line.ends_with(
+                " rurl=\"https://a.example.net/live/show/index.m3u8?token=t1\" uas=\"-\""
+            ),
         "{line}"
     );
 }
