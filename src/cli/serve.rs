@@ -61,7 +61,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
     /// Bit rate each redirect adds to its site's estimated load, for its
-    /// session class's hold (10 s unless a [[sessions]] class says
+    /// session class's hold (10 s unless a `[[sessions]]` class says
     /// otherwise) or until the site's next statistics poll; classes may set
     /// their own, Mbit/s.
     #[arg(long, default_value_t = 5.0, value_name = "MBPS")]
