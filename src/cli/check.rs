@@ -1,20 +1,14 @@
 //! `routecast check`: a Nagios/Icinga plugin that asks a running
-//! redirector's admin listener how it is doing, following the Monitoring
-//! Plugins development guidelines: one line `ROUTECAST STATUS: text |
-//! perfdata`, perfdata `label=value[UOM];warn;crit;min;max`, thresholds as
-//! ranges ([`range`]), exit 0 OK, 1 WARNING, 2 CRITICAL (also: the
-//! redirector does not answer, or answers an error), 3 UNKNOWN (bad
-//! arguments, an answer that cannot be read).
+//! redirector's admin listener how it is doing. The logic (ranges,
+//! states, perfdata, asking and judging) is [`routecast_server::plugin`];
+//! here: the arguments, usage mistakes as UNKNOWN, the line and the exit
+//! code.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use routecast_http::FetchError;
-
-mod range;
-
-use range::{decimal, Range};
+use routecast_server::plugin::{self, Range, ServiceState, Thresholds, Verdict};
 
 /// Arguments of `routecast check`. Thresholds are ranges in the Monitoring
 /// Plugins syntax: `N` alerts above N, `N:` below N, `~:N` above N,
@@ -72,41 +66,24 @@ fn seconds(text: &str) -> Result<Duration, String> {
     }
 }
 
-/// The plugin's verdict, its exit status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Level {
-    Ok = 0,
-    Warning = 1,
-    Critical = 2,
-    Unknown = 3,
-}
-
-impl Level {
-    fn word(self) -> &'static str {
-        match self {
-            Level::Ok => "OK",
-            Level::Warning => "WARNING",
-            Level::Critical => "CRITICAL",
-            Level::Unknown => "UNKNOWN",
-        }
-    }
-
-    /// The level of `value` under a warning and a critical range.
-    fn of(value: f64, warning: Option<&Range>, critical: Option<&Range>) -> Level {
-        if critical.is_some_and(|r| r.alerts(value)) {
-            Level::Critical
-        } else if warning.is_some_and(|r| r.alerts(value)) {
-            Level::Warning
-        } else {
-            Level::Ok
+impl CheckArgs {
+    /// The thresholds the arguments give.
+    fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            warning_up: self.warning_up,
+            critical_up: self.critical_up,
+            warning_down: Some(self.warning_down),
+            critical_down: Some(self.critical_down),
+            warning_latency: Some(self.warning_latency),
+            critical_latency: Some(self.critical_latency),
         }
     }
 }
 
-/// Prints the plugin's line and exits with its level.
-fn verdict(level: Level, text: &str) -> ExitCode {
-    println!("ROUTECAST {}: {text}", level.word());
-    ExitCode::from(level as u8)
+/// Prints the plugin's line and exits with its state.
+fn print(verdict: &Verdict) -> ExitCode {
+    println!("{verdict}");
+    ExitCode::from(verdict.state.exit_code())
 }
 
 /// A usage mistake as the plugin reports it: UNKNOWN (3), not clap's 2
@@ -121,156 +98,23 @@ pub fn usage_error(e: &clap::Error) -> ExitCode {
         // "the following required arguments were not provided:" and which.
         said = format!("{said} {}", lines.next().unwrap_or(""));
     }
-    verdict(Level::Unknown, &format!("bad arguments: {said}"))
+    print(&Verdict {
+        state: ServiceState::Unknown,
+        text: format!("bad arguments: {said}"),
+    })
 }
 
-/// What the redirector said: its `/status` and `/metrics` texts.
-struct Answers {
-    status: String,
-    metrics: String,
-}
-
-/// Runs the check; never fails with anything but a plugin status.
+/// Runs the check; never fails with anything but a plugin state.
 pub fn run(args: &CheckArgs) -> ExitCode {
-    let base = args.url.trim_end_matches('/');
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     else {
-        return verdict(Level::Unknown, "cannot start the async runtime");
+        return print(&Verdict {
+            state: ServiceState::Unknown,
+            text: "cannot start the async runtime".into(),
+        });
     };
-    let answers = match runtime.block_on(ask(base, args.timeout)) {
-        Ok(a) => a,
-        Err(why) => return verdict(Level::Critical, &why),
-    };
-    match judge(args, &answers) {
-        Ok((level, text)) => verdict(level, &text),
-        Err(why) => verdict(Level::Unknown, &why),
-    }
-}
-
-/// Both answers, within `timeout` in all; or why not, for CRITICAL.
-async fn ask(base: &str, timeout: Duration) -> Result<Answers, String> {
-    let get = |path: &'static str| async move {
-        let url = format!("{base}{path}");
-        match routecast_http::fetch(&url, timeout, 1 << 20).await {
-            Ok(f) if f.status == 200 => Ok(String::from_utf8_lossy(&f.body).into_owned()),
-            Ok(f) => Err(format!("{url} answered HTTP status {}", f.status)),
-            Err(e) => Err(format!("no answer from {url}: {}", why(&e, timeout))),
-        }
-    };
-    let both = async { tokio::join!(get("/status"), get("/metrics")) };
-    let Ok((status, metrics)) = tokio::time::timeout(timeout, both).await else {
-        return Err(format!(
-            "no answer from {base}: timeout after {} s",
-            decimal(timeout.as_secs_f64())
-        ));
-    };
-    Ok(Answers {
-        status: status?,
-        metrics: metrics?,
-    })
-}
-
-/// A fetch's failure in the words an operator expects.
-fn why(e: &FetchError, timeout: Duration) -> String {
-    match e {
-        FetchError::Connect { source }
-            if source.kind() == std::io::ErrorKind::ConnectionRefused =>
-        {
-            "connection refused".into()
-        }
-        FetchError::Timeout { .. } => {
-            format!("timeout after {} s", decimal(timeout.as_secs_f64()))
-        }
-        other => other.to_string(),
-    }
-}
-
-/// `name value` of a metric line without labels.
-fn metric(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-}
-
-/// The level and the line after `ROUTECAST LEVEL: `, or why the answers
-/// cannot be read (UNKNOWN).
-fn judge(args: &CheckArgs, answers: &Answers) -> Result<(Level, String), String> {
-    let status: serde_json::Value = serde_json::from_str(&answers.status)
-        .map_err(|e| format!("the /status answer is not JSON: {e}"))?;
-    let sites = status["sites"]
-        .as_array()
-        .ok_or("the /status answer has no sites")?;
-    let down: Vec<&str> = sites
-        .iter()
-        .filter(|s| s["up"] == false)
-        .filter_map(|s| s["site"].as_str())
-        .collect();
-    let recent = "routecast_decision_recent_seconds";
-    let mean_s = metric(&answers.metrics, recent).ok_or(format!(
-        "/metrics has no {recent} (a routecast older than this check?)"
-    ))?;
-    let count = metric(&answers.metrics, "routecast_decision_recent_decisions").unwrap_or(0.0);
-    let (total, down_n) = (sites.len() as f64, down.len() as f64);
-    let up_n = total - down_n;
-    let latency_ms = (count > 0.0).then_some(mean_s * 1000.0);
-    let level = [
-        Level::of(up_n, args.warning_up.as_ref(), args.critical_up.as_ref()),
-        Level::of(down_n, Some(&args.warning_down), Some(&args.critical_down)),
-        latency_ms.map_or(Level::Ok, |ms| {
-            Level::of(
-                ms,
-                Some(&args.warning_latency),
-                Some(&args.critical_latency),
-            )
-        }),
-    ]
-    .into_iter()
-    .max()
-    .unwrap_or(Level::Ok);
-    let sites_text = if down.is_empty() {
-        format!("{up_n}/{total} sites up")
-    } else {
-        format!("{up_n}/{total} sites up, sites down: {}", down.join(", "))
-    };
-    let latency_text = match latency_ms {
-        Some(ms) => format!(
-            "mean decision {} ms over the last 60 s ({count} decisions)",
-            decimal(ms)
-        ),
-        None => "no decisions in the last 60 s".into(),
-    };
-    let perf = perfdata(args, (up_n, down_n, total), latency_ms, count);
-    Ok((level, format!("{sites_text}, {latency_text} | {perf}")))
-}
-
-/// The performance data: sites up and down, the recent mean decision time
-/// (ms; left out without decisions) and the decisions it averages.
-fn perfdata(
-    args: &CheckArgs,
-    (up, down, total): (f64, f64, f64),
-    ms: Option<f64>,
-    n: f64,
-) -> String {
-    let range = |r: Option<&Range>| r.map(ToString::to_string).unwrap_or_default();
-    let total = decimal(total);
-    let mut perf = format!(
-        "sites_up={};{};{};0;{total} sites_down={};{};{};0;{total}",
-        decimal(up),
-        range(args.warning_up.as_ref()),
-        range(args.critical_up.as_ref()),
-        decimal(down),
-        args.warning_down,
-        args.critical_down,
-    );
-    if let Some(ms) = ms {
-        perf.push_str(&format!(
-            " decision={}ms;{};{};0;",
-            decimal(ms),
-            args.warning_latency,
-            args.critical_latency
-        ));
-    }
-    perf.push_str(&format!(" decisions={};;;0;", decimal(n)));
-    perf
+    let thresholds = args.thresholds();
+    print(&runtime.block_on(plugin::check(&args.url, &thresholds, args.timeout)))
 }

@@ -16,7 +16,8 @@
 //! the admin endpoints ([`admin()`], [`AdminToken`]), the refusals and whose
 //! fault they are ([`ServeError`], [`Fault`]), [`health`] checks, [`load`]
 //! polls, [`metrics`] and the [`accesslog`]. Every answer is counted and
-//! logged in one place, whatever produced it.
+//! logged in one place, whatever produced it. [`plugin`] is the other side
+//! of the admin listener: a Nagios/Icinga check of a running redirector.
 //!
 //! # Rules
 //! * **Never an open redirect**: `Location` is always a configured site's
@@ -89,6 +90,7 @@ mod listeners;
 pub mod load;
 pub mod metrics;
 pub mod playlist;
+pub mod plugin;
 mod probes;
 mod record;
 mod relay;

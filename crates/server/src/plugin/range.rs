@@ -7,6 +7,9 @@
 //! fit in a few lines.
 
 use std::fmt;
+use std::str::FromStr;
+
+use super::perfdata::perfdata_number;
 
 /// A threshold range: the values outside it (inside, with `@`) alert.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,11 +22,38 @@ pub struct Range {
     inside: bool,
 }
 
+/// Why a threshold is not a range routecast reads.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RangeError {
+    /// An end is not a plain decimal number >= 0 (NaN, an infinity, an
+    /// exponent, a sign, nothing, garbage).
+    #[error(
+        "threshold {range:?}: {end:?} is not a number >= 0 (ranges: 10, 10:, ~:10, 10:20, @10:20)"
+    )]
+    NotANumber {
+        /// The threshold as given.
+        range: String,
+        /// The end that is not a number.
+        end: String,
+    },
+    /// The start is above the end.
+    #[error("threshold {range:?}: the start {start} is above the end {end}")]
+    StartAboveEnd {
+        /// The threshold as given.
+        range: String,
+        /// Its start.
+        start: f64,
+        /// Its end.
+        end: f64,
+    },
+}
+
 impl Range {
     /// Parses a range; refuses what is not the guidelines' syntax, NaN,
     /// infinities, negative ends (every measure here is a count or a
     /// time) and a start above the end.
-    pub fn parse(text: &str) -> Result<Range, String> {
+    pub fn parse(text: &str) -> Result<Range, RangeError> {
         let (inside, spec) = match text.strip_prefix('@') {
             Some(rest) => (true, rest),
             None => (false, text),
@@ -33,11 +63,13 @@ impl Range {
             Some(("~", end)) => (None, end_of(end, text)?),
             Some((start, end)) => (Some(number(start, text)?), end_of(end, text)?),
         };
-        if let (Some(s), Some(e)) = (start, end) {
-            if s > e {
-                return Err(format!(
-                    "threshold {text:?}: the start {s} is above the end {e}"
-                ));
+        if let (Some(start), Some(end)) = (start, end) {
+            if start > end {
+                return Err(RangeError::StartAboveEnd {
+                    range: text.into(),
+                    start,
+                    end,
+                });
             }
         }
         Ok(Range { start, end, inside })
@@ -50,8 +82,16 @@ impl Range {
     }
 }
 
+impl FromStr for Range {
+    type Err = RangeError;
+
+    fn from_str(text: &str) -> Result<Range, RangeError> {
+        Range::parse(text)
+    }
+}
+
 /// The end after a `:`, empty for infinity.
-fn end_of(end: &str, text: &str) -> Result<Option<f64>, String> {
+fn end_of(end: &str, text: &str) -> Result<Option<f64>, RangeError> {
     if end.is_empty() {
         return Ok(None);
     }
@@ -59,25 +99,14 @@ fn end_of(end: &str, text: &str) -> Result<Option<f64>, String> {
 }
 
 /// One end: a plain decimal number, finite and not negative.
-fn number(s: &str, text: &str) -> Result<f64, String> {
-    let plain = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    match s.parse::<f64>() {
+fn number(end: &str, text: &str) -> Result<f64, RangeError> {
+    let plain = !end.is_empty() && end.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    match end.parse::<f64>() {
         Ok(v) if plain && v.is_finite() => Ok(v),
-        _ => Err(format!(
-            "threshold {text:?}: {s:?} is not a number >= 0 (ranges: 10, 10:, ~:10, 10:20, @10:20)"
-        )),
-    }
-}
-
-/// A number as perfdata wants it: plain decimals, no exponent, no
-/// trailing zeros.
-pub fn decimal(v: f64) -> String {
-    let s = format!("{v:.6}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() || s == "-" {
-        "0".into()
-    } else {
-        s.into()
+        _ => Err(RangeError::NotANumber {
+            range: text.into(),
+            end: end.into(),
+        }),
     }
 }
 
@@ -87,11 +116,12 @@ impl fmt::Display for Range {
         if self.inside {
             f.write_str("@")?;
         }
+        let n = perfdata_number;
         match (self.start, self.end) {
-            (Some(s), Some(e)) if s == 0.0 && !self.inside => write!(f, "{}", decimal(e)),
-            (Some(s), Some(e)) => write!(f, "{}:{}", decimal(s), decimal(e)),
-            (Some(s), None) => write!(f, "{}:", decimal(s)),
-            (None, Some(e)) => write!(f, "~:{}", decimal(e)),
+            (Some(s), Some(e)) if s == 0.0 && !self.inside => write!(f, "{}", n(e)),
+            (Some(s), Some(e)) => write!(f, "{}:{}", n(s), n(e)),
+            (Some(s), None) => write!(f, "{}:", n(s)),
+            (None, Some(e)) => write!(f, "~:{}", n(e)),
             (None, None) => write!(f, "~:"),
         }
     }
@@ -131,8 +161,20 @@ mod tests {
         ] {
             assert!(Range::parse(text).is_err(), "{text:?}");
         }
-        assert_eq!(decimal(0.011), "0.011");
-        assert_eq!(decimal(7.0), "7");
-        assert_eq!(decimal(1e-9), "0");
+    }
+
+    #[test]
+    fn a_refusal_names_the_threshold_and_the_end_at_fault() {
+        assert_eq!(
+            Range::parse("~:-1"),
+            Err(RangeError::NotANumber {
+                range: "~:-1".into(),
+                end: "-1".into()
+            })
+        );
+        assert_eq!(
+            Range::parse("@5:2").map_err(|e| e.to_string()),
+            Err(r#"threshold "@5:2": the start 5 is above the end 2"#.into())
+        );
     }
 }
