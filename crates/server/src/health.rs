@@ -221,12 +221,18 @@ impl Health {
     /// part of the site's estimated load for the class's hold. No lock, no
     /// allocation.
     pub fn add_session(&self, site: SiteId, class: Option<usize>, mbps: f64) {
+        self.add_session_at(site, class, mbps, Instant::now());
+    }
+
+    /// [`Health::add_session`] made at `at` (the request's own reading of
+    /// the clock, so that a redirect reads it once).
+    pub fn add_session_at(&self, site: SiteId, class: Option<usize>, mbps: f64, at: Instant) {
         let ring = class
             .and_then(|c| self.class_ring.get(c))
             .or(self.class_ring.last())
             .and_then(|&r| self.site(site)?.rings.get(r));
         if let Some(ring) = ring {
-            ring.add(self.clock.now(), kbps(mbps));
+            ring.add(self.clock.second(at), kbps(mbps));
         }
     }
 
@@ -238,10 +244,15 @@ impl Health {
     /// The estimated bandwidth of the redirects to `site` not yet in a
     /// poll's figure and not expired, Mbit/s.
     pub fn estimate(&self, site: SiteId) -> f64 {
+        self.estimate_in(site, self.clock.now())
+    }
+
+    /// [`Health::estimate`] in second `now` of this health's clock.
+    fn estimate_in(&self, site: SiteId, now: u32) -> f64 {
         let Some(s) = self.site(site) else {
             return 0.0;
         };
-        let (now, floor) = (self.clock.now(), s.status.floor.load(Relaxed));
+        let floor = s.status.floor.load(Relaxed);
         let kbps: u64 = s.rings.iter().map(|r| r.kbps(now, floor)).sum();
         kbps as f64 / 1000.0
     }
@@ -312,6 +323,18 @@ impl SiteLive {
 #[derive(Debug, Clone)]
 pub struct ServerView(pub Arc<Health>);
 
+impl ServerView {
+    /// The view as it stands at `now`: a decision asks every candidate's
+    /// load, and this reads the clock once for all of them (the request
+    /// path's clock reading), not once per site.
+    pub fn at(&self, now: Instant) -> ViewAt<'_> {
+        ViewAt {
+            health: &self.0,
+            second: self.0.clock.second(now),
+        }
+    }
+}
+
 impl LoadView for ServerView {
     fn load(&self, site: SiteId) -> Mbps {
         Mbps(self.0.load(site))
@@ -321,6 +344,25 @@ impl LoadView for ServerView {
     }
     fn state(&self, site: SiteId, configured: SiteState) -> SiteState {
         self.0.state(site, configured)
+    }
+}
+
+/// A [`ServerView`] at one second of its clock ([`ServerView::at`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ViewAt<'a> {
+    health: &'a Health,
+    second: u32,
+}
+
+impl LoadView for ViewAt<'_> {
+    fn load(&self, site: SiteId) -> Mbps {
+        Mbps(self.health.polled(site) + self.health.estimate_in(site, self.second))
+    }
+    fn is_up(&self, site: SiteId) -> bool {
+        self.health.is_up(site)
+    }
+    fn state(&self, site: SiteId, configured: SiteState) -> SiteState {
+        self.health.state(site, configured)
     }
 }
 

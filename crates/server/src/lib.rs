@@ -108,7 +108,7 @@ pub use accesslog::{AccessLog, AccessLogError};
 pub use admin::{admin, AdminToken, TokenError};
 pub use client::ClientResolver;
 pub use error::{Fault, ServeError, UpstreamError};
-pub use health::{Health, ServerView};
+pub use health::{Health, ServerView, ViewAt};
 pub use listeners::{run, serve, serve_admin, shutdown_signal, Limits, DRAIN_TIME};
 pub use metrics::Metrics;
 pub use relay::{PlaylistJob, MAX_PLAYLIST_BYTES};

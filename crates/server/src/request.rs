@@ -8,7 +8,6 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use hyper::header::{self, HeaderName};
 use hyper::{Method, Request, Response, StatusCode, Version};
@@ -130,7 +129,9 @@ fn respond<'r, B>(
     let steering = crate::steering::content_path(&t.path);
     let forwarded = header_lines(req, header::FORWARDED);
     let client = (state.clients).client(peer, forwarded, header_lines(req, X_FORWARDED_FOR));
-    let started = Instant::now();
+    // tokio's clock (paused in tests) is the load estimates' clock; read
+    // once, it also times the decision and the access log's `ttms`.
+    let started = tokio::time::Instant::now().into_std();
     let facts = Facts {
         address: client,
         location: locate(snap, client),
@@ -193,9 +194,10 @@ pub(crate) struct Choice {
 
 /// Decides, in full (`whole`: JSON answers and playlists use the fallbacks
 /// too) or just the choice (redirects), with this thread's working memory.
-fn choose(snap: &Snapshot, facts: &Facts<'_>, whole: bool) -> Choice {
+fn choose(snap: &Snapshot, facts: &Facts<'_>, whole: bool, now: tokio::time::Instant) -> Choice {
+    let view = snap.view.at(now);
     if whole {
-        let d = snap.router.decide(facts, &snap.view);
+        let d = snap.router.decide(facts, &view);
         return Choice {
             site: d.site,
             group: d.group,
@@ -203,10 +205,7 @@ fn choose(snap: &Snapshot, facts: &Facts<'_>, whole: bool) -> Choice {
             decision: Some(d),
         };
     }
-    let r = SCRATCH.with(|s| {
-        snap.router
-            .route_with(facts, &snap.view, &mut s.borrow_mut())
-    });
+    let r = SCRATCH.with(|s| snap.router.route_with(facts, &view, &mut s.borrow_mut()));
     Choice {
         site: r.site,
         group: r.group,
@@ -231,7 +230,9 @@ fn route<'r>(
     let playlist = (!as_json)
         .then(|| platform.playlist_rule(&t.path))
         .flatten();
-    let choice = choose(snap, facts, as_json || playlist.is_some());
+    // The request's one clock reading, for the decision and the estimate.
+    let now = tokio::time::Instant::from_std(visit.started);
+    let choice = choose(snap, facts, as_json || playlist.is_some(), now);
     state.metrics.decision(visit.started);
     let Some(site) = choice.site else {
         return no_site(choice.outcome, as_json, visit).into();
@@ -241,7 +242,7 @@ fn route<'r>(
         let job = PlaylistJob::new(snap.clone(), rule, site, choice, target, visit.into_owned());
         return Routed::Later(Box::new(job));
     }
-    state.add_session(snap, site, &t.path);
+    state.add_session_at(snap, site, &t.path, now);
     sent(
         state,
         platform,

@@ -186,12 +186,23 @@ impl State {
     /// at its session class's rate (or [`State::session_mbps`]) for the
     /// class's hold. No lock, no allocation.
     pub fn add_session(&self, snap: &Snapshot, site: SiteId, path: &str) {
+        self.add_session_at(snap, site, path, tokio::time::Instant::now());
+    }
+
+    /// [`State::add_session`] at `at` (the request's own clock reading).
+    pub fn add_session_at(
+        &self,
+        snap: &Snapshot,
+        site: SiteId,
+        path: &str,
+        at: tokio::time::Instant,
+    ) {
         let platform = snap.router.platform();
         let class = platform.session_class(path);
         let mbps = class
             .and_then(|c| platform.sessions().get(c))
             .and_then(|c| c.mbps)
             .map_or(self.session_mbps, |m| m.0);
-        snap.view.0.add_session(site, class, mbps);
+        snap.view.0.add_session_at(site, class, mbps, at);
     }
 }

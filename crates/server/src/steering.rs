@@ -90,7 +90,10 @@ pub(crate) fn answer(
     content: &str,
     started: Instant,
 ) -> Answered<'static> {
-    let decision = snap.router.decide(facts, &snap.view);
+    let decision = (snap.router).decide(
+        facts,
+        &snap.view.at(tokio::time::Instant::from_std(started)),
+    );
     state.metrics.decision(started);
     let platform = snap.router.platform();
     let response = match SteeringManifest::new(platform, &decision, content, state.steering_ttl) {
