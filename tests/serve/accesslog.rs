@@ -125,7 +125,7 @@ fn the_access_log_escapes_fields_as_nginx_does() {
     let log = dir.path().join("access.log");
     let s = start(&["--access-log", log.to_str().expect("utf-8")]);
     let hostile: &[&[u8]] = &[
-        b"GET /live/a\"b?q='z'&r=%22%7e HTTP/1.1\r\nHost: tr.example.net:8080\r\n\
+        b"GET /live/a'b?q='z'&r=%22%7e HTTP/1.1\r\nHost: tr.example.net:8080\r\n\
           User-Agent: x\" pssc=200 rurl=\"https://evil.example/\\ \t\xc3\xa9\xff!\r\n\
           Connection: close\r\n\r\n",
         b"HEAD /live/x HTTP/1.1\r\nHost: tr.example.net\r\nUser-Agent: \\x22 \"\"\r\n\
@@ -156,7 +156,16 @@ fn the_access_log_escapes_fields_as_nginx_does() {
     );
     assert_eq!(
         String::from_utf8_lossy(field(&ours[0], "url")),
-        "http://tr.example.net:8080/live/a\\x22b?q='z'&r=%22%7e"
+        "http://tr.example.net:8080/live/a'b?q='z'&r=%22%7e"
+    );
+    // A `"` in the target never reaches the log (nor a `Location`): the
+    // guard refuses it, as browsers always percent-encode it.
+    let quoted = b"GET /live/a\"b HTTP/1.1\r\nHost: tr.example.net\r\nConnection: close\r\n\r\n";
+    assert_eq!(status(&crate::support::raw(s.addr, quoted)), 400);
+    assert_eq!(
+        lines_of(&log, 3).len(),
+        3,
+        "the refused request is not logged"
     );
 }
 

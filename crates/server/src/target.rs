@@ -44,8 +44,8 @@ pub enum BadTarget {
     /// `//host/…` would be read as another host.
     #[error("the request target starts with '//'")]
     SchemeRelative,
-    /// A control character, space, backslash or byte above 0x7F, or a
-    /// percent-encoded control character or backslash.
+    /// A control character, space, backslash, `"`, `<`, `>` or byte above
+    /// 0x7F, or a percent-encoded control character or backslash.
     #[error("the request target contains a forbidden character")]
     Forbidden,
     /// `.` or `..` path segments, plain or percent-encoded, also before a
@@ -118,9 +118,12 @@ pub fn check(target: &str) -> Result<Target, BadTarget> {
     })
 }
 
-/// A byte refused anywhere, as it is.
+/// A byte refused anywhere, as it is: controls, space, `\`, non-ASCII,
+/// and `"`, `<`, `>` — not in RFC 3986, always percent-encoded by browsers
+/// (WHATWG's path and query percent-encode sets), and the characters that
+/// end an attribute or a quoted field wherever a `Location` is shown.
 fn is_forbidden(b: u8) -> bool {
-    b.is_ascii_control() || b == b' ' || b == b'\\' || b >= 0x80
+    b.is_ascii_control() || b >= 0x80 || matches!(b, b' ' | b'\\' | b'"' | b'<' | b'>')
 }
 
 /// A byte refused anywhere once decoded: control characters and `\`.
@@ -240,6 +243,9 @@ mod tests {
             ("/a/./b", BadTarget::DotSegment),
             ("/a b", BadTarget::Forbidden),
             ("/caf\u{e9}", BadTarget::Forbidden),
+            ("/live/a\"b.m3u8", BadTarget::Forbidden),
+            ("/live/<script>.m3u8", BadTarget::Forbidden),
+            ("/live/x.m3u8?t=\"1\"", BadTarget::Forbidden),
         ] {
             assert_eq!(check(t), Err(want), "{t:?}");
         }

@@ -30,6 +30,30 @@ pub(super) fn base_url(u: &str) -> Result<String, String> {
     Ok(u.trim_end_matches('/').to_string())
 }
 
+/// Checks the URL a probe (a health check, a load source) asks: plain
+/// `http://` (the polling client speaks no TLS), a host, a port from 1 to
+/// 65535 as written, no credentials or fragment, printable ASCII; a path
+/// and query are the probe's own. Returns what is wrong, naming the URL.
+pub(super) fn probe_url(u: &str) -> Result<(), String> {
+    let rest = u.strip_prefix("http://").ok_or_else(|| {
+        format!("URL {u:?} must start with http:// (https probes are not supported yet)")
+    })?;
+    if let Some(c) = u
+        .chars()
+        .find(|c| !c.is_ascii_graphic() || "#@\\".contains(*c))
+    {
+        return Err(format!(
+            "URL {u:?} contains {c:?} (expected printable ASCII, no credentials or fragment)"
+        ));
+    }
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    if authority.is_empty() || authority.starts_with(':') {
+        return Err(format!("URL {u:?} has no host"));
+    }
+    Url::parse(u).map_err(|e| format!("URL {u:?} is not a valid URL: {e}"))?;
+    check_port(u, authority)
+}
+
 /// Printable ASCII, and none of the characters that would start
 /// credentials, a query or a fragment, or that a parser reads as `/`.
 fn check_characters(u: &str) -> Result<(), String> {
@@ -87,6 +111,38 @@ fn check_path(u: &str, written: &str, parsed: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probe_urls_keep_their_path_and_query_and_refuse_what_base_urls_refuse() {
+        for u in [
+            "http://127.0.0.1:9100/metrics",
+            "http://[::1]:8080/health?full=1",
+            "http://edge.example.net/nginx_status",
+        ] {
+            assert_eq!(probe_url(u), Ok(()), "{u}");
+        }
+        for (u, wrong) in [
+            ("https://a.example/health", "must start with http://"),
+            (
+                "http://[::1/health",
+                "is not a valid URL: invalid IPv6 address",
+            ),
+            (
+                "http://a.example:99999/h",
+                "is not a valid URL: invalid port number",
+            ),
+            ("http://a.example:/h", "has an empty port after ':'"),
+            ("http://a.example:0/h", "has port \"0\""),
+            ("http://user@a.example/h", "contains '@'"),
+            ("http://a.example/h#x", "contains '#'"),
+            ("http://a.example/a b", "contains ' '"),
+            ("http:///h", "has no host"),
+            ("http://:80/h", "has no host"),
+        ] {
+            let e = probe_url(u).expect_err(u);
+            assert!(e.contains(wrong), "{u}: {e}");
+        }
+    }
 
     #[test]
     fn base_urls_with_a_host_an_optional_port_and_path_are_kept_as_written() {

@@ -7,30 +7,18 @@ use crate::config::{HealthConfig, LoadSourceConfig};
 use crate::error::{ConfigError, Source};
 use crate::platform::{HealthCheck, LoadReading, LoadSource, Mbps};
 
+use super::base_url::probe_url;
 use super::err;
 
-/// `http://host…` with no white space or control characters (the polling
-/// client speaks plain HTTP only).
-fn plain_http_url(url: &str) -> bool {
-    let host = url
-        .strip_prefix("http://")
-        .and_then(|r| r.split('/').next())
-        .unwrap_or("");
-    !host.is_empty() && !url.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// A health check with its defaults, its URL plain `http://`.
+/// A health check with its defaults, its URL plain `http://` ([`probe_url`]).
 pub(super) fn health_check(
     src: &Source,
     h: &Spanned<HealthConfig>,
 ) -> Result<HealthCheck, ConfigError> {
     let v = h.get_ref();
     let bad = |m: String| Err(err(src, h, m));
-    if !plain_http_url(&v.url) {
-        return bad(format!(
-            "health url {:?} must be an http:// URL (https checks are not supported yet)",
-            v.url
-        ));
+    if let Err(e) = probe_url(&v.url) {
+        return bad(format!("health url: {e}"));
     }
     let interval_ms = v.interval_ms.unwrap_or(5000);
     let timeout_ms = v.timeout_ms.unwrap_or(2000.min(interval_ms));
@@ -53,15 +41,16 @@ pub(super) fn health_check(
     })
 }
 
-/// A load source: its URL plain `http://`, its format with what it needs.
+/// A load source: its URL plain `http://` ([`probe_url`]), its format with
+/// what it needs.
 pub(super) fn load_source(
     src: &Source,
     l: &Spanned<LoadSourceConfig>,
 ) -> Result<LoadSource, ConfigError> {
     let v = l.get_ref();
     let bad = |m: &str| Err(err(src, l, m.to_string()));
-    if !plain_http_url(&v.url) {
-        return bad("load url must be an http:// URL");
+    if let Err(e) = probe_url(&v.url) {
+        return bad(&format!("load url: {e}"));
     }
     let per_connection = v.mbps_per_connection;
     if per_connection.is_some() && v.format != "stub_status" {
