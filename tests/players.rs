@@ -32,6 +32,8 @@
 
 #[path = "players/checker.rs"]
 mod checker;
+#[path = "players/feed.rs"]
+mod feed;
 #[path = "players/ll.rs"]
 mod ll;
 #[path = "common/nginx.rs"]

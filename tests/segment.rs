@@ -1,8 +1,12 @@
 //! Whole-binary tests of `routecast segment` on transport streams made by
-//! Debian's ffmpeg (libx264, libx265, AAC), checked by ffprobe: every
-//! segment decodes and opens with a keyframe, the playlists hold what the
-//! stream held. ffmpeg and ffprobe are required (scripts/test installs
-//! them): a missing tool fails the test.
+//! Debian's ffmpeg (libx264, libx265, AAC), checked by independent tools:
+//! ffmpeg decodes every frame of every segment, video and audio, with
+//! `-xerror` (a decoder error fails), ffprobe finds a keyframe first;
+//! hls-parser (npm, strict mode) accepts every media playlist the tests
+//! read (live, EVENT archive) and every multivariant playlist, and reads
+//! the same URIs; the playlists hold what the stream held. ffmpeg,
+//! ffprobe, node and tests/players' npm packages are required
+//! (scripts/test installs them): a missing tool fails the test.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -98,9 +102,11 @@ fn entries(playlist: &Path) -> Vec<(f64, bool, String)> {
     out
 }
 
-/// ffprobe decodes every frame of the segment without an error, and its
-/// first video frame is a keyframe; returns the segment's video frames.
-fn check_segment(path: &Path) -> usize {
+/// Every frame of the segment decodes, video and audio, without an error
+/// ([`decodes_video_and_audio`]; audio may be missing if
+/// `audio_optional`), and its first video frame is a keyframe;
+/// returns the segment's video frames.
+fn check_segment(path: &Path, audio_optional: bool) -> usize {
     let p = path.to_string_lossy();
     let frames = tool(
         "ffprobe",
@@ -128,36 +134,174 @@ fn check_segment(path: &Path) -> usize {
         Some("1"),
         "{p} does not open with a keyframe"
     );
-    // Decoding errors are printed at -v error: there must be none.
-    let errors = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_name",
-            "-of",
-            "csv=p=0",
-            &p,
-        ])
-        .output()
-        .expect("ffprobe");
-    assert!(
-        errors.stderr.is_empty(),
-        "{p}: {}",
-        String::from_utf8_lossy(&errors.stderr)
-    );
+    decodes_video_and_audio(path, audio_optional);
     keys.len()
+}
+
+/// ffprobe counts the decoded frames of each kind (`-count_frames`, which
+/// decodes), with nothing said at `-v error`; then ffmpeg decodes every
+/// stream that has frames with `-xerror`: a decoder error fails it. Video
+/// frames are required; audio frames too, unless `audio_optional` (the
+/// last, short segment of a stream stopped early: ffmpeg's mpegts muxer
+/// sends audio up to 0.7 s after its video, so the audio of the last
+/// fraction of a second may never have arrived; its PMT still lists AAC,
+/// which ffmpeg cannot set up without a frame).
+fn decodes_video_and_audio(path: &Path, audio_optional: bool) {
+    let p = path.to_string_lossy();
+    let counted = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-show_entries"])
+        .args(["stream=codec_type,nb_read_frames", "-of", "csv=p=0", &p])
+        .output()
+        .unwrap_or_else(|e| panic!("ffprobe must be installed (scripts/test installs it): {e}"));
+    let stdout = String::from_utf8_lossy(&counted.stdout);
+    assert!(
+        counted.status.success() && counted.stderr.is_empty(),
+        "{p}: {}",
+        String::from_utf8_lossy(&counted.stderr)
+    );
+    let frames = |kind: &str| {
+        stdout
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(&format!("{kind},")))
+            .filter_map(|n| n.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+    };
+    assert!(
+        frames("video") > 0,
+        "{p}: no video frames decoded: {stdout}"
+    );
+    let audio = frames("audio") > 0;
+    assert!(
+        audio || audio_optional,
+        "{p}: no audio frames decoded: {stdout}"
+    );
+    let mut decode = Command::new("ffmpeg");
+    decode.args([
+        "-nostdin", "-v", "error", "-xerror", "-i", &p, "-map", "0:v",
+    ]);
+    if audio {
+        decode.args(["-map", "0:a"]);
+    }
+    let decoded = decode
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap_or_else(|e| panic!("ffmpeg must be installed (scripts/test installs it): {e}"));
+    assert!(
+        decoded.status.success() && decoded.stderr.is_empty(),
+        "{p} does not decode ({}): {}",
+        decoded.status,
+        String::from_utf8_lossy(&decoded.stderr)
+    );
+}
+
+/// The decode check is a judge: a segment whose audio no longer decodes
+/// (payload bytes of AAC packets, PID 0x101 as ffmpeg numbers it, flipped
+/// in its second half; video, timestamps and packet headers intact) fails
+/// it. ffprobe's `-show_frames` of the video alone reads it without a
+/// complaint on its exit status.
+#[test]
+fn the_decode_check_fails_on_a_segment_whose_audio_does_not_decode() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let good = make(dir.path(), "good.ts", "libx264", 2, 50, &[]);
+    check_segment(&good, false);
+    let mut bytes = std::fs::read(&good).expect("made");
+    let packets = bytes.len() / 188;
+    let mut flipped = 0;
+    for packet in bytes.chunks_mut(188).skip(packets / 2) {
+        let pid = (u16::from(packet[1] & 0x1f) << 8) | u16::from(packet[2]);
+        let opens_a_pes = packet[1] & 0x40 != 0;
+        let adaptation = packet[3] & 0x20 != 0;
+        if pid == 0x101 && !opens_a_pes && !adaptation {
+            packet[4..].iter_mut().for_each(|b| *b ^= 0x5a);
+            flipped += 1;
+        }
+    }
+    assert!(flipped > 10, "{flipped} audio packets");
+    let bad = dir.path().join("bad.ts");
+    std::fs::write(&bad, bytes).expect("write");
+    let judged = std::panic::catch_unwind(|| check_segment(&bad, false));
+    assert!(judged.is_err(), "the decode check passed corrupt audio");
+}
+
+/// What hls-parser (npm, strict mode: any deviation from RFC 8216 it knows
+/// throws) reads in `playlist`, by tests/players/parse.mjs: a media
+/// playlist's `uris`, `targetDuration`, `endlist`…, or a multivariant
+/// playlist's `variants` ([uri, bandwidth, average, codecs, "WxH"]).
+/// node and the npm packages are required (scripts/test installs them).
+fn hls_parser_reads(playlist: &Path) -> serde_json::Value {
+    let players = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/players");
+    let out = Command::new("node")
+        .current_dir(&players)
+        .arg("parse.mjs")
+        .arg(playlist)
+        .output()
+        .unwrap_or_else(|e| panic!("node must be installed (scripts/test installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "hls-parser (strict) rejects {}: {}",
+        playlist.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("parse.mjs prints JSON")
+}
+
+/// hls-parser in strict mode reads multivariant playlists too: a valid one
+/// with its variants, and one whose EXT-X-STREAM-INF lacks BANDWIDTH (a
+/// MUST of RFC 8216 §4.3.4.2) is refused.
+#[test]
+fn hls_parser_judges_multivariant_playlists() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let good = dir.path().join("good.m3u8");
+    let inf = "#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=800000,\
+               CODECS=\"avc1.64001e,mp4a.40.2\",RESOLUTION=640x360";
+    std::fs::write(&good, format!("#EXTM3U\n{inf}\nhi/index.m3u8\n")).expect("write");
+    let read = hls_parser_reads(&good);
+    assert_eq!(
+        read["variants"],
+        serde_json::json!([[
+            "hi/index.m3u8",
+            900000,
+            800000,
+            "avc1.64001e,mp4a.40.2",
+            "640x360"
+        ]])
+    );
+    let bad = dir.path().join("bad.m3u8");
+    std::fs::write(
+        &bad,
+        "#EXTM3U\n#EXT-X-STREAM-INF:RESOLUTION=640x360\nhi/index.m3u8\n",
+    )
+    .expect("write");
+    assert!(std::panic::catch_unwind(|| hls_parser_reads(&bad)).is_err());
+}
+
+/// hls-parser (strict) accepts the media playlist `playlist` (VOD, EVENT
+/// or live) and reads the same URIs as [`entries`].
+fn hls_parser_agrees(playlist: &Path) {
+    let ours: Vec<String> = entries(playlist).into_iter().map(|e| e.2).collect();
+    let theirs = hls_parser_reads(playlist);
+    assert_eq!(
+        theirs["uris"],
+        serde_json::json!(ours),
+        "{}",
+        playlist.display()
+    );
 }
 
 fn check_all(out: &Path, playlist: &str, target: f64) -> Vec<(f64, bool, String)> {
     let e = entries(&out.join(playlist));
     assert!(!e.is_empty());
-    for (d, _, uri) in &e {
+    hls_parser_agrees(&out.join(playlist));
+    for (i, (d, _, uri)) in e.iter().enumerate() {
         assert!(
             d.round() <= target,
             "{uri}: EXTINF {d} rounds above {target}"
         );
-        check_segment(&out.join(uri));
+        // The last segment of a stream stopped early may end before its
+        // audio came (see decodes_video_and_audio).
+        let short_last = i + 1 == e.len() && *d < 0.7;
+        check_segment(&out.join(uri), short_last);
     }
     e
 }
@@ -173,9 +317,13 @@ fn h264_aac_segments_decode_open_with_keyframes_and_add_up() {
     assert!((total - 30.0).abs() < 0.1, "total {total}");
     assert_eq!(e.iter().filter(|x| x.0 == 6.0).count(), 5, "{e:?}");
     // Every frame made it into exactly one segment.
-    let frames: usize = e.iter().map(|(_, _, u)| check_segment(&out.join(u))).sum();
+    let frames: usize = e
+        .iter()
+        .map(|(_, _, u)| check_segment(&out.join(u), false))
+        .sum();
     assert_eq!(frames, 750);
     // The live window: the newest segments, at least 3 targets long.
+    hls_parser_agrees(&out.join("index.m3u8"));
     let live = entries(&out.join("index.m3u8"));
     assert!(live.iter().map(|x| x.0).sum::<f64>() >= 18.0);
     assert_eq!(live.last(), e.last());
@@ -273,6 +421,20 @@ fn several_renditions_get_a_multivariant_playlist_measured_from_the_streams() {
     let master = std::fs::read_to_string(out.join("master.m3u8")).expect("master written");
     let lines: Vec<&str> = master.lines().collect();
     assert_eq!(lines[0], "#EXTM3U");
+    // hls-parser (strict) accepts it and reads the same variants.
+    let variants = hls_parser_reads(&out.join("master.m3u8"))["variants"].clone();
+    let uris: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    let read: Vec<&str> = variants
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v[0].as_str())
+        .collect();
+    assert_eq!(read, uris, "{master}\n{variants}");
     for (name, size, profile) in [("hi", "640x360", "avc1.64"), ("lo", "320x180", "avc1.42")] {
         let at = lines
             .iter()

@@ -7,7 +7,8 @@
 //! number, and says which downloads to make and when: each new segment at
 //! once, each segment that left the playlist again just before its grace
 //! period ends (it must still be there, whole) and once after it (it must
-//! be gone, or the origin fills up and the grace check proves nothing).
+//! be gone, or the origin fills up and the grace check proves nothing);
+//! "still there" means the same bytes as when listed, compared byte for byte.
 //! Time is an argument: milliseconds since the run started.
 //!
 //! Low-latency playlists are checked too: their parts by [`PartLedger`],
@@ -50,7 +51,8 @@ pub enum Media {
 pub enum Want {
     /// A new segment: 200 and a whole transport stream.
     Complete,
-    /// Left the playlist, grace not over: 200, the same bytes as before.
+    /// Left the playlist, grace not over: 200, the same bytes as when it
+    /// was listed (compared byte for byte, not only by length).
     StillThere {
         /// Its length when it was listed.
         len: usize,
@@ -78,8 +80,9 @@ pub struct LiveChecker {
     seen: BTreeMap<u64, Listed>,
     /// The longest playlist, seconds, that listed each segment.
     longest: BTreeMap<u64, f64>,
-    /// Lengths of downloaded segments, by URI.
-    lengths: BTreeMap<String, usize>,
+    /// Downloaded segments, by URI: what each must still be within its
+    /// grace period.
+    bodies: BTreeMap<String, Vec<u8>>,
     pending: Vec<Expectation>,
     /// Playlists checked.
     pub snapshots: usize,
@@ -99,7 +102,7 @@ impl LiveChecker {
             last: None,
             seen: BTreeMap::new(),
             longest: BTreeMap::new(),
-            lengths: BTreeMap::new(),
+            bodies: BTreeMap::new(),
             pending: Vec::new(),
             snapshots: 0,
             removals: 0,
@@ -161,18 +164,14 @@ impl LiveChecker {
                         self.parts.segment(msn, extinf, body)?;
                     }
                 }
-                self.lengths.insert(uri.clone(), body.len());
+                self.bodies.insert(uri.clone(), body.to_vec());
                 self.answered[0] += 1;
             }
-            Want::StillThere { len } => {
+            Want::StillThere { .. } => {
                 check_segment(status, body)
                     .map_err(|m| format!("{uri} (left the playlist, within its grace): {m}"))?;
-                if body.len() != len {
-                    return Err(format!(
-                        "{uri}: {} bytes within its grace period, {len} when listed",
-                        body.len()
-                    ));
-                }
+                let listed = self.bodies.get(uri).map_or(&[][..], Vec::as_slice);
+                same_bytes(listed, body).map_err(|m| format!("{uri}: {m}"))?;
                 self.answered[1] += 1;
             }
             Want::Gone => {
@@ -229,7 +228,7 @@ impl LiveChecker {
                 s.uri
             ));
         }
-        let len = *self.lengths.get(&s.uri).ok_or(format!(
+        let len = self.bodies.get(&s.uri).map(Vec::len).ok_or(format!(
             "{} left the playlist before it was downloaded",
             s.uri
         ))?;
@@ -343,6 +342,24 @@ fn check_against(last: &Snapshot, snap: &Snapshot) -> Result<(), String> {
         return Err("the playlist changed after EXT-X-ENDLIST".into());
     }
     Ok(())
+}
+
+/// A segment downloaded again within its grace period is the one listed:
+/// the same length and the same bytes.
+fn same_bytes(listed: &[u8], now: &[u8]) -> Result<(), String> {
+    if now.len() != listed.len() {
+        return Err(format!(
+            "{} bytes within its grace period, {} when listed",
+            now.len(),
+            listed.len()
+        ));
+    }
+    match listed.iter().zip(now).position(|(a, b)| a != b) {
+        Some(at) => Err(format!(
+            "its bytes changed within its grace period (first at byte {at})"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A segment download: HTTP 200 and a whole transport stream (whole

@@ -391,3 +391,20 @@ fn a_wrong_hint_a_long_part_or_a_part_after_its_segment_is_caught() {
         "{e}"
     );
 }
+
+#[test]
+fn a_segment_rewritten_within_its_grace_period_with_its_length_kept_is_caught() {
+    let mut c = checker();
+    step(&mut c, 0, window(0)).expect("first");
+    step(&mut c, 2000, window(1)).expect("slid");
+    let e = c.due(12_500).remove(0);
+    // Same length, one payload byte changed: not the segment players got.
+    let mut changed = ts(10);
+    changed[5 * PACKET_SIZE + 7] = 0xff;
+    let err = c.answer(&e, 200, &changed).expect_err("other bytes");
+    assert!(
+        err.contains("seg0.ts: its bytes changed within its grace period (first at byte 947)"),
+        "{err}"
+    );
+    c.answer(&e, 200, &ts(10)).expect("the same bytes");
+}

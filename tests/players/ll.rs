@@ -12,9 +12,15 @@
 //!   does, with a blocking request for the part after the last one listed
 //!   (`_HLS_msn` + `_HLS_part`, every other one with `_HLS_skip=YES`), so it
 //!   sees every part published. Each answer must list the part asked for;
-//!   a request asked before its part was published (the part file's mtime
-//!   says when, to the kernel's coarse clock) must come back within one
-//!   part target of that moment; most requests must have been held;
+//!   a request asked before the input that completes its part was written
+//!   must come back within one part target of that write; most requests
+//!   must have been held. The test itself is the encoder (`feed.rs`): it
+//!   writes the input into the segmenter's standard input frame by frame
+//!   in real time and logs when each frame was written; a part ending at
+//!   media time E (its EXTINFs and part durations summed) cannot be
+//!   closed before the frame at E arrives, so its latency is measured from
+//!   that write (not from the part file's mtime, which comes after the
+//!   publication and hid late answers);
 //! * every snapshot goes to our checker (`checker.rs`, `parts.rs`): MSN and
 //!   DSN never go back, TARGETDURATION never changes, every listed part and
 //!   segment downloads whole, the parts of each segment concatenate to the
@@ -87,6 +93,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::checker::{check_segment, LiveChecker, Media, Rules, Snapshot, Want};
+use super::feed::{feed, written_at, FrameLog};
 use super::origin::{get, serve_page, Running};
 use super::{
     ffprobe_decodes, hls_parser_accepts, make_input, no_player_errors, one_live_run, play,
@@ -118,19 +125,19 @@ const SETTLE: f64 = 8.0;
 /// Refusals and the hinted part are probed every this many reloads.
 const PROBE_EVERY: u64 = 20;
 
-/// Starts `routecast segment --realtime` with parts and the origin on a
-/// loopback port it binds itself (port 0): the address it serves on is its
-/// first line on standard error, and the rest goes to the log beside `out`.
+/// Starts `routecast segment - --realtime` with parts and the origin on a
+/// loopback port it binds itself (port 0), fed `input` live on its
+/// standard input ([`feed`]): the address it serves on is its first line
+/// on standard error, and the rest goes to the log beside `out`.
 fn start_segmenter(
     input: &Path,
     out: &Path,
     window: u64,
     grace: u64,
-) -> (Running, SocketAddr, Log) {
+) -> (Running, SocketAddr, Log, FrameLog) {
     let mut log = std::fs::File::create(out.with_extension("log")).expect("segmenter log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
-        .arg("segment")
-        .arg(input)
+        .args(["segment", "-"])
         .arg("-o")
         .arg(out)
         .args(["--realtime", "--target-duration", &TARGET.to_string()])
@@ -142,10 +149,11 @@ fn start_segmenter(
         ])
         .args(["--part-target", &PART_TARGET.to_string()])
         .args(["--serve", "127.0.0.1:0"])
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("routecast runs");
+    let stdin = child.stdin.take().expect("piped");
     let mut stderr = std::io::BufReader::new(child.stderr.take().expect("piped"));
     let running = Running(child);
     let mut first = String::new();
@@ -156,7 +164,8 @@ fn start_segmenter(
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("no address served on: {first:?}"));
     let copied = std::thread::spawn(move || std::io::copy(&mut stderr, &mut log));
-    (running, addr, copied)
+    let frames = feed(std::fs::read(input).expect("the input"), stdin);
+    (running, addr, copied, frames)
 }
 
 /// The thread copying a segmenter's standard error to its log (it ends
@@ -188,8 +197,8 @@ struct Polled {
     snapshots: Vec<PathBuf>,
     /// Every segment as downloaded when first listed.
     segments: Vec<PathBuf>,
-    /// Blocking reloads asked before their part was published: seconds
-    /// held, and seconds from publication to the answer.
+    /// Blocking reloads asked before the input completing their part was
+    /// written: seconds held, and seconds from that write to the answer.
     held: Vec<f64>,
     woke: Vec<f64>,
     /// Blocking reloads whose part was already published when asked.
@@ -204,6 +213,11 @@ struct Polled {
     hint_held: Vec<f64>,
     /// The media sequence number after the last segment.
     end: u64,
+    /// When the feeder wrote each video frame.
+    frames: FrameLog,
+    /// EXTINF of every segment seen, by media sequence number: where each
+    /// segment starts in media time.
+    extinf: std::collections::BTreeMap<u64, f64>,
 }
 
 /// The part after the last one listed: the next of the segment in progress,
@@ -225,7 +239,7 @@ fn secs(a: SystemTime, b: SystemTime) -> f64 {
 
 /// Reloads the playlist of the origin at `addr` (serving `out`) with
 /// blocking requests until it ends; see the module documentation.
-fn poll(addr: SocketAddr, out: &Path, keep: &Path, grace: u64) -> Result<Polled, String> {
+fn poll(addr: SocketAddr, frames: FrameLog, keep: &Path, grace: u64) -> Result<Polled, String> {
     let start = Instant::now();
     let deadline = start + Duration::from_secs(STREAM + 60);
     let rules = Rules {
@@ -244,6 +258,8 @@ fn poll(addr: SocketAddr, out: &Path, keep: &Path, grace: u64) -> Result<Polled,
         hinted: [0; 2],
         hint_held: Vec::new(),
         end: 0,
+        frames,
+        extinf: std::collections::BTreeMap::new(),
     };
     let (mut next, mut last, mut reloads) = (None, String::new(), 0u64);
     loop {
@@ -271,8 +287,11 @@ fn poll(addr: SocketAddr, out: &Path, keep: &Path, grace: u64) -> Result<Polled,
         }
         let text = String::from_utf8(r.body).map_err(|e| e.to_string())?;
         let snap = Snapshot::parse(&text).map_err(|e| format!("{e}\n{text}"))?;
+        for s in &snap.segments {
+            polled.extinf.insert(s.msn, s.duration);
+        }
         if let (Some(want), false) = (next, snap.endlist) {
-            timing(&mut polled, out, &snap, want, asked, answered)
+            timing(&mut polled, &snap, want, asked, answered)
                 .map_err(|e| format!("GET {path}: {e}\n{text}"))?;
         }
         polled.deltas += usize::from(snap.skipped > 0);
@@ -309,7 +328,6 @@ fn poll(addr: SocketAddr, out: &Path, keep: &Path, grace: u64) -> Result<Polled,
 /// (or a later one), and records how long it was held.
 fn timing(
     polled: &mut Polled,
-    out: &Path,
     snap: &Snapshot,
     want: (u64, u64),
     asked: SystemTime,
@@ -320,22 +338,27 @@ fn timing(
         .iter()
         .find(|p| p.key() >= want)
         .ok_or(format!("answered without part {want:?} or a later one"))?;
-    // The segmenter publishes the playlist, then its disk thread writes the
-    // part's file, a moment later (more on a busy disk): the file's mtime
-    // is no earlier than the publication, so a late answer is not hidden
-    // by a slow disk (the origin's own wake-up is unit-tested on paused
-    // time). The file may not be there yet: wait for it.
-    let file = out.join(&part.uri);
-    let patience = Instant::now() + Duration::from_secs(5);
-    let published = loop {
-        match std::fs::metadata(&file).and_then(|m| m.modified()) {
-            Ok(t) => break t,
-            Err(_) if Instant::now() < patience => {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(e) => return Err(format!("{}: {e}", part.uri)),
-        }
-    };
+    // The part ends at media time `end`; it could not be closed before
+    // the frame starting there was written into the segmenter's input.
+    let start: f64 = (0..part.msn)
+        .map(|m| {
+            polled
+                .extinf
+                .get(&m)
+                .ok_or(format!("segment {m} never seen"))
+        })
+        .sum::<Result<f64, String>>()?;
+    let within: f64 = snap
+        .parts
+        .iter()
+        .filter(|p| p.msn == part.msn && p.index <= part.index)
+        .map(|p| p.duration)
+        .sum();
+    let end = start + within;
+    let published = written_at(&polled.frames, end).ok_or(format!(
+        "part {:?} ends at {end:.3} s of media, not written into the input yet",
+        part.key()
+    ))?;
     if published > asked {
         polled.held.push(secs(asked, answered));
         polled.woke.push(secs(published, answered));
@@ -466,7 +489,7 @@ fn assert_stream_held(name: &str, p: &Polled, deltas_expected: bool) {
     let c = &p.checker;
     let (h, w) = (spread(&p.held), spread(&p.woke));
     eprintln!(
-        "{name}: {} playlists ({} distinct, {} delta updates), {} segments and {} parts downloaded whole, {} segments equal to their parts; preload hints: {} named the next part, {} a part of a segment that closed instead; blocking reloads: {} held (held {:.3}/{:.3}/{:.3} s, answered {:.3}/{:.3}/{:.3} s after the part's publication, median/p95/max), {} answered at once; {} refusals; hinted part served {} times, 404 {} times (held at most {:.3} s); {} segments removed, {} checked within grace, {} checked deleted",
+        "{name}: {} playlists ({} distinct, {} delta updates), {} segments and {} parts downloaded whole, {} segments equal to their parts; preload hints: {} named the next part, {} a part of a segment that closed instead; blocking reloads: {} held (held {:.3}/{:.3}/{:.3} s, answered {:.3}/{:.3}/{:.3} s after the input completing the part was written, median/p95/max), {} answered at once; {} refusals; hinted part served {} times, 404 {} times (held at most {:.3} s); {} segments removed, {} checked within grace, {} checked deleted",
         c.snapshots, p.snapshots.len(), p.deltas, p.segments.len(), c.parts.downloaded, c.parts.concatenated,
         c.parts.hints_kept, c.parts.hints_missed, p.held.len(), h.0, h.1, h.2, w.0, w.1, w.2, p.at_once,
         p.refused, p.hinted[0], p.hinted[1], spread(&p.hint_held).2, c.removals, c.answered[1], c.answered[2]
@@ -493,10 +516,18 @@ fn assert_stream_held(name: &str, p: &Polled, deltas_expected: bool) {
         p.held.len() >= 4 * (p.held.len() + p.at_once) / 5,
         "{name}: too few requests held"
     );
-    // …and is answered within one part target of the publication.
+    // No answer comes before the input that completes its part was
+    // written (else the test maps parts to media time wrongly)…
+    let earliest = p.woke.iter().copied().fold(f64::MAX, f64::min);
+    assert!(
+        earliest >= 0.0,
+        "{name}: a blocked reload came back {:.3} s before its part's input was written",
+        -earliest
+    );
+    // …and is answered within one part target of that write.
     assert!(
         w.2 <= PART_TARGET,
-        "{name}: a blocked reload came back {:.3} s after its part was published",
+        "{name}: a blocked reload came back {:.3} s after the input completing its part was written",
         w.2
     );
     assert!(
@@ -576,9 +607,8 @@ fn hls_js_plays_low_latency_hls_from_our_origin_within_3_s_of_live() {
         );
         std::fs::create_dir_all(&keep).expect("mkdir");
         // Listening already: the address is printed once bound.
-        let (segmenter, addr, log) = start_segmenter(&input, &out, window, grace);
-        let out2 = out.clone();
-        let poller = std::thread::spawn(move || poll(addr, &out2, &keep, grace));
+        let (segmenter, addr, log, frames) = start_segmenter(&input, &out, window, grace);
+        let poller = std::thread::spawn(move || poll(addr, frames, &keep, grace));
         running.push((name, addr, out, (segmenter, log), poller));
     }
     let (_, addr, out, _, _) = &running[0];
@@ -594,7 +624,7 @@ fn hls_js_plays_low_latency_hls_from_our_origin_within_3_s_of_live() {
         stop(segmenter);
         let _ = copier.join();
         let log = std::fs::read_to_string(out.with_extension("log")).unwrap_or_default();
-        let said = unexpected(&log, &out, &input);
+        let said = unexpected(&log, &out, Path::new("-"));
         assert!(said.is_empty(), "{name}: routecast segment said: {said}");
         assert_stream_held(name, &polled, name == "delta");
     }

@@ -10,6 +10,8 @@
 // that of the first segment listed (after EXT-X-SKIP's skipped ones); the
 // parts of the segment in progress, which hls-parser reads as a segment
 // with an empty URI, are in `parts`, not `uris`.
+// A multivariant playlist prints { file, multivariant: true, variants:
+// [[uri, bandwidth, averageBandwidth, codecs, "WxH"]] } (tests/segment.rs).
 // On the first rejected file: its name, the error and the text on stderr,
 // exit status 1.
 import { readFileSync } from 'node:fs';
@@ -21,10 +23,17 @@ for (const file of process.argv.slice(2)) {
   let p;
   try {
     p = HLS.parse(text);
-    if (p.isMasterPlaylist) throw new Error('a multivariant playlist, not a media playlist');
   } catch (e) {
     console.error(`${file}: hls-parser (strict) rejects it: ${e.message}\n${text}`);
     process.exit(1);
+  }
+  if (p.isMasterPlaylist) {
+    const variants = p.variants.map((v) => [
+      v.uri, v.bandwidth, v.averageBandwidth ?? null, v.codecs ?? null,
+      v.resolution ? `${v.resolution.width}x${v.resolution.height}` : null,
+    ]);
+    process.stdout.write(JSON.stringify({ file, multivariant: true, variants }) + '\n');
+    continue;
   }
   const parts = p.segments.flatMap((s) => s.parts);
   const hint = parts.find((x) => x.hint);

@@ -14,7 +14,8 @@ pub struct Sample {
     /// `hls.latency`: seconds behind the live edge of the playlist.
     pub latency: f64,
     /// Wall-clock seconds behind the EXT-X-PROGRAM-DATE-TIME of what is
-    /// on screen (`Date.now() − hls.playingDate`), when known.
+    /// on screen (`Date.now() − hls.playingDate`), when known; unknown
+    /// after the settling time fails the check.
     pub date_latency: Option<f64>,
     /// Video frames decoded so far.
     pub frames: u64,
@@ -50,7 +51,8 @@ pub struct Figures {
     pub longest_stall: f64,
     /// The least and most `hls.latency` seen, seconds.
     pub latency: (f64, f64),
-    /// The most date latency seen, seconds (0 if never known).
+    /// The most date latency seen after settling, seconds (every sample
+    /// then has one).
     pub max_date_latency: f64,
     /// The most latency of either kind seen while settling, seconds (0
     /// without a settling time).
@@ -97,6 +99,14 @@ pub fn check(samples: &[Sample], bounds: &Bounds) -> Result<Figures, String> {
     let latency = held.iter().fold((f64::MAX, 0f64), |(lo, hi), s| {
         (lo.min(s.latency), hi.max(s.latency))
     });
+    // A frame on screen without a PROGRAM-DATE-TIME has no wall-clock
+    // latency to check: that fails, it never counts as 0.
+    if let Some(s) = held.iter().find(|s| s.date_latency.is_none()) {
+        return Err(format!(
+            "no EXT-X-PROGRAM-DATE-TIME for what was on screen at {:.1} s (hls.playingDate unknown)",
+            s.wall
+        ));
+    }
     let max_date_latency = held
         .iter()
         .filter_map(|s| s.date_latency)
@@ -224,6 +234,25 @@ mod tests {
         }
         let e = check(&s, &BOUNDS).expect_err("must fail");
         assert!(e.contains("stood still for 4.0 s"), "{e}");
+    }
+
+    #[test]
+    fn a_sample_without_a_program_date_time_after_settling_fails() {
+        let mut s = run(62, 1.0);
+        s[30].date_latency = None;
+        let e = check(&s, &BOUNDS).expect_err("no PDT: no wall-clock latency");
+        assert!(
+            e.contains("no EXT-X-PROGRAM-DATE-TIME for what was on screen at 130.0 s"),
+            "{e}"
+        );
+        // While settling the player may not have placed its first frame.
+        let mut s = run(62, 1.0);
+        s[2].date_latency = None;
+        let settling = Bounds {
+            settle: 5.0,
+            ..BOUNDS
+        };
+        check(&s, &settling).expect("within the settling time");
     }
 
     #[test]
