@@ -780,3 +780,81 @@ fn backup_mistakes_are_worded_as_flags() {
         assert_eq!(String::from_utf8_lossy(&o.stderr), message, "{args:?}");
     }
 }
+
+/// Segments `input` into an archive and returns the discontinuities the
+/// summary reports and the `EXT-X-DISCONTINUITY` lines the archive
+/// playlist holds, counted as plain text (every segment is listed there).
+fn reported_and_written_discontinuities(input: &Path, out: &Path) -> (u64, u64) {
+    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .arg("segment")
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .arg("--archive")
+        .output()
+        .expect("routecast runs");
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{said}");
+    let reported = said
+        .split("; ")
+        .find_map(|field| field.strip_suffix(" discontinuities"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no discontinuity count in the summary: {said}"));
+    let playlist = std::fs::read_to_string(out.join("archive.m3u8")).expect("archive written");
+    let written = playlist
+        .lines()
+        .filter(|l| *l == "#EXT-X-DISCONTINUITY")
+        .count() as u64;
+    (reported, written)
+}
+
+#[test]
+fn the_summary_counts_the_discontinuity_a_pmt_change_writes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = make(dir.path(), "a.ts", "libx264", 8, 50, &[]);
+    // The same timeline continued by a program with other PIDs and PMT
+    // version: a new encoder configuration, no timestamp jump.
+    let b = make(
+        dir.path(),
+        "b.ts",
+        "libx264",
+        8,
+        50,
+        &[
+            "-output_ts_offset",
+            "8",
+            "-mpegts_pmt_start_pid",
+            "0x1100",
+            "-mpegts_start_pid",
+            "0x200",
+        ],
+    );
+    let mut both = std::fs::read(&a).expect("a");
+    both.extend(std::fs::read(&b).expect("b"));
+    let input = dir.path().join("pmt-change.ts");
+    std::fs::write(&input, both).expect("write");
+    let (reported, written) = reported_and_written_discontinuities(&input, &dir.path().join("hls"));
+    assert_eq!(reported, written, "summary vs playlist");
+}
+
+#[test]
+fn the_summary_counts_only_the_discontinuities_a_corrupt_stream_writes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = make(dir.path(), "a.ts", "libx264", 16, 50, &[]);
+    let mut bytes = std::fs::read(&a).expect("a");
+    // Flip every byte of 40 packets in the middle: sync bytes, headers,
+    // timestamps and pictures alike.
+    let middle = bytes.len() / 2 / 188 * 188;
+    for b in &mut bytes[middle..middle + 40 * 188] {
+        *b ^= 0xff;
+    }
+    // And a few bits of every 7th packet's header after that.
+    for p in (middle + 40 * 188..bytes.len()).step_by(7 * 188).take(60) {
+        bytes[p + 9] ^= 0x5a;
+        bytes[p + 13] ^= 0x3c;
+    }
+    let input = dir.path().join("corrupt.ts");
+    std::fs::write(&input, bytes).expect("write");
+    let (reported, written) = reported_and_written_discontinuities(&input, &dir.path().join("hls"));
+    assert_eq!(reported, written, "summary vs playlist");
+}

@@ -230,7 +230,7 @@ fn print_summary(r: &RenditionSummary) {
         s.demux.bad_packets,
         s.demux.continuity_errors,
         r.skipped_for_sync,
-        s.discontinuities,
+        r.discontinuities,
         s.demux.pmt_changes,
         s.long_segments,
         r.switches,

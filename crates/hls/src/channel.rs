@@ -106,6 +106,10 @@ pub struct RenditionSummary {
     pub playlist: PathBuf,
     /// Segments written.
     pub segments: u64,
+    /// `EXT-X-DISCONTINUITY` tags written, as in its playlists (what an
+    /// operator compares with them; the cutter's timestamp jumps are in
+    /// `stats`).
+    pub discontinuities: u64,
     /// What its cutter saw.
     pub stats: CutterStats,
     /// Bytes its inputs' readers skipped to find sync.

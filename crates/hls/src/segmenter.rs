@@ -100,6 +100,8 @@ pub struct Segmenter {
     /// The next segment continues an earlier run: a discontinuity.
     resumed: bool,
     written: u64,
+    /// `EXT-X-DISCONTINUITY` tags written by this run.
+    discontinuities: u64,
     disk: DiskWriter,
     /// Media queued for the disk, with its ticket, until the disk has it.
     pending: VecDeque<(u64, String, Bytes)>,
@@ -141,6 +143,7 @@ impl Segmenter {
             anchor: None,
             resumed,
             written: 0,
+            discontinuities: 0,
             disk,
             pending: VecDeque::new(),
             last_segment: None,
@@ -232,6 +235,15 @@ impl Segmenter {
         self.written
     }
 
+    /// `EXT-X-DISCONTINUITY` tags written by this run: counted where each
+    /// is decided, so this is what the playlists hold (the cutter's
+    /// [`CutterStats::discontinuities`] counts timestamp jumps, several of
+    /// which may end in one tag; a PMT or input change is a tag and no
+    /// jump; a resumed run's first segment is a tag the cutter never saw).
+    pub fn discontinuities_written(&self) -> u64 {
+        self.discontinuities
+    }
+
     /// Old segments that could not be deleted.
     pub fn delete_failures(&self) -> u64 {
         self.disk.delete_failures()
@@ -289,6 +301,7 @@ impl Segmenter {
         let size = seg.bytes.len() as u64;
         self.write_media(&name, seg.bytes)?;
         let discontinuity = seg.discontinuity || std::mem::take(&mut self.resumed);
+        self.discontinuities += u64::from(discontinuity);
         let mut entry = SegmentEntry::new(name, Ticks(seg.duration));
         entry.discontinuity_before = discontinuity;
         entry.program_date_time = Some(self.date(seg.duration, discontinuity, now_ms));

@@ -299,3 +299,28 @@ fn the_last_part_of_a_segment_is_published_with_the_segment() {
         "each of the 4 complete segments published once with its last part"
     );
 }
+
+#[test]
+fn the_count_of_discontinuities_is_the_tags_written_including_a_resume() {
+    let dir = tempfile::tempdir().expect("tmp");
+    {
+        let mut s = Segmenter::open(config(dir.path(), true), T0).expect("open");
+        feed(&mut s, &stream(300, 50, 0, true), T0);
+        assert_eq!(s.discontinuities_written(), 0);
+    }
+    let mut s = Segmenter::open(config(dir.path(), true), T0 + 40_000).expect("resume");
+    // The resumed run's first segment is one tag; an encoder restart in it
+    // another.
+    let mut input = stream(300, 50, 5_000_000, true);
+    input.extend(stream(300, 50, 0, true));
+    let now = feed(&mut s, &input, T0 + 40_000);
+    s.finish(now).expect("finish");
+    let text = std::fs::read_to_string(dir.path().join(ARCHIVE_PLAYLIST)).expect("archive");
+    let tags = text
+        .lines()
+        .filter(|l| *l == "#EXT-X-DISCONTINUITY")
+        .count() as u64;
+    assert_eq!(tags, 2, "{text}");
+    assert_eq!(s.discontinuities_written(), 2);
+    assert_eq!(s.stats().discontinuities, 1, "the cutter saw one jump");
+}
