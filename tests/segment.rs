@@ -942,3 +942,181 @@ fn backup_mistakes_are_worded_as_flags() {
         assert_eq!(String::from_utf8_lossy(&o.stderr), message, "{args:?}");
     }
 }
+
+/// Segments `input` into an archive and returns the discontinuities the
+/// summary reports and the `EXT-X-DISCONTINUITY` lines the archive
+/// playlist holds, counted as plain text (every segment is listed there).
+fn reported_and_written_discontinuities(input: &Path, out: &Path) -> (u64, u64) {
+    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .arg("segment")
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .arg("--archive")
+        .output()
+        .expect("routecast runs");
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{said}");
+    let reported = said
+        .split("; ")
+        .find_map(|field| field.strip_suffix(" discontinuities"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no discontinuity count in the summary: {said}"));
+    let playlist = std::fs::read_to_string(out.join("archive.m3u8")).expect("archive written");
+    let written = playlist
+        .lines()
+        .filter(|l| *l == "#EXT-X-DISCONTINUITY")
+        .count() as u64;
+    (reported, written)
+}
+
+#[test]
+fn the_summary_counts_the_discontinuity_a_pmt_change_writes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = make(dir.path(), "a.ts", "libx264", 8, 50, &[]);
+    // The same timeline continued by a program with other PIDs and PMT
+    // version: a new encoder configuration, no timestamp jump.
+    let b = make(
+        dir.path(),
+        "b.ts",
+        "libx264",
+        8,
+        50,
+        &[
+            "-output_ts_offset",
+            "8",
+            "-mpegts_pmt_start_pid",
+            "0x1100",
+            "-mpegts_start_pid",
+            "0x200",
+        ],
+    );
+    let mut both = std::fs::read(&a).expect("a");
+    both.extend(std::fs::read(&b).expect("b"));
+    let input = dir.path().join("pmt-change.ts");
+    std::fs::write(&input, both).expect("write");
+    let (reported, written) = reported_and_written_discontinuities(&input, &dir.path().join("hls"));
+    assert_eq!(reported, written, "summary vs playlist");
+}
+
+#[test]
+fn the_summary_counts_only_the_discontinuities_a_corrupt_stream_writes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = make(dir.path(), "a.ts", "libx264", 16, 50, &[]);
+    let mut bytes = std::fs::read(&a).expect("a");
+    // Flip every byte of 40 packets in the middle: sync bytes, headers,
+    // timestamps and pictures alike.
+    let middle = bytes.len() / 2 / 188 * 188;
+    for b in &mut bytes[middle..middle + 40 * 188] {
+        *b ^= 0xff;
+    }
+    // And a few bits of every 7th packet's header after that.
+    for p in (middle + 40 * 188..bytes.len()).step_by(7 * 188).take(60) {
+        bytes[p + 9] ^= 0x5a;
+        bytes[p + 13] ^= 0x3c;
+    }
+    let input = dir.path().join("corrupt.ts");
+    std::fs::write(&input, bytes).expect("write");
+    let (reported, written) = reported_and_written_discontinuities(&input, &dir.path().join("hls"));
+    assert_eq!(reported, written, "summary vs playlist");
+}
+
+/// The `EXT-X-RENDITION-REPORT` lines of a playlist, read as plain text:
+/// (URI, LAST-MSN, LAST-PART).
+fn rendition_reports(playlist: &str) -> Vec<(String, u64, u64)> {
+    let attr = |attrs: &str, name: &str| -> Option<String> {
+        attrs
+            .split(',')
+            .find_map(|a| a.strip_prefix(name)?.strip_prefix('='))
+            .map(|v| v.trim_matches('"').to_owned())
+    };
+    playlist
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXT-X-RENDITION-REPORT:"))
+        .map(|a| {
+            let number = |name| {
+                attr(a, name)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("{name} missing in {a}"))
+            };
+            let uri = attr(a, "URI").unwrap_or_else(|| panic!("URI missing in {a}"));
+            (uri, number("LAST-MSN"), number("LAST-PART"))
+        })
+        .collect()
+}
+
+#[test]
+fn low_latency_renditions_report_each_other_in_plain_and_blocking_playlists() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let hi = make(dir.path(), "hi.ts", "libx264", 10, 25, &["-s", "256x144"]);
+    let lo = make(dir.path(), "lo.ts", "libx264", 10, 25, &[]);
+    let out = dir.path().join("hls");
+    let (mut child, port, stderr) = serving(
+        Command::new(env!("CARGO_BIN_EXE_routecast"))
+            .arg("segment")
+            .arg(format!("hi={}", hi.display()))
+            .arg(format!("lo={}", lo.display()))
+            .arg("-o")
+            .arg(&out)
+            .args(["--realtime", "--target-duration", "1"])
+            .args(["--part-target", "0.5", "--serve", "127.0.0.1:0"]),
+    );
+    // Both renditions have parts once each reports the other.
+    let ready = within(15, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        ["hi", "lo"]
+            .iter()
+            .all(|name| {
+                let (status, body) = http_get(port, &format!("/{name}/index.m3u8"));
+                status == 200 && !rendition_reports(&body).is_empty()
+            })
+            .then_some(())
+    });
+    let checked = std::panic::catch_unwind(|| {
+        ready.expect("both renditions report within 15 s");
+        for (name, other) in [("hi", "lo"), ("lo", "hi")] {
+            let (_, plain) = http_get(port, &format!("/{name}/index.m3u8"));
+            let (m, n) = last_part(&plain).unwrap_or_else(|| panic!("parts: {plain}"));
+            let blocking = format!("/{name}/index.m3u8?_HLS_msn={m}&_HLS_part={}", n + 1);
+            let (status, held) = http_get(port, &blocking);
+            assert_eq!(status, 200, "{blocking}: {held}");
+            for playlist in [&plain, &held] {
+                let reports = rendition_reports(playlist);
+                assert_eq!(
+                    reports.len(),
+                    1,
+                    "{name}: one report, of {other}: {playlist}"
+                );
+                let (uri, msn, part) = &reports[0];
+                assert_eq!(uri, &format!("../{other}/index.m3u8"), "{playlist}");
+                // The reported part exists: asking the other rendition for
+                // it is answered at once, and lists it.
+                let target = format!("/{other}/index.m3u8?_HLS_msn={msn}&_HLS_part={part}");
+                let started = std::time::Instant::now();
+                let (status, theirs) = http_get(port, &target);
+                assert_eq!(status, 200, "{target}: {theirs}");
+                assert!(
+                    started.elapsed() < std::time::Duration::from_millis(400),
+                    "{target} held {:?}: the report was ahead",
+                    started.elapsed()
+                );
+                let listed = format!("URI=\"seg{msn}.{part}.ts\"");
+                assert!(theirs.contains(&listed), "{listed} not in {theirs}");
+            }
+        }
+        // The files on disk carry them too.
+        for (name, other) in [("hi", "lo"), ("lo", "hi")] {
+            let text = std::fs::read_to_string(out.join(name).join("index.m3u8")).expect("on disk");
+            let reports = rendition_reports(&text);
+            assert_eq!(reports.len(), 1, "{text}");
+            assert_eq!(reports[0].0, format!("../{other}/index.m3u8"), "{text}");
+        }
+    });
+    terminate(&child);
+    let status = child.wait().expect("exits");
+    let said = stderr.join().unwrap_or_default();
+    if let Err(panic) = checked {
+        std::panic::resume_unwind(panic);
+    }
+    assert!(status.success(), "{status}\n{said}");
+}

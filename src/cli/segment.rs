@@ -61,7 +61,9 @@ pub struct SegmentArgs {
     #[arg(long)]
     realtime: bool,
     /// Low-latency HLS: also cut partial segments of at most this many
-    /// seconds (e.g. 0.5), listed with EXT-X-PART and EXT-X-PRELOAD-HINT.
+    /// seconds (e.g. 0.5), listed with EXT-X-PART and EXT-X-PRELOAD-HINT;
+    /// with several renditions each playlist reports the others
+    /// (EXT-X-RENDITION-REPORT).
     #[arg(long, value_name = "SECONDS")]
     part_target: Option<f64>,
     /// Serve the output over HTTP on this address with the built-in origin:
@@ -230,7 +232,7 @@ fn print_summary(r: &RenditionSummary) {
         s.demux.bad_packets,
         s.demux.continuity_errors,
         r.skipped_for_sync,
-        s.discontinuities,
+        r.discontinuities,
         s.demux.pmt_changes,
         s.long_segments,
         r.switches,

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::cutter::{CutterConfig, CutterStats};
 use crate::publish::Published;
-use crate::segmenter::{Segmenter, SegmenterConfig, SegmenterError};
+use crate::segmenter::{RenditionBoard, Segmenter, SegmenterConfig, SegmenterError, LIVE_PLAYLIST};
 use follow::{follow, Context};
 use input::{InputSpec, InputSpecError};
 use reader::ReaderThreads;
@@ -106,6 +106,10 @@ pub struct RenditionSummary {
     pub playlist: PathBuf,
     /// Segments written.
     pub segments: u64,
+    /// `EXT-X-DISCONTINUITY` tags written, as in its playlists (what an
+    /// operator compares with them; the cutter's timestamp jumps are in
+    /// `stats`).
+    pub discontinuities: u64,
     /// What its cutter saw.
     pub stats: CutterStats,
     /// Bytes its inputs' readers skipped to find sync.
@@ -207,7 +211,7 @@ impl Channel {
     ) -> Result<(), ChannelError> {
         if let [one] = self.renditions.as_slice() {
             let (dir, publish) = (self.config.out.clone(), publishers.pop().flatten());
-            return self.rendition(one, dir, publish, events, |_| {});
+            return self.rendition(one, dir, (publish, None), events, |_| {});
         }
         self.run_many(publishers, events)
     }
@@ -221,6 +225,7 @@ impl Channel {
     ) -> Result<(), ChannelError> {
         publishers.resize_with(self.renditions.len(), || None);
         let measured = Mutex::new(vec![None; self.renditions.len()]);
+        let board = self.board();
         std::thread::scope(|scope| {
             let handles: Vec<_> = self
                 .renditions
@@ -229,9 +234,10 @@ impl Channel {
                 .enumerate()
                 .map(|(i, (r, publish))| {
                     let measured = &measured;
+                    let board = board.clone().map(|b| (b, i));
                     scope.spawn(move || {
                         let dir = self.config.out.join(&r.name);
-                        let result = self.rendition(r, dir, publish, events, |s| {
+                        let result = self.rendition(r, dir, (publish, board), events, |s| {
                             self.measured(i, s, measured, events);
                         });
                         // A rendition that fails ends the run: the others
@@ -249,6 +255,18 @@ impl Channel {
                 .collect::<Result<Vec<()>, ChannelError>>()
         })?;
         Ok(())
+    }
+
+    /// With low latency, the board on which the renditions report each
+    /// other: each is `../NAME/index.m3u8` from any other's playlist.
+    fn board(&self) -> Option<Arc<RenditionBoard>> {
+        self.config.cutter.part_target?;
+        let uris = self
+            .renditions
+            .iter()
+            .map(|r| format!("../{}/{LIVE_PLAYLIST}", r.name))
+            .collect();
+        Some(Arc::new(RenditionBoard::new(uris)))
     }
 
     /// Rendition `i` wrote segments: the multivariant playlist is written
@@ -279,19 +297,20 @@ impl Channel {
     }
 
     /// One rendition's work: its inputs (with the backup, if any) into
-    /// `dir`, `on_write` told after each read that completed something.
+    /// `dir`, publishing to a publisher and reporting on a board if given,
+    /// `on_write` told after each read that completed something.
     fn rendition(
         &self,
         r: &RenditionInputs,
         dir: PathBuf,
-        publish: Option<Publisher>,
+        (publish, board): (Option<Publisher>, Option<(Arc<RenditionBoard>, usize)>),
         events: &(dyn Fn(ChannelEvent<'_>) + Sync),
         on_write: impl FnMut(&Segmenter),
     ) -> Result<(), ChannelError> {
         let primary = InputSpec::parse(&r.primary)?;
         let backup = r.backup.as_deref().map(InputSpec::parse).transpose()?;
         let serving = publish.is_some();
-        let mut segmenter = self.segmenter(dir, publish)?;
+        let mut segmenter = self.segmenter(dir, board, publish)?;
         let mut specs = vec![(Source::Primary, primary)];
         specs.extend(backup.map(|b| (Source::Backup, b)));
         let mut inputs = ReaderThreads::start(specs, self.config.realtime, &self.clock)?;
@@ -308,10 +327,12 @@ impl Channel {
         Ok(())
     }
 
-    /// A segmenter into `dir`, publishing to `publish` if given.
+    /// A segmenter into `dir`, reporting on `board` and publishing to
+    /// `publish` if given.
     fn segmenter(
         &self,
         dir: PathBuf,
+        board: Option<(Arc<RenditionBoard>, usize)>,
         publish: Option<Publisher>,
     ) -> Result<Segmenter, ChannelError> {
         let c = &self.config;
@@ -324,6 +345,10 @@ impl Channel {
         };
         let mut segmenter =
             Segmenter::open(config, self.clock.wall_ms()).map_err(ChannelError::Setup)?;
+        if let Some((board, index)) = board {
+            // Before publishing: the first publication reports already.
+            segmenter.report_to(board, index);
+        }
         if let Some(publish) = publish {
             segmenter
                 .on_publish(publish)

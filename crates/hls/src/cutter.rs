@@ -118,7 +118,11 @@ pub struct CutterStats {
     /// the segments), broken packets, continuity gaps, bad sections and PES
     /// headers, PMT changes.
     pub demux: DemuxStats,
-    /// Timestamp jumps turned into discontinuities.
+    /// Timestamp jumps that broke the timeline. Not the count of
+    /// `EXT-X-DISCONTINUITY` tags: jumps before one cut make one tag, a PMT
+    /// or input change makes one without a jump (see
+    /// [`Segment::discontinuity`], and the segmenter's count of the tags
+    /// written).
     pub discontinuities: u64,
     /// Segments longer than the target duration.
     pub long_segments: u64,

@@ -61,6 +61,7 @@ mod media;
 mod multivariant;
 mod parse;
 mod render;
+mod reports;
 #[cfg(test)]
 mod tests;
 
@@ -70,6 +71,7 @@ pub use date::UnixMillis;
 pub use low_latency::LowLatency;
 pub use media::{MediaPlaylist, PartEntry, PlaylistType, PushOutcome, SegmentEntry};
 pub use multivariant::{BitsPerSecond, MultivariantPlaylist, Variant};
+pub use reports::RenditionReport;
 
 /// The only `EXT-X-VERSION` our media playlists need: 3, for floating-point
 /// `EXTINF` durations.

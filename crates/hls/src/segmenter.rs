@@ -22,6 +22,7 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -31,11 +32,13 @@ use crate::publish::Published;
 use crate::store::{DeletionQueue, StoreError};
 use crate::ts::{TsError, PACKET_SIZE};
 use crate::Timestamp;
+pub use board::RenditionBoard;
 use disk::{DiskWriter, Job};
 use rendition::BitRates;
 pub use rendition::Rendition;
 use resume::{open_archive, open_live};
 
+mod board;
 mod disk;
 mod rendition;
 mod resume;
@@ -100,6 +103,8 @@ pub struct Segmenter {
     /// The next segment continues an earlier run: a discontinuity.
     resumed: bool,
     written: u64,
+    /// `EXT-X-DISCONTINUITY` tags written by this run.
+    discontinuities: u64,
     disk: DiskWriter,
     /// Media queued for the disk, with its ticket, until the disk has it.
     pending: VecDeque<(u64, String, Bytes)>,
@@ -108,6 +113,8 @@ pub struct Segmenter {
     publish: Option<Box<dyn FnMut(Published) + Send>>,
     /// Bit rates of the segments written.
     bit_rates: BitRates,
+    /// The channel's renditions, and this one's index among them.
+    board: Option<(Arc<RenditionBoard>, usize)>,
 }
 
 impl std::fmt::Debug for Segmenter {
@@ -141,12 +148,14 @@ impl Segmenter {
             anchor: None,
             resumed,
             written: 0,
+            discontinuities: 0,
             disk,
             pending: VecDeque::new(),
             last_segment: None,
             last_part: None,
             publish: None,
             bit_rates: BitRates::default(),
+            board: None,
         })
     }
 
@@ -162,6 +171,13 @@ impl Segmenter {
         self.publish = Some(Box::new(f));
         self.publish_state();
         thread
+    }
+
+    /// Reports the other renditions on `board` in each low-latency live
+    /// playlist (`EXT-X-RENDITION-REPORT`), and posts this one's position
+    /// there as rendition `index` after each publication.
+    pub fn report_to(&mut self, board: Arc<RenditionBoard>, index: usize) {
+        self.board = Some((board, index));
     }
 
     /// Takes one packet; writes whatever segment it completes. A broken
@@ -232,6 +248,15 @@ impl Segmenter {
         self.written
     }
 
+    /// `EXT-X-DISCONTINUITY` tags written by this run: counted where each
+    /// is decided, so this is what the playlists hold (the cutter's
+    /// [`CutterStats::discontinuities`] counts timestamp jumps, several of
+    /// which may end in one tag; a PMT or input change is a tag and no
+    /// jump; a resumed run's first segment is a tag the cutter never saw).
+    pub fn discontinuities_written(&self) -> u64 {
+        self.discontinuities
+    }
+
     /// Old segments that could not be deleted.
     pub fn delete_failures(&self) -> u64 {
         self.disk.delete_failures()
@@ -289,6 +314,7 @@ impl Segmenter {
         let size = seg.bytes.len() as u64;
         self.write_media(&name, seg.bytes)?;
         let discontinuity = seg.discontinuity || std::mem::take(&mut self.resumed);
+        self.discontinuities += u64::from(discontinuity);
         let mut entry = SegmentEntry::new(name, Ticks(seg.duration));
         entry.discontinuity_before = discontinuity;
         entry.program_date_time = Some(self.date(seg.duration, discontinuity, now_ms));
@@ -360,6 +386,7 @@ impl Segmenter {
     /// Queues the playlists for the disk, after the media they list, and
     /// publishes the state without waiting for the disk.
     fn write_playlists(&mut self) -> Result<(), SegmenterError> {
+        self.read_board()?;
         let live = self.live.render();
         self.disk.queue(Job::Write {
             name: LIVE_PLAYLIST.to_owned(),
@@ -372,10 +399,13 @@ impl Segmenter {
             })?;
         }
         self.publish_with(live);
+        self.post_to_board();
         Ok(())
     }
 
     fn publish_state(&mut self) {
+        // Set before: the board's URIs are valid, and none is read yet.
+        let _ = self.read_board();
         let live = self.live.render();
         self.publish_with(live);
     }
@@ -405,6 +435,31 @@ impl Segmenter {
         if let Some(f) = &mut self.publish {
             f(state);
         }
+    }
+
+    /// The other renditions' positions into the live playlist's reports.
+    fn read_board(&mut self) -> Result<(), SegmenterError> {
+        match &self.board {
+            Some((board, index)) if self.live.low_latency().is_some() => self
+                .live
+                .set_rendition_reports(board.reports_for(*index))
+                .map_err(SegmenterError::Config),
+            _ => Ok(()),
+        }
+    }
+
+    /// This rendition's last part (or segment) onto the board, once
+    /// published.
+    fn post_to_board(&self) {
+        let Some((board, index)) = &self.board else {
+            return;
+        };
+        let position = match (self.last_part, self.last_segment) {
+            (Some((msn, part)), _) => (msn, Some(part)),
+            (None, Some(msn)) => (msn, None),
+            (None, None) => return,
+        };
+        board.post(*index, position);
     }
 }
 

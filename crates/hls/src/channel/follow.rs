@@ -200,6 +200,7 @@ impl Follower<'_, '_> {
             input: self.cx.primary().to_owned(),
             playlist: segmenter.dir().join(LIVE_PLAYLIST),
             segments: segmenter.segments_written(),
+            discontinuities: segmenter.discontinuities_written(),
             stats: segmenter.stats(),
             skipped_for_sync: self.readers[0].skipped() + self.readers[1].skipped(),
             switches: self.watchdog.as_ref().map_or(0, Watchdog::switches),

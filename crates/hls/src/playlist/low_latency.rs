@@ -2,7 +2,10 @@
 //! target, the parts of the segment in progress, the preload hint and the
 //! skip boundary of delta updates.
 
-use super::{excerpt, is_valid_uri, MediaPlaylist, PartEntry, PlaylistError, PlaylistType, Ticks};
+use super::{
+    excerpt, is_valid_uri, MediaPlaylist, PartEntry, PlaylistError, PlaylistType, RenditionReport,
+    Ticks,
+};
 
 /// Low-latency settings of a live playlist.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +16,8 @@ pub struct LowLatency {
     pub(super) open_parts: Vec<PartEntry>,
     /// `EXT-X-PRELOAD-HINT`: the URI of the next part.
     pub(super) preload_hint: Option<String>,
+    /// `EXT-X-RENDITION-REPORT`s of the other renditions.
+    pub(super) rendition_reports: Vec<RenditionReport>,
 }
 
 /// Complete segments whose parts stay listed (besides the segment in
@@ -37,6 +42,7 @@ impl MediaPlaylist {
             part_target,
             open_parts: Vec::new(),
             preload_hint: None,
+            rendition_reports: Vec::new(),
         });
         Ok(())
     }

@@ -108,6 +108,9 @@ impl MediaPlaylist {
             if let Some(hint) = &ll.preload_hint {
                 writeln!(f, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{hint}\"")?;
             }
+            for report in &ll.rendition_reports {
+                writeln!(f, "{report}")?;
+            }
         }
         if self.is_ended() {
             writeln!(f, "#EXT-X-ENDLIST")?;

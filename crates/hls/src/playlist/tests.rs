@@ -684,3 +684,56 @@ fn part_targets_and_part_uris_are_checked() {
         Err(PlaylistError::NotLive)
     );
 }
+
+#[test]
+fn rendition_reports_follow_the_preload_hint_in_full_and_delta_playlists() {
+    let mut p = MediaPlaylist::live(1, Ticks::from_secs(30)).expect("valid");
+    p.enable_low_latency(Ticks::from_millis(500))
+        .expect("valid");
+    for seg in 0..8u64 {
+        p.push_part(part(&format!("s{seg}.0.ts"), 500, true), None)
+            .expect("part");
+        let _ = p
+            .push(SegmentEntry::new(format!("s{seg}.ts"), Ticks::from_secs(1)))
+            .expect("push");
+    }
+    p.set_preload_hint(Some("s8.0.ts".into())).expect("hint");
+    let reports = vec![
+        RenditionReport {
+            uri: "../lo/index.m3u8".into(),
+            last_msn: 7,
+            last_part: Some(1),
+        },
+        RenditionReport {
+            uri: "../audio/index.m3u8".into(),
+            last_msn: 6,
+            last_part: None,
+        },
+    ];
+    p.set_rendition_reports(reports.clone()).expect("reports");
+    assert_eq!(p.rendition_reports(), reports.as_slice());
+    let tail = "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"s8.0.ts\"
+#EXT-X-RENDITION-REPORT:URI=\"../lo/index.m3u8\",LAST-MSN=7,LAST-PART=1
+#EXT-X-RENDITION-REPORT:URI=\"../audio/index.m3u8\",LAST-MSN=6
+";
+    assert!(p.render().ends_with(tail), "{}", p.render());
+    let delta = p.render_delta().expect("8 s listed, 6 s skippable");
+    assert!(delta.contains("#EXT-X-SKIP:"), "{delta}");
+    assert!(delta.ends_with(tail), "{delta}");
+    // A URI that would break the quoted attribute is refused.
+    let bad = RenditionReport {
+        uri: "a\"b".into(),
+        last_msn: 0,
+        last_part: None,
+    };
+    assert!(matches!(
+        p.set_rendition_reports(vec![bad]),
+        Err(PlaylistError::InvalidUri { .. })
+    ));
+    // Without low latency there is nothing to report into.
+    let mut plain = MediaPlaylist::live(1, Ticks::from_secs(30)).expect("valid");
+    assert_eq!(
+        plain.set_rendition_reports(reports),
+        Err(PlaylistError::NotLowLatency)
+    );
+}

@@ -299,3 +299,105 @@ fn the_last_part_of_a_segment_is_published_with_the_segment() {
         "each of the 4 complete segments published once with its last part"
     );
 }
+
+#[test]
+fn the_count_of_discontinuities_is_the_tags_written_including_a_resume() {
+    let dir = tempfile::tempdir().expect("tmp");
+    {
+        let mut s = Segmenter::open(config(dir.path(), true), T0).expect("open");
+        feed(&mut s, &stream(300, 50, 0, true), T0);
+        assert_eq!(s.discontinuities_written(), 0);
+    }
+    let mut s = Segmenter::open(config(dir.path(), true), T0 + 40_000).expect("resume");
+    // The resumed run's first segment is one tag; an encoder restart in it
+    // another.
+    let mut input = stream(300, 50, 5_000_000, true);
+    input.extend(stream(300, 50, 0, true));
+    let now = feed(&mut s, &input, T0 + 40_000);
+    s.finish(now).expect("finish");
+    let text = std::fs::read_to_string(dir.path().join(ARCHIVE_PLAYLIST)).expect("archive");
+    let tags = text
+        .lines()
+        .filter(|l| *l == "#EXT-X-DISCONTINUITY")
+        .count() as u64;
+    assert_eq!(tags, 2, "{text}");
+    assert_eq!(s.discontinuities_written(), 2);
+    assert_eq!(s.stats().discontinuities, 1, "the cutter saw one jump");
+}
+
+/// The `EXT-X-RENDITION-REPORT` lines of a playlist: (URI, LAST-MSN,
+/// LAST-PART), read as plain text.
+fn reports_in(playlist: &str) -> Vec<(String, u64, u64)> {
+    playlist
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXT-X-RENDITION-REPORT:"))
+        .map(|attrs| {
+            let (mut uri, mut msn, mut part) = (String::new(), u64::MAX, u64::MAX);
+            for a in attrs.split(',') {
+                match a.split_once('=') {
+                    Some(("URI", v)) => uri = v.trim_matches('"').to_owned(),
+                    Some(("LAST-MSN", v)) => msn = v.parse().expect("LAST-MSN"),
+                    Some(("LAST-PART", v)) => part = v.parse().expect("LAST-PART"),
+                    _ => panic!("unexpected attribute {a:?}"),
+                }
+            }
+            (uri, msn, part)
+        })
+        .collect()
+}
+
+#[test]
+fn low_latency_renditions_report_each_other_as_last_published() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let board = Arc::new(RenditionBoard::new(vec![
+        "../hi/index.m3u8".into(),
+        "../lo/index.m3u8".into(),
+    ]));
+    let open = |name: &str, index| {
+        let mut c = config(&dir.path().join(name), false);
+        c.cutter.target_duration = 2;
+        c.window_secs = 8.0;
+        c.cutter.part_target = Some(0.5);
+        let mut s = Segmenter::open(c, T0).expect("open");
+        s.report_to(board.clone(), index);
+        let states = Arc::new(std::sync::Mutex::new(Vec::<Published>::new()));
+        let seen = states.clone();
+        s.on_publish(move |p| seen.lock().expect("lock").push(p))
+            .expect("disk thread");
+        (s, states)
+    };
+    let (mut hi, hi_states) = open("hi", 0);
+    let (mut lo, lo_states) = open("lo", 1);
+    // lo runs 4 s ahead, then hi catches up to 6 s: each reports where the
+    // other stood at its own last publication.
+    feed(&mut lo, &stream(100, 50, 0, true), T0);
+    feed(&mut hi, &stream(150, 50, 0, true), T0);
+    let lo_last = lo_states.lock().expect("lock").last().cloned().expect("lo");
+    let hi_last = hi_states.lock().expect("lock").last().cloned().expect("hi");
+    let (m, k) = lo_last.last_part.expect("lo has parts");
+    assert_eq!(
+        reports_in(&hi_last.playlist),
+        [("../lo/index.m3u8".to_owned(), m, k)],
+        "{}",
+        hi_last.playlist
+    );
+    // lo published before hi had anything: then no report of hi at all.
+    assert!(
+        reports_in(&lo_last.playlist).is_empty(),
+        "{}",
+        lo_last.playlist
+    );
+    // Its next publication reports hi, in full and delta playlists alike.
+    // (The same timeline on: its first frame at 4 s.)
+    feed(&mut lo, &stream(50, 50, 4 * 90_000, true), T0 + 4_000);
+    let lo_now = lo_states.lock().expect("lock").last().cloned().expect("lo");
+    let (hm, hk) = hi_last.last_part.expect("hi has parts");
+    let want = [("../hi/index.m3u8".to_owned(), hm, hk)];
+    assert_eq!(reports_in(&lo_now.playlist), want, "{}", lo_now.playlist);
+    if let Some(delta) = &lo_now.delta {
+        assert_eq!(reports_in(delta), want, "{delta}");
+    }
+    lo.flush().expect("flush");
+    let on_disk = std::fs::read_to_string(dir.path().join("lo").join(LIVE_PLAYLIST)).expect("lo");
+    assert_eq!(reports_in(&on_disk), want, "{on_disk}");
+}
