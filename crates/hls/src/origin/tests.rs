@@ -634,22 +634,57 @@ async fn shutdown_answers_held_requests_and_returns() -> TestResult {
 }
 
 #[tokio::test(start_paused = true)]
-async fn connections_over_the_cap_are_closed() -> TestResult {
+async fn connections_over_the_cap_are_answered_503_and_closed() -> TestResult {
     let origin = Origin::start_with(state(Some(4), None), |c| c.max_connections = 1).await?;
     // The one slot: a held request.
     let held = origin.spawn_get("/index.m3u8?_HLS_msn=5");
     settle().await;
-    let refused = request(origin.addr, Method::GET, "/index.m3u8", &[]).await;
+    let mut refused = TcpStream::connect(origin.addr).await?;
+    refused
+        .write_all(b"GET /index.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await?;
+    let mut answer = Vec::new();
+    refused.read_to_end(&mut answer).await?;
+    let answer = String::from_utf8_lossy(&answer);
     assert!(
-        refused.is_err(),
-        "a second connection was served: {refused:?}"
+        answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{answer}"
     );
+    assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
     origin.publish.send_replace(state(Some(5), None));
     assert_eq!(held.await??.status, StatusCode::OK);
     settle().await;
     // The slot is free again.
     assert_eq!(origin.get("/index.m3u8").await?.status, StatusCode::OK);
     Ok(())
+}
+
+#[tokio::test]
+async fn the_listen_backlog_is_the_system_s() -> TestResult {
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")?;
+    let listener = bind("127.0.0.1:0".parse()?)?;
+    let port = listener.local_addr()?.port();
+    // ss (iproute2) shows a listening socket's backlog as its Send-Q.
+    let out = std::process::Command::new("ss")
+        .args(["-Hltn", &format!("sport = :{port}")])
+        .output()?;
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    let send_q = shown.split_whitespace().nth(2).ok_or(shown.clone())?;
+    assert_eq!(send_q, somaxconn.trim(), "{shown}");
+    Ok(())
+}
+
+#[test]
+fn connections_are_capped_below_the_descriptor_limit() {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    let cap = connection_cap(usize::MAX) as u64;
+    assert!(
+        cap + RESERVED_DESCRIPTORS <= soft.max(RESERVED_DESCRIPTORS + 1),
+        "{cap} of {soft}"
+    );
+    assert_eq!(connection_cap(3), 3);
 }
 
 #[tokio::test(start_paused = true)]
