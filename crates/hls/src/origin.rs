@@ -51,8 +51,13 @@
 //!   follow its own state; an unknown `/NAME/` is 404.
 //! * **Only plain file names** in the directory are served: `/name` with
 //!   ASCII letters, digits, `.`, `_`, `-`, no leading dot (so no `..`, no
-//!   hidden or temporary files), no symbolic links. `..`, `%` and `\` in a
+//!   hidden or temporary files), no symbolic links. A percent-encoded
+//!   unreserved character is first decoded (`/%69ndex.m3u8` is
+//!   `/index.m3u8`, RFC 3986 §6.2.2.2, as nginx and caches read it); then
+//!   `..` (also when decoded from `%2e%2e`), any other `%` and `\` in a
 //!   path are 400; other paths 404.
+//! * **Host**: an HTTP/1.1 request without exactly one `Host` is 400
+//!   (RFC 9112 §3.2).
 //! * **Caching** follows RFC 8216bis Appendix B.1 in whole seconds:
 //!   successful blocking playlist responses `max-age` = 6 × target
 //!   duration; other playlist responses (and `.m3u8` files such as
