@@ -220,6 +220,51 @@ fn bounded(start: u64, end: u64, len: u64) -> Range {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Encoding any unreserved characters of a path (upper or lower
+        /// case hex) decodes back to the plain path; every `%` left after
+        /// decoding starts an encoding of a reserved or invalid octet.
+        #[test]
+        fn encoded_unreserved_decode_to_the_plain_path(
+            plain in "/[A-Za-z0-9._~-]{0,20}",
+            encode in proptest::collection::vec(proptest::bool::ANY, 21),
+            upper in proptest::bool::ANY,
+        ) {
+            let encoded: String = plain
+                .chars()
+                .zip(encode.iter().chain(std::iter::repeat(&false)))
+                .map(|(c, &e)| match (e && c != '/', upper) {
+                    (true, true) => format!("%{:02X}", c as u32),
+                    (true, false) => format!("%{:02x}", c as u32),
+                    (false, _) => c.to_string(),
+                })
+                .collect();
+            proptest::prop_assert_eq!(decode_unreserved(&encoded), plain);
+        }
+
+        #[test]
+        fn decoding_never_panics_and_keeps_what_it_cannot_decode(path in "\\PC{0,24}") {
+            let decoded = decode_unreserved(&path);
+            proptest::prop_assert!(decoded.len() <= path.len());
+            if !path.contains('%') {
+                proptest::prop_assert_eq!(&decoded[..], &path[..]);
+            }
+        }
+    }
+
+    #[test]
+    fn only_unreserved_octets_are_decoded() {
+        for (path, decoded) in [
+            ("/%69ndex.m3u8", "/index.m3u8"),
+            ("/%7E%2D%2e%5f", "/~-._"),
+            ("/%2F%25%20%3f", "/%2F%25%20%3f"),
+            ("/%+6%6", "/%+6%6"),
+            ("/%é%41", "/%éA"),
+        ] {
+            assert_eq!(decode_unreserved(path), decoded, "{path}");
+        }
+    }
+
     fn at(last_segment: Option<u64>, last_part: Option<(u64, u64)>) -> Published {
         Published {
             last_segment,
