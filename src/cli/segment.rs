@@ -70,7 +70,9 @@ pub struct SegmentArgs {
     /// LL-HLS blocking playlist reloads, delta updates and preload hints.
     /// One input is served at /index.m3u8; several renditions at
     /// /NAME/index.m3u8 (as on disk) with /master.m3u8. After the input ends
-    /// it keeps serving until SIGINT/SIGTERM.
+    /// it keeps serving until SIGINT/SIGTERM. The soft descriptor limit is
+    /// raised to the hard one and connections are capped below it (503
+    /// past the cap), so that clients never stop the segmenter.
     #[arg(long, value_name = "ADDR")]
     serve: Option<std::net::SocketAddr>,
     /// A backup input: it takes over when the input has been silent or

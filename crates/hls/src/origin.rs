@@ -51,8 +51,13 @@
 //!   follow its own state; an unknown `/NAME/` is 404.
 //! * **Only plain file names** in the directory are served: `/name` with
 //!   ASCII letters, digits, `.`, `_`, `-`, no leading dot (so no `..`, no
-//!   hidden or temporary files), no symbolic links. `..`, `%` and `\` in a
+//!   hidden or temporary files), no symbolic links. A percent-encoded
+//!   unreserved character is first decoded (`/%69ndex.m3u8` is
+//!   `/index.m3u8`, RFC 3986 §6.2.2.2, as nginx and caches read it); then
+//!   `..` (also when decoded from `%2e%2e`), any other `%` and `\` in a
 //!   path are 400; other paths 404.
+//! * **Host**: an HTTP/1.1 request without exactly one `Host` is 400
+//!   (RFC 9112 §3.2).
 //! * **Caching** follows RFC 8216bis Appendix B.1 in whole seconds:
 //!   successful blocking playlist responses `max-age` = 6 × target
 //!   duration; other playlist responses (and `.m3u8` files such as
@@ -64,8 +69,16 @@
 //!   (and exposes `Age` for the Appendix C tune-in); `OPTIONS` answers a
 //!   CORS preflight. Other methods than `GET`, `HEAD` and `OPTIONS` are 405.
 //! * **Limits** as in the redirector: a connection cap (connections over it
-//!   are closed on accept), a request-head read timeout, head size and
-//!   header-count caps. On shutdown the listener closes, held requests get
+//!   are answered `503` with `Connection: close`, counted, and said on
+//!   standard error at most every 10 s), a request-head read timeout, head
+//!   size and header-count caps. The cap is never more than the descriptor
+//!   limit less a reserve ([`connection_cap`]: a quarter of the limit, at
+//!   least [`RESERVED_DESCRIPTORS`]) so that clients never take the
+//!   descriptors the segmenter writes with; [`OriginThread`] first raises
+//!   the soft limit to the hard one ([`raise_descriptor_limit`]). A failed
+//!   accept (out of descriptors) is retried after 10 ms; nothing a client
+//!   does stops the origin or the segmenter beside it. The listen backlog
+//!   is the system's ([`bind`]). On shutdown the listener closes, held requests get
 //!   503 and open connections have [`DRAIN_TIME`] to finish.
 //! * **Not done**: files are read whole into memory, not streamed (a
 //!   segment is a few MB); playlists are not gzip-encoded (§6.2.1 SHOULD);
@@ -104,6 +117,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -119,11 +133,14 @@ use handle::Origin;
 use routes::{Routes, Stream};
 
 pub use crate::publish::Published;
+pub use limits::{bind, connection_cap, raise_descriptor_limit, RESERVED_DESCRIPTORS};
 pub use routes::RenditionError;
 pub use thread::{OriginStartError, OriginThread};
 
 mod files;
 mod handle;
+mod limits;
+mod refuse;
 mod reload;
 mod response;
 mod routes;
@@ -138,8 +155,10 @@ pub struct OriginConfig {
     pub listen: SocketAddr,
     /// The segmenter's output directory.
     pub dir: PathBuf,
-    /// Connections served at once; more are closed on accept. Each held
-    /// request keeps its connection for up to three target durations.
+    /// Connections served at once, at most (never more than
+    /// [`connection_cap`] allows under the descriptor limit); more are
+    /// answered `503` with `Connection: close`. Each held request keeps its
+    /// connection for up to three target durations.
     pub max_connections: usize,
     /// Time allowed to send a request head (slowloris).
     pub header_timeout: Duration,
@@ -173,6 +192,9 @@ impl OriginConfig {
 /// How long open connections may take to finish after shutdown.
 pub const DRAIN_TIME: Duration = Duration::from_secs(10);
 
+/// The pause after a failed accept.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+
 /// `Content-Type` of playlists (RFC 8216bis §11.1).
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
@@ -183,7 +205,7 @@ pub async fn serve(
     state: watch::Receiver<Published>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let listener = TcpListener::bind(config.listen).await?;
+    let listener = bind(config.listen)?;
     serve_on(listener, config, state, shutdown).await
 }
 
@@ -202,7 +224,8 @@ pub async fn serve_on(
         state,
         live: true,
     };
-    run(listener, &config, Routes::Single(stream), shutdown).await
+    let refused = Arc::default();
+    run(listener, &config, Routes::Single(stream), refused, shutdown).await
 }
 
 /// Serves several renditions on `listener` until `shutdown` resolves (as
@@ -222,14 +245,19 @@ pub async fn serve_renditions_on(
 ) -> io::Result<()> {
     let routes = Routes::renditions(config.dir.clone(), renditions)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    run(listener, &config, routes, shutdown).await
+    run(listener, &config, routes, Arc::default(), shutdown).await
 }
 
-/// The accept loop of [`serve_on`] and [`serve_renditions_on`].
-async fn run(
+/// The accept loop of [`serve_on`] and [`serve_renditions_on`]: at most
+/// [`connection_cap`] connections, the others refused and counted in
+/// `refused`. An accept that fails (out of descriptors, a connection reset
+/// before it was accepted) is retried after [`ACCEPT_BACKOFF`]: nothing a
+/// client does stops the origin, nor the segmenter beside it.
+pub(crate) async fn run(
     listener: TcpListener,
     config: &OriginConfig,
     routes: Routes,
+    refused: Arc<AtomicU64>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let (close, closing) = watch::channel(false);
@@ -238,7 +266,9 @@ async fn run(
         closing,
         segment_max_age: config.segment_max_age.as_secs(),
     });
-    let slots = Arc::new(Semaphore::new(config.max_connections));
+    let cap = connection_cap(config.max_connections);
+    let slots = Arc::new(Semaphore::new(cap));
+    let refusals = refuse::Refusals::new(cap, refused);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
@@ -252,15 +282,15 @@ async fn run(
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
-                // Out of file descriptors and the like: do not spin.
+                // Out of descriptors and the like: do not spin.
                 Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
                     continue;
                 }
             },
         };
-        // Over the connection cap: dropping the stream closes it.
         let Ok(permit) = slots.clone().try_acquire_owned() else {
+            refusals.refuse(stream);
             continue;
         };
         let origin = origin.clone();

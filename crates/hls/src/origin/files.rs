@@ -30,6 +30,44 @@ pub(crate) fn file_name(path: &str) -> Result<&str, BadPath> {
     plain_name(path.strip_prefix('/').ok_or(BadPath::NotFound)?)
 }
 
+/// `path` with each percent-encoded unreserved character (letters, digits,
+/// `-`, `.`, `_`, `~`) decoded: `/%69ndex.m3u8` is `/index.m3u8`, as
+/// RFC 3986 §6.2.2.2 says they are equivalent (and nginx and every cache
+/// treat them so). Any other percent-encoding stays as it is (and is then
+/// refused by [`suspicious`]), and the decoded path goes through the same
+/// checks as a plain one: `/%2e%2e/x` is `/../x`, 400. Hand-written: the
+/// `percent-encoding` crate decodes every octet, not only these.
+pub(crate) fn decode_unreserved(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.contains('%') {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+        match decoded {
+            Some(b) => {
+                out.push(char::from(b));
+                i += 3;
+            }
+            None => {
+                // A whole character: `path` is ASCII (hyper's URIs are).
+                let len = path[i..].chars().next().map_or(1, char::len_utf8);
+                out.push_str(&path[i..i + len]);
+                i += len;
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// A dot-dot, percent-encoding or backslash anywhere in the path.
 pub(crate) fn suspicious(path: &str) -> bool {
     path.contains("..") || path.contains('%') || path.contains('\\')
@@ -181,6 +219,51 @@ fn bounded(start: u64, end: u64, len: u64) -> Range {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Encoding any unreserved characters of a path (upper or lower
+        /// case hex) decodes back to the plain path; every `%` left after
+        /// decoding starts an encoding of a reserved or invalid octet.
+        #[test]
+        fn encoded_unreserved_decode_to_the_plain_path(
+            plain in "/[A-Za-z0-9._~-]{0,20}",
+            encode in proptest::collection::vec(proptest::bool::ANY, 21),
+            upper in proptest::bool::ANY,
+        ) {
+            let encoded: String = plain
+                .chars()
+                .zip(encode.iter().chain(std::iter::repeat(&false)))
+                .map(|(c, &e)| match (e && c != '/', upper) {
+                    (true, true) => format!("%{:02X}", c as u32),
+                    (true, false) => format!("%{:02x}", c as u32),
+                    (false, _) => c.to_string(),
+                })
+                .collect();
+            proptest::prop_assert_eq!(decode_unreserved(&encoded), plain);
+        }
+
+        #[test]
+        fn decoding_never_panics_and_keeps_what_it_cannot_decode(path in "\\PC{0,24}") {
+            let decoded = decode_unreserved(&path);
+            proptest::prop_assert!(decoded.len() <= path.len());
+            if !path.contains('%') {
+                proptest::prop_assert_eq!(&decoded[..], &path[..]);
+            }
+        }
+    }
+
+    #[test]
+    fn only_unreserved_octets_are_decoded() {
+        for (path, decoded) in [
+            ("/%69ndex.m3u8", "/index.m3u8"),
+            ("/%7E%2D%2e%5f", "/~-._"),
+            ("/%2F%25%20%3f", "/%2F%25%20%3f"),
+            ("/%+6%6", "/%+6%6"),
+            ("/%é%41", "/%éA"),
+        ] {
+            assert_eq!(decode_unreserved(path), decoded, "{path}");
+        }
+    }
 
     fn at(last_segment: Option<u64>, last_part: Option<(u64, u64)>) -> Published {
         Published {

@@ -57,7 +57,16 @@ impl Origin {
                 return r;
             }
         }
-        let (stream, name) = self.routes.route(req.uri().path());
+        if !host_as_required(req) {
+            return text(
+                StatusCode::BAD_REQUEST,
+                Cache::NoStore,
+                "bad request: exactly one Host header is required",
+            );
+        }
+        // Allocates only for a path with a percent sign.
+        let path = files::decode_unreserved(req.uri().path());
+        let (stream, name) = self.routes.route(&path);
         let name = match name {
             Ok(name) => name,
             Err(files::BadPath::Suspicious) => {
@@ -249,6 +258,17 @@ impl Origin {
             // A closed channel also means the server is gone.
             _ = closing.wait_for(|c| *c) => Err(Stalled::ShuttingDown),
         }
+    }
+}
+
+/// Whether `req` has the `Host` header HTTP requires: exactly one in
+/// HTTP/1.1 (RFC 9112 §3.2: a server MUST answer 400 to a request without
+/// one, or with several), at most one before.
+fn host_as_required(req: &Request<Incoming>) -> bool {
+    let hosts = req.headers().get_all(header::HOST).iter().count();
+    match req.version() {
+        hyper::Version::HTTP_09 | hyper::Version::HTTP_10 => hosts <= 1,
+        _ => hosts == 1,
     }
 }
 

@@ -634,22 +634,126 @@ async fn shutdown_answers_held_requests_and_returns() -> TestResult {
 }
 
 #[tokio::test(start_paused = true)]
-async fn connections_over_the_cap_are_closed() -> TestResult {
+async fn connections_over_the_cap_are_answered_503_and_closed() -> TestResult {
     let origin = Origin::start_with(state(Some(4), None), |c| c.max_connections = 1).await?;
     // The one slot: a held request.
     let held = origin.spawn_get("/index.m3u8?_HLS_msn=5");
     settle().await;
-    let refused = request(origin.addr, Method::GET, "/index.m3u8", &[]).await;
+    let mut refused = TcpStream::connect(origin.addr).await?;
+    refused
+        .write_all(b"GET /index.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await?;
+    let mut answer = Vec::new();
+    refused.read_to_end(&mut answer).await?;
+    let answer = String::from_utf8_lossy(&answer);
     assert!(
-        refused.is_err(),
-        "a second connection was served: {refused:?}"
+        answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{answer}"
     );
+    assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
     origin.publish.send_replace(state(Some(5), None));
     assert_eq!(held.await??.status, StatusCode::OK);
     settle().await;
     // The slot is free again.
     assert_eq!(origin.get("/index.m3u8").await?.status, StatusCode::OK);
     Ok(())
+}
+
+/// What the origin answers to `head` sent raw on a new connection: its
+/// status line.
+async fn raw_status(addr: SocketAddr, head: &str) -> Result<String, Box<dyn Error>> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.write_all(head.as_bytes()).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    let answer = String::from_utf8_lossy(&answer);
+    Ok(answer.lines().next().unwrap_or("").to_string())
+}
+
+#[tokio::test(start_paused = true)]
+async fn http_1_1_without_exactly_one_host_is_400() -> TestResult {
+    let origin = Origin::start(state(Some(4), None)).await?;
+    for (head, expected) in [
+        (
+            "GET /index.m3u8 HTTP/1.1\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            "GET /index.m3u8 HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            "GET /index.m3u8 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 200 OK",
+        ),
+        // HTTP/1.0 had no Host requirement.
+        ("GET /index.m3u8 HTTP/1.0\r\n\r\n", "HTTP/1.0 200 OK"),
+    ] {
+        assert_eq!(raw_status(origin.addr, head).await?, expected, "{head:?}");
+    }
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn percent_encoded_unreserved_characters_are_their_plain_selves() -> TestResult {
+    let mut published = state(Some(4), None);
+    published.pending_media = vec![("seg4.ts".into(), Bytes::from_static(b"segment four"))];
+    let origin = Origin::start(published).await?;
+    let plain = origin.get("/index.m3u8").await?;
+    assert_eq!(plain.status, StatusCode::OK);
+    for target in [
+        "/%69ndex.m3u8",
+        "/%69%6E%64%65%78%2e%6d3u8",
+        "/index%2Em3u8",
+    ] {
+        let r = origin.get(target).await?;
+        assert_eq!(r.status, StatusCode::OK, "{target}");
+        assert_eq!(r.body, plain.body, "{target}");
+    }
+    let r = origin.get("/seg%34.ts").await?;
+    assert_eq!(
+        (r.status, r.text()),
+        (StatusCode::OK, "segment four".into())
+    );
+    // Reserved or invalid encodings, and what decodes to a dot-dot: 400.
+    for target in [
+        "/%2e%2e/index.m3u8",
+        "/a%2Findex.m3u8",
+        "/%zzndex.m3u8",
+        "/%6",
+    ] {
+        let r = origin.get(target).await?;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{target}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_listen_backlog_is_the_system_s() -> TestResult {
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")?;
+    let listener = bind("127.0.0.1:0".parse()?)?;
+    let port = listener.local_addr()?.port();
+    // ss (iproute2) shows a listening socket's backlog as its Send-Q.
+    let out = std::process::Command::new("ss")
+        .args(["-Hltn", &format!("sport = :{port}")])
+        .output()?;
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    let send_q = shown.split_whitespace().nth(2).ok_or(shown.clone())?;
+    assert_eq!(send_q, somaxconn.trim(), "{shown}");
+    Ok(())
+}
+
+#[test]
+fn connections_are_capped_below_the_descriptor_limit() {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    let cap = connection_cap(usize::MAX) as u64;
+    assert!(
+        cap + RESERVED_DESCRIPTORS <= soft.max(RESERVED_DESCRIPTORS + 1),
+        "{cap} of {soft}"
+    );
+    assert_eq!(connection_cap(3), 3);
 }
 
 #[tokio::test(start_paused = true)]

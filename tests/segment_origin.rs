@@ -1,0 +1,205 @@
+//! Whole-binary tests of `routecast segment --serve`'s origin under
+//! resource pressure (issue 14, point 7): clients holding every descriptor
+//! the process may open never stop the segmenter. ffmpeg (to make the
+//! input) and prlimit (util-linux, to give the run a low descriptor limit)
+//! are required: a missing tool fails the test.
+
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs a tool that must be installed; panics with its stderr on failure.
+fn tool(name: &str, args: &[&str]) -> String {
+    let out = Command::new(name)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} must be installed (scripts/test installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `seconds` of 25 fps H.264 test pattern, a keyframe every second, as
+/// MPEG-TS.
+fn make(dir: &Path, seconds: u32) -> PathBuf {
+    let out = dir.join("in.ts");
+    let t = seconds.to_string();
+    let path = out.to_string_lossy().into_owned();
+    tool(
+        "ffmpeg",
+        &[
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=192x108:rate=25",
+            "-t",
+            &t,
+            "-c:v",
+            "libx264",
+            "-g",
+            "25",
+            "-sc_threshold",
+            "0",
+            "-preset",
+            "ultrafast",
+            "-f",
+            "mpegts",
+            "-y",
+            &path,
+        ],
+    );
+    out
+}
+
+/// Starts `cmd` (a `routecast segment … --serve 127.0.0.1:0`) and reads
+/// the port its origin bound from the first line it prints; the rest of its
+/// standard error is read on and returned by the thread.
+fn serving(cmd: &mut Command) -> (Child, u16, std::thread::JoinHandle<String>) {
+    let mut child = cmd.stderr(Stdio::piped()).spawn().expect("routecast runs");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("piped"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("stderr");
+    let port = first
+        .strip_prefix("routecast segment: serving http://127.0.0.1:")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no address served on: {first:?}"));
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = stderr.read_to_string(&mut rest);
+        rest
+    });
+    (child, port, rest)
+}
+
+/// The segment and part of the last `EXT-X-PART` of the playlist on disk.
+fn last_part_on_disk(playlist: &Path) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(playlist).ok()?;
+    let uri = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("#EXT-X-PART:"))?
+        .split("URI=\"")
+        .nth(1)?
+        .split('"')
+        .next()?;
+    let (m, n) = uri
+        .strip_prefix("seg")?
+        .strip_suffix(".ts")?
+        .split_once('.')?;
+    Some((m.parse().ok()?, n.parse().ok()?))
+}
+
+/// Calls `f` every 100 ms until it answers, for at most `seconds`.
+fn within<T>(seconds: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(t) = f() {
+            return Some(t);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The first line the origin answers on `c` within 2 s, if any.
+fn status_line(c: &mut TcpStream) -> Option<String> {
+    c.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let mut buf = [0u8; 256];
+    let n = c.read(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+    text.lines().next().map(str::to_string)
+}
+
+/// A run limited to 256 descriptors (soft and hard, so raising the soft
+/// limit cannot help) is flooded with 400 connections that each send half
+/// a request head and hold it: the segmenter keeps writing parts and
+/// publishing, connections past the origin's cap are answered 503, and
+/// the run ends cleanly. Margins: the flood is held 4 s (well within the
+/// 10 s head timeout) and the stream must advance by at least two parts
+/// (1 s of media at 0.5 s parts) in that time, on a loaded 2-core box.
+#[test]
+fn connections_up_to_the_descriptor_limit_never_stop_the_segmenter() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make(dir.path(), 40);
+    let out = dir.path().join("hls");
+    let (mut child, port, stderr) = serving(
+        Command::new("prlimit")
+            .arg("--nofile=256:256")
+            .arg(env!("CARGO_BIN_EXE_routecast"))
+            .arg("segment")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .args(["--realtime", "--target-duration", "1"])
+            .args(["--part-target", "0.5", "--serve", "127.0.0.1:0"]),
+    );
+    let playlist = out.join("index.m3u8");
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let before = within(15, || last_part_on_disk(&playlist)).expect("parts within 15 s");
+        let mut held = Vec::new();
+        for _ in 0..400 {
+            let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) else {
+                break;
+            };
+            let _ = c.write_all(b"GET /index.m3u8 HTTP/1.1\r\n");
+            held.push(c);
+        }
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(
+            child_alive(&mut child),
+            "the segmenter exited under {} held connections",
+            held.len()
+        );
+        let after = last_part_on_disk(&playlist).expect("a playlist");
+        assert!(
+            after.0 * 4 + after.1 >= before.0 * 4 + before.1 + 2,
+            "the stream stalled: {before:?} then {after:?} under {} connections",
+            held.len()
+        );
+        let refused = held
+            .iter_mut()
+            .rev()
+            .take(50)
+            .filter_map(status_line)
+            .filter(|l| l.starts_with("HTTP/1.1 503"))
+            .count();
+        assert!(refused > 0, "no connection past the cap was answered 503");
+        drop(held);
+        let served = within(5, || {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
+            c.write_all(b"GET /index.m3u8 HTTP/1.1\r\nHost: o\r\n\r\n")
+                .ok()?;
+            status_line(&mut c).filter(|l| l.starts_with("HTTP/1.1 200"))
+        });
+        assert!(served.is_some(), "served again once the flood is gone");
+    }));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("exits");
+    let said = stderr.join().unwrap_or_default();
+    if let Err(panic) = checked {
+        eprintln!("{said}");
+        std::panic::resume_unwind(panic);
+    }
+    assert!(
+        status.success(),
+        "SIGTERM ends the run cleanly: {status}\n{said}"
+    );
+}
+
+/// Whether `child` still runs.
+fn child_alive(child: &mut Child) -> bool {
+    matches!(child.try_wait(), Ok(None))
+}
