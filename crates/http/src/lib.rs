@@ -11,6 +11,9 @@
 //!   frames, so that a stalled connection is noticed while a live one may
 //!   run for days. Reconnecting is the caller's business.
 //!
+//! And one piece of serving: [`Refusal`] answers a connection a server
+//! will not serve (over its cap) and closes it without a reset.
+//!
 //! Failures are [`FetchError`]s, whose messages are those the redirector
 //! writes into its 502 answers.
 //!
@@ -53,6 +56,7 @@
 
 mod error;
 mod fetch;
+mod refusal;
 mod request;
 mod stream;
 #[cfg(test)]
@@ -60,5 +64,6 @@ mod testing;
 
 pub use error::{FetchError, HttpFailure};
 pub use fetch::{fetch, fetch_text, Fetched, TEXT_LIMIT};
+pub use refusal::{Refusal, REFUSAL_LINGER, REFUSAL_READ_BYTES};
 pub use request::RequestHead;
 pub use stream::BodyStream;

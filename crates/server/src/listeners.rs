@@ -17,8 +17,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use routecast_http::Refusal;
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::reload::{reload_loop, reload_on_hangup};
@@ -85,7 +85,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let refusing = Arc::new(Semaphore::new(REFUSING_AT_ONCE));
+    let refusal = Refusal::new(OVER_CAP, REFUSING_AT_ONCE);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -95,7 +95,7 @@ pub async fn serve(
                 let Ok((stream, peer)) = accepted else { continue };
                 let Ok(permit) = slots.clone().try_acquire_owned() else {
                     state.metrics.connection_refused();
-                    refuse(stream, &refusing);
+                    refusal.refuse(stream);
                     continue;
                 };
                 let conn = limits
@@ -175,44 +175,6 @@ const OVER_CAP: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
 /// Refused connections kept open at once to read what their client sends
 /// before closing (more are closed right after the 503 is written).
 const REFUSING_AT_ONCE: usize = 64;
-/// The longest a refused connection is kept open, and the most it is read.
-const REFUSAL_LINGER: Duration = Duration::from_millis(500);
-const REFUSAL_READ_BYTES: usize = 16 * 1024;
-
-/// Answers a connection over the cap with [`OVER_CAP`] and closes it,
-/// never with a bare reset: the 503 is written at once (it fits in a fresh
-/// socket's send buffer), then, while fewer than [`REFUSING_AT_ONCE`] are
-/// refused at once, what the client sends is read and dropped (up to
-/// [`REFUSAL_READ_BYTES`], for up to [`REFUSAL_LINGER`]) so that closing
-/// with its request unread does not reset the connection before the client
-/// has read the answer (nginx's lingering close). A refused connection
-/// costs a task for at most that long, and no request is parsed.
-fn refuse(stream: TcpStream, refusing: &Arc<Semaphore>) {
-    let Ok(permit) = refusing.clone().try_acquire_owned() else {
-        let _ = stream.try_write(OVER_CAP);
-        return;
-    };
-    tokio::spawn(async move {
-        let _ = tokio::time::timeout(REFUSAL_LINGER, linger(stream)).await;
-        drop(permit);
-    });
-}
-
-/// Writes the 503, ends the sending side, and reads until the client
-/// closes or [`REFUSAL_READ_BYTES`] were read.
-async fn linger(mut stream: TcpStream) {
-    if stream.write_all(OVER_CAP).await.is_err() || stream.shutdown().await.is_err() {
-        return;
-    }
-    let mut buf = [0u8; 2048];
-    let mut read = 0;
-    while read < REFUSAL_READ_BYTES {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => read += n,
-        }
-    }
-}
 
 /// Serves the admin endpoints until `shutdown` completes.
 pub async fn serve_admin(

@@ -2,18 +2,16 @@
 //! `Connection: close` and closed, counted, and said in a log line at most
 //! every [`LOG_EVERY`].
 //!
-//! The redirector refuses the same way (routecast-server's `listeners`):
-//! the two would share this code from a crate both depend on; until then it
-//! is written here for the origin, with fewer refusals lingering at once
+//! The answer and the lingering close are routecast-http's [`Refusal`], as
+//! for the redirector; the origin keeps fewer refusals lingering at once
 //! (each holds a descriptor the segment writer may need).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use routecast_http::Refusal;
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 
 /// What a connection over the cap reads before it is closed.
 const OVER_CAP: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
@@ -25,9 +23,6 @@ const OVER_CAP: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
 /// Refused connections kept open at once to read what their client sends
 /// before closing (more are closed right after the 503 is written).
 const REFUSING_AT_ONCE: usize = 16;
-/// The longest a refused connection is kept open, and the most it is read.
-const REFUSAL_LINGER: Duration = Duration::from_millis(500);
-const REFUSAL_READ_BYTES: usize = 16 * 1024;
 /// The least time between two log lines about refused connections.
 pub(crate) const LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -36,7 +31,7 @@ pub(crate) const LOG_EVERY: Duration = Duration::from_secs(10);
 pub(crate) struct Refusals {
     cap: usize,
     total: Arc<AtomicU64>,
-    lingering: Arc<Semaphore>,
+    refusal: Refusal,
     /// When the last log line was written and the total it said.
     said: Mutex<Option<(Instant, u64)>>,
 }
@@ -47,28 +42,17 @@ impl Refusals {
         Self {
             cap,
             total,
-            lingering: Arc::new(Semaphore::new(REFUSING_AT_ONCE)),
+            refusal: Refusal::new(OVER_CAP, REFUSING_AT_ONCE),
             said: Mutex::new(None),
         }
     }
 
     /// Answers `stream` with the 503 and closes it, never with a bare
-    /// reset: the answer is written at once (it fits in a fresh socket's
-    /// send buffer); then, while few are lingering, what the client sends
-    /// is read and dropped for a moment so that closing with its request
-    /// unread does not reset the connection before the client read the
-    /// answer (nginx's lingering close).
+    /// reset ([`Refusal::refuse`]), counted and said.
     pub(crate) fn refuse(&self, stream: TcpStream) {
         let total = self.total.fetch_add(1, Ordering::Relaxed) + 1;
         self.log(total);
-        let Ok(permit) = self.lingering.clone().try_acquire_owned() else {
-            let _ = stream.try_write(OVER_CAP);
-            return;
-        };
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(REFUSAL_LINGER, linger(stream)).await;
-            drop(permit);
-        });
+        self.refusal.refuse(stream);
     }
 
     /// One line on standard error for the first refusal and then at most
@@ -89,21 +73,5 @@ impl Refusals {
              ({total} in all): raise the descriptor limit (ulimit -n) or add origins",
             self.cap
         );
-    }
-}
-
-/// Writes the 503, ends the sending side, and reads until the client
-/// closes or [`REFUSAL_READ_BYTES`] were read.
-async fn linger(mut stream: TcpStream) {
-    if stream.write_all(OVER_CAP).await.is_err() || stream.shutdown().await.is_err() {
-        return;
-    }
-    let mut buf = [0u8; 2048];
-    let mut read = 0;
-    while read < REFUSAL_READ_BYTES {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => read += n,
-        }
     }
 }
