@@ -30,7 +30,9 @@ Examples:
   routecast segment http://enc-a/live.ts --backup http://enc-b/live.ts -o out
   # A backup per rendition (lo has none: no failover for it)
   routecast segment hi=http://enc-a/hi.ts lo=http://enc-a/lo.ts -o out \\
-      --backup hi=http://enc-b/hi.ts";
+      --backup hi=http://enc-b/hi.ts
+  # Give up an HTTP input silent or failing for 60 s (exit 69)
+  routecast segment http://enc-a/live.ts -o out --give-up-after 60";
 
 /// Arguments of `routecast segment`.
 #[derive(Debug, Args)]
