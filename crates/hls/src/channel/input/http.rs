@@ -79,7 +79,8 @@ impl HttpUrl {
 
 /// How an [`HttpStream`] waits: the longest silence before the stream is
 /// reopened, the back-off between attempts (doubling from the shortest
-/// to the longest, back to the shortest once data comes), and how long
+/// to the longest, back to the shortest once a connection has given data
+/// for as long as the longest wait), and how long
 /// without data before it gives up, if ever.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamTimings {
@@ -111,7 +112,7 @@ impl Default for StreamTimings {
 /// An HTTP GET whose body is a live transport stream. When the connection
 /// fails, ends, answers other than 200 (after redirects) or stays silent
 /// for 5 s, it is reopened after a back-off (0.25 s doubling to 10 s,
-/// reset by data): [`Read::read`] waits through outages and reports the
+/// back to 0.25 s once a connection has given data for 10 s): [`Read::read`] waits through outages and reports the
 /// end of the stream only when it gives up
 /// ([`StreamTimings::give_up_after`]).
 #[derive(Debug)]

@@ -81,6 +81,8 @@ pub(super) struct LiveBody {
     notices: NoticeSink,
     /// Since when no data came, if none came since the last attempt.
     outage: Option<Outage>,
+    /// When the body being read was connected.
+    connected_at: Instant,
     given_up: bool,
 }
 
@@ -101,6 +103,7 @@ impl LiveBody {
                 since: Instant::now(),
                 retries: 0,
             }),
+            connected_at: Instant::now(),
             given_up: false,
         }
     }
@@ -124,8 +127,7 @@ impl LiveBody {
             };
             match body.next_chunk().await {
                 Ok(Some(data)) => {
-                    self.backoff = self.timings.backoff_min;
-                    self.outage = None;
+                    self.delivered();
                     return Some(data);
                 }
                 Ok(None) => self.dropped(Failure::Ended).await,
@@ -154,8 +156,22 @@ impl LiveBody {
         }
     }
 
+    /// Data came: the outage is over; the back-off goes back to the
+    /// shortest once this connection has lasted the longest wait (a
+    /// source that answers a few bytes and closes is not retried in a
+    /// tight loop; a stream that ran for long is retried at once).
+    fn delivered(&mut self) {
+        self.outage = None;
+        if self.backoff > self.timings.backoff_min
+            && self.connected_at.elapsed() >= self.timings.backoff_max
+        {
+            self.backoff = self.timings.backoff_min;
+        }
+    }
+
     /// Posts a connection, with the outage it ends.
-    fn connected(&self) {
+    fn connected(&mut self) {
+        self.connected_at = Instant::now();
         let (retries, down) = self
             .outage
             .map_or((0, Duration::ZERO), |o| (o.retries, o.since.elapsed()));

@@ -105,6 +105,9 @@ enum Answer {
     Send(&'static [u8]),
     /// These bytes, then silence on the open connection.
     SendAndHold(&'static [u8]),
+    /// A 200 without length, then this chunk at once and every second,
+    /// this many times in all, then close.
+    Trickle(&'static [u8], u32),
 }
 
 /// Serves `answers`, one connection each, on a loopback port of the test's
@@ -148,6 +151,15 @@ async fn respond(mut socket: tokio::net::TcpStream, answer: Answer) {
             let _ = socket.write_all(bytes).await;
             std::future::pending::<()>().await;
         }
+        Answer::Trickle(chunk, times) => {
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await;
+            for i in 0..times {
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                let _ = socket.write_all(chunk).await;
+            }
+        }
     }
 }
 
@@ -170,7 +182,7 @@ fn the_default_timings_are_5_s_idle_and_a_back_off_of_0_25_to_10_s() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn attempts_back_off_from_0_25_s_doubling_to_10_s_and_data_resets_it() {
+async fn attempts_back_off_from_0_25_s_doubling_to_10_s_and_a_short_answer_does_not_reset_it() {
     let mut answers: Vec<Answer> = (0..9).map(|_| Answer::Close).collect();
     answers.push(Answer::Send(
         b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nG\x01\x02\x03",
@@ -181,12 +193,35 @@ async fn attempts_back_off_from_0_25_s_doubling_to_10_s_and_data_resets_it() {
     assert_eq!(&live.next().await.expect("data")[..], b"G\x01\x02\x03");
     assert_eq!(&live.next().await.expect("data")[..], b"G\x04\x05\x06");
     // Waits of 0.25, 0.5, 1, 2, 4, 8, 10, 10 and 10 s; then the body
-    // that came and ended: 0.25 s again.
+    // that came and ended at once: still 10 s (a source that answers a
+    // few bytes and closes is not retried every 0.25 s; until this
+    // change it was, 8 log lines a second).
     assert_eq!(
         drain(&mut came),
-        [0, 250, 750, 1_750, 3_750, 7_750, 15_750, 25_750, 35_750, 45_750, 46_000]
+        [0, 250, 750, 1_750, 3_750, 7_750, 15_750, 25_750, 35_750, 45_750, 55_750]
     );
     assert_eq!(live.reconnects().load(Ordering::Relaxed), 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_that_gave_data_for_the_longest_wait_resets_the_back_off() {
+    let (url, mut came) = script(vec![
+        Answer::Close,
+        Answer::Close,
+        Answer::Close,
+        // A chunk at once and every second for 10 s, then the close.
+        Answer::Trickle(b"G\x01\x02\x03", 11),
+        Answer::SendAndHold(b"HTTP/1.1 200 OK\r\n\r\nG\x04\x05\x06"),
+    ])
+    .await;
+    let mut live = LiveBody::new(&url, StreamTimings::default(), NoticeSink::ignore());
+    for _ in 0..11 {
+        assert_eq!(&live.next().await.expect("data")[..], b"G\x01\x02\x03");
+    }
+    assert_eq!(&live.next().await.expect("data")[..], b"G\x04\x05\x06");
+    // Waits of 0.25, 0.5 and 1 s; the stream then ran 10 s: 0.25 s again
+    // (not 2 s).
+    assert_eq!(drain(&mut came), [0, 250, 750, 1_750, 12_000]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -429,11 +464,12 @@ async fn each_failure_is_told_with_its_status_and_the_next_retry_and_the_outage_
     };
     assert_eq!(told[3], connected(3, 1_750));
     assert_eq!(told.len(), 4);
-    // The body ends: told, and the next connection is after one retry.
+    // The body ends: told, and the next connection is after one retry;
+    // the answer was short, so the back-off went on (2 s).
     assert_eq!(&live.next().await.expect("data")[..], b"more");
     assert_eq!(
         notices(),
-        [failed(None, "the stream ended", 250), connected(1, 250)]
+        [failed(None, "the stream ended", 2_000), connected(1, 2_000)]
     );
 }
 
