@@ -141,3 +141,52 @@ impl<I: Inputs> Inputs for NoticedInputs<'_, I> {
         self.inputs.give_back(source, chunk);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Inputs that never deliver.
+    struct Silent;
+
+    impl Inputs for Silent {
+        fn next(&mut self, _timeout: Duration) -> Arrival {
+            Arrival::Timeout
+        }
+
+        fn give_back(&mut self, _source: Source, _chunk: Vec<u8>) {}
+    }
+
+    #[test]
+    fn notices_reach_the_event_callback_under_the_name_of_their_input() {
+        let (sender, notices) = mpsc::channel();
+        let told = Mutex::new(Vec::new());
+        let events = |e: ChannelEvent<'_>| {
+            if let ChannelEvent::Input { input, notice } = e {
+                told.lock()
+                    .expect("lock")
+                    .push((input.to_owned(), notice.clone()));
+            }
+        };
+        let mut inputs = NoticedInputs {
+            inputs: Silent,
+            notices,
+            names: [Some("http://a/live.ts"), Some("http://b/live.ts")],
+            events: &events,
+        };
+        let gave_up = InputNotice::GaveUp {
+            url: "http://b/live.ts".into(),
+            after: Duration::from_secs(3),
+            error: "HTTP status 404".into(),
+        };
+        sender
+            .send((Source::Backup, gave_up.clone()))
+            .expect("send");
+        assert!(matches!(inputs.next(Duration::ZERO), Arrival::Timeout));
+        assert_eq!(
+            *told.lock().expect("lock"),
+            [("http://b/live.ts".to_owned(), gave_up)]
+        );
+    }
+}
