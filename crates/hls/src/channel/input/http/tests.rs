@@ -509,3 +509,44 @@ async fn a_source_never_reachable_gives_up_at_the_limit_and_ends() {
     );
     assert_eq!(live.next().await, None, "and stays so");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_silence_is_told_as_a_timeout_and_the_outage_counts_from_the_last_data() {
+    let (url, _came) = script(vec![
+        Answer::SendAndHold(b"HTTP/1.1 200 OK\r\n\r\nabc"),
+        Answer::SendAndHold(b""),
+        Answer::SendAndHold(b"HTTP/1.1 200 OK\r\n\r\ndef"),
+    ])
+    .await;
+    let (sink, notices) = kept();
+    let mut live = LiveBody::new(&url, StreamTimings::default(), sink);
+    assert_eq!(&live.next().await.expect("data")[..], b"abc");
+    assert_eq!(&live.next().await.expect("data")[..], b"def");
+    let u = url.with_port();
+    let timeout = |ms| InputNotice::Failed {
+        url: u.clone(),
+        status: None,
+        error: "no data within 5000 ms".into(),
+        retry_in: Duration::from_millis(ms),
+    };
+    assert_eq!(
+        notices(),
+        [
+            InputNotice::Connected {
+                url: u.clone(),
+                retries: 0,
+                down: Duration::ZERO,
+            },
+            // The body went silent: 5 s later, a timeout.
+            timeout(250),
+            // The head never came: 5 s more.
+            timeout(500),
+            // Down since the last data: 5 + 0.25 + 5 + 0.5 s.
+            InputNotice::Connected {
+                url: u.clone(),
+                retries: 2,
+                down: Duration::from_millis(10_750),
+            },
+        ]
+    );
+}
