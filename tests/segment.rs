@@ -1120,3 +1120,315 @@ fn low_latency_renditions_report_each_other_in_plain_and_blocking_playlists() {
     }
     assert!(status.success(), "{status}\n{said}");
 }
+
+// Issue 14, point 10: HTTP inputs say what happens; a run that yields no
+// segment fails. Sources are loopback servers on std threads.
+
+/// How a loopback source answers one connection, given its request line.
+enum SourceAnswer {
+    /// A whole answer without a body (a status, a redirect).
+    Head(String),
+    /// A 200 with these bytes, then the connection closes.
+    Stream(Vec<u8>),
+    /// A 200 with these bytes, then a reset (the request's head is left
+    /// unread, so that closing sends RST).
+    Reset(Vec<u8>),
+}
+
+/// A loopback HTTP source: each connection (numbered from 0) gets
+/// `answer(n, request line)`. Returns the port.
+fn http_source(answer: impl Fn(usize, &str) -> SourceAnswer + Send + Sync + 'static) -> u16 {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let answer = std::sync::Arc::new(answer);
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut c) = stream else { return };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                // Byte by byte: what is not read stays in the socket.
+                let line = read_line(&mut c);
+                let a = answer(n, line.trim_end());
+                if !matches!(a, SourceAnswer::Reset(_)) {
+                    // The whole head: closing with bytes unread resets.
+                    while read_line(&mut c).len() > 2 {}
+                }
+                let _ = match a {
+                    SourceAnswer::Head(head) => c.write_all(head.as_bytes()),
+                    SourceAnswer::Stream(bytes) | SourceAnswer::Reset(bytes) => {
+                        let head = "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\n\r\n";
+                        c.write_all(head.as_bytes())
+                            .and_then(|()| c.write_all(&bytes))
+                    }
+                };
+                // Time for the client to read what was sent before the
+                // close (or the reset).
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            });
+        }
+    });
+    port
+}
+
+/// One line of a request, read a byte at a time ("" at its end).
+fn read_line(c: &mut std::net::TcpStream) -> String {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\n") && std::io::Read::read(c, &mut byte).is_ok_and(|k| k == 1) {
+        line.push(byte[0]);
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+fn status_answer(status: &str) -> SourceAnswer {
+    SourceAnswer::Head(format!(
+        "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    ))
+}
+
+fn redirect_answer(status: &str, location: &str) -> SourceAnswer {
+    SourceAnswer::Head(format!(
+        "HTTP/1.1 {status}\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    ))
+}
+
+/// Runs `routecast segment ARGS`; its exit status (`None`: still running
+/// after `limit` seconds, then killed) and its standard error.
+fn segment_run(args: &[&str], limit: u64) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .arg("segment")
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("routecast runs");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let status = within(limit, || child.try_wait().expect("wait")).and_then(|s| s.code());
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    (status, reader.join().expect("stderr read"))
+}
+
+#[test]
+fn a_file_of_garbage_exits_65_saying_the_input_had_no_usable_stream() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let garbage = dir.path().join("garbage.ts");
+    // No 0x47 at all: nothing ever syncs.
+    std::fs::write(&garbage, vec![0x55u8; 100_000]).expect("write");
+    let out = dir.path().join("hls");
+    let (status, stderr) = segment_run(
+        &[
+            garbage.to_str().expect("utf-8"),
+            "-o",
+            out.to_str().expect("utf-8"),
+        ],
+        30,
+    );
+    assert_eq!(status, Some(65), "{stderr}");
+    let line = format!(
+        "routecast: {}: no segment written: the input had no usable stream",
+        garbage.display()
+    );
+    assert!(stderr.contains(&line), "{stderr}");
+    assert!(stderr.contains("100000 bytes skipped for sync"), "{stderr}");
+}
+
+#[test]
+fn an_http_source_that_404s_is_logged_with_url_status_and_retry_then_given_up_with_69() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = http_source(|_, _| status_answer("404 Not Found"));
+    let url = format!("http://127.0.0.1:{port}/live.ts");
+    let out = dir.path().join("hls");
+    let (status, stderr) = segment_run(
+        &[
+            &url,
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--give-up-after",
+            "2",
+        ],
+        30,
+    );
+    assert_eq!(status, Some(69), "EX_UNAVAILABLE: {stderr}");
+    let failure =
+        format!("routecast segment: input {url}: GET {url}: HTTP status 404; retrying in");
+    let retries: Vec<&str> = stderr.lines().filter(|l| l.starts_with(&failure)).collect();
+    // Attempts at 0, 0.25, 0.75, 1.75 and 2 s: one line each, the waits
+    // doubling (a dead source does not log in a tight loop); the last is
+    // cut to the limit (0.25 s less the time the attempts took).
+    let waits: Vec<&str> = retries.iter().map(|l| &l[failure.len()..]).collect();
+    assert_eq!(waits.len(), 4, "{stderr}");
+    assert_eq!(waits[..3], [" 0.25 s", " 0.5 s", " 1.0 s"], "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "routecast: {url}: source unreachable: no data from {url} for 2.0 s (--give-up-after); last: HTTP status 404"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_500_and_a_refused_port_are_logged_with_the_url_and_the_next_retry() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = http_source(|_, _| status_answer("500 Internal Server Error"));
+    let url = format!("http://127.0.0.1:{port}/live.ts");
+    let out = dir.path().join("a");
+    let (status, stderr) = segment_run(
+        &[
+            &url,
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--give-up-after",
+            "1",
+        ],
+        30,
+    );
+    assert_eq!(status, Some(69), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "input {url}: GET {url}: HTTP status 500; retrying in 0.25 s\n"
+        )),
+        "{stderr}"
+    );
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let url = format!("http://127.0.0.1:{port}/live.ts");
+    let out = dir.path().join("b");
+    let (status, stderr) = segment_run(
+        &[
+            &url,
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--give-up-after",
+            "1",
+        ],
+        30,
+    );
+    assert_eq!(status, Some(69), "{stderr}");
+    assert!(
+        stderr.contains(&format!("input {url}: GET {url}: cannot connect: Connection refused (os error 111); retrying in 0.25 s\n")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn redirects_301_then_302_lead_to_the_stream_which_is_segmented_valid() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = make(dir.path(), "in.ts", "libx264", 6, 25, &[]);
+    let bytes = std::fs::read(&file).expect("read");
+    let served = std::sync::atomic::AtomicBool::new(false);
+    let port = http_source(move |_, line| match line {
+        "GET /live.ts HTTP/1.1" => redirect_answer("301 Moved Permanently", "/moved/live.ts"),
+        // Relative to /moved/live.ts.
+        "GET /moved/live.ts HTTP/1.1" => redirect_answer("302 Found", "../final.ts?k=1"),
+        "GET /final.ts?k=1 HTTP/1.1" if !served.swap(true, std::sync::atomic::Ordering::SeqCst) => {
+            SourceAnswer::Stream(bytes.clone())
+        }
+        _ => status_answer("404 Not Found"),
+    });
+    let url = format!("http://127.0.0.1:{port}/live.ts");
+    let out = dir.path().join("hls");
+    let args = [
+        &url,
+        "-o",
+        out.to_str().expect("utf-8"),
+        "--target-duration",
+        "2",
+        "--give-up-after",
+        "1",
+    ];
+    let (status, stderr) = segment_run(&args, 60);
+    // The stream was read whole; then the source 404s and is given up.
+    assert_eq!(status, Some(69), "{stderr}");
+    let final_url = format!("http://127.0.0.1:{port}/final.ts?k=1");
+    assert!(
+        stderr.contains(&format!(
+            "routecast segment: input {url}: connected to {final_url}\n"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "input {url}: GET {final_url}: the stream ended; retrying in 0.25 s"
+        )),
+        "{stderr}"
+    );
+    let e = check_all(&out, "index.m3u8", 2.0);
+    let total: f64 = e.iter().map(|x| x.0).sum();
+    assert!((5.5..=6.5).contains(&total), "6 s of stream: {e:?}");
+}
+
+#[test]
+fn a_redirect_loop_is_logged_naming_the_chain_and_retried() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = http_source(|_, line| match line {
+        "GET /live.ts HTTP/1.1" => redirect_answer("302 Found", "/b.ts"),
+        _ => redirect_answer("307 Temporary Redirect", "/live.ts"),
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    let url = format!("{base}/live.ts");
+    let out = dir.path().join("hls");
+    let (status, stderr) = segment_run(
+        &[
+            &url,
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--give-up-after",
+            "1",
+        ],
+        30,
+    );
+    assert_eq!(status, Some(69), "{stderr}");
+    let line = format!(
+        "input {url}: GET {base}/b.ts: redirect loop: {url} -> {base}/b.ts -> {url}; retrying in 0.25 s\n"
+    );
+    assert!(stderr.contains(&line), "{stderr}");
+}
+
+#[test]
+fn a_stream_reset_midway_is_logged_and_the_reconnection_says_after_how_long() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = make(dir.path(), "in.ts", "libx264", 8, 25, &[]);
+    let bytes = std::fs::read(&file).expect("read");
+    let half = bytes.len() / 188 / 2 * 188;
+    let (first, second) = (bytes[..half].to_vec(), bytes[half..].to_vec());
+    let port = http_source(move |n, _| match n {
+        0 => SourceAnswer::Reset(first.clone()),
+        1 => SourceAnswer::Stream(second.clone()),
+        _ => status_answer("404 Not Found"),
+    });
+    let url = format!("http://127.0.0.1:{port}/live.ts");
+    let out = dir.path().join("hls");
+    let args = [
+        &url,
+        "-o",
+        out.to_str().expect("utf-8"),
+        "--target-duration",
+        "2",
+        "--give-up-after",
+        "1",
+    ];
+    let (status, stderr) = segment_run(&args, 60);
+    assert_eq!(status, Some(69), "{stderr}");
+    let reset = format!("input {url}: GET {url}: HTTP exchange failed: ");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains(&reset))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.ends_with("; retrying in 0.25 s"), "{line}");
+    let reconnected = format!("input {url}: connected to {url} (after 1 retry, down ");
+    assert!(stderr.contains(&reconnected), "{stderr}");
+    // Both halves reached the playlist: the 8 s of stream.
+    let e = check_all(&out, "index.m3u8", 2.0);
+    let total: f64 = e.iter().map(|x| x.0).sum();
+    assert!((7.5..=8.5).contains(&total), "8 s of stream: {e:?}");
+}

@@ -19,6 +19,9 @@ mod synth;
 pub const EX_USAGE: u8 = 64;
 /// Exit status for bad input data (sysexits.h EX_DATAERR).
 pub const EX_DATAERR: u8 = 65;
+/// Exit status for a source that could not be reached (sysexits.h
+/// EX_UNAVAILABLE).
+pub const EX_UNAVAILABLE: u8 = 69;
 /// Exit status for bad configuration (sysexits.h EX_CONFIG).
 pub const EX_CONFIG: u8 = 78;
 
@@ -76,6 +79,8 @@ pub enum Failure {
     Config(routecast_engine::ConfigError),
     /// Bad input data, e.g. a malformed line with --strict (exit 65).
     Data(String),
+    /// A source that could not be reached, e.g. an input given up (exit 69).
+    Unavailable(String),
     /// Anything else (exit 1).
     Other(anyhow::Error),
 }
@@ -146,6 +151,10 @@ fn report(f: Failure) -> ExitCode {
         Failure::Data(m) => {
             let _ = writeln!(err, "routecast: {m}");
             ExitCode::from(EX_DATAERR)
+        }
+        Failure::Unavailable(m) => {
+            let _ = writeln!(err, "routecast: {m}");
+            ExitCode::from(EX_UNAVAILABLE)
         }
         Failure::Other(e) => {
             if is_broken_pipe(&e) {

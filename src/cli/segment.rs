@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
+use routecast_hls::channel::input::InputOptions;
 use routecast_hls::channel::{
     parse_renditions, Channel, ChannelConfig, ChannelError, ChannelEvent, FailoverConfig,
     Publisher, RenditionInputs, RenditionSummary, RenditionsError, SystemClock, MASTER_PLAYLIST,
@@ -14,6 +16,9 @@ use routecast_hls::segmenter::LIVE_PLAYLIST;
 use routecast_hls::CutterConfig;
 
 use super::Failure;
+use outcome::Outcome;
+
+mod outcome;
 
 /// Examples shown after `routecast segment --help`.
 pub const EXAMPLES: &str = "\
@@ -25,7 +30,9 @@ Examples:
   routecast segment http://enc-a/live.ts --backup http://enc-b/live.ts -o out
   # A backup per rendition (lo has none: no failover for it)
   routecast segment hi=http://enc-a/hi.ts lo=http://enc-a/lo.ts -o out \\
-      --backup hi=http://enc-b/hi.ts";
+      --backup hi=http://enc-b/hi.ts
+  # Give up an HTTP input silent or failing for 60 s (exit 69)
+  routecast segment http://enc-a/live.ts -o out --give-up-after 60";
 
 /// Arguments of `routecast segment`.
 #[derive(Debug, Args)]
@@ -88,6 +95,12 @@ pub struct SegmentArgs {
     /// Health of the input again before it takes back, seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     recover_after: f64,
+    /// Give up an HTTP input after this many seconds without data (never
+    /// reachable, or gone): its stream ends properly and the run exits 69.
+    /// Without it, HTTP inputs are retried for ever (0.25 s doubling to
+    /// 10 s), each failure logged with the URL and the next retry.
+    #[arg(long, value_name = "SECONDS")]
+    give_up_after: Option<f64>,
     /// Accept HEVC CRA/BLA pictures as cut points (open GOP).
     #[arg(long)]
     allow_cra: bool,
@@ -107,14 +120,15 @@ pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
         None => ((0..renditions.len()).map(|_| None).collect(), None),
     };
     let channel = Channel::new(config(args), renditions, Arc::new(SystemClock::new()), stop);
+    let outcome = Outcome::default();
     channel
-        .run(publishers, &|event| report(event, args.quiet))
+        .run(publishers, &|event| report(event, args.quiet, &outcome))
         .map_err(failure)?;
     if let Some(origin) = origin {
         // Every rendition waited for the stop signal before returning.
         origin.join();
     }
-    Ok(())
+    outcome.failure()
 }
 
 /// What was wrong with the inputs and `--backup`s, in the flags' terms.
@@ -131,8 +145,16 @@ fn usage(e: &RenditionsError) -> String {
     }
 }
 
-/// `--window` and `--grace` must make a valid live playlist.
+/// `--window` and `--grace` must make a valid live playlist;
+/// `--give-up-after` is a positive number of seconds.
 fn check_window(args: &SegmentArgs) -> Result<(), Failure> {
+    if let Some(s) = args.give_up_after {
+        if !(s.is_finite() && s > 0.0 && s < 1e9) {
+            return Err(Failure::Usage(format!(
+                "--give-up-after {s}: expected a positive number of seconds"
+            )));
+        }
+    }
     if !(args.window.is_finite() && args.grace.is_finite() && args.grace >= 0.0) {
         return Err(Failure::Usage(
             "--window and --grace must be numbers of seconds".into(),
@@ -166,6 +188,10 @@ fn config(args: &SegmentArgs) -> ChannelConfig {
         failover: FailoverConfig {
             silence_ms: (args.failover_after * 1000.0) as u64,
             recover_ms: (args.recover_after * 1000.0) as u64,
+        },
+        inputs: InputOptions {
+            // Checked positive and finite by check_window.
+            give_up_after: args.give_up_after.map(Duration::from_secs_f64),
         },
     }
 }
@@ -203,9 +229,13 @@ fn serve(
     Ok((publishers.into_iter().map(Some).collect(), Some(origin)))
 }
 
-/// Prints what the channel tells (switches and the summary only unless
-/// `--quiet`; errors always).
-fn report(event: ChannelEvent<'_>, quiet: bool) {
+/// Prints what the channel tells (switches, connections and the summary
+/// only unless `--quiet`; errors always); `outcome` keeps what fails the
+/// run.
+fn report(event: ChannelEvent<'_>, quiet: bool, outcome: &Outcome) {
+    if let ChannelEvent::Finished(summary) = &event {
+        outcome.finished(summary);
+    }
     match event {
         ChannelEvent::Switched { input, to } if !quiet => {
             eprintln!("routecast segment: {input}: switched to the {to:?} input");
@@ -217,6 +247,7 @@ fn report(event: ChannelEvent<'_>, quiet: bool) {
             eprintln!("routecast segment: {}: {error}", path.display());
         }
         ChannelEvent::Finished(summary) if !quiet => print_summary(summary),
+        ChannelEvent::Input { input, notice } => outcome.input(input, notice, quiet),
         _ => {}
     }
 }

@@ -25,7 +25,7 @@ use crate::cutter::{CutterConfig, CutterStats};
 use crate::publish::Published;
 use crate::segmenter::{RenditionBoard, Segmenter, SegmenterConfig, SegmenterError, LIVE_PLAYLIST};
 use follow::{follow, Context};
-use input::{InputSpec, InputSpecError};
+use input::{InputNotice, InputOpener, InputOptions, InputSpec, InputSpecError, NoticedInputs};
 use reader::ReaderThreads;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -66,6 +66,8 @@ pub struct ChannelConfig {
     pub realtime: bool,
     /// When a backup takes over, and when the primary takes back.
     pub failover: FailoverConfig,
+    /// How inputs that can be lost (HTTP) give up, if ever.
+    pub inputs: InputOptions,
 }
 
 /// What happens in the channel, for the caller to report.
@@ -95,6 +97,14 @@ pub enum ChannelEvent<'a> {
     },
     /// A rendition's stream ended (and, when serving, it was told to stop).
     Finished(&'a RenditionSummary),
+    /// An input failed an attempt (and when it retries), connected, or
+    /// gave up (HTTP inputs).
+    Input {
+        /// The input, as given.
+        input: &'a str,
+        /// What happened.
+        notice: &'a InputNotice,
+    },
 }
 
 /// What a rendition did, once finished.
@@ -313,9 +323,17 @@ impl Channel {
         let mut segmenter = self.segmenter(dir, board, publish)?;
         let mut specs = vec![(Source::Primary, primary)];
         specs.extend(backup.map(|b| (Source::Backup, b)));
-        let mut inputs = ReaderThreads::start(specs, self.config.realtime, &self.clock)?;
+        let (opener, notices) = InputOpener::new(self.config.inputs);
+        let readers = ReaderThreads::start(specs, self.config.realtime, &self.clock, &opener)?;
+        let names = [Some(r.primary.as_str()), r.backup.as_deref()];
+        let mut inputs = NoticedInputs {
+            inputs: readers,
+            notices,
+            names,
+            events,
+        };
         let cx = Context {
-            names: [Some(r.primary.as_str()), r.backup.as_deref()],
+            names,
             failover: self.config.failover,
             clock: &*self.clock,
             stop: &self.stop,

@@ -47,6 +47,15 @@ pub enum FetchError {
         /// The status code.
         status: u16,
     },
+    /// A stream was answered with a redirect (301, 302, 303, 307 or 308)
+    /// naming where to go; following it is the caller's choice.
+    #[error("HTTP status {status} to {location}")]
+    Redirect {
+        /// The status code.
+        status: u16,
+        /// The `Location` field as sent (possibly relative).
+        location: String,
+    },
     /// A stream stayed silent (no connection, head or data) for too long.
     #[error("no data within {} ms", .limit.as_millis())]
     Idle {

@@ -26,7 +26,9 @@
 //! * **Bounded**: a [`fetch`] has a total time limit and a body limit; a
 //!   [`BodyStream`] has an idle limit on connecting, on the head and on
 //!   every frame.
-//! * **No redirects followed**: a 3xx is an answer like any other.
+//! * **No redirects followed**: a 3xx is an answer like any other; a
+//!   [`BodyStream`] tells a redirect's `Location`
+//!   ([`FetchError::Redirect`]) for its caller to follow or not.
 //! * hyper reads the response heads and chunked bodies: no HTTP parsing is
 //!   written here.
 //!

@@ -23,8 +23,10 @@ pub struct BodyStream {
 
 impl BodyStream {
     /// Sends a GET for `url` with `head`; the connection and the response
-    /// head must come within `idle`, and the status must be 200
-    /// ([`FetchError::Status`] otherwise).
+    /// head must come within `idle`, and the status must be 200: a
+    /// redirect with a `Location` (301, 302, 303, 307, 308) is
+    /// [`FetchError::Redirect`], not followed; any other status is
+    /// [`FetchError::Status`].
     pub async fn open(url: &str, head: &RequestHead, idle: Duration) -> Result<Self, FetchError> {
         let target = Target::parse(url)?;
         let (response, connection) = tokio::time::timeout(idle, send_get(&target, head))
@@ -36,6 +38,10 @@ impl BodyStream {
                 idle,
                 _connection: connection,
             }),
+            status @ (301 | 302 | 303 | 307 | 308) => match location(&response) {
+                Some(location) => Err(FetchError::Redirect { status, location }),
+                None => Err(FetchError::Status { status }),
+            },
             status => Err(FetchError::Status { status }),
         }
     }
@@ -57,6 +63,12 @@ impl BodyStream {
             }
         }
     }
+}
+
+/// The response's one `Location` field, if it is text.
+fn location(response: &hyper::Response<Incoming>) -> Option<String> {
+    let value = response.headers().get(hyper::header::LOCATION)?;
+    value.to_str().ok().map(str::to_owned)
 }
 
 #[cfg(test)]

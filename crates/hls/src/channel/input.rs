@@ -6,13 +6,26 @@
 use std::io::{self, Read};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::ts::PACKET_SIZE;
 #[cfg(feature = "http-input")]
 pub use http::{HttpStream, HttpUrl, StreamTimings};
+pub use notice::{InputNotice, NoticeSink};
+pub(crate) use notice::{InputOpener, NoticedInputs};
 
 #[cfg(feature = "http-input")]
 pub mod http;
+mod notice;
+
+/// How live inputs that can be lost (HTTP) behave, besides reconnecting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InputOptions {
+    /// Give up an HTTP input after this long without data (never
+    /// reachable, or gone): it then ends as a file does. `None`: retry for
+    /// ever (a live encoder may come back).
+    pub give_up_after: Option<Duration>,
+}
 
 /// An input named on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,14 +109,32 @@ impl InputSpec {
         Ok(InputSpec::File(PathBuf::from(s)))
     }
 
-    /// Opens the input. HTTP never ends: it reconnects (`HttpStream`).
+    /// Opens the input with the default options, telling nobody what
+    /// happens. HTTP never ends: it reconnects (`HttpStream`).
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+        self.open_with(&InputOptions::default(), NoticeSink::ignore())
+    }
+
+    /// Opens the input with `options`; an HTTP input posts its failures,
+    /// connections and giving up to `notices`.
+    #[cfg_attr(not(feature = "http-input"), allow(unused_variables))]
+    pub fn open_with(
+        &self,
+        options: &InputOptions,
+        notices: NoticeSink,
+    ) -> io::Result<Box<dyn Read + Send>> {
         Ok(match self {
             InputSpec::Stdin => Box::new(io::stdin()),
             InputSpec::File(p) => Box::new(std::fs::File::open(p)?),
             InputSpec::Udp(addr) => Box::new(Datagrams(udp(*addr)?)),
             #[cfg(feature = "http-input")]
-            InputSpec::Http(url) => Box::new(HttpStream::new(url.clone())?),
+            InputSpec::Http(url) => {
+                let timings = StreamTimings {
+                    give_up_after: options.give_up_after,
+                    ..StreamTimings::default()
+                };
+                Box::new(HttpStream::with_timings(url.clone(), timings, notices)?)
+            }
         })
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::clock::Clock;
 use super::failover::Source;
-use super::input::InputSpec;
+use super::input::{InputOpener, InputSpec};
 use super::pace::Pace;
 use super::ChannelError;
 use crate::ts::PACKET_SIZE;
@@ -57,16 +57,23 @@ pub(crate) fn slot(source: Source) -> usize {
 }
 
 impl ReaderThreads {
-    /// Opens each input (the primary first) and starts its reader.
+    /// Opens each input (the primary first) with `opener` and starts its
+    /// reader.
     pub(crate) fn start(
         inputs: Vec<(Source, InputSpec)>,
         realtime: bool,
         clock: &Arc<dyn Clock>,
+        opener: &InputOpener,
     ) -> Result<Self, ChannelError> {
         let (tx, rx) = mpsc::sync_channel::<Message>(8);
         let spares = inputs
             .into_iter()
-            .map(|(source, spec)| spawn(source, spec, realtime, clock.clone(), tx.clone()))
+            .map(|(source, spec)| {
+                let input = opener
+                    .open(source, &spec)
+                    .map_err(|error| ChannelError::Open { spec, error })?;
+                spawn(source, input, realtime, clock.clone(), tx.clone())
+            })
             .collect::<Result<_, _>>()?;
         Ok(Self { rx, spares })
     }
@@ -90,19 +97,16 @@ impl Inputs for ReaderThreads {
     }
 }
 
-/// Reads `spec` on a thread of its own, sending chunks (an empty one at the
+/// Reads `input` on a thread of its own, sending chunks (an empty one at the
 /// end), paced by the stream's PCR when `realtime`. Returns the channel
 /// that takes buffers back.
 fn spawn(
     source: Source,
-    spec: InputSpec,
+    input: Box<dyn Read + Send>,
     realtime: bool,
     clock: Arc<dyn Clock>,
     tx: SyncSender<Message>,
 ) -> Result<SyncSender<Vec<u8>>, ChannelError> {
-    let input = spec
-        .open()
-        .map_err(|error| ChannelError::Open { spec, error })?;
     // Chunks come back once read, so buffers are not allocated (and zeroed)
     // for every read.
     let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<u8>>(4);

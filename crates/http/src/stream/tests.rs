@@ -116,3 +116,28 @@ async fn a_stream_is_the_body_of_a_200_only() {
         assert_eq!(e.to_string(), format!("HTTP status {status}"));
     }
 }
+
+#[tokio::test]
+async fn a_redirect_tells_its_location_and_one_without_location_is_a_status() {
+    let (base, _heads) = serve(vec![
+        Reply::once(b"HTTP/1.1 301 Moved Permanently\r\nLocation: /b.ts\r\nContent-Length: 0\r\n\r\n"),
+        Reply::once(b"HTTP/1.1 308 Permanent Redirect\r\nLocation: http://h:81/c.ts\r\nContent-Length: 0\r\n\r\n"),
+        Reply::once(b"HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n"),
+    ])
+    .await;
+    let url = format!("{base}/live.ts");
+    let open = || BodyStream::open(&url, &SEGMENT, IDLE);
+    let e = open().await.expect_err("301");
+    assert!(
+        matches!(&e, FetchError::Redirect { status: 301, location } if location == "/b.ts"),
+        "{e:?}"
+    );
+    assert_eq!(e.to_string(), "HTTP status 301 to /b.ts");
+    let e = open().await.expect_err("308");
+    assert!(
+        matches!(&e, FetchError::Redirect { status: 308, location } if location == "http://h:81/c.ts"),
+        "{e:?}"
+    );
+    let e = open().await.expect_err("302 without Location");
+    assert!(matches!(e, FetchError::Status { status: 302 }), "{e:?}");
+}
