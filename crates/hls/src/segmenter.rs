@@ -7,8 +7,10 @@
 //! * With `archive`, `archive.m3u8` lists every segment (EXT-X-PLAYLIST-TYPE
 //!   EVENT, ENDLIST when the input ends) and no segment is deleted.
 //! * `EXT-X-PROGRAM-DATE-TIME` is anchored to the wall clock at the first
-//!   segment (and after each discontinuity) and then advances by the stream's
-//!   own durations, counted in 90 kHz ticks: it never drifts by rounding.
+//!   segment and then advances by the stream's own durations, counted in
+//!   90 kHz ticks: it never drifts by rounding. It never goes back (after
+//!   a discontinuity, a resume) and a live input's stays on the wall clock:
+//!   the rule is in [`dates`].
 //! * A restart resumes from `index.m3u8`: the media sequence continues and
 //!   the first new segment carries a discontinuity.
 //!
@@ -27,18 +29,19 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::cutter::{Cut, CutterConfig, CutterStats, Part, Segment, SegmentCutter};
-use crate::playlist::{MediaPlaylist, PartEntry, PlaylistError, SegmentEntry, Ticks, UnixMillis};
+use crate::playlist::{MediaPlaylist, PartEntry, PlaylistError, SegmentEntry, Ticks};
 use crate::publish::Published;
 use crate::store::{DeletionQueue, StoreError};
 use crate::ts::{TsError, PACKET_SIZE};
-use crate::Timestamp;
 pub use board::RenditionBoard;
+use dates::ProgramDates;
 use disk::{DiskWriter, Job};
 use rendition::BitRates;
 pub use rendition::Rendition;
-use resume::{open_archive, open_live};
+use resume::{listed_end_ms, open_archive, open_live};
 
 mod board;
+pub mod dates;
 mod disk;
 mod rendition;
 mod resume;
@@ -98,8 +101,8 @@ pub struct Segmenter {
     live: MediaPlaylist,
     archive: Option<MediaPlaylist>,
     deletions: DeletionQueue,
-    /// Wall time of the anchor, and the stream ticks since it.
-    anchor: Option<(u64, u64)>,
+    /// `EXT-X-PROGRAM-DATE-TIME` of the segments to come.
+    dates: ProgramDates,
     /// The next segment continues an earlier run: a discontinuity.
     resumed: bool,
     written: u64,
@@ -137,6 +140,7 @@ impl Segmenter {
             error,
         })?;
         let (live, resumed) = open_live(&config)?;
+        let dates = ProgramDates::after(listed_end_ms(&live));
         let archive = open_archive(&config)?;
         let disk = DiskWriter::new(config.dir.clone());
         Ok(Self {
@@ -145,7 +149,7 @@ impl Segmenter {
             config,
             live,
             archive,
-            anchor: None,
+            dates,
             resumed,
             written: 0,
             discontinuities: 0,
@@ -317,7 +321,7 @@ impl Segmenter {
         self.discontinuities += u64::from(discontinuity);
         let mut entry = SegmentEntry::new(name, Ticks(seg.duration));
         entry.discontinuity_before = discontinuity;
-        entry.program_date_time = Some(self.date(seg.duration, discontinuity, now_ms));
+        entry.program_date_time = Some(self.dates.next(seg.duration, discontinuity, now_ms));
         entry.bytes = Some(size);
         let pushed = self
             .live
@@ -343,19 +347,6 @@ impl Segmenter {
             self.disk.queue(Job::Delete(path))?;
         }
         Ok(())
-    }
-
-    /// `EXT-X-PROGRAM-DATE-TIME` of a segment of `duration` ticks completed
-    /// at `now_ms`: anchored to the wall clock at the first segment and
-    /// after each discontinuity, then advancing by the stream's durations.
-    fn date(&mut self, duration: u64, discontinuity: bool, now_ms: u64) -> UnixMillis {
-        let (anchor_ms, ticks) = match self.anchor {
-            Some(a) if !discontinuity => a,
-            // Live input: the segment just completed began its duration ago.
-            _ => (now_ms.saturating_sub(ms(duration)), 0),
-        };
-        self.anchor = Some((anchor_ms, ticks + duration));
-        UnixMillis(anchor_ms + ms(ticks))
     }
 
     /// Schedules the files of segments (and their parts) that left the live
@@ -466,11 +457,6 @@ impl Segmenter {
 /// The file name of part `k` of segment `seq`.
 fn part_name(seq: u64, k: u64) -> String {
     format!("seg{seq}.{k}.ts")
-}
-
-/// Milliseconds in `ticks` (90 kHz), rounded.
-fn ms(ticks: u64) -> u64 {
-    (ticks.saturating_mul(1000) + Timestamp::HZ / 2) / Timestamp::HZ
 }
 
 #[cfg(test)]

@@ -216,4 +216,90 @@ mod tests {
         }
         assert_eq!(clock.monotonic(), ms(3_960));
     }
+
+    /// The whole `--realtime` path on virtual time: `input` paced by its
+    /// video DTS (the testmux writes no PCR; an encoder's PCR runs a fixed
+    /// mux delay before it) into a segmenter stamping with the virtual wall
+    /// clock. Each segment as (PDT, EXTINF, virtual ms it was listed at).
+    fn realtime_run(input: &[u8]) -> Vec<(u64, u64, u64)> {
+        use crate::segmenter::{Segmenter, SegmenterConfig};
+        const T0: u64 = 1_764_000_000_000;
+        let dir = tempfile::tempdir().expect("tmp");
+        let config = SegmenterConfig {
+            dir: dir.path().to_path_buf(),
+            cutter: crate::cutter::CutterConfig::default(),
+            window_secs: 600.0,
+            grace_ms: 10_000,
+            archive: false,
+        };
+        let clock = ManualClock::new(T0);
+        let mut segmenter = Segmenter::open(config, T0).expect("open");
+        let mut pace = Pace::default();
+        let mut listed = Vec::new();
+        for p in input.chunks_exact(PACKET_SIZE) {
+            let p: &[u8; PACKET_SIZE] = p.try_into().expect("188");
+            if let Some(dts) = video_dts(p) {
+                pace.wait(dts, &clock);
+            }
+            let now = clock.wall_ms();
+            segmenter.push(p, now).expect("io").expect("valid");
+            let count = segmenter.live().segments().count();
+            listed.resize(count, now);
+        }
+        segmenter
+            .live()
+            .segments()
+            .zip(listed)
+            .map(|(e, at)| {
+                let pdt = e.program_date_time.expect("pdt").0;
+                (pdt, e.duration.rounded_millis(), at)
+            })
+            .collect()
+    }
+
+    /// The decode time of a video PES starting in `packet`.
+    fn video_dts(packet: &[u8; PACKET_SIZE]) -> Option<Timestamp> {
+        let p = Packet::parse(packet).ok()?;
+        if p.pid != crate::ts::Pid(crate::testmux::VIDEO_PID) || !p.payload_unit_start_indicator {
+            return None;
+        }
+        crate::pes::parse_header(p.payload).ok()?.decode_time()
+    }
+
+    /// Paced PDTs after a jump: strictly increasing, never overlapping, and
+    /// each segment's end (PDT + EXTINF) at the virtual time it was listed,
+    /// to 100 ms (it is complete when the next keyframe is due).
+    fn assert_on_the_wall_clock(segments: &[(u64, u64, u64)]) {
+        assert!(segments.len() >= 7, "{segments:?}");
+        for w in segments.windows(2) {
+            assert!(w[1].0 >= w[0].0 + w[0].1, "PDTs overlap: {segments:?}");
+        }
+        for &(pdt, extinf, at) in segments {
+            let end = pdt + extinf;
+            assert!(
+                end.abs_diff(at) <= 100,
+                "end {end} listed at {at}: {segments:?}"
+            );
+        }
+    }
+
+    /// An encoder restart (two encodes concatenated, the second from the
+    /// same PTS) read with `--realtime`: 48 s of media take 48 s, and the
+    /// PDTs stay on the wall clock.
+    #[test]
+    fn a_restart_read_in_real_time_stays_on_the_wall_clock() {
+        use crate::testmux::stream;
+        let mut input = stream(600, 50, 0, true);
+        input.extend(stream(600, 50, 0, true));
+        assert_on_the_wall_clock(&realtime_run(&input));
+    }
+
+    /// The same with a forward jump of 100 s between the two encodes.
+    #[test]
+    fn a_forward_jump_read_in_real_time_stays_on_the_wall_clock() {
+        use crate::testmux::stream;
+        let mut input = stream(600, 50, 0, true);
+        input.extend(stream(600, 50, 100 * SECOND, true));
+        assert_on_the_wall_clock(&realtime_run(&input));
+    }
 }

@@ -401,3 +401,123 @@ fn low_latency_renditions_report_each_other_as_last_published() {
     let on_disk = std::fs::read_to_string(dir.path().join("lo").join(LIVE_PLAYLIST)).expect("lo");
     assert_eq!(reports_in(&on_disk), want, "{on_disk}");
 }
+
+/// The archive's segments as (PDT ms, EXTINF ms, discontinuity before).
+fn dates(dir: &Path) -> Vec<(u64, u64, bool)> {
+    read(dir, ARCHIVE_PLAYLIST)
+        .segments()
+        .map(|e| {
+            let pdt = e.program_date_time.expect("every segment has a PDT").0;
+            (pdt, e.duration.rounded_millis(), e.discontinuity_before)
+        })
+        .collect()
+}
+
+/// Feeds `input`, `ms` of stream, as a live source would from `t0`: the
+/// packets spread evenly over `ms`. The time after the last.
+fn feed_at_real_time(s: &mut Segmenter, input: &[u8], ms: u64, t0: u64) -> u64 {
+    let count = (input.len() / PACKET_SIZE) as u64;
+    for (i, p) in input.chunks(PACKET_SIZE).enumerate() {
+        let now = t0 + i as u64 * ms / count;
+        let r = s.push(p.try_into().expect("188"), now).expect("io");
+        assert!(r.is_ok());
+    }
+    t0 + ms
+}
+
+/// File mode (read much faster than real time): each PDT is the previous
+/// PDT plus the previous EXTINF (to the rounding of a millisecond), across
+/// discontinuities too.
+fn assert_pdt_follows_extinf(dates: &[(u64, u64, bool)]) {
+    for w in dates.windows(2) {
+        let ((a, extinf, _), (b, _, _)) = (w[0], w[1]);
+        assert!(b > a, "PDT back or still: {dates:?}");
+        assert!(
+            (b - a).abs_diff(extinf) <= 1,
+            "{a} + {extinf} != {b}: {dates:?}"
+        );
+    }
+}
+
+/// An encoder restart in a file (two encodes concatenated, the second from
+/// the same PTS): the PDTs after the discontinuity go on, not 12 s back.
+#[test]
+fn a_restart_in_a_file_does_not_put_the_program_date_time_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), true), T0).expect("open");
+    let mut input = stream(300, 50, 0, true);
+    input.extend(stream(300, 50, 0, true));
+    let now = feed(&mut s, &input, T0);
+    s.finish(now).expect("finish");
+    let dates = dates(dir.path());
+    assert_eq!(dates.iter().filter(|d| d.2).count(), 1, "{dates:?}");
+    assert_pdt_follows_extinf(&dates);
+}
+
+/// A forward jump of 10 minutes in a file: the PDTs go on by the durations,
+/// not 10 minutes ahead.
+#[test]
+fn a_forward_jump_in_a_file_keeps_the_program_date_time_going_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), true), T0).expect("open");
+    let mut input = stream(300, 50, 0, true);
+    input.extend(stream(300, 50, 600 * 90_000, true));
+    let now = feed(&mut s, &input, T0);
+    s.finish(now).expect("finish");
+    let dates = dates(dir.path());
+    assert_eq!(dates.iter().filter(|d| d.2).count(), 1, "{dates:?}");
+    assert_pdt_follows_extinf(&dates);
+}
+
+/// A restart of routecast on an existing playlist whose PDTs ran ahead of
+/// the wall clock (a file segmented faster than real time): the new run's
+/// first PDT is not before the end of the last segment listed.
+#[test]
+fn a_resumed_run_never_puts_the_program_date_time_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    {
+        let mut s = Segmenter::open(config(dir.path(), false), T0).expect("open");
+        feed(&mut s, &stream(1500, 50, 0, true), T0);
+    }
+    let before = read(dir.path(), LIVE_PLAYLIST);
+    let last = before.segments().last().expect("segments");
+    let end = last.program_date_time.expect("pdt").0 + last.duration.rounded_millis();
+    // Restarted 1 s later on the wall clock, 50 s before the last PDT.
+    let mut s = Segmenter::open(config(dir.path(), false), T0 + 1_000).expect("resume");
+    let now = feed(&mut s, &stream(300, 50, 0, true), T0 + 1_000);
+    s.finish(now).expect("finish");
+    let after = read(dir.path(), LIVE_PLAYLIST);
+    let first_new = after
+        .segments()
+        .find(|e| e.discontinuity_before)
+        .expect("the resumed segment");
+    assert_eq!(
+        first_new.program_date_time,
+        Some(crate::playlist::UnixMillis(end))
+    );
+}
+
+/// A live input that lost 30 s without a timestamp jump (its encoder
+/// stalled and carried on): its PDT is moved forward onto the wall clock,
+/// where the PDT of a live segment belongs (its end within `MAX_LAG_MS` of
+/// when it was published).
+#[test]
+fn a_live_input_that_falls_behind_is_put_back_on_the_wall_clock() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), true), T0).expect("open");
+    let input = stream(600, 50, 0, true);
+    let (first, second) = input.split_at(input.len() / 2 / PACKET_SIZE * PACKET_SIZE);
+    let now = feed_at_real_time(&mut s, first, 12_000, T0);
+    let now = feed_at_real_time(&mut s, second, 12_000, now + 30_000);
+    s.finish(now).expect("finish");
+    let dates = dates(dir.path());
+    let (pdt, extinf, _) = *dates.last().expect("segments");
+    let end = pdt + extinf;
+    assert!(
+        end.abs_diff(now) <= dates::MAX_LAG_MS,
+        "{end} vs {now}: {dates:?}"
+    );
+    for w in dates.windows(2) {
+        assert!(w[1].0 >= w[0].0 + w[0].1, "{dates:?}");
+    }
+}
