@@ -171,14 +171,17 @@ fn publication_never_waits_for_the_disk() {
     let done = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let record = done.clone();
     let real = dir.path().to_path_buf();
-    s.disk = DiskWriter::with(Box::new(move |job| {
-        let _ = stuck.recv();
-        if let Job::Write { name, bytes } = job {
-            crate::store::write_atomic(&real, name, bytes)?;
-            record.lock().expect("lock").push(name.clone());
-        }
-        Ok(())
-    }))
+    s.disk = DiskWriter::with(
+        Box::new(move |job| {
+            let _ = stuck.recv();
+            if let Job::Write { name, bytes } = job {
+                crate::store::write_atomic(&real, name, bytes)?;
+                record.lock().expect("lock").push(name.clone());
+            }
+            Ok(())
+        }),
+        outage::RetryPolicy::default(),
+    )
     .expect("writer");
     let states = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Published>::new()));
     let seen = states.clone();
@@ -520,4 +523,160 @@ fn a_live_input_that_falls_behind_is_put_back_on_the_wall_clock() {
     for w in dates.windows(2) {
         assert!(w[1].0 >= w[0].0 + w[0].1, "{dates:?}");
     }
+}
+
+/// A disk that fails every write of a file whose name passes `fails` while
+/// `full` is set, with ENOSPC, as a full file system does; else the real
+/// directory. Retries every few milliseconds.
+fn faulty_disk(
+    dir: &Path,
+    full: &std::sync::Arc<AtomicBool>,
+    fails: fn(&str) -> bool,
+) -> DiskWriter {
+    let (real, full) = (dir.to_path_buf(), full.clone());
+    let runner: disk::Runner = Box::new(move |job| match job {
+        Job::Write { name, .. } if full.load(Ordering::SeqCst) && fails(name) => {
+            Err(crate::store::StoreError::Io {
+                operation: crate::store::Operation::Write,
+                path: real.join(name),
+                error: std::io::Error::from_raw_os_error(28),
+            })
+        }
+        Job::Write { name, bytes } => crate::store::write_atomic(&real, name, bytes),
+        Job::Delete(path) => std::fs::remove_file(path).or(Ok(())),
+        Job::Flush(_) => Ok(()),
+    });
+    let policy = outage::RetryPolicy {
+        first: std::time::Duration::from_millis(1),
+        max: std::time::Duration::from_millis(4),
+        attempts_when_finishing: 3,
+    };
+    DiskWriter::with(runner, policy).expect("writer")
+}
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Polls `f` every millisecond for up to 10 s.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..10_000 {
+        if f() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    panic!("never: {what}");
+}
+
+/// Every URI of the playlist `name` on disk is a file there; the playlist.
+fn listed_files_exist(dir: &Path, name: &str) -> MediaPlaylist {
+    let p = read(dir, name);
+    for e in p.segments() {
+        assert!(
+            dir.join(&e.uri).exists(),
+            "{name} lists a missing {}",
+            e.uri
+        );
+    }
+    p
+}
+
+/// A full disk mid-run: the playlist on disk stays the last valid one, the
+/// segments cut meanwhile are dropped (not listed), memory stays bounded;
+/// when space returns, publishing resumes with a discontinuity and the
+/// media sequence going on.
+#[test]
+fn a_full_disk_is_waited_out_and_publishing_resumes_after_a_discontinuity() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = config(dir.path(), true);
+    c.cutter.target_duration = 2;
+    c.window_secs = 600.0;
+    let mut s = Segmenter::open(c, T0).expect("open");
+    let full = std::sync::Arc::new(AtomicBool::new(false));
+    s.disk = faulty_disk(dir.path(), &full, |_| true);
+    s.on_publish(|_| {}).expect("disk thread");
+    let input = stream(1500, 50, 0, true); // 60 s, 2 s GOPs
+    let third = input.len() / 3 / PACKET_SIZE * PACKET_SIZE;
+    let now = feed_at_real_time(&mut s, &input[..third], 20_000, T0);
+    s.flush().expect("flush");
+    let before = listed_files_exist(dir.path(), LIVE_PLAYLIST);
+    full.store(true, Ordering::SeqCst);
+    let (outage, after) = input[third..].split_at(third);
+    let (first_bit, rest) = outage.split_at(outage.len() / 4 / PACKET_SIZE * PACKET_SIZE);
+    let now = feed_at_real_time(&mut s, first_bit, 5_000, now);
+    eventually("the disk is seen stalled", || s.disk.stalled());
+    let now = feed_at_real_time(&mut s, rest, 15_000, now);
+    // Throughout: the playlist on disk is valid, whole, and lists only
+    // files that are there; the media waiting is bounded.
+    let during = listed_files_exist(dir.path(), LIVE_PLAYLIST);
+    assert!(during.segments().count() >= before.segments().count());
+    assert!(s.pending_bytes <= MAX_BACKLOG_BYTES, "{}", s.pending_bytes);
+    assert!(
+        s.segments_dropped() >= 5,
+        "{} dropped",
+        s.segments_dropped()
+    );
+    full.store(false, Ordering::SeqCst);
+    eventually("the disk writes again", || !s.disk.stalled());
+    let now = feed_at_real_time(&mut s, after, 20_000, now);
+    s.finish(now).expect("finish");
+    for name in [LIVE_PLAYLIST, ARCHIVE_PLAYLIST] {
+        let p = listed_files_exist(dir.path(), name);
+        let entries: Vec<&SegmentEntry> = p.segments().collect();
+        for w in entries.windows(2) {
+            assert_eq!(w[1].sequence, w[0].sequence + 1, "{name}");
+        }
+        let tags: Vec<u64> = entries
+            .iter()
+            .filter(|e| e.discontinuity_before)
+            .map(|e| e.sequence)
+            .collect();
+        assert_eq!(tags.len(), 1, "one discontinuity, after the gap: {name}");
+        assert!(p.is_ended());
+        // Listed: the media before the outage and after it, not all 30.
+        let total = p.total_duration().0 / 90_000;
+        assert!((30..=50).contains(&total), "{total} s listed in {name}");
+    }
+    assert_eq!(s.discontinuities_written(), 1);
+}
+
+/// The directory removed mid-run is created again and publishing goes on.
+#[test]
+fn a_removed_output_directory_comes_back() {
+    let parent = tempfile::tempdir().expect("tmp");
+    let dir = parent.path().join("out");
+    let mut s = Segmenter::open(config(&dir, false), T0).expect("open");
+    s.on_publish(|_| {}).expect("disk thread");
+    let input = stream(750, 50, 0, true);
+    let half = input.len() / 2 / PACKET_SIZE * PACKET_SIZE;
+    let now = feed_at_real_time(&mut s, &input[..half], 15_000, T0);
+    s.flush().expect("flush");
+    std::fs::remove_dir_all(&dir).expect("remove");
+    let now = feed_at_real_time(&mut s, &input[half..], 15_000, now);
+    s.finish(now).expect("finish");
+    let p = read(&dir, LIVE_PLAYLIST);
+    assert!(p.is_ended());
+    assert!(dir.join(&p.segments().last().expect("listed").uri).exists());
+}
+
+/// Finishing while the disk still refuses segments: the writes are given
+/// up, `finish` fails (the process exits non-zero) and the playlist says
+/// the stream ended when it can be written (here, a disk with room for a
+/// playlist and not for a segment).
+#[test]
+fn finishing_on_a_failing_disk_gives_up_and_ends_the_playlist() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), false), T0).expect("open");
+    let full = std::sync::Arc::new(AtomicBool::new(false));
+    s.disk = faulty_disk(dir.path(), &full, |name| name.ends_with(".ts"));
+    s.on_publish(|_| {}).expect("disk thread");
+    let input = stream(500, 50, 0, true);
+    let now = feed_at_real_time(&mut s, &input, 20_000, T0);
+    s.flush().expect("flush");
+    full.store(true, Ordering::SeqCst);
+    let finished = s.finish(now);
+    assert!(
+        matches!(&finished, Err(SegmenterError::Store(e)) if e.to_string().contains("os error 28")),
+        "{finished:?}"
+    );
+    assert!(read(dir.path(), LIVE_PLAYLIST).is_ended());
 }
