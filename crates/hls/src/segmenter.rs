@@ -18,17 +18,13 @@
 //!   own: a state is published as soon as it is made, and the
 //!   media not on disk yet goes with it ([`Published::pending_media`]).
 //!   [`Segmenter::flush`] waits for the disk; [`Segmenter::finish`] does.
-//! * Disk trouble (full, read-only, the directory removed) is waited out:
-//!   the failed write is retried with back-off (0.5 s doubling to 8 s; a
-//!   removed directory is created again) and the last playlist written
-//!   stays in place. While the disk is stalled, or more than
-//!   [`MAX_BACKLOG_BYTES`] of media wait for it, the segments that follow
-//!   are dropped (counted: [`Segmenter::segments_dropped`]), neither
-//!   written nor listed, from the next segment boundary until the disk has
-//!   caught up; the first segment listed after the gap carries a
-//!   discontinuity, and the media sequence goes on. Only
-//!   [`Segmenter::finish`] gives a write up (after 5 attempts, about 15 s),
-//!   then writes the playlists with ENDLIST if it can, and fails.
+//! * Disk trouble (full, read-only, removed) is waited out: a failed write
+//!   is retried, 0.5 s doubling to 8 s, the directory created again, the
+//!   last playlist left in place. Meanwhile segments (from the next
+//!   boundary, or past [`MAX_BACKLOG_BYTES`]) are dropped, not listed
+//!   ([`Segmenter::segments_dropped`]); the first listed after the gap
+//!   follows a discontinuity. Only [`Segmenter::finish`] gives up (after
+//!   5 attempts, ~15 s), ending the playlists if it can, and fails.
 //!
 //! Time is an argument (`now_ms`, wall-clock milliseconds since the epoch):
 //! the segmenter reads no clock.
@@ -44,6 +40,8 @@ use crate::playlist::{MediaPlaylist, PartEntry, PlaylistError, SegmentEntry, Tic
 use crate::publish::Published;
 use crate::store::{DeletionQueue, StoreError};
 use crate::ts::{TsError, PACKET_SIZE};
+use backlog::Drops;
+pub use backlog::MAX_BACKLOG_BYTES;
 pub use board::RenditionBoard;
 use dates::ProgramDates;
 use disk::{DiskWriter, Job};
@@ -51,6 +49,7 @@ use rendition::BitRates;
 pub use rendition::Rendition;
 use resume::{listed_end_ms, open_archive, open_live};
 
+mod backlog;
 mod board;
 pub mod dates;
 mod disk;
@@ -77,11 +76,6 @@ pub struct SegmenterConfig {
     /// Keep every segment and list them all in `archive.m3u8`.
     pub archive: bool,
 }
-
-/// Media waiting for a stalled disk beyond which the segments that follow
-/// are dropped (64 MiB: minutes of a typical live rendition, and memory
-/// bounded whatever the outage lasts).
-pub const MAX_BACKLOG_BYTES: usize = 64 << 20;
 
 /// Why the segmenter stopped.
 #[derive(Debug, thiserror::Error)]
@@ -130,12 +124,8 @@ pub struct Segmenter {
     pending: VecDeque<(u64, String, Bytes)>,
     /// The bytes in `pending`.
     pending_bytes: usize,
-    /// The disk is stalled: the segment being cut is dropped.
-    dropping: bool,
-    /// Segments dropped while the disk was stalled.
-    dropped: u64,
-    /// Segments were dropped: the next one listed follows a discontinuity.
-    gap: bool,
+    /// Segments dropped while the disk is stalled.
+    drops: Drops,
     last_segment: Option<u64>,
     last_part: Option<(u64, u64)>,
     publish: Option<Box<dyn FnMut(Published) + Send>>,
@@ -181,9 +171,7 @@ impl Segmenter {
             disk,
             pending: VecDeque::new(),
             pending_bytes: 0,
-            dropping: false,
-            dropped: 0,
-            gap: false,
+            drops: Drops::default(),
             last_segment: None,
             last_part: None,
             publish: None,
@@ -295,7 +283,7 @@ impl Segmenter {
     /// Segments dropped, neither written nor listed, because the disk was
     /// stalled (full, read-only, removed) or too far behind.
     pub fn segments_dropped(&self) -> u64 {
-        self.dropped
+        self.drops.dropped
     }
 
     /// Old segments that could not be deleted.
@@ -330,7 +318,7 @@ impl Segmenter {
     /// Writes a part and lists it; the playlist is written and published
     /// only if `publish` (else the segment that follows does it).
     fn write_part(&mut self, part: Part, publish: bool) -> Result<(), SegmenterError> {
-        if self.dropping {
+        if self.drops.dropping {
             return Ok(());
         }
         let seq = self.live.next_sequence().unwrap_or(u64::MAX);
@@ -354,17 +342,16 @@ impl Segmenter {
 
     fn write(&mut self, seg: Segment, now_ms: u64) -> Result<(), SegmenterError> {
         let behind = self.disk_behind();
-        if std::mem::replace(&mut self.dropping, behind) {
-            self.dropped += 1;
-            self.gap = true;
+        if self.drops.segment_completed(behind) {
             return Ok(());
         }
         let seq = self.live.next_sequence().unwrap_or(u64::MAX);
         let name = format!("seg{seq}.ts");
         let size = seg.bytes.len() as u64;
         self.write_media(&name, seg.bytes)?;
-        let discontinuity =
-            seg.discontinuity || std::mem::take(&mut self.resumed) || std::mem::take(&mut self.gap);
+        let discontinuity = seg.discontinuity
+            || std::mem::take(&mut self.resumed)
+            || std::mem::take(&mut self.drops.gap);
         self.discontinuities += u64::from(discontinuity);
         let mut entry = SegmentEntry::new(name, Ticks(seg.duration));
         entry.discontinuity_before = discontinuity;
@@ -420,23 +407,6 @@ impl Segmenter {
         self.pending_bytes += bytes.len();
         self.pending.push_back((ticket, name.to_owned(), bytes));
         Ok(())
-    }
-
-    /// Whether the disk is stalled or too far behind to take more media:
-    /// the next segment is dropped then.
-    fn disk_behind(&mut self) -> bool {
-        self.forget_written();
-        self.disk.stalled() || self.pending_bytes > MAX_BACKLOG_BYTES
-    }
-
-    /// Lets go of the media the disk has.
-    fn forget_written(&mut self) {
-        let done = self.disk.done();
-        while self.pending.front().is_some_and(|(t, _, _)| *t <= done) {
-            if let Some((_, _, bytes)) = self.pending.pop_front() {
-                self.pending_bytes -= bytes.len();
-            }
-        }
     }
 
     /// Queues the playlists for the disk, after the media they list, and

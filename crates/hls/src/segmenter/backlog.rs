@@ -1,0 +1,54 @@
+//! The media waiting for the disk, and when there is too much of it: while
+//! the disk is stalled (a write failing and retried) or more than
+//! [`MAX_BACKLOG_BYTES`] wait, the segments that follow are dropped rather
+//! than kept in memory (see the [segmenter](super) documentation).
+
+use super::Segmenter;
+
+/// Media waiting for a stalled disk beyond which the segments that follow
+/// are dropped (64 MiB: minutes of a typical live rendition, and memory
+/// bounded whatever the outage lasts).
+pub const MAX_BACKLOG_BYTES: usize = 64 << 20;
+
+/// The segments dropped while the disk is stalled.
+#[derive(Debug, Default)]
+pub(super) struct Drops {
+    /// The segment being cut is dropped (decided at its start).
+    pub(super) dropping: bool,
+    /// Segments dropped so far.
+    pub(super) dropped: u64,
+    /// Segments were dropped: the next one listed follows a discontinuity.
+    pub(super) gap: bool,
+}
+
+impl Drops {
+    /// A segment is complete, the disk `behind` or not: whether to drop
+    /// it (it was cut while dropping); the next one is dropped if `behind`.
+    pub(super) fn segment_completed(&mut self, behind: bool) -> bool {
+        let drop = std::mem::replace(&mut self.dropping, behind);
+        if drop {
+            self.dropped += 1;
+            self.gap = true;
+        }
+        drop
+    }
+}
+
+impl Segmenter {
+    /// Whether the disk is stalled or too far behind to take more media:
+    /// the next segment is dropped then.
+    pub(super) fn disk_behind(&mut self) -> bool {
+        self.forget_written();
+        self.disk.stalled() || self.pending_bytes > MAX_BACKLOG_BYTES
+    }
+
+    /// Lets go of the media the disk has.
+    pub(super) fn forget_written(&mut self) {
+        let done = self.disk.done();
+        while self.pending.front().is_some_and(|(t, _, _)| *t <= done) {
+            if let Some((_, _, bytes)) = self.pending.pop_front() {
+                self.pending_bytes -= bytes.len();
+            }
+        }
+    }
+}
