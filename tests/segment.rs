@@ -1252,3 +1252,177 @@ fn a_restart_read_in_real_time_takes_its_time_and_stays_on_the_wall_clock() {
         1
     );
 }
+
+/// A tmpfs of `size` mounted at `path` for a test, unmounted when dropped
+/// (also when the test fails). Mounting needs root, as in the test
+/// container; a test that cannot mount fails and says why.
+struct Tmpfs {
+    path: PathBuf,
+}
+
+impl Tmpfs {
+    fn mount(path: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(path).expect("mount point");
+        let options = format!("size={size}");
+        let o = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &options, "tmpfs"])
+            .arg(path)
+            .output()
+            .expect("mount runs");
+        assert!(
+            o.status.success(),
+            "mount -t tmpfs needs root (the test container runs as root): {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        Tmpfs {
+            path: path.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+/// Fills the file system of `dir` with a file `filler` until it is full.
+fn fill(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).expect("filler");
+    let block = vec![0u8; 64 << 10];
+    while f.write_all(&block).is_ok() {}
+    let _ = f.write_all(&[0]); // the last bytes that fit
+    path
+}
+
+/// What every snapshot of a live playlist must be, whatever the disk did:
+/// hls-parser strict reads it, and every segment it lists is on disk.
+fn valid_on_disk(out: &Path, text: &str, snapshot: &Path) {
+    std::fs::write(snapshot, text).expect("snapshot");
+    hls_parser_dates(&[snapshot.to_path_buf()]);
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        assert!(
+            out.join(line).exists(),
+            "{line} listed, not on disk:\n{text}"
+        );
+    }
+}
+
+/// The output's tmpfs fills up mid-run (a live `--realtime` run serving
+/// its origin): the playlist on disk stays valid throughout and lists only
+/// segments on disk; once space is freed, publishing resumes with a
+/// DISCONTINUITY and the media sequence going on, and the stream ends with
+/// ENDLIST. Margins: the disk is full from 8 s to 18 s of a 30 s input,
+/// with 2 s segments: at least 3 segments are cut in the outage on a
+/// loaded machine, and the run has 12 s after it.
+#[test]
+fn a_full_disk_mid_run_is_survived_and_publishing_resumes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make(dir.path(), "in.ts", "libx264", 30, 50, &[]);
+    let mount = Tmpfs::mount(&dir.path().join("disk"), "4m");
+    let out = mount.path.join("hls");
+    let (mut child, _port, stderr) = serving(
+        Command::new(env!("CARGO_BIN_EXE_routecast"))
+            .arg("segment")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .args([
+                "--realtime",
+                "--target-duration",
+                "2",
+                "--window",
+                "120",
+                "--grace",
+                "130",
+            ])
+            .args(["--serve", "127.0.0.1:0"]),
+    );
+    let started = std::time::Instant::now();
+    let at = |s: u64| {
+        let wait = std::time::Duration::from_secs(s).saturating_sub(started.elapsed());
+        std::thread::sleep(wait);
+    };
+    at(8);
+    let filler = fill(&mount.path);
+    let mut snapshots = 0;
+    while started.elapsed() < std::time::Duration::from_secs(18) {
+        let text = std::fs::read_to_string(out.join("index.m3u8")).expect("still there");
+        valid_on_disk(&out, &text, &dir.path().join("snapshot.m3u8"));
+        snapshots += 1;
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert!(snapshots >= 10);
+    std::fs::remove_file(&filler).expect("free the space");
+    at(32);
+    terminate(&child);
+    assert!(child.wait().expect("exits").success());
+    let log = stderr.join().expect("stderr");
+    assert!(
+        log.contains("No space left on device") && log.contains("errno 28"),
+        "{log}"
+    );
+    assert!(log.contains("writing to"), "recovery not logged: {log}");
+    let text = std::fs::read_to_string(out.join("index.m3u8")).expect("playlist");
+    valid_on_disk(&out, &text, &dir.path().join("snapshot.m3u8"));
+    assert!(text.contains("#EXT-X-ENDLIST"), "{text}");
+    let e = entries(&out.join("index.m3u8"));
+    assert_eq!(e.iter().filter(|x| x.1).count(), 1, "{text}");
+    let numbers: Vec<u64> = e
+        .iter()
+        .map(|x| {
+            x.2.trim_start_matches("seg")
+                .trim_end_matches(".ts")
+                .parse()
+                .expect("segN.ts")
+        })
+        .collect();
+    assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "{numbers:?}");
+    let listed: f64 = e.iter().map(|x| x.0).sum();
+    assert!(
+        (10.0..26.0).contains(&listed),
+        "{listed} s of 30 listed:\n{text}"
+    );
+}
+
+/// The output directory removed mid-run comes back, with the segments cut
+/// after (a live `--realtime` run serving its origin).
+#[test]
+fn a_removed_output_directory_comes_back_mid_run() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make(dir.path(), "in.ts", "libx264", 16, 50, &[]);
+    let out = dir.path().join("hls");
+    let (mut child, _port, stderr) = serving(
+        Command::new(env!("CARGO_BIN_EXE_routecast"))
+            .arg("segment")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .args([
+                "--realtime",
+                "--target-duration",
+                "2",
+                "--window",
+                "60",
+                "--grace",
+                "70",
+            ])
+            .args(["--serve", "127.0.0.1:0"]),
+    );
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    std::fs::remove_dir_all(&out).expect("remove");
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    terminate(&child);
+    assert!(child.wait().expect("exits").success());
+    let _ = stderr.join();
+    let text = std::fs::read_to_string(out.join("index.m3u8")).expect("written again");
+    assert!(text.contains("#EXT-X-ENDLIST"), "{text}");
+    let e = entries(&out.join("index.m3u8"));
+    let last = &e.last().expect("listed").2;
+    check_segment(&out.join(last), true);
+}
