@@ -1364,7 +1364,7 @@ fn a_full_disk_mid_run_is_survived_and_publishing_resumes() {
     assert!(child.wait().expect("exits").success());
     let log = stderr.join().expect("stderr");
     assert!(
-        log.contains("No space left on device") && log.contains("errno 28"),
+        log.contains("No space left on device (os error 28)"),
         "{log}"
     );
     assert!(log.contains("writing to"), "recovery not logged: {log}");

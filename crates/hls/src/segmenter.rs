@@ -20,8 +20,8 @@
 //!   [`Segmenter::flush`] waits for the disk; [`Segmenter::finish`] does.
 //! * Disk trouble (full, read-only, removed) is waited out: a failed write
 //!   is retried, 0.5 s doubling to 8 s, the directory created again, the
-//!   last playlist left in place. Meanwhile segments (from the next
-//!   boundary, or past [`MAX_BACKLOG_BYTES`]) are dropped, not listed
+//!   last playlist left in place. Meanwhile segments (with parts, from the
+//!   next boundary; or past [`MAX_BACKLOG_BYTES`]) are dropped, not listed
 //!   ([`Segmenter::segments_dropped`]); the first listed after the gap
 //!   follows a discontinuity. Only [`Segmenter::finish`] gives up (after
 //!   5 attempts, ~15 s), ending the playlists if it can, and fails.
@@ -342,7 +342,8 @@ impl Segmenter {
 
     fn write(&mut self, seg: Segment, now_ms: u64) -> Result<(), SegmenterError> {
         let behind = self.disk_behind();
-        if self.drops.segment_completed(behind) {
+        let parts = self.live.low_latency().is_some();
+        if self.drops.segment_completed(behind, parts) {
             return Ok(());
         }
         let seq = self.live.next_sequence().unwrap_or(u64::MAX);

@@ -23,9 +23,12 @@ pub(super) struct Drops {
 
 impl Drops {
     /// A segment is complete, the disk `behind` or not: whether to drop
-    /// it (it was cut while dropping); the next one is dropped if `behind`.
-    pub(super) fn segment_completed(&mut self, behind: bool) -> bool {
-        let drop = std::mem::replace(&mut self.dropping, behind);
+    /// it. With `parts` listed as it was cut, the decision was made at its
+    /// start (its parts were listed, or not, by it) and `behind` decides
+    /// for the next one; without, `behind` decides for this one at once.
+    pub(super) fn segment_completed(&mut self, behind: bool, parts: bool) -> bool {
+        let was_dropping = std::mem::replace(&mut self.dropping, behind);
+        let drop = if parts { was_dropping } else { behind };
         if drop {
             self.dropped += 1;
             self.gap = true;

@@ -55,6 +55,8 @@ pub(crate) struct OutageLog {
 
 impl OutageLog {
     /// A write failed; `retry_in` is the wait before the next attempt.
+    /// The error names the path and the OS error with its number
+    /// (`No space left on device (os error 28)`).
     pub(crate) fn failed(&mut self, error: &StoreError, retry_in: Duration) {
         let now = Instant::now();
         let (began, said, since) = self.current.get_or_insert((now, now, 0));
@@ -63,12 +65,11 @@ impl OutageLog {
         if !first && now.duration_since(*said) < LOG_EVERY {
             return;
         }
-        let errno = errno_of(error);
         let failed = *since;
         *said = now;
         *since = 0;
         eprintln!(
-            "segment: {error}{errno}: segments are kept in memory within a bound and then \
+            "segment: {error}: segments are kept in memory within a bound and then \
              dropped, the last playlist stays in place; retrying in {:.1} s \
              ({failed} failed attempt(s) since the last report, {:.0} s into the outage)",
             retry_in.as_secs_f64(),
@@ -85,16 +86,6 @@ impl OutageLog {
                 began.elapsed().as_secs_f64()
             );
         }
-    }
-}
-
-/// ` (errno N)` for an OS error, else nothing.
-fn errno_of(error: &StoreError) -> String {
-    match error {
-        StoreError::Io { error, .. } => error
-            .raw_os_error()
-            .map_or_else(String::new, |n| format!(" (errno {n})")),
-        _ => String::new(),
     }
 }
 

@@ -586,9 +586,22 @@ fn listed_files_exist(dir: &Path, name: &str) -> MediaPlaylist {
 /// media sequence going on.
 #[test]
 fn a_full_disk_is_waited_out_and_publishing_resumes_after_a_discontinuity() {
+    full_disk_run(None);
+}
+
+/// The same in low-latency mode, where a segment whose parts were listed
+/// is written whole and the next ones are dropped with their parts.
+#[test]
+fn a_full_disk_is_waited_out_with_low_latency_parts_too() {
+    full_disk_run(Some(0.5));
+}
+
+/// 20 s of stream, 20 s of a full disk, 20 s more; see the tests above.
+fn full_disk_run(part_target: Option<f64>) {
     let dir = tempfile::tempdir().expect("tmp");
     let mut c = config(dir.path(), true);
     c.cutter.target_duration = 2;
+    c.cutter.part_target = part_target;
     c.window_secs = 600.0;
     let mut s = Segmenter::open(c, T0).expect("open");
     let full = std::sync::Arc::new(AtomicBool::new(false));
@@ -622,6 +635,9 @@ fn a_full_disk_is_waited_out_and_publishing_resumes_after_a_discontinuity() {
     for name in [LIVE_PLAYLIST, ARCHIVE_PLAYLIST] {
         let p = listed_files_exist(dir.path(), name);
         let entries: Vec<&SegmentEntry> = p.segments().collect();
+        for part in entries.iter().flat_map(|e| &e.parts) {
+            assert!(dir.path().join(&part.uri).exists(), "{}", part.uri);
+        }
         for w in entries.windows(2) {
             assert_eq!(w[1].sequence, w[0].sequence + 1, "{name}");
         }
