@@ -350,9 +350,9 @@ impl Segmenter {
         let name = format!("seg{seq}.ts");
         let size = seg.bytes.len() as u64;
         self.write_media(&name, seg.bytes)?;
-        let discontinuity = seg.discontinuity
-            || std::mem::take(&mut self.resumed)
-            || std::mem::take(&mut self.drops.gap);
+        // Both taken, whatever the cutter says (no `||` short cut).
+        let after = [std::mem::take(&mut self.resumed), self.drops.end_gap(&name)];
+        let discontinuity = seg.discontinuity || after.contains(&true);
         self.discontinuities += u64::from(discontinuity);
         let mut entry = SegmentEntry::new(name, Ticks(seg.duration));
         entry.discontinuity_before = discontinuity;

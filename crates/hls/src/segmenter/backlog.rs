@@ -17,8 +17,9 @@ pub(super) struct Drops {
     pub(super) dropping: bool,
     /// Segments dropped so far.
     pub(super) dropped: u64,
-    /// Segments were dropped: the next one listed follows a discontinuity.
-    pub(super) gap: bool,
+    /// Segments dropped since the last one listed: the next one listed
+    /// follows a discontinuity.
+    pub(super) gap: u64,
 }
 
 impl Drops {
@@ -31,9 +32,24 @@ impl Drops {
         let drop = if parts { was_dropping } else { behind };
         if drop {
             self.dropped += 1;
-            self.gap = true;
+            self.gap += 1;
         }
         drop
+    }
+
+    /// Segment `uri` is listed: whether it follows a gap (then a
+    /// discontinuity, and a line on standard error says how many were
+    /// dropped).
+    pub(super) fn end_gap(&mut self, uri: &str) -> bool {
+        let dropped = std::mem::take(&mut self.gap);
+        if dropped > 0 {
+            eprintln!(
+                "segment: {dropped} segment(s) dropped while the disk was stalled \
+                 ({} in all); {uri} follows a discontinuity",
+                self.dropped
+            );
+        }
+        dropped > 0
     }
 }
 

@@ -696,3 +696,34 @@ fn finishing_on_a_failing_disk_gives_up_and_ends_the_playlist() {
     );
     assert!(read(dir.path(), LIVE_PLAYLIST).is_ended());
 }
+
+/// The first segment listed after a full disk is also the first after an
+/// encoder restart: one discontinuity, and none on the segment after it.
+#[test]
+fn a_gap_and_a_restart_at_once_are_one_discontinuity() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = config(dir.path(), true);
+    c.cutter.target_duration = 2;
+    let mut s = Segmenter::open(c, T0).expect("open");
+    let full = std::sync::Arc::new(AtomicBool::new(false));
+    s.disk = faulty_disk(dir.path(), &full, |_| true);
+    s.on_publish(|_| {}).expect("disk thread");
+    let now = feed_at_real_time(&mut s, &stream(250, 50, 0, true), 10_000, T0);
+    full.store(true, Ordering::SeqCst);
+    let now = feed_at_real_time(&mut s, &stream(250, 50, 250 * 3_600, true), 10_000, now);
+    eventually("the disk is seen stalled", || s.disk.stalled());
+    let now = feed_at_real_time(&mut s, &stream(250, 50, 500 * 3_600, true), 10_000, now);
+    // The encoder restarts while the disk is still full (its first
+    // keyframe completes the segment before, which is dropped), and the
+    // disk comes back before its first segment is complete.
+    let restart = stream(250, 50, 0, true);
+    let (first, rest) = restart.split_at(40 * PACKET_SIZE);
+    let now = feed_at_real_time(&mut s, first, 100, now);
+    assert!(s.segments_dropped() >= 1);
+    full.store(false, Ordering::SeqCst);
+    eventually("the disk writes again", || !s.disk.stalled());
+    let now = feed_at_real_time(&mut s, rest, 9_900, now);
+    s.finish(now).expect("finish");
+    let text = std::fs::read_to_string(dir.path().join(ARCHIVE_PLAYLIST)).expect("archive");
+    assert_eq!(text.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{text}");
+}
