@@ -1426,3 +1426,64 @@ fn a_removed_output_directory_comes_back_mid_run() {
     let last = &e.last().expect("listed").2;
     check_segment(&out.join(last), true);
 }
+
+/// The output's file system remounted read-only mid-run (EROFS), then
+/// read-write again: as for a full disk, the playlist on disk stays valid,
+/// the error is logged, publishing resumes after one DISCONTINUITY.
+/// Margins: read-only from 5 s to 10 s of a 20 s input, 2 s segments.
+#[test]
+fn a_read_only_output_mid_run_is_survived_and_publishing_resumes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make(dir.path(), "in.ts", "libx264", 20, 50, &[]);
+    let mount = Tmpfs::mount(&dir.path().join("disk"), "16m");
+    let out = mount.path.join("hls");
+    let (mut child, _port, stderr) = serving(
+        Command::new(env!("CARGO_BIN_EXE_routecast"))
+            .arg("segment")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .args([
+                "--realtime",
+                "--target-duration",
+                "2",
+                "--window",
+                "60",
+                "--grace",
+                "70",
+            ])
+            .args(["--serve", "127.0.0.1:0"]),
+    );
+    let remount = |mode: &str| {
+        let options = format!("remount,{mode}");
+        tool("mount", &["-o", &options, &mount.path.to_string_lossy()]);
+    };
+    let started = std::time::Instant::now();
+    let at = |s: u64| {
+        let wait = std::time::Duration::from_secs(s).saturating_sub(started.elapsed());
+        std::thread::sleep(wait);
+    };
+    at(5);
+    remount("ro");
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        let text = std::fs::read_to_string(out.join("index.m3u8")).expect("still there");
+        valid_on_disk(&out, &text, &dir.path().join("snapshot.m3u8"));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    remount("rw");
+    at(23);
+    terminate(&child);
+    assert!(child.wait().expect("exits").success());
+    let log = stderr.join().expect("stderr");
+    assert!(log.contains("Read-only file system (os error 30)"), "{log}");
+    let text = std::fs::read_to_string(out.join("index.m3u8")).expect("playlist");
+    valid_on_disk(&out, &text, &dir.path().join("snapshot.m3u8"));
+    assert!(text.contains("#EXT-X-ENDLIST"), "{text}");
+    let e = entries(&out.join("index.m3u8"));
+    assert_eq!(e.iter().filter(|x| x.1).count(), 1, "{text}");
+    let listed: f64 = e.iter().map(|x| x.0).sum();
+    assert!(
+        (8.0..19.0).contains(&listed),
+        "{listed} s of 20 listed:\n{text}"
+    );
+}
