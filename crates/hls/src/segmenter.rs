@@ -203,7 +203,8 @@ impl Segmenter {
 
     /// Takes one packet; writes whatever segment it completes. A broken
     /// packet is counted in [`Segmenter::stats`] and returned in `Ok(Err)`
-    /// for the caller's log; only IO failures stop the segmenter.
+    /// for the caller's log; a disk that fails is retried (see the module
+    /// documentation): only a playlist that cannot be made is an error.
     pub fn push(
         &mut self,
         packet: &[u8; PACKET_SIZE],
