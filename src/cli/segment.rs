@@ -64,7 +64,9 @@ pub struct SegmentArgs {
     /// playlist, ended with the input) instead of deleting old ones.
     #[arg(long)]
     archive: bool,
-    /// Read a file at the stream's own pace (by its PCR), as a live source.
+    /// Read a file at the stream's own pace (by its PCR), as a live source;
+    /// after a PCR jump (an encoder restart, back or ahead) the pace goes
+    /// on from where the stream was, neither bursting nor sleeping it out.
     #[arg(long)]
     realtime: bool,
     /// Low-latency HLS: also cut partial segments of at most this many

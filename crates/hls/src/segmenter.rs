@@ -7,8 +7,10 @@
 //! * With `archive`, `archive.m3u8` lists every segment (EXT-X-PLAYLIST-TYPE
 //!   EVENT, ENDLIST when the input ends) and no segment is deleted.
 //! * `EXT-X-PROGRAM-DATE-TIME` is anchored to the wall clock at the first
-//!   segment (and after each discontinuity) and then advances by the stream's
-//!   own durations, counted in 90 kHz ticks: it never drifts by rounding.
+//!   segment and then advances by the stream's own durations, counted in
+//!   90 kHz ticks: it never drifts by rounding. It never goes back (after
+//!   a discontinuity, a resume) and a live input's stays on the wall clock:
+//!   the rule is in [`dates`].
 //! * A restart resumes from `index.m3u8`: the media sequence continues and
 //!   the first new segment carries a discontinuity.
 //!
@@ -16,6 +18,13 @@
 //!   own: a state is published as soon as it is made, and the
 //!   media not on disk yet goes with it ([`Published::pending_media`]).
 //!   [`Segmenter::flush`] waits for the disk; [`Segmenter::finish`] does.
+//! * Disk trouble (full, read-only, removed) is waited out: a failed write
+//!   is retried, 0.5 s doubling to 8 s, the directory created again, the
+//!   last playlist left in place. Meanwhile segments (with parts, from the
+//!   next boundary; or past [`MAX_BACKLOG_BYTES`]) are dropped, not listed
+//!   ([`Segmenter::segments_dropped`]); the first listed after the gap
+//!   follows a discontinuity. Only [`Segmenter::finish`] gives up (after
+//!   5 attempts, ~15 s), ending the playlists if it can, and fails.
 //!
 //! Time is an argument (`now_ms`, wall-clock milliseconds since the epoch):
 //! the segmenter reads no clock.
@@ -27,19 +36,24 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::cutter::{Cut, CutterConfig, CutterStats, Part, Segment, SegmentCutter};
-use crate::playlist::{MediaPlaylist, PartEntry, PlaylistError, SegmentEntry, Ticks, UnixMillis};
+use crate::playlist::{MediaPlaylist, PartEntry, PlaylistError, SegmentEntry, Ticks};
 use crate::publish::Published;
 use crate::store::{DeletionQueue, StoreError};
 use crate::ts::{TsError, PACKET_SIZE};
-use crate::Timestamp;
+use backlog::Drops;
+pub use backlog::MAX_BACKLOG_BYTES;
 pub use board::RenditionBoard;
+use dates::ProgramDates;
 use disk::{DiskWriter, Job};
 use rendition::BitRates;
 pub use rendition::Rendition;
-use resume::{open_archive, open_live};
+use resume::{listed_end_ms, open_archive, open_live};
 
+mod backlog;
 mod board;
+pub mod dates;
 mod disk;
+mod outage;
 mod rendition;
 mod resume;
 
@@ -98,8 +112,8 @@ pub struct Segmenter {
     live: MediaPlaylist,
     archive: Option<MediaPlaylist>,
     deletions: DeletionQueue,
-    /// Wall time of the anchor, and the stream ticks since it.
-    anchor: Option<(u64, u64)>,
+    /// `EXT-X-PROGRAM-DATE-TIME` of the segments to come.
+    dates: ProgramDates,
     /// The next segment continues an earlier run: a discontinuity.
     resumed: bool,
     written: u64,
@@ -108,6 +122,10 @@ pub struct Segmenter {
     disk: DiskWriter,
     /// Media queued for the disk, with its ticket, until the disk has it.
     pending: VecDeque<(u64, String, Bytes)>,
+    /// The bytes in `pending`.
+    pending_bytes: usize,
+    /// Segments dropped while the disk is stalled.
+    drops: Drops,
     last_segment: Option<u64>,
     last_part: Option<(u64, u64)>,
     publish: Option<Box<dyn FnMut(Published) + Send>>,
@@ -137,6 +155,7 @@ impl Segmenter {
             error,
         })?;
         let (live, resumed) = open_live(&config)?;
+        let dates = ProgramDates::after(listed_end_ms(&live));
         let archive = open_archive(&config)?;
         let disk = DiskWriter::new(config.dir.clone());
         Ok(Self {
@@ -145,12 +164,14 @@ impl Segmenter {
             config,
             live,
             archive,
-            anchor: None,
+            dates,
             resumed,
             written: 0,
             discontinuities: 0,
             disk,
             pending: VecDeque::new(),
+            pending_bytes: 0,
+            drops: Drops::default(),
             last_segment: None,
             last_part: None,
             publish: None,
@@ -182,7 +203,8 @@ impl Segmenter {
 
     /// Takes one packet; writes whatever segment it completes. A broken
     /// packet is counted in [`Segmenter::stats`] and returned in `Ok(Err)`
-    /// for the caller's log; only IO failures stop the segmenter.
+    /// for the caller's log; a disk that fails is retried (see the module
+    /// documentation): only a playlist that cannot be made is an error.
     pub fn push(
         &mut self,
         packet: &[u8; PACKET_SIZE],
@@ -194,7 +216,9 @@ impl Segmenter {
     }
 
     /// Ends the stream: the last segment, then ENDLIST in the playlists.
+    /// A disk that still fails is given up after a few attempts.
     pub fn finish(&mut self, now_ms: u64) -> Result<(), SegmenterError> {
+        self.disk.finishing();
         self.cutter.finish();
         self.drain(now_ms)?;
         self.live.end();
@@ -257,6 +281,12 @@ impl Segmenter {
         self.discontinuities
     }
 
+    /// Segments dropped, neither written nor listed, because the disk was
+    /// stalled (full, read-only, removed) or too far behind.
+    pub fn segments_dropped(&self) -> u64 {
+        self.drops.dropped
+    }
+
     /// Old segments that could not be deleted.
     pub fn delete_failures(&self) -> u64 {
         self.disk.delete_failures()
@@ -289,6 +319,9 @@ impl Segmenter {
     /// Writes a part and lists it; the playlist is written and published
     /// only if `publish` (else the segment that follows does it).
     fn write_part(&mut self, part: Part, publish: bool) -> Result<(), SegmenterError> {
+        if self.drops.dropping {
+            return Ok(());
+        }
         let seq = self.live.next_sequence().unwrap_or(u64::MAX);
         let k = u64::from(part.index);
         let name = part_name(seq, k);
@@ -309,15 +342,22 @@ impl Segmenter {
     }
 
     fn write(&mut self, seg: Segment, now_ms: u64) -> Result<(), SegmenterError> {
+        let behind = self.disk_behind();
+        let parts = self.live.low_latency().is_some();
+        if self.drops.segment_completed(behind, parts) {
+            return Ok(());
+        }
         let seq = self.live.next_sequence().unwrap_or(u64::MAX);
         let name = format!("seg{seq}.ts");
         let size = seg.bytes.len() as u64;
         self.write_media(&name, seg.bytes)?;
-        let discontinuity = seg.discontinuity || std::mem::take(&mut self.resumed);
+        // Both taken, whatever the cutter says (no `||` short cut).
+        let after = [std::mem::take(&mut self.resumed), self.drops.end_gap(&name)];
+        let discontinuity = seg.discontinuity || after.contains(&true);
         self.discontinuities += u64::from(discontinuity);
         let mut entry = SegmentEntry::new(name, Ticks(seg.duration));
         entry.discontinuity_before = discontinuity;
-        entry.program_date_time = Some(self.date(seg.duration, discontinuity, now_ms));
+        entry.program_date_time = Some(self.dates.next(seg.duration, discontinuity, now_ms));
         entry.bytes = Some(size);
         let pushed = self
             .live
@@ -345,19 +385,6 @@ impl Segmenter {
         Ok(())
     }
 
-    /// `EXT-X-PROGRAM-DATE-TIME` of a segment of `duration` ticks completed
-    /// at `now_ms`: anchored to the wall clock at the first segment and
-    /// after each discontinuity, then advancing by the stream's durations.
-    fn date(&mut self, duration: u64, discontinuity: bool, now_ms: u64) -> UnixMillis {
-        let (anchor_ms, ticks) = match self.anchor {
-            Some(a) if !discontinuity => a,
-            // Live input: the segment just completed began its duration ago.
-            _ => (now_ms.saturating_sub(ms(duration)), 0),
-        };
-        self.anchor = Some((anchor_ms, ticks + duration));
-        UnixMillis(anchor_ms + ms(ticks))
-    }
-
     /// Schedules the files of segments (and their parts) that left the live
     /// window for deletion after the grace period.
     fn schedule_deletions(&mut self, removed: &[SegmentEntry], now_ms: u64) {
@@ -379,6 +406,7 @@ impl Segmenter {
             name: name.to_owned(),
             bytes: bytes.clone(),
         })?;
+        self.pending_bytes += bytes.len();
         self.pending.push_back((ticket, name.to_owned(), bytes));
         Ok(())
     }
@@ -412,10 +440,7 @@ impl Segmenter {
 
     /// Publishes the state with `playlist`, the live playlist as rendered.
     fn publish_with(&mut self, playlist: String) {
-        let done = self.disk.done();
-        while self.pending.front().is_some_and(|(t, _, _)| *t <= done) {
-            self.pending.pop_front();
-        }
+        self.forget_written();
         let state = match &self.publish {
             Some(_) => Published {
                 playlist,
@@ -466,11 +491,6 @@ impl Segmenter {
 /// The file name of part `k` of segment `seq`.
 fn part_name(seq: u64, k: u64) -> String {
     format!("seg{seq}.{k}.ts")
-}
-
-/// Milliseconds in `ticks` (90 kHz), rounded.
-fn ms(ticks: u64) -> u64 {
-    (ticks.saturating_mul(1000) + Timestamp::HZ / 2) / Timestamp::HZ
 }
 
 #[cfg(test)]

@@ -80,6 +80,8 @@ pub enum Operation {
     SyncDirectory,
     /// Deleting a file.
     Delete,
+    /// Creating the directory again (it was removed).
+    CreateDirectory,
 }
 
 impl fmt::Display for Operation {
@@ -91,6 +93,7 @@ impl fmt::Display for Operation {
             Operation::Rename => "rename a temporary file over",
             Operation::SyncDirectory => "sync directory",
             Operation::Delete => "delete",
+            Operation::CreateDirectory => "create directory",
         })
     }
 }

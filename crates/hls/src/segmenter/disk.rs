@@ -20,18 +20,24 @@
 //! thread when the segmenter starts publishing.
 //!
 //! Jobs run first in, first out, so a playlist reaches the disk after the
-//! media it lists, as before. The first failure is kept and returned by the
-//! next call (the segmenter stops on IO errors, one call later than
-//! before); failed deletions are counted.
+//! media it lists, as before. A write that fails (a full disk, a read-only
+//! or removed directory) is retried with back-off until it succeeds
+//! (`outage.rs`): the queue waits behind it, so the playlist on disk is
+//! never one listing a file that is not there, and the segmenter, seeing
+//! the disk stalled ([`DiskWriter::stalled`]), stops queuing. A removed
+//! directory is created again. Only once the segmenter is finishing is a
+//! write given up (after a few attempts); that failure is kept and
+//! returned by the next call. Failed deletions are counted.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use bytes::Bytes;
 
+use super::outage::{OutageLog, RetryPolicy};
 use crate::store::{self, StoreError};
 
 /// One piece of file-system work.
@@ -63,13 +69,30 @@ struct Progress {
     delete_failures: AtomicU64,
     /// The first write that failed.
     failed: Mutex<Option<StoreError>>,
+    /// A write failed and is being retried.
+    stalled: AtomicBool,
+    /// Give a failing write up after a few attempts (the segmenter is
+    /// finishing).
+    finishing: AtomicBool,
+    /// A write was given up: later failing ones are not retried.
+    gave_up: AtomicBool,
+}
+
+/// What runs the jobs, on the caller's thread or a thread of its own.
+struct Worker {
+    runner: Runner,
+    policy: RetryPolicy,
+    log: OutageLog,
+    /// The directory, for the log.
+    dir: PathBuf,
+    progress: Arc<Progress>,
 }
 
 /// A queue of file-system jobs and the thread that runs them (or, until
 /// [`DiskWriter::start_thread`], the runner that does them at once).
 pub(crate) struct DiskWriter {
     /// Runs each job as it is queued, until a thread takes over.
-    inline: Option<Runner>,
+    inline: Option<Worker>,
     tx: Option<mpsc::Sender<(u64, Job)>>,
     thread: Option<JoinHandle<()>>,
     progress: Arc<Progress>,
@@ -89,24 +112,35 @@ impl DiskWriter {
     /// A writer into `dir`, doing its jobs at once until
     /// [`start_thread`](Self::start_thread).
     pub(crate) fn new(dir: PathBuf) -> Self {
-        Self::inline(Box::new(move |job| run(&dir, job)))
+        let runner_dir = dir.clone();
+        let runner: Runner = Box::new(move |job| run(&runner_dir, job));
+        Self::inline(runner, dir, RetryPolicy::default())
     }
 
-    /// A writer whose jobs `runner` does at once, on the caller's thread.
-    pub(crate) fn inline(runner: Runner) -> Self {
+    /// A writer whose jobs `runner` does at once, on the caller's thread,
+    /// retrying failed writes by `policy`.
+    pub(crate) fn inline(runner: Runner, dir: PathBuf, policy: RetryPolicy) -> Self {
+        let progress = Arc::new(Progress::default());
+        let worker = Worker {
+            runner,
+            policy,
+            log: OutageLog::default(),
+            dir,
+            progress: progress.clone(),
+        };
         Self {
-            inline: Some(runner),
+            inline: Some(worker),
             tx: None,
             thread: None,
-            progress: Arc::new(Progress::default()),
+            progress,
             queued: 0,
         }
     }
 
     /// A writer whose jobs `runner` does on a thread of its own.
     #[cfg(test)]
-    pub(crate) fn with(runner: Runner) -> std::io::Result<Self> {
-        let mut w = Self::inline(runner);
+    pub(crate) fn with(runner: Runner, policy: RetryPolicy) -> std::io::Result<Self> {
+        let mut w = Self::inline(runner, PathBuf::new(), policy);
         w.start_thread()?;
         Ok(w)
     }
@@ -121,20 +155,19 @@ impl DiskWriter {
         let (tx, rx) = mpsc::channel::<(u64, Job)>();
         // The runner is handed over once the thread exists, so that it
         // stays here if the thread cannot be made.
-        let (hand, over) = mpsc::channel::<Runner>();
-        let shared = self.progress.clone();
+        let (hand, over) = mpsc::channel::<Worker>();
         let thread = std::thread::Builder::new()
             .name("segment-disk".into())
             .spawn(move || {
-                let Ok(mut runner) = over.recv() else {
+                let Ok(mut worker) = over.recv() else {
                     return;
                 };
                 for (ticket, job) in rx {
-                    done(&shared, ticket, runner(&job), job);
+                    worker.run(ticket, job);
                 }
             })?;
-        if let Some(runner) = self.inline.take() {
-            let _ = hand.send(runner);
+        if let Some(worker) = self.inline.take() {
+            let _ = hand.send(worker);
         }
         self.tx = Some(tx);
         self.thread = Some(thread);
@@ -147,9 +180,8 @@ impl DiskWriter {
     pub(crate) fn queue(&mut self, job: Job) -> Result<u64, StoreError> {
         self.check()?;
         self.queued += 1;
-        if let Some(runner) = &mut self.inline {
-            let result = runner(&job);
-            done(&self.progress, self.queued, result, job);
+        if let Some(worker) = &mut self.inline {
+            worker.run(self.queued, job);
             self.check()?;
             return Ok(self.queued);
         }
@@ -164,6 +196,18 @@ impl DiskWriter {
     /// The ticket of the last job done: every job up to it is on disk.
     pub(crate) fn done(&self) -> u64 {
         self.progress.done.load(Ordering::Acquire)
+    }
+
+    /// Whether a write failed and is being retried (the disk is full,
+    /// read-only or gone): jobs queued now wait behind it.
+    pub(crate) fn stalled(&self) -> bool {
+        self.progress.stalled.load(Ordering::Acquire)
+    }
+
+    /// From now on a failing write is given up after a few attempts (see
+    /// [`RetryPolicy::attempts_when_finishing`]), so that flushing ends.
+    pub(crate) fn finishing(&self) {
+        self.progress.finishing.store(true, Ordering::Release);
     }
 
     /// Deletions that failed so far.
@@ -197,9 +241,50 @@ impl Drop for DiskWriter {
     /// Lets the thread finish the queue (files written so far reach the
     /// disk), then joins it.
     fn drop(&mut self) {
+        self.finishing();
         drop(self.tx.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+impl Worker {
+    /// Runs job `ticket`, a failing write retried (see the module
+    /// documentation), and records the outcome.
+    fn run(&mut self, ticket: u64, job: Job) {
+        let result = match job {
+            Job::Write { .. } => self.write(&job),
+            _ => (self.runner)(&job),
+        };
+        done(&self.progress, ticket, result, job);
+    }
+
+    /// Writes until it works, or until it is given up while finishing.
+    fn write(&mut self, job: &Job) -> Result<(), StoreError> {
+        let progress = &*self.progress;
+        let mut attempts = 0;
+        loop {
+            let error = match (self.runner)(job) {
+                Ok(()) => {
+                    progress.stalled.store(false, Ordering::Release);
+                    self.log.succeeded(&self.dir);
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            attempts += 1;
+            let finishing = progress.finishing.load(Ordering::Acquire);
+            if progress.gave_up.load(Ordering::Acquire)
+                || (finishing && attempts >= self.policy.attempts_when_finishing)
+            {
+                progress.gave_up.store(true, Ordering::Release);
+                return Err(error);
+            }
+            progress.stalled.store(true, Ordering::Release);
+            let wait = self.policy.wait_after(attempts);
+            self.log.failed(&error, wait);
+            std::thread::sleep(wait);
         }
     }
 }
@@ -234,7 +319,7 @@ fn gone() -> StoreError {
 /// The real file system.
 fn run(dir: &std::path::Path, job: &Job) -> Result<(), StoreError> {
     match job {
-        Job::Write { name, bytes } => store::write_atomic(dir, name, bytes),
+        Job::Write { name, bytes } => write_recreating(dir, name, bytes),
         Job::Delete(path) => match std::fs::remove_file(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io {
                 operation: store::Operation::Delete,
@@ -244,5 +329,20 @@ fn run(dir: &std::path::Path, job: &Job) -> Result<(), StoreError> {
             _ => Ok(()),
         },
         Job::Flush(_) => Ok(()),
+    }
+}
+
+/// Writes `name`, creating the directory again first if it was removed.
+fn write_recreating(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    match store::write_atomic(dir, name, bytes) {
+        Err(StoreError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(|error| StoreError::Io {
+                operation: store::Operation::CreateDirectory,
+                path: dir.to_path_buf(),
+                error,
+            })?;
+            store::write_atomic(dir, name, bytes)
+        }
+        other => other,
     }
 }

@@ -40,6 +40,18 @@ pub(super) fn open_live(config: &SegmenterConfig) -> Result<(MediaPlaylist, bool
     Ok((live, resumed))
 }
 
+/// Where the last segment listed in `playlist` ends on the wall clock
+/// (its `EXT-X-PROGRAM-DATE-TIME`, or the last one before it, plus the
+/// durations from there), if any segment carries one.
+pub(super) fn listed_end_ms(playlist: &MediaPlaylist) -> Option<u64> {
+    let mut end = None;
+    for segment in playlist.segments() {
+        let start = segment.program_date_time.map(|d| d.0).or(end);
+        end = start.map(|s| s + segment.duration.rounded_millis());
+    }
+    end
+}
+
 /// The archive playlist, resumed or new, when one is kept.
 pub(super) fn open_archive(
     config: &SegmenterConfig,

@@ -171,14 +171,17 @@ fn publication_never_waits_for_the_disk() {
     let done = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let record = done.clone();
     let real = dir.path().to_path_buf();
-    s.disk = DiskWriter::with(Box::new(move |job| {
-        let _ = stuck.recv();
-        if let Job::Write { name, bytes } = job {
-            crate::store::write_atomic(&real, name, bytes)?;
-            record.lock().expect("lock").push(name.clone());
-        }
-        Ok(())
-    }))
+    s.disk = DiskWriter::with(
+        Box::new(move |job| {
+            let _ = stuck.recv();
+            if let Job::Write { name, bytes } = job {
+                crate::store::write_atomic(&real, name, bytes)?;
+                record.lock().expect("lock").push(name.clone());
+            }
+            Ok(())
+        }),
+        outage::RetryPolicy::default(),
+    )
     .expect("writer");
     let states = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Published>::new()));
     let seen = states.clone();
@@ -400,4 +403,327 @@ fn low_latency_renditions_report_each_other_as_last_published() {
     lo.flush().expect("flush");
     let on_disk = std::fs::read_to_string(dir.path().join("lo").join(LIVE_PLAYLIST)).expect("lo");
     assert_eq!(reports_in(&on_disk), want, "{on_disk}");
+}
+
+/// The archive's segments as (PDT ms, EXTINF ms, discontinuity before).
+fn dates(dir: &Path) -> Vec<(u64, u64, bool)> {
+    read(dir, ARCHIVE_PLAYLIST)
+        .segments()
+        .map(|e| {
+            let pdt = e.program_date_time.expect("every segment has a PDT").0;
+            (pdt, e.duration.rounded_millis(), e.discontinuity_before)
+        })
+        .collect()
+}
+
+/// Feeds `input`, `ms` of stream, as a live source would from `t0`: the
+/// packets spread evenly over `ms`. The time after the last.
+fn feed_at_real_time(s: &mut Segmenter, input: &[u8], ms: u64, t0: u64) -> u64 {
+    let count = (input.len() / PACKET_SIZE) as u64;
+    for (i, p) in input.chunks(PACKET_SIZE).enumerate() {
+        let now = t0 + i as u64 * ms / count;
+        let r = s.push(p.try_into().expect("188"), now).expect("io");
+        assert!(r.is_ok());
+    }
+    t0 + ms
+}
+
+/// File mode (read much faster than real time): each PDT is the previous
+/// PDT plus the previous EXTINF (to the rounding of a millisecond), across
+/// discontinuities too.
+fn assert_pdt_follows_extinf(dates: &[(u64, u64, bool)]) {
+    for w in dates.windows(2) {
+        let ((a, extinf, _), (b, _, _)) = (w[0], w[1]);
+        assert!(b > a, "PDT back or still: {dates:?}");
+        assert!(
+            (b - a).abs_diff(extinf) <= 1,
+            "{a} + {extinf} != {b}: {dates:?}"
+        );
+    }
+}
+
+/// An encoder restart in a file (two encodes concatenated, the second from
+/// the same PTS): the PDTs after the discontinuity go on, not 12 s back.
+#[test]
+fn a_restart_in_a_file_does_not_put_the_program_date_time_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), true), T0).expect("open");
+    let mut input = stream(300, 50, 0, true);
+    input.extend(stream(300, 50, 0, true));
+    let now = feed(&mut s, &input, T0);
+    s.finish(now).expect("finish");
+    let dates = dates(dir.path());
+    assert_eq!(dates.iter().filter(|d| d.2).count(), 1, "{dates:?}");
+    assert_pdt_follows_extinf(&dates);
+}
+
+/// A forward jump of 10 minutes in a file: the PDTs go on by the durations,
+/// not 10 minutes ahead.
+#[test]
+fn a_forward_jump_in_a_file_keeps_the_program_date_time_going_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), true), T0).expect("open");
+    let mut input = stream(300, 50, 0, true);
+    input.extend(stream(300, 50, 600 * 90_000, true));
+    let now = feed(&mut s, &input, T0);
+    s.finish(now).expect("finish");
+    let dates = dates(dir.path());
+    assert_eq!(dates.iter().filter(|d| d.2).count(), 1, "{dates:?}");
+    assert_pdt_follows_extinf(&dates);
+}
+
+/// A restart of routecast on an existing playlist whose PDTs ran ahead of
+/// the wall clock (a file segmented faster than real time): the new run's
+/// first PDT is not before the end of the last segment listed.
+#[test]
+fn a_resumed_run_never_puts_the_program_date_time_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    {
+        let mut s = Segmenter::open(config(dir.path(), false), T0).expect("open");
+        feed(&mut s, &stream(1500, 50, 0, true), T0);
+    }
+    let before = read(dir.path(), LIVE_PLAYLIST);
+    let last = before.segments().last().expect("segments");
+    let end = last.program_date_time.expect("pdt").0 + last.duration.rounded_millis();
+    // Restarted 1 s later on the wall clock, 50 s before the last PDT.
+    let mut s = Segmenter::open(config(dir.path(), false), T0 + 1_000).expect("resume");
+    let now = feed(&mut s, &stream(300, 50, 0, true), T0 + 1_000);
+    s.finish(now).expect("finish");
+    let after = read(dir.path(), LIVE_PLAYLIST);
+    let first_new = after
+        .segments()
+        .find(|e| e.discontinuity_before)
+        .expect("the resumed segment");
+    assert_eq!(
+        first_new.program_date_time,
+        Some(crate::playlist::UnixMillis(end))
+    );
+}
+
+/// A live input that lost 30 s without a timestamp jump (its encoder
+/// stalled and carried on): its PDT is moved forward onto the wall clock,
+/// where the PDT of a live segment belongs (its end within `MAX_LAG_MS` of
+/// when it was published).
+#[test]
+fn a_live_input_that_falls_behind_is_put_back_on_the_wall_clock() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), true), T0).expect("open");
+    let input = stream(600, 50, 0, true);
+    let (first, second) = input.split_at(input.len() / 2 / PACKET_SIZE * PACKET_SIZE);
+    let now = feed_at_real_time(&mut s, first, 12_000, T0);
+    let now = feed_at_real_time(&mut s, second, 12_000, now + 30_000);
+    s.finish(now).expect("finish");
+    let dates = dates(dir.path());
+    let (pdt, extinf, _) = *dates.last().expect("segments");
+    let end = pdt + extinf;
+    assert!(
+        end.abs_diff(now) <= dates::MAX_LAG_MS,
+        "{end} vs {now}: {dates:?}"
+    );
+    for w in dates.windows(2) {
+        assert!(w[1].0 >= w[0].0 + w[0].1, "{dates:?}");
+    }
+}
+
+/// A disk that fails every write of a file whose name passes `fails` while
+/// `full` is set, with ENOSPC, as a full file system does; else the real
+/// directory. Retries every few milliseconds.
+fn faulty_disk(
+    dir: &Path,
+    full: &std::sync::Arc<AtomicBool>,
+    fails: fn(&str) -> bool,
+) -> DiskWriter {
+    let (real, full) = (dir.to_path_buf(), full.clone());
+    let runner: disk::Runner = Box::new(move |job| match job {
+        Job::Write { name, .. } if full.load(Ordering::SeqCst) && fails(name) => {
+            Err(crate::store::StoreError::Io {
+                operation: crate::store::Operation::Write,
+                path: real.join(name),
+                error: std::io::Error::from_raw_os_error(28),
+            })
+        }
+        Job::Write { name, bytes } => crate::store::write_atomic(&real, name, bytes),
+        Job::Delete(path) => std::fs::remove_file(path).or(Ok(())),
+        Job::Flush(_) => Ok(()),
+    });
+    let policy = outage::RetryPolicy {
+        first: std::time::Duration::from_millis(1),
+        max: std::time::Duration::from_millis(4),
+        attempts_when_finishing: 3,
+    };
+    DiskWriter::with(runner, policy).expect("writer")
+}
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Polls `f` every millisecond for up to 10 s.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..10_000 {
+        if f() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    panic!("never: {what}");
+}
+
+/// Every URI of the playlist `name` on disk is a file there; the playlist.
+fn listed_files_exist(dir: &Path, name: &str) -> MediaPlaylist {
+    let p = read(dir, name);
+    for e in p.segments() {
+        assert!(
+            dir.join(&e.uri).exists(),
+            "{name} lists a missing {}",
+            e.uri
+        );
+    }
+    p
+}
+
+/// A full disk mid-run: the playlist on disk stays the last valid one, the
+/// segments cut meanwhile are dropped (not listed), memory stays bounded;
+/// when space returns, publishing resumes with a discontinuity and the
+/// media sequence going on.
+#[test]
+fn a_full_disk_is_waited_out_and_publishing_resumes_after_a_discontinuity() {
+    full_disk_run(None);
+}
+
+/// The same in low-latency mode, where a segment whose parts were listed
+/// is written whole and the next ones are dropped with their parts.
+#[test]
+fn a_full_disk_is_waited_out_with_low_latency_parts_too() {
+    full_disk_run(Some(0.5));
+}
+
+/// 20 s of stream, 20 s of a full disk, 20 s more; see the tests above.
+fn full_disk_run(part_target: Option<f64>) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = config(dir.path(), true);
+    c.cutter.target_duration = 2;
+    c.cutter.part_target = part_target;
+    c.window_secs = 600.0;
+    let mut s = Segmenter::open(c, T0).expect("open");
+    let full = std::sync::Arc::new(AtomicBool::new(false));
+    s.disk = faulty_disk(dir.path(), &full, |_| true);
+    s.on_publish(|_| {}).expect("disk thread");
+    let input = stream(1500, 50, 0, true); // 60 s, 2 s GOPs
+    let third = input.len() / 3 / PACKET_SIZE * PACKET_SIZE;
+    let now = feed_at_real_time(&mut s, &input[..third], 20_000, T0);
+    s.flush().expect("flush");
+    let before = listed_files_exist(dir.path(), LIVE_PLAYLIST);
+    full.store(true, Ordering::SeqCst);
+    let (outage, after) = input[third..].split_at(third);
+    let (first_bit, rest) = outage.split_at(outage.len() / 4 / PACKET_SIZE * PACKET_SIZE);
+    let now = feed_at_real_time(&mut s, first_bit, 5_000, now);
+    eventually("the disk is seen stalled", || s.disk.stalled());
+    let now = feed_at_real_time(&mut s, rest, 15_000, now);
+    // Throughout: the playlist on disk is valid, whole, and lists only
+    // files that are there; the media waiting is bounded.
+    let during = listed_files_exist(dir.path(), LIVE_PLAYLIST);
+    assert!(during.segments().count() >= before.segments().count());
+    assert!(s.pending_bytes <= MAX_BACKLOG_BYTES, "{}", s.pending_bytes);
+    assert!(
+        s.segments_dropped() >= 5,
+        "{} dropped",
+        s.segments_dropped()
+    );
+    full.store(false, Ordering::SeqCst);
+    eventually("the disk writes again", || !s.disk.stalled());
+    let now = feed_at_real_time(&mut s, after, 20_000, now);
+    s.finish(now).expect("finish");
+    for name in [LIVE_PLAYLIST, ARCHIVE_PLAYLIST] {
+        let p = listed_files_exist(dir.path(), name);
+        let entries: Vec<&SegmentEntry> = p.segments().collect();
+        for part in entries.iter().flat_map(|e| &e.parts) {
+            assert!(dir.path().join(&part.uri).exists(), "{}", part.uri);
+        }
+        for w in entries.windows(2) {
+            assert_eq!(w[1].sequence, w[0].sequence + 1, "{name}");
+        }
+        let tags: Vec<u64> = entries
+            .iter()
+            .filter(|e| e.discontinuity_before)
+            .map(|e| e.sequence)
+            .collect();
+        assert_eq!(tags.len(), 1, "one discontinuity, after the gap: {name}");
+        assert!(p.is_ended());
+        // Listed: the media before the outage and after it, not all 30.
+        let total = p.total_duration().0 / 90_000;
+        assert!((30..=50).contains(&total), "{total} s listed in {name}");
+    }
+    assert_eq!(s.discontinuities_written(), 1);
+}
+
+/// The directory removed mid-run is created again and publishing goes on.
+#[test]
+fn a_removed_output_directory_comes_back() {
+    let parent = tempfile::tempdir().expect("tmp");
+    let dir = parent.path().join("out");
+    let mut s = Segmenter::open(config(&dir, false), T0).expect("open");
+    s.on_publish(|_| {}).expect("disk thread");
+    let input = stream(750, 50, 0, true);
+    let half = input.len() / 2 / PACKET_SIZE * PACKET_SIZE;
+    let now = feed_at_real_time(&mut s, &input[..half], 15_000, T0);
+    s.flush().expect("flush");
+    std::fs::remove_dir_all(&dir).expect("remove");
+    let now = feed_at_real_time(&mut s, &input[half..], 15_000, now);
+    s.finish(now).expect("finish");
+    let p = read(&dir, LIVE_PLAYLIST);
+    assert!(p.is_ended());
+    assert!(dir.join(&p.segments().last().expect("listed").uri).exists());
+}
+
+/// Finishing while the disk still refuses segments: the writes are given
+/// up, `finish` fails (the process exits non-zero) and the playlist says
+/// the stream ended when it can be written (here, a disk with room for a
+/// playlist and not for a segment).
+#[test]
+fn finishing_on_a_failing_disk_gives_up_and_ends_the_playlist() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), false), T0).expect("open");
+    let full = std::sync::Arc::new(AtomicBool::new(false));
+    s.disk = faulty_disk(dir.path(), &full, |name| name.ends_with(".ts"));
+    s.on_publish(|_| {}).expect("disk thread");
+    let input = stream(500, 50, 0, true);
+    let now = feed_at_real_time(&mut s, &input, 20_000, T0);
+    s.flush().expect("flush");
+    full.store(true, Ordering::SeqCst);
+    let finished = s.finish(now);
+    assert!(
+        matches!(&finished, Err(SegmenterError::Store(e)) if e.to_string().contains("os error 28")),
+        "{finished:?}"
+    );
+    assert!(read(dir.path(), LIVE_PLAYLIST).is_ended());
+}
+
+/// The first segment listed after a full disk is also the first after an
+/// encoder restart: one discontinuity, and none on the segment after it.
+#[test]
+fn a_gap_and_a_restart_at_once_are_one_discontinuity() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = config(dir.path(), true);
+    c.cutter.target_duration = 2;
+    let mut s = Segmenter::open(c, T0).expect("open");
+    let full = std::sync::Arc::new(AtomicBool::new(false));
+    s.disk = faulty_disk(dir.path(), &full, |_| true);
+    s.on_publish(|_| {}).expect("disk thread");
+    let now = feed_at_real_time(&mut s, &stream(250, 50, 0, true), 10_000, T0);
+    full.store(true, Ordering::SeqCst);
+    let now = feed_at_real_time(&mut s, &stream(250, 50, 250 * 3_600, true), 10_000, now);
+    eventually("the disk is seen stalled", || s.disk.stalled());
+    let now = feed_at_real_time(&mut s, &stream(250, 50, 500 * 3_600, true), 10_000, now);
+    // The encoder restarts while the disk is still full (its first
+    // keyframe completes the segment before, which is dropped), and the
+    // disk comes back before its first segment is complete.
+    let restart = stream(250, 50, 0, true);
+    let (first, rest) = restart.split_at(40 * PACKET_SIZE);
+    let now = feed_at_real_time(&mut s, first, 100, now);
+    assert!(s.segments_dropped() >= 1);
+    full.store(false, Ordering::SeqCst);
+    eventually("the disk writes again", || !s.disk.stalled());
+    let now = feed_at_real_time(&mut s, rest, 9_900, now);
+    s.finish(now).expect("finish");
+    let text = std::fs::read_to_string(dir.path().join(ARCHIVE_PLAYLIST)).expect("archive");
+    assert_eq!(text.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{text}");
 }
