@@ -1120,3 +1120,107 @@ fn low_latency_renditions_report_each_other_in_plain_and_blocking_playlists() {
     }
     assert!(status.success(), "{status}\n{said}");
 }
+
+/// `seconds` of a 440 Hz tone in stereo AAC (no video) as MPEG-TS.
+fn make_audio_only(dir: &Path, name: &str, seconds: u32) -> PathBuf {
+    let out = dir.join(name);
+    let t = seconds.to_string();
+    let path = out.to_string_lossy().into_owned();
+    tool(
+        "ffmpeg",
+        &[
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            &t,
+            "-ac",
+            "2",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-f",
+            "mpegts",
+            "-y",
+            &path,
+        ],
+    );
+    out
+}
+
+/// (peak, average) bit rate of rendition `name`'s archived segments, from
+/// their sizes on disk and their EXTINF.
+fn bit_rates_on_disk(out: &Path, name: &str) -> (f64, f64) {
+    let e = entries(&out.join(name).join("archive.m3u8"));
+    let bits = |uri: &str| {
+        let path = out.join(name).join(uri);
+        std::fs::metadata(&path).expect("segment").len() as f64 * 8.0
+    };
+    let peak = e.iter().map(|(d, _, u)| bits(u) / d).fold(0.0, f64::max);
+    let total: f64 = e.iter().map(|(_, _, u)| bits(u)).sum();
+    let secs: f64 = e.iter().map(|x| x.0).sum();
+    (peak, total / secs)
+}
+
+/// Two video renditions (libx264, two sizes, no audio of their own) and an
+/// AAC-only one: the AAC is the variants' audio — one EXT-X-MEDIA
+/// TYPE=AUDIO that both variants name in AUDIO, with mp4a in their CODECS
+/// and its peak in their BANDWIDTH (RFC 8216 §4.3.4.2) — not a variant of
+/// its own. hls-parser (strict) reads it so; ffmpeg opens the multivariant
+/// playlist and decodes video and audio from it.
+#[test]
+fn an_audio_only_rendition_is_the_audio_group_of_the_video_variants() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let video = |name: &str, size: &str| {
+        let extra = ["-s", size, "-pix_fmt", "yuv420p", "-an"];
+        make(dir.path(), name, "libx264", 8, 50, &extra)
+    };
+    let (hi, lo) = (video("hi.ts", "640x360"), video("lo.ts", "320x180"));
+    let aac = make_audio_only(dir.path(), "aac.ts", 8);
+    let out = dir.path().join("hls");
+    let arg = |name: &str, path: &Path| format!("{name}={}", path.display());
+    let (lo, aac) = (arg("lo", &lo), arg("aac", &aac));
+    segment(
+        Path::new(&arg("hi", &hi)),
+        &out,
+        &[&aac, &lo, "-q", "--archive"],
+    );
+    let master_path = out.join("master.m3u8");
+    let master = std::fs::read_to_string(&master_path).expect("master written");
+    let media: Vec<&str> = master
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-MEDIA:"))
+        .collect();
+    assert_eq!(media.len(), 1, "{master}");
+    assert!(media[0].starts_with("#EXT-X-MEDIA:TYPE=AUDIO,"), "{master}");
+    let read = hls_parser_reads(&master_path);
+    let uris: Vec<&str> = read["variants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v[0].as_str())
+        .collect();
+    assert_eq!(uris, ["hi/index.m3u8", "lo/index.m3u8"], "{master}");
+    let group = serde_json::json!([["audio", "aac", "aac/index.m3u8", true, true, "2"]]);
+    assert_eq!(read["audio"], serde_json::json!([group, group]), "{master}");
+    let (audio_peak, audio_average) = bit_rates_on_disk(&out, "aac");
+    for (i, name) in ["hi", "lo"].into_iter().enumerate() {
+        let v = &read["variants"][i];
+        let codecs = v[3].as_str().unwrap_or_default();
+        assert!(
+            codecs.starts_with("avc1.") && codecs.ends_with(",mp4a.40.2"),
+            "{v}"
+        );
+        let (peak, average) = bit_rates_on_disk(&out, name);
+        for (read, expected) in [(&v[1], peak + audio_peak), (&v[2], average + audio_average)] {
+            let read = read.as_f64().unwrap_or_default();
+            assert!((read - expected).abs() / expected < 0.02, "{v}: {expected}");
+        }
+    }
+    decodes_video_and_audio(&master_path, false);
+}

@@ -234,8 +234,8 @@ impl Segmenter {
     /// The rendition as measured so far: `None` until a segment was written
     /// and the codecs are known.
     pub fn rendition(&self) -> Option<Rendition> {
-        self.bit_rates
-            .rendition(self.cutter.video_format(), self.cutter.audio_codec())
+        let audio = (self.cutter.audio_codec(), self.cutter.audio_channels());
+        self.bit_rates.rendition(self.cutter.video_format(), audio)
     }
 
     /// The directory of segments and playlists.

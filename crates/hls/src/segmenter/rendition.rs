@@ -17,6 +17,18 @@ pub struct Rendition {
     pub codecs: String,
     /// `RESOLUTION`, when there is video.
     pub resolution: Option<(u32, u32)>,
+    /// The audio codec alone (e.g. `mp4a.40.2`), when there is audio.
+    pub audio_codec: Option<String>,
+    /// The audio channels, when the audio's header says (`CHANNELS`).
+    pub audio_channels: Option<u8>,
+}
+
+impl Rendition {
+    /// Whether it has audio and no video (no video codec was read, hence no
+    /// resolution either).
+    pub fn is_audio_only(&self) -> bool {
+        self.resolution.is_none() && self.audio_codec.is_some()
+    }
 }
 
 /// Bit rates of the segments written: the highest, and the totals for the
@@ -41,12 +53,12 @@ impl BitRates {
         self.total_ticks += u128::from(ticks);
     }
 
-    /// The rendition with these codecs: `None` until a segment was written
-    /// and a codec is known.
+    /// The rendition with these codecs (`audio`: its codec and channels):
+    /// `None` until a segment was written and a codec is known.
     pub(super) fn rendition(
         &self,
         video: Option<&VideoFormat>,
-        audio_codec: Option<&str>,
+        (audio_codec, audio_channels): (Option<&str>, Option<u8>),
     ) -> Option<Rendition> {
         if self.total_ticks == 0 {
             return None;
@@ -65,6 +77,8 @@ impl BitRates {
             average_bandwidth: u64::try_from(average).unwrap_or(u64::MAX),
             codecs: codecs.join(","),
             resolution: video.map(|v| (v.width, v.height)),
+            audio_codec: audio_codec.map(str::to_owned),
+            audio_channels: audio_codec.and(audio_channels),
         })
     }
 }
