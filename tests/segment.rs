@@ -1224,6 +1224,16 @@ fn an_audio_only_rendition_is_the_audio_group_of_the_video_variants() {
         }
     }
     decodes_video_and_audio(&master_path, false);
+    // GStreamer's hlsdemux2 (playbin3, over HTTP) plays a variant with the
+    // group's audio to the end: all 8 s of video and the audio with it.
+    let nginx_dir = tempfile::tempdir().expect("tmp");
+    let nginx = nginx_serving(&out, nginx_dir.path());
+    let uri = nginx.url("/master.m3u8");
+    let timeout = std::time::Duration::from_secs(60);
+    let played = gstreamer::play_to_end(gstreamer::PLAYBIN3, &uri, dir.path(), timeout);
+    let last = std::time::Duration::from_millis(40 * 199);
+    assert_eq!(played.video_duration(), last, "{played:?}");
+    assert!(played.audio_buffers > 0, "{played:?}");
 }
 
 #[path = "common/gstreamer.rs"]
@@ -1390,4 +1400,49 @@ fn gstreamer_plays_the_low_latency_stream_over_http_to_the_end() {
         assert_eq!(played.video_frames, frames, "{player}: {played:?}");
         assert!(played.audio_buffers > 0, "{player}: {played:?}");
     }
+}
+
+/// In low-latency mode the same: the built-in origin's /master.m3u8 lists
+/// the AAC-only rendition as the video variants' audio group (hls-parser
+/// strict reads it so), and the audio rendition is a low-latency media
+/// playlist with parts of its own under /aac/.
+#[test]
+fn low_latency_audio_renditions_are_the_variants_audio_group_too() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let extra = ["-s", "320x180", "-pix_fmt", "yuv420p", "-an"];
+    let hi = make(dir.path(), "hi.ts", "libx264", 5, 25, &extra);
+    let aac = make_audio_only(dir.path(), "aac.ts", 5);
+    let out = dir.path().join("hls");
+    let (child, port, stderr) = serving(
+        Command::new(env!("CARGO_BIN_EXE_routecast"))
+            .arg("segment")
+            .arg(format!("hi={}", hi.display()))
+            .arg(format!("aac={}", aac.display()))
+            .arg("-o")
+            .arg(&out)
+            .args(["--realtime", "--target-duration", "1"])
+            .args(["--part-target", "0.5", "--serve", "127.0.0.1:0"]),
+    );
+    let mut child = nginx::Running(child);
+    let master = within(20, || {
+        let (status, body) = http_get(port, "/master.m3u8");
+        (status == 200).then_some(body)
+    })
+    .expect("/master.m3u8 served");
+    let (_, audio) = http_get(port, "/aac/index.m3u8");
+    terminate(&child.0);
+    let status = child.0.wait().expect("routecast ends");
+    let said = stderr.join().unwrap_or_default();
+    assert!(status.success(), "{said}");
+    let saved = dir.path().join("master.m3u8");
+    std::fs::write(&saved, &master).expect("saved");
+    let read = hls_parser_reads(&saved);
+    let group = serde_json::json!([["audio", "aac", "aac/index.m3u8", true, true, "2"]]);
+    assert_eq!(read["audio"], serde_json::json!([group]), "{master}");
+    assert_eq!(read["variants"][0][0], "hi/index.m3u8", "{master}");
+    assert!(read["variants"][0][3]
+        .as_str()
+        .unwrap_or_default()
+        .ends_with(",mp4a.40.2"));
+    assert!(audio.contains("#EXT-X-PART:"), "{audio}");
 }
