@@ -146,16 +146,10 @@ pub struct MultivariantPlaylist {
 impl MultivariantPlaylist {
     /// Checks that every variant can be written: a URI fit for a line of its
     /// own, non-empty `CODECS` without `"` or control characters, a non-zero
-    /// resolution and a finite, positive frame rate.
+    /// resolution, a finite, positive frame rate and no `AUDIO` (there is
+    /// no group here: see [`MultivariantPlaylist::with_audio`]).
     pub fn new(variants: Vec<Variant>) -> Result<MultivariantPlaylist, PlaylistError> {
-        if variants.is_empty() {
-            return Err(PlaylistError::NoVariants);
-        }
-        variants.iter().try_for_each(Variant::check)?;
-        Ok(MultivariantPlaylist {
-            audio: Vec::new(),
-            variants,
-        })
+        MultivariantPlaylist::with_audio(variants, Vec::new())
     }
 
     /// As [`MultivariantPlaylist::new`], with alternative audio renditions
@@ -167,22 +161,13 @@ impl MultivariantPlaylist {
         variants: Vec<Variant>,
         audio: Vec<AudioRendition>,
     ) -> Result<MultivariantPlaylist, PlaylistError> {
-        let mut playlist = MultivariantPlaylist::new(variants)?;
-        audio.iter().try_for_each(AudioRendition::check)?;
-        for (i, rendition) in audio.iter().enumerate() {
-            let same_group = audio[..i]
-                .iter()
-                .filter(|r| r.group_id == rendition.group_id);
-            for earlier in same_group {
-                if earlier.name == rendition.name {
-                    return Err(rendition.invalid("NAME", &rendition.name));
-                }
-                if earlier.default && rendition.default {
-                    return Err(rendition.invalid("DEFAULT", "YES"));
-                }
-            }
+        if variants.is_empty() {
+            return Err(PlaylistError::NoVariants);
         }
-        let unknown_group = playlist.variants.iter().find_map(|v| {
+        variants.iter().try_for_each(Variant::check)?;
+        audio.iter().try_for_each(AudioRendition::check)?;
+        check_groups(&audio)?;
+        let unknown_group = variants.iter().find_map(|v| {
             let group = v.audio.as_deref()?;
             (!audio.iter().any(|r| r.group_id == group)).then_some((v, group))
         });
@@ -193,8 +178,7 @@ impl MultivariantPlaylist {
                 value: excerpt(group),
             });
         }
-        playlist.audio = audio;
-        Ok(playlist)
+        Ok(MultivariantPlaylist { audio, variants })
     }
 
     /// The audio renditions, in the order written.
@@ -211,6 +195,25 @@ impl MultivariantPlaylist {
     pub fn render(&self) -> String {
         self.to_string()
     }
+}
+
+/// Why the renditions of one group cannot stand together, if they cannot:
+/// two of one `NAME`, or more than one `DEFAULT=YES` (RFC 8216 §4.3.4.1.1).
+fn check_groups(audio: &[AudioRendition]) -> Result<(), PlaylistError> {
+    for (i, rendition) in audio.iter().enumerate() {
+        let same_group = audio[..i]
+            .iter()
+            .filter(|r| r.group_id == rendition.group_id);
+        for earlier in same_group {
+            if earlier.name == rendition.name {
+                return Err(rendition.invalid("NAME", &rendition.name));
+            }
+            if earlier.default && rendition.default {
+                return Err(rendition.invalid("DEFAULT", "YES"));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Display for MultivariantPlaylist {

@@ -808,6 +808,17 @@ fn unwritable_audio_renditions_are_refused() {
     let hi = || video_variant("hi/index.m3u8", Some("aac"));
     let no_group = refused(video_variant("hi/index.m3u8", Some("ac3")), vec![]);
     assert_eq!(no_group, ("AUDIO", "ac3".to_owned()));
+    let without_audio = MultivariantPlaylist::new(vec![hi()]);
+    assert!(
+        matches!(
+            without_audio,
+            Err(PlaylistError::InvalidAttribute {
+                attribute: "AUDIO",
+                ..
+            })
+        ),
+        "{without_audio:?}"
+    );
     let twice = vec![audio_rendition("a", true), audio_rendition("a", false)];
     assert_eq!(refused(hi(), twice), ("NAME", "a".to_owned()));
     let defaults = vec![audio_rendition("a", true), audio_rendition("b", true)];
