@@ -346,6 +346,7 @@ mod tests {
             average_bandwidth: 1_500_000,
             codecs: "avc1.64001f,mp4a.40.2".into(),
             resolution: Some((1280, 720)),
+            video: true,
             audio_codec: Some("mp4a.40.2".into()),
             audio_channels: Some(2),
         };
@@ -368,6 +369,7 @@ mod tests {
             average_bandwidth: bandwidth / 2,
             codecs: codecs.into(),
             resolution: Some((width, width * 9 / 16)),
+            video: true,
             audio_channels: audio_codec.as_ref().map(|_| 2),
             audio_codec,
         }
@@ -379,6 +381,7 @@ mod tests {
             average_bandwidth: bandwidth - 1_000,
             codecs: codec.into(),
             resolution: None,
+            video: false,
             audio_codec: Some(codec.into()),
             audio_channels: channels,
         }
@@ -461,5 +464,24 @@ main/index.m3u8
 he/index.m3u8
 ";
         assert_eq!(render(&[("main", &main), ("he", &he)]), expected);
+    }
+
+    /// Video whose codec string is unknown (MPEG-2: no SPS read, no
+    /// RESOLUTION) with its own AAC is a variant, never taken for audio.
+    #[test]
+    fn video_without_a_known_codec_string_is_no_audio_rendition() {
+        let mpeg2 = Rendition {
+            bandwidth: 1_000_000,
+            average_bandwidth: 500_000,
+            codecs: "mp4a.40.2".into(),
+            resolution: None,
+            video: true,
+            audio_codec: Some("mp4a.40.2".into()),
+            audio_channels: Some(2),
+        };
+        let aac = audio("mp4a.40.2", Some(2), 130_000);
+        let text = render(&[("sd", &mpeg2), ("aac", &aac)]);
+        assert!(text.contains("AUDIO=\"audio\"\nsd/index.m3u8\n"), "{text}");
+        assert_eq!(text.matches("#EXT-X-STREAM-INF").count(), 1, "{text}");
     }
 }

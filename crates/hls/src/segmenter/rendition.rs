@@ -15,8 +15,11 @@ pub struct Rendition {
     pub average_bandwidth: u64,
     /// `CODECS`: video then audio, comma-separated.
     pub codecs: String,
-    /// `RESOLUTION`, when there is video.
+    /// `RESOLUTION`, when there is video whose SPS was read.
     pub resolution: Option<(u32, u32)>,
+    /// Whether the program carries video (of any codec, even one whose
+    /// codec string is not known).
+    pub video: bool,
     /// The audio codec alone (e.g. `mp4a.40.2`), when there is audio.
     pub audio_codec: Option<String>,
     /// The audio channels, when the audio's header says (`CHANNELS`).
@@ -24,10 +27,9 @@ pub struct Rendition {
 }
 
 impl Rendition {
-    /// Whether it has audio and no video (no video codec was read, hence no
-    /// resolution either).
+    /// Whether it has audio and no video.
     pub fn is_audio_only(&self) -> bool {
-        self.resolution.is_none() && self.audio_codec.is_some()
+        !self.video && self.audio_codec.is_some()
     }
 }
 
@@ -53,11 +55,12 @@ impl BitRates {
         self.total_ticks += u128::from(ticks);
     }
 
-    /// The rendition with these codecs (`audio`: its codec and channels):
+    /// The rendition with these codecs (`video`: its format if known and
+    /// whether there is video at all; `audio`: its codec and channels):
     /// `None` until a segment was written and a codec is known.
     pub(super) fn rendition(
         &self,
-        video: Option<&VideoFormat>,
+        (video, has_video): (Option<&VideoFormat>, bool),
         (audio_codec, audio_channels): (Option<&str>, Option<u8>),
     ) -> Option<Rendition> {
         if self.total_ticks == 0 {
@@ -77,6 +80,7 @@ impl BitRates {
             average_bandwidth: u64::try_from(average).unwrap_or(u64::MAX),
             codecs: codecs.join(","),
             resolution: video.map(|v| (v.width, v.height)),
+            video: has_video || video.is_some(),
             audio_codec: audio_codec.map(str::to_owned),
             audio_channels: audio_codec.and(audio_channels),
         })
