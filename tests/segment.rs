@@ -1342,7 +1342,9 @@ fn the_gstreamer_judge_fails_on_a_missing_or_left_out_segment() {
 /// (hlsdemux2) at once, joined once three segments are listed (a client
 /// starts three target durations from the end, RFC 8216 §6.3.3; hlsdemux2
 /// of GStreamer 1.22 joined at a playlist of one segment loses its sync
-/// at the first reload and never plays on): the stream's video from its
+/// at the first reload and never plays on: its m3u8.c matches the new
+/// playlist against the old one's segments from the last down to index 1,
+/// never 0): the stream's video from its
 /// first segments to its last frame, every frame in between, and audio.
 /// Their HLS demuxers ignore the LL parts and blocking reloads and play
 /// the segments, as a classic client would.
