@@ -21,6 +21,10 @@
 //!   hls.js joins once the playlist lists a full window, as a viewer of a
 //!   running stream does.
 //!
+//! Apart from the live run, hls.js plays a multivariant playlist of two
+//! video renditions and an audio-only one (files, VOD) and must find its
+//! audio group as one audio track and decode audio from it.
+//!
 //! The low-latency counterpart (hls.js in low-latency mode against
 //! `routecast segment --part-target --serve`, blocking reloads, parts and
 //! delta updates) is `ll::` in `players/ll.rs`; the two live runs take
@@ -450,4 +454,80 @@ fn hls_js_plays_the_live_stream_and_every_playlist_snapshot_holds() {
     assert!(log.is_empty(), "routecast segment said: {log}");
     assert_origin_held(&polled);
     assert_played(&samples, &report);
+}
+
+/// `secs` seconds of one ffmpeg lavfi source as MPEG-TS at `name` in
+/// `dir`, with `codec` options: a video rendition without audio or an
+/// audio-only one.
+fn make_rendition(dir: &Path, name: &str, source: &str, codec: &[&str]) -> PathBuf {
+    let path = dir.join(name).to_string_lossy().into_owned();
+    let mut args = vec!["-hide_banner", "-loglevel", "error", "-f", "lavfi"];
+    args.extend(["-i", source, "-t", "8"]);
+    args.extend(codec);
+    args.extend(["-f", "mpegts", "-y", &path]);
+    tool("ffmpeg", &args);
+    PathBuf::from(path)
+}
+
+/// Two video renditions without audio and one AAC-only, segmented from
+/// files (VOD, ENDLIST): hls.js in Chromium, loading master.m3u8 from
+/// nginx, finds one audio track (the EXT-X-MEDIA group the variants name),
+/// plays (currentTime advances by seconds) and decodes audio as well as
+/// video, without an error.
+#[test]
+fn hls_js_plays_video_variants_with_their_audio_rendition() {
+    let _live = one_live_run();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = web_root(dir.path());
+    let x264 = |size: &str| {
+        let source = format!("testsrc=size={size}:rate=25");
+        let codec = [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-pix_fmt",
+            "yuv420p",
+        ];
+        make_rendition(dir.path(), &format!("{size}.ts"), &source, &codec)
+    };
+    let (hi, lo) = (x264("320x180"), x264("160x90"));
+    let sine = "sine=frequency=440:sample_rate=48000";
+    let aac = make_rendition(dir.path(), "aac.ts", sine, &["-c:a", "aac", "-ac", "2"]);
+    let out = root.join("hls");
+    let arg = |name: &str, path: &Path| format!("{name}={}", path.display());
+    let segmented = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args([
+            "segment",
+            &arg("hi", &hi),
+            &arg("lo", &lo),
+            &arg("aac", &aac),
+        ])
+        .args(["-q", "--target-duration", "2", "-o"])
+        .arg(&out)
+        .output()
+        .expect("routecast runs");
+    let said = String::from_utf8_lossy(&segmented.stderr);
+    assert!(segmented.status.success(), "{said}");
+    let nginx = dir.path().join("nginx");
+    std::fs::create_dir_all(&nginx).expect("mkdir");
+    let origin = Origin::start(&nginx, |port| origin_http(&root, port));
+    let page = origin.url("/player.html?src=/hls/master.m3u8");
+    let out = tool("timeout", &["90", "node", "play.mjs", &page, "5"]);
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("play.mjs prints JSON");
+    no_player_errors(&report);
+    let samples = report["samples"].as_array().cloned().unwrap_or_default();
+    let (first, last) = match (samples.first(), samples.last()) {
+        (Some(first), Some(last)) => (first, last),
+        _ => panic!("hls.js never started: {report}"),
+    };
+    let number = |s: &serde_json::Value, k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+    assert!(samples.iter().all(|s| s["audioTracks"] == 1), "{report}");
+    let played = number(last, "currentTime") - number(first, "currentTime");
+    assert!(played >= 3.0, "{played} s played: {report}");
+    assert!(number(last, "frames") > number(first, "frames"), "{report}");
+    let audio = number(last, "audioBytes") - number(first, "audioBytes");
+    assert!(audio > 0.0, "no audio decoded: {report}");
 }

@@ -26,6 +26,9 @@ Examples:
   # Two renditions, served with low latency: /master.m3u8, /hi/index.m3u8, /lo/index.m3u8
   routecast segment hi=udp://@239.1.1.1:5000 lo=udp://@239.1.1.2:5000 -o out \\
       --target-duration 2 --part-target 0.5 --serve 0.0.0.0:8080
+  # Two video renditions and an audio-only one, their shared audio (EXT-X-MEDIA)
+  routecast segment hi=udp://@239.1.1.1:5000 lo=udp://@239.1.1.2:5000 \\
+      aac=udp://@239.1.1.3:5000 -o out
   # A backup for one input
   routecast segment http://enc-a/live.ts --backup http://enc-b/live.ts -o out
   # A backup per rendition (lo has none: no failover for it)
@@ -42,6 +45,8 @@ pub struct SegmentArgs {
     /// Several inputs (`NAME=INPUT`, or named r0, r1, …) are renditions of
     /// one stream: each goes to DIR/NAME, and DIR/master.m3u8 lists them
     /// with BANDWIDTH, CODECS and RESOLUTION measured from the streams.
+    /// Audio-only inputs among video ones are the variants' audio group
+    /// (EXT-X-MEDIA TYPE=AUDIO, the first the default), not variants.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<String>,
     /// Directory for segments and playlists (created if missing).

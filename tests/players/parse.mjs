@@ -11,7 +11,9 @@
 // parts of the segment in progress, which hls-parser reads as a segment
 // with an empty URI, are in `parts`, not `uris`.
 // A multivariant playlist prints { file, multivariant: true, variants:
-// [[uri, bandwidth, averageBandwidth, codecs, "WxH"]] } (tests/segment.rs).
+// [[uri, bandwidth, averageBandwidth, codecs, "WxH"]], audio: per variant,
+// the EXT-X-MEDIA TYPE=AUDIO renditions of its AUDIO group: [[groupId,
+// name, uri, default, autoselect, channels]] } (tests/segment.rs).
 // On the first rejected file: its name, the error and the text on stderr,
 // exit status 1.
 import { readFileSync } from 'node:fs';
@@ -32,7 +34,11 @@ for (const file of process.argv.slice(2)) {
       v.uri, v.bandwidth, v.averageBandwidth ?? null, v.codecs ?? null,
       v.resolution ? `${v.resolution.width}x${v.resolution.height}` : null,
     ]);
-    process.stdout.write(JSON.stringify({ file, multivariant: true, variants }) + '\n');
+    const audio = p.variants.map((v) => v.audio.map((r) => [
+      r.groupId, r.name, r.uri ?? null, Boolean(r.isDefault), Boolean(r.autoselect),
+      r.channels ?? null,
+    ]));
+    process.stdout.write(JSON.stringify({ file, multivariant: true, variants, audio }) + '\n');
     continue;
   }
   const parts = p.segments.flatMap((s) => s.parts);

@@ -6,8 +6,10 @@
 // Waits for playback to start (currentTime > 0, at most 30 s), then samples
 // the page once a second for SECONDS and prints one JSON object on stdout:
 // { hls, browser, startup, samples: [{wall, currentTime, latency,
-// targetLatency, dateLatency, frames, dropped, paused, readyState}], errors,
-// pageErrors }.
+// targetLatency, dateLatency, frames, dropped, paused, readyState,
+// audioTracks, audioBytes}], errors, pageErrors }. audioTracks is
+// hls.audioTracks.length (EXT-X-MEDIA TYPE=AUDIO of the level played),
+// audioBytes Chromium's webkitAudioDecodedByteCount (audio decoded so far).
 // tests/players.rs asserts on it; this script only reports.
 //
 // With PLAY_EVENTS=FILE in the environment it also writes FILE: the samples
@@ -43,6 +45,8 @@ function sample() {
     dropped: q.droppedVideoFrames,
     paused: video.paused,
     readyState: video.readyState,
+    audioTracks: window.hls.audioTracks.length,
+    audioBytes: video.webkitAudioDecodedByteCount ?? null,
   };
 }
 

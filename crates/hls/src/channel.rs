@@ -31,8 +31,8 @@ use reader::ReaderThreads;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use failover::{FailoverConfig, Source};
 pub use renditions::{
-    is_rendition_name, parse_renditions, write_master_playlist, MasterPlaylistError,
-    RenditionInputs, RenditionsError, MASTER_PLAYLIST,
+    is_rendition_name, multivariant_playlist, parse_renditions, write_master_playlist,
+    MasterPlaylistError, RenditionInputs, RenditionsError, AUDIO_GROUP, MASTER_PLAYLIST,
 };
 
 pub mod clock;

@@ -174,6 +174,11 @@ impl SegmentCutter {
         self.demux.audio_codec()
     }
 
+    /// The audio channels (AAC in ADTS), once an audio frame was seen.
+    pub fn audio_channels(&self) -> Option<u8> {
+        self.demux.audio_channels()
+    }
+
     /// The current program, once its PMT arrived.
     pub fn pmt(&self) -> Option<&Pmt> {
         self.demux.pmt()

@@ -32,7 +32,7 @@
 use crate::nal::{Codec, FirstPicture, Picture};
 use crate::pes;
 use crate::psi::{Pmt, StreamKind};
-use crate::sps::{adts_codec, parse_sps, VideoFormat};
+use crate::sps::{adts_channels, adts_codec, parse_sps, VideoFormat};
 use crate::ts::{Packet, Pid, TsError, PACKET_SIZE};
 use crate::Timestamp;
 use program::ProgramTables;
@@ -149,6 +149,7 @@ pub struct Demuxer {
     audio_pid: Option<Pid>,
     video_format: Option<VideoFormat>,
     audio_codec: Option<String>,
+    audio_channels: Option<u8>,
 }
 
 impl Default for Demuxer {
@@ -170,6 +171,7 @@ impl Demuxer {
             audio_pid: None,
             video_format: None,
             audio_codec: None,
+            audio_channels: None,
         }
     }
 
@@ -191,6 +193,11 @@ impl Demuxer {
     /// The audio codec string (AAC in ADTS), once an audio frame was seen.
     pub fn audio_codec(&self) -> Option<&str> {
         self.audio_codec.as_deref()
+    }
+
+    /// The audio channels (AAC in ADTS), once an audio frame was seen.
+    pub fn audio_channels(&self) -> Option<u8> {
+        self.audio_channels
     }
 
     /// Bytes held while the first picture of a lead PES is not known.
@@ -232,7 +239,9 @@ impl Demuxer {
             && Some(p.pid) == self.audio_pid
         {
             if let Ok(h) = pes::parse_header(p.payload) {
-                self.audio_codec = p.payload.get(h.data_offset..).and_then(adts_codec);
+                let frame = p.payload.get(h.data_offset..).unwrap_or(&[]);
+                self.audio_codec = adts_codec(frame);
+                self.audio_channels = adts_channels(frame);
             }
         }
         self.append(&p, sink);
@@ -319,6 +328,7 @@ impl Demuxer {
         let data = p.payload.get(header.data_offset..).unwrap_or(&[]);
         if lead.kind == StreamKind::Audio && self.audio_codec.is_none() {
             self.audio_codec = adts_codec(data);
+            self.audio_channels = adts_channels(data);
         }
         let verdict = self.hold(p, lead, pts, decode, data);
         if verdict.is_some() {

@@ -70,7 +70,7 @@ use std::fmt;
 pub use date::UnixMillis;
 pub use low_latency::LowLatency;
 pub use media::{MediaPlaylist, PartEntry, PlaylistType, PushOutcome, SegmentEntry};
-pub use multivariant::{BitsPerSecond, MultivariantPlaylist, Variant};
+pub use multivariant::{AudioRendition, BitsPerSecond, MultivariantPlaylist, Variant};
 pub use reports::RenditionReport;
 
 /// The only `EXT-X-VERSION` our media playlists need: 3, for floating-point

@@ -258,8 +258,12 @@ impl Segmenter {
     /// The rendition as measured so far: `None` until a segment was written
     /// and the codecs are known.
     pub fn rendition(&self) -> Option<Rendition> {
-        self.bit_rates
-            .rendition(self.cutter.video_format(), self.cutter.audio_codec())
+        let cutter = &self.cutter;
+        let streams = cutter.pmt().map_or(&[][..], |p| &p.streams);
+        let has_video = streams.iter().any(|s| s.kind().is_video());
+        let video = (cutter.video_format(), has_video);
+        let audio = (cutter.audio_codec(), cutter.audio_channels());
+        self.bit_rates.rendition(video, audio)
     }
 
     /// The directory of segments and playlists.

@@ -254,6 +254,21 @@ pub fn adts_codec(frame: &[u8]) -> Option<String> {
     Some(format!("mp4a.40.{object_type}"))
 }
 
+/// The number of channels an ADTS AAC frame header gives
+/// (`channel_configuration`, ISO/IEC 14496-3 Table 1.19: 1–6 channels as
+/// is, 7 is 7.1, 8 channels); `None` for 0 (given in the stream instead)
+/// or no ADTS header.
+pub fn adts_channels(frame: &[u8]) -> Option<u8> {
+    if frame.len() < 7 || frame[0] != 0xff || frame[1] & 0xf6 != 0xf0 {
+        return None;
+    }
+    match ((frame[2] & 0x01) << 2) | (frame[3] >> 6) {
+        0 => None,
+        7 => Some(8),
+        channels => Some(channels),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +310,26 @@ mod tests {
         // Main tier level 3.1 (93), constraints progressive + frame-only.
         assert_eq!(f.codecs, "hvc1.1.6.L93.90");
         assert_eq!((f.width, f.height), (1280, 720));
+    }
+
+    // ADTS headers written by Debian's ffmpeg (-c:a aac -f adts) for mono,
+    // stereo and 5.1 (ffprobe: 1, 2, 6 channels); 7 stands for 8 channels.
+    #[test]
+    fn adts_channels_from_channel_configuration() {
+        let channels = |h: [u8; 7]| adts_channels(&h);
+        assert_eq!(
+            channels([0xff, 0xf1, 0x4c, 0x40, 0x1b, 0x7f, 0xfc]),
+            Some(1)
+        );
+        assert_eq!(channels([0xff, 0xf1, 0x50, 0x80, 0, 0x1f, 0xfc]), Some(2));
+        assert_eq!(
+            channels([0xff, 0xf1, 0x4d, 0x80, 0x2f, 0xdf, 0xfc]),
+            Some(6)
+        );
+        assert_eq!(channels([0xff, 0xf1, 0x4d, 0xc0, 0, 0x1f, 0xfc]), Some(8));
+        assert_eq!(channels([0xff, 0xf1, 0x4c, 0x00, 0, 0x1f, 0xfc]), None);
+        assert_eq!(adts_channels(&[0xff, 0xf1, 0x50]), None);
+        assert_eq!(channels([0x47, 0xf1, 0x50, 0x80, 0, 0x1f, 0xfc]), None);
     }
 
     #[test]

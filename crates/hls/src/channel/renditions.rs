@@ -1,10 +1,13 @@
 //! Several renditions of one stream: their names and inputs as given on a
 //! command line (`NAME=INPUT`, backups `NAME=INPUT`), and the multivariant
-//! playlist that lists them once each has been measured.
+//! playlist that lists them once each has been measured (audio-only ones
+//! among video ones as an audio group).
 
 use std::path::Path;
 
-use crate::playlist::{BitsPerSecond, MultivariantPlaylist, PlaylistError, Variant};
+use crate::playlist::{
+    AudioRendition, BitsPerSecond, MultivariantPlaylist, PlaylistError, Variant,
+};
 use crate::segmenter::{Rendition, LIVE_PLAYLIST};
 use crate::store::{self, StoreError};
 
@@ -158,8 +161,12 @@ pub enum MasterPlaylistError {
     Store(#[from] StoreError),
 }
 
+/// The `GROUP-ID` of the audio-only renditions, when there is video too.
+pub const AUDIO_GROUP: &str = "audio";
+
 /// Writes `dir`/[`MASTER_PLAYLIST`] once every rendition has been measured
-/// (nothing before); `measured` in the order of `renditions`.
+/// (nothing before); `measured` in the order of `renditions`. See
+/// [`multivariant_playlist`] for what it lists.
 pub fn write_master_playlist(
     dir: &Path,
     renditions: &[RenditionInputs],
@@ -172,21 +179,87 @@ pub fn write_master_playlist(
     else {
         return Ok(());
     };
-    let variants = renditions
+    let named: Vec<(&str, &Rendition)> = renditions
         .iter()
+        .map(|r| r.name.as_str())
         .zip(all)
-        .map(|(r, m)| Variant {
-            uri: format!("{}/{LIVE_PLAYLIST}", r.name),
-            bandwidth: BitsPerSecond(m.bandwidth),
-            average_bandwidth: Some(BitsPerSecond(m.average_bandwidth)),
-            codecs: m.codecs.clone(),
-            resolution: m.resolution,
-            frame_rate: None,
-        })
         .collect();
-    let playlist = MultivariantPlaylist::new(variants)?;
+    let playlist = multivariant_playlist(&named)?;
     store::write_atomic(dir, MASTER_PLAYLIST, playlist.render().as_bytes())?;
     Ok(())
+}
+
+/// The multivariant playlist of the measured renditions `(name, measure)`.
+///
+/// Audio-only renditions among video ones are alternative audio
+/// (`EXT-X-MEDIA:TYPE=AUDIO` in group [`AUDIO_GROUP`], the first one
+/// `DEFAULT=YES`, `CHANNELS` from the AAC header), not variants: every video
+/// rendition is a variant with `AUDIO="audio"`, its `CODECS` adding the
+/// group's audio codecs, its `BANDWIDTH` and `AVERAGE-BANDWIDTH` adding the
+/// group's highest (a player fetches the variant and one audio rendition,
+/// RFC 8216 §4.3.4.2). A video rendition that carries its own audio keeps it
+/// muxed (its `CODECS` list it already); a player that follows `AUDIO`
+/// plays the group's. Only audio-only renditions: each is a variant.
+pub fn multivariant_playlist(
+    renditions: &[(&str, &Rendition)],
+) -> Result<MultivariantPlaylist, PlaylistError> {
+    let (audio_only, video): (Vec<_>, Vec<_>) =
+        renditions.iter().partition(|(_, r)| r.is_audio_only());
+    if audio_only.is_empty() || video.is_empty() {
+        let variants = renditions.iter().map(|(n, r)| variant(n, r)).collect();
+        return MultivariantPlaylist::new(variants);
+    }
+    let audio = audio_only
+        .iter()
+        .enumerate()
+        .map(|(i, (name, r))| AudioRendition {
+            group_id: AUDIO_GROUP.to_owned(),
+            name: (*name).to_owned(),
+            uri: format!("{name}/{LIVE_PLAYLIST}"),
+            default: i == 0,
+            language: None,
+            channels: r.audio_channels,
+        })
+        .collect();
+    let group: Vec<&Rendition> = audio_only.iter().map(|(_, r)| *r).collect();
+    let variants = video
+        .iter()
+        .map(|(name, r)| with_audio_group(variant(name, r), &group))
+        .collect();
+    MultivariantPlaylist::with_audio(variants, audio)
+}
+
+/// The variant of rendition `name`, as measured.
+fn variant(name: &str, r: &Rendition) -> Variant {
+    Variant {
+        uri: format!("{name}/{LIVE_PLAYLIST}"),
+        bandwidth: BitsPerSecond(r.bandwidth),
+        average_bandwidth: Some(BitsPerSecond(r.average_bandwidth)),
+        codecs: r.codecs.clone(),
+        resolution: r.resolution,
+        frame_rate: None,
+        audio: None,
+    }
+}
+
+/// `variant` played with one of the audio renditions `group`: the highest
+/// of their bit rates added, their codecs listed once each.
+fn with_audio_group(mut variant: Variant, group: &[&Rendition]) -> Variant {
+    let peak = group.iter().map(|r| r.bandwidth).max().unwrap_or(0);
+    let average = group.iter().map(|r| r.average_bandwidth).max().unwrap_or(0);
+    variant.bandwidth = BitsPerSecond(variant.bandwidth.0.saturating_add(peak));
+    variant.average_bandwidth = variant
+        .average_bandwidth
+        .map(|a| BitsPerSecond(a.0.saturating_add(average)));
+    let mut codecs: Vec<&str> = variant.codecs.split(',').collect();
+    for codec in group.iter().filter_map(|r| r.audio_codec.as_deref()) {
+        if !codecs.contains(&codec) {
+            codecs.push(codec);
+        }
+    }
+    variant.codecs = codecs.join(",");
+    variant.audio = Some(AUDIO_GROUP.to_owned());
+    variant
 }
 
 #[cfg(test)]
@@ -273,6 +346,9 @@ mod tests {
             average_bandwidth: 1_500_000,
             codecs: "avc1.64001f,mp4a.40.2".into(),
             resolution: Some((1280, 720)),
+            video: true,
+            audio_codec: Some("mp4a.40.2".into()),
+            audio_channels: Some(2),
         };
         write_master_playlist(dir.path(), &renditions, &[Some(hi.clone()), None]).expect("ok");
         assert!(!dir.path().join(MASTER_PLAYLIST).exists());
@@ -284,5 +360,128 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join(MASTER_PLAYLIST)).expect("written");
         assert!(text.contains("RESOLUTION=1280x720"), "{text}");
         assert!(text.lines().any(|l| l == "lo/index.m3u8"), "{text}");
+    }
+
+    fn video(codecs: &str, width: u32, bandwidth: u64) -> Rendition {
+        let audio_codec = codecs.split_once(',').map(|(_, a)| a.to_owned());
+        Rendition {
+            bandwidth,
+            average_bandwidth: bandwidth / 2,
+            codecs: codecs.into(),
+            resolution: Some((width, width * 9 / 16)),
+            video: true,
+            audio_channels: audio_codec.as_ref().map(|_| 2),
+            audio_codec,
+        }
+    }
+
+    fn audio(codec: &str, channels: Option<u8>, bandwidth: u64) -> Rendition {
+        Rendition {
+            bandwidth,
+            average_bandwidth: bandwidth - 1_000,
+            codecs: codec.into(),
+            resolution: None,
+            video: false,
+            audio_codec: Some(codec.into()),
+            audio_channels: channels,
+        }
+    }
+
+    fn render(renditions: &[(&str, &Rendition)]) -> String {
+        multivariant_playlist(renditions)
+            .map(|p| p.render())
+            .unwrap_or_else(|e| e.to_string())
+    }
+
+    /// An audio-only input among video ones is the variants' audio: one
+    /// EXT-X-MEDIA, referenced by every video variant, whose CODECS and
+    /// bit rates include it (RFC 8216 §4.3.4.2: the peak of all media
+    /// fetched).
+    #[test]
+    fn an_audio_only_rendition_among_video_is_the_variants_audio_group() {
+        let (hi, lo) = (
+            video("avc1.64001f", 1280, 2_000_000),
+            video("avc1.42c01e", 640, 600_000),
+        );
+        let aac = audio("mp4a.40.2", Some(2), 130_000);
+        let expected = "#EXTM3U
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"aac\",\
+DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"aac/index.m3u8\"
+#EXT-X-STREAM-INF:BANDWIDTH=2130000,AVERAGE-BANDWIDTH=1129000,\
+CODECS=\"avc1.64001f,mp4a.40.2\",RESOLUTION=1280x720,AUDIO=\"audio\"
+hi/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=730000,AVERAGE-BANDWIDTH=429000,\
+CODECS=\"avc1.42c01e,mp4a.40.2\",RESOLUTION=640x360,AUDIO=\"audio\"
+lo/index.m3u8
+";
+        let text = render(&[("hi", &hi), ("aac", &aac), ("lo", &lo)]);
+        assert_eq!(text, expected);
+    }
+
+    /// Several audio-only renditions are one group, the first the default;
+    /// a variant is as fast as its video plus the fastest of them; a video
+    /// rendition that carries its own AAC lists it once.
+    #[test]
+    fn several_audio_renditions_are_one_group_with_the_first_default() {
+        let hi = video("avc1.64001f,mp4a.40.2", 1280, 2_000_000);
+        let (main, he) = (
+            audio("mp4a.40.2", Some(2), 130_000),
+            audio("mp4a.40.5", None, 70_000),
+        );
+        let text = render(&[("hi", &hi), ("main", &main), ("he", &he)]);
+        let media: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("#EXT-X-MEDIA:"))
+            .collect();
+        assert_eq!(
+            media,
+            [
+                "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"main\",DEFAULT=YES,\
+                 AUTOSELECT=YES,CHANNELS=\"2\",URI=\"main/index.m3u8\"",
+                "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"he\",DEFAULT=NO,\
+                 AUTOSELECT=YES,URI=\"he/index.m3u8\""
+            ]
+        );
+        let inf = "#EXT-X-STREAM-INF:BANDWIDTH=2130000,AVERAGE-BANDWIDTH=1129000,\
+                   CODECS=\"avc1.64001f,mp4a.40.2,mp4a.40.5\",RESOLUTION=1280x720,AUDIO=\"audio\"";
+        assert!(text.contains(&format!("{inf}\nhi/index.m3u8\n")), "{text}");
+    }
+
+    /// Only audio renditions (no video to go with): each is a variant, as
+    /// before.
+    #[test]
+    fn an_audio_only_channel_keeps_its_renditions_as_variants() {
+        let (main, he) = (
+            audio("mp4a.40.2", Some(2), 130_000),
+            audio("mp4a.40.5", Some(2), 70_000),
+        );
+        let expected = "#EXTM3U
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-STREAM-INF:BANDWIDTH=130000,AVERAGE-BANDWIDTH=129000,CODECS=\"mp4a.40.2\"
+main/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=70000,AVERAGE-BANDWIDTH=69000,CODECS=\"mp4a.40.5\"
+he/index.m3u8
+";
+        assert_eq!(render(&[("main", &main), ("he", &he)]), expected);
+    }
+
+    /// Video whose codec string is unknown (MPEG-2: no SPS read, no
+    /// RESOLUTION) with its own AAC is a variant, never taken for audio.
+    #[test]
+    fn video_without_a_known_codec_string_is_no_audio_rendition() {
+        let mpeg2 = Rendition {
+            bandwidth: 1_000_000,
+            average_bandwidth: 500_000,
+            codecs: "mp4a.40.2".into(),
+            resolution: None,
+            video: true,
+            audio_codec: Some("mp4a.40.2".into()),
+            audio_channels: Some(2),
+        };
+        let aac = audio("mp4a.40.2", Some(2), 130_000);
+        let text = render(&[("sd", &mpeg2), ("aac", &aac)]);
+        assert!(text.contains("AUDIO=\"audio\"\nsd/index.m3u8\n"), "{text}");
+        assert_eq!(text.matches("#EXT-X-STREAM-INF").count(), 1, "{text}");
     }
 }

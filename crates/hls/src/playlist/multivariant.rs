@@ -1,4 +1,6 @@
-//! The multivariant (master) playlist: one `EXT-X-STREAM-INF` per rendition.
+//! The multivariant (master) playlist: one `EXT-X-STREAM-INF` per variant
+//! stream, and the alternative audio renditions (`EXT-X-MEDIA:TYPE=AUDIO`)
+//! the variants refer to by group.
 
 use std::fmt;
 
@@ -24,6 +26,86 @@ pub struct Variant {
     pub resolution: Option<(u32, u32)>,
     /// `FRAME-RATE`: the maximum frame rate, written with three decimals.
     pub frame_rate: Option<f64>,
+    /// `AUDIO`: the `GROUP-ID` of the audio renditions played with this
+    /// variant, if any (the group's codec belongs in [`Variant::codecs`]
+    /// and its peak in [`Variant::bandwidth`], RFC 8216 §4.3.4.2).
+    pub audio: Option<String>,
+}
+
+/// An alternative audio rendition, `EXT-X-MEDIA:TYPE=AUDIO` (RFC 8216
+/// §4.3.4.1), always `AUTOSELECT=YES`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioRendition {
+    /// `GROUP-ID`: the group the variants name in their `AUDIO` attribute.
+    pub group_id: String,
+    /// `NAME`: distinct within its group.
+    pub name: String,
+    /// `URI`: its media playlist, relative to the multivariant playlist.
+    pub uri: String,
+    /// `DEFAULT=YES`: the one played when the user chose none (at most one
+    /// per group).
+    pub default: bool,
+    /// `LANGUAGE`: an RFC 5646 tag, if known.
+    pub language: Option<String>,
+    /// `CHANNELS`: the number of audio channels, if known.
+    pub channels: Option<u8>,
+}
+
+/// Whether `value` can be written as a quoted-string: not empty, no `"` and
+/// no control characters (CR, LF…), RFC 8216 §4.2.
+fn is_quotable(value: &str) -> bool {
+    !value.is_empty() && !value.contains('"') && !value.chars().any(char::is_control)
+}
+
+impl AudioRendition {
+    /// Why this rendition cannot be written, if it cannot.
+    fn check(&self) -> Result<(), PlaylistError> {
+        if !is_valid_uri(&self.uri) {
+            return Err(PlaylistError::InvalidUri {
+                uri: excerpt(&self.uri),
+            });
+        }
+        let language = self.language.as_deref();
+        let quoted = [
+            ("GROUP-ID", Some(self.group_id.as_str())),
+            ("NAME", Some(self.name.as_str())),
+            ("LANGUAGE", language),
+        ];
+        for (attribute, value) in quoted {
+            if let Some(value) = value.filter(|v| !is_quotable(v)) {
+                return Err(self.invalid(attribute, value));
+            }
+        }
+        if self.channels == Some(0) {
+            return Err(self.invalid("CHANNELS", "0"));
+        }
+        Ok(())
+    }
+
+    fn invalid(&self, attribute: &'static str, value: &str) -> PlaylistError {
+        PlaylistError::InvalidAttribute {
+            uri: excerpt(&self.uri),
+            attribute,
+            value: excerpt(value),
+        }
+    }
+}
+
+impl fmt::Display for AudioRendition {
+    /// The `EXT-X-MEDIA` line, without its line ending.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{}\"", self.group_id)?;
+        write!(f, ",NAME=\"{}\"", self.name)?;
+        if let Some(language) = &self.language {
+            write!(f, ",LANGUAGE=\"{language}\"")?;
+        }
+        let default = if self.default { "YES" } else { "NO" };
+        write!(f, ",DEFAULT={default},AUTOSELECT=YES")?;
+        if let Some(channels) = self.channels {
+            write!(f, ",CHANNELS=\"{channels}\"")?;
+        }
+        write!(f, ",URI=\"{}\"", self.uri)
+    }
 }
 
 impl Variant {
@@ -39,9 +121,7 @@ impl Variant {
                 uri: excerpt(&self.uri),
             });
         }
-        // A quoted-string holds no '"', CR or LF (RFC 8216 §4.2).
-        let quotable = !self.codecs.contains('"') && !self.codecs.chars().any(char::is_control);
-        if self.codecs.is_empty() || !quotable {
+        if !is_quotable(&self.codecs) {
             return Err(invalid("CODECS", &self.codecs));
         }
         if let Some((width, height)) = self.resolution.filter(|&(w, h)| w == 0 || h == 0) {
@@ -55,22 +135,55 @@ impl Variant {
 }
 
 /// An RFC 8216 multivariant playlist of variant streams whose segments are
-/// all independent (`EXT-X-INDEPENDENT-SEGMENTS`).
+/// all independent (`EXT-X-INDEPENDENT-SEGMENTS`), with the audio
+/// renditions they refer to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MultivariantPlaylist {
+    audio: Vec<AudioRendition>,
     variants: Vec<Variant>,
 }
 
 impl MultivariantPlaylist {
     /// Checks that every variant can be written: a URI fit for a line of its
     /// own, non-empty `CODECS` without `"` or control characters, a non-zero
-    /// resolution and a finite, positive frame rate.
+    /// resolution, a finite, positive frame rate and no `AUDIO` (there is
+    /// no group here: see [`MultivariantPlaylist::with_audio`]).
     pub fn new(variants: Vec<Variant>) -> Result<MultivariantPlaylist, PlaylistError> {
+        MultivariantPlaylist::with_audio(variants, Vec::new())
+    }
+
+    /// As [`MultivariantPlaylist::new`], with alternative audio renditions
+    /// (written first, in the order given). Checks too that every variant's
+    /// `AUDIO` names a group given here (RFC 8216 §4.3.4.2.1), that names
+    /// are distinct and at most one rendition is the default in each group
+    /// (§4.3.4.1.1), and that each rendition's attributes can be written.
+    pub fn with_audio(
+        variants: Vec<Variant>,
+        audio: Vec<AudioRendition>,
+    ) -> Result<MultivariantPlaylist, PlaylistError> {
         if variants.is_empty() {
             return Err(PlaylistError::NoVariants);
         }
         variants.iter().try_for_each(Variant::check)?;
-        Ok(MultivariantPlaylist { variants })
+        audio.iter().try_for_each(AudioRendition::check)?;
+        check_groups(&audio)?;
+        let unknown_group = variants.iter().find_map(|v| {
+            let group = v.audio.as_deref()?;
+            (!audio.iter().any(|r| r.group_id == group)).then_some((v, group))
+        });
+        if let Some((variant, group)) = unknown_group {
+            return Err(PlaylistError::InvalidAttribute {
+                uri: excerpt(&variant.uri),
+                attribute: "AUDIO",
+                value: excerpt(group),
+            });
+        }
+        Ok(MultivariantPlaylist { audio, variants })
+    }
+
+    /// The audio renditions, in the order written.
+    pub fn audio(&self) -> &[AudioRendition] {
+        &self.audio
     }
 
     /// The variants, in the order written.
@@ -84,10 +197,32 @@ impl MultivariantPlaylist {
     }
 }
 
+/// Why the renditions of one group cannot stand together, if they cannot:
+/// two of one `NAME`, or more than one `DEFAULT=YES` (RFC 8216 §4.3.4.1.1).
+fn check_groups(audio: &[AudioRendition]) -> Result<(), PlaylistError> {
+    for (i, rendition) in audio.iter().enumerate() {
+        let same_group = audio[..i]
+            .iter()
+            .filter(|r| r.group_id == rendition.group_id);
+        for earlier in same_group {
+            if earlier.name == rendition.name {
+                return Err(rendition.invalid("NAME", &rendition.name));
+            }
+            if earlier.default && rendition.default {
+                return Err(rendition.invalid("DEFAULT", "YES"));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for MultivariantPlaylist {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "#EXTM3U")?;
         writeln!(f, "#EXT-X-INDEPENDENT-SEGMENTS")?;
+        for rendition in &self.audio {
+            writeln!(f, "{rendition}")?;
+        }
         for variant in &self.variants {
             write!(f, "#EXT-X-STREAM-INF:BANDWIDTH={}", variant.bandwidth.0)?;
             if let Some(average) = variant.average_bandwidth {
@@ -99,6 +234,9 @@ impl fmt::Display for MultivariantPlaylist {
             }
             if let Some(rate) = variant.frame_rate {
                 write!(f, ",FRAME-RATE={rate:.3}")?;
+            }
+            if let Some(group) = &variant.audio {
+                write!(f, ",AUDIO=\"{group}\"")?;
             }
             writeln!(f)?;
             writeln!(f, "{}", variant.uri)?;
@@ -119,6 +257,7 @@ mod tests {
             codecs: "avc1.4d401f,mp4a.40.2".to_owned(),
             resolution: Some((1280, 720)),
             frame_rate: Some(29.97),
+            audio: None,
         }
     }
 

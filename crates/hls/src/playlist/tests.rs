@@ -737,3 +737,116 @@ fn rendition_reports_follow_the_preload_hint_in_full_and_delta_playlists() {
         Err(PlaylistError::NotLowLatency)
     );
 }
+
+fn video_variant(uri: &str, audio: Option<&str>) -> Variant {
+    Variant {
+        uri: uri.to_owned(),
+        bandwidth: BitsPerSecond(1_064_000),
+        average_bandwidth: Some(BitsPerSecond(1_000_000)),
+        codecs: "avc1.64001f,mp4a.40.2".to_owned(),
+        resolution: Some((1280, 720)),
+        frame_rate: None,
+        audio: audio.map(str::to_owned),
+    }
+}
+
+fn audio_rendition(name: &str, default: bool) -> AudioRendition {
+    AudioRendition {
+        group_id: "aac".to_owned(),
+        name: name.to_owned(),
+        uri: format!("{name}/index.m3u8"),
+        default,
+        language: None,
+        channels: Some(2),
+    }
+}
+
+/// Alternative audio is written as RFC 8216 §8.6 shows it (EXT-X-MEDIA
+/// before the variants, which name its group in AUDIO).
+#[test]
+fn audio_renditions_are_ext_x_media_lines_the_variants_name() {
+    let english = AudioRendition {
+        language: Some("en".into()),
+        ..audio_rendition("english", true)
+    };
+    let commentary = AudioRendition {
+        channels: None,
+        ..audio_rendition("commentary", false)
+    };
+    let playlist = MultivariantPlaylist::with_audio(
+        vec![video_variant("hi/index.m3u8", Some("aac"))],
+        vec![english, commentary],
+    );
+    let expected = "#EXTM3U
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aac\",NAME=\"english\",LANGUAGE=\"en\",\
+DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"english/index.m3u8\"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aac\",NAME=\"commentary\",\
+DEFAULT=NO,AUTOSELECT=YES,URI=\"commentary/index.m3u8\"
+#EXT-X-STREAM-INF:BANDWIDTH=1064000,AVERAGE-BANDWIDTH=1000000,\
+CODECS=\"avc1.64001f,mp4a.40.2\",RESOLUTION=1280x720,AUDIO=\"aac\"
+hi/index.m3u8
+";
+    assert_eq!(playlist.map(|p| p.render()), Ok(expected.to_owned()));
+}
+
+/// What RFC 8216 forbids in a group is refused with the attribute named:
+/// a variant's AUDIO naming no group (§4.3.4.2.1), two renditions of one
+/// name or two defaults in a group (§4.3.4.1.1), unquotable values.
+#[test]
+fn unwritable_audio_renditions_are_refused() {
+    let refused =
+        |variant: Variant, audio: Vec<AudioRendition>| match MultivariantPlaylist::with_audio(
+            vec![variant],
+            audio,
+        ) {
+            Err(PlaylistError::InvalidAttribute {
+                attribute, value, ..
+            }) => (attribute, value),
+            other => panic!("expected InvalidAttribute, got {other:?}"),
+        };
+    let hi = || video_variant("hi/index.m3u8", Some("aac"));
+    let no_group = refused(video_variant("hi/index.m3u8", Some("ac3")), vec![]);
+    assert_eq!(no_group, ("AUDIO", "ac3".to_owned()));
+    let without_audio = MultivariantPlaylist::new(vec![hi()]);
+    assert!(
+        matches!(
+            without_audio,
+            Err(PlaylistError::InvalidAttribute {
+                attribute: "AUDIO",
+                ..
+            })
+        ),
+        "{without_audio:?}"
+    );
+    let twice = vec![audio_rendition("a", true), audio_rendition("a", false)];
+    assert_eq!(refused(hi(), twice), ("NAME", "a".to_owned()));
+    let defaults = vec![audio_rendition("a", true), audio_rendition("b", true)];
+    assert_eq!(refused(hi(), defaults), ("DEFAULT", "YES".to_owned()));
+    let quoted = AudioRendition {
+        name: "a\"b".into(),
+        ..audio_rendition("a", true)
+    };
+    assert_eq!(refused(hi(), vec![quoted]), ("NAME", "a\"b".to_owned()));
+    let silent = AudioRendition {
+        channels: Some(0),
+        ..audio_rendition("a", true)
+    };
+    assert_eq!(refused(hi(), vec![silent]), ("CHANNELS", "0".to_owned()));
+    // Two groups may each have a default and reuse a name.
+    let other = AudioRendition {
+        group_id: "ac3".into(),
+        ..audio_rendition("a", true)
+    };
+    let both =
+        MultivariantPlaylist::with_audio(vec![hi()], vec![audio_rendition("a", true), other]);
+    assert_eq!(both.map(|p| p.audio().len()), Ok(2));
+    let bad_uri = AudioRendition {
+        uri: "a\nb".into(),
+        ..audio_rendition("a", true)
+    };
+    assert!(matches!(
+        MultivariantPlaylist::with_audio(vec![hi()], vec![bad_uri]),
+        Err(PlaylistError::InvalidUri { .. })
+    ));
+}

@@ -15,8 +15,22 @@ pub struct Rendition {
     pub average_bandwidth: u64,
     /// `CODECS`: video then audio, comma-separated.
     pub codecs: String,
-    /// `RESOLUTION`, when there is video.
+    /// `RESOLUTION`, when there is video whose SPS was read.
     pub resolution: Option<(u32, u32)>,
+    /// Whether the program carries video (of any codec, even one whose
+    /// codec string is not known).
+    pub video: bool,
+    /// The audio codec alone (e.g. `mp4a.40.2`), when there is audio.
+    pub audio_codec: Option<String>,
+    /// The audio channels, when the audio's header says (`CHANNELS`).
+    pub audio_channels: Option<u8>,
+}
+
+impl Rendition {
+    /// Whether it has audio and no video.
+    pub fn is_audio_only(&self) -> bool {
+        !self.video && self.audio_codec.is_some()
+    }
 }
 
 /// Bit rates of the segments written: the highest, and the totals for the
@@ -41,12 +55,13 @@ impl BitRates {
         self.total_ticks += u128::from(ticks);
     }
 
-    /// The rendition with these codecs: `None` until a segment was written
-    /// and a codec is known.
+    /// The rendition with these codecs (`video`: its format if known and
+    /// whether there is video at all; `audio`: its codec and channels):
+    /// `None` until a segment was written and a codec is known.
     pub(super) fn rendition(
         &self,
-        video: Option<&VideoFormat>,
-        audio_codec: Option<&str>,
+        (video, has_video): (Option<&VideoFormat>, bool),
+        (audio_codec, audio_channels): (Option<&str>, Option<u8>),
     ) -> Option<Rendition> {
         if self.total_ticks == 0 {
             return None;
@@ -65,6 +80,9 @@ impl BitRates {
             average_bandwidth: u64::try_from(average).unwrap_or(u64::MAX),
             codecs: codecs.join(","),
             resolution: video.map(|v| (v.width, v.height)),
+            video: has_video || video.is_some(),
+            audio_codec: audio_codec.map(str::to_owned),
+            audio_channels: audio_codec.and(audio_channels),
         })
     }
 }
