@@ -737,3 +737,26 @@ fn rendition_reports_follow_the_preload_hint_in_full_and_delta_playlists() {
         Err(PlaylistError::NotLowLatency)
     );
 }
+
+#[test]
+fn the_target_is_announced_only_while_nothing_is_listed() {
+    let mut p = MediaPlaylist::live(4, Ticks::from_secs(12)).expect("valid");
+    assert!(p.announce_target(10));
+    assert_eq!(p.target_duration(), 10);
+    // The window grew to three target durations (RFC 8216 §6.2.2).
+    assert_eq!(p.window(), Some(Ticks::from_secs(30)));
+    let _ = p
+        .push(SegmentEntry::new("s0.ts", Ticks::from_secs(10)))
+        .expect("push");
+    assert!(!p.announce_target(12));
+    assert!(p.render().contains("#EXT-X-TARGETDURATION:10\n"));
+}
+
+#[test]
+fn independent_segments_is_claimed_only_when_asked() {
+    let mut p = MediaPlaylist::live(4, Ticks::from_secs(12)).expect("valid");
+    assert!(p.render().contains("#EXT-X-INDEPENDENT-SEGMENTS\n"));
+    p.set_independent_segments(false);
+    assert!(!p.render().contains("INDEPENDENT-SEGMENTS"));
+    assert!(!p.independent_segments());
+}
