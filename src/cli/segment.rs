@@ -26,7 +26,9 @@ Examples:
   routecast segment http://enc-a/live.ts --backup http://enc-b/live.ts -o out
   # A backup per rendition (lo has none: no failover for it)
   routecast segment hi=http://enc-a/hi.ts lo=http://enc-a/lo.ts -o out \\
-      --backup hi=http://enc-b/hi.ts";
+      --backup hi=http://enc-b/hi.ts
+  # An HEVC encoder with open GOPs (CRA pictures): cut at them always, no WARN
+  routecast segment udp://@239.1.1.3:5000 -o out --allow-cra";
 
 /// Arguments of `routecast segment`.
 #[derive(Debug, Args)]
