@@ -2127,3 +2127,254 @@ fn low_latency_audio_renditions_are_the_variants_audio_group_too() {
         .ends_with(",mp4a.40.2"));
     assert!(audio.contains("#EXT-X-PART:"), "{audio}");
 }
+
+/// `seconds` of 25 fps test pattern with a 440 Hz tone as MPEG-TS, the
+/// video encoded with `video` (ffmpeg output options: codec, GOP).
+fn make_ts(dir: &Path, name: &str, seconds: u32, video: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let t = seconds.to_string();
+    let mut args = vec!["-hide_banner", "-loglevel", "error", "-f", "lavfi"];
+    args.extend(["-i", "testsrc=size=192x108:rate=25", "-f", "lavfi"]);
+    args.extend(["-i", "sine=frequency=440:sample_rate=48000", "-t", &t]);
+    args.extend(video);
+    args.extend(["-c:a", "aac", "-b:a", "64k", "-f", "mpegts", "-y"]);
+    let path = out.to_string_lossy().into_owned();
+    args.push(&path);
+    tool("ffmpeg", &args);
+    out
+}
+
+/// Runs `routecast segment` (without `-q`) and returns what it printed.
+fn segment_saying(input: &Path, out: &Path, extra: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .arg("segment")
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("routecast runs");
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    stderr
+}
+
+/// `EXT-X-TARGETDURATION` of a media playlist, and whether it claims
+/// `EXT-X-INDEPENDENT-SEGMENTS`.
+fn header(playlist: &Path) -> (f64, bool) {
+    let text = std::fs::read_to_string(playlist).expect("playlist written");
+    let target = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-TARGETDURATION:"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no target duration: {text}"));
+    (target, text.contains("#EXT-X-INDEPENDENT-SEGMENTS"))
+}
+
+/// ffmpeg decodes the whole playlist, video and audio, with `-xerror` and
+/// nothing said at `-v error`; ffprobe's count of its decoded video frames.
+fn playlist_decodes(playlist: &Path) -> u64 {
+    let p = playlist.to_string_lossy();
+    let decoded = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-xerror", "-i", &p])
+        .args(["-map", "0:v", "-map", "0:a", "-f", "null", "-"])
+        .output()
+        .unwrap_or_else(|e| panic!("ffmpeg must be installed (scripts/test installs it): {e}"));
+    assert!(
+        decoded.status.success() && decoded.stderr.is_empty(),
+        "{p} does not decode: {}",
+        String::from_utf8_lossy(&decoded.stderr)
+    );
+    let frames = tool(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+            &p,
+        ],
+    );
+    // The HLS demuxer lists the stream once per program it makes.
+    frames
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .max()
+        .unwrap_or_else(|| panic!("{p}: frames {frames:?}"))
+}
+
+/// hls-parser (strict) accepts the playlist, whose every EXTINF rounds to
+/// at most its TARGETDURATION; the EXTINFs.
+fn valid_within_its_target(playlist: &Path) -> Vec<f64> {
+    hls_parser_agrees(playlist);
+    let (target, _) = header(playlist);
+    let e: Vec<f64> = entries(playlist).into_iter().map(|e| e.0).collect();
+    assert!(
+        e.iter().all(|d| d.round() <= target),
+        "{}: {e:?} under {target}",
+        playlist.display()
+    );
+    e
+}
+
+/// Regression (issue 14, point 1): `-g 250` (10 s GOPs) with
+/// `--target-duration 4` wrote `#EXTINF:10.000` under
+/// `#EXT-X-TARGETDURATION:4`. The target announced is the first GOP's,
+/// from the first playlist on, and a WARN line says so and what to do.
+#[test]
+fn a_ten_second_gop_raises_the_announced_target_and_says_so() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make(dir.path(), "in.ts", "libx264", 30, 250, &[]);
+    let out = dir.path().join("hls");
+    let said = segment_saying(&input, &out, &["--archive", "--target-duration", "4"]);
+    for playlist in ["archive.m3u8", "index.m3u8"] {
+        let playlist = out.join(playlist);
+        assert_eq!(header(&playlist).0, 10.0, "{}", playlist.display());
+        valid_within_its_target(&playlist);
+    }
+    let e = check_all(&out, "archive.m3u8", 10.0);
+    assert_eq!(e.iter().map(|x| x.0).collect::<Vec<_>>(), [10.0; 3]);
+    let warn = said
+        .lines()
+        .find(|l| l.contains("WARN: the first GOP is 10.000 s"))
+        .unwrap_or_else(|| panic!("no WARN line: {said}"));
+    assert!(warn.contains("EXT-X-TARGETDURATION is 10") && warn.contains("-g 100"));
+    assert!(said.contains("target duration 10 s"), "{said}");
+    assert_eq!(playlist_decodes(&out.join("archive.m3u8")), 750);
+}
+
+/// A 2 s GOP, then a 10 s one, then 2 s again, with `--target-duration 4`:
+/// the long GOP is cut between frames (never above the target), said when
+/// it happens and counted in the summary; the media playlist does not
+/// claim EXT-X-INDEPENDENT-SEGMENTS; ffmpeg decodes the whole playlist,
+/// every frame of the input.
+#[test]
+fn a_later_long_gop_is_cut_without_a_keyframe_within_the_target() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let keys = "0,2,4,6,16,18,20,22";
+    let input = make(
+        dir.path(),
+        "in.ts",
+        "libx264",
+        24,
+        1000,
+        &["-force_key_frames", keys],
+    );
+    let out = dir.path().join("hls");
+    let said = segment_saying(&input, &out, &["--archive", "--target-duration", "4"]);
+    for playlist in ["archive.m3u8", "index.m3u8"] {
+        let playlist = out.join(playlist);
+        assert_eq!(header(&playlist), (4.0, false), "{}", playlist.display());
+        valid_within_its_target(&playlist);
+    }
+    let e = entries(&out.join("archive.m3u8"));
+    assert_eq!(
+        e.iter().map(|x| x.0).collect::<Vec<_>>(),
+        [4.0, 4.48, 4.48, 3.04, 4.0, 4.0]
+    );
+    let warns = said
+        .lines()
+        .filter(|l| l.contains("WARN: a GOP longer"))
+        .count();
+    assert_eq!(warns, 1, "one line for the GOP: {said}");
+    assert!(
+        said.contains("2 cuts without a keyframe in 1 GOPs longer than it"),
+        "{said}"
+    );
+    assert_eq!(playlist_decodes(&out.join("archive.m3u8")), 600);
+    // The segments that open at a keyframe decode alone.
+    for i in [0, 1, 4, 5] {
+        check_segment(&out.join(&e[i].2), false);
+    }
+}
+
+/// libx265's defaults (open GOP: one IDR, then CRA pictures 10 s apart)
+/// with `--target-duration 4`: today nothing was published until the end
+/// (one 20 s segment, nothing said). Now segments are cut at the CRA
+/// pictures, published as the stream goes, within the target announced
+/// from the first GOP, and a WARN line says why and what to do before the
+/// second segment is written (read live with `--realtime`). Every live
+/// snapshot passes hls-parser strict; ffmpeg decodes every segment and the
+/// whole playlist.
+#[test]
+fn open_gop_hevc_is_cut_at_cra_pictures_and_said_before_the_second_segment() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tmp");
+    let x265 = ["-c:v", "libx265", "-preset", "ultrafast"];
+    let input = make_ts(
+        dir.path(),
+        "in.ts",
+        20,
+        &[&x265[..], &["-x265-params", "log-level=none"]].concat(),
+    );
+    let out = dir.path().join("hls");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .arg("segment")
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .args(["--archive", "--realtime", "--target-duration", "4"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("routecast runs");
+    let stderr = std::io::BufReader::new(child.stderr.take().expect("piped"));
+    // The segments written when the WARN line came, and every snapshot.
+    let snapshots = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let watch = {
+        let (snapshots, out) = (snapshots.clone(), out.clone());
+        std::thread::spawn(move || {
+            for _ in 0..400 {
+                if let Ok(text) = std::fs::read_to_string(out.join("index.m3u8")) {
+                    let mut s = snapshots.lock().expect("lock");
+                    if s.last() != Some(&text) {
+                        s.push(text.clone());
+                    }
+                    if text.contains("#EXT-X-ENDLIST") {
+                        return;
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+    };
+    let mut written_at_warning = None;
+    let mut said = String::new();
+    for line in stderr.lines() {
+        let line = line.expect("stderr");
+        if line.contains("WARN: open GOPs") && written_at_warning.is_none() {
+            written_at_warning = Some(out.join("seg1.ts").exists());
+        }
+        said.push_str(&line);
+        said.push('\n');
+    }
+    assert!(child.wait().expect("exits").success(), "{said}");
+    watch.join().expect("watcher");
+    assert_eq!(
+        written_at_warning,
+        Some(false),
+        "WARN before the 2nd segment: {said}"
+    );
+    assert!(
+        said.contains("--allow-cra") && said.contains("no-open-gop=1"),
+        "{said}"
+    );
+    let snapshots = snapshots.lock().expect("lock").clone();
+    assert!(snapshots.len() >= 2, "published as it went: {snapshots:?}");
+    for (i, text) in snapshots.iter().enumerate() {
+        let path = dir.path().join(format!("snapshot{i}.m3u8"));
+        std::fs::write(&path, text).expect("write");
+        valid_within_its_target(&path);
+        assert!(!header(&path).1, "{text}");
+    }
+    let e = valid_within_its_target(&out.join("archive.m3u8"));
+    assert!(e.len() >= 2 && e.iter().all(|d| *d <= 10.5), "{e:?}");
+    for (_, _, uri) in entries(&out.join("archive.m3u8")) {
+        decodes_video_and_audio(&out.join(uri), false);
+    }
+    assert_eq!(playlist_decodes(&out.join("archive.m3u8")), 500);
+}

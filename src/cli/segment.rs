@@ -11,9 +11,10 @@ use routecast_hls::channel::{
     parse_renditions, Channel, ChannelConfig, ChannelError, ChannelEvent, FailoverConfig,
     Publisher, RenditionInputs, RenditionSummary, RenditionsError, SystemClock, MASTER_PLAYLIST,
 };
+use routecast_hls::cutter::CutNotice;
 use routecast_hls::origin::{OriginStartError, OriginThread};
 use routecast_hls::segmenter::LIVE_PLAYLIST;
-use routecast_hls::CutterConfig;
+use routecast_hls::{CutterConfig, Timestamp};
 
 use super::Failure;
 use outcome::Outcome;
@@ -35,7 +36,10 @@ Examples:
   routecast segment hi=http://enc-a/hi.ts lo=http://enc-a/lo.ts -o out \\
       --backup hi=http://enc-b/hi.ts
   # Give up an HTTP input silent or failing for 60 s (exit 69)
-  routecast segment http://enc-a/live.ts -o out --give-up-after 60";
+  routecast segment http://enc-a/live.ts -o out --give-up-after 60
+
+  # An HEVC encoder with open GOPs (CRA pictures): cut at them always, no WARN
+  routecast segment udp://@239.1.1.3:5000 -o out --allow-cra";
 
 /// Arguments of `routecast segment`.
 #[derive(Debug, Args)]
@@ -52,8 +56,11 @@ pub struct SegmentArgs {
     /// Directory for segments and playlists (created if missing).
     #[arg(long, short = 'o', value_name = "DIR")]
     out: PathBuf,
-    /// EXT-X-TARGETDURATION, seconds: no segment rounds above it unless the
-    /// stream's keyframes are further apart (then each is reported).
+    /// EXT-X-TARGETDURATION, seconds: no segment rounds above it. A first
+    /// GOP longer than this raises the target announced for the playlist's
+    /// life (said in a WARN line); a later GOP still longer is cut between
+    /// frames without a keyframe (a WARN line per GOP), and the media
+    /// playlists of video do not claim EXT-X-INDEPENDENT-SEGMENTS.
     #[arg(long, default_value_t = 6, value_name = "SECONDS")]
     target_duration: u32,
     /// Length of the live playlist's sliding window, seconds (at least
@@ -108,7 +115,10 @@ pub struct SegmentArgs {
     /// 10 s), each failure logged with the URL and the next retry.
     #[arg(long, value_name = "SECONDS")]
     give_up_after: Option<f64>,
-    /// Accept HEVC CRA/BLA pictures as cut points (open GOP).
+    /// Accept HEVC CRA/BLA pictures as cut points always (open GOP).
+    /// Without it, IDR pictures are preferred and a CRA picture is a cut
+    /// point only when a cut is due and no IDR comes in time (x265's
+    /// defaults: one IDR, then CRA pictures), said once in a WARN line.
     #[arg(long)]
     allow_cra: bool,
     /// Print nothing but errors.
@@ -255,7 +265,56 @@ fn report(event: ChannelEvent<'_>, quiet: bool, outcome: &Outcome) {
         }
         ChannelEvent::Finished(summary) if !quiet => print_summary(summary),
         ChannelEvent::Input { input, notice } => outcome.input(input, notice, quiet),
+        ChannelEvent::Cutting { input, notice } if !quiet => {
+            eprintln!("routecast segment: {input}: WARN: {}", cut_warning(notice));
+        }
         _ => {}
+    }
+}
+
+/// What a cutter's notice means for the operator, and what to do.
+fn cut_warning(notice: &CutNotice) -> String {
+    let secs = |ticks: u64| Timestamp::seconds(ticks);
+    match notice {
+        CutNotice::TargetRaised {
+            gop,
+            asked,
+            announced,
+            frame,
+        } => {
+            let keyint = match frame {
+                0 => format!("{asked} s of frames"),
+                f => (u64::from(*asked) * Timestamp::HZ / f).to_string(),
+            };
+            format!(
+                "the first GOP is {:.3} s, longer than --target-duration {asked}: \
+                 EXT-X-TARGETDURATION is {announced} for the playlist's life; for {asked} s \
+                 segments give the encoder a keyframe interval of at most {asked} s \
+                 (ffmpeg -g {keyint}, x264/x265 keyint={keyint})",
+                secs(*gop)
+            )
+        }
+        CutNotice::LongGop {
+            at,
+            since_random_access,
+            target,
+        } => format!(
+            "a GOP longer than the target duration {target} s: segment cut without a keyframe \
+             at PTS {:.3} s, {:.3} s after the last keyframe (players joining at such a \
+             segment wait for the next keyframe); give the encoder a keyframe interval of at \
+             most {target} s (ffmpeg -g, x264/x265 keyint)",
+            secs(at.0),
+            secs(*since_random_access)
+        ),
+        CutNotice::OpenGop { at } => format!(
+            "open GOPs: HEVC CRA pictures and no IDR in time, so segments are cut at CRA \
+             pictures (first at PTS {:.3} s), their leading pictures kept (a player starting \
+             there skips them); --allow-cra to accept CRA cut points (and silence this), or \
+             encode closed GOPs (x265: -x265-params no-open-gop=1) with an IDR at most every \
+             target duration",
+            secs(at.0)
+        ),
+        other => format!("{other:?}"),
     }
 }
 
@@ -264,7 +323,7 @@ fn print_summary(r: &RenditionSummary) {
     let s = &r.stats;
     eprintln!("{}", r.playlist.display());
     eprintln!(
-        "{}: {} segments; {} packets ({} null, {} broken, {} continuity errors, {} bytes skipped for sync); {} discontinuities; {} PMT changes; {} segments over the target duration; {} input switches",
+        "{}: {} segments; {} packets ({} null, {} broken, {} continuity errors, {} bytes skipped for sync); {} discontinuities; {} PMT changes; {} segments over the target duration; {} input switches; target duration {}; {} cuts without a keyframe in {} GOPs longer than it",
         r.input,
         r.segments,
         s.demux.packets,
@@ -276,6 +335,10 @@ fn print_summary(r: &RenditionSummary) {
         s.demux.pmt_changes,
         s.long_segments,
         r.switches,
+        r.target_duration
+            .map_or_else(|| "none".to_owned(), |t| format!("{t} s")),
+        s.forced_cuts,
+        s.long_gops,
     );
 }
 

@@ -105,6 +105,15 @@ pub enum ChannelEvent<'a> {
         /// What happened.
         notice: &'a InputNotice,
     },
+    /// A rendition's cutter decided something the operator should hear
+    /// about when it happens: a raised target, a GOP longer than it, an
+    /// open GOP (see [`CutNotice`](crate::cutter::CutNotice)).
+    Cutting {
+        /// The rendition's primary input, as given.
+        input: &'a str,
+        /// What happened.
+        notice: &'a crate::cutter::CutNotice,
+    },
 }
 
 /// What a rendition did, once finished.
@@ -126,6 +135,8 @@ pub struct RenditionSummary {
     pub skipped_for_sync: u64,
     /// Input switches (failover and back).
     pub switches: u64,
+    /// `EXT-X-TARGETDURATION` as announced (`None`: nothing was cut).
+    pub target_duration: Option<u32>,
 }
 
 /// Why the channel stopped.

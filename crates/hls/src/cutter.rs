@@ -1,12 +1,16 @@
 //! Cutting a transport stream into HLS segments: each opens with the PAT,
-//! the PMT and a random access point, and lasts what its timestamps say.
+//! the PMT and (but for a forced cut) a random access point, and lasts what
+//! its timestamps say.
 //!
-//! Where to cut: at a video keyframe (H.264 IDR; HEVC IDR, and CRA/BLA only
-//! when allowed), when waiting for the next keyframe would make the segment
-//! round above the target duration (the interval between the last two
-//! keyframes predicts the next one). A stream whose keyframes are further
-//! apart than the target gets segments longer than it: each is flagged
-//! [`Segment::long`] for the caller to report, never hidden. Audio-only
+//! Where to cut: at a video keyframe (H.264 IDR; HEVC IDR, CRA/BLA when
+//! allowed or when no IDR comes in time), when waiting for the next one
+//! would make the segment round above the target duration (the interval
+//! between the last two keyframes predicts the next). The target announced
+//! is settled from the first GOP ([`SegmentCutter::announced_target`]: the
+//! asked one, raised when the first GOP is longer); a later GOP still too
+//! long is cut between frames without a keyframe ([`Segment::independent`]
+//! is then false). No segment rounds above the announced target, and each
+//! such decision is told when it happens ([`CutNotice`]). Audio-only
 //! streams are cut the same way at audio PES starts.
 //!
 //! A keyframe is recognised from the NAL units at the start of its PES
@@ -27,17 +31,22 @@ use crate::ts::{TsError, PACKET_SIZE};
 use crate::Timestamp;
 use assembly::{Assembly, OpenTimes, PartProgress};
 use policy::CutPolicy;
+pub use target::{CutNotice, FIRST_GOP_CAP_SECS};
 
 mod assembly;
 mod policy;
+mod target;
 
 /// How to cut.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CutterConfig {
     /// The longest a segment should be, in seconds (EXT-X-TARGETDURATION).
     pub target_duration: u32,
-    /// Accept HEVC CRA/BLA pictures as cut points (open-GOP leading
-    /// pictures break some players: off by default).
+    /// Accept HEVC CRA/BLA pictures as cut points always. Off (the
+    /// default), they are cut points only when a cut is due and no IDR is
+    /// expected in time (open-GOP encoders such as x265's defaults send one
+    /// IDR and CRA pictures after it), said once with
+    /// [`CutNotice::OpenGop`].
     pub allow_cra: bool,
     /// A decoding-time jump larger than this, forwards or backwards, is a
     /// discontinuity (encoder restart, splice), in seconds.
@@ -74,8 +83,14 @@ pub struct Segment {
     pub duration: u64,
     /// The timeline breaks before this segment (EXT-X-DISCONTINUITY).
     pub discontinuity: bool,
-    /// It rounds above the target duration (keyframes too far apart).
+    /// It rounds above the announced target duration: never, since forced
+    /// cuts (kept to report a broken invariant, counted in
+    /// [`CutterStats::long_segments`]).
     pub long: bool,
+    /// It opens with a random access point; false after a forced cut (a
+    /// GOP longer than the target), whose first frames need the previous
+    /// segment's pictures.
+    pub independent: bool,
 }
 
 impl Segment {
@@ -124,8 +139,14 @@ pub struct CutterStats {
     /// [`Segment::discontinuity`], and the segmenter's count of the tags
     /// written).
     pub discontinuities: u64,
-    /// Segments longer than the target duration.
+    /// Segments rounding above the announced target duration (0: forced
+    /// cuts keep every segment within it).
     pub long_segments: u64,
+    /// Segments cut without a random access point (GOPs longer than the
+    /// announced target).
+    pub forced_cuts: u64,
+    /// GOPs longer than the announced target (each needed forced cuts).
+    pub long_gops: u64,
     /// Packets before the first PAT/PMT and random access point (not in any
     /// segment: nothing can decode them).
     pub skipped_before_start: u64,
@@ -160,8 +181,31 @@ impl SegmentCutter {
             demux: *self.demux.stats(),
             discontinuities: self.policy.discontinuities(),
             long_segments: self.assembly.long_segments(),
+            forced_cuts: self.policy.target().forced_cuts,
+            long_gops: self.policy.target().long_gops,
             skipped_before_start: self.assembly.skipped_before_start(),
         }
+    }
+
+    /// `EXT-X-TARGETDURATION` to announce, seconds, once settled: the asked
+    /// target, or longer when the first GOP is ([`CutNotice::TargetRaised`]).
+    /// Settled at the stream's second random access point, after
+    /// [`FIRST_GOP_CAP_SECS`] without one, at [`finish`](Self::finish), or
+    /// by [`fix_target`](Self::fix_target). Every finished segment comes
+    /// after it is settled; parts may come before (hold them until then).
+    pub fn announced_target(&self) -> Option<u32> {
+        self.policy.target().announced()
+    }
+
+    /// Settles the announced target at `seconds` without measuring (a
+    /// resumed playlist keeps its `EXT-X-TARGETDURATION`).
+    pub fn fix_target(&mut self, seconds: u32) {
+        self.policy.fix_target(seconds);
+    }
+
+    /// The next thing to tell the operator, oldest first.
+    pub fn pop_notice(&mut self) -> Option<CutNotice> {
+        self.policy.pop_notice()
     }
 
     /// The video codec string and picture size, from the last keyframe's SPS.
@@ -256,6 +300,7 @@ impl SegmentCutter {
             .policy
             .timeline_end()
             .map_or(0, |e| e.ticks_since(start));
+        self.policy.settle_at_end(duration);
         self.assembly.close(duration, self.policy.is_long(duration));
     }
 
@@ -286,31 +331,52 @@ impl Cutting<'_> {
     }
 
     /// Decides where an access unit goes: it opens the next segment when it
-    /// is a random access point and a cut is due, else it extends the open
-    /// one (possibly closing a part first).
+    /// is a cut point and a cut is due, or when the segment would otherwise
+    /// round above the target (a forced cut); else it extends the open one
+    /// (possibly closing a part first).
     fn access_unit(&mut self, au: &AccessUnit<'_>) {
-        let pts = match (au.is_random_access(self.allow_cra), au.pts) {
-            (true, Some(pts)) => pts,
-            _ => return self.append_frame(au, false),
+        let Some(pts) = au.pts else {
+            return self.append_frame(au, false);
         };
-        if au.pmt_packets.is_empty() || au.pat_packets.is_empty() {
+        let open_start = self.assembly.open_start();
+        let idr = au.is_random_access(false);
+        let cra = !idr && au.is_random_access(true);
+        if idr || cra {
+            self.policy.note_random_access(pts, idr);
+        }
+        let cut_point = idr || (cra && (self.allow_cra || self.policy.cra_due(open_start, pts)));
+        if cut_point && (au.pmt_packets.is_empty() || au.pat_packets.is_empty()) {
             self.assembly.skip(au.packets.len());
             return;
         }
-        self.policy.note_random_access(pts);
-        if !self.policy.should_cut(self.assembly.open_start(), pts) {
-            return self.append_frame(au, true);
+        let forced = self.policy.forced_cut_due(open_start, pts);
+        if cut_point && (forced || self.policy.should_cut(open_start, pts)) {
+            if cra && !self.allow_cra {
+                self.policy.note_cra_cut(pts);
+            }
+            return self.cut(au, pts, true);
         }
+        if forced {
+            return self.cut(au, pts, false);
+        }
+        self.append_frame(au, au.is_random_access(self.allow_cra));
+    }
+
+    /// Closes the open segment (if any) before `au`, presented at `pts`,
+    /// and opens the next with it (`independent`: at a random access point).
+    fn cut(&mut self, au: &AccessUnit<'_>, pts: Timestamp, independent: bool) {
         let broken = self.policy.take_break();
         if let Some(start) = self.assembly.open_start() {
             // After a jump, the old timeline ends with its last frame.
             let duration = broken.unwrap_or(pts).ticks_since(start);
             self.assembly.close(duration, self.policy.is_long(duration));
         }
+        self.policy.opened(pts, independent);
         let times = OpenTimes {
             pts,
             dts: au.decode,
             after_break: broken.is_some(),
+            independent,
         };
         self.assembly
             .open([au.pat_packets, au.pmt_packets], au.packets, times);

@@ -38,8 +38,11 @@
 //!   wall clock only anchors `EXT-X-PROGRAM-DATE-TIME`, and it is passed in
 //!   (the segmenter takes milliseconds, the channel a clock).
 //! * **Segments are whole packets**: a cut happens only before the first
-//!   packet of a video PES whose first picture is a random access point, so
-//!   no PES is split between two segments at the cut.
+//!   packet of a video PES whose first picture is a random access point (or,
+//!   for a GOP longer than the target, a forced cut before a frame's PES),
+//!   so no PES is split between two segments at the cut.
+//! * **No segment rounds above the announced target**, whatever the GOP
+//!   (see [`cutter`]).
 //!
 //! Written by hand rather than on `mpeg2ts-reader`: a segmenter needs the raw
 //! packets (to copy them into segments unchanged) and a keyframe verdict per

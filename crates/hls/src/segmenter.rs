@@ -13,6 +13,11 @@
 //!   the rule is in [`dates`].
 //! * A restart resumes from `index.m3u8`: the media sequence continues and
 //!   the first new segment carries a discontinuity.
+//! * `EXT-X-TARGETDURATION` is the one the cutter announces from the first
+//!   GOP ([`SegmentCutter::announced_target`]), settled before anything is
+//!   published (parts wait for it; the live window grows to three of it),
+//!   and kept on resume. `EXT-X-INDEPENDENT-SEGMENTS` is claimed only for
+//!   audio: a video GOP longer than the target is cut between keyframes.
 //!
 //! * Files are written (and old ones deleted) in order on a thread of its
 //!   own: a state is published as soon as it is made, and the
@@ -35,7 +40,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::cutter::{Cut, CutterConfig, CutterStats, Part, Segment, SegmentCutter};
+use crate::cutter::{Cut, CutNotice, CutterConfig, CutterStats, Part, Segment, SegmentCutter};
 use crate::playlist::{MediaPlaylist, PartEntry, PlaylistError, SegmentEntry, Ticks};
 use crate::publish::Published;
 use crate::store::{DeletionQueue, StoreError};
@@ -47,13 +52,14 @@ use dates::ProgramDates;
 use disk::{DiskWriter, Job};
 use rendition::BitRates;
 pub use rendition::Rendition;
-use resume::{listed_end_ms, open_archive, open_live};
+use resume::{announce, listed_end_ms, open_archive, open_live};
 
 mod backlog;
 mod board;
 pub mod dates;
 mod disk;
 mod outage;
+mod publication;
 mod rendition;
 mod resume;
 
@@ -133,6 +139,8 @@ pub struct Segmenter {
     bit_rates: BitRates,
     /// The channel's renditions, and this one's index among them.
     board: Option<(Arc<RenditionBoard>, usize)>,
+    /// The announced target is in the playlists: cuts can be written.
+    settled: bool,
 }
 
 impl std::fmt::Debug for Segmenter {
@@ -154,12 +162,21 @@ impl Segmenter {
             path: config.dir.clone(),
             error,
         })?;
-        let (live, resumed) = open_live(&config)?;
+        let (mut live, resumed) = open_live(&config)?;
         let dates = ProgramDates::after(listed_end_ms(&live));
-        let archive = open_archive(&config)?;
+        let mut archive = open_archive(&config, &live)?;
+        let mut cutter = SegmentCutter::new(config.cutter.clone());
+        if resumed {
+            cutter.fix_target(live.target_duration());
+        }
+        // Claimed when settled, for audio only (see `announce`).
+        live.set_independent_segments(false);
+        if let Some(a) = &mut archive {
+            a.set_independent_segments(false);
+        }
         let disk = DiskWriter::new(config.dir.clone());
         Ok(Self {
-            cutter: SegmentCutter::new(config.cutter.clone()),
+            cutter,
             deletions: DeletionQueue::new(config.grace_ms),
             config,
             live,
@@ -177,6 +194,7 @@ impl Segmenter {
             publish: None,
             bit_rates: BitRates::default(),
             board: None,
+            settled: false,
         })
     }
 
@@ -250,6 +268,18 @@ impl Segmenter {
         self.finish(now_ms)
     }
 
+    /// The next thing the cutter wants the operator told (a raised target,
+    /// a GOP longer than it, an open GOP), oldest first.
+    pub fn pop_notice(&mut self) -> Option<CutNotice> {
+        self.cutter.pop_notice()
+    }
+
+    /// `EXT-X-TARGETDURATION` as announced, once settled (see
+    /// [`SegmentCutter::announced_target`]).
+    pub fn announced_target(&self) -> Option<u32> {
+        self.settled.then(|| self.live.target_duration())
+    }
+
     /// What the cutter saw.
     pub fn stats(&self) -> CutterStats {
         self.cutter.stats()
@@ -301,8 +331,12 @@ impl Segmenter {
         &self.live
     }
 
-    /// Writes what the cutter finished.
+    /// Writes what the cutter finished (nothing until the announced target
+    /// is settled: a playlist's target never changes).
     fn drain(&mut self, now_ms: u64) -> Result<(), SegmenterError> {
+        if !self.settle_target() {
+            return Ok(());
+        }
         while let Some(cut) = self.cutter.pop_cut() {
             match cut {
                 Cut::Part(p) => {
@@ -318,6 +352,26 @@ impl Segmenter {
             }
         }
         Ok(())
+    }
+
+    /// Puts the target the cutter announced into the playlists, once, with
+    /// `EXT-X-INDEPENDENT-SEGMENTS` for an audio-only stream; the grace
+    /// period grows with the window (RFC 8216 §6.2.2). Whether settled.
+    fn settle_target(&mut self) -> bool {
+        if self.settled {
+            return true;
+        }
+        let Some(target) = self.cutter.announced_target() else {
+            return false;
+        };
+        let audio = self
+            .cutter
+            .pmt()
+            .is_some_and(|p| p.streams.iter().all(|s| !s.kind().is_video()));
+        let grace = announce(&mut self.live, self.archive.as_mut(), target, audio);
+        self.deletions = DeletionQueue::new(self.config.grace_ms.max(grace));
+        self.settled = true;
+        true
     }
 
     /// Writes a part and lists it; the playlist is written and published
@@ -413,82 +467,6 @@ impl Segmenter {
         self.pending_bytes += bytes.len();
         self.pending.push_back((ticket, name.to_owned(), bytes));
         Ok(())
-    }
-
-    /// Queues the playlists for the disk, after the media they list, and
-    /// publishes the state without waiting for the disk.
-    fn write_playlists(&mut self) -> Result<(), SegmenterError> {
-        self.read_board()?;
-        let live = self.live.render();
-        self.disk.queue(Job::Write {
-            name: LIVE_PLAYLIST.to_owned(),
-            bytes: Bytes::from(live.clone()),
-        })?;
-        if let Some(a) = &self.archive {
-            self.disk.queue(Job::Write {
-                name: ARCHIVE_PLAYLIST.to_owned(),
-                bytes: Bytes::from(a.render()),
-            })?;
-        }
-        self.publish_with(live);
-        self.post_to_board();
-        Ok(())
-    }
-
-    fn publish_state(&mut self) {
-        // Set before: the board's URIs are valid, and none is read yet.
-        let _ = self.read_board();
-        let live = self.live.render();
-        self.publish_with(live);
-    }
-
-    /// Publishes the state with `playlist`, the live playlist as rendered.
-    fn publish_with(&mut self, playlist: String) {
-        self.forget_written();
-        let state = match &self.publish {
-            Some(_) => Published {
-                playlist,
-                pending_media: self
-                    .pending
-                    .iter()
-                    .map(|(_, name, bytes)| (name.clone(), bytes.clone()))
-                    .collect(),
-                delta: self.live.render_delta(),
-                last_segment: self.last_segment,
-                last_part: self.last_part,
-                ended: self.live.is_ended(),
-                target_duration: self.live.target_duration(),
-            },
-            None => return,
-        };
-        if let Some(f) = &mut self.publish {
-            f(state);
-        }
-    }
-
-    /// The other renditions' positions into the live playlist's reports.
-    fn read_board(&mut self) -> Result<(), SegmenterError> {
-        match &self.board {
-            Some((board, index)) if self.live.low_latency().is_some() => self
-                .live
-                .set_rendition_reports(board.reports_for(*index))
-                .map_err(SegmenterError::Config),
-            _ => Ok(()),
-        }
-    }
-
-    /// This rendition's last part (or segment) onto the board, once
-    /// published.
-    fn post_to_board(&self) {
-        let Some((board, index)) = &self.board else {
-            return;
-        };
-        let position = match (self.last_part, self.last_segment) {
-            (Some((msn, part)), _) => (msn, Some(part)),
-            (None, Some(msn)) => (msn, None),
-            (None, None) => return,
-        };
-        board.post(*index, position);
     }
 }
 

@@ -228,3 +228,55 @@ pub fn stream(frames: u64, gop: u64, pts0: u64, audio: bool) -> Vec<u8> {
     }
     m.out
 }
+
+/// What picture a frame of [`stream_of`] starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// An IDR picture (H.264 or HEVC).
+    Idr,
+    /// An HEVC CRA picture (open GOP).
+    Cra,
+    /// Any other picture.
+    Other,
+}
+
+/// An HEVC access unit: VPS, SPS and PPS headers before IDR and CRA
+/// pictures, then a slice NAL unit of `nal_type` with `size` bytes of
+/// filler.
+pub fn hevc_au(nal_type: u8, size: usize) -> Vec<u8> {
+    let mut v = vec![0, 0, 0, 1, 0x46, 0x01, 0x50];
+    if nal_type >= 16 {
+        v.extend([
+            0, 0, 1, 0x40, 0x01, 0, 0, 1, 0x42, 0x01, 0, 0, 1, 0x44, 0x01,
+        ]);
+    }
+    v.extend([0, 0, 1, nal_type << 1, 0x01]);
+    v.extend(std::iter::repeat_n(0xab, size));
+    v
+}
+
+/// A video-only stream of `frames` frames at 25 fps from `pts0` whose
+/// frame `f` is `kind(f)`: H.264 (IDR and other pictures) or, with `hevc`,
+/// HEVC (IDR_W_RADL, CRA and TRAIL_R pictures); PAT/PMT before each IDR or
+/// CRA picture. Any GOP pattern: long GOPs, open GOPs.
+pub fn stream_of(frames: u64, pts0: u64, hevc: bool, kind: &dyn Fn(u64) -> FrameKind) -> Vec<u8> {
+    let mut m = Mux::default();
+    for f in 0..frames {
+        let pts = pts0 + f * FRAME;
+        let k = kind(f);
+        let key = k != FrameKind::Other;
+        if key {
+            m.pat();
+            m.pmt(0, &[(if hevc { 0x24 } else { 0x1b }, VIDEO_PID)]);
+        }
+        let size = if key { 3000 } else { 400 };
+        let es = match (hevc, k) {
+            (false, _) => h264_au(k == FrameKind::Idr, size),
+            (true, FrameKind::Idr) => hevc_au(19, size),
+            (true, FrameKind::Cra) => hevc_au(21, size),
+            (true, FrameKind::Other) => hevc_au(1, size),
+        };
+        m.pes(VIDEO_PID, 0xe0, pts + 2 * FRAME, Some(pts), &es, key);
+    }
+    m.out
+}

@@ -82,12 +82,14 @@ pub(crate) fn follow(
             break;
         }
         f.decide(segmenter, now);
+        f.tell_notices(segmenter);
         if segmenter.segments_written() != written {
             written = segmenter.segments_written();
             on_write(segmenter);
         }
     }
     f.finish(segmenter)?;
+    f.tell_notices(segmenter);
     on_write(segmenter);
     if cx.serving {
         // The stream ended; viewers may still be fetching: serve on until
@@ -194,6 +196,16 @@ impl Follower<'_, '_> {
         finished.map_err(ChannelError::Write)
     }
 
+    /// Tells what the cutter decided since the last call, as it happens.
+    fn tell_notices(&self, segmenter: &mut Segmenter) {
+        while let Some(notice) = segmenter.pop_notice() {
+            (self.cx.events)(ChannelEvent::Cutting {
+                input: self.cx.primary(),
+                notice: &notice,
+            });
+        }
+    }
+
     /// What the rendition did.
     fn summary(&self, segmenter: &Segmenter) -> RenditionSummary {
         RenditionSummary {
@@ -204,6 +216,7 @@ impl Follower<'_, '_> {
             stats: segmenter.stats(),
             skipped_for_sync: self.readers[0].skipped() + self.readers[1].skipped(),
             switches: self.watchdog.as_ref().map_or(0, Watchdog::switches),
+            target_duration: segmenter.announced_target(),
         }
     }
 }

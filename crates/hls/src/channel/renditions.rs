@@ -405,7 +405,6 @@ mod tests {
         );
         let aac = audio("mp4a.40.2", Some(2), 130_000);
         let expected = "#EXTM3U
-#EXT-X-INDEPENDENT-SEGMENTS
 #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"aac\",\
 DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"aac/index.m3u8\"
 #EXT-X-STREAM-INF:BANDWIDTH=2130000,AVERAGE-BANDWIDTH=1129000,\

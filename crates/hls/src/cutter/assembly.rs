@@ -1,5 +1,5 @@
 //! Segment assembly: whole packets into segments that open with the PAT
-//! and PMT and a random access point, and into the parts of each (low
+//! and PMT and a random access point (or a forced cut's frame), and into the parts of each (low
 //! latency), as the cut policy decides. Packets that can go in no segment
 //! (before the first random access point, or after an input switch until
 //! the new input's first) are counted, never silently lost.
@@ -16,6 +16,7 @@ struct Open {
     bytes: Vec<u8>,
     start: Timestamp,
     discontinuity: bool,
+    independent: bool,
     /// The part in progress: where it starts in `bytes`, its decoding time,
     /// whether it starts at a random access point; parts closed so far and
     /// their ticks.
@@ -194,9 +195,10 @@ impl Assembly {
             bytes,
             start: times.pts,
             discontinuity: times.after_break && self.opened > 0,
+            independent: times.independent,
             part_start: 0,
             part_dts: times.dts,
-            part_independent: true,
+            part_independent: times.independent,
             parts: 0,
             part_ticks: 0,
             frame_start: first_frame,
@@ -226,6 +228,7 @@ impl Assembly {
             duration,
             discontinuity: open.discontinuity,
             long,
+            independent: open.independent,
         }));
     }
 }
@@ -239,4 +242,6 @@ pub(super) struct OpenTimes {
     pub(super) dts: Option<Timestamp>,
     /// The timeline broke before it.
     pub(super) after_break: bool,
+    /// It opens with a random access point (else a forced cut).
+    pub(super) independent: bool,
 }

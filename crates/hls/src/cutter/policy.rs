@@ -4,6 +4,10 @@
 //! * **Segments** end at a random access point when waiting for the next
 //!   one would make the segment round above the target duration: the
 //!   interval between the last two random access points predicts the next.
+//!   The target is the one announced from the first GOP, and a GOP still
+//!   too long is cut without a random access point (`cutter/target.rs`).
+//! * **Open GOP** (HEVC): a CRA/BLA picture is a cut point when allowed,
+//!   or when a cut is due there and no IDR is expected in time.
 //! * **Timeline**: a decoding-time jump beyond `max_jump`, forwards or
 //!   backwards, breaks it (the open segment ends where the old timeline
 //!   did; the next one opens a discontinuity). The 33-bit wrap is no jump.
@@ -11,14 +15,17 @@
 //!   past the part target, or earlier when that balances the segment's
 //!   parts (see [`balance`]).
 
+use std::collections::VecDeque;
+
+use super::target::{CutNotice, Target};
 use super::CutterConfig;
 use crate::Timestamp;
 
 /// Where to cut, from the times of the lead stream's access units.
 #[derive(Debug, Clone)]
 pub(super) struct CutPolicy {
-    /// A segment of at least this many ticks rounds above the target.
-    limit: u64,
+    /// The announced target, and the forced cuts it takes.
+    target: Target,
     /// A larger decoding-time step is a discontinuity, ticks.
     max_jump: u64,
     /// The part target in ticks, when parts are on.
@@ -27,6 +34,14 @@ pub(super) struct CutPolicy {
     /// before it (predicts the next one).
     last_rap: Option<Timestamp>,
     rap_interval: u64,
+    /// The same for IDR pictures alone (open GOP: CRA pictures are cut
+    /// points only when no IDR is expected in time).
+    last_idr: Option<Timestamp>,
+    idr_interval: u64,
+    /// A segment was cut at a CRA picture without `allow_cra`.
+    cut_at_cra: bool,
+    /// What to tell the operator, oldest first.
+    notices: VecDeque<CutNotice>,
     /// Decoding time of the last lead PES, and the interval before it
     /// (the frame duration).
     last_time: Option<Timestamp>,
@@ -45,8 +60,7 @@ impl CutPolicy {
     pub(super) fn new(config: &CutterConfig) -> Self {
         let hz = Timestamp::HZ;
         Self {
-            // round(d) <= target  <=>  d < target + 0.5 s.
-            limit: u64::from(config.target_duration) * hz + hz / 2,
+            target: Target::new(config.target_duration),
             max_jump: (config.max_jump.max(0.0) * hz as f64) as u64,
             part_target: config
                 .part_target
@@ -54,6 +68,10 @@ impl CutPolicy {
                 .map(|t| (t * hz as f64) as u64),
             last_rap: None,
             rap_interval: 0,
+            last_idr: None,
+            idr_interval: 0,
+            cut_at_cra: false,
+            notices: VecDeque::new(),
             last_time: None,
             frame: 0,
             last_pts: None,
@@ -74,7 +92,34 @@ impl CutPolicy {
 
     /// Whether a segment of `duration` ticks rounds above the target.
     pub(super) fn is_long(&self, duration: u64) -> bool {
-        duration >= self.limit
+        duration >= self.limit()
+    }
+
+    /// A segment of at least this many ticks rounds above the target.
+    fn limit(&self) -> u64 {
+        self.target.limit()
+    }
+
+    /// The announced target, and the forced cuts made so far.
+    pub(super) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Settles the announced target at `seconds` (a resumed playlist's).
+    pub(super) fn fix_target(&mut self, seconds: u32) {
+        self.target.fix(seconds);
+    }
+
+    /// The stream ended: a target not settled yet is settled by the only
+    /// segment, `duration` ticks long.
+    pub(super) fn settle_at_end(&mut self, duration: u64) {
+        let notice = self.target.settle(duration, self.frame);
+        self.notices.extend(notice);
+    }
+
+    /// The next notice for the operator.
+    pub(super) fn pop_notice(&mut self) -> Option<CutNotice> {
+        self.notices.pop_front()
     }
 
     /// Notes the times of a lead PES; a jump breaks the timeline.
@@ -117,6 +162,7 @@ impl CutPolicy {
         self.last_time = None;
         self.last_pts = None;
         self.last_rap = None;
+        self.last_idr = None;
     }
 
     /// The last frame was dropped: the timeline ends a frame earlier.
@@ -128,16 +174,85 @@ impl CutPolicy {
         }
     }
 
-    /// A random access point at `pts`: it measures the interval between
-    /// them (jumps aside).
-    pub(super) fn note_random_access(&mut self, pts: Timestamp) {
-        let since_rap = self.last_rap.map(|r| pts.ticks_since(r));
-        if let Some(i) = since_rap.filter(|i| *i <= self.max_jump) {
-            if i > 0 {
-                self.rap_interval = i;
-            }
+    /// A random access point at `pts` (an IDR if `idr`, else a CRA/BLA
+    /// picture): it measures the interval between them (jumps aside); the
+    /// first interval settles the announced target.
+    pub(super) fn note_random_access(&mut self, pts: Timestamp, idr: bool) {
+        if let Some(i) = self.interval_since(self.last_rap, pts) {
+            self.rap_interval = i;
+            let notice = self.target.settle(i, self.frame);
+            self.notices.extend(notice);
         }
         self.last_rap = Some(pts);
+        if idr {
+            if let Some(i) = self.interval_since(self.last_idr, pts) {
+                self.idr_interval = i;
+            }
+            self.last_idr = Some(pts);
+        }
+    }
+
+    /// Ticks from `last` to `pts` when it is a plausible interval.
+    fn interval_since(&self, last: Option<Timestamp>, pts: Timestamp) -> Option<u64> {
+        // A GOP may be longer than a jump between frames: up to the cap.
+        let i = pts.ticks_since(last?);
+        (i > 0 && i <= self.max_jump.max(self.limit())).then_some(i)
+    }
+
+    /// Whether a CRA/BLA picture at `pts` is a cut point without
+    /// `allow_cra`: when no segment is open, when the first GOP is still
+    /// being measured, or when a cut is due there and the next IDR (or, with
+    /// none seen twice, the next random access point) would come too late.
+    pub(super) fn cra_due(&self, open_start: Option<Timestamp>, pts: Timestamp) -> bool {
+        let Some(start) = open_start else { return true };
+        if self.target.announced().is_none() {
+            return true;
+        }
+        let next = match self.idr_interval {
+            0 => self.rap_interval,
+            i => i,
+        };
+        self.cut_due(start, pts, next)
+    }
+
+    /// A segment was cut at a CRA picture without `allow_cra`: said once.
+    pub(super) fn note_cra_cut(&mut self, pts: Timestamp) {
+        if !std::mem::replace(&mut self.cut_at_cra, true) {
+            self.notices.push_back(CutNotice::OpenGop { at: pts });
+        }
+    }
+
+    /// Whether the open segment (since `open_start`) must be cut without a
+    /// random access point before a frame presented at `pts`: the GOP is
+    /// longer than the announced target (see `cutter/target.rs`).
+    pub(super) fn forced_cut_due(&mut self, open_start: Option<Timestamp>, pts: Timestamp) -> bool {
+        let Some(start) = open_start else {
+            return false;
+        };
+        if self.broken.is_some() {
+            return false; // the next random access point cuts
+        }
+        let elapsed = pts.ticks_since(start);
+        // Frames reordered before the start read as nearly 2^33 ticks.
+        let bound = 2 * self.limit();
+        if !self.target.forced_cut_due(elapsed, self.frame, bound) {
+            return false;
+        }
+        if self.target.announced().is_none() {
+            // No second random access point within the cap: announce it.
+            let cap = self.limit() - Timestamp::HZ / 2;
+            let notice = self.target.settle(cap, self.frame);
+            self.notices.extend(notice);
+        }
+        true
+    }
+
+    /// A segment opened at `pts` (`independent`: at a random access point,
+    /// else a forced cut).
+    pub(super) fn opened(&mut self, pts: Timestamp, independent: bool) {
+        let since_rap = self.last_rap.map_or(0, |r| pts.ticks_since(r));
+        let notice = self.target.opened(independent, pts, since_rap);
+        self.notices.extend(notice);
     }
 
     /// Whether a cut at random access point `pts` is due, for a segment
@@ -147,9 +262,16 @@ impl CutPolicy {
         if self.broken.is_some() {
             return true;
         }
+        self.cut_due(start, pts, self.rap_interval)
+    }
+
+    /// Whether a cut at `pts` is due for a segment open since `start` when
+    /// the next cut point is expected `next` ticks later (0: unknown).
+    fn cut_due(&self, start: Timestamp, pts: Timestamp, next: u64) -> bool {
         let elapsed = pts.ticks_since(start);
-        let target = self.limit - Timestamp::HZ / 2;
-        elapsed > 0 && (elapsed >= target || elapsed + self.rap_interval >= self.limit)
+        let limit = self.limit();
+        let target = limit - Timestamp::HZ / 2;
+        elapsed > 0 && (elapsed >= target || elapsed + next >= limit)
     }
 
     /// Takes the timeline break for a cut: `Some(end of the old timeline)`
@@ -182,9 +304,10 @@ impl CutPolicy {
         if ri == 0 {
             return 0;
         }
-        let target = self.limit - Timestamp::HZ / 2;
+        let limit = self.limit();
+        let target = limit - Timestamp::HZ / 2;
         let mut len = ri;
-        while len < target && len + ri < self.limit {
+        while len < target && len + ri < limit {
             len += ri;
         }
         len

@@ -7,6 +7,7 @@ use crate::ts::{Packet, Pid};
 use proptest::prelude::*;
 
 use crate::testmux::{stream, FRAME};
+use crate::Timestamp;
 
 fn cut(input: &[u8], config: CutterConfig) -> (Vec<Segment>, CutterStats) {
     let mut c = SegmentCutter::new(config);
@@ -76,11 +77,33 @@ fn segments_never_round_above_the_target_when_keyframes_allow() {
 }
 
 #[test]
-fn keyframes_further_apart_than_the_target_are_reported_not_hidden() {
-    let (segs, stats) = cut(&stream(600, 200, 0, false), CutterConfig::default());
+fn a_first_gop_longer_than_the_target_raises_the_announced_target_and_says_so() {
+    // 8 s GOPs, target 6: one GOP per segment under an announced 8 (this
+    // test asserted three segments flagged long under 6 before).
+    let mut c = SegmentCutter::new(CutterConfig::default());
+    let input = stream(600, 200, 0, false);
+    let mut segs = Vec::new();
+    for p in input.chunks(PACKET_SIZE) {
+        let _ = c.push(p.try_into().expect("188"));
+        segs.extend(std::iter::from_fn(|| c.pop()));
+    }
+    c.finish();
+    segs.extend(std::iter::from_fn(|| c.pop()));
     assert_eq!(secs(&segs), [8.0, 8.0, 8.0]);
-    assert!(segs.iter().all(|s| s.long));
-    assert_eq!(stats.long_segments, 3);
+    assert_eq!(c.announced_target(), Some(8));
+    assert!(segs.iter().all(|s| !s.long && s.independent));
+    let stats = c.stats();
+    assert_eq!((stats.long_segments, stats.forced_cuts), (0, 0));
+    assert_eq!(
+        c.pop_notice(),
+        Some(CutNotice::TargetRaised {
+            gop: 720_000,
+            asked: 6,
+            announced: 8,
+            frame: 3_600
+        })
+    );
+    assert_eq!(c.pop_notice(), None);
 }
 
 #[test]
@@ -405,4 +428,194 @@ fn a_pmt_change_moving_the_video_is_counted_and_cut_after_a_discontinuity() {
         "{:?}",
         secs(&segs)
     );
+}
+
+/// Cuts `input`, also returning the announced target and the notices.
+fn cut_noting(input: &[u8], config: CutterConfig) -> (Vec<Segment>, Option<u32>, Vec<CutNotice>) {
+    let mut c = SegmentCutter::new(config);
+    let mut segs = Vec::new();
+    let mut notices = Vec::new();
+    for p in input.chunks(PACKET_SIZE) {
+        let _ = c.push(p.try_into().expect("188"));
+        segs.extend(std::iter::from_fn(|| c.pop()));
+        notices.extend(std::iter::from_fn(|| c.pop_notice()));
+    }
+    c.finish();
+    segs.extend(std::iter::from_fn(|| c.pop()));
+    notices.extend(std::iter::from_fn(|| c.pop_notice()));
+    (segs, c.announced_target(), notices)
+}
+
+/// The first picture of the segment's first video PES.
+fn first_picture(s: &Segment, codec: Codec) -> Option<Picture> {
+    let v = s
+        .bytes
+        .chunks(PACKET_SIZE)
+        .map(|b| Packet::parse(b.try_into().expect("188")).expect("valid"))
+        .find(|p| p.pid == Pid(VIDEO_PID))?;
+    let h = pes::parse_header(v.payload).ok()?;
+    FirstPicture::new(codec).feed(&v.payload[h.data_offset..])
+}
+
+#[test]
+fn a_later_long_gop_is_cut_without_a_keyframe_and_never_rounds_above_the_target() {
+    use crate::testmux::{stream_of, FrameKind};
+    // 2 s GOPs to 4 s, one 12 s GOP, then 2 s GOPs again (24 s), target 4.
+    let key = |f: u64| !(150..400).contains(&f);
+    let kind = move |f: u64| match key(f) && f % 50 == 0 {
+        true => FrameKind::Idr,
+        false => FrameKind::Other,
+    };
+    let input = stream_of(600, 0, false, &kind);
+    let config = CutterConfig {
+        target_duration: 4,
+        ..CutterConfig::default()
+    };
+    let (segs, announced, notices) = cut_noting(&input, config.clone());
+    assert_eq!(announced, Some(4));
+    // Cut at the keyframes at 4 and 16 s; in the long GOP, before the frame
+    // that would take the segment to 4.5 s.
+    assert_eq!(secs(&segs), [4.0, 4.48, 4.48, 3.04, 4.0, 4.0]);
+    let independent: Vec<bool> = segs.iter().map(|s| s.independent).collect();
+    assert_eq!(independent, [true, true, false, false, true, true]);
+    for s in &segs {
+        let idr = first_picture(s, Codec::H264) == Some(Picture::Idr);
+        assert_eq!(idr, s.independent, "{} s segment", s.seconds());
+        assert!(s.seconds() < 4.5 && !s.long);
+        // PAT and PMT copies open even a forced cut.
+        assert_eq!(s.table_bytes, 2 * PACKET_SIZE);
+    }
+    assert_conserved(&input, &segs);
+    let (_, stats) = cut(&input, config);
+    assert_eq!((stats.forced_cuts, stats.long_gops), (2, 1));
+    // Reported once for the GOP, at its first forced cut (8.48 s + 2 frames).
+    assert_eq!(
+        notices,
+        [CutNotice::LongGop {
+            at: Timestamp(8.48_f64.mul_add(90_000.0, 7_200.0) as u64),
+            since_random_access: 403_200,
+            target: 4
+        }]
+    );
+}
+
+#[test]
+fn without_a_second_keyframe_the_first_segment_is_cut_at_the_cap() {
+    use crate::testmux::{stream_of, FrameKind};
+    // One IDR, then 40 s without: the target announced is the cap.
+    let kind = |f: u64| {
+        if f == 0 {
+            FrameKind::Idr
+        } else {
+            FrameKind::Other
+        }
+    };
+    let input = stream_of(1000, 0, false, &kind);
+    let config = CutterConfig {
+        target_duration: 4,
+        ..CutterConfig::default()
+    };
+    let (segs, announced, notices) = cut_noting(&input, config);
+    assert_eq!(announced, Some(FIRST_GOP_CAP_SECS));
+    assert!(segs.iter().all(|s| s.seconds() < 30.5), "{:?}", secs(&segs));
+    assert_eq!(secs(&segs), [30.48, 9.52]);
+    assert!(matches!(
+        notices[0],
+        CutNotice::TargetRaised {
+            announced: 30,
+            asked: 4,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn open_gop_hevc_is_cut_at_cra_pictures_when_no_idr_comes_and_said_once() {
+    use crate::testmux::{stream_of, FrameKind};
+    // x265's defaults: one IDR, then a CRA picture every 2 s (20 s).
+    let kind = |f: u64| match f {
+        0 => FrameKind::Idr,
+        f if f % 50 == 0 => FrameKind::Cra,
+        _ => FrameKind::Other,
+    };
+    let input = stream_of(500, 0, true, &kind);
+    let config = CutterConfig {
+        target_duration: 4,
+        ..CutterConfig::default()
+    };
+    let (segs, announced, notices) = cut_noting(&input, config);
+    assert_eq!(announced, Some(4));
+    assert_eq!(secs(&segs), [4.0, 4.0, 4.0, 4.0, 4.0]);
+    assert!(segs.iter().all(|s| s.independent));
+    let pictures: Vec<_> = segs.iter().map(|s| first_picture(s, Codec::Hevc)).collect();
+    assert_eq!(pictures[0], Some(Picture::Idr));
+    assert!(pictures[1..].iter().all(|p| *p == Some(Picture::Cra)));
+    // Said at the first CRA cut, 4 s (+ 2 frames) in.
+    assert_eq!(
+        notices,
+        [CutNotice::OpenGop {
+            at: Timestamp(4 * 90_000 + 7_200)
+        }]
+    );
+}
+
+#[test]
+fn an_idr_in_time_is_preferred_to_a_cra_picture() {
+    use crate::testmux::{stream_of, FrameKind};
+    // An IDR every 4 s, a CRA picture 1 s after each: cut at the IDRs only.
+    let kind = |f: u64| match f % 100 {
+        0 => FrameKind::Idr,
+        25 => FrameKind::Cra,
+        _ => FrameKind::Other,
+    };
+    let input = stream_of(400, 0, true, &kind);
+    let config = CutterConfig {
+        target_duration: 4,
+        ..CutterConfig::default()
+    };
+    let (segs, _, notices) = cut_noting(&input, config);
+    assert_eq!(secs(&segs), [4.0, 4.0, 4.0, 4.0]);
+    assert!(segs
+        .iter()
+        .all(|s| first_picture(s, Codec::Hevc) == Some(Picture::Idr)));
+    assert_eq!(notices, []);
+}
+
+proptest! {
+    /// Any sequence of GOP lengths (1 frame to 20 s) and any target: no
+    /// segment rounds above the announced target, packets are conserved,
+    /// the durations add up, and a segment opens with an IDR exactly when
+    /// it says it is independent.
+    #[test]
+    fn no_gop_makes_a_segment_round_above_the_announced_target(
+        gops in proptest::collection::vec(1u64..500, 1..8),
+        target in 1u32..8,
+        pts0 in 0u64..(1 << 33),
+    ) {
+        use crate::testmux::{stream_of, FrameKind};
+        let mut starts = std::collections::BTreeSet::new();
+        let mut at = 0;
+        for g in &gops {
+            starts.insert(at);
+            at += g;
+        }
+        let frames = at;
+        // One frame has no duration to measure.
+        prop_assume!(frames >= 2);
+        let kind = |f: u64| if starts.contains(&f) { FrameKind::Idr } else { FrameKind::Other };
+        let input = stream_of(frames, pts0, false, &kind);
+        let config = CutterConfig { target_duration: target, ..CutterConfig::default() };
+        let (segs, announced, _) = cut_noting(&input, config);
+        let announced = announced.expect("settled");
+        prop_assert!(announced >= target);
+        for s in &segs {
+            prop_assert!(s.seconds() < f64::from(announced) + 0.5, "{} s under {}", s.seconds(), announced);
+            prop_assert!(!s.long);
+            let idr = first_picture(s, Codec::H264) == Some(Picture::Idr);
+            prop_assert_eq!(idr, s.independent);
+        }
+        assert_conserved(&input, &segs);
+        let total: u64 = segs.iter().map(|s| s.duration).sum();
+        prop_assert_eq!(total, frames * FRAME);
+    }
 }

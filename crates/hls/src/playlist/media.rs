@@ -97,6 +97,8 @@ pub struct MediaPlaylist {
     pub(super) ended: bool,
     /// Low-latency HLS, when on.
     pub(super) low_latency: Option<LowLatency>,
+    /// `EXT-X-INDEPENDENT-SEGMENTS` is written.
+    pub(super) independent_segments: bool,
 }
 
 impl MediaPlaylist {
@@ -137,6 +139,7 @@ impl MediaPlaylist {
             total: 0,
             ended: false,
             low_latency: None,
+            independent_segments: true,
         })
     }
 
@@ -238,6 +241,39 @@ impl MediaPlaylist {
             ll.open_parts.clear();
             ll.preload_hint = None;
         }
+    }
+
+    /// Whether to claim `EXT-X-INDEPENDENT-SEGMENTS` (every segment starts
+    /// with a random access point; on by default). A segmenter that may
+    /// cut a video stream without a keyframe (a GOP longer than the
+    /// target) must not claim it; an audio stream may. Settle it before the
+    /// first publication: a live playlist's header never changes (RFC 8216
+    /// §6.2.1).
+    pub fn set_independent_segments(&mut self, claimed: bool) {
+        self.independent_segments = claimed;
+    }
+
+    /// Whether `EXT-X-INDEPENDENT-SEGMENTS` is written.
+    pub fn independent_segments(&self) -> bool {
+        self.independent_segments
+    }
+
+    /// Announces `EXT-X-TARGETDURATION` as `seconds` (e.g. raised to the
+    /// stream's first GOP) while nothing is listed yet; a live window
+    /// shorter than three of the new target durations grows to that.
+    /// Returns whether it was changed: never once a segment or part is
+    /// listed (the target cannot change during a playlist's life), nor to 0.
+    pub fn announce_target(&mut self, seconds: u32) -> bool {
+        let parts = self
+            .low_latency
+            .as_ref()
+            .is_some_and(|ll| !ll.open_parts.is_empty());
+        if seconds == 0 || !self.segments.is_empty() || parts {
+            return false;
+        }
+        self.target_duration = seconds;
+        self.window = self.window.max(MediaPlaylist::minimum_window(seconds));
+        true
     }
 
     /// The playlist type.

@@ -134,9 +134,12 @@ impl Variant {
     }
 }
 
-/// An RFC 8216 multivariant playlist of variant streams whose segments are
-/// all independent (`EXT-X-INDEPENDENT-SEGMENTS`), with the audio
-/// renditions they refer to.
+/// An RFC 8216 multivariant playlist of variant streams. It claims
+/// `EXT-X-INDEPENDENT-SEGMENTS` only when every variant is audio (every
+/// AAC frame is independent): a video stream with GOPs longer than the
+/// target is cut between keyframes, so its media playlist does not claim
+/// it, and the multivariant playlist claims it only if all of them do.
+/// The audio renditions the variants refer to come first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MultivariantPlaylist {
     audio: Vec<AudioRendition>,
@@ -219,7 +222,10 @@ fn check_groups(audio: &[AudioRendition]) -> Result<(), PlaylistError> {
 impl fmt::Display for MultivariantPlaylist {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "#EXTM3U")?;
-        writeln!(f, "#EXT-X-INDEPENDENT-SEGMENTS")?;
+        let audio = |codecs: &str| codecs.split(',').all(|c| c.trim().starts_with("mp4a"));
+        if self.variants.iter().all(|v| audio(&v.codecs)) {
+            writeln!(f, "#EXT-X-INDEPENDENT-SEGMENTS")?;
+        }
         for rendition in &self.audio {
             writeln!(f, "{rendition}")?;
         }
@@ -272,14 +278,32 @@ mod tests {
             ..variant("audio-only.m3u8")
         };
         let playlist = MultivariantPlaylist::new(vec![variant("mid/index.m3u8"), low]);
+        // A video variant may be cut between keyframes: no
+        // EXT-X-INDEPENDENT-SEGMENTS (this test expected it before).
         let expected = "#EXTM3U\n\
-            #EXT-X-INDEPENDENT-SEGMENTS\n\
             #EXT-X-STREAM-INF:BANDWIDTH=1280000,AVERAGE-BANDWIDTH=1000000,\
             CODECS=\"avc1.4d401f,mp4a.40.2\",RESOLUTION=1280x720,FRAME-RATE=29.970\n\
             mid/index.m3u8\n\
             #EXT-X-STREAM-INF:BANDWIDTH=65000,CODECS=\"mp4a.40.5\"\n\
             audio-only.m3u8\n";
         assert_eq!(playlist.map(|p| p.render()), Ok(expected.to_owned()));
+    }
+
+    #[test]
+    fn only_audio_variants_claim_independent_segments() {
+        let audio = |uri: &str| Variant {
+            codecs: "mp4a.40.2".to_owned(),
+            resolution: None,
+            frame_rate: None,
+            ..variant(uri)
+        };
+        let playlist =
+            MultivariantPlaylist::new(vec![audio("a/index.m3u8"), audio("b/index.m3u8")]);
+        let text = playlist.map(|p| p.render()).unwrap_or_default();
+        assert!(
+            text.starts_with("#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n"),
+            "{text}"
+        );
     }
 
     #[test]

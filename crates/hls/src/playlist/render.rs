@@ -84,7 +84,9 @@ impl MediaPlaylist {
             PlaylistType::Event => writeln!(f, "#EXT-X-PLAYLIST-TYPE:EVENT")?,
             PlaylistType::Vod => writeln!(f, "#EXT-X-PLAYLIST-TYPE:VOD")?,
         }
-        writeln!(f, "#EXT-X-INDEPENDENT-SEGMENTS")?;
+        if self.independent_segments {
+            writeln!(f, "#EXT-X-INDEPENDENT-SEGMENTS")?;
+        }
         if skip > 0 {
             writeln!(f, "#EXT-X-SKIP:SKIPPED-SEGMENTS={skip}")?;
         }

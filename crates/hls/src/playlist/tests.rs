@@ -778,7 +778,6 @@ fn audio_renditions_are_ext_x_media_lines_the_variants_name() {
         vec![english, commentary],
     );
     let expected = "#EXTM3U
-#EXT-X-INDEPENDENT-SEGMENTS
 #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aac\",NAME=\"english\",LANGUAGE=\"en\",\
 DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"english/index.m3u8\"
 #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aac\",NAME=\"commentary\",\
@@ -849,4 +848,27 @@ fn unwritable_audio_renditions_are_refused() {
         MultivariantPlaylist::with_audio(vec![hi()], vec![bad_uri]),
         Err(PlaylistError::InvalidUri { .. })
     ));
+}
+
+#[test]
+fn the_target_is_announced_only_while_nothing_is_listed() {
+    let mut p = MediaPlaylist::live(4, Ticks::from_secs(12)).expect("valid");
+    assert!(p.announce_target(10));
+    assert_eq!(p.target_duration(), 10);
+    // The window grew to three target durations (RFC 8216 §6.2.2).
+    assert_eq!(p.window(), Some(Ticks::from_secs(30)));
+    let _ = p
+        .push(SegmentEntry::new("s0.ts", Ticks::from_secs(10)))
+        .expect("push");
+    assert!(!p.announce_target(12));
+    assert!(p.render().contains("#EXT-X-TARGETDURATION:10\n"));
+}
+
+#[test]
+fn independent_segments_is_claimed_only_when_asked() {
+    let mut p = MediaPlaylist::live(4, Ticks::from_secs(12)).expect("valid");
+    assert!(p.render().contains("#EXT-X-INDEPENDENT-SEGMENTS\n"));
+    p.set_independent_segments(false);
+    assert!(!p.render().contains("INDEPENDENT-SEGMENTS"));
+    assert!(!p.independent_segments());
 }

@@ -118,7 +118,7 @@ fn a_restart_continues_the_media_sequence_after_a_discontinuity() {
 }
 
 #[test]
-fn another_target_duration_is_refused_on_resume() {
+fn a_shorter_target_duration_than_the_resumed_one_is_refused_on_resume() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut s = Segmenter::open(config(dir.path(), false), T0).expect("open");
     feed(&mut s, &stream(300, 50, 0, true), T0);
@@ -126,12 +126,37 @@ fn another_target_duration_is_refused_on_resume() {
     // flushed.
     s.flush().expect("flush");
     let mut c = config(dir.path(), false);
-    c.cutter.target_duration = 4;
+    // Asked 8 where the playlist says 6 (this test asked 4 and expected a
+    // refusal before; a longer resumed target may be one announced from a
+    // long first GOP, and is kept: see the next test).
+    c.cutter.target_duration = 8;
     let e = Segmenter::open(c, T0).expect_err("target changed");
     assert!(
-        e.to_string().contains("EXT-X-TARGETDURATION is 6, not 4"),
+        e.to_string().contains("EXT-X-TARGETDURATION is 6, not 8"),
         "{e}"
     );
+}
+
+#[test]
+fn a_target_raised_by_a_long_first_gop_is_kept_on_resume() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = config(dir.path(), false);
+    c.cutter.target_duration = 4;
+    c.window_secs = 12.0;
+    {
+        // 8 s GOPs: 8 announced.
+        let mut s = Segmenter::open(c.clone(), T0).expect("open");
+        feed(&mut s, &stream(600, 200, 0, true), T0);
+        s.flush().expect("flush");
+    }
+    assert_eq!(read(dir.path(), LIVE_PLAYLIST).target_duration(), 8);
+    // Restarted with the same flags, now 2 s GOPs: the playlist keeps 8.
+    let mut s = Segmenter::open(c, T0 + 40_000).expect("resume");
+    let now = feed(&mut s, &stream(500, 50, 5_000_000, true), T0 + 40_000);
+    s.finish(now).expect("finish");
+    let after = read(dir.path(), LIVE_PLAYLIST);
+    assert_eq!(after.target_duration(), 8);
+    assert!(after.segments().all(|e| e.duration.rounded_secs() <= 8));
 }
 
 /// 10 s of stream through a low-latency segmenter (2 s targets, 0.5 s
@@ -726,4 +751,93 @@ fn a_gap_and_a_restart_at_once_are_one_discontinuity() {
     s.finish(now).expect("finish");
     let text = std::fs::read_to_string(dir.path().join(ARCHIVE_PLAYLIST)).expect("archive");
     assert_eq!(text.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{text}");
+}
+
+/// Every state a low-latency segmenter (target 2 s, parts 0.5 s) publishes
+/// for `input`.
+fn low_latency_states(dir: &Path, input: &[u8]) -> Vec<Published> {
+    let mut c = config(dir, false);
+    c.cutter.target_duration = 2;
+    c.window_secs = 8.0;
+    c.cutter.part_target = Some(0.5);
+    let mut s = Segmenter::open(c, T0).expect("open");
+    let states = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = states.clone();
+    s.on_publish(move |p| seen.lock().expect("lock").push(p))
+        .expect("disk thread");
+    let now = feed(&mut s, input, T0);
+    s.finish(now).expect("finish");
+    let states = states.lock().expect("lock").clone();
+    states
+}
+
+#[test]
+fn low_latency_publishes_nothing_before_the_first_gop_announces_the_target() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // 8 s GOPs under an asked 2 s target.
+    let states = low_latency_states(dir.path(), &stream(600, 200, 0, true));
+    let published: Vec<&Published> = states.iter().filter(|p| !p.playlist.is_empty()).collect();
+    assert!(published.len() > 10);
+    for p in &published {
+        assert!(
+            p.playlist.contains("#EXT-X-TARGETDURATION:8\n"),
+            "{}",
+            p.playlist
+        );
+        assert!(!p.playlist.contains("#EXT-X-INDEPENDENT-SEGMENTS"));
+    }
+    // The parts stay as asked.
+    assert!(
+        published[0].playlist.contains("PART-TARGET=0.500"),
+        "{}",
+        published[0].playlist
+    );
+}
+
+#[test]
+fn a_forced_cut_opens_a_segment_whose_first_part_is_not_independent() {
+    use crate::testmux::{stream_of, FrameKind};
+    let dir = tempfile::tempdir().expect("tmp");
+    // IDRs at 0 and 2 s, then a 10 s GOP, then 2 s GOPs (16 s in all).
+    let kind = |f: u64| match f % 50 == 0 && !(100..300).contains(&f) {
+        true => FrameKind::Idr,
+        false => FrameKind::Other,
+    };
+    let states = low_latency_states(dir.path(), &stream_of(400, 0, false, &kind));
+    // Each segment's duration and first part's independence, over every
+    // state (parts are listed for recent segments only).
+    let mut seen = std::collections::BTreeMap::new();
+    for state in states.iter().filter(|p| !p.playlist.is_empty()) {
+        let p = MediaPlaylist::parse(&state.playlist).expect("valid");
+        assert_eq!(p.target_duration(), 2);
+        assert!(!state.playlist.contains("#EXT-X-INDEPENDENT-SEGMENTS"));
+        for s in p.segments() {
+            assert!(s.duration.rounded_secs() <= 2);
+            seen.entry(s.sequence).or_insert((0, None)).0 = s.duration.0;
+        }
+        // `#EXT-X-PART:…,URI="segN.0.ts"[,INDEPENDENT=YES]`: part 0 of N.
+        let first_parts = state.playlist.lines().filter_map(|l| {
+            let uri = l.strip_prefix("#EXT-X-PART:")?.split("URI=\"seg").nth(1)?;
+            let seq = uri
+                .split(".0.ts\"")
+                .next()
+                .filter(|_| uri.contains(".0.ts\""))?;
+            Some((seq.parse::<u64>().ok()?, l.contains("INDEPENDENT=YES")))
+        });
+        for (seq, independent) in first_parts {
+            seen.entry(seq).or_insert((0, None)).1 = Some(independent);
+        }
+    }
+    // Segments opening inside the long GOP (2 to 12 s) start with a part
+    // without INDEPENDENT=YES; the others with one.
+    let mut start = 0;
+    let mut dependent = 0;
+    for (seq, (duration, first)) in &seen {
+        let inside = start > 2 * 90_000 && start < 12 * 90_000;
+        let first = first.unwrap_or_else(|| panic!("segment {seq}: no parts listed: {seen:?}"));
+        assert_eq!(first, !inside, "segment {seq} at {start}");
+        dependent += usize::from(!first);
+        start += duration;
+    }
+    assert_eq!(dependent, 4);
 }
