@@ -165,7 +165,7 @@ fn run(setup: &Setup, pieces: &[Piece]) -> (tempfile::TempDir, Vec<(u64, String)
             part_target: setup.part,
             ..CutterConfig::default()
         },
-        window_secs: 90.0,
+        window_secs: 200.0,
         grace_ms: 3_600_000,
         archive: false,
     };
@@ -200,6 +200,60 @@ fn run(setup: &Setup, pieces: &[Piece]) -> (tempfile::TempDir, Vec<(u64, String)
         .expect("finishes");
     let published = std::mem::take(&mut *seen.lock().expect("not poisoned"));
     (dir, published)
+}
+
+/// The presentation time of the first video PES in a segment, read here
+/// (not by the crate): the PES header of the first packet on the video
+/// PID with payload_unit_start_indicator set.
+fn first_video_pts(segment: &[u8]) -> Option<u64> {
+    segment.chunks_exact(PACKET_SIZE).find_map(|p| {
+        let pid = u16::from(p[1] & 0x1f) << 8 | u16::from(p[2]);
+        if pid != VIDEO_PID || p[1] & 0x40 == 0 {
+            return None;
+        }
+        let start = match p[3] >> 4 & 3 {
+            1 => 4,
+            3 => 5 + usize::from(p[4]),
+            _ => return None,
+        };
+        let pes = p.get(start..)?;
+        if pes.get(..3)? != [0, 0, 1] || pes.get(7)? & 0x80 == 0 {
+            return None;
+        }
+        let t = pes.get(9..14)?;
+        Some(
+            u64::from(t[0] >> 1 & 7) << 30
+                | u64::from(t[1]) << 22
+                | u64::from(t[2] >> 1) << 15
+                | u64::from(t[3]) << 7
+                | u64::from(t[4] >> 1),
+        )
+    })
+}
+
+/// Within a timeline the media has no gaps: a segment without a
+/// discontinuity starts where the one before it ended (its first
+/// picture's PTS is the previous first PTS plus the previous EXTINF, to
+/// the millisecond EXTINF is written in).
+fn check_timeline(dir: &std::path::Path, last: &str) -> Result<(), String> {
+    let snap = Snapshot::parse(last)?;
+    let mut before: Option<(u64, f64)> = None;
+    for s in &snap.segments {
+        let body = std::fs::read(dir.join(&s.uri)).map_err(|x| format!("{}: {x}", s.uri))?;
+        let pts = first_video_pts(&body).ok_or(format!("{}: no video PTS", s.uri))?;
+        if let (Some((prev, duration)), false) = (before, s.discontinuity) {
+            let step = pts.wrapping_sub(prev) & ((1 << 33) - 1);
+            let gap_ms = step as f64 / 90.0 - duration * 1000.0;
+            if gap_ms.abs() > 1.0 {
+                return Err(format!(
+                    "{}: starts {gap_ms:+.1} ms after the previous segment's end, without EXT-X-DISCONTINUITY",
+                    s.uri
+                ));
+            }
+        }
+        before = Some((pts, s.duration));
+    }
+    Ok(())
 }
 
 /// Every publication through the live checker, every listed file
@@ -246,6 +300,12 @@ proptest! {
         let (dir, published) = run(&setup, &pieces);
         if let Err(e) = check(dir.path(), &published) {
             return Err(TestCaseError::fail(e));
+        }
+        // The window holds the whole stream (200 s against at most 8 × 400
+        // frames): the last playlist lists every segment.
+        let last = published.last().map_or("", |p| p.1.as_str());
+        if let Err(e) = check_timeline(dir.path(), last) {
+            return Err(TestCaseError::fail(format!("{e}\n{last}")));
         }
     }
 }
