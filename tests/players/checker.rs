@@ -156,7 +156,7 @@ impl LiveChecker {
                 check_segment(status, body).map_err(|m| format!("{uri} (just listed): {m}"))?;
                 match e.media {
                     Media::Part(msn, index) => {
-                        self.parts.downloaded((msn, index), body);
+                        self.parts.downloaded((msn, index), body)?;
                         return Ok(());
                     }
                     Media::Segment(msn) => {

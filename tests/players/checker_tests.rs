@@ -475,3 +475,47 @@ fn program_date_times_that_go_back_or_jump_without_a_discontinuity_are_caught() 
     let e = step(&mut c, 2000, dated(1, &moved)).expect_err("moved");
     assert!(e.contains("media sequence 1 was"), "{e}");
 }
+
+/// A packet starting a video PES (stream id 0xE0) on PID 0x100, its
+/// random_access_indicator set if `rap`.
+fn video_start(rap: bool) -> Vec<u8> {
+    let mut p = ts(1);
+    p[1] = 0x41;
+    p[3] = 0x30;
+    p[4] = 1;
+    p[5] = if rap { 0x40 } else { 0 };
+    p[6..10].copy_from_slice(&[0, 0, 1, 0xe0]);
+    p
+}
+
+#[test]
+fn independent_is_held_to_the_part_s_first_picture() {
+    let snap = || ll(0, 0, 2);
+    let answer = |c: &mut LiveChecker, k: u64, rap: bool| {
+        let e = c
+            .pending()
+            .iter()
+            .find(|e| e.media == Media::Part(0, k))
+            .cloned()
+            .expect("asked for");
+        let mut body = ll_packet(k);
+        body.extend(video_start(rap));
+        c.answer(&e, 200, &body)
+    };
+    let mut c = checker();
+    c.observe(0, snap()).expect("valid");
+    answer(&mut c, 0, true).expect("independent on a keyframe");
+    answer(&mut c, 1, false).expect("not independent, no keyframe");
+
+    let mut c = checker();
+    c.observe(0, snap()).expect("valid");
+    let e = answer(&mut c, 0, false).expect_err("a claim without a keyframe");
+    assert!(
+        e.contains(
+            "seg0.0.ts: INDEPENDENT=YES but its first video picture is not a random access point"
+        ),
+        "{e}"
+    );
+    let e = answer(&mut c, 1, true).expect_err("a keyframe not claimed");
+    assert!(e.contains("seg0.1.ts: INDEPENDENT=NO but"), "{e}");
+}
