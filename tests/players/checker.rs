@@ -156,7 +156,7 @@ impl LiveChecker {
                 check_segment(status, body).map_err(|m| format!("{uri} (just listed): {m}"))?;
                 match e.media {
                     Media::Part(msn, index) => {
-                        self.parts.downloaded((msn, index), body);
+                        self.parts.downloaded((msn, index), body)?;
                         return Ok(());
                     }
                     Media::Segment(msn) => {
@@ -292,12 +292,41 @@ fn check_alone(snap: &Snapshot) -> Result<(), String> {
             s.uri, s.duration
         ));
     }
+    check_dates(snap)?;
     // §6.2.2: no removal may leave less than three target durations.
     if snap.media_sequence > 0 && snap.duration() < 3.0 * target as f64 {
         return Err(format!(
             "segments were removed but the playlist lasts {:.3} s, under 3 × {target} s (RFC 8216 §6.2.2)",
             snap.duration()
         ));
+    }
+    Ok(())
+}
+
+/// EXT-X-PROGRAM-DATE-TIME never goes back: each segment's date is the
+/// one before it plus that one's EXTINF (within the millisecond both are
+/// rounded to), and after a discontinuity it may move forward, never back
+/// (RFC 8216 §4.3.2.6 maps the segment's first sample to that moment; two
+/// segments cannot share a moment).
+fn check_dates(snap: &Snapshot) -> Result<(), String> {
+    for w in snap.segments.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        let (Some(at), Some(bt)) = (a.pdt_ms, b.pdt_ms) else {
+            continue;
+        };
+        let expected = at + (a.duration * 1000.0).round() as i64;
+        let late = bt - expected;
+        if late < -1 || (!b.discontinuity && late > 1) {
+            return Err(format!(
+                "{}: EXT-X-PROGRAM-DATE-TIME is {late:+} ms from the previous one plus its EXTINF{}",
+                b.uri,
+                if b.discontinuity {
+                    " (after a discontinuity it may move forward, never back)"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     Ok(())
 }

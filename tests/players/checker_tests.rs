@@ -408,3 +408,114 @@ fn a_segment_rewritten_within_its_grace_period_with_its_length_kept_is_caught() 
     );
     c.answer(&e, 200, &ts(10)).expect("the same bytes");
 }
+
+/// Four 2-second segments from `msn` on, each dated: `dates[i]` is the
+/// seconds after 08:00:00 of segment `i`, `disc` marks a discontinuity.
+fn dated(msn: u64, dates: &[(f64, bool)]) -> Snapshot {
+    let mut t = format!(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{msn}\n"
+    );
+    for (i, (at, disc)) in dates.iter().enumerate() {
+        if *disc {
+            t += "#EXT-X-DISCONTINUITY\n";
+        }
+        let ms = (at * 1000.0).round() as u64;
+        t += &format!(
+            "#EXT-X-PROGRAM-DATE-TIME:2026-12-07T08:{:02}:{:02}.{:03}Z\n#EXTINF:2.000,\nseg{}.ts\n",
+            ms / 60_000,
+            ms / 1000 % 60,
+            ms % 1000,
+            msn + i as u64
+        );
+    }
+    Snapshot::parse(&t).expect("parses")
+}
+
+#[test]
+fn program_date_times_are_read_by_the_checkers_own_calendar() {
+    assert_eq!(
+        crate::snapshot::unix_ms("2026-12-07T08:30:00.123Z"),
+        Some(1_796_632_200_123)
+    );
+    assert_eq!(
+        crate::snapshot::unix_ms("1970-01-01T01:00:00+01:00"),
+        Some(0)
+    );
+    assert_eq!(
+        crate::snapshot::unix_ms("2000-02-29T00:00:00.5Z"),
+        Some(951_782_400_500)
+    );
+    assert_eq!(crate::snapshot::unix_ms("2026-13-01T00:00:00Z"), None);
+    assert_eq!(crate::snapshot::unix_ms("yesterday"), None);
+}
+
+#[test]
+fn program_date_times_that_go_back_or_jump_without_a_discontinuity_are_caught() {
+    let ok = [(0.0, false), (2.0, false), (4.0, false), (9.0, true)];
+    step(&mut checker(), 0, dated(0, &ok)).expect("advancing dates");
+
+    let back = [(0.0, false), (2.0, false), (4.0, false), (5.0, true)];
+    let e = step(&mut checker(), 0, dated(0, &back)).expect_err("back");
+    assert!(
+        e.contains("seg3.ts: EXT-X-PROGRAM-DATE-TIME is -1000 ms"),
+        "{e}"
+    );
+
+    let gap = [(0.0, false), (2.0, false), (4.0, false), (9.0, false)];
+    let e = step(&mut checker(), 0, dated(0, &gap)).expect_err("gap");
+    assert!(
+        e.contains("seg3.ts: EXT-X-PROGRAM-DATE-TIME is +3000 ms"),
+        "{e}"
+    );
+
+    // A segment's date, once listed, never changes.
+    let mut c = checker();
+    step(&mut c, 0, dated(0, &ok)).expect("first");
+    let moved = [(2.5, false), (4.5, false), (9.0, true), (11.0, false)];
+    let e = step(&mut c, 2000, dated(1, &moved)).expect_err("moved");
+    assert!(e.contains("media sequence 1 was"), "{e}");
+}
+
+/// A packet starting a video PES (stream id 0xE0) on PID 0x100, its
+/// random_access_indicator set if `rap`.
+fn video_start(rap: bool) -> Vec<u8> {
+    let mut p = ts(1);
+    p[1] = 0x41;
+    p[3] = 0x30;
+    p[4] = 1;
+    p[5] = if rap { 0x40 } else { 0 };
+    p[6..10].copy_from_slice(&[0, 0, 1, 0xe0]);
+    p
+}
+
+#[test]
+fn independent_is_held_to_the_part_s_first_picture() {
+    let snap = || ll(0, 0, 2);
+    let answer = |c: &mut LiveChecker, k: u64, rap: bool| {
+        let e = c
+            .pending()
+            .iter()
+            .find(|e| e.media == Media::Part(0, k))
+            .cloned()
+            .expect("asked for");
+        let mut body = ll_packet(k);
+        body.extend(video_start(rap));
+        c.answer(&e, 200, &body)
+    };
+    let mut c = checker();
+    c.observe(0, snap()).expect("valid");
+    answer(&mut c, 0, true).expect("independent on a keyframe");
+    answer(&mut c, 1, false).expect("not independent, no keyframe");
+
+    let mut c = checker();
+    c.observe(0, snap()).expect("valid");
+    let e = answer(&mut c, 0, false).expect_err("a claim without a keyframe");
+    assert!(
+        e.contains(
+            "seg0.0.ts: INDEPENDENT=YES but its first video picture is not a random access point"
+        ),
+        "{e}"
+    );
+    let e = answer(&mut c, 1, true).expect_err("a keyframe not claimed");
+    assert!(e.contains("seg0.1.ts: INDEPENDENT=NO but"), "{e}");
+}

@@ -6,8 +6,13 @@
 //!
 //! * a part, once listed, is listed the same ever after (URI, duration,
 //!   INDEPENDENT), and no part is added to a segment already complete;
-//! * no part is longer than PART-TARGET; the first part of a segment is
-//!   INDEPENDENT=YES and opens with the PAT (the segment starts with it);
+//! * no part is longer than PART-TARGET; the first part of a segment
+//!   opens with the PAT (the segment starts with it);
+//! * a part is INDEPENDENT=YES exactly when its first video picture is a
+//!   random access point (the random_access_indicator of the packet that
+//!   starts it): a claim a player starting there relies on, and a
+//!   keyframe it may start at (a GOP longer than the target is cut
+//!   between keyframes, and that segment's first part is not independent);
 //! * EXT-X-PRELOAD-HINT names the part that is listed next; only when the
 //!   segment turned out to close instead may the next part differ (then
 //!   the hint named a part that never came: counted, allowed by §6.2.6);
@@ -184,10 +189,28 @@ impl PartLedger {
     }
 
     /// A listed part, downloaded: whole packets, kept until its segment is
-    /// compared with its parts.
-    pub fn downloaded(&mut self, key: (u64, u64), body: &[u8]) {
+    /// compared with its parts; INDEPENDENT=YES only on a random access
+    /// point.
+    pub fn downloaded(&mut self, key: (u64, u64), body: &[u8]) -> Result<(), String> {
+        if let Some(p) = self.seen.get(&key) {
+            // Without video (audio only) every part is independent.
+            let starts = starts_at_random_access(body);
+            if starts.is_some_and(|rap| rap != p.independent) {
+                return Err(format!(
+                    "{}: INDEPENDENT={} but its first video picture {}",
+                    p.uri,
+                    if p.independent { "YES" } else { "NO" },
+                    if p.independent {
+                        "is not a random access point"
+                    } else {
+                        "is a random access point"
+                    }
+                ));
+            }
+        }
         self.bodies.insert(key, body.to_vec());
         self.downloaded += 1;
+        Ok(())
     }
 
     /// Segment `msn`, downloaded when first listed complete with EXTINF
@@ -241,7 +264,27 @@ fn pid(body: &[u8]) -> Option<u16> {
     Some((u16::from(p[1] & 0x1f) << 8) | u16::from(p[2]))
 }
 
-/// One part alone: within PART-TARGET, the first of its segment independent.
+/// Whether the first video PES that starts in `body` starts a random
+/// access point (the random_access_indicator in the adaptation field of
+/// its first packet); `None` when no video PES starts in it (stream ids
+/// 0xE0–0xEF).
+fn starts_at_random_access(body: &[u8]) -> Option<bool> {
+    body.chunks_exact(PACKET_SIZE).find_map(|p| {
+        if p[1] & 0x40 == 0 {
+            return None;
+        }
+        let (payload, rai) = match p[3] >> 4 & 3 {
+            1 => (4, false),
+            3 if p[4] > 0 => (5 + usize::from(p[4]), p[5] & 0x40 != 0),
+            3 => (5, false),
+            _ => return None,
+        };
+        let pes = p.get(payload..payload + 4)?;
+        (pes[..3] == [0, 0, 1] && (0xe0..=0xef).contains(&pes[3])).then_some(rai)
+    })
+}
+
+/// One part alone: within PART-TARGET.
 fn check_alone(p: &ListedPart, part_target: Option<f64>) -> Result<(), String> {
     let target = part_target.ok_or("EXT-X-PART without EXT-X-PART-INF")?;
     // Attribute values are written with three decimals.
@@ -249,12 +292,6 @@ fn check_alone(p: &ListedPart, part_target: Option<f64>) -> Result<(), String> {
         return Err(format!(
             "{}: DURATION {} outside (0, PART-TARGET {target}]",
             p.uri, p.duration
-        ));
-    }
-    if p.index == 0 && !p.independent {
-        return Err(format!(
-            "{}: the first part of a segment is not INDEPENDENT=YES",
-            p.uri
         ));
     }
     Ok(())

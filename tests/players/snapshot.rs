@@ -16,6 +16,8 @@ pub struct Listed {
     pub duration: f64,
     /// An EXT-X-DISCONTINUITY before it.
     pub discontinuity: bool,
+    /// Its EXT-X-PROGRAM-DATE-TIME, ms since 1970 (read by [`unix_ms`]).
+    pub pdt_ms: Option<i64>,
 }
 
 /// One media playlist, read by the checker's own parser.
@@ -63,9 +65,9 @@ impl Snapshot {
         let mut target = None;
         // (EXTINF, discontinuity, URI) of each segment; parts by the
         // position of their segment in the list.
-        let mut uris: Vec<(f64, bool, String)> = Vec::new();
+        let mut uris: Vec<(f64, bool, Option<i64>, String)> = Vec::new();
         let mut parts: Vec<(usize, String, f64, bool)> = Vec::new();
-        let (mut extinf, mut discontinuity) = (None, false);
+        let (mut extinf, mut discontinuity, mut pdt) = (None, false, None);
         for line in lines.map(str::trim).filter(|l| !l.is_empty()) {
             let number = |v: &str| v.parse::<u64>().map_err(|e| format!("{line}: {e}"));
             if let Some(v) = line.strip_prefix("#EXT-X-TARGETDURATION:") {
@@ -77,6 +79,8 @@ impl Snapshot {
             } else if let Some(v) = line.strip_prefix("#EXTINF:") {
                 let d = v.split(',').next().unwrap_or("");
                 extinf = Some(d.parse::<f64>().map_err(|e| format!("{line}: {e}"))?);
+            } else if let Some(v) = line.strip_prefix("#EXT-X-PROGRAM-DATE-TIME:") {
+                pdt = Some(unix_ms(v).ok_or(format!("{line}: not a date-time"))?);
             } else if line == "#EXT-X-DISCONTINUITY" {
                 discontinuity = true;
             } else if line == "#EXT-X-ENDLIST" {
@@ -100,17 +104,19 @@ impl Snapshot {
                 let d = extinf
                     .take()
                     .ok_or(format!("{line}: no #EXTINF before it"))?;
-                uris.push((d, std::mem::take(&mut discontinuity), line.to_string()));
+                let disc = std::mem::take(&mut discontinuity);
+                uris.push((d, disc, pdt.take(), line.to_string()));
             }
         }
         let first = s.media_sequence + s.skipped;
         s.segments = (first..)
             .zip(uris)
-            .map(|(msn, (duration, discontinuity, uri))| Listed {
+            .map(|(msn, (duration, discontinuity, pdt_ms, uri))| Listed {
                 msn,
                 uri,
                 duration,
                 discontinuity,
+                pdt_ms,
             })
             .collect();
         let mut index = 0;
@@ -144,4 +150,55 @@ impl Snapshot {
     pub fn last_part(&self) -> Option<(u64, u64)> {
         self.parts.last().map(ListedPart::key)
     }
+}
+
+/// Milliseconds since 1970 of an RFC 3339 date-time as
+/// EXT-X-PROGRAM-DATE-TIME writes it (`2026-12-07T08:30:00.123Z`, or an
+/// offset `+01:00` instead of `Z`; fractions past milliseconds are cut).
+/// The checker's own reading, by the civil-from-days arithmetic of the
+/// proleptic Gregorian calendar, so that it shares nothing with the
+/// segmenter's writer.
+pub fn unix_ms(text: &str) -> Option<i64> {
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-');
+    let (y, m, day): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    let (clock, offset_min) = if let Some(c) = time.strip_suffix('Z') {
+        (c, 0)
+    } else {
+        let at = time.rfind(['+', '-'])?;
+        let (c, off) = time.split_at(at);
+        let (h, mi) = off[1..].split_once(':')?;
+        let minutes = h.parse::<i64>().ok()? * 60 + mi.parse::<i64>().ok()?;
+        (
+            c,
+            if off.starts_with('-') {
+                -minutes
+            } else {
+                minutes
+            },
+        )
+    };
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, "0"));
+    let mut t = hms.split(':');
+    let (hh, mm, ss): (i64, i64, i64) = (
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+    );
+    let ms: i64 = format!("{frac:0<3}")[..3].parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 86_400 + hh * 3_600 + mm * 60 + ss) - offset_min * 60) * 1_000 + ms)
 }
