@@ -369,6 +369,9 @@ impl Cutting<'_> {
         if let Some(start) = self.assembly.open_start() {
             // After a jump, the old timeline ends with its last frame.
             let duration = broken.unwrap_or(pts).ticks_since(start);
+            // A first segment closed by a jump or an input switch before
+            // a second random access point: the target is settled from it.
+            self.policy.settle_at_end(duration);
             self.assembly.close(duration, self.policy.is_long(duration));
         }
         self.policy.opened(pts, independent);
