@@ -149,7 +149,7 @@ impl Follower<'_, '_> {
         now: u64,
     ) -> Result<(), ChannelError> {
         if let Some(w) = &mut self.watchdog {
-            w.data(source, now);
+            w.yielded(source, now);
         }
         let active = source == self.active;
         let mut failed = None;

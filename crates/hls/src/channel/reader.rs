@@ -51,10 +51,7 @@ pub(crate) struct ReaderThreads {
     spares: Vec<SyncSender<Vec<u8>>>,
 }
 
-/// The index of `source` in per-input arrays.
-pub(crate) fn slot(source: Source) -> usize {
-    usize::from(source == Source::Backup)
-}
+pub(crate) use super::failover::slot;
 
 impl ReaderThreads {
     /// Opens each input (the primary first) and starts its reader.
