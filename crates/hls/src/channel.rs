@@ -29,7 +29,7 @@ use input::{InputSpec, InputSpecError};
 use reader::ReaderThreads;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use failover::{FailoverConfig, Source};
+pub use failover::{FailoverConfig, FailoverConfigError, Source};
 pub use renditions::{
     is_rendition_name, parse_renditions, write_master_playlist, MasterPlaylistError,
     RenditionInputs, RenditionsError, MASTER_PLAYLIST,
@@ -40,6 +40,7 @@ pub mod failover;
 mod follow;
 pub mod input;
 mod pace;
+mod probe;
 mod reader;
 pub mod renditions;
 #[cfg(test)]
@@ -85,6 +86,17 @@ pub enum ChannelEvent<'a> {
         input: &'a str,
         /// Why.
         error: &'a std::io::Error,
+    },
+    /// An input yielded no frame (a lead-stream access unit with an
+    /// advancing timestamp) for the failover time or longer, whatever
+    /// bytes it sent. Told once per stall, and at each attempt to reopen it.
+    Stalled {
+        /// The input, as given.
+        input: &'a str,
+        /// How long it has yielded nothing, ms.
+        silent_ms: u64,
+        /// It is being reopened (a network input); else it is only waited for.
+        reopening: bool,
     },
     /// The multivariant playlist could not be written (the renditions go on).
     MasterPlaylistFailed {
@@ -153,6 +165,9 @@ pub enum ChannelError {
     /// A reader thread could not be started.
     #[error(transparent)]
     Thread(std::io::Error),
+    /// The failover settings cannot be used.
+    #[error(transparent)]
+    Failover(#[from] FailoverConfigError),
     /// A rendition's thread panicked.
     #[error("a rendition panicked")]
     Panicked,
@@ -209,6 +224,7 @@ impl Channel {
         mut publishers: Vec<Option<Publisher>>,
         events: &(dyn Fn(ChannelEvent<'_>) + Sync),
     ) -> Result<(), ChannelError> {
+        self.config.failover.validate()?;
         if let [one] = self.renditions.as_slice() {
             let (dir, publish) = (self.config.out.clone(), publishers.pop().flatten());
             return self.rendition(one, dir, (publish, None), events, |_| {});
@@ -317,6 +333,7 @@ impl Channel {
         let cx = Context {
             names: [Some(r.primary.as_str()), r.backup.as_deref()],
             failover: self.config.failover,
+            max_jump: self.config.cutter.max_jump,
             clock: &*self.clock,
             stop: &self.stop,
             serving,

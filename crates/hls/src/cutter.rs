@@ -202,6 +202,31 @@ impl SegmentCutter {
         self.finish();
     }
 
+    /// The input stalled: the open segment (with its parts) is finished now
+    /// with what came, its last frame dropped as possibly incomplete
+    /// (as [`finish_interrupted`](Self::finish_interrupted) does), and the
+    /// stream goes on: the next segment opens at the next random access
+    /// point, after a discontinuity unless it starts where this one ended.
+    pub fn close_stalled(&mut self) {
+        self.demux.discard_held();
+        self.drop_partial_frame();
+        let Some(start) = self.assembly.open_start() else {
+            return;
+        };
+        let duration = self
+            .policy
+            .timeline_end()
+            .map_or(0, |e| e.ticks_since(start));
+        self.assembly.close(duration, self.policy.is_long(duration));
+        self.policy.interrupt();
+    }
+
+    /// Lead-stream PES whose decoding time advanced past the one before,
+    /// so far: what the input yielded (a failover watchdog's measure).
+    pub fn lead_advances(&self) -> u64 {
+        self.policy.advances()
+    }
+
     /// The next finished segment, oldest first, skipping parts (for
     /// callers that do not use them).
     pub fn pop(&mut self) -> Option<Segment> {
@@ -296,6 +321,7 @@ impl Cutting<'_> {
         if !self.policy.should_cut(self.assembly.open_start(), pts) {
             return self.append_frame(au, true);
         }
+        self.policy.resume(pts);
         let broken = self.policy.take_break();
         if let Some(start) = self.assembly.open_start() {
             // After a jump, the old timeline ends with its last frame.

@@ -226,6 +226,19 @@ impl Segmenter {
         self.finish(now_ms)
     }
 
+    /// The input stalled: what was received of the open segment (and its
+    /// last part) is written and published now, not when the input
+    /// returns (see [`SegmentCutter::close_stalled`]).
+    pub fn close_stalled(&mut self, now_ms: u64) -> Result<(), SegmenterError> {
+        self.cutter.close_stalled();
+        self.drain(now_ms)
+    }
+
+    /// What the input yielded so far (see [`SegmentCutter::lead_advances`]).
+    pub fn lead_advances(&self) -> u64 {
+        self.cutter.lead_advances()
+    }
+
     /// What the cutter saw.
     pub fn stats(&self) -> CutterStats {
         self.cutter.stats()

@@ -38,6 +38,11 @@ pub(super) struct CutPolicy {
     broken: Option<Timestamp>,
     /// Timestamp jumps turned into discontinuities.
     discontinuities: u64,
+    /// Lead PES whose decoding time advanced (the input's sign of health).
+    advances: u64,
+    /// The input stalled and the open segment was closed here: a segment
+    /// opening anywhere else opens a discontinuity.
+    resume_at: Option<Timestamp>,
 }
 
 impl CutPolicy {
@@ -59,6 +64,8 @@ impl CutPolicy {
             last_pts: None,
             broken: None,
             discontinuities: 0,
+            advances: 0,
+            resume_at: None,
         }
     }
 
@@ -87,6 +94,7 @@ impl CutPolicy {
                 self.break_timeline();
             } else if forward > 0 {
                 self.frame = forward;
+                self.advances += 1;
             }
         }
         self.last_time = Some(t);
@@ -117,6 +125,29 @@ impl CutPolicy {
         self.last_time = None;
         self.last_pts = None;
         self.last_rap = None;
+    }
+
+    /// Lead PES whose decoding time advanced, so far.
+    pub(super) fn advances(&self) -> u64 {
+        self.advances
+    }
+
+    /// The input stalled and the open segment ended with the timeline: the
+    /// next segment continues it only if it starts where it ended.
+    pub(super) fn interrupt(&mut self) {
+        self.resume_at = self.timeline_end();
+    }
+
+    /// A segment opens at `pts`: after an interruption, anywhere but where
+    /// the timeline ended (within half a frame) breaks it (frames were lost).
+    pub(super) fn resume(&mut self, pts: Timestamp) {
+        let Some(end) = self.resume_at.take() else {
+            return;
+        };
+        let off = pts.ticks_since(end).min(end.ticks_since(pts));
+        if off > self.frame / 2 && self.broken.is_none() {
+            self.broken = Some(end);
+        }
     }
 
     /// The last frame was dropped: the timeline ends a frame earlier.
