@@ -221,6 +221,15 @@ impl SegmentCutter {
         self.policy.interrupt();
     }
 
+    /// The input stalled and resumes: if the next lead PES leaves a hole in
+    /// the timestamps (frames were lost), the open segment ends before it
+    /// and the next opens at a random access point after a discontinuity,
+    /// so that no segment spans the hole (nor runs past the target
+    /// duration for want of the lost keyframes).
+    pub fn note_stall(&mut self) {
+        self.policy.note_stall();
+    }
+
     /// Lead-stream PES whose decoding time advanced past the one before,
     /// so far: what the input yielded (a failover watchdog's measure).
     pub fn lead_advances(&self) -> u64 {
@@ -299,10 +308,26 @@ impl Cutting<'_> {
     fn take(&mut self, event: DemuxEvent<'_>) {
         match event {
             DemuxEvent::Packets(p) => self.assembly.append(p),
-            DemuxEvent::PesStart { decode, pts } => self.policy.note_time(decode, pts),
+            DemuxEvent::PesStart { decode, pts } => {
+                if self.policy.is_hole(decode) {
+                    self.break_at_hole();
+                }
+                self.policy.note_time(decode, pts)
+            }
             DemuxEvent::LeadChanged => self.policy.break_timeline(),
             DemuxEvent::AccessUnit(au) => self.access_unit(&au),
         }
+    }
+
+    /// Frames were lost in a stall: the open segment ends before the hole
+    /// (its last frame, maybe cut short, dropped), the frames after it wait
+    /// for the next random access point, which opens a discontinuity.
+    fn break_at_hole(&mut self) {
+        if self.assembly.drop_partial_frame() {
+            self.policy.drop_last_frame();
+        }
+        self.policy.break_timeline();
+        self.assembly.await_random_access();
     }
 
     /// Decides where an access unit goes: it opens the next segment when it

@@ -234,6 +234,11 @@ impl Segmenter {
         self.drain(now_ms)
     }
 
+    /// The input stalled and resumes (see [`SegmentCutter::note_stall`]).
+    pub fn note_stall(&mut self) {
+        self.cutter.note_stall();
+    }
+
     /// What the input yielded so far (see [`SegmentCutter::lead_advances`]).
     pub fn lead_advances(&self) -> u64 {
         self.cutter.lead_advances()

@@ -189,6 +189,10 @@ impl Follower<'_, '_> {
         now: u64,
     ) -> Result<(), ChannelError> {
         let active = source == self.active;
+        if active && self.watchdog.silent_for(source, now) > self.cx.failover.stall_ms() {
+            // Frames may have been lost: the cutter looks at the next one.
+            segmenter.note_stall();
+        }
         let before = segmenter.lead_advances();
         let probe = &mut self.probes[slot(source)];
         let mut probed = false;

@@ -354,9 +354,16 @@ fn a_flapping_primary_is_failed_over_once_and_the_output_stays_valid() {
     let summary = summary.expect("ran");
     assert_eq!(summary.switches, 1);
     let segments = archive(dir.path());
+    // The primary's 10 s; what it sent from 10 s (its last frame, maybe cut
+    // short, dropped); the hole of 1.72 s is a discontinuity, then what it
+    // sent from 12 s; the switch is one more; the backup from its keyframe
+    // at 14 s of its stream.
+    let mut expected = vec![(2.0, false); 5];
+    expected.extend([(0.28, false), (0.28, true), (2.0, true), (2.0, false)]);
+    assert_eq!(segments[..9], expected, "{segments:?}");
     let tags = segments.iter().filter(|(_, d)| *d).count();
     assert_eq!(tags as u64, summary.discontinuities);
-    assert_eq!(tags, 1, "{segments:?}");
+    assert_eq!(tags, 2, "{segments:?}");
     // TARGETDURATION 2: no EXTINF rounds above it.
     assert!(segments.iter().all(|(s, _)| *s <= 2.0), "{segments:?}");
     // Each segment starts where the one before it ended, unless a

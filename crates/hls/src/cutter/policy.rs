@@ -40,6 +40,9 @@ pub(super) struct CutPolicy {
     discontinuities: u64,
     /// Lead PES whose decoding time advanced (the input's sign of health).
     advances: u64,
+    /// The input stalled (and resumed): the next lead PES shows whether
+    /// frames were lost meanwhile.
+    stalled: bool,
     /// The input stalled and the open segment was closed here: a segment
     /// opening anywhere else opens a discontinuity.
     resume_at: Option<Timestamp>,
@@ -65,6 +68,7 @@ impl CutPolicy {
             broken: None,
             discontinuities: 0,
             advances: 0,
+            stalled: false,
             resume_at: None,
         }
     }
@@ -130,6 +134,27 @@ impl CutPolicy {
     /// Lead PES whose decoding time advanced, so far.
     pub(super) fn advances(&self) -> u64 {
         self.advances
+    }
+
+    /// The input stalled: a hole in the timestamps after it is a break.
+    pub(super) fn note_stall(&mut self) {
+        self.stalled = true;
+    }
+
+    /// Whether a lead PES decoded at `decode`, the first after a stall,
+    /// leaves a hole (more than a frame and a half since the last one, up
+    /// to the jump limit: frames were lost). A hole counts as a jump.
+    pub(super) fn is_hole(&mut self, decode: Option<Timestamp>) -> bool {
+        if !std::mem::take(&mut self.stalled) {
+            return false;
+        }
+        let step = match (decode, self.last_time) {
+            (Some(t), Some(last)) => t.ticks_since(last),
+            _ => return false,
+        };
+        let hole = step > self.frame + self.frame / 2 && step <= self.max_jump;
+        self.discontinuities += u64::from(hole);
+        hole
     }
 
     /// The input stalled and the open segment ended with the timeline: the
