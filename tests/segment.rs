@@ -1143,7 +1143,7 @@ fn a_recovery_time_below_the_failover_time_is_refused() {
 enum Misbehaving {
     /// A real stream, one byte a second.
     Trickle(Vec<u8>),
-    /// An HTML error page with status 200, then the connection stays open.
+    /// An HTML page with status 200, a line every half second.
     Html,
     /// A real stream (`seconds` long) at real time for `healthy` seconds,
     /// then up 0.25 s in every 2 s: what is due while down is lost.
@@ -1198,9 +1198,15 @@ fn misbehave(mut c: std::net::TcpStream, how: &Misbehaving) {
             }
         }
         Misbehaving::Html => {
-            let page = "<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1></body></html>\n";
-            let _ = c.write_all(page.repeat(20).as_bytes());
-            std::thread::sleep(Duration::from_secs(120));
+            // A page that keeps coming, a line every half second (a portal
+            // or an error page of a proxy that never ends it).
+            let line = "<p>Welcome to nginx! The stream is temporarily unavailable.</p>\n";
+            for _ in 0..240 {
+                if c.write_all(line.as_bytes()).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
         }
         Misbehaving::Flapping {
             bytes,
