@@ -164,6 +164,7 @@ impl Follower<'_, '_> {
                     input,
                     error: &error,
                 });
+                self.watchdog.broken(source, self.cx.clock.wall_ms());
                 Ok(self.end(source))
             }
             Arrival::Timeout => Ok(false),
@@ -193,10 +194,27 @@ impl Follower<'_, '_> {
             // Frames may have been lost: the cutter looks at the next one.
             segmenter.note_stall();
         }
+        if self.feed(source, chunk, segmenter, now)? {
+            self.watchdog.yielded(source, now);
+            self.reopens[slot(source)] = Reopens::default();
+            self.stall_closed &= !active;
+        }
+        Ok(())
+    }
+
+    /// Feeds `chunk`'s packets to the segmenter (the active input) or the
+    /// probe (the other); whether they yielded a frame.
+    fn feed(
+        &mut self,
+        source: Source,
+        chunk: &[u8],
+        segmenter: &mut Segmenter,
+        now: u64,
+    ) -> Result<bool, ChannelError> {
+        let active = source == self.active;
         let before = segmenter.lead_advances();
         let probe = &mut self.probes[slot(source)];
-        let mut probed = false;
-        let mut failed = None;
+        let (mut probed, mut failed) = (false, None);
         let has_backup = self.has_backup;
         self.readers[slot(source)].feed(chunk, |p| {
             if !active {
@@ -211,12 +229,10 @@ impl Follower<'_, '_> {
                 failed = segmenter.push(p, now).err();
             }
         });
-        if probed || (active && segmenter.lead_advances() != before) {
-            self.watchdog.yielded(source, now);
-            self.reopens[slot(source)] = Reopens::default();
-            self.stall_closed &= !active;
+        match failed {
+            Some(e) => Err(ChannelError::Write(e)),
+            None => Ok(probed || (active && segmenter.lead_advances() != before)),
         }
-        failed.map_or(Ok(()), |e| Err(ChannelError::Write(e)))
     }
 
     /// Inputs that yielded nothing for the failover time: the active one's
