@@ -105,8 +105,8 @@ impl FailoverConfig {
 /// What one input yielded lately: its last yield and its stalls.
 #[derive(Debug, Clone, Default)]
 struct Health {
-    /// The last yield (or, for the primary, the start: silent from the
-    /// start counts from the start).
+    /// The last yield (or the start: silent from the start counts from
+    /// the start).
     last: Option<u64>,
     /// Since when it has yielded without a stall.
     healthy_since: Option<u64>,
@@ -173,16 +173,16 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
-    /// Starts on the primary at `now`.
+    /// Starts on the primary at `now`; both inputs silent since then.
     pub fn new(config: FailoverConfig, now: u64) -> Self {
-        let primary = Health {
+        let start = Health {
             last: Some(now),
             ..Health::default()
         };
         Self {
             config,
             active: Source::Primary,
-            health: [primary, Health::default()],
+            health: [start.clone(), start],
             switches: 0,
         }
     }
@@ -295,6 +295,13 @@ mod tests {
         s.extend(run(&mut w, 15_000, 18_000, false, true));
         s.extend(run(&mut w, 18_000, 23_000, true, true));
         assert!(s.is_empty(), "{s:?}");
+    }
+
+    #[test]
+    fn silence_counts_from_the_start() {
+        let w = Watchdog::new(FailoverConfig::default(), 5_000);
+        assert_eq!(w.silent_for(Source::Primary, 7_000), 2_000);
+        assert_eq!(w.silent_for(Source::Backup, 7_000), 2_000);
     }
 
     #[test]
