@@ -208,17 +208,21 @@ impl SegmentCutter {
     /// stream goes on: the next segment opens at the next random access
     /// point, after a discontinuity unless it starts where this one ended.
     pub fn close_stalled(&mut self) {
-        self.demux.discard_held();
+        let held = self.demux.discard_held();
+        self.assembly.skip(held);
         self.drop_partial_frame();
+        // Even with nothing left open: what comes next must continue here.
+        self.policy.interrupt();
         let Some(start) = self.assembly.open_start() else {
             return;
         };
+        // After a jump or a hole with no random access point since, the
+        // frames past it were not kept: the segment ends before it.
         let duration = self
             .policy
-            .timeline_end()
+            .open_segment_end()
             .map_or(0, |e| e.ticks_since(start));
         self.assembly.close(duration, self.policy.is_long(duration));
-        self.policy.interrupt();
     }
 
     /// The input stalled and resumes: if the next lead PES leaves a hole in
@@ -281,9 +285,11 @@ impl SegmentCutter {
         let Some(start) = self.assembly.open_start() else {
             return;
         };
+        // After a jump or a hole with no random access point since, the
+        // frames past it were not kept: the segment ends before it.
         let duration = self
             .policy
-            .timeline_end()
+            .open_segment_end()
             .map_or(0, |e| e.ticks_since(start));
         self.assembly.close(duration, self.policy.is_long(duration));
     }

@@ -453,3 +453,77 @@ fn an_input_without_backup_that_yields_no_frames_is_reopened_and_told() {
         .collect();
     assert_eq!(told, expected);
 }
+
+/// The first video PES's presentation time in a segment's bytes, ticks.
+fn first_video_pts(bytes: &[u8]) -> Option<u64> {
+    bytes.chunks_exact(PACKET_SIZE).find_map(|p| {
+        let packet = Packet::parse(p.try_into().ok()?).ok()?;
+        let start = packet.pid == Pid(VIDEO_PID) && packet.payload_unit_start_indicator;
+        start.then(|| Some(crate::pes::parse_header(packet.payload).ok()?.pts?.0))?
+    })
+}
+
+proptest::proptest! {
+    /// Stalls anywhere, with or without lost frames, and stalls long enough
+    /// to publish the open segment: every packet the cutter takes is in a
+    /// segment or counted as skipped, in order; no segment rounds above
+    /// the target; and a segment starts where the one before it ended
+    /// unless a discontinuity comes between.
+    #[test]
+    fn stalls_lose_nothing_silently_and_leave_no_gap_without_a_discontinuity(
+        stalls in proptest::collection::vec((0usize..1_500, 0usize..120, proptest::bool::ANY), 0..6)
+    ) {
+        let input = stream(300, 50, 0, true);
+        let packets: Vec<[u8; PACKET_SIZE]> = input
+            .chunks_exact(PACKET_SIZE)
+            .map(|p| p.try_into().expect("188"))
+            .collect();
+        // Each stall: at a packet, losing some packets, closing the
+        // open segment (a long stall) or not.
+        let mut cutter = crate::SegmentCutter::new(CutterConfig {
+            target_duration: 2,
+            ..CutterConfig::default()
+        });
+        let (mut taken, mut cuts) = (Vec::new(), Vec::new());
+        let mut i = 0;
+        while i < packets.len() {
+            if let Some((_, lost, long)) = stalls.iter().find(|s| s.0 == i) {
+                if *long {
+                    cutter.close_stalled();
+                }
+                cutter.note_stall();
+                i += lost;
+                if i >= packets.len() {
+                    break;
+                }
+            }
+            if cutter.push(&packets[i]).is_ok() {
+                taken.push(packets[i]);
+            }
+            cuts.extend(std::iter::from_fn(|| cutter.pop()));
+            i += 1;
+        }
+        cutter.finish();
+        cuts.extend(std::iter::from_fn(|| cutter.pop()));
+        let mut at = 0;
+        let mut kept = 0;
+        for s in &cuts {
+            for p in s.bytes[s.table_bytes..].chunks_exact(PACKET_SIZE) {
+                let found = taken[at..].iter().position(|t| t[..] == p[..]);
+                proptest::prop_assert!(found.is_some(), "a packet out of order or not taken");
+                at += found.unwrap_or_default() + 1;
+                kept += 1;
+            }
+        }
+        proptest::prop_assert_eq!(kept + cutter.stats().skipped_before_start, taken.len() as u64);
+        for (k, s) in cuts.iter().enumerate() {
+            proptest::prop_assert!(s.duration < 2 * 90_000 + 45_000, "segment {} is {} ticks", k, s.duration);
+            if k == 0 || s.discontinuity {
+                continue;
+            }
+            let before = &cuts[k - 1];
+            let end = first_video_pts(&before.bytes).map(|t| t + before.duration);
+            proptest::prop_assert_eq!(first_video_pts(&s.bytes), end, "segment {} leaves a gap", k);
+        }
+    }
+}

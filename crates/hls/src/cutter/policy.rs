@@ -208,6 +208,12 @@ impl CutPolicy {
         elapsed > 0 && (elapsed >= target || elapsed + self.rap_interval >= self.limit)
     }
 
+    /// Where the open segment ends if the timeline broke since it opened
+    /// (the old timeline's end), else where the timeline ends now.
+    pub(super) fn open_segment_end(&self) -> Option<Timestamp> {
+        self.broken.or_else(|| self.timeline_end())
+    }
+
     /// Takes the timeline break for a cut: `Some(end of the old timeline)`
     /// when the segment being closed ends there and the next opens a
     /// discontinuity.
