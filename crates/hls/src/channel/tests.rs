@@ -95,10 +95,17 @@ fn every_tenth(
 
 /// A segmenter into `dir`: 2 s targets, an archive.
 fn segmenter(dir: &Path) -> Segmenter {
+    segmenter_with_parts(dir, None)
+}
+
+/// A segmenter into `dir`: 2 s targets, parts of `part_target` if any, an
+/// archive.
+fn segmenter_with_parts(dir: &Path, part_target: Option<f64>) -> Segmenter {
     let config = SegmenterConfig {
         dir: dir.to_path_buf(),
         cutter: CutterConfig {
             target_duration: 2,
+            part_target,
             ..CutterConfig::default()
         },
         window_secs: 6.0,
@@ -243,7 +250,7 @@ fn a_read_error_ends_a_rendition_without_backup_and_not_one_with() {
 /// Runs `script` through a rendition with only a primary; the wall times
 /// (virtual ms after the start) at which segments were written, with the
 /// count so far.
-fn run_alone(dir: &Path, script: Vec<(u64, Arrival)>) -> Vec<(u64, u64)> {
+fn run_alone(dir: &Path, part_target: Option<f64>, script: Vec<(u64, Arrival)>) -> Vec<(u64, u64)> {
     let clock = ManualClock::new(T0);
     let mut inputs = Scripted {
         clock: clock.clone(),
@@ -260,7 +267,7 @@ fn run_alone(dir: &Path, script: Vec<(u64, Arrival)>) -> Vec<(u64, u64)> {
         serving: false,
         events: &|_| {},
     };
-    let mut s = segmenter(dir);
+    let mut s = segmenter_with_parts(dir, part_target);
     let mut writes = Vec::new();
     follow(&cx, &mut s, &mut inputs, |s| {
         writes.push((clock.wall_ms() - T0, s.segments_written()));
@@ -382,29 +389,32 @@ fn a_flapping_primary_is_failed_over_once_and_the_output_stays_valid() {
 
 #[test]
 fn a_stalled_input_s_open_segment_is_published_after_the_failover_time() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let primary = tenths(&stream(1_000, 50, 0, false));
-    // 5.5 s of stream, 15 s of nothing, then on where it stopped.
-    let mut script = every_tenth(Source::Primary, &primary, 0..55, 0);
-    script.extend(every_tenth(Source::Primary, &primary, 55..150, 20_400));
-    let writes = run_alone(dir.path(), script);
-    // Segments 0–2 s and 2–4 s are written when the keyframes at 4 s and
-    // 6 s... arrive; the one open since 4 s (its last frame, maybe cut
-    // short, left out) the failover time after the last arrival at 5.4 s.
-    let third = writes
-        .iter()
-        .find(|(_, n)| *n >= 3)
-        .expect("a third segment");
-    assert!(
-        (7_400..=7_500).contains(&third.0),
-        "the open segment was published at {} ms: {writes:?}",
-        third.0
-    );
-    // When the input comes back, the frames before its next keyframe are
-    // lost: the next segment starts after a discontinuity.
-    let segments = archive(dir.path());
-    assert_eq!(segments[2], (1.48, false), "{segments:?}");
-    assert!(segments[3].1, "{segments:?}");
+    for part_target in [None, Some(0.5)] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let primary = tenths(&stream(1_000, 50, 0, false));
+        // 5.5 s of stream, 15 s of nothing, then on where it stopped.
+        let mut script = every_tenth(Source::Primary, &primary, 0..55, 0);
+        script.extend(every_tenth(Source::Primary, &primary, 55..150, 20_400));
+        let writes = run_alone(dir.path(), part_target, script);
+        // Segments 0–2 s and 2–4 s are written when the keyframes at 2 s
+        // and 4 s arrive; the one open since 4 s (its last frame, maybe cut
+        // short, left out; with parts, its last part with it) the failover
+        // time after the last arrival at 5.4 s, not when input returns.
+        let third = writes
+            .iter()
+            .find(|(_, n)| *n >= 3)
+            .expect("a third segment");
+        assert!(
+            (7_400..=7_500).contains(&third.0),
+            "{part_target:?}: the open segment was published at {} ms: {writes:?}",
+            third.0
+        );
+        // When the input comes back, the frames before its next keyframe
+        // are lost: the next segment starts after a discontinuity.
+        let segments = archive(dir.path());
+        assert_eq!(segments[2], (1.48, false), "{segments:?}");
+        assert!(segments[3].1, "{segments:?}");
+    }
 }
 
 #[test]
