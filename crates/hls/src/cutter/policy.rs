@@ -152,7 +152,7 @@ impl CutPolicy {
             (Some(t), Some(last)) => t.ticks_since(last),
             _ => return false,
         };
-        let hole = step > self.frame + self.frame / 2 && step <= self.max_jump;
+        let hole = self.frame > 0 && step > self.frame + self.frame / 2 && step <= self.max_jump;
         self.discontinuities += u64::from(hole);
         hole
     }
