@@ -9,7 +9,9 @@
 //!   stream's PCR when asked (`pace.rs`).
 //! * `follow.rs` is the loop of one rendition: the active input's packets
 //!   into the [`Segmenter`], the [`failover`] watchdog deciding which input
-//!   is active.
+//!   is active by the frames each yields (`probe.rs` demultiplexes the
+//!   input that does not feed the segmenter), a stalled input's open
+//!   segment published, useless network inputs reopened.
 //! * [`renditions`]: names, backups and the multivariant playlist.
 //! * [`clock`]: time is passed in ([`SystemClock`], or [`ManualClock`] for
 //!   tests on virtual time).
