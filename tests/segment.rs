@@ -2378,3 +2378,365 @@ fn open_gop_hevc_is_cut_at_cra_pictures_and_said_before_the_second_segment() {
     }
     assert_eq!(playlist_decodes(&out.join("archive.m3u8")), 500);
 }
+
+#[test]
+fn a_recovery_time_below_the_failover_time_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args(["segment", "-", "-o"])
+        .arg(dir.path())
+        .args(["--failover-after", "2", "--recover-after", "1.5"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--recover-after 1.5 is shorter than --failover-after 2"),
+        "{err}"
+    );
+}
+
+/// How a loopback source misbehaves, per connection.
+#[derive(Clone)]
+enum Misbehaving {
+    /// A real stream, one byte a second.
+    Trickle(Vec<u8>),
+    /// An HTML page with status 200, a line every half second.
+    Html,
+    /// A real stream (`seconds` long) at real time for `healthy` seconds,
+    /// then up 0.25 s in every 2 s: what is due while down is lost.
+    Flapping {
+        bytes: Vec<u8>,
+        seconds: usize,
+        healthy: usize,
+    },
+}
+
+/// Serves `how` on a loopback port, each connection on a thread of its
+/// own, counting the connections. Returns the port and the count.
+fn misbehaving_source(how: Misbehaving) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
+    std::thread::spawn(move || {
+        for c in listener.incoming().flatten() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let how = how.clone();
+            std::thread::spawn(move || misbehave(c, &how));
+        }
+    });
+    (port, count)
+}
+
+/// One connection of [`misbehaving_source`].
+fn misbehave(mut c: std::net::TcpStream, how: &Misbehaving) {
+    use std::io::Write;
+    use std::time::Duration;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n")
+        && std::io::Read::read(&mut c, &mut byte).is_ok_and(|n| n == 1)
+    {
+        head.push(byte[0]);
+    }
+    let kind = if matches!(how, Misbehaving::Html) {
+        "text/html"
+    } else {
+        "video/mp2t"
+    };
+    let _ = write!(c, "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\n\r\n");
+    match how {
+        Misbehaving::Trickle(bytes) => {
+            for b in bytes {
+                if c.write_all(&[*b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        Misbehaving::Html => {
+            // A page that keeps coming, a line every half second (a portal
+            // or an error page of a proxy that never ends it).
+            let line = "<p>Welcome to nginx! The stream is temporarily unavailable.</p>\n";
+            for _ in 0..240 {
+                if c.write_all(line.as_bytes()).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+        Misbehaving::Flapping {
+            bytes,
+            seconds,
+            healthy,
+        } => {
+            // 50 ms slices; a video frame (with the packets up to the next
+            // one: ffmpeg writes each PES whole) is due in the slice of its
+            // place in the file, and sent whole or lost whole.
+            let slice = |offset: usize| offset * seconds * 20 / bytes.len();
+            let mut sent_until = 0;
+            for frame in video_frames(bytes) {
+                while sent_until < slice(frame.start) {
+                    std::thread::sleep(Duration::from_millis(50));
+                    sent_until += 1;
+                }
+                let s = slice(frame.start);
+                let up = s < healthy * 20 || s % 40 < 5;
+                if up && c.write_all(&bytes[frame]).is_err() {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_secs(120));
+        }
+    }
+}
+
+/// The byte ranges of a transport stream from each video PES start
+/// (PID 0x100, ffmpeg's) to the next.
+fn video_frames(ts: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let starts: Vec<usize> = (0..ts.len() / 188)
+        .map(|i| i * 188)
+        .filter(|&o| {
+            let p = &ts[o..o + 188];
+            let pid = u16::from(p[1] & 0x1f) << 8 | u16::from(p[2]);
+            pid == 0x100 && p[1] & 0x40 != 0
+        })
+        .collect();
+    let mut ranges: Vec<_> = starts.windows(2).map(|w| w[0]..w[1]).collect();
+    if let Some(&last) = starts.last() {
+        ranges.push(last..ts.len() / 188 * 188);
+    }
+    ranges
+}
+
+/// `routecast segment` of `input` with `backup` (if any) and `extra`
+/// options, its stderr lines collected with the time each came after the
+/// start, into `out`.
+type Lines = std::sync::Arc<std::sync::Mutex<Vec<(f64, String)>>>;
+fn segment_live(
+    input: &str,
+    backup: Option<&Path>,
+    out: &Path,
+    extra: &[&str],
+) -> (std::process::Child, Lines) {
+    use std::io::BufRead;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_routecast"));
+    cmd.args(["segment", input, "-o"]).arg(out);
+    if let Some(b) = backup {
+        cmd.arg("--backup").arg(b);
+    }
+    let mut child = cmd
+        .args(extra)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("routecast runs");
+    let start = std::time::Instant::now();
+    let lines: Lines = Default::default();
+    let stderr = child.stderr.take().expect("piped");
+    let kept = lines.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let at = start.elapsed().as_secs_f64();
+            kept.lock().expect("lock").push((at, line));
+        }
+    });
+    (child, lines)
+}
+
+/// The first video packet's presentation time of each segment (ffprobe).
+fn first_video_pts(out: &Path, e: &[(f64, bool, String)]) -> Vec<f64> {
+    e.iter()
+        .map(|(_, _, uri)| {
+            let p = out.join(uri);
+            let pts = tool(
+                "ffprobe",
+                &[
+                    "-v",
+                    "error",
+                    "-select_streams",
+                    "v:0",
+                    "-show_entries",
+                    "packet=pts_time",
+                    "-read_intervals",
+                    "%+#1",
+                    "-of",
+                    "csv=p=0",
+                    &p.to_string_lossy(),
+                ],
+            );
+            let first = pts.lines().next().unwrap_or_default();
+            first
+                .trim()
+                .trim_end_matches(',')
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("{uri}: pts {pts:?}"))
+        })
+        .collect()
+}
+
+/// `e`'s segments follow each other without a gap in presentation time,
+/// unless a discontinuity comes between.
+fn no_gap_without_discontinuity(out: &Path, e: &[(f64, bool, String)]) {
+    let starts = first_video_pts(out, e);
+    for i in 1..e.len() {
+        let end = starts[i - 1] + e[i - 1].0;
+        assert!(
+            e[i].1 || (starts[i] - end).abs() < 0.01,
+            "{}: starts at {} s, the segment before ended at {end} s: {e:?}",
+            e[i].2,
+            starts[i]
+        );
+    }
+}
+
+/// Runs a primary that sends bytes but no frames, with a healthy backup:
+/// the backup takes over the failover time (2 s) after the start, with a
+/// margin of 1.5 s for starting the process on a loaded machine.
+fn useless_primary_is_failed_over(how: Misbehaving) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let backup = make(dir.path(), "backup.ts", "libx264", 20, 25, &[]);
+    let (port, _) = misbehaving_source(how);
+    let out = dir.path().join("hls");
+    let input = format!("http://127.0.0.1:{port}/live.ts");
+    let args = ["--realtime", "--target-duration", "2", "--archive"];
+    let (child, lines) = segment_live(&input, Some(&backup), &out, &args);
+    let archive = out.join("archive.m3u8");
+    let ready = within(30, || {
+        (archive.exists() && entries(&archive).len() >= 3).then_some(())
+    });
+    terminate(&child);
+    let mut child = child;
+    let status = child.wait().expect("exits");
+    assert!(ready.is_some(), "no backup segments: {:?}", lines.lock());
+    assert!(status.success(), "{status}");
+    let lines = lines.lock().expect("lock").clone();
+    let switches: Vec<_> = lines
+        .iter()
+        .filter(|l| l.1.contains("switched to"))
+        .collect();
+    assert_eq!(switches.len(), 1, "{lines:?}");
+    assert!(
+        switches[0].1.ends_with("switched to the Backup input"),
+        "{lines:?}"
+    );
+    assert!(
+        (1.9..=3.5).contains(&switches[0].0),
+        "switched at {} s: {lines:?}",
+        switches[0].0
+    );
+    let e = check_all(&out, "archive.m3u8", 2.0);
+    // Nothing came from the primary: the backup's segments only, the first
+    // with no discontinuity before it (nothing was before it).
+    assert!(e.iter().all(|x| !x.1), "{e:?}");
+    no_gap_without_discontinuity(&out, &e);
+}
+
+#[test]
+fn a_primary_trickling_a_byte_a_second_is_failed_over_to_the_backup() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let ts = make(dir.path(), "primary.ts", "libx264", 2, 25, &[]);
+    useless_primary_is_failed_over(Misbehaving::Trickle(std::fs::read(ts).expect("ts")));
+}
+
+#[test]
+fn a_primary_serving_an_html_page_is_failed_over_to_the_backup() {
+    useless_primary_is_failed_over(Misbehaving::Html);
+}
+
+#[test]
+fn a_trickling_input_without_backup_is_reconnected_and_said_so() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let ts = make(dir.path(), "primary.ts", "libx264", 2, 25, &[]);
+    let (port, connections) =
+        misbehaving_source(Misbehaving::Trickle(std::fs::read(ts).expect("ts")));
+    let out = dir.path().join("hls");
+    let input = format!("http://127.0.0.1:{port}/live.ts");
+    let (child, lines) = segment_live(&input, None, &out, &["--target-duration", "2"]);
+    // Reconnected 2 s in and 4 s later (the next read after each request:
+    // a byte a second), so 3 connections by 8 s; 11 s leaves 3 s of margin.
+    std::thread::sleep(std::time::Duration::from_secs(11));
+    terminate(&child);
+    let mut child = child;
+    let _ = child.wait();
+    let lines = lines.lock().expect("lock").clone();
+    let n = connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((3..=4).contains(&n), "{n} connections: {lines:?}");
+    let told: Vec<_> = lines
+        .iter()
+        .filter(|l| l.1.ends_with("; reconnecting"))
+        .collect();
+    assert!((2..=3).contains(&told.len()), "{lines:?}");
+    assert!(
+        told[0]
+            .1
+            .starts_with(&format!("routecast segment: {input}: no frame for 2.")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_flapping_primary_is_failed_over_once_and_not_handed_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let primary = make(dir.path(), "primary.ts", "libx264", 40, 25, &[]);
+    let backup = make(
+        dir.path(),
+        "backup.ts",
+        "libx264",
+        40,
+        25,
+        &["-output_ts_offset", "1000"],
+    );
+    let how = Misbehaving::Flapping {
+        bytes: std::fs::read(&primary).expect("ts"),
+        seconds: 40,
+        healthy: 6,
+    };
+    let (port, _) = misbehaving_source(how);
+    let out = dir.path().join("hls");
+    let input = format!("http://127.0.0.1:{port}/live.ts");
+    // The defaults: --failover-after 2, --recover-after 10.
+    let args = ["--realtime", "--target-duration", "2", "--archive"];
+    let (child, lines) = segment_live(&input, Some(&backup), &out, &args);
+    // 6 s healthy, flapping from then on: switched 2–3 s later; then 20 s
+    // of flapping, twice the recovery time, in which it must not take back.
+    std::thread::sleep(std::time::Duration::from_secs(30));
+    terminate(&child);
+    let mut child = child;
+    let status = child.wait().expect("exits");
+    assert!(status.success(), "{status}");
+    let lines = lines.lock().expect("lock").clone();
+    let switches: Vec<_> = lines
+        .iter()
+        .filter(|l| l.1.contains("switched to"))
+        .collect();
+    assert_eq!(switches.len(), 1, "{lines:?}");
+    assert!(
+        switches[0].1.ends_with("switched to the Backup input"),
+        "{lines:?}"
+    );
+    let e = check_all(&out, "archive.m3u8", 2.0);
+    // A discontinuity exactly where the timeline breaks: at the switch (the
+    // backup's timestamps are 1000 s on) and at each hole the flaps left
+    // before it, and nowhere else.
+    let starts = first_video_pts(&out, &e);
+    let mut switches_seen = 0;
+    for i in 1..e.len() {
+        let end = starts[i - 1] + e[i - 1].0;
+        let gap = (starts[i] - end).abs() > 0.01;
+        assert_eq!(
+            e[i].1, gap,
+            "{}: starts at {} s after {end} s: {e:?}",
+            e[i].2, starts[i]
+        );
+        switches_seen += usize::from((starts[i] > 1000.0) != (starts[i - 1] > 1000.0));
+    }
+    assert_eq!(switches_seen, 1, "{e:?}");
+    assert!(
+        starts[0] < 1000.0 && starts[e.len() - 1] > 1000.0,
+        "{starts:?}"
+    );
+}

@@ -96,17 +96,23 @@ pub struct SegmentArgs {
     /// past the cap), so that clients never stop the segmenter.
     #[arg(long, value_name = "ADDR")]
     serve: Option<std::net::SocketAddr>,
-    /// A backup input: it takes over when the input has been silent or
-    /// broken for --failover-after, and hands back after --recover-after of
-    /// health; each switch is a cut at a keyframe after a discontinuity.
+    /// A backup input: it takes over when the input has yielded no frames
+    /// (silent, or sending bytes that are no usable TS) for
+    /// --failover-after, counting every stall over a quarter of it within
+    /// the last --recover-after (so a flapping input fails over too), and
+    /// hands back after --recover-after without a stall; each switch is a
+    /// cut at a keyframe after one discontinuity.
     /// With several renditions give `--backup NAME=INPUT` once per
     /// rendition that has one (the others have no failover).
     #[arg(long, value_name = "[NAME=]INPUT")]
     backup: Vec<String>,
-    /// Silence of the input before the backup takes over, seconds.
+    /// Time without frames before the backup takes over, seconds; also when
+    /// a stalled input's open segment is published and a useless network
+    /// input is reconnected (then after 2×, 4×… up to 30 s).
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     failover_after: f64,
-    /// Health of the input again before it takes back, seconds.
+    /// Health of the input again, without a stall, before it takes back,
+    /// seconds (at least --failover-after).
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     recover_after: f64,
     /// Give up an HTTP input after this many seconds without data (never
@@ -129,6 +135,7 @@ pub struct SegmentArgs {
 /// Runs `routecast segment`.
 pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
     check_window(args)?;
+    check_failover(args)?;
     let renditions =
         parse_renditions(&args.inputs, &args.backup).map_err(|e| Failure::Usage(usage(&e)))?;
     let stop = stop_on_signal();
@@ -183,6 +190,25 @@ fn check_window(args: &SegmentArgs) -> Result<(), Failure> {
             "--grace {} is too short: a removed segment must stay available for the window plus a \
              target duration ({minimum_grace} s), RFC 8216 §6.2.2",
             args.grace
+        )));
+    }
+    Ok(())
+}
+
+/// `--recover-after` must be at least `--failover-after`: a primary is
+/// trusted again only after it has been healthy longer than it took to
+/// judge it failed (else a flapping primary takes back at every flap).
+fn check_failover(args: &SegmentArgs) -> Result<(), Failure> {
+    let (failover, recover) = (args.failover_after, args.recover_after);
+    if !(failover.is_finite() && recover.is_finite() && failover > 0.0) {
+        return Err(Failure::Usage(
+            "--failover-after and --recover-after must be positive numbers of seconds".into(),
+        ));
+    }
+    if recover < failover {
+        return Err(Failure::Usage(format!(
+            "--recover-after {recover} is shorter than --failover-after {failover}: the primary \
+             would be handed back before it is known to be healthy (give at least {failover})"
         )));
     }
     Ok(())
@@ -259,6 +285,18 @@ fn report(event: ChannelEvent<'_>, quiet: bool, outcome: &Outcome) {
         }
         ChannelEvent::ReadError { input, error } => {
             eprintln!("routecast segment: {input}: read error: {error}");
+        }
+        ChannelEvent::Stalled {
+            input,
+            silent_ms,
+            reopening,
+        } => {
+            let then = if reopening { "reconnecting" } else { "waiting" };
+            eprintln!(
+                "routecast segment: {input}: no frame for {:.1} s (nothing usable: no complete \
+                 access unit with an advancing timestamp); {then}",
+                silent_ms as f64 / 1000.0
+            );
         }
         ChannelEvent::MasterPlaylistFailed { path, error } => {
             eprintln!("routecast segment: {}: {error}", path.display());
@@ -346,9 +384,10 @@ fn print_summary(r: &RenditionSummary) {
 /// usage errors, a failed input is bad data, the rest other failures.
 fn failure(e: ChannelError) -> Failure {
     match e {
-        ChannelError::Input(_) | ChannelError::Open { .. } | ChannelError::Setup(_) => {
-            Failure::Usage(e.to_string())
-        }
+        ChannelError::Input(_)
+        | ChannelError::Open { .. }
+        | ChannelError::Setup(_)
+        | ChannelError::Failover(_) => Failure::Usage(e.to_string()),
         ChannelError::Read { .. } => Failure::Data(e.to_string()),
         ChannelError::Write(e) => Failure::Other(e.into()),
         other => Failure::Other(other.into()),

@@ -9,7 +9,9 @@
 //!   stream's PCR when asked (`pace.rs`).
 //! * `follow.rs` is the loop of one rendition: the active input's packets
 //!   into the [`Segmenter`], the [`failover`] watchdog deciding which input
-//!   is active.
+//!   is active by the frames each yields (`probe.rs` demultiplexes the
+//!   input that does not feed the segmenter), a stalled input's open
+//!   segment published, useless network inputs reopened.
 //! * [`renditions`]: names, backups and the multivariant playlist.
 //! * [`clock`]: time is passed in ([`SystemClock`], or [`ManualClock`] for
 //!   tests on virtual time).
@@ -29,7 +31,7 @@ use input::{InputNotice, InputOpener, InputOptions, InputSpec, InputSpecError, N
 use reader::ReaderThreads;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use failover::{FailoverConfig, Source};
+pub use failover::{FailoverConfig, FailoverConfigError, Source};
 pub use renditions::{
     is_rendition_name, multivariant_playlist, parse_renditions, write_master_playlist,
     MasterPlaylistError, RenditionInputs, RenditionsError, AUDIO_GROUP, MASTER_PLAYLIST,
@@ -40,6 +42,7 @@ pub mod failover;
 mod follow;
 pub mod input;
 mod pace;
+mod probe;
 mod reader;
 pub mod renditions;
 #[cfg(test)]
@@ -87,6 +90,17 @@ pub enum ChannelEvent<'a> {
         input: &'a str,
         /// Why.
         error: &'a std::io::Error,
+    },
+    /// An input yielded no frame (a lead-stream access unit with an
+    /// advancing timestamp) for the failover time or longer, whatever
+    /// bytes it sent. Told once per stall, and at each attempt to reopen it.
+    Stalled {
+        /// The input, as given.
+        input: &'a str,
+        /// How long it has yielded nothing, ms.
+        silent_ms: u64,
+        /// It is being reopened (a network input); else it is only waited for.
+        reopening: bool,
     },
     /// The multivariant playlist could not be written (the renditions go on).
     MasterPlaylistFailed {
@@ -174,6 +188,9 @@ pub enum ChannelError {
     /// A reader thread could not be started.
     #[error(transparent)]
     Thread(std::io::Error),
+    /// The failover settings cannot be used.
+    #[error(transparent)]
+    Failover(#[from] FailoverConfigError),
     /// A rendition's thread panicked.
     #[error("a rendition panicked")]
     Panicked,
@@ -230,6 +247,7 @@ impl Channel {
         mut publishers: Vec<Option<Publisher>>,
         events: &(dyn Fn(ChannelEvent<'_>) + Sync),
     ) -> Result<(), ChannelError> {
+        self.config.failover.validate()?;
         if let [one] = self.renditions.as_slice() {
             let (dir, publish) = (self.config.out.clone(), publishers.pop().flatten());
             return self.rendition(one, dir, (publish, None), events, |_| {});
@@ -346,6 +364,7 @@ impl Channel {
         let cx = Context {
             names,
             failover: self.config.failover,
+            max_jump: self.config.cutter.max_jump,
             clock: &*self.clock,
             stop: &self.stop,
             serving,

@@ -251,6 +251,44 @@ impl SegmentCutter {
         self.finish();
     }
 
+    /// The input stalled: the open segment (with its parts) is finished now
+    /// with what came, its last frame dropped as possibly incomplete
+    /// (as [`finish_interrupted`](Self::finish_interrupted) does), and the
+    /// stream goes on: the next segment opens at the next random access
+    /// point, after a discontinuity unless it starts where this one ended.
+    pub fn close_stalled(&mut self) {
+        let held = self.demux.discard_held();
+        self.assembly.skip(held);
+        self.drop_partial_frame();
+        // Even with nothing left open: what comes next must continue here.
+        self.policy.interrupt();
+        let Some(start) = self.assembly.open_start() else {
+            return;
+        };
+        // After a jump or a hole with no random access point since, the
+        // frames past it were not kept: the segment ends before it.
+        let duration = self
+            .policy
+            .open_segment_end()
+            .map_or(0, |e| e.ticks_since(start));
+        self.assembly.close(duration, self.policy.is_long(duration));
+    }
+
+    /// The input stalled and resumes: if the next lead PES leaves a hole in
+    /// the timestamps (frames were lost), the open segment ends before it
+    /// and the next opens at a random access point after a discontinuity,
+    /// so that no segment spans the hole (nor runs past the target
+    /// duration for want of the lost keyframes).
+    pub fn note_stall(&mut self) {
+        self.policy.note_stall();
+    }
+
+    /// Lead-stream PES whose decoding time advanced past the one before,
+    /// so far: what the input yielded (a failover watchdog's measure).
+    pub fn lead_advances(&self) -> u64 {
+        self.policy.advances()
+    }
+
     /// The next finished segment, oldest first, skipping parts (for
     /// callers that do not use them).
     pub fn pop(&mut self) -> Option<Segment> {
@@ -296,9 +334,11 @@ impl SegmentCutter {
         let Some(start) = self.assembly.open_start() else {
             return;
         };
+        // After a jump or a hole with no random access point since, the
+        // frames past it were not kept: the segment ends before it.
         let duration = self
             .policy
-            .timeline_end()
+            .open_segment_end()
             .map_or(0, |e| e.ticks_since(start));
         self.policy.settle_at_end(duration);
         self.assembly.close(duration, self.policy.is_long(duration));
@@ -324,10 +364,26 @@ impl Cutting<'_> {
     fn take(&mut self, event: DemuxEvent<'_>) {
         match event {
             DemuxEvent::Packets(p) => self.assembly.append(p),
-            DemuxEvent::PesStart { decode, pts } => self.policy.note_time(decode, pts),
+            DemuxEvent::PesStart { decode, pts } => {
+                if self.policy.is_hole(decode) {
+                    self.break_at_hole();
+                }
+                self.policy.note_time(decode, pts)
+            }
             DemuxEvent::LeadChanged => self.policy.break_timeline(),
             DemuxEvent::AccessUnit(au) => self.access_unit(&au),
         }
+    }
+
+    /// Frames were lost in a stall: the open segment ends before the hole
+    /// (its last frame, maybe cut short, dropped), the frames after it wait
+    /// for the next random access point, which opens a discontinuity.
+    fn break_at_hole(&mut self) {
+        if self.assembly.drop_partial_frame() {
+            self.policy.drop_last_frame();
+        }
+        self.policy.break_timeline();
+        self.assembly.await_random_access();
     }
 
     /// Decides where an access unit goes: it opens the next segment when it
@@ -365,6 +421,7 @@ impl Cutting<'_> {
     /// Closes the open segment (if any) before `au`, presented at `pts`,
     /// and opens the next with it (`independent`: at a random access point).
     fn cut(&mut self, au: &AccessUnit<'_>, pts: Timestamp, independent: bool) {
+        self.policy.resume(pts);
         let broken = self.policy.take_break();
         if let Some(start) = self.assembly.open_start() {
             // After a jump, the old timeline ends with its last frame.

@@ -200,6 +200,11 @@ impl Demuxer {
         self.audio_channels
     }
 
+    /// Whether `pid` carries the PAT or a PMT the PAT names.
+    pub fn is_table_pid(&self, pid: Pid) -> bool {
+        pid == Pid::PAT || self.tables.is_pmt_pid(pid)
+    }
+
     /// Bytes held while the first picture of a lead PES is not known.
     pub fn held_bytes(&self) -> usize {
         self.held.as_ref().map_or(0, |h| h.packets.len())

@@ -280,6 +280,24 @@ impl Segmenter {
         self.settled.then(|| self.live.target_duration())
     }
 
+    /// The input stalled: what was received of the open segment (and its
+    /// last part) is written and published now, not when the input
+    /// returns (see [`SegmentCutter::close_stalled`]).
+    pub fn close_stalled(&mut self, now_ms: u64) -> Result<(), SegmenterError> {
+        self.cutter.close_stalled();
+        self.drain(now_ms)
+    }
+
+    /// The input stalled and resumes (see [`SegmentCutter::note_stall`]).
+    pub fn note_stall(&mut self) {
+        self.cutter.note_stall();
+    }
+
+    /// What the input yielded so far (see [`SegmentCutter::lead_advances`]).
+    pub fn lead_advances(&self) -> u64 {
+        self.cutter.lead_advances()
+    }
+
     /// What the cutter saw.
     pub fn stats(&self) -> CutterStats {
         self.cutter.stats()

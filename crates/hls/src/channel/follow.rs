@@ -2,17 +2,27 @@
 //! failover from the primary input to the backup and back.
 //!
 //! Both inputs are read all the time (the watchdog needs to know whether
-//! each is alive); only the active one's packets reach the segmenter. Every
-//! arrival, or 100 ms without one, the watchdog decides; a switch is a cut
-//! at the new input's first keyframe after a discontinuity
-//! ([`Segmenter::switch_input`]). Without a backup there is no watchdog,
-//! and a read error ends the run.
+//! each yields frames); only the active one's packets reach the segmenter,
+//! whose count of advancing lead frames is the active input's measure; the
+//! other is demultiplexed by a [`LeadProbe`]. Every arrival, or 100 ms
+//! without one, the watchdog decides; a switch is a cut at the new input's
+//! first keyframe after a discontinuity ([`Segmenter::switch_input`]).
+//!
+//! When the active input has yielded nothing for the failover time, what
+//! was received of the open segment is published at once
+//! ([`Segmenter::close_stalled`]) rather than when the input returns. An
+//! input (with a backup or not) that yields nothing for the failover time
+//! is reopened if it is a network input, again after twice as long, up
+//! to every 30 s, while it stays useless; each attempt is told
+//! ([`ChannelEvent::Stalled`]). Without a backup, a read error ends the
+//! run.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::clock::Clock;
 use super::failover::{FailoverConfig, Source, Watchdog};
+use super::probe::LeadProbe;
 use super::reader::{slot, Arrival, Inputs};
 use super::{ChannelError, ChannelEvent, RenditionSummary};
 use crate::segmenter::{Segmenter, LIVE_PLAYLIST};
@@ -21,12 +31,17 @@ use crate::ts::{PacketReader, PACKET_SIZE};
 /// How long the loop waits for an arrival before the watchdog decides anyway.
 const TICK: Duration = Duration::from_millis(100);
 
+/// The longest wait between two attempts to reopen a useless input, ms.
+const MAX_REOPEN_INTERVAL_MS: u64 = 30_000;
+
 /// What [`follow`] works with, besides the segmenter and the inputs.
 pub(crate) struct Context<'a> {
     /// The primary and (if any) the backup input, as named by the user.
     pub(crate) names: [Option<&'a str>; 2],
-    /// When to switch, if there is a backup.
+    /// When an input is useless, and when a backup takes over.
     pub(crate) failover: FailoverConfig,
+    /// The cutter's timestamp jump limit, seconds (the probes' too).
+    pub(crate) max_jump: f64,
     /// Time.
     pub(crate) clock: &'a dyn Clock,
     /// Set to end the run (the stream is finished properly).
@@ -51,10 +66,29 @@ impl Context<'_> {
 /// The loop's state.
 struct Follower<'c, 'a> {
     cx: &'c Context<'a>,
-    watchdog: Option<Watchdog>,
+    has_backup: bool,
+    watchdog: Watchdog,
     readers: [PacketReader; 2],
+    /// What each input yields while it does not feed the segmenter.
+    probes: [LeadProbe; 2],
     ended: [bool; 2],
     active: Source,
+    /// The active input's stall was published already.
+    stall_closed: bool,
+    /// Attempts to reopen each useless input.
+    reopens: [Reopens; 2],
+}
+
+/// When a useless input is next reopened.
+#[derive(Debug, Clone, Copy, Default)]
+struct Reopens {
+    /// The next attempt, ms (`None`: the input is not useless, or cannot
+    /// be reopened).
+    next_at: Option<u64>,
+    /// The wait after the next attempt, ms.
+    interval: u64,
+    /// This stall was told.
+    told: bool,
 }
 
 /// Feeds `segmenter` from `inputs` until both end or `stop` is set, then
@@ -69,10 +103,14 @@ pub(crate) fn follow(
     let has_backup = cx.names[1].is_some();
     let mut f = Follower {
         cx,
-        watchdog: has_backup.then(|| Watchdog::new(cx.failover, cx.clock.wall_ms())),
+        has_backup,
+        watchdog: Watchdog::new(cx.failover, cx.clock.wall_ms()),
         readers: [PacketReader::new(), PacketReader::new()],
+        probes: [LeadProbe::new(cx.max_jump), LeadProbe::new(cx.max_jump)],
         ended: [false, !has_backup],
         active: Source::Primary,
+        stall_closed: false,
+        reopens: [Reopens::default(); 2],
     };
     let mut written = 0;
     while !cx.stopped() {
@@ -81,6 +119,7 @@ pub(crate) fn follow(
         if f.take(arrival, segmenter, inputs, now)? {
             break;
         }
+        f.stalls(segmenter, inputs, now)?;
         f.decide(segmenter, now);
         f.tell_notices(segmenter);
         if segmenter.segments_written() != written {
@@ -119,7 +158,7 @@ impl Follower<'_, '_> {
             }
             Arrival::Failed(source, error) => {
                 let input = self.cx.names[slot(source)].unwrap_or(self.cx.primary());
-                if self.watchdog.is_none() {
+                if !self.has_backup {
                     let input = input.to_owned();
                     return Err(ChannelError::Read { input, error });
                 }
@@ -127,6 +166,7 @@ impl Follower<'_, '_> {
                     input,
                     error: &error,
                 });
+                self.watchdog.broken(source, self.cx.clock.wall_ms());
                 Ok(self.end(source))
             }
             Arrival::Timeout => Ok(false),
@@ -141,8 +181,9 @@ impl Follower<'_, '_> {
     }
 
     /// Bytes from `source`: packets of the active input go to the
-    /// segmenter; the inactive one is read (its watchdog needs it) but
-    /// dropped.
+    /// segmenter; the inactive one's to its probe (the watchdog needs to
+    /// know whether it yields frames). Either way the watchdog hears
+    /// whether the chunk yielded one.
     fn chunk(
         &mut self,
         source: Source,
@@ -150,25 +191,103 @@ impl Follower<'_, '_> {
         segmenter: &mut Segmenter,
         now: u64,
     ) -> Result<(), ChannelError> {
-        if let Some(w) = &mut self.watchdog {
-            w.data(source, now);
-        }
         let active = source == self.active;
-        let mut failed = None;
+        if active && self.watchdog.silent_for(source, now) > self.cx.failover.stall_ms() {
+            // Frames may have been lost: the cutter looks at the next one.
+            segmenter.note_stall();
+        }
+        if self.feed(source, chunk, segmenter, now)? {
+            self.watchdog.yielded(source, now);
+            self.reopens[slot(source)] = Reopens::default();
+            self.stall_closed &= !active;
+        }
+        Ok(())
+    }
+
+    /// Feeds `chunk`'s packets to the segmenter (the active input) or the
+    /// probe (the other); whether they yielded a frame.
+    fn feed(
+        &mut self,
+        source: Source,
+        chunk: &[u8],
+        segmenter: &mut Segmenter,
+        now: u64,
+    ) -> Result<bool, ChannelError> {
+        let active = source == self.active;
+        let before = segmenter.lead_advances();
+        let probe = &mut self.probes[slot(source)];
+        let (mut probed, mut failed) = (false, None);
+        let has_backup = self.has_backup;
         self.readers[slot(source)].feed(chunk, |p| {
-            if active && failed.is_none() {
+            if !active {
+                probed |= probe.push(p);
+                return;
+            }
+            if has_backup {
+                // Ready for when this input no longer feeds the segmenter.
+                probe.watch_tables(p);
+            }
+            if failed.is_none() {
                 failed = segmenter.push(p, now).err();
             }
         });
-        failed.map_or(Ok(()), |e| Err(ChannelError::Write(e)))
+        match failed {
+            Some(e) => Err(ChannelError::Write(e)),
+            None => Ok(probed || (active && segmenter.lead_advances() != before)),
+        }
+    }
+
+    /// Inputs that yielded nothing for the failover time: the active one's
+    /// open segment is published; network inputs are reopened.
+    fn stalls(
+        &mut self,
+        segmenter: &mut Segmenter,
+        inputs: &mut impl Inputs,
+        now: u64,
+    ) -> Result<(), ChannelError> {
+        let silence = self.cx.failover.silence_ms;
+        if !self.stall_closed && self.watchdog.silent_for(self.active, now) >= silence {
+            self.stall_closed = true;
+            segmenter.close_stalled(now).map_err(ChannelError::Write)?;
+        }
+        for source in [Source::Primary, Source::Backup] {
+            let silent_ms = self.watchdog.silent_for(source, now);
+            if !self.ended[slot(source)] && silent_ms >= silence {
+                self.reopen(source, inputs, silent_ms, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// `source` has yielded nothing for `silent_ms`: reopened when due (and
+    /// told), or told once if it cannot be.
+    fn reopen(&mut self, source: Source, inputs: &mut impl Inputs, silent_ms: u64, now: u64) {
+        let r = &mut self.reopens[slot(source)];
+        let due = r.next_at.is_none_or(|t| now >= t);
+        if !due || (r.told && r.next_at.is_none()) {
+            return;
+        }
+        let reopening = inputs.reopen(source);
+        let interval = r.interval.max(self.cx.failover.silence_ms);
+        r.next_at = reopening.then_some(now + interval);
+        r.interval = (interval * 2).min(MAX_REOPEN_INTERVAL_MS);
+        r.told = true;
+        (self.cx.events)(ChannelEvent::Stalled {
+            input: self.cx.names[slot(source)].unwrap_or_default(),
+            silent_ms,
+            reopening,
+        });
     }
 
     /// The watchdog's decision at `now`; a switch is a clean cut.
     fn decide(&mut self, segmenter: &mut Segmenter, now: u64) {
-        let Some(w) = &mut self.watchdog else { return };
-        let (next, switched) = w.decide(now);
+        let (next, switched) = self.watchdog.decide(now);
         if switched {
+            // The input that fed the segmenter is watched by its probe
+            // again, from scratch.
+            self.probes[slot(self.active)].restart();
             self.active = next;
+            self.stall_closed = false;
             segmenter.switch_input();
             (self.cx.events)(ChannelEvent::Switched {
                 input: self.cx.primary(),
@@ -215,7 +334,7 @@ impl Follower<'_, '_> {
             discontinuities: segmenter.discontinuities_written(),
             stats: segmenter.stats(),
             skipped_for_sync: self.readers[0].skipped() + self.readers[1].skipped(),
-            switches: self.watchdog.as_ref().map_or(0, Watchdog::switches),
+            switches: self.watchdog.switches(),
             target_duration: segmenter.announced_target(),
         }
     }

@@ -53,6 +53,14 @@ pub(super) struct CutPolicy {
     broken: Option<Timestamp>,
     /// Timestamp jumps turned into discontinuities.
     discontinuities: u64,
+    /// Lead PES whose decoding time advanced (the input's sign of health).
+    advances: u64,
+    /// The input stalled (and resumed): the next lead PES shows whether
+    /// frames were lost meanwhile.
+    stalled: bool,
+    /// The input stalled and the open segment was closed here: a segment
+    /// opening anywhere else opens a discontinuity.
+    resume_at: Option<Timestamp>,
 }
 
 impl CutPolicy {
@@ -77,6 +85,9 @@ impl CutPolicy {
             last_pts: None,
             broken: None,
             discontinuities: 0,
+            advances: 0,
+            stalled: false,
+            resume_at: None,
         }
     }
 
@@ -132,6 +143,7 @@ impl CutPolicy {
                 self.break_timeline();
             } else if forward > 0 {
                 self.frame = forward;
+                self.advances += 1;
             }
         }
         self.last_time = Some(t);
@@ -163,6 +175,50 @@ impl CutPolicy {
         self.last_pts = None;
         self.last_rap = None;
         self.last_idr = None;
+    }
+
+    /// Lead PES whose decoding time advanced, so far.
+    pub(super) fn advances(&self) -> u64 {
+        self.advances
+    }
+
+    /// The input stalled: a hole in the timestamps after it is a break.
+    pub(super) fn note_stall(&mut self) {
+        self.stalled = true;
+    }
+
+    /// Whether a lead PES decoded at `decode`, the first after a stall,
+    /// leaves a hole (more than a frame and a half since the last one, up
+    /// to the jump limit: frames were lost). A hole counts as a jump.
+    pub(super) fn is_hole(&mut self, decode: Option<Timestamp>) -> bool {
+        if !std::mem::take(&mut self.stalled) {
+            return false;
+        }
+        let step = match (decode, self.last_time) {
+            (Some(t), Some(last)) => t.ticks_since(last),
+            _ => return false,
+        };
+        let hole = self.frame > 0 && step > self.frame + self.frame / 2 && step <= self.max_jump;
+        self.discontinuities += u64::from(hole);
+        hole
+    }
+
+    /// The input stalled and the open segment ended with the timeline: the
+    /// next segment continues it only if it starts where it ended.
+    pub(super) fn interrupt(&mut self) {
+        self.resume_at = self.timeline_end();
+    }
+
+    /// A segment opens at `pts`: after an interruption, anywhere but where
+    /// the timeline ended (within half a frame) breaks it (frames were lost).
+    pub(super) fn resume(&mut self, pts: Timestamp) {
+        let Some(end) = self.resume_at.take() else {
+            return;
+        };
+        let off = pts.ticks_since(end).min(end.ticks_since(pts));
+        if off > self.frame / 2 && self.broken.is_none() {
+            self.broken = Some(end);
+        }
     }
 
     /// The last frame was dropped: the timeline ends a frame earlier.
@@ -272,6 +328,12 @@ impl CutPolicy {
         let limit = self.limit();
         let target = limit - Timestamp::HZ / 2;
         elapsed > 0 && (elapsed >= target || elapsed + next >= limit)
+    }
+
+    /// Where the open segment ends if the timeline broke since it opened
+    /// (the old timeline's end), else where the timeline ends now.
+    pub(super) fn open_segment_end(&self) -> Option<Timestamp> {
+        self.broken.or_else(|| self.timeline_end())
     }
 
     /// Takes the timeline break for a cut: `Some(end of the old timeline)`

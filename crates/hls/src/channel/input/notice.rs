@@ -79,7 +79,7 @@ impl NoticeSink {
 
 /// Opens a rendition's inputs with their options, each posting notices
 /// tagged with its [`Source`] to one channel.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct InputOpener {
     options: InputOptions,
     notices: Sender<(Source, InputNotice)>,
@@ -140,6 +140,10 @@ impl<I: Inputs> Inputs for NoticedInputs<'_, I> {
     fn give_back(&mut self, source: Source, chunk: Vec<u8>) {
         self.inputs.give_back(source, chunk);
     }
+
+    fn reopen(&mut self, source: Source) -> bool {
+        self.inputs.reopen(source)
+    }
 }
 
 #[cfg(test)]
@@ -156,6 +160,10 @@ mod tests {
         }
 
         fn give_back(&mut self, _source: Source, _chunk: Vec<u8>) {}
+
+        fn reopen(&mut self, _source: Source) -> bool {
+            false
+        }
     }
 
     #[test]
