@@ -48,8 +48,10 @@ pub(super) enum PartProgress {
 pub(super) struct Assembly {
     open: Option<Open>,
     done: VecDeque<Cut>,
-    /// Segments opened so far.
-    opened: u64,
+    /// Segments finished so far (a discontinuity needs one before it).
+    finished: u64,
+    /// A dropped segment opened a discontinuity: the next one carries it.
+    carried_discontinuity: bool,
     /// After an input switch: drop everything until the new input's first
     /// random access point.
     await_rap: bool,
@@ -194,7 +196,8 @@ impl Assembly {
         self.open = Some(Open {
             bytes,
             start: times.pts,
-            discontinuity: times.after_break && self.opened > 0,
+            discontinuity: (times.after_break || std::mem::take(&mut self.carried_discontinuity))
+                && self.finished > 0,
             independent: times.independent,
             part_start: 0,
             part_dts: times.dts,
@@ -204,13 +207,22 @@ impl Assembly {
             frame_start: first_frame,
             first_frame,
         });
-        self.opened += 1;
     }
 
     /// Finishes the open segment, `duration` ticks long (`long`: it rounds
     /// above the target), with its last part when parts are on.
     pub(super) fn close(&mut self, duration: u64, long: bool) {
         let Some(open) = self.open.take() else { return };
+        if duration == 0 && open.parts == 0 {
+            // One frame whose duration nothing tells (a jump or a switch
+            // right after it): a segment of 0 s cannot be listed (nor its
+            // part); its packets are counted as skipped, its
+            // discontinuity goes to the next segment.
+            self.skip(open.bytes.len());
+            self.carried_discontinuity |= open.discontinuity;
+            return;
+        }
+        self.finished += 1;
         if self.parts_on && open.part_start < open.bytes.len() {
             // The last part: what makes the parts add up to the segment.
             self.done.push_back(Cut::Part(Part {
