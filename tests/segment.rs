@@ -290,10 +290,52 @@ fn hls_parser_agrees(playlist: &Path) {
     );
 }
 
+/// Our checker of the RFC's MUSTs (tests/players/checker.rs, its own
+/// playlist reader) accepts `snapshots` of the media playlist in `out`, in
+/// the order they were seen: EXTINF within the target, the target never
+/// changed, media and discontinuity sequence numbers never back,
+/// PROGRAM-DATE-TIME never back and in step with the EXTINFs, parts
+/// (INDEPENDENT only on a keyframe) making up their segments. Every file
+/// listed is read from `out` and must be a whole transport stream.
+fn ours_accept(out: &Path, snapshots: &[String]) {
+    let mut checker = checker::LiveChecker::new(checker::Rules {
+        grace_ms: u64::MAX / 4,
+        margin_ms: 0,
+    });
+    for (i, text) in snapshots.iter().enumerate() {
+        let snap = checker::Snapshot::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let now = i as u64;
+        if let Err(e) = checker.observe(now, snap) {
+            panic!("our checker rejects snapshot {i}: {e}\n{text}");
+        }
+        for e in checker.due(now) {
+            if e.want != checker::Want::Complete {
+                continue;
+            }
+            let body = std::fs::read(out.join(&e.uri)).unwrap_or_else(|x| panic!("{}: {x}", e.uri));
+            if let Err(x) = checker.answer(&e, 200, &body) {
+                panic!("our checker rejects {} of snapshot {i}: {x}\n{text}", e.uri);
+            }
+        }
+    }
+}
+
+#[path = "players/checker.rs"]
+#[allow(dead_code)]
+mod checker;
+#[path = "players/parts.rs"]
+#[allow(dead_code)]
+mod parts;
+#[path = "players/snapshot.rs"]
+#[allow(dead_code)]
+mod snapshot;
+
 fn check_all(out: &Path, playlist: &str, target: f64) -> Vec<(f64, bool, String)> {
     let e = entries(&out.join(playlist));
     assert!(!e.is_empty());
     hls_parser_agrees(&out.join(playlist));
+    let text = std::fs::read_to_string(out.join(playlist)).expect("playlist");
+    ours_accept(out, &[text]);
     for (i, (d, _, uri)) in e.iter().enumerate() {
         assert!(
             d.round() <= target,
@@ -1534,6 +1576,8 @@ fn a_restart_read_in_real_time_takes_its_time_and_stays_on_the_wall_clock() {
         .collect();
     let dates = hls_parser_dates(&files);
     assert!(dates.len() >= 6, "{} snapshots", dates.len());
+    let texts: Vec<String> = seen.iter().map(|(_, t)| t.clone()).collect();
+    ours_accept(&out, &texts);
     let mut newest_end = 0.0;
     for ((at, text), segments) in seen.iter().zip(&dates) {
         let Some(&(pdt, extinf)) = segments.last() else {
@@ -2365,6 +2409,7 @@ fn open_gop_hevc_is_cut_at_cra_pictures_and_said_before_the_second_segment() {
     );
     let snapshots = snapshots.lock().expect("lock").clone();
     assert!(snapshots.len() >= 2, "published as it went: {snapshots:?}");
+    ours_accept(&out, &snapshots);
     for (i, text) in snapshots.iter().enumerate() {
         let path = dir.path().join(format!("snapshot{i}.m3u8"));
         std::fs::write(&path, text).expect("write");
