@@ -38,6 +38,8 @@
 mod checker;
 #[path = "players/feed.rs"]
 mod feed;
+#[path = "players/forced_cut.rs"]
+mod forced_cut;
 #[path = "players/ll.rs"]
 mod ll;
 #[path = "common/nginx.rs"]
@@ -530,82 +532,4 @@ fn hls_js_plays_video_variants_with_their_audio_rendition() {
     assert!(number(last, "frames") > number(first, "frames"), "{report}");
     let audio = number(last, "audioBytes") - number(first, "audioBytes");
     assert!(audio > 0.0, "no audio decoded: {report}");
-}
-
-/// 24 s of 25 fps test pattern and a 440 Hz tone, H.264 with keyframes at
-/// 0, 2, 4 and 6 s, then one 10 s GOP (6 to 16 s), then 2 s GOPs again,
-/// and AAC, as MPEG-TS: with `--target-duration 4` the segmenter cuts the
-/// long GOP twice between frames (issue 14, point 1).
-fn make_forced_cut_input(dir: &Path) -> PathBuf {
-    let out = dir.join("forced-cut.ts");
-    let path = out.to_string_lossy().into_owned();
-    #[rustfmt::skip]
-    let args = [
-        "-hide_banner", "-loglevel", "error",
-        "-f", "lavfi", "-i", "testsrc=size=320x180:rate=25",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-        "-t", "24", "-c:v", "libx264", "-preset", "ultrafast", "-g", "1000",
-        "-sc_threshold", "0", "-force_key_frames", "0,2,4,6,16,18,20,22",
-        "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "64k", "-f", "mpegts", "-y", &path,
-    ];
-    tool("ffmpeg", &args);
-    out
-}
-
-/// The forced-cut stream segmented from the file (VOD, ENDLIST) into
-/// `out`: the two segments inside the 10 s GOP open without a keyframe.
-fn segment_forced_cut(input: &Path, out: &Path) {
-    let segmented = Command::new(env!("CARGO_BIN_EXE_routecast"))
-        .arg("segment")
-        .arg(input)
-        .arg("-o")
-        .arg(out)
-        .args(["-q", "--target-duration", "4"])
-        .output()
-        .expect("routecast runs");
-    let said = String::from_utf8_lossy(&segmented.stderr);
-    assert!(segmented.status.success(), "{said}");
-    let index = std::fs::read_to_string(out.join("index.m3u8")).expect("index");
-    assert!(index.contains("#EXT-X-TARGETDURATION:4\n"), "{index}");
-    assert!(!index.contains("INDEPENDENT-SEGMENTS"), "{index}");
-    assert!(index.ends_with("#EXT-X-ENDLIST\n"), "{index}");
-}
-
-/// Issue 14, point 1 judged by hls.js: the forced-cut stream (VOD from
-/// nginx) plays in Chromium from its start to its end: no fatal error nor
-/// failed download, the video ends (`ended`) with currentTime at the
-/// stream's 24 s within two frames, the buffer holds one range (no gap
-/// at a cut), and Chromium's decoder took all 600 frames with no more
-/// than a few dropped (a loaded machine drops some at presentation; a
-/// lost reference would be 188 frames: the two forced-cut segments)
-/// and none corrupted.
-#[test]
-fn hls_js_plays_the_forced_cut_stream_to_the_end() {
-    let _live = one_live_run();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = web_root(dir.path());
-    let input = make_forced_cut_input(dir.path());
-    segment_forced_cut(&input, &root.join("hls"));
-    let nginx = dir.path().join("nginx");
-    std::fs::create_dir_all(&nginx).expect("mkdir");
-    let origin = Origin::start(&nginx, |port| origin_http(&root, port));
-    let page = origin.url("/player.html?src=/hls/index.m3u8");
-    let out = tool("timeout", &["150", "node", "play_to_end.mjs", &page, "90"]);
-    let report: serde_json::Value =
-        serde_json::from_str(out.trim()).expect("play_to_end.mjs prints JSON");
-    let recovered = no_player_errors(&report);
-    let number = |k: &str| report[k].as_f64().unwrap_or(f64::NAN);
-    eprintln!(
-        "hls.js {} in Chromium {}: started in {} s, played {:.1} s to {:.3} of {:.3} s (ended {}); frames {}, dropped {}, corrupted {}; buffered {}; recovered errors: {recovered:?}",
-        report["hls"], report["browser"], report["startup"], number("wall"), number("currentTime"), number("duration"), report["ended"], report["frames"], report["dropped"], report["corrupted"], report["buffered"]
-    );
-    assert_eq!(report["ended"], true, "{report}");
-    assert!((number("duration") - 24.0).abs() <= 0.08, "{report}");
-    assert!((number("currentTime") - 24.0).abs() <= 0.08, "{report}");
-    let ranges = report["buffered"].as_array().map(Vec::len);
-    assert_eq!(ranges, Some(1), "one buffered range: {report}");
-    assert!(number("frames") >= 598.0, "frames decoded: {report}");
-    assert!(number("dropped") <= 12.0, "frames dropped: {report}");
-    assert_eq!(number("corrupted"), 0.0, "{report}");
 }
