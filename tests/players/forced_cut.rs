@@ -236,3 +236,55 @@ fn hls_js_low_latency_plays_live_through_forced_cuts_near_live() {
     let dropped = last["dropped"].as_u64().unwrap_or(u64::MAX);
     assert!(dropped <= 12, "{dropped} frames dropped: {report}");
 }
+
+/// hls.js joining the forced-cut stream at a segment opened by a cut
+/// without a keyframe (a playlist whose first segment is the first forced
+/// cut: a classic live client starting three targets from the end can land
+/// there, and so can a seek into the long GOP) must play it from the next
+/// keyframe (16 s of the input, 7.52 s into this playlist) to the end, as
+/// GStreamer does (`tests/segment.rs`,
+/// `gstreamer_joining_at_a_forced_cut_shows_from_the_next_keyframe`): no
+/// fatal error, ended at 15.52 s, the 200 frames from that keyframe on.
+///
+/// FAILS today (hls.js 1.7.4, December 2026), hence ignored: the forced-cut
+/// segments carry no SPS and PPS, so hls.js sets its media source up for
+/// audio only, and the first keyframe's segment (seg4, with SPS and PPS)
+/// brings a video track it cannot add: a fatal `bufferAppendError`, no
+/// video frame, playback stuck at 4.7 s. The same test passes on the same
+/// stream once every frame carries its parameter sets (the input remuxed
+/// with ffmpeg's `-bsf:v dump_extra=freq=all`): the cutter should open a
+/// forced-cut segment with the last keyframe's SPS and PPS (VPS, SPS, PPS
+/// for HEVC). Run it with `--ignored` once it does.
+#[test]
+#[ignore = "forced-cut segments lack SPS/PPS: hls.js joining there fails (bufferAppendError)"]
+fn hls_js_joining_at_a_forced_cut_plays_from_the_next_keyframe() {
+    let _live = one_live_run();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = web_root(dir.path());
+    let input = make_input_with_keyframes(dir.path(), 24, &[0, 2, 4, 6, 16, 18, 20, 22]);
+    let out = root.join("hls");
+    segment_forced_cut(&input, &out);
+    let text = std::fs::read_to_string(out.join("index.m3u8")).expect("index");
+    let (head, listed) = text.split_once("#EXT-X-PROGRAM-DATE-TIME").expect("PDT");
+    let from_seg2 = listed.split_once("seg1.ts\n").expect("seg1 listed").1;
+    let joined = head.replace("#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-MEDIA-SEQUENCE:2");
+    std::fs::write(out.join("join.m3u8"), format!("{joined}{from_seg2}")).expect("written");
+    let nginx = dir.path().join("nginx");
+    std::fs::create_dir_all(&nginx).expect("mkdir");
+    let origin = Origin::start(&nginx, |port| origin_http(&root, port));
+    let page = origin.url("/player.html?src=/hls/join.m3u8");
+    let out = tool("timeout", &["150", "node", "play_to_end.mjs", &page, "60"]);
+    let report: serde_json::Value =
+        serde_json::from_str(out.trim()).expect("play_to_end.mjs prints JSON");
+    let recovered = no_player_errors(&report);
+    let number = |k: &str| report[k].as_f64().unwrap_or(f64::NAN);
+    eprintln!(
+        "hls.js joined at a forced cut: to {:.3} of {:.3} s (ended {}); frames {}, dropped {}, corrupted {}; buffered {}; recovered errors: {recovered:?}",
+        number("currentTime"), number("duration"), report["ended"], report["frames"], report["dropped"], report["corrupted"], report["buffered"]
+    );
+    assert_eq!(report["ended"], true, "{report}");
+    assert!((number("currentTime") - 15.52).abs() <= 0.08, "{report}");
+    assert!(number("frames") >= 198.0, "frames decoded: {report}");
+    assert!(number("dropped") <= 12.0, "frames dropped: {report}");
+    assert_eq!(number("corrupted"), 0.0, "{report}");
+}
