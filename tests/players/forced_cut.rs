@@ -229,10 +229,20 @@ fn hls_js_low_latency_plays_live_through_forced_cuts_near_live() {
         .unwrap_or_else(|e| panic!("{e}\n{report}\nsegmenter: {log}"));
     let last = report["samples"].as_array().and_then(|s| s.last()).cloned();
     let last = last.unwrap_or_default();
+    let early: Vec<String> = samples
+        .iter()
+        .take(8)
+        .map(|s| format!("{:.2}@{:.1}", s.current_time, s.latency))
+        .collect();
+    eprintln!("first samples, currentTime@latency: {early:?}");
     eprintln!(
         "hls.js {} (lowLatencyMode) through forced cuts: started in {} s; {:.1} s played at {:.3}x wall time, longest stall {:.1} s, at most {:.2} s behind live in the first {LL_SETTLE} s, then {:.2}..{:.2} s behind the live edge and at most {:.2} s behind the wall clock (PDT), {:.1} frames/s, {} of {} frames dropped; recovered errors: {recovered:?}",
         report["hls"], report["startup"], f.span, f.rate, f.longest_stall, f.settling_latency, f.latency.0, f.latency.1, f.max_date_latency, f.fps, last["dropped"], last["frames"]
     );
+    // The samples span the long GOP (10 to 20 s) and its forced cuts.
+    let span = samples.first().zip(samples.last());
+    let span = span.map(|(a, b)| (a.current_time, b.current_time));
+    assert!(span.is_some_and(|(a, b)| a < 10.0 && b > 20.0), "{span:?}");
     let dropped = last["dropped"].as_u64().unwrap_or(u64::MAX);
     assert!(dropped <= 12, "{dropped} frames dropped: {report}");
 }
