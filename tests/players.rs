@@ -38,6 +38,8 @@
 mod checker;
 #[path = "players/feed.rs"]
 mod feed;
+#[path = "players/forced_cut.rs"]
+mod forced_cut;
 #[path = "players/ll.rs"]
 mod ll;
 #[path = "common/nginx.rs"]

@@ -2785,3 +2785,93 @@ fn a_flapping_primary_is_failed_over_once_and_not_handed_back() {
         "{starts:?}"
     );
 }
+
+/// The input of the forced-cut tests: 24 s of 25 fps, keyframes at 0, 2,
+/// 4 and 6 s, then one 10 s GOP (6 to 16 s), then 2 s GOPs again: with
+/// `--target-duration 4` the long GOP is cut twice between frames.
+fn forced_cut_input(dir: &Path) -> PathBuf {
+    let keys = ["-force_key_frames", "0,2,4,6,16,18,20,22"];
+    make(dir, "in.ts", "libx264", 24, 1000, &keys)
+}
+
+/// Issue 14, point 1 judged by GStreamer: the forced-cut stream (two
+/// segments open between keyframes of a 10 s GOP, as file mode writes it,
+/// ENDLIST at the end) plays to its end with no ERROR, playbin (hlsdemux)
+/// from the file and playbin3 (hlsdemux2) from nginx, and every one of the
+/// input's 600 video frames is shown, from 0 to 23.96 s: a player that
+/// plays from the start carries the decoder's state across a cut without
+/// a keyframe, as across any segment boundary, and loses nothing.
+#[test]
+fn gstreamer_plays_the_forced_cut_stream_to_the_end_with_every_frame() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = forced_cut_input(dir.path());
+    let out = dir.path().join("hls");
+    segment(&input, &out, &["-q", "--target-duration", "4"]);
+    let index = out.join("index.m3u8");
+    assert_eq!(header(&index), (4.0, false));
+    let opened_by_a_keyframe: Vec<bool> = entries(&index)
+        .iter()
+        .map(|e| segment_opens_with_a_keyframe(&out.join(&e.2)))
+        .collect();
+    assert_eq!(opened_by_a_keyframe, [true, true, false, false, true, true]);
+    let frames = frames_in(&input.to_string_lossy(), "v");
+    assert_eq!(frames, 600);
+    let last = std::time::Duration::from_millis(40 * (frames as u64 - 1));
+    let nginx_dir = tempfile::tempdir().expect("tmp");
+    let nginx = nginx_serving(&out, nginx_dir.path());
+    let file = format!("file://{}", index.display());
+    for (player, uri) in [
+        (gstreamer::PLAYBIN, file),
+        (gstreamer::PLAYBIN3, nginx.url("/index.m3u8")),
+    ] {
+        let timeout = std::time::Duration::from_secs(90);
+        let played = gstreamer::play_to_end(player, &uri, dir.path(), timeout);
+        eprintln!("{player}: {played:?}");
+        assert_eq!(played.video_frames, frames, "{player}: {played:?}");
+        assert_eq!(played.video_duration(), last, "{player}: {played:?}");
+        assert!(played.audio_buffers > 0, "{player}: {played:?}");
+    }
+}
+
+/// A player that joins the forced-cut stream at a segment opened by a cut
+/// without a keyframe (a live window that slid past the GOP's keyframe,
+/// or a seek) has no reference picture, nor SPS and PPS, for it: GStreamer,
+/// playbin and playbin3, says no ERROR and shows the stream from the next
+/// keyframe (16 s) to its end, 200 frames, dropping exactly the 188 frames
+/// of the two forced-cut segments (8.48 to 16 s), never a broken picture.
+#[test]
+fn gstreamer_joining_at_a_forced_cut_shows_from_the_next_keyframe() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = forced_cut_input(dir.path());
+    let out = dir.path().join("hls");
+    segment(&input, &out, &["-q", "--target-duration", "4"]);
+    let text = std::fs::read_to_string(out.join("index.m3u8")).expect("index");
+    let (head, listed) = text.split_once("#EXT-X-PROGRAM-DATE-TIME").expect("PDT");
+    let from_seg2 = listed.split_once("seg1.ts\n").expect("seg1 listed").1;
+    let joined = head.replace("#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-MEDIA-SEQUENCE:2");
+    std::fs::write(out.join("join.m3u8"), format!("{joined}{from_seg2}")).expect("written");
+    let nginx_dir = tempfile::tempdir().expect("tmp");
+    let nginx = nginx_serving(&out, nginx_dir.path());
+    let file = format!("file://{}", out.join("join.m3u8").display());
+    for (player, uri) in [
+        (gstreamer::PLAYBIN, file),
+        (gstreamer::PLAYBIN3, nginx.url("/join.m3u8")),
+    ] {
+        let timeout = std::time::Duration::from_secs(90);
+        let played = gstreamer::play_to_end(player, &uri, dir.path(), timeout);
+        eprintln!("{player} joined at seg2: {played:?}");
+        assert_eq!(played.video_frames, 200, "{player}: {played:?}");
+        let last = std::time::Duration::from_millis(40 * 199);
+        assert_eq!(played.video_duration(), last, "{player}: {played:?}");
+    }
+}
+
+/// Whether ffprobe reads the first video frame of the segment at `path`
+/// as a keyframe.
+fn segment_opens_with_a_keyframe(path: &Path) -> bool {
+    let p = path.to_string_lossy();
+    let args = ["-v", "error", "-select_streams", "v", "-show_entries"];
+    let first = ["packet=flags", "-read_intervals", "%+#1", "-of", "csv=p=0"];
+    let flags = tool("ffprobe", &[&args[..], &first[..], &[&p]].concat());
+    flags.trim_start().starts_with('K')
+}
