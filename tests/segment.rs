@@ -1772,7 +1772,11 @@ fn a_removed_output_directory_comes_back_mid_run() {
             .args(["--serve", "127.0.0.1:0"]),
     );
     std::thread::sleep(std::time::Duration::from_secs(6));
-    std::fs::remove_dir_all(&out).expect("remove");
+    // Out of the segmenter's way at once (a rename is atomic; removing a
+    // directory it writes into races with its next file), then removed.
+    let gone = dir.path().join("removed");
+    std::fs::rename(&out, &gone).expect("move away");
+    std::fs::remove_dir_all(&gone).expect("remove");
     std::thread::sleep(std::time::Duration::from_secs(12));
     terminate(&child);
     assert!(child.wait().expect("exits").success());
