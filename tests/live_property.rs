@@ -9,7 +9,8 @@
 //! PROGRAM-DATE-TIME never goes back nor drifts from the EXTINFs within a
 //! timeline, parts add up to their segments byte for byte. Every segment
 //! and part listed is downloaded from the output directory and must be a
-//! whole transport stream.
+//! whole transport stream. The segmenter's count of discontinuities (the
+//! summary's) equals the tags in its playlist.
 //!
 //! Time is simulated: the wall clock advances with the media fed, as for
 //! a live input, so a case takes milliseconds.
@@ -156,7 +157,7 @@ fn setup() -> impl Strategy<Value = Setup> {
 
 /// Runs the stream through a segmenter; every publication (with the
 /// simulated time it was made at) and the directory.
-fn run(setup: &Setup, pieces: &[Piece]) -> (tempfile::TempDir, Vec<(u64, String)>) {
+fn run(setup: &Setup, pieces: &[Piece]) -> (tempfile::TempDir, Vec<(u64, String)>, u64) {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = SegmenterConfig {
         dir: dir.path().to_path_buf(),
@@ -199,7 +200,7 @@ fn run(setup: &Setup, pieces: &[Piece]) -> (tempfile::TempDir, Vec<(u64, String)
     seg.finish(now.load(Ordering::SeqCst) + 40)
         .expect("finishes");
     let published = std::mem::take(&mut *seen.lock().expect("not poisoned"));
-    (dir, published)
+    (dir, published, seg.discontinuities_written())
 }
 
 /// The presentation time of the first video PES in a segment, read here
@@ -301,7 +302,7 @@ proptest! {
         setup in setup(),
         pieces in prop::collection::vec(piece(), 1..8),
     ) {
-        let (dir, published) = run(&setup, &pieces);
+        let (dir, published, told) = run(&setup, &pieces);
         if let Err(e) = check(dir.path(), &published) {
             return Err(TestCaseError::fail(e));
         }
@@ -311,5 +312,8 @@ proptest! {
         if let Err(e) = check_timeline(dir.path(), last) {
             return Err(TestCaseError::fail(format!("{e}\n{last}")));
         }
+        // What the summary reports is what the playlist holds (point 4).
+        let tags = last.matches("#EXT-X-DISCONTINUITY\n").count() as u64;
+        prop_assert_eq!(told, tags, "discontinuities reported vs written:\n{}", last);
     }
 }
