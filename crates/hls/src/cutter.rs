@@ -34,6 +34,7 @@ use policy::CutPolicy;
 pub use target::{CutNotice, FIRST_GOP_CAP_SECS};
 
 mod assembly;
+mod parameter_sets;
 mod policy;
 mod target;
 
@@ -432,14 +433,21 @@ impl Cutting<'_> {
             self.assembly.close(duration, self.policy.is_long(duration));
         }
         self.policy.opened(pts, independent);
+        // A forced cut opens with a picture that is no keyframe: it gets
+        // the stream's parameter sets, or a player joining there has none.
+        let rebuilt = match au.parameter_sets {
+            Some(sets) if !independent => parameter_sets::with_parameter_sets(au.packets, sets),
+            _ => None,
+        };
         let times = OpenTimes {
             pts,
             dts: au.decode,
             after_break: broken.is_some(),
             independent,
         };
+        let packets = rebuilt.as_deref().unwrap_or(au.packets);
         self.assembly
-            .open([au.pat_packets, au.pmt_packets], au.packets, times);
+            .open([au.pat_packets, au.pmt_packets], packets, times);
     }
 
     /// An access unit that extends the open segment: the part in progress
