@@ -252,9 +252,10 @@ fn hls_js_low_latency_plays_live_through_forced_cuts_near_live() {
 /// cut: a classic live client starting three targets from the end can land
 /// there, and so can a seek into the long GOP) must play it from the next
 /// keyframe (16 s of the input, 7.52 s of EXTINF into this playlist) to
-/// the end, as GStreamer does (`tests/segment.rs`,
-/// `gstreamer_joining_at_a_forced_cut_shows_from_the_next_keyframe`): no
-/// fatal error, the 200 frames from that keyframe on. hls.js's timeline
+/// the end: no fatal error, the 200 frames from that keyframe on (Chromium
+/// takes no picture before a keyframe; GStreamer, in `tests/segment.rs`,
+/// `gstreamer_joining_at_a_forced_cut_plays_every_frame_from_the_join`,
+/// also shows the 188 before it, decoded without their references). hls.js's timeline
 /// starts at the joined segment's earliest sample: ffmpeg's muxer sends
 /// the audio about 0.33 s ahead of the video, so the segment holds audio
 /// from before its first picture, and hls.js ends at 15.52 s plus that
