@@ -13,6 +13,13 @@
 //! such decision is told when it happens ([`CutNotice`]). Audio-only
 //! streams are cut the same way at audio PES starts.
 //!
+//! A forced cut's first frame gets the stream's current parameter sets
+//! (the last keyframe's SPS and PPS; HEVC VPS, SPS, PPS), which encoders
+//! send only with keyframes: its first video packet is rebuilt with them
+//! after the access unit delimiter (`cutter/parameter_sets.rs`), so that a
+//! player joining there can configure its decoder. Every other packet is
+//! copied unchanged, and segments opening at a keyframe are untouched.
+//!
 //! A keyframe is recognised from the NAL units at the start of its PES
 //! packet, which may span several TS packets: the packets from a video PES
 //! start on are held until its first picture is known, then go to the
@@ -21,8 +28,9 @@
 //! Three concepts, one file each: [`crate::demux`] turns packets into
 //! access units with timestamps and random-access verdicts; the cut policy
 //! (`cutter/policy.rs`, pure) says where segments and parts end; the
-//! assembly (`cutter/assembly.rs`) puts whole packets into them. The
-//! [`SegmentCutter`] here wires the three together.
+//! assembly (`cutter/assembly.rs`) puts whole packets into them (a forced
+//! cut's first packet rebuilt by `cutter/parameter_sets.rs`). The
+//! [`SegmentCutter`] here wires them together.
 
 use crate::demux::{AccessUnit, DemuxEvent, DemuxStats, Demuxer};
 use crate::psi::Pmt;
@@ -71,7 +79,8 @@ impl Default for CutterConfig {
 /// A finished segment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
-    /// Whole TS packets: PAT, PMT, then the stream from a random access point.
+    /// Whole TS packets: PAT, PMT, then the stream from a random access point
+    /// (or a forced cut's frame, with parameter sets inserted).
     pub bytes: Vec<u8>,
     /// How many of the first `bytes` are the copies of the PAT and PMT
     /// packets (the latest complete tables before the cut); the stream's
@@ -90,7 +99,9 @@ pub struct Segment {
     pub long: bool,
     /// It opens with a random access point; false after a forced cut (a
     /// GOP longer than the target), whose first frames need the previous
-    /// segment's pictures.
+    /// segment's pictures (its first frame carries the stream's parameter
+    /// sets, its first video packet rebuilt for them, flagged with the
+    /// discontinuity_indicator).
     pub independent: bool,
 }
 

@@ -11,7 +11,10 @@
 //! (or the PES ends, or [`MAX_HELD`] bytes wait), then handed over as one
 //! [`AccessUnit`]. Everything else goes out as [`DemuxEvent::Packets`], in
 //! stream order: concatenating the packets of every event gives back the
-//! input less null and broken packets.
+//! input less null and broken packets. The parameter sets a lead PES
+//! carries before its first picture (a keyframe's, in practice) are kept,
+//! copied only then, and handed with every access unit that has none
+//! ([`AccessUnit::parameter_sets`]).
 //!
 //! # Example
 //! ```

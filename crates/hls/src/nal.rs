@@ -1,6 +1,8 @@
 //! Finding random access points in H.264 and HEVC elementary streams: the
 //! type of the first picture (VCL NAL unit) of an access unit, read from the
-//! Annex B byte stream as it arrives, packet by packet.
+//! Annex B byte stream as it arrives, packet by packet; and the parameter
+//! set NAL units before it (kept whole, with start codes, to open a segment
+//! cut without a keyframe: [`after_access_unit_delimiter`] says where).
 
 use std::ops::Range;
 
