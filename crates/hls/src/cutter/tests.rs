@@ -745,3 +745,33 @@ fn a_forced_cut_opens_with_the_last_keyframes_parameter_sets() {
     // PMT copies repeat, but the video counter only jumps where flagged).
     assert_eq!(assert_continuity(&played, "played in a row"), 2);
 }
+
+#[test]
+fn an_hevc_forced_cut_opens_with_the_vps_sps_and_pps_after_its_delimiter() {
+    use crate::testmux::{stream_of, FrameKind};
+    let key = |f: u64| !(150..400).contains(&f) && f % 50 == 0;
+    let kind = move |f: u64| match key(f) {
+        true => FrameKind::Idr,
+        false => FrameKind::Other,
+    };
+    let input = stream_of(600, 0, true, &kind);
+    let config = CutterConfig {
+        target_duration: 4,
+        ..CutterConfig::default()
+    };
+    let (segs, _) = cut(&input, config);
+    let forced: Vec<&Segment> = segs.iter().filter(|s| !s.independent).collect();
+    assert_eq!(forced.len(), 2);
+    for s in forced {
+        // AUD, VPS, SPS, PPS (testmux's, each after a 4-byte start
+        // code), then the TRAIL_R slice.
+        let want = [
+            0, 0, 0, 1, 0x46, 0x01, 0x50, 0, 0, 0, 1, 0x40, 0x01, 0, 0, 0, 1, 0x42, 0x01, 0, 0, 0,
+            1, 0x44, 0x01, 0, 0, 1, 0x02, 0x01, 0xab,
+        ];
+        let es = first_video_es(&s.bytes);
+        assert_eq!(es[..want.len()], want[..], "{} s segment", s.seconds());
+        assert_eq!(first_picture(s, Codec::Hevc), Some(Picture::Other));
+    }
+    assert_conserved(&input, &segs);
+}
