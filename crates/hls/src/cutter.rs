@@ -457,8 +457,9 @@ impl Cutting<'_> {
             independent,
         };
         let packets = rebuilt.as_deref().unwrap_or(au.packets);
-        self.assembly
-            .open([au.pat_packets, au.pmt_packets], packets, times);
+        let added = packets.len().saturating_sub(au.packets.len());
+        let tables = [au.pat_packets, au.pmt_packets];
+        self.assembly.open(tables, packets, added, times);
     }
 
     /// An access unit that extends the open segment: the part in progress

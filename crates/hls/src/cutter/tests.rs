@@ -775,3 +775,27 @@ fn an_hevc_forced_cut_opens_with_the_vps_sps_and_pps_after_its_delimiter() {
     }
     assert_conserved(&input, &segs);
 }
+
+#[test]
+fn a_dropped_one_frame_segment_counts_its_packets_not_its_table_copies() {
+    // Two keyframes 100 s apart: each is a one-frame segment whose
+    // duration nothing tells (a jump after the first, the end after the
+    // second), so neither is listed and every packet is counted skipped.
+    let mut m = Mux::default();
+    for pts in [0, 9_000_000] {
+        m.pat();
+        m.pmt(0, &[(0x1b, VIDEO_PID)]);
+        m.pes(
+            VIDEO_PID,
+            0xe0,
+            pts,
+            None,
+            &crate::testmux::h264_au(true, 300),
+            true,
+        );
+    }
+    let (segs, stats) = cut(&m.out, CutterConfig::default());
+    assert_eq!(segs, []);
+    let packets = (m.out.len() / PACKET_SIZE) as u64;
+    assert_eq!(stats.skipped_before_start, packets);
+}
