@@ -49,9 +49,11 @@ pub struct FirstPicture {
     overrun: bool,
 }
 
-/// Most bytes of parameter sets kept for one access unit (real ones are
-/// tens to hundreds of bytes).
-pub const MAX_PARAMETER_SETS: usize = 16 * 1024;
+/// Most bytes of parameter sets kept for one access unit, start codes
+/// included (real ones are tens to hundreds of bytes). Inserted into a
+/// packet, they make at most 13 more packets: fewer than the 16 values of
+/// a continuity counter, so the counters of a rebuilt run stay distinct.
+pub const MAX_PARAMETER_SETS: usize = 2 * 1024;
 
 /// The 4-byte Annex B start code put before each kept parameter set.
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
