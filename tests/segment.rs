@@ -2839,12 +2839,16 @@ fn gstreamer_plays_the_forced_cut_stream_to_the_end_with_every_frame() {
 
 /// A player that joins the forced-cut stream at a segment opened by a cut
 /// without a keyframe (a live window that slid past the GOP's keyframe,
-/// or a seek) has no reference picture, nor SPS and PPS, for it: GStreamer,
-/// playbin and playbin3, says no ERROR and shows the stream from the next
-/// keyframe (16 s) to its end, 200 frames, dropping exactly the 188 frames
-/// of the two forced-cut segments (8.48 to 16 s), never a broken picture.
+/// or a seek) has no reference picture for it, but the segment carries
+/// the last keyframe's SPS and PPS: GStreamer, playbin and playbin3, says
+/// no ERROR and plays every frame from the join (8.48 s) to the end, 388
+/// frames. The 188 of the two forced-cut segments, before the keyframe at
+/// 16 s, are decoded without their references (libav's concealment:
+/// avdec_h264's `output-corrupt` is on by default), exactly as GStreamer
+/// plays the input remuxed with `-bsf:v dump_extra=freq=all` (every frame
+/// with its SPS and PPS); without parameter sets it dropped them.
 #[test]
-fn gstreamer_joining_at_a_forced_cut_shows_from_the_next_keyframe() {
+fn gstreamer_joining_at_a_forced_cut_plays_every_frame_from_the_join() {
     let dir = tempfile::tempdir().expect("tmp");
     let input = forced_cut_input(dir.path());
     let out = dir.path().join("hls");
@@ -2864,8 +2868,8 @@ fn gstreamer_joining_at_a_forced_cut_shows_from_the_next_keyframe() {
         let timeout = std::time::Duration::from_secs(90);
         let played = gstreamer::play_to_end(player, &uri, dir.path(), timeout);
         eprintln!("{player} joined at seg2: {played:?}");
-        assert_eq!(played.video_frames, 200, "{player}: {played:?}");
-        let last = std::time::Duration::from_millis(40 * 199);
+        assert_eq!(played.video_frames, 388, "{player}: {played:?}");
+        let last = std::time::Duration::from_millis(40 * 387);
         assert_eq!(played.video_duration(), last, "{player}: {played:?}");
     }
 }

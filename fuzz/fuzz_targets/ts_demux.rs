@@ -14,7 +14,7 @@
 //!   segment are its bytes.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use routecast_hls::cutter::Cut;
+use routecast_hls::cutter::{Cut, Segment};
 use routecast_hls::{CutterConfig, Packet, PacketReader, Pid, SegmentCutter, PACKET_SIZE};
 
 fuzz_target!(|data: &[u8]| {
@@ -111,7 +111,13 @@ fn check_cutter(packets: &[[u8; PACKET_SIZE]], parts: bool) {
             !parts || std::mem::take(&mut part_bytes) == s.bytes,
             "parts are not the segment"
         );
-        for p in s.bytes[s.table_bytes..].chunks_exact(PACKET_SIZE) {
+        let mut own = &s.bytes[s.table_bytes..];
+        if let Some((run, original)) = rebuilt_run(&s, &taken[at..]) {
+            at += original + 1;
+            kept += 1;
+            own = &own[run * PACKET_SIZE..];
+        }
+        for p in own.chunks_exact(PACKET_SIZE) {
             // The next packet taken that is this one: order kept.
             let found = taken[at..].iter().position(|t| t[..] == p[..]);
             let Some(i) = found else {
@@ -125,6 +131,30 @@ fn check_cutter(packets: &[[u8; PACKET_SIZE]], parts: bool) {
         kept + cutter.stats().skipped_before_start,
         taken.len() as u64
     );
+}
+
+/// A forced cut's first video packet is rebuilt with parameter sets
+/// inserted, into a run of packets on its PID that sets the
+/// discontinuity_indicator, the last with the original's continuity
+/// counter: the run stands for the original, the next lead PES start
+/// taken. Its length in packets and the original's index in `taken`.
+fn rebuilt_run(s: &Segment, taken: &[[u8; PACKET_SIZE]]) -> Option<(usize, usize)> {
+    let own = &s.bytes[s.table_bytes..];
+    let first = Packet::parse(own.get(..PACKET_SIZE)?.try_into().ok()?).ok()?;
+    if s.independent || !first.payload_unit_start_indicator {
+        return None;
+    }
+    let original = taken.iter().position(|t| {
+        Packet::parse(t).is_ok_and(|t| t.pid == first.pid && t.payload_unit_start_indicator)
+    })?;
+    if taken[original][..] == own[..PACKET_SIZE] {
+        return None;
+    }
+    let cc = taken[original][3] & 0x0f;
+    let run = own
+        .chunks_exact(PACKET_SIZE)
+        .position(|p| p[3] & 0x0f == cc)?;
+    Some((run + 1, original))
 }
 
 /// Lengths of pieces, drawn from the input (xorshift64 seeded by FNV-1a).

@@ -251,22 +251,24 @@ fn hls_js_low_latency_plays_live_through_forced_cuts_near_live() {
 /// without a keyframe (a playlist whose first segment is the first forced
 /// cut: a classic live client starting three targets from the end can land
 /// there, and so can a seek into the long GOP) must play it from the next
-/// keyframe (16 s of the input, 7.52 s into this playlist) to the end, as
-/// GStreamer does (`tests/segment.rs`,
-/// `gstreamer_joining_at_a_forced_cut_shows_from_the_next_keyframe`): no
-/// fatal error, ended at 15.52 s, the 200 frames from that keyframe on.
+/// keyframe (16 s of the input, 7.52 s of EXTINF into this playlist) to
+/// the end: no fatal error, the 200 frames from that keyframe on (Chromium
+/// takes no picture before a keyframe; GStreamer, in `tests/segment.rs`,
+/// `gstreamer_joining_at_a_forced_cut_plays_every_frame_from_the_join`,
+/// also shows the 188 before it, decoded without their references). hls.js's timeline
+/// starts at the joined segment's earliest sample: ffmpeg's muxer sends
+/// the audio about 0.33 s ahead of the video, so the segment holds audio
+/// from before its first picture, and hls.js ends at 15.52 s plus that
+/// lead (read with ffprobe from the segment).
 ///
-/// FAILS today (hls.js 1.7.4, December 2026), hence ignored: the forced-cut
-/// segments carry no SPS and PPS, so hls.js sets its media source up for
-/// audio only, and the first keyframe's segment (seg4, with SPS and PPS)
-/// brings a video track it cannot add: a fatal `bufferAppendError`, no
-/// video frame, playback stuck at 4.7 s. The same test passes on the same
-/// stream once every frame carries its parameter sets (the input remuxed
-/// with ffmpeg's `-bsf:v dump_extra=freq=all`): the cutter should open a
-/// forced-cut segment with the last keyframe's SPS and PPS (VPS, SPS, PPS
-/// for HEVC). Run it with `--ignored` once it does.
+/// The forced-cut segments carry the last keyframe's SPS and PPS (before,
+/// without them, hls.js set its media source up for audio only, and the
+/// first keyframe's segment brought a video track it could not add: a
+/// fatal `bufferAppendError`, no video frame, playback stuck at 4.7 s).
+/// hls.js 1.7.4 plays this exactly as it plays the input remuxed with
+/// ffmpeg's `-bsf:v dump_extra=freq=all` (every frame with its parameter
+/// sets): ended at 15.851 s, buffered 7.851 to 15.851 s, 200 frames.
 #[test]
-#[ignore = "forced-cut segments lack SPS/PPS: hls.js joining there fails (bufferAppendError)"]
 fn hls_js_joining_at_a_forced_cut_plays_from_the_next_keyframe() {
     let _live = one_live_run();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -279,6 +281,7 @@ fn hls_js_joining_at_a_forced_cut_plays_from_the_next_keyframe() {
     let from_seg2 = listed.split_once("seg1.ts\n").expect("seg1 listed").1;
     let joined = head.replace("#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-MEDIA-SEQUENCE:2");
     std::fs::write(out.join("join.m3u8"), format!("{joined}{from_seg2}")).expect("written");
+    let lead = audio_lead(&out.join("seg2.ts"));
     let nginx = dir.path().join("nginx");
     std::fs::create_dir_all(&nginx).expect("mkdir");
     let origin = Origin::start(&nginx, |port| origin_http(&root, port));
@@ -293,8 +296,44 @@ fn hls_js_joining_at_a_forced_cut_plays_from_the_next_keyframe() {
         number("currentTime"), number("duration"), report["ended"], report["frames"], report["dropped"], report["corrupted"], report["buffered"]
     );
     assert_eq!(report["ended"], true, "{report}");
-    assert!((number("currentTime") - 15.52).abs() <= 0.08, "{report}");
+    let end = 15.52 + lead;
+    assert!(
+        (number("currentTime") - end).abs() <= 0.08,
+        "{end} s: {report}"
+    );
+    let first = report["buffered"][0][0].as_f64().unwrap_or(f64::NAN);
+    assert!(
+        (first - (7.52 + lead)).abs() <= 0.08,
+        "from the keyframe: {report}"
+    );
     assert!(number("frames") >= 198.0, "frames decoded: {report}");
     assert!(number("dropped") <= 12.0, "frames dropped: {report}");
     assert_eq!(number("corrupted"), 0.0, "{report}");
+}
+
+/// How long before its first video picture the segment `ts`'s earliest
+/// sample (audio) is presented, in seconds, as ffprobe reads the packets.
+fn audio_lead(ts: &Path) -> f64 {
+    let path = ts.to_string_lossy();
+    #[rustfmt::skip]
+    let args = [
+        "-v", "error", "-show_entries", "packet=codec_type,pts_time",
+        "-of", "csv=p=0", &path,
+    ];
+    let listed = tool("ffprobe", &args);
+    let (mut earliest, mut video) = (f64::INFINITY, None);
+    for line in listed.lines() {
+        let mut fields = line.split(',');
+        let (Some(kind), Some(Ok(pts))) = (fields.next(), fields.next().map(str::parse::<f64>))
+        else {
+            continue;
+        };
+        earliest = earliest.min(pts);
+        if kind == "video" && video.is_none() {
+            video = Some(pts);
+        }
+    }
+    let video = video.expect("a video packet in the segment");
+    assert!(earliest.is_finite(), "ffprobe listed no packet: {listed}");
+    video - earliest
 }

@@ -13,6 +13,13 @@
 //! such decision is told when it happens ([`CutNotice`]). Audio-only
 //! streams are cut the same way at audio PES starts.
 //!
+//! A forced cut's first frame gets the stream's current parameter sets
+//! (the last keyframe's SPS and PPS; HEVC VPS, SPS, PPS), which encoders
+//! send only with keyframes: its first video packet is rebuilt with them
+//! after the access unit delimiter (`cutter/parameter_sets.rs`), so that a
+//! player joining there can configure its decoder. Every other packet is
+//! copied unchanged, and segments opening at a keyframe are untouched.
+//!
 //! A keyframe is recognised from the NAL units at the start of its PES
 //! packet, which may span several TS packets: the packets from a video PES
 //! start on are held until its first picture is known, then go to the
@@ -21,8 +28,9 @@
 //! Three concepts, one file each: [`crate::demux`] turns packets into
 //! access units with timestamps and random-access verdicts; the cut policy
 //! (`cutter/policy.rs`, pure) says where segments and parts end; the
-//! assembly (`cutter/assembly.rs`) puts whole packets into them. The
-//! [`SegmentCutter`] here wires the three together.
+//! assembly (`cutter/assembly.rs`) puts whole packets into them (a forced
+//! cut's first packet rebuilt by `cutter/parameter_sets.rs`). The
+//! [`SegmentCutter`] here wires them together.
 
 use crate::demux::{AccessUnit, DemuxEvent, DemuxStats, Demuxer};
 use crate::psi::Pmt;
@@ -34,6 +42,7 @@ use policy::CutPolicy;
 pub use target::{CutNotice, FIRST_GOP_CAP_SECS};
 
 mod assembly;
+mod parameter_sets;
 mod policy;
 mod target;
 
@@ -70,7 +79,8 @@ impl Default for CutterConfig {
 /// A finished segment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
-    /// Whole TS packets: PAT, PMT, then the stream from a random access point.
+    /// Whole TS packets: PAT, PMT, then the stream from a random access point
+    /// (or a forced cut's frame, with parameter sets inserted).
     pub bytes: Vec<u8>,
     /// How many of the first `bytes` are the copies of the PAT and PMT
     /// packets (the latest complete tables before the cut); the stream's
@@ -89,7 +99,9 @@ pub struct Segment {
     pub long: bool,
     /// It opens with a random access point; false after a forced cut (a
     /// GOP longer than the target), whose first frames need the previous
-    /// segment's pictures.
+    /// segment's pictures (its first frame carries the stream's parameter
+    /// sets, its first video packet rebuilt for them, flagged with the
+    /// discontinuity_indicator).
     pub independent: bool,
 }
 
@@ -432,14 +444,22 @@ impl Cutting<'_> {
             self.assembly.close(duration, self.policy.is_long(duration));
         }
         self.policy.opened(pts, independent);
+        // A forced cut opens with a picture that is no keyframe: it gets
+        // the stream's parameter sets, or a player joining there has none.
+        let rebuilt = match au.parameter_sets {
+            Some(sets) if !independent => parameter_sets::with_parameter_sets(au.packets, sets),
+            _ => None,
+        };
         let times = OpenTimes {
             pts,
             dts: au.decode,
             after_break: broken.is_some(),
             independent,
         };
-        self.assembly
-            .open([au.pat_packets, au.pmt_packets], au.packets, times);
+        let packets = rebuilt.as_deref().unwrap_or(au.packets);
+        let added = packets.len().saturating_sub(au.packets.len());
+        let tables = [au.pat_packets, au.pmt_packets];
+        self.assembly.open(tables, packets, added, times);
     }
 
     /// An access unit that extends the open segment: the part in progress

@@ -11,7 +11,10 @@
 //! (or the PES ends, or [`MAX_HELD`] bytes wait), then handed over as one
 //! [`AccessUnit`]. Everything else goes out as [`DemuxEvent::Packets`], in
 //! stream order: concatenating the packets of every event gives back the
-//! input less null and broken packets.
+//! input less null and broken packets. The parameter sets a lead PES
+//! carries before its first picture (a keyframe's, in practice) are kept,
+//! copied only then, and handed with every access unit that has none
+//! ([`AccessUnit::parameter_sets`]).
 //!
 //! # Example
 //! ```
@@ -84,6 +87,21 @@ pub struct AccessUnit<'a> {
     pub pat_packets: &'a [u8],
     /// The latest complete PMT, as its raw packets (empty until one came).
     pub pmt_packets: &'a [u8],
+    /// The stream's current parameter sets (those of the last lead PES
+    /// that carried some, a keyframe in practice) when this access unit
+    /// carries none of its own: what a decoder starting here lacks.
+    /// `None` when it carries its own, or none were seen on this input.
+    pub parameter_sets: Option<ParameterSets<'a>>,
+}
+
+/// Parameter set NAL units of a video stream (H.264 SPS and PPS; HEVC
+/// VPS, SPS and PPS), as Annex B data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParameterSets<'a> {
+    /// Their codec.
+    pub codec: Codec,
+    /// Each NAL unit after a 4-byte start code, in stream order.
+    pub annex_b: &'a [u8],
 }
 
 impl AccessUnit<'_> {
@@ -150,6 +168,10 @@ pub struct Demuxer {
     video_format: Option<VideoFormat>,
     audio_codec: Option<String>,
     audio_channels: Option<u8>,
+    /// The lead stream's last parameter sets and their codec (`None`: none
+    /// seen since the input or the lead stream changed).
+    parameter_sets: Vec<u8>,
+    parameter_codec: Option<Codec>,
 }
 
 impl Default for Demuxer {
@@ -172,6 +194,8 @@ impl Demuxer {
             video_format: None,
             audio_codec: None,
             audio_channels: None,
+            parameter_sets: Vec::new(),
+            parameter_codec: None,
         }
     }
 
@@ -275,6 +299,8 @@ impl Demuxer {
     pub fn switch_input(&mut self) -> usize {
         let dropped = self.discard_held();
         self.continuity.fill(NO_COUNTER);
+        // The new input's stream may differ: its own keyframes will tell.
+        self.parameter_codec = None;
         dropped
     }
 
@@ -301,6 +327,7 @@ impl Demuxer {
         };
         let lead = lead_of(pmt);
         if self.lead.is_some() && lead != self.lead {
+            self.parameter_codec = None;
             sink(DemuxEvent::LeadChanged);
         }
         self.lead = lead;
@@ -399,11 +426,17 @@ impl Demuxer {
     /// verdict (`None`: the PES ended before any picture was seen).
     fn settle(&mut self, verdict: Option<Picture>, sink: &mut impl FnMut(DemuxEvent<'_>)) {
         let Some(h) = self.held.take() else { return };
-        if let Some(scan) = &h.scan {
-            if let Some(f) = scan.sps().and_then(|sps| parse_sps(scan.codec(), sps)) {
-                self.video_format = Some(f);
-            }
-        }
+        let own_sets = h
+            .scan
+            .as_ref()
+            .is_some_and(|scan| self.keep_parameters(scan));
+        let parameter_sets = match self.parameter_codec {
+            Some(codec) if !own_sets => Some(ParameterSets {
+                codec,
+                annex_b: &self.parameter_sets,
+            }),
+            _ => None,
+        };
         sink(DemuxEvent::AccessUnit(AccessUnit {
             packets: &h.packets,
             pts: h.pts,
@@ -411,8 +444,25 @@ impl Demuxer {
             picture: verdict.or_else(|| h.scan.as_ref().and_then(FirstPicture::verdict)),
             pat_packets: self.tables.pat_packets(),
             pmt_packets: self.tables.pmt_packets(),
+            parameter_sets,
         }));
         self.recycle(h);
+    }
+
+    /// Keeps what the access unit `scan` read tells of the stream: its
+    /// format (from the SPS) and its parameter sets, copied (once per
+    /// keyframe). Whether it carried parameter sets.
+    fn keep_parameters(&mut self, scan: &FirstPicture) -> bool {
+        if let Some(f) = scan.sps().and_then(|sps| parse_sps(scan.codec(), sps)) {
+            self.video_format = Some(f);
+        }
+        let Some(sets) = scan.parameter_sets() else {
+            return false;
+        };
+        self.parameter_sets.clear();
+        self.parameter_sets.extend_from_slice(sets);
+        self.parameter_codec = Some(scan.codec());
+        true
     }
 
     /// Keeps a settled buffer for the next held PES.

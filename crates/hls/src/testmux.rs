@@ -280,3 +280,16 @@ pub fn stream_of(frames: u64, pts0: u64, hevc: bool, kind: &dyn Fn(u64) -> Frame
     }
     m.out
 }
+
+/// An H.264 keyframe carrying the given SPS and PPS NAL units (header
+/// byte included, no start code): AUD, SPS, PPS, then an IDR slice with
+/// `size` bytes of filler.
+pub fn h264_keyframe(sps: &[u8], pps: &[u8], size: usize) -> Vec<u8> {
+    let mut v = vec![0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1];
+    v.extend_from_slice(sps);
+    v.extend([0, 0, 0, 1]);
+    v.extend_from_slice(pps);
+    v.extend([0, 0, 1, 0x65]);
+    v.extend(std::iter::repeat_n(0xab, size));
+    v
+}

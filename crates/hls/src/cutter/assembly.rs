@@ -29,6 +29,9 @@ struct Open {
     /// incomplete when the input dies), and where the first one does.
     frame_start: usize,
     first_frame: usize,
+    /// Bytes the first frame has beyond the input's (a forced cut's first
+    /// packet rebuilt with parameter sets): not counted when dropped.
+    first_frame_added: usize,
 }
 
 /// Where the part in progress stands.
@@ -173,7 +176,10 @@ impl Assembly {
         if keep >= open.bytes.len() {
             return false;
         }
-        let dropped = open.bytes.len() - keep;
+        let mut dropped = open.bytes.len() - keep;
+        if keep <= open.first_frame {
+            dropped = dropped.saturating_sub(open.first_frame_added);
+        }
         open.bytes.truncate(keep);
         if keep <= open.first_frame && open.parts == 0 {
             self.open = None;
@@ -183,9 +189,17 @@ impl Assembly {
     }
 
     /// Opens the next segment at random access point `pts` (decoding time
-    /// `dts`) with a copy of the PAT and PMT packets, then `packets`; after
-    /// a timeline break, with a discontinuity (unless it is the first).
-    pub(super) fn open(&mut self, tables: [&[u8]; 2], packets: &[u8], times: OpenTimes) {
+    /// `dts`) with a copy of the PAT and PMT packets, then `packets` (of
+    /// which `added` bytes are not the input's: a rebuilt first packet's
+    /// extra ones); after a timeline break, with a discontinuity (unless it
+    /// is the first).
+    pub(super) fn open(
+        &mut self,
+        tables: [&[u8]; 2],
+        packets: &[u8],
+        added: usize,
+        times: OpenTimes,
+    ) {
         self.await_rap = false;
         let [pat, pmt] = tables;
         let mut bytes = Vec::with_capacity(pat.len() + pmt.len() + packets.len());
@@ -206,6 +220,7 @@ impl Assembly {
             part_ticks: 0,
             frame_start: first_frame,
             first_frame,
+            first_frame_added: added,
         });
     }
 
@@ -217,8 +232,10 @@ impl Assembly {
             // One frame whose duration nothing tells (a jump or a switch
             // right after it): a segment of 0 s cannot be listed (nor its
             // part); its packets are counted as skipped, its
-            // discontinuity goes to the next segment.
-            self.skip(open.bytes.len());
+            // discontinuity goes to the next segment. The PAT/PMT copies
+            // and what a rebuild added were not taken from the input.
+            let copies = open.first_frame + open.first_frame_added;
+            self.skip(open.bytes.len().saturating_sub(copies));
             self.carried_discontinuity |= open.discontinuity;
             return;
         }

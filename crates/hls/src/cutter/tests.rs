@@ -165,17 +165,30 @@ fn lost_and_broken_packets_are_counted_and_cutting_goes_on() {
 }
 
 /// Segments minus their leading PAT/PMT copies are the input from the first
-/// keyframe's PAT on: no packet lost, duplicated or reordered.
+/// keyframe's PAT on: no packet lost, duplicated or reordered. A forced
+/// cut's first video packet is rebuilt as several (parameter sets
+/// inserted), the last with the original's continuity counter: that run
+/// stands for the original packet.
 fn assert_conserved(input: &[u8], segs: &[Segment]) {
+    // The first segment's copies are the stream's own first PAT/PMT.
+    let want = &input[2 * PACKET_SIZE..];
     let mut rebuilt = Vec::new();
     for s in segs {
-        rebuilt.extend_from_slice(&s.bytes[2 * PACKET_SIZE..]);
+        let mut own = &s.bytes[2 * PACKET_SIZE..];
+        if !s.independent {
+            let original = &want[rebuilt.len()..rebuilt.len() + PACKET_SIZE];
+            let cc = original[3] & 0x0f;
+            let run = own
+                .chunks(PACKET_SIZE)
+                .position(|p| p[3] & 0x0f == cc)
+                .expect("the rebuilt run ends with the original counter");
+            rebuilt.extend_from_slice(original);
+            own = &own[(run + 1) * PACKET_SIZE..];
+        }
+        rebuilt.extend_from_slice(own);
     }
-    // The first segment's copies are the stream's own first PAT/PMT.
-    let mut want = input[2 * PACKET_SIZE..].to_vec();
     // Later segments: their copies replaced nothing, the originals stay in place.
     assert_eq!(rebuilt.len(), want.len());
-    want.truncate(rebuilt.len());
     assert!(rebuilt == want, "packets lost or reordered");
 }
 
@@ -618,4 +631,171 @@ proptest! {
         let total: u64 = segs.iter().map(|s| s.duration).sum();
         prop_assert_eq!(total, frames * FRAME);
     }
+}
+
+/// The SPS and PPS of the keyframe that opens the long GOP in
+/// [`long_gop_with_distinct_parameter_sets`] (the other keyframes carry
+/// testmux's usual ones).
+const LONG_GOP_SPS: &[u8] = &[0x67, 0x4d, 0x40, 0x28, 0x95, 0xa0];
+const LONG_GOP_PPS: &[u8] = &[0x68, 0xeb, 0xe3, 0xcb, 0x22, 0xc0];
+
+/// 24 s of H.264 at 25 fps, keyframes every 2 s but for a 12 s GOP from
+/// 4 s (frame 100) on, whose keyframe carries [`LONG_GOP_SPS`] and
+/// [`LONG_GOP_PPS`]; the P frames' PES are long enough to span packets.
+fn long_gop_with_distinct_parameter_sets() -> Vec<u8> {
+    use crate::testmux::{h264_au, h264_keyframe};
+    let mut m = Mux::default();
+    for f in 0..600u64 {
+        let pts = f * FRAME;
+        let key = !(150..400).contains(&f) && f % 50 == 0;
+        if key {
+            m.pat();
+            m.pmt(0, &[(0x1b, VIDEO_PID)]);
+        }
+        let es = match (key, f) {
+            (true, 100) => h264_keyframe(LONG_GOP_SPS, LONG_GOP_PPS, 3000),
+            (true, _) => h264_au(true, 3000),
+            (false, _) => h264_au(false, 400),
+        };
+        m.pes(VIDEO_PID, 0xe0, pts + 2 * FRAME, Some(pts), &es, key);
+    }
+    m.out
+}
+
+/// The elementary stream data of the first video PES in `bytes` (its
+/// packets' payloads up to the next PES start on the video PID).
+fn first_video_es(bytes: &[u8]) -> Vec<u8> {
+    let mut pes = Vec::new();
+    for b in bytes.chunks(PACKET_SIZE) {
+        let p = Packet::parse(b.try_into().expect("188")).expect("valid");
+        if p.pid != Pid(VIDEO_PID) {
+            continue;
+        }
+        if p.payload_unit_start_indicator && !pes.is_empty() {
+            break;
+        }
+        pes.extend_from_slice(p.payload);
+    }
+    let h = pes::parse_header(&pes).expect("PES header");
+    pes.split_off(h.data_offset)
+}
+
+/// Per PID, every packet with payload continues the last one's counter
+/// (or repeats it), unless it sets the discontinuity_indicator; returns
+/// how many set it.
+fn assert_continuity(bytes: &[u8], what: &str) -> usize {
+    let mut last = std::collections::HashMap::new();
+    let mut flagged = 0;
+    for (i, b) in bytes.chunks(PACKET_SIZE).enumerate() {
+        let p = Packet::parse(b.try_into().expect("188")).expect("valid");
+        if !p.has_payload() {
+            continue;
+        }
+        flagged += usize::from(p.discontinuity_indicator);
+        let cc = p.continuity_counter;
+        if let Some(before) = last.insert(p.pid, cc) {
+            let ok = cc == (before + 1) & 0x0f || cc == before || p.discontinuity_indicator;
+            assert!(ok, "{what}: packet {i} on {:?}: {before} then {cc}", p.pid);
+        }
+    }
+    flagged
+}
+
+#[test]
+fn a_forced_cut_opens_with_the_last_keyframes_parameter_sets() {
+    let input = long_gop_with_distinct_parameter_sets();
+    let config = CutterConfig {
+        target_duration: 4,
+        part_target: Some(1.0),
+        ..CutterConfig::default()
+    };
+    let cuts = cut_all(&input, config);
+    let mut parts = Vec::new();
+    let mut played = Vec::new();
+    let mut forced = 0;
+    for c in &cuts {
+        let s = match c {
+            Cut::Part(p) => {
+                parts.extend_from_slice(&p.bytes);
+                continue;
+            }
+            Cut::Segment(s) => s,
+        };
+        assert!(parts == s.bytes, "parts do not make up the segment");
+        parts.clear();
+        played.extend_from_slice(&s.bytes);
+        let es = first_video_es(&s.bytes);
+        let flagged = assert_continuity(&s.bytes, "within a segment");
+        if s.independent {
+            assert_eq!(flagged, 0, "a keyframe segment is untouched");
+            continue;
+        }
+        forced += 1;
+        // AUD, then the long GOP keyframe's SPS and PPS, then the P slice.
+        let mut want = vec![0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1];
+        want.extend_from_slice(LONG_GOP_SPS);
+        want.extend([0, 0, 0, 1]);
+        want.extend_from_slice(LONG_GOP_PPS);
+        want.extend([0, 0, 1, 0x41, 0xab]);
+        assert_eq!(es[..want.len()], want[..], "{} s segment", s.seconds());
+        assert_eq!(flagged, 1, "the rebuilt first packet says its jump");
+    }
+    assert_eq!(forced, 2);
+    // Played in a row, the segments' counters still continue (PAT and
+    // PMT copies repeat, but the video counter only jumps where flagged).
+    assert_eq!(assert_continuity(&played, "played in a row"), 2);
+}
+
+#[test]
+fn an_hevc_forced_cut_opens_with_the_vps_sps_and_pps_after_its_delimiter() {
+    use crate::testmux::{stream_of, FrameKind};
+    let key = |f: u64| !(150..400).contains(&f) && f % 50 == 0;
+    let kind = move |f: u64| match key(f) {
+        true => FrameKind::Idr,
+        false => FrameKind::Other,
+    };
+    let input = stream_of(600, 0, true, &kind);
+    let config = CutterConfig {
+        target_duration: 4,
+        ..CutterConfig::default()
+    };
+    let (segs, _) = cut(&input, config);
+    let forced: Vec<&Segment> = segs.iter().filter(|s| !s.independent).collect();
+    assert_eq!(forced.len(), 2);
+    for s in forced {
+        // AUD, VPS, SPS, PPS (testmux's, each after a 4-byte start
+        // code), then the TRAIL_R slice.
+        let want = [
+            0, 0, 0, 1, 0x46, 0x01, 0x50, 0, 0, 0, 1, 0x40, 0x01, 0, 0, 0, 1, 0x42, 0x01, 0, 0, 0,
+            1, 0x44, 0x01, 0, 0, 1, 0x02, 0x01, 0xab,
+        ];
+        let es = first_video_es(&s.bytes);
+        assert_eq!(es[..want.len()], want[..], "{} s segment", s.seconds());
+        assert_eq!(first_picture(s, Codec::Hevc), Some(Picture::Other));
+    }
+    assert_conserved(&input, &segs);
+}
+
+#[test]
+fn a_dropped_one_frame_segment_counts_its_packets_not_its_table_copies() {
+    // Two keyframes 100 s apart: each is a one-frame segment whose
+    // duration nothing tells (a jump after the first, the end after the
+    // second), so neither is listed and every packet is counted skipped.
+    let mut m = Mux::default();
+    for pts in [0, 9_000_000] {
+        m.pat();
+        m.pmt(0, &[(0x1b, VIDEO_PID)]);
+        m.pes(
+            VIDEO_PID,
+            0xe0,
+            pts,
+            None,
+            &crate::testmux::h264_au(true, 300),
+            true,
+        );
+    }
+    let (segs, stats) = cut(&m.out, CutterConfig::default());
+    assert_eq!(segs, []);
+    let packets = (m.out.len() / PACKET_SIZE) as u64;
+    assert_eq!(stats.skipped_before_start, packets);
 }
