@@ -29,46 +29,21 @@ fn tool(name: &str, args: &[&str]) -> String {
 /// `seconds` of 25 fps test pattern with a 440 Hz tone, keyframes every
 /// `gop` frames, as MPEG-TS; `extra` ffmpeg output options.
 fn make(dir: &Path, name: &str, codec: &str, seconds: u32, gop: u32, extra: &[&str]) -> PathBuf {
-    let out = dir.join(name);
-    let t = seconds.to_string();
     let g = gop.to_string();
-    let mut args = vec![
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=192x108:rate=25",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
-        "-t",
-        &t,
-        "-c:v",
-        codec,
-        "-g",
-        &g,
-        "-preset",
-        "ultrafast",
-    ];
+    let mut video = vec!["-c:v", codec, "-g", &g, "-preset", "ultrafast"];
     let x265 = format!("keyint={gop}:min-keyint={gop}:open-gop=0:scenecut=0:log-level=none");
     if codec == "libx265" {
-        args.extend(["-x265-params", &x265]);
+        video.extend(["-x265-params", &x265]);
     } else {
-        args.extend(["-sc_threshold", "0"]);
+        video.extend(["-sc_threshold", "0"]);
     }
-    args.extend(["-c:a", "aac", "-b:a", "64k"]);
-    args.extend(extra);
-    args.extend(["-f", "mpegts", "-y"]);
-    let path = out.to_string_lossy().into_owned();
-    args.push(&path);
-    tool("ffmpeg", &args);
-    out
+    video.extend(extra);
+    make_ts(dir, name, seconds, &video)
 }
 
-fn segment(input: &Path, out: &Path, extra: &[&str]) {
+/// Runs `routecast segment` (without `-q`) to its end, which must be a
+/// success; what it printed.
+fn segment(input: &Path, out: &Path, extra: &[&str]) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
         .arg("segment")
         .arg(input)
@@ -77,7 +52,9 @@ fn segment(input: &Path, out: &Path, extra: &[&str]) {
         .args(extra)
         .output()
         .expect("routecast runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    stderr
 }
 
 /// (EXTINF seconds, discontinuity before, URI) of a media playlist.
@@ -2192,21 +2169,6 @@ fn make_ts(dir: &Path, name: &str, seconds: u32, video: &[&str]) -> PathBuf {
     out
 }
 
-/// Runs `routecast segment` (without `-q`) and returns what it printed.
-fn segment_saying(input: &Path, out: &Path, extra: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
-        .arg("segment")
-        .arg(input)
-        .arg("-o")
-        .arg(out)
-        .args(extra)
-        .output()
-        .expect("routecast runs");
-    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{stderr}");
-    stderr
-}
-
 /// `EXT-X-TARGETDURATION` of a media playlist, and whether it claims
 /// `EXT-X-INDEPENDENT-SEGMENTS`.
 fn header(playlist: &Path) -> (f64, bool) {
@@ -2233,27 +2195,7 @@ fn playlist_decodes(playlist: &Path) -> u64 {
         "{p} does not decode: {}",
         String::from_utf8_lossy(&decoded.stderr)
     );
-    let frames = tool(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v",
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "csv=p=0",
-            &p,
-        ],
-    );
-    // The HLS demuxer lists the stream once per program it makes.
-    frames
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .max()
-        .unwrap_or_else(|| panic!("{p}: frames {frames:?}"))
+    frames_in(&p, "v") as u64
 }
 
 /// hls-parser (strict) accepts the playlist, whose every EXTINF rounds to
@@ -2279,7 +2221,7 @@ fn a_ten_second_gop_raises_the_announced_target_and_says_so() {
     let dir = tempfile::tempdir().expect("tmp");
     let input = make(dir.path(), "in.ts", "libx264", 30, 250, &[]);
     let out = dir.path().join("hls");
-    let said = segment_saying(&input, &out, &["--archive", "--target-duration", "4"]);
+    let said = segment(&input, &out, &["--archive", "--target-duration", "4"]);
     for playlist in ["archive.m3u8", "index.m3u8"] {
         let playlist = out.join(playlist);
         assert_eq!(header(&playlist).0, 10.0, "{}", playlist.display());
@@ -2314,7 +2256,7 @@ fn a_later_long_gop_is_cut_without_a_keyframe_within_the_target() {
         &["-force_key_frames", keys],
     );
     let out = dir.path().join("hls");
-    let said = segment_saying(&input, &out, &["--archive", "--target-duration", "4"]);
+    let said = segment(&input, &out, &["--archive", "--target-duration", "4"]);
     for playlist in ["archive.m3u8", "index.m3u8"] {
         let playlist = out.join(playlist);
         assert_eq!(header(&playlist), (4.0, false), "{}", playlist.display());
