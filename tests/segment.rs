@@ -9,22 +9,12 @@
 //! ffprobe, gst-launch-1.0, node and tests/players' npm packages are
 //! required (scripts/test installs them): a missing tool fails the test.
 
+#[path = "common/run.rs"]
+mod run;
+
+use run::{serving, tool, within};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// Runs a tool that must be installed; panics with its stderr on failure.
-fn tool(name: &str, args: &[&str]) -> String {
-    let out = Command::new(name)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{name} must be installed (scripts/test installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "{name} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// `seconds` of 25 fps test pattern with a 440 Hz tone, keyframes every
 /// `gop` frames, as MPEG-TS; `extra` ffmpeg output options.
@@ -663,46 +653,6 @@ fn http_get(port: u16, target: &str) -> (u16, String) {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("a status line: {head}"));
     (status, body.to_string())
-}
-
-/// Starts a `routecast segment … --serve 127.0.0.1:0` (without `-q`) and
-/// reads the port its origin bound from the first line it prints; the rest
-/// of its standard error is read on (so it never blocks) and returned by
-/// the thread.
-fn serving(cmd: &mut Command) -> (std::process::Child, u16, std::thread::JoinHandle<String>) {
-    use std::io::{BufRead, Read};
-    let mut child = cmd
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("routecast runs");
-    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("piped"));
-    let mut first = String::new();
-    stderr.read_line(&mut first).expect("stderr");
-    let port = first
-        .strip_prefix("routecast segment: serving http://127.0.0.1:")
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no address served on: {first:?}"));
-    let rest = std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = stderr.read_to_string(&mut rest);
-        rest
-    });
-    (child, port, rest)
-}
-
-/// Calls `f` every 100 ms until it answers, for at most `seconds`.
-fn within<T>(seconds: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-    loop {
-        if let Some(t) = f() {
-            return Some(t);
-        }
-        if std::time::Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
 }
 
 /// The last `EXT-X-PART` of a playlist: (media sequence number, part).

@@ -4,25 +4,15 @@
 //! input) and prlimit (util-linux, to give the run a low descriptor limit)
 //! are required: a missing tool fails the test.
 
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+#[path = "common/run.rs"]
+mod run;
 
-/// Runs a tool that must be installed; panics with its stderr on failure.
-fn tool(name: &str, args: &[&str]) -> String {
-    let out = Command::new(name)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{name} must be installed (scripts/test installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "{name} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use run::{serving, tool, within};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
 
 /// `seconds` of 25 fps H.264 test pattern, a keyframe every second, as
 /// MPEG-TS.
@@ -59,27 +49,6 @@ fn make(dir: &Path, seconds: u32) -> PathBuf {
     out
 }
 
-/// Starts `cmd` (a `routecast segment … --serve 127.0.0.1:0`) and reads
-/// the port its origin bound from the first line it prints; the rest of its
-/// standard error is read on and returned by the thread.
-fn serving(cmd: &mut Command) -> (Child, u16, std::thread::JoinHandle<String>) {
-    let mut child = cmd.stderr(Stdio::piped()).spawn().expect("routecast runs");
-    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("piped"));
-    let mut first = String::new();
-    stderr.read_line(&mut first).expect("stderr");
-    let port = first
-        .strip_prefix("routecast segment: serving http://127.0.0.1:")
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no address served on: {first:?}"));
-    let rest = std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = stderr.read_to_string(&mut rest);
-        rest
-    });
-    (child, port, rest)
-}
-
 /// The segment and part of the last `EXT-X-PART` of the playlist on disk.
 fn last_part_on_disk(playlist: &Path) -> Option<(u64, u64)> {
     let text = std::fs::read_to_string(playlist).ok()?;
@@ -96,20 +65,6 @@ fn last_part_on_disk(playlist: &Path) -> Option<(u64, u64)> {
         .strip_suffix(".ts")?
         .split_once('.')?;
     Some((m.parse().ok()?, n.parse().ok()?))
-}
-
-/// Calls `f` every 100 ms until it answers, for at most `seconds`.
-fn within<T>(seconds: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(t) = f() {
-            return Some(t);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// The first line the origin answers on `c` within 2 s, if any.
