@@ -58,6 +58,10 @@ pub struct Summary {
     /// What the traffic cost (sites only): per GB, or commits prorated to
     /// the replayed span plus overage on the 95th percentile.
     pub cost: Option<f64>,
+    /// Configured outbound capacity, Mbit/s (sites with one; absent in
+    /// `summary.json` when unlimited or for groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity_mbps: Option<f64>,
 }
 
 /// Everything a replay measured.
@@ -140,6 +144,7 @@ fn summarize(
                 (price + overage_per_mbps * (p95 - mbps).max(0.0)) * months
             }
         }),
+        capacity_mbps: None,
     }
 }
 
@@ -163,17 +168,16 @@ impl Report {
             .into_iter()
             .zip(p.sites())
             .map(|(s, site)| {
-                (
-                    summarize(
-                        Kind::Site,
-                        &site.name,
-                        &s,
-                        step_ms,
-                        span_ms,
-                        Some(&site.cost),
-                    ),
-                    s,
-                )
+                let mut summary = summarize(
+                    Kind::Site,
+                    &site.name,
+                    &s,
+                    step_ms,
+                    span_ms,
+                    Some(&site.cost),
+                );
+                summary.capacity_mbps = site.capacity.map(|c| c.0);
+                (summary, s)
             })
             .collect();
         let groups = groups

@@ -1,11 +1,14 @@
 //! Stacked bandwidth charts over time, as SVG text or PNG bytes (plotters,
 //! with a bundled font so that no system font library is needed).
 
+mod draw;
+mod time_axis;
+
+pub(crate) use time_axis::axis_title;
+
 use std::sync::Once;
 
-use plotters::coord::Shift;
 use plotters::prelude::*;
-use routecast_accesslog::time::iso8601;
 
 /// The bundled DejaVu Sans (Bitstream Vera licence, `fonts/LICENSE-DejaVu`).
 static FONT: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
@@ -33,6 +36,13 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(186, 176, 172),
 ];
 
+/// The colour of series `i` as CSS `#rrggbb` (the same palette as the
+/// static charts).
+pub(crate) fn palette_hex(i: usize) -> String {
+    let RGBColor(r, g, b) = PALETTE[i % PALETTE.len()];
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
 /// Why a chart could not be drawn.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -45,7 +55,45 @@ pub enum ChartError {
     Png(String),
 }
 
+/// Width of the legend right of the plot, pixels: legends never cover data.
+const LEGEND_WIDTH: u32 = 170;
+
+/// Height of each per-series panel, pixels.
+const PANEL_HEIGHT: u32 = 260;
+
+/// What a level line stands for, which decides its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LevelKind {
+    /// A limit not to cross (a site's capacity): red.
+    Limit,
+    /// A reference value (a 95th percentile): grey.
+    Reference,
+}
+
+/// A horizontal line across a series' panel, with its label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Level {
+    /// Text drawn on the line, e.g. `capacity 1000 Mbit/s`.
+    pub label: String,
+    /// Where the line is, in the chart's unit.
+    pub value: f64,
+    /// What it stands for.
+    pub kind: LevelKind,
+}
+
 /// A chart of several series over the same bins, stacked or overlaid.
+///
+/// The time axis is titled with its time zone (UTC) and dates, ticks fall
+/// on round minutes, hours or days chosen by the span, and the legend sits
+/// right of the plot. When some series have [`levels`](Chart::levels), each
+/// series also gets a panel of its own below the main plot with its levels
+/// drawn as labelled dashed lines (a site's capacity and p95): the picture
+/// is then [`height_for`](Chart::height_for) pixels high.
+///
+/// Overlaid series (`stacked: false`, a comparison of runs) stay visible
+/// where they coincide: the first is drawn solid and widest underneath,
+/// each later one thinner, dashed with its own pattern and colour.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
     /// Title above the plot.
@@ -58,12 +106,17 @@ pub struct Chart {
     pub series: Vec<(String, Vec<f64>)>,
     /// Stack the series (areas) or overlay them (lines).
     pub stacked: bool,
+    /// Level lines per series, in series order (may be shorter than
+    /// `series`; empty draws no panels).
+    pub levels: Vec<Vec<Level>>,
 }
 
 impl Chart {
-    /// The chart as an SVG document.
+    /// The chart as an SVG document, `width` wide and
+    /// [`height_for(height)`](Chart::height_for) high.
     pub fn svg(&self, width: u32, height: u32) -> Result<String, ChartError> {
         register_font();
+        let height = self.height_for(height);
         let mut out = String::new();
         {
             let root = SVGBackend::with_string(&mut out, (width, height)).into_drawing_area();
@@ -74,9 +127,11 @@ impl Chart {
         Ok(out)
     }
 
-    /// The chart as PNG bytes.
+    /// The chart as PNG bytes, `width` wide and
+    /// [`height_for(height)`](Chart::height_for) high.
     pub fn png(&self, width: u32, height: u32) -> Result<Vec<u8>, ChartError> {
         register_font();
+        let height = self.height_for(height);
         let mut rgb = vec![0u8; width as usize * height as usize * 3];
         {
             let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
@@ -97,6 +152,20 @@ impl Chart {
         Ok(png_bytes)
     }
 
+    /// Series `i` alone with its levels, titled by its name.
+    pub fn single(&self, i: usize) -> Option<Chart> {
+        let (name, values) = self.series.get(i)?;
+        Some(Chart {
+            title: name.clone(),
+            unit: self.unit.clone(),
+            times: self.times.clone(),
+            series: vec![(name.clone(), values.clone())],
+            // One series: stacked draws it as it is, as a plain line.
+            stacked: true,
+            levels: vec![self.levels.get(i).cloned().unwrap_or_default()],
+        })
+    }
+
     /// Cumulative sums, series by series (what a stacked chart draws).
     fn layers(&self) -> Vec<Vec<f64>> {
         let n = self.times.len();
@@ -115,66 +184,6 @@ impl Chart {
             })
             .collect()
     }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
-        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| ChartError::Draw(e.to_string());
-        root.fill(&WHITE).map_err(err)?;
-        let layers = self.layers();
-        let top = layers
-            .iter()
-            .flatten()
-            .copied()
-            .fold(0.0f64, f64::max)
-            .max(1e-9)
-            * 1.05;
-        let (t0, t1) = match (self.times.first(), self.times.last()) {
-            (Some(a), Some(b)) if b > a => (*a, *b),
-            (Some(a), _) => (*a, *a + 60),
-            _ => (0, 60),
-        };
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(t0..t1, 0.0..top)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_labels(8)
-            .y_labels(6)
-            .x_label_formatter(&|t| iso8601(*t)[11..16].to_string())
-            .y_desc(&self.unit)
-            .label_style(("sans-serif", 12))
-            .draw()
-            .map_err(err)?;
-        // Draw the highest layer first so that each lower one paints over it.
-        for (i, layer) in layers.iter().enumerate().rev() {
-            let color = PALETTE[i % PALETTE.len()];
-            let points = self.times.iter().copied().zip(layer.iter().copied());
-            let name = self.series[i].0.clone();
-            let drawn = if self.stacked {
-                chart.draw_series(
-                    AreaSeries::new(points, 0.0, color.mix(0.85))
-                        .border_style(color.stroke_width(1)),
-                )
-            } else {
-                chart.draw_series(LineSeries::new(points, color.stroke_width(2)))
-            };
-            drawn.map_err(err)?.label(name).legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-            });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 12))
-            .draw()
-            .map_err(err)?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -191,6 +200,7 @@ mod tests {
                 ("lon".into(), (0..60).map(f64::from).collect()),
             ],
             stacked,
+            levels: Vec::new(),
         }
     }
 
@@ -218,5 +228,72 @@ mod tests {
         let decoder = png::Decoder::new(std::io::Cursor::new(&png));
         let reader = decoder.read_info().expect("valid PNG");
         assert_eq!((reader.info().width, reader.info().height), (640, 320));
+    }
+
+    /// The x of the `<text>` element whose content is `content`.
+    fn text_x(svg: &str, content: &str) -> Option<f64> {
+        let at = svg.find(&format!(">\n{content}\n<"))?;
+        let open = svg[..at].rfind("<text x=\"")? + "<text x=\"".len();
+        svg[open..].split('"').next()?.parse().ok()
+    }
+
+    #[test]
+    fn time_axis_is_titled_with_utc_and_the_date() {
+        let svg = chart(true).svg(800, 400).expect("draws");
+        assert!(svg.contains("Time (UTC), 2026-11-25"), "no axis title");
+    }
+
+    #[test]
+    fn the_legend_is_right_of_the_plot() {
+        let svg = chart(true).svg(800, 400).expect("draws");
+        for name in ["ams", "lon"] {
+            let x = text_x(&svg, name).expect("legend entry");
+            assert!(x >= f64::from(800 - LEGEND_WIDTH), "{name} at x = {x}");
+        }
+    }
+
+    #[test]
+    fn levels_get_a_panel_per_series_with_labelled_lines() {
+        let mut c = chart(true);
+        let level = |label: &str, value, kind| Level {
+            label: label.into(),
+            value,
+            kind,
+        };
+        c.levels = vec![
+            vec![level("capacity 100 Mbit/s", 100.0, LevelKind::Limit)],
+            vec![level("p95 55.0 Mbit/s", 55.0, LevelKind::Reference)],
+        ];
+        assert_eq!(c.height_for(400), 400 + PANEL_HEIGHT);
+        let svg = c.svg(800, 400).expect("draws");
+        assert!(svg.contains("height=\"660\""), "{}", &svg[..120]);
+        for text in ["capacity 100 Mbit/s", "p95 55.0 Mbit/s"] {
+            let x = text_x(&svg, text).expect(text);
+            assert!(x < f64::from(800 - LEGEND_WIDTH), "{text} on its panel");
+        }
+    }
+
+    /// Pixels of exactly `colour` in a PNG.
+    fn pixels_of(png_bytes: &[u8], colour: RGBColor) -> usize {
+        let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+        let mut reader = decoder.read_info().expect("valid PNG");
+        let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+        let info = reader.next_frame(&mut buf).expect("a frame");
+        buf[..info.buffer_size()]
+            .chunks(3)
+            .filter(|p| p == &[colour.0, colour.1, colour.2])
+            .count()
+    }
+
+    #[test]
+    fn overlaid_runs_that_coincide_both_show() {
+        let mut c = chart(false);
+        c.series[1].1 = c.series[0].1.clone();
+        let png = c.png(800, 400).expect("draws");
+        for (i, colour) in PALETTE[..2].iter().enumerate() {
+            let n = pixels_of(&png, *colour);
+            // The legend swatch alone is under 250 pixels.
+            assert!(n > 400, "series {i}: {n} pixels of its colour");
+        }
     }
 }

@@ -5,7 +5,8 @@ use std::fmt::Write;
 use routecast_accesslog::time::iso8601;
 use routecast_replay::{Report, Series, Summary};
 
-use crate::chart::{Chart, ChartError};
+use crate::chart::{Chart, ChartError, Level, LevelKind};
+use crate::interactive;
 
 /// Groups drawn separately in the group chart; the rest are summed as "other".
 const TOP_GROUPS: usize = 9;
@@ -40,20 +41,36 @@ fn mbps(r: &Report, s: &Series) -> Vec<f64> {
         .collect()
 }
 
-/// Mbit/s per site over time, stacked.
+/// Mbit/s per site over time, stacked, then each site alone with its
+/// capacity (when configured) and its p95 drawn as labelled lines.
 pub fn site_chart(label: &str, r: &Report) -> Chart {
+    let sites: Vec<&(Summary, Series)> = r.sites.iter().filter(|(s, _)| s.bytes > 0).collect();
     Chart {
         title: format!("Sites — {label}"),
         unit: "Mbit/s".into(),
         times: times(r),
-        series: r
-            .sites
+        series: sites
             .iter()
-            .filter(|(s, _)| s.bytes > 0)
             .map(|(s, series)| (s.name.clone(), mbps(r, series)))
             .collect(),
         stacked: true,
+        levels: sites.iter().map(|(s, _)| site_levels(s)).collect(),
     }
+}
+
+/// A site's capacity (when configured) and p95, as chart levels.
+pub(crate) fn site_levels(s: &Summary) -> Vec<Level> {
+    let capacity = s.capacity_mbps.map(|c| Level {
+        label: format!("capacity {c:.0} Mbit/s"),
+        value: c,
+        kind: LevelKind::Limit,
+    });
+    let p95 = Level {
+        label: format!("p95 {:.1} Mbit/s", s.p95_mbps),
+        value: s.p95_mbps,
+        kind: LevelKind::Reference,
+    };
+    capacity.into_iter().chain([p95]).collect()
 }
 
 /// Mbit/s per client group over time, stacked: the busiest groups, then the
@@ -82,10 +99,13 @@ pub fn group_chart(label: &str, r: &Report) -> Chart {
         times: times(r),
         series,
         stacked: true,
+        levels: Vec::new(),
     }
 }
 
-/// Total Mbit/s of each site under each replay, overlaid (policy comparison).
+/// Total Mbit/s of each site under each replay, overlaid (policy
+/// comparison): each run named after its configuration, the first marked
+/// as the baseline.
 fn comparison_chart(inputs: &[ReportInput<'_>], site: usize) -> Option<Chart> {
     let first = inputs.first()?;
     let name = first.report.sites.get(site)?.0.name.clone();
@@ -94,20 +114,22 @@ fn comparison_chart(inputs: &[ReportInput<'_>], site: usize) -> Option<Chart> {
     let step = first.report.step_ms;
     let series = inputs
         .iter()
-        .filter_map(|i| {
-            let (_, s) = i.report.sites.iter().find(|(sum, _)| sum.name == name)?;
-            let v = (t0..t1)
-                .map(|bin| {
-                    let k = bin - s.base;
-                    let b = if k >= 0 {
-                        s.bytes.get(k as usize).copied().unwrap_or(0)
-                    } else {
-                        0
-                    };
-                    b as f64 * 8.0 / (step as f64 * 1000.0)
-                })
-                .collect();
-            Some((i.label.to_string(), v))
+        .enumerate()
+        .filter_map(|(k, i)| {
+            let r = i.report;
+            let (_, s) = r.sites.iter().find(|(sum, _)| sum.name == name)?;
+            // The report's own span, placed in the common one (0 outside it).
+            let mut v = vec![0.0; usize::try_from(t1 - t0).ok()?];
+            let at = usize::try_from(r.first_bin - t0).ok()?;
+            for (slot, x) in v.iter_mut().skip(at).zip(mbps(r, s)) {
+                *slot = x;
+            }
+            let label = if k == 0 {
+                format!("{} (baseline)", i.label)
+            } else {
+                i.label.to_string()
+            };
+            Some((label, v))
         })
         .collect();
     Some(Chart {
@@ -116,6 +138,7 @@ fn comparison_chart(inputs: &[ReportInput<'_>], site: usize) -> Option<Chart> {
         times: (t0..t1).map(|b| (b * step).div_euclid(1000)).collect(),
         series,
         stacked: false,
+        levels: Vec::new(),
     })
 }
 
@@ -152,22 +175,49 @@ fn summary_table(out: &mut String, title: &str, rows: &[&Summary], with_cost: bo
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}\
 td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}td:first-child,th:first-child{text-align:left}\
-th{background:#f3f3f3}svg{max-width:100%;height:auto;display:block;margin:1em 0}.meta{color:#555}";
+th{background:#f3f3f3}.meta{color:#555}";
 
 /// The whole report as one HTML document. One input is one replay; several
 /// are compared side by side (a table of every site under every replay and
 /// an overlaid chart per site), followed by each replay's own section.
 pub fn html_report(inputs: &[ReportInput<'_>]) -> Result<String, ChartError> {
     let mut out = String::new();
-    let _ = write!(out, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>routecast simulation</title><style>{STYLE}</style></head><body><h1>routecast simulation</h1>");
+    let _ = write!(out, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{}\"><title>routecast simulation</title><style>{STYLE}</style>{}</head><body><h1>routecast simulation</h1>", interactive::CSP, interactive::style());
+    out.push_str("<noscript><p class=\"meta\">The charts need JavaScript; sites.svg and groups.svg beside this report show them too.</p></noscript>");
     if inputs.len() > 1 {
         comparison(&mut out, inputs)?;
     }
-    for i in inputs {
-        section(&mut out, i)?;
+    for (k, i) in inputs.iter().enumerate() {
+        section(&mut out, k, i)?;
     }
+    out.push_str(&interactive::scripts());
     out.push_str("</body></html>\n");
     Ok(out)
+}
+
+/// A replay's interactive charts: its sites together, each site alone with
+/// its capacity and p95, its client groups.
+fn charts(out: &mut String, index: usize, i: &ReportInput<'_>) {
+    let sites = site_chart(i.label, i.report);
+    let overview = Chart {
+        levels: Vec::new(),
+        ..sites.clone()
+    };
+    out.push_str(&interactive::chart_html(
+        &format!("run{index}-sites"),
+        &overview,
+    ));
+    for k in 0..sites.series.len() {
+        if let Some(alone) = sites.single(k) {
+            let id = format!("run{index}-site{k}");
+            out.push_str(&interactive::chart_html(&id, &alone));
+        }
+    }
+    let groups = group_chart(i.label, i.report);
+    out.push_str(&interactive::chart_html(
+        &format!("run{index}-groups"),
+        &groups,
+    ));
 }
 
 fn comparison(out: &mut String, inputs: &[ReportInput<'_>]) -> Result<(), ChartError> {
@@ -212,14 +262,14 @@ fn comparison(out: &mut String, inputs: &[ReportInput<'_>]) -> Result<(), ChartE
     for k in 0..names.len() {
         if let Some(c) = comparison_chart(inputs, k) {
             if c.series.iter().any(|(_, v)| v.iter().any(|x| *x > 0.0)) {
-                out.push_str(&c.svg(960, 320)?);
+                out.push_str(&interactive::chart_html(&format!("compare-{k}"), &c));
             }
         }
     }
     Ok(())
 }
 
-fn section(out: &mut String, i: &ReportInput<'_>) -> Result<(), ChartError> {
+fn section(out: &mut String, index: usize, i: &ReportInput<'_>) -> Result<(), ChartError> {
     let r = i.report;
     let s = &r.stats;
     let _ = write!(
@@ -231,8 +281,7 @@ fn section(out: &mut String, i: &ReportInput<'_>) -> Result<(), ChartError> {
         r.step_ms / 1000,
         s.requests, s.spilled, s.over_capacity, s.no_site, s.late
     );
-    out.push_str(&site_chart(i.label, r).svg(960, 400)?);
-    out.push_str(&group_chart(i.label, r).svg(960, 400)?);
+    charts(out, index, i);
     let sites: Vec<&Summary> = r.sites.iter().map(|(s, _)| s).collect();
     summary_table(out, "Sites", &sites, true);
     let mut groups: Vec<&Summary> = r

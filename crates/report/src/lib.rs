@@ -8,8 +8,10 @@
 //! * No system libraries: plotters draws with a bundled font (DejaVu Sans),
 //!   PNGs are encoded with the pure-Rust `png` crate, RRD files are written
 //!   by `routecast-rrd`.
-//! * The HTML report opens from disk with nothing else: charts are inline
-//!   SVG, styles inline, no scripts, no external resources.
+//! * The HTML report opens from disk with nothing else: its charts are
+//!   drawn by uPlot (MIT, vendored unmodified in `assets/uplot/`, inlined
+//!   with its licence) from JSON in the page; styles and scripts inline, no
+//!   external resource (a Content-Security-Policy forbids any fetch).
 //! * Files are written atomically ([`write_atomically`]: a temporary file
 //!   in the same directory, synced, then renamed): a reader sees the old
 //!   file or the new one, never half of one.
@@ -63,11 +65,12 @@ mod atomic;
 mod chart;
 mod dir;
 mod html;
+mod interactive;
 mod rrd;
 mod timeseries;
 
 pub use atomic::write_atomically;
-pub use chart::{Chart, ChartError};
+pub use chart::{Chart, ChartError, Level, LevelKind};
 pub use dir::{config_labels, file_name, write_dir, WriteError};
 pub use html::{group_chart, html_report, site_chart, ReportInput};
 pub use rrd::series_rrd;
