@@ -38,8 +38,9 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "STRING", conflicts_with = "format")]
     log_format: Option<String>,
     /// Directory for the results: timeseries.csv, summary.json, charts
-    /// (sites.svg/png, groups.svg/png) and report.html; with several
-    /// configurations, one subdirectory each and a comparing report.html.
+    /// (sites.svg/png, groups.svg/png) and report.html (interactive charts,
+    /// one file that opens from disk); with several configurations, one
+    /// subdirectory each and a comparing report.html.
     #[arg(long, short = 'o', value_name = "DIR")]
     out: Option<PathBuf>,
     /// Bin width in seconds.
