@@ -296,4 +296,16 @@ mod tests {
             assert!(n > 400, "series {i}: {n} pixels of its colour");
         }
     }
+
+    #[test]
+    fn a_legend_longer_than_the_plot_counts_the_rest() {
+        let mut c = chart(true);
+        c.series = (0..30)
+            .map(|i| (format!("site-with-a-long-name-{i:02}"), vec![1.0; 60]))
+            .collect();
+        let svg = c.svg(800, 400).expect("draws");
+        assert!(svg.contains(">\nsite-with-a-long-…\n<"), "names shortened");
+        // (400 − 48) / 22 = 16 rows: 15 names, then the count.
+        assert!(svg.contains(">\n+15 more\n<"), "rest counted");
+    }
 }

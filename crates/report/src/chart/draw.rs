@@ -20,6 +20,20 @@ const LABEL_PX: u32 = 16;
 /// which is solid and widest: lines that coincide stay visible.
 const DASHES: [(u32, u32); 4] = [(12, 6), (4, 4), (16, 4), (8, 3)];
 
+/// First legend row's centre and the distance between rows, pixels.
+const LEGEND_TOP: i32 = 48;
+const LEGEND_ROW: i32 = 22;
+
+/// `name`, cut to 18 characters with `…` when longer.
+fn shortened(name: &str) -> String {
+    if name.chars().count() <= 18 {
+        return name.to_string();
+    }
+    let mut cut: String = name.chars().take(17).collect();
+    cut.push('…');
+    cut
+}
+
 type TimeChart<'a, DB> =
     ChartContext<'a, DB, Cartesian2d<WithKeyPoints<RangedCoordi64>, RangedCoordf64>>;
 
@@ -158,22 +172,36 @@ impl Chart {
         Ok(())
     }
 
-    /// The legend, right of the plot: a swatch and the name of each series.
+    /// The legend, right of the plot: a swatch and the name of each series
+    /// (names past 18 characters shortened with `…`; series that do not fit
+    /// the height are counted on a last line, `+N more`).
     fn draw_legend<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
     ) -> Result<(), ChartError> {
         let font = ("sans-serif", LABEL_PX).into_font();
-        for (i, (name, _)) in self.series.iter().enumerate() {
+        let (_, height) = area.dim_in_pixel();
+        let room = (height.saturating_sub(LEGEND_TOP as u32) / LEGEND_ROW as u32).max(1) as usize;
+        let shown = if self.series.len() > room {
+            room - 1
+        } else {
+            room
+        };
+        for (i, (name, _)) in self.series.iter().enumerate().take(shown) {
             let color = PALETTE[i % PALETTE.len()];
-            let y = 48 + 22 * i as i32;
+            let y = LEGEND_TOP + LEGEND_ROW * i as i32;
             let swatch = if self.stacked || i == 0 {
                 Rectangle::new([(6, y - 6), (24, y + 6)], color.filled())
             } else {
                 Rectangle::new([(6, y - 1), (24, y + 1)], color.filled())
             };
             area.draw(&swatch).map_err(draw_err)?;
-            let text = Text::new(name.clone(), (30, y - 8), font.clone());
+            let text = Text::new(shortened(name), (30, y - 8), font.clone());
+            area.draw(&text).map_err(draw_err)?;
+        }
+        if let Some(more) = self.series.len().checked_sub(shown).filter(|n| *n > 0) {
+            let y = LEGEND_TOP + LEGEND_ROW * shown as i32;
+            let text = Text::new(format!("+{more} more"), (30, y - 8), font);
             area.draw(&text).map_err(draw_err)?;
         }
         Ok(())
