@@ -258,6 +258,7 @@ fn print_replay(o: &mut impl Write, label: &str, report: &Report) -> std::io::Re
         "routed {} requests: {} spilled over, {} over capacity, {} with no site, {} late",
         s.requests, s.spilled, s.over_capacity, s.no_site, s.late
     )?;
+    print_left_out(o, report)?;
     writeln!(
         o,
         "{:<6} {:<16} {:>10} {:>10} {:>11} {:>11} {:>10} {:>12}",
@@ -277,6 +278,28 @@ fn print_replay(o: &mut impl Write, label: &str, report: &Report) -> std::io::Re
             sum.p95_mbps,
             sum.spill_gb,
             cost
+        )?;
+    }
+    Ok(())
+}
+
+/// Why requests went to no site (the prefixes with the most bytes), and
+/// how near the serving sites were.
+fn print_left_out(o: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    for p in report.left_out.not_served_prefixes.iter().take(5) {
+        writeln!(
+            o,
+            "  no site: {} ({} requests, {:.3} GB): {}",
+            p.prefix, p.requests, p.gb, p.reason
+        )?;
+    }
+    let p = &report.proximity;
+    if let (Some(km), Some(share)) = (p.mean_km, p.nearest_share) {
+        writeln!(
+            o,
+            "mean distance to the serving site {km:.0} km, {:.1} % of bytes by the nearest site ({} requests without a client location left out)",
+            share * 100.0,
+            p.unlocated_requests
         )?;
     }
     Ok(())

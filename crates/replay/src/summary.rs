@@ -5,8 +5,10 @@ use routecast_accesslog::time::iso8601;
 use routecast_engine::{Cost, Platform};
 use serde::Serialize;
 
+use crate::proximity::{Proximity, ProximitySummary};
 use crate::replay::ReplayStats;
 use crate::series::Series;
+use crate::unserved::LeftOut;
 
 /// Length of a burstable-billing sample (5 minutes), ms.
 pub const BILLING_SAMPLE_MS: i64 = 300_000;
@@ -58,6 +60,9 @@ pub struct Summary {
     /// What the traffic cost (sites only): per GB, or commits prorated to
     /// the replayed span plus overage on the 95th percentile.
     pub cost: Option<f64>,
+    /// How near the serving sites were to the clients: of the site's
+    /// clients, or of the group's clients to the sites that served them.
+    pub proximity: ProximitySummary,
 }
 
 /// Everything a replay measured.
@@ -75,6 +80,10 @@ pub struct Report {
     pub groups: Vec<(Summary, Series)>,
     /// Counters.
     pub stats: ReplayStats,
+    /// What was routed to no site, and why.
+    pub left_out: LeftOut,
+    /// How near the serving sites were, over all requests.
+    pub proximity: ProximitySummary,
 }
 
 fn mbps(bytes: u64, ms: i64) -> f64 {
@@ -140,6 +149,7 @@ fn summarize(
                 (price + overage_per_mbps * (p95 - mbps).max(0.0)) * months
             }
         }),
+        proximity: ProximitySummary::default(),
     }
 }
 
@@ -193,7 +203,23 @@ impl Report {
             sites,
             groups,
             stats,
+            left_out: LeftOut::default(),
+            proximity: ProximitySummary::default(),
         }
+    }
+
+    /// Sets the proximity of each site and group (in platform order) and
+    /// over all requests (the groups' together).
+    pub fn add_proximity(&mut self, sites: &[Proximity], groups: &[Proximity]) {
+        for ((s, _), p) in self.sites.iter_mut().zip(sites) {
+            s.proximity = p.summary();
+        }
+        let mut all = Proximity::default();
+        for ((s, _), p) in self.groups.iter_mut().zip(groups) {
+            s.proximity = p.summary();
+            all.merge(p);
+        }
+        self.proximity = all.summary();
     }
 
     /// Every series with its summary: sites first, then groups.
@@ -208,6 +234,8 @@ impl Report {
             end: iso8601((self.end_bin * self.step_ms).div_euclid(1000)),
             step_s: self.step_ms as f64 / 1000.0,
             stats: &self.stats,
+            left_out: &self.left_out,
+            proximity: &self.proximity,
             sites: self.sites.iter().map(|(s, _)| s).collect(),
             groups: self.groups.iter().map(|(s, _)| s).collect(),
         }
@@ -225,6 +253,10 @@ pub struct SummaryJson<'a> {
     pub step_s: f64,
     /// Counters.
     pub stats: &'a ReplayStats,
+    /// What was routed to no site, and why.
+    pub left_out: &'a LeftOut,
+    /// How near the serving sites were, over all requests.
+    pub proximity: &'a ProximitySummary,
     /// Per site.
     pub sites: Vec<&'a Summary>,
     /// Per group.

@@ -7,7 +7,7 @@ use routecast_replay::{Rejected, Report};
 
 use crate::atomic::write_atomically;
 use crate::chart::ChartError;
-use crate::html::{group_chart, html_report, site_chart, ReportInput};
+use crate::html::{group_chart, html_report_with, site_chart, ReportInput};
 use crate::rrd::series_rrd;
 use crate::timeseries::write_timeseries;
 
@@ -77,7 +77,7 @@ pub fn write_dir(
         };
         write_replay(&sub, input, malformed)?;
     }
-    let html = html_report(replays)?;
+    let html = html_report_with(replays, malformed)?;
     write_atomically(&dir.join("report.html"), |w| w.write_all(html.as_bytes()))
 }
 
