@@ -74,7 +74,7 @@ pub(super) fn overview(out: &mut String, inputs: &[ReportInput<'_>]) {
     };
     let _ = write!(
         out,
-        "<h2>Configurations compared</h2><p class=\"meta\">Differences are against the baseline, \
+        "<h2>Policies compared</h2><p class=\"meta\">Differences are against the baseline, \
          the first configuration. Distances are great-circle, from the client's position (GeoIP, \
          else its group's location) to the serving site, weighted by bytes; clients without a \
          position are left out and counted.</p><table class=\"comparison\"><tr><th>configuration</th>\
