@@ -20,7 +20,9 @@ use super::Failure;
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// The platform configuration (routecast.toml). Give several to compare
-    /// their policies on the same logs side by side.
+    /// their policies on the same logs side by side: the first is the
+    /// baseline the others are compared with (cost, distance to the
+    /// serving site, share by the nearest site, spill-over).
     #[arg(long, short = 'c', value_name = "FILE", required = true)]
     config: Vec<PathBuf>,
     /// Request logs: plain, gzip or zstd (detected); `-` is standard input.
@@ -38,7 +40,9 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "STRING", conflicts_with = "format")]
     log_format: Option<String>,
     /// Directory for the results: timeseries.csv, summary.json, charts
-    /// (sites.svg/png, groups.svg/png) and report.html; with several
+    /// (sites.svg/png, groups.svg/png) and report.html (with what was left
+    /// out: malformed lines, requests no site serves by path prefix and
+    /// reason, late lines); with several
     /// configurations, one subdirectory each and a comparing report.html.
     #[arg(long, short = 'o', value_name = "DIR")]
     out: Option<PathBuf>,

@@ -6,7 +6,10 @@
 //! capacity- and cost-aware policies behave as they would live. A request's
 //! bytes are spread evenly over `[start, end]` into fixed-width bins per site
 //! and per client group ([`Series`]), from which [`Report`] derives totals,
-//! peaks, 95th percentiles of 5-minute samples and cost.
+//! peaks, 95th percentiles of 5-minute samples and cost. The report also
+//! says how near the serving sites were ([`ProximitySummary`]: mean km to
+//! the serving site, share served by the nearest site) and what was routed
+//! to no site and why ([`LeftOut`]: by path prefix, bounded).
 //!
 //! Logs come in through two pipelines: [`replay_parallel`] reads one log
 //! and parses it on several threads (a block of lines each), and

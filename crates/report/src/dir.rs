@@ -54,7 +54,8 @@ const CHART_SIZE: (u32, u32) = (960, 400);
 ///
 /// ```text
 /// DIR/timeseries.csv     every bin of every site and group (long format)
-/// DIR/summary.json       totals, peaks, p95, cost; the malformed lines
+/// DIR/summary.json       totals, peaks, p95, cost, proximity; the malformed
+///                        lines; what was routed to no site, and why
 /// DIR/rrd/KIND-NAME.rrd  one round-robin database per site and group
 /// DIR/sites.svg, .png    Mbit/s per site, stacked
 /// DIR/groups.svg, .png   Mbit/s per client group, stacked
