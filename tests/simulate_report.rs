@@ -234,7 +234,9 @@ steps = [{ step = "closest" }]
 "#,
     )
     .expect("write");
-    // Apache common: no site serves /presentations/ nor /~user/.
+    // Apache common: no site serves /presentations/ nor /~user/; the
+    // sixth line starts three hours before the fifth, more than the window
+    // (an hour) allows, and after requests already routed: late.
     let log = dir.path().join("access.log");
     std::fs::write(
         &log,
@@ -242,6 +244,8 @@ steps = [{ step = "closest" }]
          192.0.2.2 - - [24/Nov/2026:21:00:07 +0000] \"GET /presentations/b.ppt HTTP/1.0\" 200 200000\n\
          192.0.2.3 - - [24/Nov/2026:21:00:08 +0000] \"GET /~user/index.html HTTP/1.0\" 200 1000\n\
          192.0.2.3 - - [24/Nov/2026:21:00:09 +0000] \"GET /live/a.ts HTTP/1.0\" 200 7000\n\
+         192.0.2.3 - - [24/Nov/2026:23:00:00 +0000] \"GET /live/c.ts HTTP/1.0\" 200 5000\n\
+         192.0.2.3 - - [24/Nov/2026:20:00:00 +0000] \"GET /live/b.ts HTTP/1.0\" 200 5000\n\
          not a log line\n",
     )
     .expect("write");
@@ -259,15 +263,16 @@ steps = [{ step = "closest" }]
     assert_eq!(first["bytes"], 500_000);
     assert_eq!(left["not_served_prefixes"][1]["prefix"], "/~user/");
     assert_eq!(s["malformed"]["count"], 1);
+    assert_eq!(left["late"], 1, "{left}");
 
     let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
     for want in [
         "<td>/presentations/</td><td>2</td><td>0.001</td><td>no site's content covers it (sites serve /live/, /vod/)</td>",
         "<td>/~user/</td><td>1</td>",
         "1 malformed lines",
-        "access.log:5:",
+        "access.log:7:",
         "3 requests (0.001 GB) with no site",
-        "0 late lines",
+        "1 late lines",
     ] {
         assert!(html.contains(want), "report.html lacks {want}:\n{html}");
     }
