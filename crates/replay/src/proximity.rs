@@ -198,6 +198,36 @@ impl ProximityAccounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn unit(lat: f64, lon: f64) -> [f64; 3] {
+        let (lat, lon) = (lat.to_radians(), lon.to_radians());
+        [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
+    }
+
+    proptest! {
+        /// Remembered distances are the ones worked out afresh, whatever
+        /// positions share a slot; the nearest site is the one no other
+        /// site is nearer than.
+        #[test]
+        fn remembered_distances_are_exact(
+            sites in proptest::collection::vec((-90f64..90.0, -180f64..180.0), 1..6),
+            asks in proptest::collection::vec((0usize..40, 0usize..6), 1..200),
+        ) {
+            let sites: Vec<[f64; 3]> = sites.iter().map(|(a, o)| unit(*a, *o)).collect();
+            let positions: Vec<[f64; 3]> =
+                (0..40).map(|i| unit(i as f64 * 4.0 - 80.0, i as f64 * 9.0 - 180.0)).collect();
+            let mut d = Distances { sites: sites.clone(), slots: Vec::new(), km: Vec::new() };
+            for (p, s) in asks {
+                let s = s % sites.len();
+                let (km, nearest) = d.km_to_site(&positions[p], SiteId(s as u16));
+                let want = great_circle_km(&positions[p], &sites[s]);
+                prop_assert_eq!(km.to_bits(), want.to_bits());
+                let min = sites.iter().map(|x| great_circle_km(&positions[p], x)).fold(f64::INFINITY, f64::min);
+                prop_assert_eq!(nearest, want <= min + TIE_KM);
+            }
+        }
+    }
 
     #[test]
     fn great_circle_of_amsterdam_to_new_york_is_5863_km() {
