@@ -54,6 +54,7 @@ fn platform(policy: &str) -> String {
     format!(
         r#"
 default_group = "elsewhere"
+currency = "EUR"
 
 [[sites]]
 name = "ams"
@@ -158,6 +159,7 @@ fn comparison_shows_distance_nearest_share_and_spill_over_per_group() {
         "closest nearest share",
     );
     assert_eq!(a["summary"]["proximity"]["unlocated_requests"], 1);
+    assert_eq!(a["summary"]["currency"], "EUR");
     let america = group(&a, "america");
     close(
         &america["proximity"]["mean_km"],
@@ -194,6 +196,7 @@ fn comparison_shows_distance_nearest_share_and_spill_over_per_group() {
         "<th>mean distance km</th>".into(),
         "<th>by nearest site %</th>".into(),
         "<th>spill-over GB</th>".into(),
+        "<th>cost (EUR)</th>".into(),
         format!("<td>{closest_km:.0}</td>"),
         format!("<td>{cheap_km:.0}</td>"),
         format!("<td>{:+.0}</td>", cheap_km - closest_km),

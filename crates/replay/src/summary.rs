@@ -84,6 +84,8 @@ pub struct Report {
     pub left_out: LeftOut,
     /// How near the serving sites were, over all requests.
     pub proximity: ProximitySummary,
+    /// The currency of the costs (ISO 4217), if the configuration says.
+    pub currency: Option<String>,
 }
 
 fn mbps(bytes: u64, ms: i64) -> f64 {
@@ -205,6 +207,7 @@ impl Report {
             stats,
             left_out: LeftOut::default(),
             proximity: ProximitySummary::default(),
+            currency: p.currency().map(str::to_string),
         }
     }
 
@@ -236,6 +239,7 @@ impl Report {
             stats: &self.stats,
             left_out: &self.left_out,
             proximity: &self.proximity,
+            currency: self.currency.as_deref(),
             sites: self.sites.iter().map(|(s, _)| s).collect(),
             groups: self.groups.iter().map(|(s, _)| s).collect(),
         }
@@ -257,6 +261,8 @@ pub struct SummaryJson<'a> {
     pub left_out: &'a LeftOut,
     /// How near the serving sites were, over all requests.
     pub proximity: &'a ProximitySummary,
+    /// The currency of the costs (ISO 4217), if configured.
+    pub currency: Option<&'a str>,
     /// Per site.
     pub sites: Vec<&'a Summary>,
     /// Per group.

@@ -129,10 +129,10 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn summary_table(out: &mut String, title: &str, rows: &[&Summary], with_cost: bool) {
+fn summary_table(out: &mut String, title: &str, rows: &[&Summary], cost_unit: Option<&str>) {
     let _ = write!(out, "<h3>{}</h3><table><tr><th>name</th><th>requests</th><th>GB</th><th>peak Mbit/s</th><th>p95 Mbit/s</th><th>spill GB</th><th>unserved GB</th><th>mean distance km</th><th>by nearest site %</th>", esc(title));
-    if with_cost {
-        out.push_str("<th>cost (price units)</th>");
+    if let Some(unit) = cost_unit {
+        let _ = write!(out, "<th>cost ({unit})</th>");
     }
     out.push_str("</tr>");
     for s in rows {
@@ -149,7 +149,7 @@ fn summary_table(out: &mut String, title: &str, rows: &[&Summary], with_cost: bo
             p.nearest_share
                 .map_or("-".into(), |n| format!("{:.1}", n * 100.0))
         );
-        if with_cost {
+        if cost_unit.is_some() {
             let _ = write!(
                 out,
                 "<td>{}</td>",
@@ -221,7 +221,7 @@ fn section(out: &mut String, i: &ReportInput<'_>) -> Result<(), ChartError> {
     out.push_str(&site_chart(i.label, r).svg(960, 400)?);
     out.push_str(&group_chart(i.label, r).svg(960, 400)?);
     let sites: Vec<&Summary> = r.sites.iter().map(|(s, _)| s).collect();
-    summary_table(out, "Sites", &sites, true);
+    summary_table(out, "Sites", &sites, Some(&comparison::cost_unit(r)));
     let mut groups: Vec<&Summary> = r
         .groups
         .iter()
@@ -229,7 +229,7 @@ fn section(out: &mut String, i: &ReportInput<'_>) -> Result<(), ChartError> {
         .filter(|s| s.requests > 0)
         .collect();
     groups.sort_by_key(|g| std::cmp::Reverse(g.bytes));
-    summary_table(out, "Client groups", &groups, false);
+    summary_table(out, "Client groups", &groups, None);
     left_out::unserved(out, r);
     Ok(())
 }

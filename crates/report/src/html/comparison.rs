@@ -10,8 +10,13 @@ use routecast_replay::{ProximitySummary, Report, Summary};
 
 use super::{esc, ReportInput};
 
-/// Cost is in the unit the configuration's prices are written in.
-const COST_UNIT: &str = "price units";
+/// The unit of a report's costs: its configuration's currency, else
+/// the unit its prices are written in.
+pub(super) fn cost_unit(r: &Report) -> String {
+    r.currency
+        .as_deref()
+        .map_or_else(|| "price units".into(), esc)
+}
 
 /// `value` against `base` as a signed percentage, `-` without a base.
 fn pct(value: f64, base: f64) -> String {
@@ -78,9 +83,10 @@ pub(super) fn overview(out: &mut String, inputs: &[ReportInput<'_>]) {
          the first configuration. Distances are great-circle, from the client's position (GeoIP, \
          else its group's location) to the serving site, weighted by bytes; clients without a \
          position are left out and counted.</p><table class=\"comparison\"><tr><th>configuration</th>\
-         <th>served GB</th><th>cost ({COST_UNIT})</th><th>cost vs baseline</th>\
+         <th>served GB</th><th>cost ({unit})</th><th>cost vs baseline</th>\
          <th>mean distance km</th><th>vs baseline km</th><th>by nearest site %</th>\
-         <th>vs baseline pp</th><th>spill-over GB</th><th>no site GB</th><th>unlocated requests</th></tr>"
+         <th>vs baseline pp</th><th>spill-over GB</th><th>no site GB</th><th>unlocated requests</th></tr>",
+        unit = cost_unit(base)
     );
     for (i, input) in inputs.iter().enumerate() {
         let r = input.report;
@@ -143,7 +149,7 @@ pub(super) fn sites(out: &mut String, inputs: &[ReportInput<'_>]) {
     let Some(base) = inputs.first().map(|i| i.report) else {
         return;
     };
-    let _ = write!(out, "<h3>Sites</h3><table class=\"comparison-sites\"><tr><th>site</th><th>configuration</th><th>GB</th><th>peak Mbit/s</th><th>p95 Mbit/s</th><th>spill-over GB</th><th>cost ({COST_UNIT})</th><th>cost vs baseline</th></tr>");
+    let _ = write!(out, "<h3>Sites</h3><table class=\"comparison-sites\"><tr><th>site</th><th>configuration</th><th>GB</th><th>peak Mbit/s</th><th>p95 Mbit/s</th><th>spill-over GB</th><th>cost ({})</th><th>cost vs baseline</th></tr>", cost_unit(base));
     for (b, _) in &base.sites {
         for (i, input) in inputs.iter().enumerate() {
             let Some((s, _)) = input.report.sites.iter().find(|(s, _)| s.name == b.name) else {
