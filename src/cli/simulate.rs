@@ -20,7 +20,9 @@ use super::Failure;
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// The platform configuration (routecast.toml). Give several to compare
-    /// their policies on the same logs side by side.
+    /// their policies on the same logs side by side: the first is the
+    /// baseline the others are compared with (cost, distance to the
+    /// serving site, share by the nearest site, spill-over).
     #[arg(long, short = 'c', value_name = "FILE", required = true)]
     config: Vec<PathBuf>,
     /// Request logs: plain, gzip or zstd (detected); `-` is standard input.
@@ -39,8 +41,10 @@ pub struct SimulateArgs {
     log_format: Option<String>,
     /// Directory for the results: timeseries.csv, summary.json, charts
     /// (sites.svg/png, groups.svg/png) and report.html (interactive charts,
-    /// one file that opens from disk); with several configurations, one
-    /// subdirectory each and a comparing report.html.
+    /// one file that opens from disk, with what was left out: malformed
+    /// lines, requests no site serves by path prefix and reason, late
+    /// lines); with several configurations, one subdirectory each and a
+    /// comparing report.html.
     #[arg(long, short = 'o', value_name = "DIR")]
     out: Option<PathBuf>,
     /// Bin width in seconds.
@@ -259,6 +263,7 @@ fn print_replay(o: &mut impl Write, label: &str, report: &Report) -> std::io::Re
         "routed {} requests: {} spilled over, {} over capacity, {} with no site, {} late",
         s.requests, s.spilled, s.over_capacity, s.no_site, s.late
     )?;
+    print_left_out(o, report)?;
     writeln!(
         o,
         "{:<6} {:<16} {:>10} {:>10} {:>11} {:>11} {:>10} {:>12}",
@@ -278,6 +283,28 @@ fn print_replay(o: &mut impl Write, label: &str, report: &Report) -> std::io::Re
             sum.p95_mbps,
             sum.spill_gb,
             cost
+        )?;
+    }
+    Ok(())
+}
+
+/// Why requests went to no site (the prefixes with the most bytes), and
+/// how near the serving sites were.
+fn print_left_out(o: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    for p in report.left_out.not_served_prefixes.iter().take(5) {
+        writeln!(
+            o,
+            "  no site: {} ({} requests, {:.3} GB): {}",
+            p.prefix, p.requests, p.gb, p.reason
+        )?;
+    }
+    let p = &report.proximity;
+    if let (Some(km), Some(share)) = (p.mean_km, p.nearest_share) {
+        writeln!(
+            o,
+            "mean distance to the serving site {km:.0} km, {:.1} % of bytes by the nearest site ({} requests without a client location left out)",
+            share * 100.0,
+            p.unlocated_requests
         )?;
     }
     Ok(())

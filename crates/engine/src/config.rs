@@ -16,6 +16,9 @@ pub struct PlatformConfig {
     /// The group for clients no other group matches; a built-in group named
     /// `default` when absent.
     pub default_group: Option<Spanned<String>>,
+    /// The currency the sites' prices are written in (ISO 4217 code, e.g.
+    /// `EUR`): reports label costs with it.
+    pub currency: Option<Spanned<String>>,
     /// Optional MaxMind databases used to locate clients.
     #[serde(default)]
     pub geoip: GeoIpConfig,

@@ -6,7 +6,10 @@
 //! capacity- and cost-aware policies behave as they would live. A request's
 //! bytes are spread evenly over `[start, end]` into fixed-width bins per site
 //! and per client group ([`Series`]), from which [`Report`] derives totals,
-//! peaks, 95th percentiles of 5-minute samples and cost.
+//! peaks, 95th percentiles of 5-minute samples and cost. The report also
+//! says how near the serving sites were ([`ProximitySummary`]: mean km to
+//! the serving site, share served by the nearest site) and what was routed
+//! to no site and why ([`LeftOut`]: by path prefix, bounded).
 //!
 //! Logs come in through two pipelines: [`replay_parallel`] reads one log
 //! and parses it on several threads (a block of lines each), and
@@ -80,16 +83,20 @@ mod intern;
 mod load;
 mod merged;
 mod parallel;
+mod proximity;
 mod queue;
 mod reading;
 mod replay;
 mod series;
 mod summary;
+mod unserved;
 
 pub use config::{parse_bitrates, BitrateError, ReplayConfig};
 pub use merged::replay_merged;
 pub use parallel::{replay_parallel, Parallel};
+pub use proximity::{Proximity, ProximitySummary};
 pub use reading::{LineRules, LinesRead, Progress, Rejected, ReplayError};
 pub use replay::{PreparedRequest, Preparer, Replay, ReplayStats};
 pub use series::{Flags, Series, Span};
 pub use summary::{p95_mbps, Kind, Report, Summary, SummaryJson, BILLING_SAMPLE_MS, MONTH_MS};
+pub use unserved::{LeftOut, Tally, UnservedPrefix, LISTED_PREFIXES, MAX_PREFIXES};

@@ -1,6 +1,6 @@
 //! The virtual-time replay: requests in log order in, accounts out.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use routecast_accesslog::Request;
 use routecast_engine::{
@@ -10,9 +10,11 @@ use routecast_engine::{
 use crate::config::ReplayConfig;
 use crate::intern::Interned;
 use crate::load::{rate_bps, Active, InProgress, SimulatedLoad};
+use crate::proximity::ProximityAccounts;
 use crate::queue::{ReorderQueue, Starts};
 use crate::series::{Flags, Series, Span};
 use crate::summary::Report;
+use crate::unserved::{LeftOut, Tally, UnservedPaths};
 
 /// Counters of a replay.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -28,6 +30,12 @@ pub struct ReplayStats {
     pub over_capacity: u64,
     /// Requests no site could serve.
     pub no_site: u64,
+    /// Their bytes.
+    pub no_site_bytes: u64,
+    /// Those of `no_site` whose path no site's content covers.
+    pub not_served: u64,
+    /// Their bytes.
+    pub not_served_bytes: u64,
 }
 
 /// Client slots of the preparation memo (2^16: a day's viewers mostly fit).
@@ -76,6 +84,16 @@ pub struct Preparer {
     locator: Arc<dyn Locator>,
     config: ReplayConfig,
     memo: PrepareMemo,
+    /// Requests no site serves, counted here and added to `sink` when
+    /// dropped (a preparer may run on another thread).
+    unserved: UnservedPaths,
+    sink: Arc<Mutex<UnservedPaths>>,
+}
+
+impl Drop for Preparer {
+    fn drop(&mut self) {
+        self.flush();
+    }
 }
 
 impl std::fmt::Debug for Preparer {
@@ -85,12 +103,27 @@ impl std::fmt::Debug for Preparer {
 }
 
 impl Preparer {
-    fn new(router: Router, locator: Arc<dyn Locator>, config: ReplayConfig) -> Self {
+    fn new(
+        router: Router,
+        locator: Arc<dyn Locator>,
+        config: ReplayConfig,
+        sink: Arc<Mutex<UnservedPaths>>,
+    ) -> Self {
         Self {
             router,
             locator,
             config,
             memo: PrepareMemo::with_slot_bits(PLACE_SLOT_BITS),
+            unserved: UnservedPaths::default(),
+            sink,
+        }
+    }
+
+    /// Adds the requests counted as unserved to the replay's.
+    fn flush(&mut self) {
+        if !self.unserved.is_empty() {
+            let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
+            sink.merge(std::mem::take(&mut self.unserved));
         }
     }
 
@@ -101,13 +134,17 @@ impl Preparer {
             None => self.config.model_ms(r.path, r.bytes),
         };
         let (start, end) = r.interval(model);
+        let prep = self
+            .router
+            .prepare_memo(r.client, r.path, &*self.locator, &mut self.memo);
+        if !prep.served_by_some_site() {
+            self.unserved.count(r.path, r.bytes);
+        }
         PreparedRequest {
             start,
             end,
             bytes: r.bytes,
-            prep: self
-                .router
-                .prepare_memo(r.client, r.path, &*self.locator, &mut self.memo),
+            prep,
         }
     }
 }
@@ -133,6 +170,10 @@ pub struct Replay {
     states: Vec<SiteState>,
     sites: Vec<Series>,
     groups: Vec<Series>,
+    /// How near the serving sites were, per site and group.
+    proximity: ProximityAccounts,
+    /// Requests no site serves, by prefix (shared with the preparers).
+    unserved: Arc<Mutex<UnservedPaths>>,
     stats: ReplayStats,
     newest_start: i64,
     last_routed: i64,
@@ -154,9 +195,13 @@ impl Replay {
     pub fn new(platform: Arc<Platform>, locator: Arc<dyn Locator>, config: ReplayConfig) -> Self {
         let (n_sites, n_groups) = (platform.sites().len(), platform.groups().len());
         let states = platform.sites().iter().map(|s| s.state).collect();
+        let proximity = ProximityAccounts::new(&platform);
         let router = Router::new(platform);
+        let unserved = Arc::new(Mutex::new(UnservedPaths::default()));
         Self {
-            preparer: Preparer::new(router.clone(), locator, config.clone()),
+            preparer: Preparer::new(router.clone(), locator, config.clone(), unserved.clone()),
+            proximity,
+            unserved,
             router,
             config,
             scratch: Scratch::default(),
@@ -184,7 +229,12 @@ impl Replay {
     /// to prepare requests on another thread.
     pub fn preparer(&self) -> Preparer {
         let p = &self.preparer;
-        Preparer::new(p.router.clone(), p.locator.clone(), p.config.clone())
+        Preparer::new(
+            p.router.clone(),
+            p.locator.clone(),
+            p.config.clone(),
+            p.sink.clone(),
+        )
     }
 
     /// Takes the next request in log order, prepared by [`Replay::preparer`]'s
@@ -230,13 +280,38 @@ impl Replay {
         // Every request that waited took its preparation back.
         debug_assert_eq!(self.interned.len(), 0, "preparations left behind");
         let platform = self.router.platform().clone();
-        Report::new(
+        self.preparer.flush();
+        let left_out = self.left_out(&platform);
+        let mut report = Report::new(
             &platform,
             self.config.step_ms,
             self.sites,
             self.groups,
             self.stats,
-        )
+        );
+        report.left_out = left_out;
+        report.add_proximity(&self.proximity.sites, &self.proximity.groups);
+        report
+    }
+
+    /// What the replay routed to no site, and why.
+    fn left_out(&self, platform: &routecast_engine::Platform) -> LeftOut {
+        let unserved = self.unserved.lock().unwrap_or_else(PoisonError::into_inner);
+        let (not_served_prefixes, not_served_other) = unserved.top(platform);
+        let s = &self.stats;
+        LeftOut {
+            not_served: Tally {
+                requests: s.not_served,
+                bytes: s.not_served_bytes,
+            },
+            not_served_prefixes,
+            not_served_other,
+            no_site_available: Tally {
+                requests: s.no_site - s.not_served,
+                bytes: s.no_site_bytes - s.not_served_bytes,
+            },
+            late: s.late,
+        }
     }
 
     /// Requests routed so far.
@@ -276,12 +351,18 @@ impl Replay {
         };
         self.stats.spilled += u64::from(flags.spilled);
         self.stats.over_capacity += u64::from(d.outcome == Outcome::OverCapacity);
-        self.stats.no_site += u64::from(matches!(d.outcome, Outcome::NoSite | Outcome::NotServed));
+        let no_site = matches!(d.outcome, Outcome::NoSite | Outcome::NotServed);
+        self.stats.no_site += u64::from(no_site);
+        self.stats.no_site_bytes += if no_site { p.bytes } else { 0 };
+        let not_served = d.outcome == Outcome::NotServed;
+        self.stats.not_served += u64::from(not_served);
+        self.stats.not_served_bytes += if not_served { p.bytes } else { 0 };
         let step = self.config.step_ms;
         let span = Span::new(step, p.start, p.end);
         self.groups[d.group.index()].add_span(&span, p.bytes, flags);
         if let Some(site) = d.site {
             self.sites[site.index()].add_span(&span, p.bytes, flags);
+            self.proximity.serve(&p.prep, site, p.bytes);
             let lasts = (p.end - p.start).max(self.config.load_window_ms);
             if lasts > 0 {
                 let rate = rate_bps(p.bytes, lasts);

@@ -5,8 +5,10 @@ use routecast_accesslog::time::iso8601;
 use routecast_engine::{Cost, Platform};
 use serde::Serialize;
 
+use crate::proximity::{Proximity, ProximitySummary};
 use crate::replay::ReplayStats;
 use crate::series::Series;
+use crate::unserved::LeftOut;
 
 /// Length of a burstable-billing sample (5 minutes), ms.
 pub const BILLING_SAMPLE_MS: i64 = 300_000;
@@ -62,6 +64,9 @@ pub struct Summary {
     /// `summary.json` when unlimited or for groups).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity_mbps: Option<f64>,
+    /// How near the serving sites were to the clients: of the site's
+    /// clients, or of the group's clients to the sites that served them.
+    pub proximity: ProximitySummary,
 }
 
 /// Everything a replay measured.
@@ -79,6 +84,12 @@ pub struct Report {
     pub groups: Vec<(Summary, Series)>,
     /// Counters.
     pub stats: ReplayStats,
+    /// What was routed to no site, and why.
+    pub left_out: LeftOut,
+    /// How near the serving sites were, over all requests.
+    pub proximity: ProximitySummary,
+    /// The currency of the costs (ISO 4217), if the configuration says.
+    pub currency: Option<String>,
 }
 
 fn mbps(bytes: u64, ms: i64) -> f64 {
@@ -145,6 +156,7 @@ fn summarize(
             }
         }),
         capacity_mbps: None,
+        proximity: ProximitySummary::default(),
     }
 }
 
@@ -197,7 +209,24 @@ impl Report {
             sites,
             groups,
             stats,
+            left_out: LeftOut::default(),
+            proximity: ProximitySummary::default(),
+            currency: p.currency().map(str::to_string),
         }
+    }
+
+    /// Sets the proximity of each site and group (in platform order) and
+    /// over all requests (the groups' together).
+    pub fn add_proximity(&mut self, sites: &[Proximity], groups: &[Proximity]) {
+        for ((s, _), p) in self.sites.iter_mut().zip(sites) {
+            s.proximity = p.summary();
+        }
+        let mut all = Proximity::default();
+        for ((s, _), p) in self.groups.iter_mut().zip(groups) {
+            s.proximity = p.summary();
+            all.merge(p);
+        }
+        self.proximity = all.summary();
     }
 
     /// Every series with its summary: sites first, then groups.
@@ -212,6 +241,9 @@ impl Report {
             end: iso8601((self.end_bin * self.step_ms).div_euclid(1000)),
             step_s: self.step_ms as f64 / 1000.0,
             stats: &self.stats,
+            left_out: &self.left_out,
+            proximity: &self.proximity,
+            currency: self.currency.as_deref(),
             sites: self.sites.iter().map(|(s, _)| s).collect(),
             groups: self.groups.iter().map(|(s, _)| s).collect(),
         }
@@ -229,6 +261,12 @@ pub struct SummaryJson<'a> {
     pub step_s: f64,
     /// Counters.
     pub stats: &'a ReplayStats,
+    /// What was routed to no site, and why.
+    pub left_out: &'a LeftOut,
+    /// How near the serving sites were, over all requests.
+    pub proximity: &'a ProximitySummary,
+    /// The currency of the costs (ISO 4217), if configured.
+    pub currency: Option<&'a str>,
     /// Per site.
     pub sites: Vec<&'a Summary>,
     /// Per group.

@@ -7,7 +7,7 @@ use routecast_replay::{Rejected, Report};
 
 use crate::atomic::write_atomically;
 use crate::chart::ChartError;
-use crate::html::{group_chart, html_report, site_chart, ReportInput};
+use crate::html::{group_chart, html_report_with, site_chart, ReportInput};
 use crate::rrd::series_rrd;
 use crate::timeseries::write_timeseries;
 
@@ -54,7 +54,8 @@ const CHART_SIZE: (u32, u32) = (960, 400);
 ///
 /// ```text
 /// DIR/timeseries.csv     every bin of every site and group (long format)
-/// DIR/summary.json       totals, peaks, p95, cost; the malformed lines
+/// DIR/summary.json       totals, peaks, p95, cost, proximity; the malformed
+///                        lines; what was routed to no site, and why
 /// DIR/rrd/KIND-NAME.rrd  one round-robin database per site and group
 /// DIR/sites.svg, .png    Mbit/s per site, stacked
 /// DIR/groups.svg, .png   Mbit/s per client group, stacked
@@ -77,7 +78,7 @@ pub fn write_dir(
         };
         write_replay(&sub, input, malformed)?;
     }
-    let html = html_report(replays)?;
+    let html = html_report_with(replays, malformed)?;
     write_atomically(&dir.join("report.html"), |w| w.write_all(html.as_bytes()))
 }
 

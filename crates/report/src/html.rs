@@ -3,10 +3,13 @@
 use std::fmt::Write;
 
 use routecast_accesslog::time::iso8601;
-use routecast_replay::{Report, Series, Summary};
+use routecast_replay::{Rejected, Report, Series, Summary};
 
 use crate::chart::{Chart, ChartError, Level, LevelKind};
 use crate::interactive;
+
+mod comparison;
+mod left_out;
 
 /// Groups drawn separately in the group chart; the rest are summed as "other".
 const TOP_GROUPS: usize = 9;
@@ -149,10 +152,10 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn summary_table(out: &mut String, title: &str, rows: &[&Summary], with_cost: bool) {
-    let _ = write!(out, "<h3>{}</h3><table><tr><th>name</th><th>requests</th><th>GB</th><th>peak Mbit/s</th><th>p95 Mbit/s</th><th>spill GB</th><th>unserved GB</th>", esc(title));
-    if with_cost {
-        out.push_str("<th>cost</th>");
+fn summary_table(out: &mut String, title: &str, rows: &[&Summary], cost_unit: Option<&str>) {
+    let _ = write!(out, "<h3>{}</h3><table><tr><th>name</th><th>requests</th><th>GB</th><th>peak Mbit/s</th><th>p95 Mbit/s</th><th>spill GB</th><th>unserved GB</th><th>mean distance km</th><th>by nearest site %</th>", esc(title));
+    if let Some(unit) = cost_unit {
+        let _ = write!(out, "<th>cost ({unit})</th>");
     }
     out.push_str("</tr>");
     for s in rows {
@@ -161,7 +164,15 @@ fn summary_table(out: &mut String, title: &str, rows: &[&Summary], with_cost: bo
             "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.1}</td><td>{:.1}</td><td>{:.2}</td><td>{:.2}</td>",
             esc(&s.name), s.requests, s.gb, s.peak_mbps, s.p95_mbps, s.spill_gb, s.unserved_gb
         );
-        if with_cost {
+        let p = &s.proximity;
+        let _ = write!(
+            out,
+            "<td>{}</td><td>{}</td>",
+            p.mean_km.map_or("-".into(), |k| format!("{k:.0}")),
+            p.nearest_share
+                .map_or("-".into(), |n| format!("{:.1}", n * 100.0))
+        );
+        if cost_unit.is_some() {
             let _ = write!(
                 out,
                 "<td>{}</td>",
@@ -181,9 +192,19 @@ th{background:#f3f3f3}.meta{color:#555}";
 /// are compared side by side (a table of every site under every replay and
 /// an overlaid chart per site), followed by each replay's own section.
 pub fn html_report(inputs: &[ReportInput<'_>]) -> Result<String, ChartError> {
+    html_report_with(inputs, &Rejected::default())
+}
+
+/// [`html_report`], with the lines of the logs that could not be read
+/// (count, and the first ones with file, line and reason).
+pub fn html_report_with(
+    inputs: &[ReportInput<'_>],
+    malformed: &Rejected,
+) -> Result<String, ChartError> {
     let mut out = String::new();
     let _ = write!(out, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{}\"><title>routecast simulation</title><style>{STYLE}</style>{}</head><body><h1>routecast simulation</h1>", interactive::CSP, interactive::style());
     out.push_str("<noscript><p class=\"meta\">The charts need JavaScript; sites.svg and groups.svg beside this report show them too.</p></noscript>");
+    left_out::malformed(&mut out, malformed);
     if inputs.len() > 1 {
         comparison(&mut out, inputs)?;
     }
@@ -221,45 +242,11 @@ fn charts(out: &mut String, index: usize, i: &ReportInput<'_>) {
 }
 
 fn comparison(out: &mut String, inputs: &[ReportInput<'_>]) -> Result<(), ChartError> {
-    out.push_str("<h2>Policies compared</h2><table><tr><th>site</th>");
-    for i in inputs {
-        let _ = write!(out, "<th colspan=\"4\">{}</th>", esc(i.label));
-    }
-    out.push_str("</tr><tr><th></th>");
-    for _ in inputs {
-        out.push_str("<th>GB</th><th>peak</th><th>p95</th><th>cost</th>");
-    }
-    out.push_str("</tr>");
-    let names: Vec<String> = inputs[0]
-        .report
-        .sites
-        .iter()
-        .map(|(s, _)| s.name.clone())
-        .collect();
-    for name in &names {
-        let _ = write!(out, "<tr><td>{}</td>", esc(name));
-        for i in inputs {
-            match i.report.sites.iter().find(|(s, _)| &s.name == name) {
-                Some((s, _)) => {
-                    let cost = s.cost.map_or("-".into(), |c| format!("{c:.2}"));
-                    let _ = write!(
-                        out,
-                        "<td>{:.2}</td><td>{:.1}</td><td>{:.1}</td><td>{cost}</td>",
-                        s.gb, s.peak_mbps, s.p95_mbps
-                    );
-                }
-                None => out.push_str("<td>-</td><td>-</td><td>-</td><td>-</td>"),
-            }
-        }
-        out.push_str("</tr>");
-    }
-    out.push_str("<tr><td>total cost</td>");
-    for i in inputs {
-        let total: f64 = i.report.sites.iter().filter_map(|(s, _)| s.cost).sum();
-        let _ = write!(out, "<td colspan=\"4\">{total:.2}</td>");
-    }
-    out.push_str("</tr></table>");
-    for k in 0..names.len() {
+    comparison::overview(out, inputs);
+    comparison::groups(out, inputs);
+    comparison::sites(out, inputs);
+    let names = inputs[0].report.sites.len();
+    for k in 0..names {
         if let Some(c) = comparison_chart(inputs, k) {
             if c.series.iter().any(|(_, v)| v.iter().any(|x| *x > 0.0)) {
                 out.push_str(&interactive::chart_html(&format!("compare-{k}"), &c));
@@ -283,7 +270,7 @@ fn section(out: &mut String, index: usize, i: &ReportInput<'_>) -> Result<(), Ch
     );
     charts(out, index, i);
     let sites: Vec<&Summary> = r.sites.iter().map(|(s, _)| s).collect();
-    summary_table(out, "Sites", &sites, true);
+    summary_table(out, "Sites", &sites, Some(&comparison::cost_unit(r)));
     let mut groups: Vec<&Summary> = r
         .groups
         .iter()
@@ -291,6 +278,7 @@ fn section(out: &mut String, index: usize, i: &ReportInput<'_>) -> Result<(), Ch
         .filter(|s| s.requests > 0)
         .collect();
     groups.sort_by_key(|g| std::cmp::Reverse(g.bytes));
-    summary_table(out, "Client groups", &groups, false);
+    summary_table(out, "Client groups", &groups, None);
+    left_out::unserved(out, r);
     Ok(())
 }

@@ -72,6 +72,6 @@ mod timeseries;
 pub use atomic::write_atomically;
 pub use chart::{Chart, ChartError, Level, LevelKind};
 pub use dir::{config_labels, file_name, write_dir, WriteError};
-pub use html::{group_chart, html_report, site_chart, ReportInput};
+pub use html::{group_chart, html_report, html_report_with, site_chart, ReportInput};
 pub use rrd::series_rrd;
 pub use timeseries::write_timeseries;

@@ -48,7 +48,9 @@ impl Platform {
         let playlists = build_playlists(src, &config.playlists, &sites)?;
         let sessions = build_sessions(src, &config.sessions)?;
         let uniform_weights = sites.windows(2).all(|w| w[0].weight == w[1].weight);
+        let currency = build_currency(src, config.currency.as_ref())?;
         Ok(Platform {
+            currency,
             class_sites: class_sites(&sites),
             playlists,
             sessions,
@@ -62,6 +64,29 @@ impl Platform {
                 asn: config.geoip.asn.as_ref().map(|s| s.get_ref().clone()),
             },
         })
+    }
+}
+
+/// The currency of the prices: three capital letters (ISO 4217), or none.
+fn build_currency(
+    src: &Source,
+    currency: Option<&Spanned<String>>,
+) -> Result<Option<String>, ConfigError> {
+    match currency {
+        Some(c)
+            if c.get_ref().len() == 3 && c.get_ref().bytes().all(|b| b.is_ascii_uppercase()) =>
+        {
+            Ok(Some(c.get_ref().clone()))
+        }
+        Some(c) => Err(err(
+            src,
+            c,
+            format!(
+                "currency {:?} is not an ISO 4217 code (three capital letters, e.g. EUR)",
+                c.get_ref()
+            ),
+        )),
+        None => Ok(None),
     }
 }
 
@@ -129,4 +154,26 @@ fn site_ref(
                 ),
             )
         })
+}
+
+#[cfg(test)]
+mod currency_tests {
+    const SITE: &str = "[[sites]]\nname = \"ams\"\nurls = [\"https://ams.example.net\"]\nlocation = { lat = 0, lon = 0 }\n";
+
+    #[test]
+    fn a_currency_is_an_iso_4217_code() {
+        let text = format!("currency = \"EUR\"\n{SITE}");
+        let config = crate::PlatformConfig::parse("routecast.toml", &text).expect("parses");
+        let p = crate::Platform::build(&config, &[]).expect("valid");
+        assert_eq!(p.currency(), Some("EUR"));
+        let text = format!("currency = \"euro\"\n{SITE}");
+        let config = crate::PlatformConfig::parse("routecast.toml", &text).expect("parses");
+        let Err(e) = crate::Platform::build(&config, &[]) else {
+            panic!("\"euro\" was taken for a currency");
+        };
+        assert_eq!(
+            e.to_string(),
+            "routecast.toml:1:12: currency \"euro\" is not an ISO 4217 code (three capital letters, e.g. EUR)"
+        );
+    }
 }

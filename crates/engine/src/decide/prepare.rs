@@ -46,10 +46,9 @@ impl Router {
         let policy_id = self.policy_for(group, facts.path);
         let coords = facts.location.coordinates.or(p.group(group).location);
         let needs = Needs::of(&p.policies[policy_id.index()]);
-        let xyz = match coords {
-            Some(c) if needs.closest => c.unit_vector(),
-            _ => [f64::NAN; 3],
-        };
+        // Kept whatever the policy: the simulator measures how far clients
+        // are from the sites that serve them.
+        let xyz = coords.map_or([f64::NAN; 3], |c| c.unit_vector());
         let serves = if needs.serves {
             let m = self.serves_mask(facts.path.as_bytes());
             [m as u64, (m >> 64) as u64]
@@ -85,9 +84,8 @@ pub struct Prepared {
     pub group: GroupId,
     /// The policy that applies.
     pub policy: PolicyId,
-    /// The client's position as a unit vector, when a closest step needs it
-    /// and the position is known.
-    /// (NaN when not: no `Option`, to keep the struct small).
+    /// The client's position as a unit vector, when known (GeoIP, else its
+    /// group's location); NaN when not: no `Option`, to keep the struct small.
     pub(super) client_xyz: [f64; 3],
     pub(super) client_hash: u64,
     /// Hash of the path, when a weighted step needs it.
@@ -114,16 +112,34 @@ impl Prepared {
         self.path_hash != 0 || self.key_path != 0
     }
 
-    /// The client's position, if known and needed.
+    /// The client's position, if known.
     pub(super) fn xyz(&self) -> Option<&[f64; 3]> {
         (!self.client_xyz[0].is_nan()).then_some(&self.client_xyz)
+    }
+
+    /// The client's position as a unit vector (see
+    /// [`Coordinates::unit_vector`](crate::Coordinates::unit_vector)), if
+    /// GeoIP or its group's location gives one.
+    pub fn client_position(&self) -> Option<[f64; 3]> {
+        self.xyz().copied()
+    }
+
+    /// A hash of the client's address (the same for all its requests).
+    pub fn client_hash(&self) -> u64 {
+        self.client_hash
+    }
+
+    /// Whether some site serves the path (every chain tests content, at
+    /// least implicitly): when not, the request is
+    /// [`Outcome::NotServed`](crate::Outcome::NotServed) whatever the load.
+    pub fn served_by_some_site(&self) -> bool {
+        self.serves != [0; 2]
     }
 }
 
 /// What a policy needs of a request beyond its group and policy id.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Needs {
-    pub(super) closest: bool,
     pub(super) serves: bool,
     path_hash: bool,
     key_path: bool,
@@ -136,7 +152,6 @@ impl Needs {
         let mut n = Needs::default();
         for s in &policy.steps {
             match s.step {
-                Step::Closest { .. } => n.closest = true,
                 Step::ServesContent => n.serves = true,
                 Step::Weighted => n.path_hash = true,
                 Step::ConsistentHash { key: HashKey::Path } => n.key_path = true,
@@ -149,8 +164,8 @@ impl Needs {
         n
     }
 
-    /// The prepared request: the client's position and the serving
-    /// content lists kept only where the policy needs them, the path's
+    /// The prepared request: the serving content lists kept only where
+    /// the policy needs them (the client's position always), the path's
     /// hashes computed only where it does.
     pub(super) fn assemble(
         self,
@@ -164,7 +179,7 @@ impl Needs {
         Prepared {
             group,
             policy,
-            client_xyz: if self.closest { xyz } else { [f64::NAN; 3] },
+            client_xyz: xyz,
             client_hash,
             path_hash: if self.path_hash { hash_bytes(path) } else { 0 },
             key_path: hash(self.key_path, HashKey::Path),

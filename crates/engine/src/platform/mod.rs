@@ -39,6 +39,8 @@ pub struct Platform {
     /// One site of each content class, by class: what a decision tests a
     /// path against.
     pub(crate) class_sites: Vec<SiteId>,
+    /// The currency of the prices (ISO 4217), if configured.
+    pub(crate) currency: Option<String>,
 }
 
 /// The MaxMind database files a configuration names (resolved by the loader).
@@ -51,6 +53,12 @@ pub struct GeoIpFiles {
 }
 
 impl Platform {
+    /// The currency the prices are written in (ISO 4217, e.g. `EUR`), if
+    /// the configuration says.
+    pub fn currency(&self) -> Option<&str> {
+        self.currency.as_deref()
+    }
+
     /// All sites, in declaration order (`SiteId` is the index).
     pub fn sites(&self) -> &[Site] {
         &self.sites
