@@ -94,6 +94,12 @@ impl<'a> Merge<'a> {
         }
     }
 
+    /// The line number of log `log`'s request just given by
+    /// [`Merge::next_line`] (0 for a log out of range).
+    pub fn line_of(&self, log: usize) -> u64 {
+        self.heads.get(log).map_or(0, |h| h.lines.line_no())
+    }
+
     /// Lines read so far from every log, empty and malformed ones included.
     pub fn lines_read(&self) -> u64 {
         self.heads.iter().map(|h| h.lines.line_no()).sum()

@@ -75,6 +75,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bounds;
 mod config;
 mod intern;
 mod load;
@@ -86,10 +87,11 @@ mod replay;
 mod series;
 mod summary;
 
+pub use bounds::{parse_time_range, Plausible, TimeRangeError};
 pub use config::{parse_bitrates, BitrateError, ReplayConfig};
 pub use merged::replay_merged;
 pub use parallel::{replay_parallel, Parallel};
 pub use reading::{LineRules, LinesRead, Progress, Rejected, ReplayError};
 pub use replay::{PreparedRequest, Preparer, Replay, ReplayStats};
-pub use series::{Flags, Series, Span};
+pub use series::{Bin, Flags, Series, Span};
 pub use summary::{p95_mbps, Kind, Report, Summary, SummaryJson, BILLING_SAMPLE_MS, MONTH_MS};

@@ -28,15 +28,7 @@ fn times(r: &Report) -> Vec<i64> {
 /// Mbit/s of each bin of the report's span for one series.
 fn mbps(r: &Report, s: &Series) -> Vec<f64> {
     (r.first_bin..r.end_bin)
-        .map(|bin| {
-            let i = bin - s.base;
-            let b = if i >= 0 {
-                s.bytes.get(i as usize).copied().unwrap_or(0)
-            } else {
-                0
-            };
-            b as f64 * 8.0 / (r.step_ms as f64 * 1000.0)
-        })
+        .map(|bin| s.bytes_in(bin) as f64 * 8.0 / (r.step_ms as f64 * 1000.0))
         .collect()
 }
 
@@ -97,15 +89,7 @@ fn comparison_chart(inputs: &[ReportInput<'_>], site: usize) -> Option<Chart> {
         .filter_map(|i| {
             let (_, s) = i.report.sites.iter().find(|(sum, _)| sum.name == name)?;
             let v = (t0..t1)
-                .map(|bin| {
-                    let k = bin - s.base;
-                    let b = if k >= 0 {
-                        s.bytes.get(k as usize).copied().unwrap_or(0)
-                    } else {
-                        0
-                    };
-                    b as f64 * 8.0 / (step as f64 * 1000.0)
-                })
+                .map(|bin| s.bytes_in(bin) as f64 * 8.0 / (step as f64 * 1000.0))
                 .collect();
             Some((i.label.to_string(), v))
         })
