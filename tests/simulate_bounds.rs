@@ -167,6 +167,40 @@ fn far_off_times_durations_and_byte_counts_are_rejected_and_the_rest_replays_as_
         .map(|l| l.as_str().expect("text").replace(" (format nginx)", ""))
         .collect();
     assert_eq!(first, want_reasons);
+
+    // Merged with another server's log (the same day's lines again), the
+    // far-off lines neither hold the hostile log back nor come first.
+    let (want_dir, got_dir) = (dir.path().join("clean2"), dir.path().join("hostile2"));
+    ok(simulate_logs(&[&clean, &clean], &want_dir));
+    ok(simulate_logs(&[&bad, &clean], &got_dir));
+    let (want, got) = (summary(&want_dir), summary(&got_dir));
+    assert_eq!(got["summary"], want["summary"], "merged: as without them");
+    assert_eq!(got["malformed"]["count"].as_u64(), Some(6));
+    let first: Vec<String> = got["malformed"]["first"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|l| l.as_str().expect("text").replace(" (format nginx)", ""))
+        .collect();
+    let mut sorted = want_reasons.to_vec();
+    sorted.sort();
+    let mut got_sorted = first.clone();
+    got_sorted.sort();
+    assert_eq!(got_sorted, sorted);
+}
+
+fn simulate_logs(logs: &[&Path], out: &Path) -> Output {
+    let cfg = config();
+    let mut args = vec![
+        "simulate",
+        "-q",
+        "-c",
+        &cfg,
+        "-o",
+        out.to_str().expect("utf-8"),
+    ];
+    args.extend(logs.iter().map(|l| l.to_str().expect("utf-8")));
+    routecast(&args)
 }
 
 /// Days from 1970-01-01 to `y-m-d` (Howard Hinnant's algorithm, written
@@ -235,4 +269,49 @@ fn ten_years_of_sparse_lines_stay_within_bounded_memory_and_output() {
     assert_eq!(total(&s, "sites"), 10_000 * 1_000_000);
     assert_eq!(total(&s, "groups"), 10_000 * 1_000_000);
     assert!(size_of(&out) < 64 << 20, "{} bytes", size_of(&out));
+}
+
+/// Accepted (`--max-request-bytes` at its largest), two byte counts of
+/// 2^63 − 1 among a day's lines make their group's total saturate at
+/// 2^64 − 1 and no site's total wrap: before, the group's total wrapped
+/// (to 2.3 GB with the release build of main; a debug build panics on the
+/// overflow), and sites and groups disagreed.
+#[test]
+fn byte_counts_that_would_wrap_saturate_in_sites_and_groups() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clean = synth(dir.path(), "3000");
+    let mut text = std::fs::read_to_string(&clean).expect("read");
+    // A client of the day, so that its group has other bytes too.
+    let client = text.split(' ').next().expect("a line").to_string();
+    for second in ["58", "59"] {
+        let huge = line(
+            &format!("24/Nov/2026:23:59:{second}"),
+            "9223372036854775807",
+            "1.000",
+        );
+        text.push_str(&huge.replacen("198.51.100.7", &client, 1));
+    }
+    let bad = dir.path().join("huge.log");
+    std::fs::write(&bad, &text).expect("write");
+    let out = dir.path().join("out");
+    ok(simulate(
+        &bad,
+        &out,
+        &["--max-request-bytes", "18446744073709551615"],
+    ));
+    let s = summary(&out);
+    assert_eq!(s["malformed"]["count"].as_u64(), Some(0));
+    // Summed without wrapping here, both views exceed 2^64 − 1 (the two
+    // requests may go to two sites, capacity permitting, but they have
+    // one group).
+    for kind in ["sites", "groups"] {
+        let sum: u128 = s["summary"][kind]
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|e| e["bytes"].as_u64())
+            .map(u128::from)
+            .sum();
+        assert!(sum >= u128::from(u64::MAX), "{kind}: {sum}");
+    }
 }

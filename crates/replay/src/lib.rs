@@ -26,6 +26,12 @@
 //!   which can run on another thread; the replay holds no log text. A
 //!   request waits as its interval, size and an id: its preparation, the
 //!   same for a client's requests for a content class, is kept once.
+//! * **Bounded by the data, not its span**: a line outside the
+//!   [`Plausible`] bounds (time, duration, bytes) is malformed, with its
+//!   reason, so one far-off line cannot stretch the run; bins are held in
+//!   pages allocated when a request touches them ([`Series`]), so ten years
+//!   of sparse lines hold a page per busy stretch; sums saturate rather
+//!   than wrap.
 //! * **Results do not depend on threads**: parsing threads prepare with
 //!   exact memos and the calling thread replays in log order, so
 //!   [`replay_parallel`] gives the same report whatever `threads` and

@@ -58,7 +58,8 @@ fn read_merged(
     let names: Vec<String> = logs.iter().map(|l| l.name().to_string()).collect();
     let formats: Vec<String> = logs.iter().map(|l| l.format().to_string()).collect();
     let mut rejected = Rejected::default();
-    let mut merge = Merge::new(logs);
+    let (from_ms, to_ms) = (rules.plausible.from_ms, rules.plausible.to_ms);
+    let mut merge = Merge::new(logs).with_time_range(from_ms, to_ms);
     while let Some(next) = merge.next_line()? {
         match next {
             MergedLine::Request { log, mut request } => {

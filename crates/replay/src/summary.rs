@@ -246,6 +246,64 @@ mod tests {
     use super::*;
     use crate::series::Flags;
 
+    /// Two byte counts of 2^63 − 1 and a few more bytes total u64::MAX,
+    /// not the few bytes a 64-bit sum wraps to (bins saturate too).
+    #[test]
+    fn totals_saturate_rather_than_wrap() {
+        let mut s = Series::default();
+        for (start, bytes) in [
+            (0, i64::MAX as u64),
+            (3_600_000, i64::MAX as u64),
+            (60_000, 5),
+        ] {
+            s.add(60_000, start, start, bytes, Flags::default());
+        }
+        let sum = summarize(Kind::Group, "g", &s, 60_000, 0, None);
+        assert_eq!((sum.bytes, sum.requests), (u64::MAX, 3));
+    }
+
+    /// Requests a year apart: the 5-minute windows between count as zeros
+    /// (105,121 windows, two of them busy: the 95th percentile is 0), and a
+    /// series busy in 20 of 20 windows is unchanged by that counting.
+    #[test]
+    fn p95_counts_the_empty_windows_between_sparse_requests() {
+        let mut s = Series::default();
+        let year_ms = 365 * 86_400_000;
+        s.add(60_000, 0, 300_000, 37_500_000, Flags::default());
+        s.add(
+            60_000,
+            year_ms,
+            year_ms + 300_000,
+            37_500_000,
+            Flags::default(),
+        );
+        assert_eq!(p95_mbps(&s, 60_000), 0.0);
+        // 100 windows, 4 busy at 1 Mbit/s: rank 95 is a zero; 5 zeros
+        // only (95 of 100 busy): rank 95 is busy.
+        let mut s = Series::default();
+        for k in [0i64, 10, 20, 99] {
+            s.add(
+                60_000,
+                k * 300_000,
+                (k + 1) * 300_000,
+                37_500_000,
+                Flags::default(),
+            );
+        }
+        assert_eq!(p95_mbps(&s, 60_000), 0.0);
+        let mut s = Series::default();
+        for k in (0..100i64).filter(|k| k % 20 != 7) {
+            s.add(
+                60_000,
+                k * 300_000,
+                (k + 1) * 300_000,
+                37_500_000,
+                Flags::default(),
+            );
+        }
+        assert!((p95_mbps(&s, 60_000) - 1.0).abs() < 1e-9);
+    }
+
     #[test]
     fn p95_is_the_nearest_rank_of_five_minute_means() {
         let mut s = Series::default();
