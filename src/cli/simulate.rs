@@ -8,8 +8,8 @@ use clap::Args;
 use routecast_accesslog::{Format, Layout, Log, LogError, LogFormat};
 use routecast_engine::Mbps;
 use routecast_replay::{
-    parse_bitrates, replay_merged, replay_parallel, Kind, LineRules, LinesRead, Parallel, Replay,
-    ReplayConfig, ReplayError, Report, Series, Summary,
+    parse_bitrates, parse_time_range, replay_merged, replay_parallel, Kind, LineRules, LinesRead,
+    Parallel, Plausible, Replay, ReplayConfig, ReplayError, Report, Series, Summary,
 };
 use routecast_report::{config_labels, write_dir, ReportInput};
 
@@ -78,6 +78,29 @@ pub struct SimulateArgs {
     /// How many malformed lines to list in the report.
     #[arg(long, default_value_t = LineRules::DEFAULT_SHOW_ERRORS, value_name = "N")]
     show_errors: usize,
+    /// Lines dated outside FROM..TO (UTC dates, TO excluded) are malformed,
+    /// with their reason: one line dated 9999 or 1970 would otherwise
+    /// stretch the replay over centuries.
+    #[arg(
+        long,
+        default_value = "1991-01-01..2100-01-01",
+        value_name = "FROM..TO"
+    )]
+    time_range: String,
+    /// Lines whose duration (`$request_time`, `%D`, `%T`) is longer than
+    /// this are malformed, with their reason.
+    #[arg(long, default_value_t = Plausible::DEFAULT_MAX_DURATION_MS / 1000, value_name = "SECONDS")]
+    max_duration: u64,
+    /// Lines whose byte count is larger than this (default 1 TiB) are
+    /// malformed, with their reason; totals saturate rather than wrap.
+    #[arg(long, default_value_t = Plausible::DEFAULT_MAX_REQUEST_BYTES, value_name = "BYTES")]
+    max_request_bytes: u64,
+    /// The most bins (series × steps from the first request to the last)
+    /// the report may hold: a run that would hold more (about 300 bytes of
+    /// CSV each) stops before writing anything (exit 65), saying how many
+    /// and what to change (a larger --step, a narrower --time-range).
+    #[arg(long, default_value_t = DEFAULT_MAX_BINS, value_name = "N")]
+    max_bins: u64,
     /// Threads reading a single log (default: one per core): they parse
     /// it, and one of them replays it, parsing too when it would wait.
     /// Results are the same whatever the number; each adds about 7 MB of
@@ -92,6 +115,7 @@ pub struct SimulateArgs {
 /// Runs `routecast simulate`.
 pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     let (config, threads) = settings(args)?;
+    let rules = line_rules(args)?;
     let mut replays = Vec::with_capacity(args.config.len());
     for path in &args.config {
         let loaded = routecast_geo::load(path)?;
@@ -105,13 +129,14 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         .map(|p| Log::open(p, layout.clone()).map_err(log_failure))
         .collect::<Result<Vec<_>, _>>()?;
     let started = Instant::now();
-    let read = replay(&mut logs, &mut replays, args, threads).map_err(replay_failure)?;
+    let read = replay(&mut logs, &mut replays, args, rules, threads).map_err(replay_failure)?;
     let elapsed = started.elapsed().as_secs_f64();
     let finished: Vec<(String, Report)> = config_labels(&args.config)
         .into_iter()
         .zip(replays.into_iter().map(Replay::finish))
         .collect();
     if let Some(dir) = &args.out {
+        check_size(&finished, args.max_bins)?;
         let inputs: Vec<ReportInput<'_>> = finished
             .iter()
             .map(|(label, report)| ReportInput { label, report })
@@ -158,13 +183,50 @@ fn layout(args: &SimulateArgs) -> Result<Layout, Failure> {
     })
 }
 
-/// What to make of a log's lines.
-fn line_rules(args: &SimulateArgs) -> LineRules {
-    LineRules {
+/// What to make of a log's lines (a bad `--time-range` is a usage error).
+fn line_rules(args: &SimulateArgs) -> Result<LineRules, Failure> {
+    let (from_ms, to_ms) = parse_time_range(&args.time_range)
+        .map_err(|e| Failure::Usage(format!("--time-range {e}")))?;
+    Ok(LineRules {
         request_bytes: args.request_bytes,
         strict: args.strict,
         show_errors: args.show_errors,
+        plausible: Plausible {
+            from_ms,
+            to_ms,
+            max_duration_ms: args.max_duration.saturating_mul(1000),
+            max_request_bytes: args.max_request_bytes,
+        },
+    })
+}
+
+/// Default of `--max-bins`: ten million (about 3 GB of CSV).
+const DEFAULT_MAX_BINS: u64 = 10_000_000;
+
+/// Stops before writing a report that would hold more than `--max-bins`
+/// bins, saying how many, over what, and what to change.
+fn check_size(finished: &[(String, Report)], max_bins: u64) -> Result<(), Failure> {
+    for (label, report) in finished {
+        let steps = report.end_bin.saturating_sub(report.first_bin).max(0) as u64;
+        let series = (report.sites.len() + report.groups.len()) as u64;
+        let bins = steps.saturating_mul(series);
+        if bins > max_bins {
+            let json = report.summary_json();
+            let whose = match finished.len() {
+                1 => String::new(),
+                _ => format!("{label}: "),
+            };
+            return Err(Failure::Data(format!(
+                "{whose}the report would hold {bins} bins ({series} series × {steps} bins of {} s, \
+                 {} to {}), over the limit of --max-bins {max_bins}: nothing written; \
+                 use a larger --step, a narrower --time-range, or raise --max-bins",
+                report.step_ms as f64 / 1000.0,
+                json.start,
+                json.end
+            )));
+        }
     }
+    Ok(())
 }
 
 /// Replays `logs`: one on `threads` threads, several merged by time.
@@ -172,12 +234,12 @@ fn replay(
     logs: &mut [Log],
     replays: &mut [Replay],
     args: &SimulateArgs,
+    rules: LineRules,
     threads: usize,
 ) -> Result<LinesRead, ReplayError> {
     let total = logs.iter().map(Log::size).sum();
     let mut display = ProgressDisplay::start(total, args.quiet);
     let progress = |p| display.update(p);
-    let rules = line_rules(args);
     let read = match logs {
         [one] => replay_parallel(one, replays, rules, Parallel::new(threads), progress),
         _ => replay_merged(logs, replays, rules, progress),

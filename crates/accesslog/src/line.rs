@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use memchr::memchr;
 
-use crate::time::TimestampParser;
+use crate::time::{iso8601, TimestampParser};
 
 mod client;
 
@@ -87,6 +87,44 @@ pub enum LineError {
     /// Text after the last field that the format does not have.
     #[error("unexpected text after the last field")]
     Trailing,
+    /// A well-formed time outside the range a replay takes as plausible
+    /// (times in ms since the Unix epoch; the range is `[from_ms, to_ms)`).
+    #[error(
+        "time {} is outside the plausible range {}..{} (--time-range)",
+        iso8601(.ms.div_euclid(1000)),
+        iso8601(.from_ms.div_euclid(1000)),
+        iso8601(.to_ms.div_euclid(1000))
+    )]
+    TimeOutOfRange {
+        /// The line's time.
+        ms: i64,
+        /// The first plausible time.
+        from_ms: i64,
+        /// The first time after the plausible range.
+        to_ms: i64,
+    },
+    /// A duration longer than a replay takes as plausible.
+    #[error(
+        "request duration {} s is beyond the plausible maximum of {} s (--max-duration)",
+        *.ms as f64 / 1000.0,
+        *.max_ms as f64 / 1000.0
+    )]
+    DurationTooLong {
+        /// The line's duration, ms.
+        ms: u64,
+        /// The longest plausible duration, ms.
+        max_ms: u64,
+    },
+    /// A byte count larger than a replay takes as plausible for one request.
+    #[error(
+        "byte count {bytes} is beyond the plausible maximum of {max} per request (--max-request-bytes)"
+    )]
+    TooManyBytes {
+        /// The line's byte count.
+        bytes: u64,
+        /// The largest plausible byte count.
+        max: u64,
+    },
 }
 
 /// How the trailing duration field of a combined line is written.

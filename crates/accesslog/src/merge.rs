@@ -11,7 +11,7 @@ use std::io::BufRead;
 
 use crate::blocks::{LineReader, BLOCK};
 use crate::source::{Log, LogError, MalformedLine};
-use crate::{LineParser, Request, TimeIs};
+use crate::{LineError, LineParser, Request, TimeIs};
 
 /// What the merge reads next.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +94,22 @@ impl<'a> Merge<'a> {
         }
     }
 
+    /// Takes lines logged outside `[from_ms, to_ms)` as malformed
+    /// ([`LineError::TimeOutOfRange`]) rather than as requests: one far-off
+    /// line would otherwise hold its log back (or ahead) of the others.
+    pub fn with_time_range(mut self, from_ms: i64, to_ms: i64) -> Self {
+        for h in &mut self.heads {
+            h.time_range = (from_ms, to_ms);
+        }
+        self
+    }
+
+    /// The line number of log `log`'s request just given by
+    /// [`Merge::next_line`] (0 for a log out of range).
+    pub fn line_of(&self, log: usize) -> u64 {
+        self.heads.get(log).map_or(0, |h| h.lines.line_no())
+    }
+
     /// Lines read so far from every log, empty and malformed ones included.
     pub fn lines_read(&self) -> u64 {
         self.heads.iter().map(|h| h.lines.line_no()).sum()
@@ -108,6 +124,8 @@ struct Head<'a> {
     lines: LineReader<&'a mut (dyn BufRead + Send)>,
     /// Whether `held` is the log's next request.
     ready: bool,
+    /// Requests logged outside `[.0, .1)` are malformed.
+    time_range: (i64, i64),
     held: Held,
 }
 
@@ -119,6 +137,7 @@ impl<'a> Head<'a> {
             parser: &mut log.parser,
             lines: LineReader::new(&mut *log.input.reader, BLOCK),
             ready: false,
+            time_range: (i64::MIN, i64::MAX),
             held: Held::default(),
         }
     }
@@ -142,7 +161,14 @@ impl<'a> Head<'a> {
             if line.is_empty() {
                 continue;
             }
-            return Ok(match self.parser.parse(line) {
+            let (from_ms, to_ms) = self.time_range;
+            let parsed = self.parser.parse(line).and_then(|r| match r.logged_ms {
+                ms if ms < from_ms || ms >= to_ms => {
+                    Err(LineError::TimeOutOfRange { ms, from_ms, to_ms })
+                }
+                _ => Ok(r),
+            });
+            return Ok(match parsed {
                 Ok(r) => {
                     self.held.hold(&r);
                     self.ready = true;

@@ -29,6 +29,12 @@
 //!   which can run on another thread; the replay holds no log text. A
 //!   request waits as its interval, size and an id: its preparation, the
 //!   same for a client's requests for a content class, is kept once.
+//! * **Bounded by the data, not its span**: a line outside the
+//!   [`Plausible`] bounds (time, duration, bytes) is malformed, with its
+//!   reason, so one far-off line cannot stretch the run; bins are held in
+//!   pages allocated when a request touches them ([`Series`]), so ten years
+//!   of sparse lines hold a page per busy stretch; sums saturate rather
+//!   than wrap.
 //! * **Results do not depend on threads**: parsing threads prepare with
 //!   exact memos and the calling thread replays in log order, so
 //!   [`replay_parallel`] gives the same report whatever `threads` and
@@ -78,6 +84,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bounds;
 mod config;
 mod intern;
 mod load;
@@ -91,12 +98,13 @@ mod series;
 mod summary;
 mod unserved;
 
+pub use bounds::{parse_time_range, Plausible, TimeRangeError};
 pub use config::{parse_bitrates, BitrateError, ReplayConfig};
 pub use merged::replay_merged;
 pub use parallel::{replay_parallel, Parallel};
 pub use proximity::{Proximity, ProximitySummary};
 pub use reading::{LineRules, LinesRead, Progress, Rejected, ReplayError};
 pub use replay::{PreparedRequest, Preparer, Replay, ReplayStats};
-pub use series::{Flags, Series, Span};
+pub use series::{Bin, Flags, Series, Span};
 pub use summary::{p95_mbps, Kind, Report, Summary, SummaryJson, BILLING_SAMPLE_MS, MONTH_MS};
 pub use unserved::{LeftOut, Tally, UnservedPrefix, LISTED_PREFIXES, MAX_PREFIXES};

@@ -8,7 +8,7 @@
 use std::sync::mpsc::{sync_channel, SyncSender};
 
 use routecast_accesslog::reader::ByteCounter;
-use routecast_accesslog::{Log, Merge, MergedLine, Request};
+use routecast_accesslog::{Log, MalformedLine, Merge, MergedLine, Request};
 
 use crate::reading::{LineRules, LinesRead, Progress, Rejected, ReplayError};
 use crate::replay::{PreparedRequest, Preparer, Replay};
@@ -55,11 +55,23 @@ fn read_merged(
     rules: LineRules,
 ) -> Result<LinesRead, ReplayError> {
     let logs_bytes: Vec<bool> = logs.iter().map(Log::logs_bytes).collect();
+    let names: Vec<String> = logs.iter().map(|l| l.name().to_string()).collect();
+    let formats: Vec<String> = logs.iter().map(|l| l.format().to_string()).collect();
     let mut rejected = Rejected::default();
-    let mut merge = Merge::new(logs);
+    let (from_ms, to_ms) = (rules.plausible.from_ms, rules.plausible.to_ms);
+    let mut merge = Merge::new(logs).with_time_range(from_ms, to_ms);
     while let Some(next) = merge.next_line()? {
         match next {
             MergedLine::Request { log, mut request } => {
+                if let Err(error) = rules.plausible.check(&request) {
+                    rejected.record(&rules, || MalformedLine {
+                        file: names[log].clone(),
+                        line: merge.line_of(log),
+                        error,
+                        format: formats[log].clone(),
+                    })?;
+                    continue;
+                }
                 if !logs_bytes[log] {
                     request.bytes = rules.request_bytes;
                 }

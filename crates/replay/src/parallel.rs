@@ -27,6 +27,7 @@ use routecast_accesslog::blocks::{Block, BlockReader, BLOCK};
 use routecast_accesslog::reader::ByteCounter;
 use routecast_accesslog::{LineError, LineParser, Log, LogError, MalformedLine};
 
+use crate::bounds::Plausible;
 use crate::reading::{LineRules, LinesRead, Progress, Rejected, ReplayError};
 use crate::replay::{PreparedRequest, Preparer, Replay};
 
@@ -101,9 +102,9 @@ pub fn replay_parallel(
     let threads = parallel.threads.max(1);
     // This thread parses too: one worker fewer.
     let workers: Vec<Worker> = (1..threads)
-        .map(|_| Worker::new(log, replays, rules.request_bytes))
+        .map(|_| Worker::new(log, replays, &rules))
         .collect();
-    let helper = Worker::new(log, replays, rules.request_bytes);
+    let helper = Worker::new(log, replays, &rules);
     let (work_tx, work_rx) = channel::<Slot>();
     let work_rx = Mutex::new(work_rx);
     let mut order = InOrder {
@@ -194,16 +195,18 @@ struct Worker {
     preparers: Vec<Preparer>,
     no_bytes: bool,
     request_bytes: u64,
+    plausible: Plausible,
 }
 
 impl Worker {
     /// A worker for `log`, preparing for each of `replays`.
-    fn new(log: &Log, replays: &[Replay], request_bytes: u64) -> Self {
+    fn new(log: &Log, replays: &[Replay], rules: &LineRules) -> Self {
         Self {
             parser: log.parser().clone(),
             preparers: replays.iter().map(Replay::preparer).collect(),
             no_bytes: !log.logs_bytes(),
-            request_bytes,
+            request_bytes: rules.request_bytes,
+            plausible: rules.plausible,
         }
     }
 
@@ -230,7 +233,10 @@ impl Worker {
             if line.is_empty() {
                 continue;
             }
-            match self.parser.parse(line) {
+            match self.parser.parse(line).and_then(|r| {
+                self.plausible.check(&r)?;
+                Ok(r)
+            }) {
                 Ok(mut r) => {
                     if self.no_bytes {
                         r.bytes = self.request_bytes;

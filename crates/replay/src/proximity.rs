@@ -46,11 +46,13 @@ pub struct Proximity {
 impl Proximity {
     /// Adds `other`'s accounts to these.
     pub fn merge(&mut self, other: &Proximity) {
-        self.located_bytes += other.located_bytes;
+        self.located_bytes = self.located_bytes.saturating_add(other.located_bytes);
         self.byte_km += other.byte_km;
-        self.nearest_bytes += other.nearest_bytes;
-        self.unlocated_requests += other.unlocated_requests;
-        self.unlocated_bytes += other.unlocated_bytes;
+        self.nearest_bytes = self.nearest_bytes.saturating_add(other.nearest_bytes);
+        self.unlocated_requests = self
+            .unlocated_requests
+            .saturating_add(other.unlocated_requests);
+        self.unlocated_bytes = self.unlocated_bytes.saturating_add(other.unlocated_bytes);
     }
 
     /// The accounts as a planner reads them.
@@ -178,8 +180,8 @@ impl ProximityAccounts {
                 .into_iter()
                 .flatten()
             {
-                p.unlocated_requests += 1;
-                p.unlocated_bytes += bytes;
+                p.unlocated_requests = p.unlocated_requests.saturating_add(1);
+                p.unlocated_bytes = p.unlocated_bytes.saturating_add(bytes);
             }
             return;
         };
@@ -188,9 +190,12 @@ impl ProximityAccounts {
             .into_iter()
             .flatten()
         {
-            p.located_bytes += bytes;
+            // Saturating, as every byte total of a replay (issue 15, point 7).
+            p.located_bytes = p.located_bytes.saturating_add(bytes);
             p.byte_km += bytes as f64 * km;
-            p.nearest_bytes += if nearest { bytes } else { 0 };
+            if nearest {
+                p.nearest_bytes = p.nearest_bytes.saturating_add(bytes);
+            }
         }
     }
 }

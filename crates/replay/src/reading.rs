@@ -7,6 +7,8 @@ use std::io;
 use routecast_accesslog::{LogError, MalformedLine};
 use serde::{Serialize, Serializer};
 
+use crate::bounds::Plausible;
+
 /// What to make of a log's lines. The defaults are `routecast
 /// simulate`'s (its flags take them from the `DEFAULT_*` constants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,16 +21,19 @@ pub struct LineRules {
     pub strict: bool,
     /// How many malformed lines to list in [`Rejected::first`].
     pub show_errors: usize,
+    /// What a plausible line is: lines outside these bounds are malformed.
+    pub plausible: Plausible,
 }
 
 impl Default for LineRules {
     /// No bytes for logs without them, malformed lines counted, the first
-    /// ten listed.
+    /// ten listed, [`Plausible::default`] bounds.
     fn default() -> Self {
         Self {
             request_bytes: Self::DEFAULT_REQUEST_BYTES,
             strict: false,
             show_errors: Self::DEFAULT_SHOW_ERRORS,
+            plausible: Plausible::default(),
         }
     }
 }

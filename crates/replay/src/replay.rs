@@ -353,10 +353,14 @@ impl Replay {
         self.stats.over_capacity += u64::from(d.outcome == Outcome::OverCapacity);
         let no_site = matches!(d.outcome, Outcome::NoSite | Outcome::NotServed);
         self.stats.no_site += u64::from(no_site);
-        self.stats.no_site_bytes += if no_site { p.bytes } else { 0 };
+        if no_site {
+            self.stats.no_site_bytes = self.stats.no_site_bytes.saturating_add(p.bytes);
+        }
         let not_served = d.outcome == Outcome::NotServed;
         self.stats.not_served += u64::from(not_served);
-        self.stats.not_served_bytes += if not_served { p.bytes } else { 0 };
+        if not_served {
+            self.stats.not_served_bytes = self.stats.not_served_bytes.saturating_add(p.bytes);
+        }
         let step = self.config.step_ms;
         let span = Span::new(step, p.start, p.end);
         self.groups[d.group.index()].add_span(&span, p.bytes, flags);

@@ -1,21 +1,51 @@
 //! Binned time series: what one site or group did in each step of time.
+//!
+//! Bins are kept in pages of [`PAGE_BINS`] allocated when a request first
+//! touches them, so memory follows the data, not its time span: ten years
+//! of sparse lines at one-minute bins hold a page per busy stretch, not
+//! five million bins.
+
+/// Bins per page (a page is 32 × 40 bytes).
+const PAGE_BINS: usize = 32;
+
+/// log2 of [`PAGE_BINS`].
+const PAGE_SHIFT: u32 = PAGE_BINS.trailing_zeros();
+
+/// What one bin of a series holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bin {
+    /// Bytes delivered in the bin.
+    pub bytes: u64,
+    /// Requests that started in the bin.
+    pub requests: u64,
+    /// Session time in the bin, ms (÷ step = mean concurrent sessions).
+    pub session_ms: u64,
+    /// Bytes of requests sent away from their preferred site.
+    pub spill_bytes: u64,
+    /// Bytes of requests no site had room for (sent over capacity, or to none).
+    pub unserved_bytes: u64,
+}
+
+/// [`PAGE_BINS`] consecutive bins, from bin `number × PAGE_BINS`.
+#[derive(Debug, Clone, PartialEq)]
+struct Page {
+    number: i64,
+    bins: Box<[Bin; PAGE_BINS]>,
+}
 
 /// One entity's accounts per bin. Bins are `step_ms` wide and numbered from
-/// the Unix epoch (`bin = floor(t / step_ms)`); `base` is the first held.
+/// the Unix epoch (`bin = floor(t / step_ms)`); only pages of bins that
+/// requests touched are held, and every other bin is zero. Sums saturate
+/// at `u64::MAX` rather than wrap.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series {
-    /// Bin number of index 0.
-    pub base: i64,
-    /// Bytes delivered in each bin.
-    pub bytes: Vec<u64>,
-    /// Requests that started in each bin.
-    pub requests: Vec<u64>,
-    /// Session time in each bin, ms (÷ step = mean concurrent sessions).
-    pub session_ms: Vec<u64>,
-    /// Bytes of requests sent away from their preferred site.
-    pub spill_bytes: Vec<u64>,
-    /// Bytes of requests no site had room for (sent over capacity, or to none).
-    pub unserved_bytes: Vec<u64>,
+    /// Held pages, by number.
+    pages: Vec<Page>,
+    /// The index in `pages` of the page last touched (the next request
+    /// most likely falls in it).
+    last_page: usize,
+    /// The first and last bin a request touched (`None`: none yet).
+    touched: Option<(i64, i64)>,
 }
 
 /// A request's interval and the bins it covers.
@@ -60,44 +90,70 @@ pub struct Flags {
 }
 
 impl Series {
-    /// Number of bins held.
+    /// Number of bins from the first a request touched to the last.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.touched
+            .map_or(0, |(first, last)| (last - first + 1) as usize)
     }
 
-    /// True when no bin is held.
+    /// True when no request touched the series.
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.touched.is_none()
     }
 
-    /// Makes bins `first..=last` addressable, growing at either end.
-    fn cover(&mut self, first: i64, last: i64) {
-        if self.is_empty() {
-            self.base = first;
-        }
-        if first < self.base {
-            let n = (self.base - first) as usize;
-            for v in self.columns_mut() {
-                v.splice(0..0, std::iter::repeat_n(0, n));
-            }
-            self.base = first;
-        }
-        let need = (last - self.base + 1) as usize;
-        if need > self.len() {
-            for v in self.columns_mut() {
-                v.resize(need, 0);
-            }
-        }
+    /// The first bin a request touched and one past the last (`None`:
+    /// none).
+    pub fn bin_range(&self) -> Option<(i64, i64)> {
+        self.touched.map(|(first, last)| (first, last + 1))
     }
 
-    fn columns_mut(&mut self) -> [&mut Vec<u64>; 5] {
-        [
-            &mut self.bytes,
-            &mut self.requests,
-            &mut self.session_ms,
-            &mut self.spill_bytes,
-            &mut self.unserved_bytes,
-        ]
+    /// Bin number `bin` (zero where no request went).
+    pub fn at(&self, bin: i64) -> Bin {
+        let (number, offset) = split(bin);
+        self.pages
+            .binary_search_by_key(&number, |p| p.number)
+            .map_or(Bin::default(), |i| self.pages[i].bins[offset])
+    }
+
+    /// Bytes delivered in bin number `bin`.
+    pub fn bytes_in(&self, bin: i64) -> u64 {
+        self.at(bin).bytes
+    }
+
+    /// The held bins, in order, with their numbers: every bin a request
+    /// touched is among them, and every bin not among them is zero.
+    pub fn held(&self) -> impl Iterator<Item = (i64, &Bin)> + '_ {
+        self.pages.iter().flat_map(|p| {
+            let first = p.number << PAGE_SHIFT;
+            (first..).zip(p.bins.iter())
+        })
+    }
+
+    /// The bin `bin`, its page allocated if it was not held.
+    fn bin_mut(&mut self, bin: i64) -> &mut Bin {
+        let (number, offset) = split(bin);
+        let i = match self.pages.get(self.last_page) {
+            Some(p) if p.number == number => self.last_page,
+            _ => self.page_index(number),
+        };
+        self.last_page = i;
+        &mut self.pages[i].bins[offset]
+    }
+
+    /// The index of page `number`, inserted (zero) if it was not held.
+    fn page_index(&mut self, number: i64) -> usize {
+        // Requests mostly come in time order: the new page is the last.
+        if self.pages.last().is_none_or(|p| p.number < number) {
+            self.pages.push(Page::new(number));
+            return self.pages.len() - 1;
+        }
+        match self.pages.binary_search_by_key(&number, |p| p.number) {
+            Ok(i) => i,
+            Err(i) => {
+                self.pages.insert(i, Page::new(number));
+                i
+            }
+        }
     }
 
     /// Accounts a request of `bytes` over `[start, end)` ms, its bytes spread
@@ -116,8 +172,12 @@ impl Series {
             first,
             last,
         } = *span;
-        self.cover(first, last);
-        self.requests[(first - self.base) as usize] += 1;
+        self.touched = Some(match self.touched {
+            Some((f, l)) => (f.min(first), l.max(last)),
+            None => (first, last),
+        });
+        let opening = self.bin_mut(first);
+        opening.requests = opening.requests.saturating_add(1);
         let span = (end - start) as u64;
         // Bytes delivered by time t: floor(bytes × (t − start) / span), in
         // 64 bits when the product fits (a 128-bit division is a call).
@@ -133,21 +193,35 @@ impl Series {
         };
         let mut sent = 0u64;
         for bin in first..=last {
-            let i = (bin - self.base) as usize;
             let (lo, hi) = ((bin * step_ms).max(start), ((bin + 1) * step_ms).min(end));
             let now = if bin == last { bytes } else { upto(hi) };
             let share = now - sent;
             sent = now;
-            self.bytes[i] += share;
-            self.session_ms[i] += (hi - lo).max(0) as u64;
+            let b = self.bin_mut(bin);
+            b.bytes = b.bytes.saturating_add(share);
+            b.session_ms = b.session_ms.saturating_add((hi - lo).max(0) as u64);
             if flags.spilled {
-                self.spill_bytes[i] += share;
+                b.spill_bytes = b.spill_bytes.saturating_add(share);
             }
             if flags.unserved {
-                self.unserved_bytes[i] += share;
+                b.unserved_bytes = b.unserved_bytes.saturating_add(share);
             }
         }
     }
+}
+
+impl Page {
+    fn new(number: i64) -> Self {
+        Self {
+            number,
+            bins: Box::new([Bin::default(); PAGE_BINS]),
+        }
+    }
+}
+
+/// A bin's page number and its offset in the page.
+fn split(bin: i64) -> (i64, usize) {
+    (bin >> PAGE_SHIFT, (bin & (PAGE_BINS as i64 - 1)) as usize)
 }
 
 #[cfg(test)]
@@ -155,15 +229,21 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// One field of every bin from the first touched to the last.
+    fn column(s: &Series, field: fn(&Bin) -> u64) -> Vec<u64> {
+        let (first, end) = s.bin_range().unwrap_or((0, 0));
+        (first..end).map(|b| field(&s.at(b))).collect()
+    }
+
     #[test]
     fn a_request_across_three_bins_is_spread_by_time() {
         let mut s = Series::default();
         // 10 s to 130 s, 1200 bytes, 60 s bins: 50 s, 60 s, 10 s.
         s.add(60_000, 10_000, 130_000, 1200, Flags::default());
-        assert_eq!(s.base, 0);
-        assert_eq!(s.bytes, [500, 600, 100]);
-        assert_eq!(s.session_ms, [50_000, 60_000, 10_000]);
-        assert_eq!(s.requests, [1, 0, 0]);
+        assert_eq!(s.bin_range(), Some((0, 3)));
+        assert_eq!(column(&s, |b| b.bytes), [500, 600, 100]);
+        assert_eq!(column(&s, |b| b.session_ms), [50_000, 60_000, 10_000]);
+        assert_eq!(column(&s, |b| b.requests), [1, 0, 0]);
         // An earlier request grows the series at the front.
         s.add(
             60_000,
@@ -175,9 +255,9 @@ mod tests {
                 unserved: false,
             },
         );
-        assert_eq!(s.base, -1);
-        assert_eq!(s.bytes, [7, 500, 600, 100]);
-        assert_eq!(s.spill_bytes, [7, 0, 0, 0]);
+        assert_eq!(s.bin_range(), Some((-1, 3)));
+        assert_eq!(column(&s, |b| b.bytes), [7, 500, 600, 100]);
+        assert_eq!(column(&s, |b| b.spill_bytes), [7, 0, 0, 0]);
     }
 
     proptest! {
@@ -199,7 +279,7 @@ mod tests {
             for bin in first..=last {
                 let hi = ((bin + 1) * step).min(start + dur);
                 let upto = u128::from(bytes) * (hi - start) as u128 / dur as u128;
-                let got = s.bytes[(bin - s.base) as usize];
+                let got = s.bytes_in(bin);
                 prop_assert_eq!(u128::from(got), upto - sent, "bin {}", bin);
                 sent = upto;
             }
@@ -216,13 +296,63 @@ mod tests {
                 s.add(step, *start, start + dur, *bytes, Flags { spilled: true, unserved: false });
                 total += u128::from(*bytes);
             }
-            let binned: u128 = s.bytes.iter().map(|b| u128::from(*b)).sum();
-            let spilled: u128 = s.spill_bytes.iter().map(|b| u128::from(*b)).sum();
+            let binned: u128 = s.held().map(|(_, b)| u128::from(b.bytes)).sum();
+            let spilled: u128 = s.held().map(|(_, b)| u128::from(b.spill_bytes)).sum();
             prop_assert_eq!(binned, total);
             prop_assert_eq!(spilled, total);
-            let session: u64 = s.session_ms.iter().sum();
+            let session: u64 = s.held().map(|(_, b)| b.session_ms).sum();
             prop_assert_eq!(session, reqs.iter().map(|r| r.1 as u64).sum::<u64>());
-            prop_assert_eq!(s.requests.iter().sum::<u64>(), reqs.len() as u64);
+            prop_assert_eq!(s.held().map(|(_, b)| b.requests).sum::<u64>(), reqs.len() as u64);
+            // Held bins are in order, and `at` reads what `held` lists.
+            let numbers: Vec<i64> = s.held().map(|(n, _)| n).collect();
+            prop_assert!(numbers.windows(2).all(|w| w[0] < w[1]));
+            prop_assert!(s.held().all(|(n, b)| s.at(n) == *b));
         }
+    }
+}
+
+#[cfg(test)]
+mod sparse_tests {
+    use super::*;
+
+    /// Requests ten years apart hold a page each, not the bins between
+    /// (before, a series was dense from its first bin to its last: 5.26
+    /// million bins of a minute); bins between read as zero.
+    #[test]
+    fn requests_years_apart_hold_a_page_each() {
+        let mut s = Series::default();
+        let year_ms = 365 * 86_400_000;
+        for k in [0i64, 10, 3, 7] {
+            s.add(
+                60_000,
+                k * year_ms,
+                k * year_ms + 1000,
+                100,
+                Flags::default(),
+            );
+        }
+        assert_eq!(s.held().count(), 4 * PAGE_BINS);
+        assert_eq!(s.len() as i64, 10 * year_ms / 60_000 + 1);
+        assert_eq!(s.bytes_in(5 * year_ms / 60_000), 0);
+        assert_eq!(s.bytes_in(7 * year_ms / 60_000), 100);
+        let total: u64 = s.held().map(|(_, b)| b.bytes).sum();
+        assert_eq!(total, 400);
+    }
+
+    /// Two byte counts of 2^63 − 1 and two bytes more in one bin saturate
+    /// at u64::MAX instead of wrapping to 0.
+    #[test]
+    fn sums_saturate_rather_than_wrap() {
+        let mut s = Series::default();
+        let flags = Flags {
+            spilled: true,
+            unserved: true,
+        };
+        s.add(60_000, 0, 0, i64::MAX as u64, flags);
+        s.add(60_000, 0, 0, i64::MAX as u64, flags);
+        s.add(60_000, 0, 0, 2, flags);
+        assert_eq!(s.at(0).bytes, u64::MAX);
+        assert_eq!(s.at(0).spill_bytes, u64::MAX);
+        assert_eq!(s.at(0).unserved_bytes, u64::MAX);
     }
 }

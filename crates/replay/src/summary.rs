@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::proximity::{Proximity, ProximitySummary};
 use crate::replay::ReplayStats;
-use crate::series::Series;
+use crate::series::{Bin, Series};
 use crate::unserved::LeftOut;
 
 /// Length of a burstable-billing sample (5 minutes), ms.
@@ -99,24 +99,38 @@ fn mbps(bytes: u64, ms: i64) -> f64 {
     bytes as f64 * 8.0 / (ms as f64 * 1000.0)
 }
 
-/// Nearest-rank 95th percentile of the 5-minute mean rates of `s`.
+/// Nearest-rank 95th percentile of the 5-minute mean rates of `s`, over
+/// the windows from its first touched bin to its last (windows without a
+/// held bin are zero: counted, not built).
 pub fn p95_mbps(s: &Series, step_ms: i64) -> f64 {
     let window = BILLING_SAMPLE_MS.max(step_ms);
+    let Some((first, end)) = s.bin_range() else {
+        return 0.0;
+    };
+    let window_of = |bin: i64| (bin * step_ms).div_euclid(window);
     let mut samples: Vec<(i64, u64)> = Vec::new();
-    for (i, b) in s.bytes.iter().enumerate() {
-        let w = ((s.base + i as i64) * step_ms).div_euclid(window);
+    for (bin, b) in s.held().filter(|(bin, _)| (first..end).contains(bin)) {
+        let w = window_of(bin);
         match samples.last_mut() {
-            Some((lw, sum)) if *lw == w => *sum += b,
-            _ => samples.push((w, *b)),
+            Some((lw, sum)) if *lw == w => *sum = sum.saturating_add(b.bytes),
+            _ => samples.push((w, b.bytes)),
         }
     }
+    let all = (window_of(end - 1) - window_of(first) + 1) as usize;
+    let zeros = all.saturating_sub(samples.len());
     let mut rates: Vec<f64> = samples.iter().map(|(_, b)| mbps(*b, window)).collect();
-    if rates.is_empty() {
-        return 0.0;
-    }
     rates.sort_by(f64::total_cmp);
-    let rank = (rates.len() as f64 * 0.95).ceil() as usize;
-    rates[rank.saturating_sub(1).min(rates.len() - 1)]
+    let rank = ((all as f64 * 0.95).ceil() as usize).clamp(1, all);
+    match rank.checked_sub(zeros + 1) {
+        Some(i) => rates.get(i).copied().unwrap_or(0.0),
+        None => 0.0,
+    }
+}
+
+/// The sum of one field over the held bins, saturating at `u64::MAX`.
+fn total(s: &Series, field: fn(&Bin) -> u64) -> u64 {
+    let sum: u128 = s.held().map(|(_, b)| u128::from(field(b))).sum();
+    u64::try_from(sum).unwrap_or(u64::MAX)
 }
 
 fn summarize(
@@ -127,23 +141,22 @@ fn summarize(
     span_ms: i64,
     cost: Option<&Cost>,
 ) -> Summary {
-    let bytes: u64 = s.bytes.iter().sum();
+    let bytes = total(s, |b| b.bytes);
     let gb = bytes as f64 / 1e9;
     let p95 = p95_mbps(s, step_ms);
     Summary {
         kind,
         name: name.to_string(),
-        requests: s.requests.iter().sum(),
+        requests: total(s, |b| b.requests),
         bytes,
         gb,
         peak_mbps: s
-            .bytes
-            .iter()
-            .map(|b| mbps(*b, step_ms))
+            .held()
+            .map(|(_, b)| mbps(b.bytes, step_ms))
             .fold(0.0, f64::max),
         p95_mbps: p95,
-        spill_gb: s.spill_bytes.iter().sum::<u64>() as f64 / 1e9,
-        unserved_gb: s.unserved_bytes.iter().sum::<u64>() as f64 / 1e9,
+        spill_gb: total(s, |b| b.spill_bytes) as f64 / 1e9,
+        unserved_gb: total(s, |b| b.unserved_bytes) as f64 / 1e9,
         cost: cost.map(|c| match *c {
             Cost::PerGb(p) => gb * p,
             Cost::Commit {
@@ -169,12 +182,9 @@ impl Report {
         groups: Vec<Series>,
         stats: ReplayStats,
     ) -> Self {
-        let held = sites.iter().chain(&groups).filter(|s| !s.is_empty());
-        let first_bin = held.clone().map(|s| s.base).min().unwrap_or(0);
-        let end_bin = held
-            .map(|s| s.base + s.len() as i64)
-            .max()
-            .unwrap_or(first_bin);
+        let ranges = sites.iter().chain(&groups).filter_map(Series::bin_range);
+        let first_bin = ranges.clone().map(|r| r.0).min().unwrap_or(0);
+        let end_bin = ranges.map(|r| r.1).max().unwrap_or(first_bin);
         let span_ms = (end_bin - first_bin) * step_ms;
         let sites = sites
             .into_iter()
@@ -277,6 +287,64 @@ pub struct SummaryJson<'a> {
 mod tests {
     use super::*;
     use crate::series::Flags;
+
+    /// Two byte counts of 2^63 − 1 and a few more bytes total u64::MAX,
+    /// not the few bytes a 64-bit sum wraps to (bins saturate too).
+    #[test]
+    fn totals_saturate_rather_than_wrap() {
+        let mut s = Series::default();
+        for (start, bytes) in [
+            (0, i64::MAX as u64),
+            (3_600_000, i64::MAX as u64),
+            (60_000, 5),
+        ] {
+            s.add(60_000, start, start, bytes, Flags::default());
+        }
+        let sum = summarize(Kind::Group, "g", &s, 60_000, 0, None);
+        assert_eq!((sum.bytes, sum.requests), (u64::MAX, 3));
+    }
+
+    /// Requests a year apart: the 5-minute windows between count as zeros
+    /// (105,121 windows, two of them busy: the 95th percentile is 0), and a
+    /// series busy in 20 of 20 windows is unchanged by that counting.
+    #[test]
+    fn p95_counts_the_empty_windows_between_sparse_requests() {
+        let mut s = Series::default();
+        let year_ms = 365 * 86_400_000;
+        s.add(60_000, 0, 300_000, 37_500_000, Flags::default());
+        s.add(
+            60_000,
+            year_ms,
+            year_ms + 300_000,
+            37_500_000,
+            Flags::default(),
+        );
+        assert_eq!(p95_mbps(&s, 60_000), 0.0);
+        // 100 windows, 4 busy at 1 Mbit/s: rank 95 is a zero; 5 zeros
+        // only (95 of 100 busy): rank 95 is busy.
+        let mut s = Series::default();
+        for k in [0i64, 10, 20, 99] {
+            s.add(
+                60_000,
+                k * 300_000,
+                (k + 1) * 300_000,
+                37_500_000,
+                Flags::default(),
+            );
+        }
+        assert_eq!(p95_mbps(&s, 60_000), 0.0);
+        let mut s = Series::default();
+        for k in (0..100i64).filter(|k| k % 20 != 7) {
+            s.add(
+                60_000,
+                k * 300_000,
+                (k + 1) * 300_000,
+                37_500_000,
+                Flags::default(),
+            );
+        }
+        assert!((p95_mbps(&s, 60_000) - 1.0).abs() < 1e-9);
+    }
 
     #[test]
     fn p95_is_the_nearest_rank_of_five_minute_means() {

@@ -38,8 +38,8 @@ pub struct Tally {
 
 impl Tally {
     fn add(&mut self, other: Tally) {
-        self.requests += other.requests;
-        self.bytes += other.bytes;
+        self.requests = self.requests.saturating_add(other.requests);
+        self.bytes = self.bytes.saturating_add(other.bytes);
     }
 }
 

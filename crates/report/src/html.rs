@@ -32,15 +32,7 @@ fn times(r: &Report) -> Vec<i64> {
 /// Mbit/s of each bin of the report's span for one series.
 fn mbps(r: &Report, s: &Series) -> Vec<f64> {
     (r.first_bin..r.end_bin)
-        .map(|bin| {
-            let i = bin - s.base;
-            let b = if i >= 0 {
-                s.bytes.get(i as usize).copied().unwrap_or(0)
-            } else {
-                0
-            };
-            b as f64 * 8.0 / (r.step_ms as f64 * 1000.0)
-        })
+        .map(|bin| s.bytes_in(bin) as f64 * 8.0 / (r.step_ms as f64 * 1000.0))
         .collect()
 }
 

@@ -4,7 +4,7 @@
 use routecast_replay::{Report, Series};
 use routecast_rrd::{Archive, Cf, DataSource, Rrd, RrdError};
 
-use crate::timeseries::{mbps, value_at};
+use crate::timeseries::mbps;
 
 /// The RRD of one series of `report`: data sources `mbps`, `requests` and
 /// `sessions` (GAUGE), one AVERAGE archive row per bin. A bin
@@ -14,11 +14,11 @@ pub fn series_rrd(report: &Report, series: &Series) -> Result<Vec<u8>, RrdError>
     let step = report.step_ms;
     let rows = (report.first_bin..report.end_bin)
         .map(|bin| {
-            let at = |v: &[u64]| value_at(series, v, bin);
+            let b = series.at(bin);
             vec![
-                mbps(at(&series.bytes), step),
-                at(&series.requests) as f64,
-                at(&series.session_ms) as f64 / step as f64,
+                mbps(b.bytes, step),
+                b.requests as f64,
+                b.session_ms as f64 / step as f64,
             ]
         })
         .collect();

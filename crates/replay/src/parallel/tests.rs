@@ -67,6 +67,7 @@ pub(crate) fn rules(strict: bool) -> LineRules {
         request_bytes: 0,
         strict,
         show_errors: 5,
+        ..LineRules::default()
     }
 }
 
