@@ -42,21 +42,22 @@ mod zones;
 
 use routecast_engine::{CoverageZone, Source};
 
-/// Where in a coverage-zone file something was found, and what.
+/// Something imported leniently, as Traffic Router would (see the module
+/// documentation): displays as `file:line:column: path: what was done`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct CzfPlace {
+pub struct CzfWarning {
     /// The file.
     pub file: String,
     /// Line and column of the value, when it can be found.
     pub place: Option<(usize, usize)>,
     /// JSON path of the value (`coverageZones."a".network[2]`).
     pub path: String,
-    /// What is wrong, and what was expected or done.
+    /// What was found and what was done with it.
     pub message: String,
 }
 
-impl std::fmt::Display for CzfPlace {
+impl std::fmt::Display for CzfWarning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.file)?;
         if let Some((line, column)) = self.place {
@@ -81,8 +82,9 @@ pub struct CzfError {
     pub message: String,
 }
 
-impl From<CzfPlace> for CzfError {
-    fn from(p: CzfPlace) -> Self {
+/// The same place and message, as the error that ends the import.
+impl From<CzfWarning> for CzfError {
+    fn from(p: CzfWarning) -> Self {
         CzfError {
             file: p.file,
             place: p.place,
@@ -91,10 +93,6 @@ impl From<CzfPlace> for CzfError {
         }
     }
 }
-
-/// Something imported leniently, as Traffic Router would (see the module
-/// documentation): displays as `file:line:column: path: what was done`.
-pub type CzfWarning = CzfPlace;
 
 /// An imported coverage-zone file.
 #[derive(Debug, Clone, PartialEq)]

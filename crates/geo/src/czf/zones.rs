@@ -8,7 +8,8 @@ use routecast_engine::{Coordinates, CoverageZone, Source};
 use serde_json::{Map, Value};
 
 use super::network::parse_network;
-use super::{Czf, CzfError, CzfPlace, CzfWarning};
+use super::network::Network;
+use super::{Czf, CzfError, CzfWarning};
 
 /// The two maps of zones, in the order they are merged.
 const MAPS: [&str; 2] = ["coverageZones", "deepCoverageZones"];
@@ -24,6 +25,14 @@ pub(super) struct Reader {
 struct Here<'p> {
     path: &'p str,
     from: usize,
+}
+
+/// One network as written: its JSON path, text and offset.
+#[derive(Clone, Copy)]
+struct Written<'w> {
+    path: &'w str,
+    at: Option<usize>,
+    text: &'w str,
 }
 
 impl Reader {
@@ -42,8 +51,8 @@ impl Reader {
         text.get(from..)?.find(&needle).map(|at| from + at)
     }
 
-    fn place(&self, path: &str, at: Option<usize>, message: String) -> CzfPlace {
-        CzfPlace {
+    fn place(&self, path: &str, at: Option<usize>, message: String) -> CzfWarning {
+        CzfWarning {
             file: self.source.name().to_string(),
             place: at.map(|at| self.source.line_column(at)),
             path: path.to_string(),
@@ -155,7 +164,6 @@ impl Reader {
             let m = "expected an array of CIDR strings".to_string();
             return Err(self.fail(&format!("{}.{key}", zone.path), Some(cursor), m));
         };
-        let want_v4 = key == "network";
         for (i, value) in list.iter().enumerate() {
             let path = format!("{}.{key}[{i}]", zone.path);
             let Some(text) = value.as_str() else {
@@ -166,36 +174,52 @@ impl Reader {
             let at = self.find(cursor, text);
             cursor = at.map_or(cursor, |a| a + 1);
             let n = parse_network(text).map_err(|m| self.fail(&path, at, m))?;
-            if matches!(n.net, IpNet::V4(_)) != want_v4 {
-                let (want, other) = if want_v4 {
-                    ("IPv4", "IPv6")
-                } else {
-                    ("IPv6", "IPv4")
-                };
-                let m = format!("{text:?} is an {other} network in \"{key}\", which holds {want}: skipped (Traffic Router never matches it)");
-                self.warn(&path, at, m);
-                continue;
-            }
-            if n.masked {
-                let m = format!(
-                    "{text:?} has host bits set: read as {} (as Traffic Router does)",
-                    n.net
-                );
-                self.warn(&path, at, m);
-            }
-            match self.owner.get(&n.net) {
-                Some(owner) if owner == name => {}
-                Some(owner) => {
-                    let m = format!("network {} is already in zone {owner:?}: kept there (Traffic Router keeps the first)", n.net);
-                    self.warn(&path, at, m);
-                }
-                None => {
-                    self.owner.insert(n.net, name.to_string());
-                    out.push(n.net);
-                }
+            let written = Written {
+                path: &path,
+                at,
+                text,
+            };
+            if let Some(net) = self.network(&written, key, n, name) {
+                out.push(net);
             }
         }
         Ok(())
+    }
+
+    /// The network `n` (as written `w`, in list `key` of zone `name`) as
+    /// imported, or `None` when it is skipped; warns of either.
+    fn network(&mut self, w: &Written<'_>, key: &str, n: Network, name: &str) -> Option<IpNet> {
+        let Written { path, at, text } = *w;
+        let want_v4 = key == "network";
+        if matches!(n.net, IpNet::V4(_)) != want_v4 {
+            let (want, other) = if want_v4 {
+                ("IPv4", "IPv6")
+            } else {
+                ("IPv6", "IPv4")
+            };
+            let m = format!("{text:?} is an {other} network in \"{key}\", which holds {want}: skipped (Traffic Router never matches it)");
+            self.warn(path, at, m);
+            return None;
+        }
+        if n.masked {
+            let m = format!(
+                "{text:?} has host bits set: read as {} (as Traffic Router does)",
+                n.net
+            );
+            self.warn(path, at, m);
+        }
+        match self.owner.get(&n.net) {
+            Some(owner) if owner == name => None,
+            Some(owner) => {
+                let m = format!("network {} is already in zone {owner:?}: kept there (Traffic Router keeps the first)", n.net);
+                self.warn(path, at, m);
+                None
+            }
+            None => {
+                self.owner.insert(n.net, name.to_string());
+                Some(n.net)
+            }
+        }
     }
 
     fn coordinates(
