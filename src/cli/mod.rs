@@ -63,7 +63,9 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Validate a configuration and everything it names, then exit
-    /// (0 when valid, 78 with `file:line:column: problem` when not).
+    /// (0 when valid, 78 with `file:line:column: problem` when not; what
+    /// was read leniently, as Traffic Router reads coverage-zone files, is
+    /// a `routecast: warning:` line on stderr).
     Check {
         /// The platform configuration (routecast.toml), as the other
         /// subcommands take it.

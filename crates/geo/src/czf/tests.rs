@@ -151,3 +151,36 @@ fn broken_json_and_other_json_are_errors() {
         .contains("no \"coverageZones\""));
     assert!(parse("c", "[]").is_err());
 }
+
+/// The fuzz target's property over its committed seeds (the fuzz build is
+/// heavy; this runs with `cargo test`): no panic, and every error and
+/// warning place is a line that exists and a column on it.
+#[test]
+fn fuzz_seeds_parse_with_places_inside_the_text() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/coverage_zones"
+    );
+    let inside = |text: &str, place: Option<(usize, usize)>| {
+        place.is_none_or(|(line, column)| {
+            let lines: Vec<&str> = text.split('\n').collect();
+            line >= 1
+                && lines
+                    .get(line - 1)
+                    .is_some_and(|l| column >= 1 && column <= l.chars().count() + 1)
+        })
+    };
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("the corpus") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("seed");
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
+        match parse("czf.json", text) {
+            Ok(czf) => assert!(czf.warnings.iter().all(|w| inside(text, w.place))),
+            Err(e) => assert!(inside(text, e.place), "{e}"),
+        }
+        seen += 1;
+    }
+    assert!(seen > 100, "{seen} seeds");
+}

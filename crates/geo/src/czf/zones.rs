@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use ipnet::IpNet;
 use routecast_engine::{Coordinates, CoverageZone, Source};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::network::parse_network;
@@ -14,9 +15,48 @@ use super::{Czf, CzfError, CzfWarning};
 /// The two maps of zones, in the order they are merged.
 const MAPS: [&str; 2] = ["coverageZones", "deepCoverageZones"];
 
+/// The zone maps with their zones in the order of the file (serde_json's
+/// `Map` sorts its keys; the first zone of the file keeps a network).
+#[derive(Deserialize, Default)]
+struct InFileOrder {
+    #[serde(rename = "coverageZones", default)]
+    coverage: Option<OrderedMap>,
+    #[serde(rename = "deepCoverageZones", default)]
+    deep: Option<OrderedMap>,
+}
+
+/// A JSON object's members in the order of the text.
+struct OrderedMap(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for OrderedMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = OrderedMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of zones")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<OrderedMap, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = m.next_entry::<String, Value>()? {
+                    members.push(member);
+                }
+                Ok(OrderedMap(members))
+            }
+        }
+        d.deserialize_map(Members)
+    }
+}
+
 /// Reads zones, collecting warnings and which zone owns each network.
 pub(super) struct Reader {
     source: Source,
+    /// Byte offsets where lines start (places of many warnings in a large
+    /// file are found without rescanning it).
+    line_starts: Vec<usize>,
     warnings: Vec<CzfWarning>,
     owner: HashMap<IpNet, String>,
 }
@@ -37,8 +77,12 @@ struct Written<'w> {
 
 impl Reader {
     pub(super) fn new(source: Source) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(source.text().match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         Self {
             source,
+            line_starts,
             warnings: Vec::new(),
             owner: HashMap::new(),
         }
@@ -51,10 +95,34 @@ impl Reader {
         text.get(from..)?.find(&needle).map(|at| from + at)
     }
 
+    /// Byte offset of the object key `key` at or after `from`: its JSON
+    /// text followed by a colon (not the same text as a value).
+    fn find_key(&self, from: usize, key: &str) -> Option<usize> {
+        let text = self.source.text();
+        let mut at = from;
+        loop {
+            let found = self.find(at, key)?;
+            let after = found + serde_json::to_string(key).ok()?.len();
+            if text.get(after..)?.trim_start().starts_with(':') {
+                return Some(found);
+            }
+            at = found + 1;
+        }
+    }
+
+    /// 1-based line and column (in characters) of byte offset `at`.
+    fn line_column(&self, at: usize) -> (usize, usize) {
+        let text = self.source.text();
+        let line = self.line_starts.partition_point(|start| *start <= at);
+        let start = self.line_starts[line.saturating_sub(1)];
+        let column = text.get(start..at).map_or(0, |s| s.chars().count());
+        (line, column + 1)
+    }
+
     fn place(&self, path: &str, at: Option<usize>, message: String) -> CzfWarning {
         CzfWarning {
             file: self.source.name().to_string(),
-            place: at.map(|at| self.source.line_column(at)),
+            place: at.map(|at| self.line_column(at)),
             path: path.to_string(),
             message,
         }
@@ -79,14 +147,21 @@ impl Reader {
             let m = "no \"coverageZones\" (expected a Traffic Control coverage zone file)";
             return Err(self.fail("$", None, m.into()));
         }
-        let mut zones: Vec<CoverageZone> = Vec::new();
         for key in MAPS {
-            let Some(map) = root.get(key) else { continue };
-            let at = self.find(0, key);
-            let Some(map) = map.as_object() else {
+            if root.get(key).is_some_and(|map| !map.is_object()) {
+                let at = self.find_key(0, key);
                 return Err(self.fail(key, at, "expected an object of zones".into()));
-            };
-            for (name, zone, from) in self.in_file_order(map, at.unwrap_or(0)) {
+            }
+        }
+        // Both maps are objects: this second reading keeps their order.
+        let ordered: InFileOrder = serde_json::from_str(self.source.text()).unwrap_or_default();
+        let mut zones: Vec<CoverageZone> = Vec::new();
+        for (key, map) in MAPS.into_iter().zip([ordered.coverage, ordered.deep]) {
+            let Some(OrderedMap(map)) = map else { continue };
+            let mut cursor = self.find_key(0, key).unwrap_or(0);
+            for (name, zone) in &map {
+                let from = self.find_key(cursor, name).unwrap_or(cursor);
+                cursor = from;
                 let z = self.zone(key, name, zone, from)?;
                 match zones.iter_mut().find(|x| x.name == z.name) {
                     Some(existing) => {
@@ -101,27 +176,6 @@ impl Reader {
             zones,
             warnings: self.warnings,
         })
-    }
-
-    /// The zones of `map` in the order of the file (serde_json sorts them),
-    /// each with the offset of its name.
-    fn in_file_order<'v>(
-        &self,
-        map: &'v Map<String, Value>,
-        from: usize,
-    ) -> Vec<(&'v str, &'v Value, usize)> {
-        let mut zones: Vec<_> = map
-            .iter()
-            .map(|(name, zone)| {
-                let at = self.find(from, name).unwrap_or(usize::MAX);
-                (name.as_str(), zone, at)
-            })
-            .collect();
-        zones.sort_by_key(|z| z.2);
-        zones
-            .into_iter()
-            .map(|(n, z, at)| (n, z, if at == usize::MAX { from } else { at }))
-            .collect()
     }
 
     fn zone(
@@ -159,7 +213,7 @@ impl Reader {
         list: &Value,
         out: &mut Vec<IpNet>,
     ) -> Result<(), CzfError> {
-        let mut cursor = self.find(zone.from, key).unwrap_or(zone.from);
+        let mut cursor = self.find_key(zone.from, key).unwrap_or(zone.from);
         let Some(list) = list.as_array() else {
             let m = "expected an array of CIDR strings".to_string();
             return Err(self.fail(&format!("{}.{key}", zone.path), Some(cursor), m));
@@ -232,7 +286,7 @@ impl Reader {
             Some(c) => c,
         };
         let path = format!("{}.coordinates", zone.path);
-        let at = self.find(zone.from, "coordinates");
+        let at = self.find_key(zone.from, "coordinates");
         let Some(c) = c.as_object() else {
             let m = "expected {\"latitude\": number, \"longitude\": number}".to_string();
             return Err(self.fail(&path, at, m));
