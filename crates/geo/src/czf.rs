@@ -23,6 +23,8 @@
 //!   means no coordinates (warned);
 //! * a zone without `network`/`network6`, or with empty lists, has no
 //!   networks; a network listed twice in a zone counts once;
+//! * a zone named twice in one map keeps its last value (Jackson's and
+//!   serde_json's maps do the same);
 //! * a network in two zones stays in the first zone of the file (as Traffic
 //!   Router keeps the first it adds), warned at the later one;
 //! * a network of the wrong family (IPv4 under `network6`) is skipped,

@@ -184,3 +184,12 @@ fn fuzz_seeds_parse_with_places_inside_the_text() {
     }
     assert!(seen > 100, "{seen} seeds");
 }
+
+#[test]
+fn a_zone_named_twice_keeps_its_last_value_as_in_traffic_router() {
+    let text = r#"{"coverageZones": {"z": {"network": ["192.0.2.0/24"]}, "y": {}, "z": {"network": ["198.51.100.0/24"]}}}"#;
+    let czf = parse("c", text).expect("loads");
+    let names: Vec<&str> = czf.zones.iter().map(|z| z.name.as_str()).collect();
+    assert_eq!(names, ["z", "y"]);
+    assert_eq!(nets(&czf.zones[0]), ["198.51.100.0/24"]);
+}

@@ -40,9 +40,18 @@ impl<'de> Deserialize<'de> for OrderedMap {
                 self,
                 mut m: A,
             ) -> Result<OrderedMap, A::Error> {
-                let mut members = Vec::new();
-                while let Some(member) = m.next_entry::<String, Value>()? {
-                    members.push(member);
+                // A name given twice keeps its last value at its first
+                // place, as serde_json's and Traffic Router's (Jackson's) maps do.
+                let mut members: Vec<(String, Value)> = Vec::new();
+                let mut index: HashMap<String, usize> = HashMap::new();
+                while let Some((name, zone)) = m.next_entry::<String, Value>()? {
+                    match index.get(&name) {
+                        Some(&i) => members[i].1 = zone,
+                        None => {
+                            index.insert(name.clone(), members.len());
+                            members.push((name, zone));
+                        }
+                    }
                 }
                 Ok(OrderedMap(members))
             }
