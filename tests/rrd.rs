@@ -1,5 +1,6 @@
 //! The real rrdtool reads the RRD files `routecast simulate` writes, and
-//! `rrdtool fetch` returns the values of timeseries.csv.
+//! `rrdtool fetch` returns the values of timeseries.csv — and, for a few
+//! hand-written lines, the values Python computes from the log itself.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -136,4 +137,123 @@ fn rrdtool_info_fetch_and_graph_accept_our_files_and_fetch_matches_the_csv() {
             .unwrap_or(false));
     }
     assert!(checked > 4 * 1400, "{checked} values compared");
+}
+
+/// Three London requests to `lon`, one logged in another zone, one spread
+/// over two bins. Python (its own date parsing, `strptime`) spreads each
+/// request's bytes evenly over `[end − $request_time, end]` into 60 s bins;
+/// `rrdtool fetch` of `site-lon.rrd` must give those Mbit/s.
+const HAND_LOG: &str = "\
+81.2.69.142 - - [24/Nov/2026:10:00:30 +0000] \"GET /live/news/a.ts HTTP/1.1\" 200 6000000 \"-\" \"t\" 20.000
+81.2.69.142 - - [24/Nov/2026:11:02:30 +0100] \"GET /live/news/b.ts HTTP/1.1\" 200 9000000 \"-\" \"t\" 90.000
+81.2.69.142 - - [24/Nov/2026:10:02:45 +0000] \"GET /live/news/c.ts HTTP/1.1\" 200 1500000 \"-\" \"t\" 15.000
+";
+
+/// The oracle: bin start (Unix seconds) → Mbit/s, computed by python3.
+const ORACLE: &str = r#"
+import re, sys
+from datetime import datetime
+bins = {}
+for line in open(sys.argv[1]):
+    m = re.search(r'\[([^\]]+)\] "[^"]*" \d+ (\d+) .* ([\d.]+)$', line.strip())
+    end = datetime.strptime(m.group(1), "%d/%b/%Y:%H:%M:%S %z").timestamp()
+    size, took = int(m.group(2)), float(m.group(3))
+    start = end - took
+    b = int(start // 60) * 60
+    while b < end:
+        overlap = min(end, b + 60) - max(start, b)
+        bins[b] = bins.get(b, 0.0) + size * overlap / took
+        b += 60
+for b in sorted(bins):
+    print(b, bins[b] * 8 / 60 / 1e6)
+"#;
+
+#[test]
+fn rrdtool_fetch_gives_what_python_computes_from_the_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("hand.log");
+    std::fs::write(&log, HAND_LOG).expect("write");
+    let oracle = Command::new("python3")
+        .args(["-c", ORACLE, log.to_str().expect("utf-8")])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        oracle.status.success(),
+        "{}",
+        String::from_utf8_lossy(&oracle.stderr)
+    );
+    let want: HashMap<i64, f64> = String::from_utf8_lossy(&oracle.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(t, v)| (t.parse().expect("time"), v.parse().expect("mbps")))
+        .collect();
+    // By hand: 2026-11-24 10:00Z (1795514400) 0.8, 10:01 0.8 (60 of 90 s
+    // of 9 MB), 10:02 0.6 (30 of 90 s of 9 MB, and 1.5 MB).
+    let mut by_time: Vec<(i64, f64)> = want.iter().map(|(t, v)| (*t, *v)).collect();
+    by_time.sort_by_key(|b| b.0);
+    let hand = [
+        (1_795_514_400, 0.8),
+        (1_795_514_460, 0.8),
+        (1_795_514_520, 0.6),
+    ];
+    assert_eq!(by_time.len(), 3, "{want:?}");
+    for ((t, v), (ht, hv)) in by_time.iter().zip(hand) {
+        assert!(
+            *t == ht && (v - hv).abs() < 1e-12,
+            "python {t} {v}, by hand {ht} {hv}"
+        );
+    }
+    let out = dir.path().join("out");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/routecast.toml");
+    routecast(&[
+        "simulate",
+        "-q",
+        "-c",
+        config.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+        log.to_str().expect("utf-8"),
+    ]);
+    let rrd = out.join("rrd/site-lon.rrd");
+    let (first, last) = (want.keys().min().copied(), want.keys().max().copied());
+    let (start, end) = (first.expect("bins") - 600, last.expect("bins") + 600);
+    let fetched = String::from_utf8(
+        rrdtool(&[
+            "fetch",
+            rrd.to_str().expect("utf-8"),
+            "AVERAGE",
+            "-s",
+            &start.to_string(),
+            "-e",
+            &end.to_string(),
+            "-r",
+            "60",
+        ])
+        .stdout,
+    )
+    .expect("utf-8");
+    let mut matched = 0;
+    for line in fetched.lines().filter(|l| l.contains(':')) {
+        let (t, values) = line.split_once(':').expect("t: values");
+        let t: i64 = t.trim().parse().expect("timestamp");
+        let got = values.split_whitespace().next().expect("value");
+        // rrdtool stamps a row with the end of its bin.
+        match want.get(&(t - 60)) {
+            Some(v) => {
+                let got: f64 = got.parse().expect("a number");
+                assert!(
+                    (got - v).abs() <= 1e-9,
+                    "bin {}: rrd {got}, python {v}",
+                    t - 60
+                );
+                matched += 1;
+            }
+            None => assert!(
+                got.contains("nan") || got.parse::<f64>() == Ok(0.0),
+                "bin {}: {got} where the log has nothing",
+                t - 60
+            ),
+        }
+    }
+    assert_eq!(matched, 3, "{fetched}");
 }

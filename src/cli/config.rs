@@ -7,7 +7,7 @@ use super::Failure;
 
 /// Loads the configuration and everything it names; prints a summary.
 pub fn check(file: &Path) -> Result<(), Failure> {
-    let loaded = routecast_geo::load(file)?;
+    let loaded = super::load_platform(file)?;
     let p = &loaded.platform;
     let networks = p.group_table().networks().len();
     let geoip = loaded.geoip.as_ref().map(|g| g.database_types());

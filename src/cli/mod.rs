@@ -63,10 +63,21 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Validate a configuration and everything it names, then exit
-    /// (0 when valid, 78 with `file:line:column: problem` when not).
+    /// (0 when valid, 78 with `file:line:column: problem` when not; what
+    /// was read leniently, as Traffic Router reads coverage-zone files, is
+    /// a `routecast: warning:` line on stderr).
     Check {
-        /// The platform configuration (routecast.toml).
-        file: PathBuf,
+        /// The platform configuration (routecast.toml), as the other
+        /// subcommands take it.
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The platform configuration, given without `-c`.
+        #[arg(
+            value_name = "FILE",
+            conflicts_with = "config",
+            required_unless_present = "config"
+        )]
+        file: Option<PathBuf>,
     },
 }
 
@@ -123,12 +134,30 @@ pub fn run() -> ExitCode {
         Command::Simulate(args) => simulate::run(&args),
         Command::Synth(args) => synth::run(&args),
         Command::Segment(args) => segment::run(&args),
-        Command::Config(ConfigCommand::Check { file }) => config::check(&file),
+        Command::Config(ConfigCommand::Check { config, file }) => {
+            // clap requires exactly one of the two.
+            match config.or(file) {
+                Some(path) => config::check(&path),
+                None => Err(Failure::Usage("config check needs -c FILE".into())),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => report(f),
     }
+}
+
+/// Loads the platform at `path` (see [`routecast_geo::load`]) and prints
+/// what was accepted leniently to stderr, one `routecast: warning: …` line
+/// each.
+pub fn load_platform(path: &std::path::Path) -> Result<routecast_geo::Loaded, Failure> {
+    let loaded = routecast_geo::load(path)?;
+    let mut err = std::io::stderr().lock();
+    for w in &loaded.warnings {
+        let _ = writeln!(err, "routecast: warning: {w}");
+    }
+    Ok(loaded)
 }
 
 /// Whether the command line is `routecast check …`, whose usage mistakes

@@ -47,7 +47,7 @@ pub fn run(args: &RouteArgs) -> Result<(), Failure> {
             args.path
         )));
     }
-    let loaded = routecast_geo::load(&args.config)?;
+    let loaded = super::load_platform(&args.config)?;
     let platform = &loaded.platform;
     let view = load_view(platform, args.load.as_deref(), args.down.as_deref())?;
     let location = loaded.locator.locate(address);
@@ -61,7 +61,9 @@ pub fn run(args: &RouteArgs) -> Result<(), Failure> {
     let shown = DecisionView::new(platform, &facts, &view, &decision);
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &shown).map_err(|e| Failure::Other(e.into()))?;
+        // serde_json's error hides a closed pipe from `Failure`'s check: give
+        // the io::Error back (`… | head` exits quietly).
+        serde_json::to_writer_pretty(&mut out, &shown).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {
         write!(out, "{shown}")?;

@@ -118,7 +118,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
             "--max-connections and --header-timeout must be at least 1".into(),
         ));
     }
-    let loaded = routecast_geo::load(&args.config)?;
+    let loaded = super::load_platform(&args.config)?;
     let runtime = runtime(args.threads)?;
     let _in_runtime = runtime.enter();
     let state = Arc::new(state(args, &loaded, ClientResolver::new(trusted))?);

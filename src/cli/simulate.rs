@@ -118,7 +118,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     let rules = line_rules(args)?;
     let mut replays = Vec::with_capacity(args.config.len());
     for path in &args.config {
-        let loaded = routecast_geo::load(path)?;
+        let loaded = super::load_platform(path)?;
         let (platform, locator) = (loaded.platform.clone(), loaded.locator.clone());
         replays.push(Replay::new(platform, locator, config.clone()));
     }
@@ -319,6 +319,15 @@ fn print_replay(o: &mut impl Write, label: &str, report: &Report) -> std::io::Re
         o,
         "\n== {label}: {} .. {} (step {} s)",
         j.start, j.end, j.step_s
+    )?;
+    // The span as rrdtool's times, so `rrdtool graph` draws the replay
+    // (its default, the day before now, is empty for an older log).
+    let seconds = |bin: i64| (bin * report.step_ms).div_euclid(1000);
+    writeln!(
+        o,
+        "rrdtool: --start {} --end {}",
+        seconds(report.first_bin),
+        seconds(report.end_bin)
     )?;
     writeln!(
         o,

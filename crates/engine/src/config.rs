@@ -9,6 +9,10 @@ use toml::Spanned;
 
 use crate::error::{ConfigError, Source};
 
+mod step_place;
+#[cfg(test)]
+mod tests;
+
 /// A whole `routecast.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -254,7 +258,8 @@ pub struct PolicyConfig {
 /// One step of a policy chain, tagged by `step = "…"`.
 ///
 /// (Fields inside a step carry no place of their own: serde buffers tagged
-/// enums, so errors in a step point at the step.)
+/// enums. A step that does not read is read again on its own, so that its
+/// error points at the step, or at the key it names.)
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StepConfig {
@@ -302,9 +307,14 @@ impl PlatformConfig {
         let source = Source::new(name, text);
         let mut config: PlatformConfig = toml::from_str(text).map_err(|e| {
             let message = e.message().trim().replace('\n', " ");
-            match e.span() {
-                Some(span) => source.error(span, message),
-                None => ConfigError::whole_file(name, message),
+            let within = |inner: &std::ops::Range<usize>| {
+                e.span()
+                    .is_some_and(|s| s.start <= inner.start && inner.end <= s.end)
+            };
+            match (e.span(), step_place::step_error(text)) {
+                (_, Some((inner, message))) if within(&inner) => source.error(inner, message),
+                (Some(span), _) => source.error(span, message),
+                (None, _) => ConfigError::whole_file(name, message),
             }
         })?;
         config.source = source;

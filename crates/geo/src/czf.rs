@@ -9,11 +9,65 @@
 //!                 "coordinates": { "latitude": 52.1, "longitude": "4.3" } } },
 //!   "deepCoverageZones": { "zone-a": { "network": […], "caches": […] } } }
 //! ```
-//! Coordinates may be numbers or numeric strings (Traffic Ops has written
-//! both). A zone in both maps is one group with the networks of both.
+//! A zone in both maps is one group with the networks of both.
+//!
+//! # Read as Traffic Router reads it
+//! A file Traffic Router loads imports too; where Traffic Router is lenient,
+//! so is this parser, with a [`CzfWarning`] naming the place:
+//! * a network with host bits set (`"2001:CAFE:F00D:0::/37"`, from Traffic
+//!   Router's own test files) is masked to its network (`2001:cafe:f000::/37`);
+//! * spaces around the address and the prefix length, IPv6 digits in either
+//!   case, and a bare address (one host, `/32` or `/128`) are read silently;
+//! * coordinates may be numbers or numeric strings (Traffic Ops has written
+//!   both); `"coordinates": null`, or only one of latitude and longitude,
+//!   means no coordinates (warned);
+//! * a zone without `network`/`network6`, or with empty lists, has no
+//!   networks; a network listed twice in a zone counts once;
+//! * a zone named twice in one map keeps its last value (Jackson's and
+//!   serde_json's maps do the same);
+//! * a network in two zones stays in the first zone of the file (as Traffic
+//!   Router keeps the first it adds), warned at the later one;
+//! * a network of the wrong family (IPv4 under `network6`) is skipped,
+//!   warned: Traffic Router files it in the other family's tree, where no
+//!   client address of that family ever reaches it.
+//!
+//! Refused, with the place, where Traffic Router guesses silently: a
+//! network that is not a string (Traffic Router reads the number `10` as the
+//! address `0.0.0.10`), a host name (Traffic Router resolves it over DNS),
+//! a `network` that is not a list (Traffic Router ignores it), coordinates
+//! that are not numbers (Traffic Router takes 0) or are out of range.
 
-use routecast_engine::{parse_cidr, Coordinates, CoverageZone, Source};
-use serde_json::{Map, Value};
+mod network;
+#[cfg(test)]
+mod tests;
+mod zones;
+
+use routecast_engine::{CoverageZone, Source};
+
+/// Something imported leniently, as Traffic Router would (see the module
+/// documentation): displays as `file:line:column: path: what was done`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CzfWarning {
+    /// The file.
+    pub file: String,
+    /// Line and column of the value, when it can be found.
+    pub place: Option<(usize, usize)>,
+    /// JSON path of the value (`coverageZones."a".network[2]`).
+    pub path: String,
+    /// What was found and what was done with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for CzfWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some((line, column)) = self.place {
+            write!(f, ":{line}:{column}")?;
+        }
+        write!(f, ": {}: {}", self.path, self.message)
+    }
+}
 
 /// A coverage-zone file that cannot be imported: where, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,10 +84,33 @@ pub struct CzfError {
     pub message: String,
 }
 
+/// The same place and message, as the error that ends the import.
+impl From<CzfWarning> for CzfError {
+    fn from(p: CzfWarning) -> Self {
+        CzfError {
+            file: p.file,
+            place: p.place,
+            path: p.path,
+            message: p.message,
+        }
+    }
+}
+
+/// An imported coverage-zone file.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Czf {
+    /// The zones, in the order of the file.
+    pub zones: Vec<CoverageZone>,
+    /// What was accepted leniently, in the order of the file.
+    pub warnings: Vec<CzfWarning>,
+}
+
 /// Line and column, in characters as editors count them, of serde_json's
 /// error place: serde_json counts the column in bytes, and 0 at the start
 /// of a line (an empty file, or the end just after a newline).
-fn json_place(file: &str, text: &str, line: usize, byte_column: usize) -> (usize, usize) {
+fn json_place(source: &Source, line: usize, byte_column: usize) -> (usize, usize) {
+    let text = source.text();
     let line_start: usize = text
         .split_inclusive('\n')
         .take(line.saturating_sub(1))
@@ -43,214 +120,17 @@ fn json_place(file: &str, text: &str, line: usize, byte_column: usize) -> (usize
     while !text.is_char_boundary(at) {
         at -= 1;
     }
-    Source::new(file, text).line_column(at)
+    source.line_column(at)
 }
 
-/// Parses a coverage-zone file. `file` names it in errors.
-pub fn parse(file: &str, text: &str) -> Result<Vec<CoverageZone>, CzfError> {
-    let fail = |path: String, needle: Option<&str>, message: String| CzfError {
+/// Parses a coverage-zone file. `file` names it in errors and warnings.
+pub fn parse(file: &str, text: &str) -> Result<Czf, CzfError> {
+    let source = Source::new(file, text);
+    let root: serde_json::Value = serde_json::from_str(text).map_err(|e| CzfError {
         file: file.to_string(),
-        place: needle
-            .and_then(|n| text.find(n))
-            .map(|at| Source::new(file, text).line_column(at)),
-        path,
-        message,
-    };
-    let root: Value = serde_json::from_str(text).map_err(|e| CzfError {
-        file: file.to_string(),
-        place: Some(json_place(file, text, e.line(), e.column())),
+        place: Some(json_place(&source, e.line(), e.column())),
         path: "$".into(),
         message: format!("not valid JSON: {e}"),
     })?;
-    let Some(root) = root.as_object() else {
-        return Err(fail(
-            "$".into(),
-            None,
-            "expected a JSON object with \"coverageZones\"".into(),
-        ));
-    };
-    let mut zones: Vec<CoverageZone> = Vec::new();
-    let mut found = false;
-    for key in ["coverageZones", "deepCoverageZones"] {
-        let Some(map) = root.get(key) else { continue };
-        found = true;
-        let Some(map) = map.as_object() else {
-            return Err(fail(
-                key.into(),
-                Some(&format!("\"{key}\"")),
-                "expected an object of zones".into(),
-            ));
-        };
-        for (name, zone) in map {
-            let z = parse_zone(key, name, zone, &fail)?;
-            match zones.iter_mut().find(|x| x.name == z.name) {
-                Some(existing) => {
-                    for n in z.networks {
-                        if !existing.networks.contains(&n) {
-                            existing.networks.push(n);
-                        }
-                    }
-                    existing.coordinates = existing.coordinates.or(z.coordinates);
-                }
-                None => zones.push(z),
-            }
-        }
-    }
-    if !found {
-        return Err(fail(
-            "$".into(),
-            None,
-            "no \"coverageZones\" (expected a Traffic Control coverage zone file)".into(),
-        ));
-    }
-    Ok(zones)
-}
-
-type Fail<'a> = dyn Fn(String, Option<&str>, String) -> CzfError + 'a;
-
-fn parse_zone(
-    map: &str,
-    name: &str,
-    zone: &Value,
-    fail: &Fail<'_>,
-) -> Result<CoverageZone, CzfError> {
-    let here = format!("{map}.{name:?}");
-    let Some(zone) = zone.as_object() else {
-        return Err(fail(
-            here,
-            Some(&format!("{name:?}")),
-            "expected an object with \"network\" and/or \"network6\"".into(),
-        ));
-    };
-    let mut networks = Vec::new();
-    for key in ["network", "network6"] {
-        let Some(list) = zone.get(key) else { continue };
-        let Some(list) = list.as_array() else {
-            return Err(fail(
-                format!("{here}.{key}"),
-                None,
-                "expected an array of CIDR strings".into(),
-            ));
-        };
-        for (i, v) in list.iter().enumerate() {
-            let path = format!("{here}.{key}[{i}]");
-            let Some(s) = v.as_str() else {
-                return Err(fail(
-                    path,
-                    None,
-                    format!("{v} is not a string (expected a CIDR such as \"192.0.2.0/24\")"),
-                ));
-            };
-            let net =
-                parse_cidr(s.trim()).map_err(|m| fail(path.clone(), Some(&format!("{s:?}")), m))?;
-            let family_ok = (key == "network") == matches!(net, ipnet::IpNet::V4(_));
-            if !family_ok {
-                let want = if key == "network" { "IPv4" } else { "IPv6" };
-                return Err(fail(
-                    path,
-                    Some(&format!("{s:?}")),
-                    format!("{s:?} is not an {want} network (\"{key}\" holds {want})"),
-                ));
-            }
-            networks.push(net);
-        }
-    }
-    Ok(CoverageZone {
-        name: name.to_string(),
-        networks,
-        coordinates: coordinates(&here, zone, fail)?,
-    })
-}
-
-fn coordinates(
-    here: &str,
-    zone: &Map<String, Value>,
-    fail: &Fail<'_>,
-) -> Result<Option<Coordinates>, CzfError> {
-    let Some(c) = zone.get("coordinates") else {
-        return Ok(None);
-    };
-    let path = format!("{here}.coordinates");
-    let num = |k: &str| -> Option<f64> {
-        match c.get(k)? {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    };
-    match (num("latitude"), num("longitude")) {
-        (Some(lat), Some(lon)) => Coordinates::new(lat, lon)
-            .map(Some)
-            .map_err(|m| fail(path, None, m)),
-        _ => Err(fail(
-            path,
-            None,
-            "expected {\"latitude\": number, \"longitude\": number} (numbers or numeric strings)"
-                .into(),
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const CZF: &str = r#"{
-  "revision": "2026-11-01", "customerName": "example",
-  "coverageZones": {
-    "ams-kpn": { "network": ["192.0.2.0/25", "198.51.100.0/24"], "network6": ["2001:db8:1::/48"],
-                 "coordinates": { "latitude": "52.37", "longitude": 4.9 } },
-    "fra-dt": { "network": ["192.0.2.128/25"] }
-  },
-  "deepCoverageZones": {
-    "ams-kpn": { "network": ["203.0.113.0/24", "198.51.100.0/24"], "caches": ["edge-1"] }
-  }
-}"#;
-
-    #[test]
-    fn zones_networks_and_string_coordinates() {
-        let zones = parse("czf.json", CZF).expect("valid file");
-        assert_eq!(zones.len(), 2);
-        let ams = &zones[0];
-        assert_eq!(ams.name, "ams-kpn");
-        assert_eq!(
-            ams.networks.len(),
-            4,
-            "deep zone networks merged, duplicate kept once"
-        );
-        assert_eq!(ams.coordinates, Coordinates::new(52.37, 4.9).ok());
-        assert_eq!(zones[1].coordinates, None);
-    }
-
-    #[test]
-    fn a_bad_cidr_is_named_with_its_line_and_path() {
-        let bad = CZF.replace("\"192.0.2.128/25\"", "\"192.0.2.300/25\"");
-        let e = parse("czf.json", &bad).expect_err("bad CIDR");
-        assert_eq!(e.place, Some((6, 29)));
-        assert_eq!(e.path, "coverageZones.\"fra-dt\".network[0]");
-        assert!(e.to_string().starts_with("czf.json:6:29: coverageZones.\"fra-dt\".network[0]: \"192.0.2.300/25\" is not a CIDR"), "{e}");
-    }
-
-    #[test]
-    fn wrong_family_broken_json_and_other_json_are_errors() {
-        let v6_in_v4 = CZF.replace("\"192.0.2.128/25\"", "\"2001:db8::/32\"");
-        assert!(parse("c", &v6_in_v4)
-            .expect_err("family")
-            .message
-            .contains("not an IPv4 network"));
-        let e = parse("c", "{\"coverageZones\": [").expect_err("truncated");
-        assert_eq!(e.place.map(|p| p.0), Some(1));
-        // An empty file and one cut after a newline point at a column that
-        // exists (serde_json says column 0 there); found by the fuzz target.
-        assert_eq!(parse("c", "").expect_err("empty").place, Some((1, 1)));
-        assert_eq!(parse("c", "{\n").expect_err("cut").place, Some((2, 1)));
-        // serde_json counts bytes: the place is given in characters.
-        let e = parse("c", "{\"coverageZones\": {\"z\u{e9}\u{e9}\": x").expect_err("bad value");
-        assert_eq!(e.place, Some((1, 27)), "the x, 27th character, 29th byte");
-        assert!(parse("c", "{\"foo\": 1}")
-            .expect_err("not a czf")
-            .message
-            .contains("no \"coverageZones\""));
-        assert!(parse("c", "[]").is_err());
-    }
+    zones::Reader::new(source).read(&root)
 }

@@ -19,6 +19,10 @@ pub struct Loaded {
     pub geoip: Option<Arc<GeoIp>>,
     /// Every file the platform was read from (for reload on change).
     pub files: Vec<PathBuf>,
+    /// What was accepted leniently while loading (a coverage-zone network
+    /// with host bits set, …), each naming its file and place; front ends
+    /// print them.
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Loaded {
@@ -27,6 +31,7 @@ impl std::fmt::Debug for Loaded {
             .field("platform", &self.platform)
             .field("geoip", &self.geoip)
             .field("files", &self.files)
+            .field("warnings", &self.warnings)
             .finish()
     }
 }
@@ -40,6 +45,7 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut files = vec![path.to_path_buf()];
     let mut imported = Vec::with_capacity(config.coverage_zones.len());
+    let mut warnings = Vec::new();
     for (entry, cz) in config.coverage_zones.iter().enumerate() {
         let file = dir.join(cz.file.get_ref());
         let czf_name = file.display().to_string();
@@ -49,17 +55,18 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
                 format!("cannot read coverage-zone file {czf_name}: {e}"),
             )
         })?;
-        let zones = crate::czf::parse(&czf_name, &czf_text).map_err(|e| {
+        let czf = crate::czf::parse(&czf_name, &czf_text).map_err(|e| {
             let message = format!("{}: {}", e.path, e.message);
             match e.place {
                 Some((line, col)) => ConfigError::at(&e.file, line, col, message),
                 None => ConfigError::whole_file(&e.file, message),
             }
         })?;
+        warnings.extend(czf.warnings.iter().map(ToString::to_string));
         imported.push(ImportedZones {
             entry,
             file: czf_name,
-            zones,
+            zones: czf.zones,
         });
         files.push(file);
     }
@@ -89,6 +96,7 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         locator,
         geoip,
         files,
+        warnings,
     })
 }
 

@@ -71,7 +71,7 @@ proptest! {
     #[test]
     fn every_network_survives_import(zones in arb_zones()) {
         let text = to_json(&zones);
-        let parsed = routecast_geo::czf::parse("czf.json", &text).expect("generated file is valid");
+        let parsed = routecast_geo::czf::parse("czf.json", &text).expect("generated file is valid").zones;
         let config = PlatformConfig::parse("t.toml", CONFIG).expect("config");
         let imported = [ImportedZones { entry: 0, file: "czf.json".into(), zones: parsed }];
         let platform = Platform::build(&config, &imported).expect("platform");
