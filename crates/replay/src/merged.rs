@@ -10,7 +10,7 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use routecast_accesslog::reader::ByteCounter;
 use routecast_accesslog::{Log, Merge, MergedLine, Request};
 
-use crate::reading::{LineRules, LinesRead, Progress, Rejected, ReplayError};
+use crate::reading::{Damage, LineRules, LinesRead, Progress, Rejected, ReplayError};
 use crate::replay::{PreparedRequest, Preparer, Replay};
 
 /// Requests per batch.
@@ -57,7 +57,17 @@ fn read_merged(
     let logs_bytes: Vec<bool> = logs.iter().map(Log::logs_bytes).collect();
     let mut rejected = Rejected::default();
     let mut merge = Merge::new(logs);
-    while let Some(next) = merge.next_line()? {
+    let mut damaged = None;
+    loop {
+        let next = match merge.next_line() {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
+            // The requests before the damage are replayed; the merge ends.
+            Err(e) => {
+                damaged = Some(Damage::from_error(e.into())?);
+                break;
+            }
+        };
         match next {
             MergedLine::Request { log, mut request } => {
                 if !logs_bytes[log] {
@@ -72,6 +82,7 @@ fn read_merged(
     Ok(LinesRead {
         lines: merge.lines_read(),
         rejected,
+        damaged,
     })
 }
 

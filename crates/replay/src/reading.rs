@@ -81,6 +81,38 @@ pub struct LinesRead {
     pub lines: u64,
     /// The malformed ones.
     pub rejected: Rejected,
+    /// Where reading stopped early: a log that could not be read (or
+    /// decompressed) to its end, e.g. a truncated or corrupt gzip. The
+    /// lines before the damage were replayed; none after it.
+    pub damaged: Option<Damage>,
+}
+
+/// A log damaged part way: the replay has every whole line before the
+/// damage, and stops there. Written out as `file:line: read error: …`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{file}:{line}: read error: {error}")]
+pub struct Damage {
+    /// The log's name.
+    pub file: String,
+    /// The line that could not be read, from 1.
+    pub line: u64,
+    /// What the reader (or decompressor) said.
+    pub error: String,
+}
+
+impl Damage {
+    /// The damage a read error of a log is; any other error is returned
+    /// as it is (the replay cannot go on after it).
+    pub(crate) fn from_error(e: ReplayError) -> Result<Damage, ReplayError> {
+        match e {
+            ReplayError::Log(LogError::Read { file, line, error }) => Ok(Damage {
+                file,
+                line,
+                error: error.to_string(),
+            }),
+            other => Err(other),
+        }
+    }
 }
 
 /// How far a replay has come: told once per block or batch of lines, on

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use routecast_accesslog::time::iso8601;
-use routecast_replay::{Report, Series, Summary};
+use routecast_replay::{Damage, Report, Series, Summary};
 
 use crate::chart::{Chart, ChartError};
 
@@ -158,8 +158,24 @@ th{background:#f3f3f3}svg{max-width:100%;height:auto;display:block;margin:1em 0}
 /// are compared side by side (a table of every site under every replay and
 /// an overlaid chart per site), followed by each replay's own section.
 pub fn html_report(inputs: &[ReportInput<'_>]) -> Result<String, ChartError> {
+    html_report_marked(inputs, None)
+}
+
+/// [`html_report`], saying first, when `damaged` is given, that the logs
+/// were read only up to the damage (`incomplete: FILE:LINE: …`).
+pub fn html_report_marked(
+    inputs: &[ReportInput<'_>],
+    damaged: Option<&Damage>,
+) -> Result<String, ChartError> {
     let mut out = String::new();
     let _ = write!(out, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>routecast simulation</title><style>{STYLE}</style></head><body><h1>routecast simulation</h1>");
+    if let Some(d) = damaged {
+        let _ = write!(
+            out,
+            "<p class=\"incomplete\"><strong>incomplete: {}</strong> — the results cover the lines before it only.</p>",
+            esc(&d.to_string())
+        );
+    }
     if inputs.len() > 1 {
         comparison(&mut out, inputs)?;
     }
@@ -231,6 +247,9 @@ fn section(out: &mut String, i: &ReportInput<'_>) -> Result<(), ChartError> {
         r.step_ms / 1000,
         s.requests, s.spilled, s.over_capacity, s.no_site, s.late
     );
+    if s.requests == 0 {
+        out.push_str("<p class=\"empty\"><strong>Nothing to replay:</strong> the logs held no request (empty, blank or malformed lines only).</p>");
+    }
     out.push_str(&site_chart(i.label, r).svg(960, 400)?);
     out.push_str(&group_chart(i.label, r).svg(960, 400)?);
     let sites: Vec<&Summary> = r.sites.iter().map(|(s, _)| s).collect();
