@@ -114,7 +114,7 @@ fn check_incomplete(o: &Output, out: &Path, file: &Path, expected: u64) {
     let name = s(file);
     let err = text(&o.stderr);
     assert!(
-        err.contains(&format!("incomplete: {name}:")),
+        err.starts_with(&format!("routecast: {name}:")) && err.contains("(incomplete: "),
         "stderr names the damage: {err}"
     );
     let got = requests(out);
@@ -159,8 +159,13 @@ fn a_truncated_gzip_keeps_what_was_read_and_exits_65() {
     let expected = whole_lines(&decompressed("gzip", &cut));
     let config = platform(dir.path(), "r.toml");
     let out = dir.path().join("out");
-    let o = simulate(&config, &cut, &out, &["-q"]);
+    let o = simulate(&config, &cut, &out, &[]);
     check_incomplete(&o, &out, &cut, expected);
+    let said = text(&o.stdout);
+    assert!(
+        said.contains(&format!("incomplete: {}:", s(&cut))),
+        "{said}"
+    );
 }
 
 /// A gzip whose checksum (CRC-32, RFC 1952 §2.3) has its bits flipped:
@@ -359,4 +364,29 @@ fn an_output_that_cannot_be_written_is_said_before_the_replay() {
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains(s(&out)) && !err.contains("bad.log"), "{err}");
+}
+
+/// Several logs merged by time: a truncated one stops the merge at its
+/// damage; what was merged before it is reported, marked incomplete.
+#[test]
+fn a_truncated_log_among_several_stops_the_merge_with_a_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = synth(dir.path(), "20000");
+    tool("gzip", &["-k", s(&log)]);
+    let gz = dir.path().join("access.log.gz");
+    let cut = dir.path().join("cut.log.gz");
+    let size = std::fs::metadata(&gz).expect("gzip wrote").len() as usize;
+    head_c(&gz, size / 2, &cut);
+    let config = platform(dir.path(), "r.toml");
+    let out = dir.path().join("out");
+    let args = ["simulate", "-q", "-c", s(&config), "-o", s(&out)];
+    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args(args)
+        .args([s(&log), s(&cut)])
+        .output()
+        .expect("routecast runs");
+    assert_eq!(o.status.code(), Some(65), "{}", text(&o.stderr));
+    let j = summary(&out);
+    assert_eq!(j["incomplete"]["file"], s(&cut), "{j}");
+    assert!(requests(&out) > 0, "the requests merged before the damage");
 }

@@ -131,11 +131,12 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
 }
 
 /// A log damaged part way (exit 65, EX_DATAERR), after its report of the
-/// lines before the damage is written: `incomplete: FILE:LINE: …`.
+/// lines before the damage is written: `FILE:LINE: read error: …
+/// (incomplete: …)`, as a log that cannot be read says it.
 fn damage_failure(read: &LinesRead) -> Result<(), Failure> {
     match &read.damaged {
         Some(d) => Err(Failure::Data(format!(
-            "incomplete: {d}; the results cover the lines before it"
+            "{d} (incomplete: the results cover the lines before it)"
         ))),
         None => Ok(()),
     }
@@ -256,6 +257,9 @@ fn print_summary(
     )?;
     for e in &rejected.first {
         writeln!(o, "  malformed: {e}")?;
+    }
+    if let Some(d) = &read.damaged {
+        writeln!(o, "incomplete: {d}")?;
     }
     if runs.iter().all(|(_, r)| r.stats.requests == 0) {
         writeln!(o, "no requests: nothing to replay")?;

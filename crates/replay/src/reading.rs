@@ -202,6 +202,22 @@ mod tests {
     }
 
     #[test]
+    fn a_read_error_is_damage_and_other_errors_stay_errors() {
+        let read = ReplayError::Log(LogError::Read {
+            file: "a.log.gz".into(),
+            line: 12,
+            error: io::Error::other("incomplete deflate stream"),
+        });
+        let d = Damage::from_error(read).expect("damage");
+        assert_eq!(
+            d.to_string(),
+            "a.log.gz:12: read error: incomplete deflate stream"
+        );
+        let panicked = ReplayError::Panicked { thread: "a reader" };
+        assert!(Damage::from_error(panicked).is_err());
+    }
+
+    #[test]
     fn strict_stops_at_the_line() {
         let rules = LineRules {
             strict: true,

@@ -81,7 +81,7 @@ const CHART_SIZE: (u32, u32) = (960, 400);
 /// ```
 ///
 /// With several replays (configurations compared on the same logs), each
-/// has its files in `DIR/NAME/` ([`output_names`] of the labels) and
+/// has its files in `DIR/NAME/` ([`output_names`](crate::output_names) of the labels) and
 /// `DIR/report.html` compares them. `malformed`, the lines the replays
 /// could not read, goes into each `summary.json`.
 pub fn write_dir(
