@@ -235,6 +235,7 @@ fn a_run_with_nothing_to_replay_writes_a_report_saying_so() {
         assert_eq!(requests(&out), 0, "{name}");
         let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
         assert!(html.contains("Nothing to replay"), "{name}: {html}");
+        assert!(html.contains("No time replayed"), "{name}: no made-up span");
         for f in ["timeseries.csv", "sites.svg", "sites.png", "groups.svg"] {
             assert!(out.join(f).is_file(), "{name}: {f}");
         }

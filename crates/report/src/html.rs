@@ -235,15 +235,23 @@ fn comparison(out: &mut String, inputs: &[ReportInput<'_>]) -> Result<(), ChartE
     Ok(())
 }
 
+/// The replayed period, `START to END`; "No time replayed" when empty.
+fn span(r: &Report) -> String {
+    if r.first_bin >= r.end_bin {
+        return "No time replayed".into();
+    }
+    let at = |bin: i64| iso8601((bin * r.step_ms).div_euclid(1000));
+    format!("{} to {}", at(r.first_bin), at(r.end_bin))
+}
+
 fn section(out: &mut String, i: &ReportInput<'_>) -> Result<(), ChartError> {
     let r = i.report;
     let s = &r.stats;
     let _ = write!(
         out,
-        "<h2>{}</h2><p class=\"meta\">{} to {}, {} s bins. {} requests routed: {} spilled over, {} over capacity, {} with no site, {} late.</p>",
+        "<h2>{}</h2><p class=\"meta\">{}, {} s bins. {} requests routed: {} spilled over, {} over capacity, {} with no site, {} late.</p>",
         esc(i.label),
-        iso8601((r.first_bin * r.step_ms).div_euclid(1000)),
-        iso8601((r.end_bin * r.step_ms).div_euclid(1000)),
+        span(r),
         r.step_ms / 1000,
         s.requests, s.spilled, s.over_capacity, s.no_site, s.late
     );
