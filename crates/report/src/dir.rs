@@ -8,7 +8,6 @@ use routecast_replay::{Damage, Rejected, Report};
 use crate::atomic::write_atomically;
 use crate::chart::ChartError;
 use crate::html::{group_chart, html_report_marked, site_chart, ReportInput};
-use crate::names::file_name;
 use crate::rrd::series_rrd;
 use crate::staging::OutputDir;
 use crate::timeseries::write_timeseries;
@@ -168,6 +167,49 @@ pub(crate) fn create_dir(dir: &Path) -> Result<(), WriteError> {
         path: dir.to_path_buf(),
         error,
     })
+}
+
+/// Names each configuration by its file stem (its path when stems
+/// repeat): the labels of [`write_dir`]'s replays when configurations are
+/// compared.
+pub fn config_labels(configs: &[impl AsRef<Path>]) -> Vec<String> {
+    let stem = |p: &Path| {
+        p.file_stem().map_or_else(
+            || p.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        )
+    };
+    let stems: Vec<String> = configs.iter().map(|p| stem(p.as_ref())).collect();
+    configs
+        .iter()
+        .zip(&stems)
+        .map(|(p, s)| {
+            if stems.iter().filter(|x| *x == s).count() > 1 {
+                p.as_ref().display().to_string()
+            } else {
+                s.clone()
+            }
+        })
+        .collect()
+}
+
+/// `label` as a file name: ASCII letters, digits, `-`, `_` and `.` kept,
+/// anything else `_`; a name of dots only (`.`, `..`) or none is `_`.
+pub fn file_name(label: &str) -> String {
+    let name: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.chars().all(|c| c == '.') {
+        return "_".into();
+    }
+    name
 }
 
 #[cfg(test)]

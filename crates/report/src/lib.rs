@@ -73,9 +73,9 @@ mod timeseries;
 
 pub use atomic::write_atomically;
 pub use chart::{Chart, ChartError};
-pub use dir::{write_dir, WriteError};
+pub use dir::{config_labels, file_name, write_dir, WriteError};
 pub use html::{group_chart, html_report, html_report_marked, site_chart, ReportInput};
-pub use names::{config_labels, file_name, output_names, REPORT_FILES};
+pub use names::{output_names, REPORT_FILES};
 pub use rrd::series_rrd;
 pub use staging::OutputDir;
 pub use timeseries::write_timeseries;

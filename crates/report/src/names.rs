@@ -1,9 +1,10 @@
-//! Names of configurations ([`config_labels`]) and of the directories
-//! their reports go in ([`output_names`]): distinct from each other and
-//! from the report's own files, whatever the configurations are called.
+//! Names of the directories configurations' reports go in
+//! ([`output_names`]): distinct from each other and from the report's own
+//! files, whatever the configurations are called.
 
 use std::collections::HashSet;
-use std::path::Path;
+
+use crate::dir::file_name;
 
 /// The files and directories a report directory holds itself: no
 /// configuration's directory may take one of these names.
@@ -17,49 +18,6 @@ pub const REPORT_FILES: [&str; 8] = [
     "groups.svg",
     "groups.png",
 ];
-
-/// Names each configuration by its file stem (its path when stems
-/// repeat): the labels of [`write_dir`](crate::write_dir)'s replays when
-/// configurations are compared.
-pub fn config_labels(configs: &[impl AsRef<Path>]) -> Vec<String> {
-    let stem = |p: &Path| {
-        p.file_stem().map_or_else(
-            || p.display().to_string(),
-            |s| s.to_string_lossy().into_owned(),
-        )
-    };
-    let stems: Vec<String> = configs.iter().map(|p| stem(p.as_ref())).collect();
-    configs
-        .iter()
-        .zip(&stems)
-        .map(|(p, s)| {
-            if stems.iter().filter(|x| *x == s).count() > 1 {
-                p.as_ref().display().to_string()
-            } else {
-                s.clone()
-            }
-        })
-        .collect()
-}
-
-/// `label` as a file name: ASCII letters, digits, `-`, `_` and `.` kept,
-/// anything else `_`; a name of dots only (`.`, `..`) or none is `_`.
-pub fn file_name(label: &str) -> String {
-    let name: String = label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if name.chars().all(|c| c == '.') {
-        return "_".into();
-    }
-    name
-}
 
 /// The directory name of each label's report: its [`file_name`], made
 /// distinct with a suffix `-2`, `-3`, … where it would repeat an earlier

@@ -5,7 +5,6 @@ use routecast_engine::{NoLocator, Platform, PlatformConfig};
 use routecast_replay::{Replay, ReplayConfig};
 
 use super::*;
-use crate::names::{config_labels, file_name};
 
 const PLATFORM: &str = r#"
 [[sites]]
