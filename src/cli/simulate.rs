@@ -11,7 +11,7 @@ use routecast_replay::{
     parse_bitrates, parse_time_range, replay_merged, replay_parallel, Kind, LineRules, LinesRead,
     Parallel, Plausible, Replay, ReplayConfig, ReplayError, Report, Series, Summary,
 };
-use routecast_report::{config_labels, write_dir, ReportInput};
+use routecast_report::{config_labels, OutputDir, ReportInput};
 
 use super::progress::ProgressDisplay;
 use super::Failure;
@@ -43,8 +43,11 @@ pub struct SimulateArgs {
     /// (sites.svg/png, groups.svg/png) and report.html (interactive charts,
     /// one file that opens from disk, with what was left out: malformed
     /// lines, requests no site serves by path prefix and reason, late
-    /// lines); with several configurations, one subdirectory each and a
-    /// comparing report.html.
+    /// lines); with several configurations, one subdirectory each (names
+    /// made distinct) and a comparing report.html. Written whole into
+    /// `.DIR.tmp-PID` beside it, then renamed into place: an old report
+    /// directory is replaced whole; any other non-empty DIR is refused
+    /// before the replay.
     #[arg(long, short = 'o', value_name = "DIR")]
     out: Option<PathBuf>,
     /// Bin width in seconds.
@@ -128,25 +131,45 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         .iter()
         .map(|p| Log::open(p, layout.clone()).map_err(log_failure))
         .collect::<Result<Vec<_>, _>>()?;
+    let labels = config_labels(&args.config);
+    // The output is checked (and its temporary sibling made) before the
+    // replay, so that a run never fails for its output after the work.
+    let out = match &args.out {
+        Some(dir) => Some(OutputDir::prepare(dir, &labels).map_err(|e| Failure::Other(e.into()))?),
+        None => None,
+    };
     let started = Instant::now();
     let read = replay(&mut logs, &mut replays, args, rules, threads).map_err(replay_failure)?;
     let elapsed = started.elapsed().as_secs_f64();
-    let finished: Vec<(String, Report)> = config_labels(&args.config)
+    let finished: Vec<(String, Report)> = labels
         .into_iter()
         .zip(replays.into_iter().map(Replay::finish))
         .collect();
-    if let Some(dir) = &args.out {
+    if let Some(out) = out {
         check_size(&finished, args.max_bins)?;
         let inputs: Vec<ReportInput<'_>> = finished
             .iter()
             .map(|(label, report)| ReportInput { label, report })
             .collect();
-        write_dir(dir, &inputs, &read.rejected).map_err(|e| Failure::Other(e.into()))?;
+        out.write(&inputs, &read.rejected, read.damaged.as_ref())
+            .map_err(|e| Failure::Other(e.into()))?;
     }
     if !args.quiet {
         print_summary(&finished, &read, &logs, elapsed, args.out.as_deref())?;
     }
-    Ok(())
+    damage_failure(&read)
+}
+
+/// A log damaged part way (exit 65, EX_DATAERR), after its report of the
+/// lines before the damage is written: `FILE:LINE: read error: …
+/// (incomplete: …)`, as a log that cannot be read says it.
+fn damage_failure(read: &LinesRead) -> Result<(), Failure> {
+    match &read.damaged {
+        Some(d) => Err(Failure::Data(format!(
+            "{d} (incomplete: the results cover the lines before it)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The replay's settings and the parsing threads (a bad `--step`,
@@ -302,6 +325,12 @@ fn print_summary(
     for e in &rejected.first {
         writeln!(o, "  malformed: {e}")?;
     }
+    if let Some(d) = &read.damaged {
+        writeln!(o, "incomplete: {d}")?;
+    }
+    if runs.iter().all(|(_, r)| r.stats.requests == 0) {
+        writeln!(o, "no requests: nothing to replay")?;
+    }
     for (label, report) in runs {
         print_replay(&mut o, label, report)?;
     }
@@ -315,20 +344,24 @@ fn print_summary(
 fn print_replay(o: &mut impl Write, label: &str, report: &Report) -> std::io::Result<()> {
     let s = &report.stats;
     let j = report.summary_json();
-    writeln!(
-        o,
-        "\n== {label}: {} .. {} (step {} s)",
-        j.start, j.end, j.step_s
-    )?;
-    // The span as rrdtool's times, so `rrdtool graph` draws the replay
-    // (its default, the day before now, is empty for an older log).
-    let seconds = |bin: i64| (bin * report.step_ms).div_euclid(1000);
-    writeln!(
-        o,
-        "rrdtool: --start {} --end {}",
-        seconds(report.first_bin),
-        seconds(report.end_bin)
-    )?;
+    if s.requests == 0 {
+        writeln!(o, "\n== {label}: no requests (step {} s)", j.step_s)?;
+    } else {
+        writeln!(
+            o,
+            "\n== {label}: {} .. {} (step {} s)",
+            j.start, j.end, j.step_s
+        )?;
+        // The span as rrdtool's times, so `rrdtool graph` draws the replay
+        // (its default, the day before now, is empty for an older log).
+        let seconds = |bin: i64| (bin * report.step_ms).div_euclid(1000);
+        writeln!(
+            o,
+            "rrdtool: --start {} --end {}",
+            seconds(report.first_bin),
+            seconds(report.end_bin)
+        )?;
+    }
     writeln!(
         o,
         "routed {} requests: {} spilled over, {} over capacity, {} with no site, {} late",

@@ -103,7 +103,7 @@ pub use config::{parse_bitrates, BitrateError, ReplayConfig};
 pub use merged::replay_merged;
 pub use parallel::{replay_parallel, Parallel};
 pub use proximity::{Proximity, ProximitySummary};
-pub use reading::{LineRules, LinesRead, Progress, Rejected, ReplayError};
+pub use reading::{Damage, LineRules, LinesRead, Progress, Rejected, ReplayError};
 pub use replay::{PreparedRequest, Preparer, Replay, ReplayStats};
 pub use series::{Bin, Flags, Series, Span};
 pub use summary::{p95_mbps, Kind, Report, Summary, SummaryJson, BILLING_SAMPLE_MS, MONTH_MS};

@@ -10,7 +10,7 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use routecast_accesslog::reader::ByteCounter;
 use routecast_accesslog::{Log, MalformedLine, Merge, MergedLine, Request};
 
-use crate::reading::{LineRules, LinesRead, Progress, Rejected, ReplayError};
+use crate::reading::{Damage, LineRules, LinesRead, Progress, Rejected, ReplayError};
 use crate::replay::{PreparedRequest, Preparer, Replay};
 
 /// Requests per batch.
@@ -60,7 +60,17 @@ fn read_merged(
     let mut rejected = Rejected::default();
     let (from_ms, to_ms) = (rules.plausible.from_ms, rules.plausible.to_ms);
     let mut merge = Merge::new(logs).with_time_range(from_ms, to_ms);
-    while let Some(next) = merge.next_line()? {
+    let mut damaged = None;
+    loop {
+        let next = match merge.next_line() {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
+            // The requests before the damage are replayed; the merge ends.
+            Err(e) => {
+                damaged = Some(Damage::from_error(e.into())?);
+                break;
+            }
+        };
         match next {
             MergedLine::Request { log, mut request } => {
                 if let Err(error) = rules.plausible.check(&request) {
@@ -84,6 +94,7 @@ fn read_merged(
     Ok(LinesRead {
         lines: merge.lines_read(),
         rejected,
+        damaged,
     })
 }
 

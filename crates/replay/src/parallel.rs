@@ -28,7 +28,7 @@ use routecast_accesslog::reader::ByteCounter;
 use routecast_accesslog::{LineError, LineParser, Log, LogError, MalformedLine};
 
 use crate::bounds::Plausible;
-use crate::reading::{LineRules, LinesRead, Progress, Rejected, ReplayError};
+use crate::reading::{Damage, LineRules, LinesRead, Progress, Rejected, ReplayError};
 use crate::replay::{PreparedRequest, Preparer, Replay};
 
 /// How many threads parse a log, and in what blocks.
@@ -125,10 +125,15 @@ pub fn replay_parallel(
         slots: 2 * threads + 2,
         work: work_tx,
     };
-    let lines = run_threads(&mut order, workers, feed)?;
+    let (lines, damaged) = match run_threads(&mut order, workers, feed) {
+        Ok(lines) => (lines, None),
+        // Every block before the damage was replayed.
+        Err(e) => (order.lines, Some(Damage::from_error(e)?)),
+    };
     Ok(LinesRead {
         lines,
         rejected: order.rejected,
+        damaged,
     })
 }
 

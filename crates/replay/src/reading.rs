@@ -86,6 +86,38 @@ pub struct LinesRead {
     pub lines: u64,
     /// The malformed ones.
     pub rejected: Rejected,
+    /// Where reading stopped early: a log that could not be read (or
+    /// decompressed) to its end, e.g. a truncated or corrupt gzip. The
+    /// lines before the damage were replayed; none after it.
+    pub damaged: Option<Damage>,
+}
+
+/// A log damaged part way: the replay has every whole line before the
+/// damage, and stops there. Written out as `file:line: read error: …`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{file}:{line}: read error: {error}")]
+pub struct Damage {
+    /// The log's name.
+    pub file: String,
+    /// The line that could not be read, from 1.
+    pub line: u64,
+    /// What the reader (or decompressor) said.
+    pub error: String,
+}
+
+impl Damage {
+    /// The damage a read error of a log is; any other error is returned
+    /// as it is (the replay cannot go on after it).
+    pub(crate) fn from_error(e: ReplayError) -> Result<Damage, ReplayError> {
+        match e {
+            ReplayError::Log(LogError::Read { file, line, error }) => Ok(Damage {
+                file,
+                line,
+                error: error.to_string(),
+            }),
+            other => Err(other),
+        }
+    }
 }
 
 /// How far a replay has come: told once per block or batch of lines, on
@@ -172,6 +204,22 @@ mod tests {
         };
         assert_eq!(e.to_string(), "no more threads");
         assert!(std::error::Error::source(&e).is_none());
+    }
+
+    #[test]
+    fn a_read_error_is_damage_and_other_errors_stay_errors() {
+        let read = ReplayError::Log(LogError::Read {
+            file: "a.log.gz".into(),
+            line: 12,
+            error: io::Error::other("incomplete deflate stream"),
+        });
+        let d = Damage::from_error(read).expect("damage");
+        assert_eq!(
+            d.to_string(),
+            "a.log.gz:12: read error: incomplete deflate stream"
+        );
+        let panicked = ReplayError::Panicked { thread: "a reader" };
+        assert!(Damage::from_error(panicked).is_err());
     }
 
     #[test]

@@ -3,12 +3,13 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use routecast_replay::{Rejected, Report};
+use routecast_replay::{Damage, Rejected, Report};
 
 use crate::atomic::write_atomically;
 use crate::chart::ChartError;
 use crate::html::{group_chart, html_report_with, site_chart, ReportInput};
 use crate::rrd::series_rrd;
+use crate::staging::OutputDir;
 use crate::timeseries::write_timeseries;
 
 /// Why the outputs could not be written. The system's (or the RRD
@@ -36,6 +37,22 @@ pub enum WriteError {
     /// A chart could not be drawn.
     #[error(transparent)]
     Chart(#[from] ChartError),
+    /// The output exists and is not a report directory (nor empty):
+    /// replacing it would lose what it holds.
+    #[error("{}: exists and is not a routecast report directory (it has no summary.json or report.html); give -o a new or report directory", path.display())]
+    NotReportDir {
+        /// The output directory.
+        path: PathBuf,
+    },
+    /// The written directory could not be put in place (an old one is
+    /// kept).
+    #[error("{}: cannot put the new report in place: {error}", path.display())]
+    Replace {
+        /// The output directory.
+        path: PathBuf,
+        /// What the system said.
+        error: io::Error,
+    },
     /// A series could not be written as an RRD file.
     #[error("{name}: {error}")]
     Rrd {
@@ -49,8 +66,9 @@ pub enum WriteError {
 /// Size of the charts written as files, pixels.
 const CHART_SIZE: (u32, u32) = (960, 400);
 
-/// Writes every output of `replays` into `dir` (created if need be), each
-/// file atomically:
+/// Writes every output of `replays` into `dir` as a whole
+/// ([`OutputDir`]: prepared, written into a temporary sibling, then put in
+/// place):
 ///
 /// ```text
 /// DIR/timeseries.csv     every bin of every site and group (long format)
@@ -63,7 +81,7 @@ const CHART_SIZE: (u32, u32) = (960, 400);
 /// ```
 ///
 /// With several replays (configurations compared on the same logs), each
-/// has its files in `DIR/LABEL/` ([`file_name`] of its label) and
+/// has its files in `DIR/NAME/` ([`output_names`](crate::output_names) of the labels) and
 /// `DIR/report.html` compares them. `malformed`, the lines the replays
 /// could not read, goes into each `summary.json`.
 pub fn write_dir(
@@ -71,14 +89,27 @@ pub fn write_dir(
     replays: &[ReportInput<'_>],
     malformed: &Rejected,
 ) -> Result<(), WriteError> {
-    for input in replays {
+    let labels: Vec<&str> = replays.iter().map(|r| r.label).collect();
+    OutputDir::prepare(dir, &labels)?.write(replays, malformed, None)
+}
+
+/// Writes the files of every replay and the report into `dir` (which
+/// exists): one replay's directly, several in their `names`.
+pub(crate) fn write_outputs(
+    dir: &Path,
+    names: &[String],
+    replays: &[ReportInput<'_>],
+    malformed: &Rejected,
+    damaged: Option<&Damage>,
+) -> Result<(), WriteError> {
+    for (input, name) in replays.iter().zip(names) {
         let sub = match replays {
             [_] => dir.to_path_buf(),
-            _ => dir.join(file_name(input.label)),
+            _ => dir.join(name),
         };
-        write_replay(&sub, input, malformed)?;
+        write_replay(&sub, input, malformed, damaged)?;
     }
-    let html = html_report_with(replays, malformed)?;
+    let html = html_report_with(replays, malformed, damaged)?;
     write_atomically(&dir.join("report.html"), |w| w.write_all(html.as_bytes()))
 }
 
@@ -87,12 +118,13 @@ fn write_replay(
     dir: &Path,
     input: &ReportInput<'_>,
     malformed: &Rejected,
+    damaged: Option<&Damage>,
 ) -> Result<(), WriteError> {
     let ReportInput { label, report } = *input;
     create_dir(dir)?;
     write_atomically(&dir.join("timeseries.csv"), |w| write_timeseries(report, w))?;
     write_atomically(&dir.join("summary.json"), |w| {
-        let doc = serde_json::json!({ "config": label, "summary": report.summary_json(), "malformed": malformed });
+        let doc = serde_json::json!({ "config": label, "summary": report.summary_json(), "malformed": malformed, "incomplete": damaged });
         serde_json::to_writer_pretty(&mut *w, &doc)?;
         writeln!(w)
     })?;
@@ -112,9 +144,14 @@ fn write_replay(
     Ok(())
 }
 
-/// `dir/KIND-NAME.rrd` for every site and group of `report`.
+/// `dir/KIND-NAME.rrd` for every site and group of `report`; none when
+/// the replay has no bins (nothing replayed: an RRD needs rows, and there
+/// is no time to stamp them with), `dir` then empty.
 fn write_rrds(dir: &Path, report: &Report) -> Result<(), WriteError> {
     create_dir(dir)?;
+    if report.first_bin >= report.end_bin {
+        return Ok(());
+    }
     for (sum, series) in report.all() {
         let bytes = series_rrd(report, series).map_err(|error| WriteError::Rrd {
             name: sum.name.clone(),
@@ -126,7 +163,7 @@ fn write_rrds(dir: &Path, report: &Report) -> Result<(), WriteError> {
     Ok(())
 }
 
-fn create_dir(dir: &Path) -> Result<(), WriteError> {
+pub(crate) fn create_dir(dir: &Path) -> Result<(), WriteError> {
     std::fs::create_dir_all(dir).map_err(|error| WriteError::CreateDir {
         path: dir.to_path_buf(),
         error,
@@ -158,9 +195,9 @@ pub fn config_labels(configs: &[impl AsRef<Path>]) -> Vec<String> {
 }
 
 /// `label` as a file name: ASCII letters, digits, `-`, `_` and `.` kept,
-/// anything else `_`.
+/// anything else `_`; a name of dots only (`.`, `..`) or none is `_`.
 pub fn file_name(label: &str) -> String {
-    label
+    let name: String = label
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {
@@ -169,7 +206,11 @@ pub fn file_name(label: &str) -> String {
                 '_'
             }
         })
-        .collect()
+        .collect();
+    if name.chars().all(|c| c == '.') {
+        return "_".into();
+    }
+    name
 }
 
 #[cfg(test)]

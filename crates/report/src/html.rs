@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use routecast_accesslog::time::iso8601;
-use routecast_replay::{Rejected, Report, Series, Summary};
+use routecast_replay::{Damage, Rejected, Report, Series, Summary};
 
 use crate::chart::{Chart, ChartError, Level, LevelKind};
 use crate::interactive;
@@ -184,18 +184,28 @@ th{background:#f3f3f3}.meta{color:#555}";
 /// are compared side by side (a table of every site under every replay and
 /// an overlaid chart per site), followed by each replay's own section.
 pub fn html_report(inputs: &[ReportInput<'_>]) -> Result<String, ChartError> {
-    html_report_with(inputs, &Rejected::default())
+    html_report_with(inputs, &Rejected::default(), None)
 }
 
 /// [`html_report`], with the lines of the logs that could not be read
-/// (count, and the first ones with file, line and reason).
+/// (count, and the first ones with file, line and reason) and, when
+/// `damaged` is given, saying first that the logs were read only up to the
+/// damage (`incomplete: FILE:LINE: …`).
 pub fn html_report_with(
     inputs: &[ReportInput<'_>],
     malformed: &Rejected,
+    damaged: Option<&Damage>,
 ) -> Result<String, ChartError> {
     let mut out = String::new();
     let _ = write!(out, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{}\"><title>routecast simulation</title><style>{STYLE}</style>{}</head><body><h1>routecast simulation</h1>", interactive::CSP, interactive::style());
     out.push_str("<noscript><p class=\"meta\">The charts need JavaScript; sites.svg and groups.svg beside this report show them too.</p></noscript>");
+    if let Some(d) = damaged {
+        let _ = write!(
+            out,
+            "<p class=\"incomplete\"><strong>incomplete: {}</strong> — the results cover the lines before it only.</p>",
+            esc(&d.to_string())
+        );
+    }
     left_out::malformed(&mut out, malformed);
     if inputs.len() > 1 {
         comparison(&mut out, inputs)?;
@@ -248,18 +258,29 @@ fn comparison(out: &mut String, inputs: &[ReportInput<'_>]) -> Result<(), ChartE
     Ok(())
 }
 
+/// The replayed period, `START to END`; "No time replayed" when empty.
+fn span(r: &Report) -> String {
+    if r.first_bin >= r.end_bin {
+        return "No time replayed".into();
+    }
+    let at = |bin: i64| iso8601((bin * r.step_ms).div_euclid(1000));
+    format!("{} to {}", at(r.first_bin), at(r.end_bin))
+}
+
 fn section(out: &mut String, index: usize, i: &ReportInput<'_>) -> Result<(), ChartError> {
     let r = i.report;
     let s = &r.stats;
     let _ = write!(
         out,
-        "<h2>{}</h2><p class=\"meta\">{} to {}, {} s bins. {} requests routed: {} spilled over, {} over capacity, {} with no site, {} late.</p>",
+        "<h2>{}</h2><p class=\"meta\">{}, {} s bins. {} requests routed: {} spilled over, {} over capacity, {} with no site, {} late.</p>",
         esc(i.label),
-        iso8601((r.first_bin * r.step_ms).div_euclid(1000)),
-        iso8601((r.end_bin * r.step_ms).div_euclid(1000)),
+        span(r),
         r.step_ms / 1000,
         s.requests, s.spilled, s.over_capacity, s.no_site, s.late
     );
+    if s.requests == 0 {
+        out.push_str("<p class=\"empty\"><strong>Nothing to replay:</strong> the logs held no request (empty, blank or malformed lines only).</p>");
+    }
     charts(out, index, i);
     let sites: Vec<&Summary> = r.sites.iter().map(|(s, _)| s).collect();
     summary_table(out, "Sites", &sites, Some(&comparison::cost_unit(r)));

@@ -15,6 +15,9 @@
 //! * Files are written atomically ([`write_atomically`]: a temporary file
 //!   in the same directory, synced, then renamed): a reader sees the old
 //!   file or the new one, never half of one.
+//! * The output directory is written as a whole ([`OutputDir`]: checked
+//!   before the replay, written into a temporary sibling, renamed into
+//!   place): it holds the old report or the new one, never a mix.
 //! * The replay's model (series, summaries, counters) is
 //!   `routecast-replay`'s; this crate only presents it.
 //!
@@ -66,12 +69,16 @@ mod chart;
 mod dir;
 mod html;
 mod interactive;
+mod names;
 mod rrd;
+mod staging;
 mod timeseries;
 
 pub use atomic::write_atomically;
 pub use chart::{Chart, ChartError, Level, LevelKind};
 pub use dir::{config_labels, file_name, write_dir, WriteError};
 pub use html::{group_chart, html_report, html_report_with, site_chart, ReportInput};
+pub use names::{output_names, REPORT_FILES};
 pub use rrd::series_rrd;
+pub use staging::OutputDir;
 pub use timeseries::write_timeseries;

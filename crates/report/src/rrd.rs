@@ -8,7 +8,9 @@ use crate::timeseries::mbps;
 
 /// The RRD of one series of `report`: data sources `mbps`, `requests` and
 /// `sessions` (GAUGE), one AVERAGE archive row per bin. A bin
-/// `[T, T + step)` is rrdtool's row stamped `T + step`.
+/// `[T, T + step)` is rrdtool's row stamped `T + step`. A report with no
+/// bins (nothing replayed) has no RRD: the writer's error, which
+/// [`write_dir`](crate::write_dir) avoids by writing no file then.
 pub fn series_rrd(report: &Report, series: &Series) -> Result<Vec<u8>, RrdError> {
     let step_s = (report.step_ms / 1000).max(1);
     let step = report.step_ms;
