@@ -258,6 +258,13 @@ fn print_replay(o: &mut impl Write, label: &str, report: &Report) -> std::io::Re
         "routed {} requests: {} spilled over, {} over capacity, {} with no site, {} late",
         s.requests, s.spilled, s.over_capacity, s.no_site, s.late
     )?;
+    if s.host_clients > 0 {
+        writeln!(
+            o,
+            "{} requests from clients logged by host name ({} with a country domain; never resolved)",
+            s.host_clients, s.host_clients_with_country
+        )?;
+    }
     writeln!(
         o,
         "{:<6} {:<16} {:>10} {:>10} {:>11} {:>11} {:>10} {:>12}",

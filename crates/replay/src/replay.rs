@@ -1,10 +1,12 @@
 //! The virtual-time replay: requests in log order in, accounts out.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use routecast_accesslog::Request;
+use routecast_accesslog::{Client, HostName, Request};
 use routecast_engine::{
-    Locator, Outcome, Platform, PrepareMemo, Prepared, RouteMemo, Router, Scratch, SiteState,
+    Continent, CountryCode, Location, Locator, Outcome, Platform, PrepareMemo, Prepared, RouteMemo,
+    Router, Scratch, SiteState,
 };
 
 use crate::config::ReplayConfig;
@@ -28,6 +30,11 @@ pub struct ReplayStats {
     pub over_capacity: u64,
     /// Requests no site could serve.
     pub no_site: u64,
+    /// Requests whose client the log gave as a host name, not an address
+    /// (grouped by its country-code domain, if any; never resolved).
+    pub host_clients: u64,
+    /// Of those, the requests whose host name ends in a country code.
+    pub host_clients_with_country: u64,
 }
 
 /// Client slots of the preparation memo (2^16: a day's viewers mostly fit).
@@ -76,6 +83,16 @@ pub struct Preparer {
     locator: Arc<dyn Locator>,
     config: ReplayConfig,
     memo: PrepareMemo,
+    /// Host-name clients seen, shared by the preparers of one replay.
+    hosts: Arc<HostCounts>,
+}
+
+/// Requests from host-name clients, counted by the preparers of a replay
+/// (on whichever threads they run).
+#[derive(Debug, Default)]
+struct HostCounts {
+    all: AtomicU64,
+    with_country: AtomicU64,
 }
 
 impl std::fmt::Debug for Preparer {
@@ -85,12 +102,18 @@ impl std::fmt::Debug for Preparer {
 }
 
 impl Preparer {
-    fn new(router: Router, locator: Arc<dyn Locator>, config: ReplayConfig) -> Self {
+    fn new(
+        router: Router,
+        locator: Arc<dyn Locator>,
+        config: ReplayConfig,
+        hosts: Arc<HostCounts>,
+    ) -> Self {
         Self {
             router,
             locator,
             config,
             memo: PrepareMemo::with_slot_bits(PLACE_SLOT_BITS),
+            hosts,
         }
     }
 
@@ -101,14 +124,39 @@ impl Preparer {
             None => self.config.model_ms(r.path, r.bytes),
         };
         let (start, end) = r.interval(model);
+        let prep = match r.client {
+            Client::Ip(address) => {
+                self.router
+                    .prepare_memo(address, r.path, &*self.locator, &mut self.memo)
+            }
+            Client::Host(host) => self.prepare_named(host, r.path),
+        };
         PreparedRequest {
             start,
             end,
             bytes: r.bytes,
-            prep: self
-                .router
-                .prepare_memo(r.client, r.path, &*self.locator, &mut self.memo),
+            prep,
         }
+    }
+
+    /// The preparation for a client the log names by host: located by its
+    /// country-code domain (and that country's continent), never resolved.
+    fn prepare_named(&mut self, host: HostName<'_>, path: &[u8]) -> Prepared {
+        let country = host
+            .country()
+            .and_then(|c| std::str::from_utf8(&c).ok()?.parse::<CountryCode>().ok());
+        let location = Location {
+            country,
+            continent: country.and_then(Continent::of_country),
+            ..Location::default()
+        };
+        self.hosts.all.fetch_add(1, Ordering::Relaxed);
+        if country.is_some() {
+            self.hosts.with_country.fetch_add(1, Ordering::Relaxed);
+        }
+        let name = host.as_str().as_bytes();
+        self.router
+            .prepare_memo_named(name, &location, path, &mut self.memo)
     }
 }
 
@@ -155,8 +203,9 @@ impl Replay {
         let (n_sites, n_groups) = (platform.sites().len(), platform.groups().len());
         let states = platform.sites().iter().map(|s| s.state).collect();
         let router = Router::new(platform);
+        let hosts = Arc::default();
         Self {
-            preparer: Preparer::new(router.clone(), locator, config.clone()),
+            preparer: Preparer::new(router.clone(), locator, config.clone(), hosts),
             router,
             config,
             scratch: Scratch::default(),
@@ -184,7 +233,12 @@ impl Replay {
     /// to prepare requests on another thread.
     pub fn preparer(&self) -> Preparer {
         let p = &self.preparer;
-        Preparer::new(p.router.clone(), p.locator.clone(), p.config.clone())
+        Preparer::new(
+            p.router.clone(),
+            p.locator.clone(),
+            p.config.clone(),
+            p.hosts.clone(),
+        )
     }
 
     /// Takes the next request in log order, prepared by [`Replay::preparer`]'s
@@ -229,6 +283,9 @@ impl Replay {
         pending.drain(|w| self.route_waiting(w));
         // Every request that waited took its preparation back.
         debug_assert_eq!(self.interned.len(), 0, "preparations left behind");
+        let hosts = &self.preparer.hosts;
+        self.stats.host_clients = hosts.all.load(Ordering::Relaxed);
+        self.stats.host_clients_with_country = hosts.with_country.load(Ordering::Relaxed);
         let platform = self.router.platform().clone();
         Report::new(
             &platform,
