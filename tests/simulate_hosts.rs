@@ -5,6 +5,7 @@
 //! Expected values are literals or read from the log text with plain
 //! string splitting, not with routecast's parser.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -146,4 +147,52 @@ fn an_empty_log_or_only_blank_lines_is_no_requests_not_an_unknown_format() {
             "{name}: {stderr}"
         );
     }
+}
+
+/// A gzip'd log: a good line, a line of `zeros` NUL bytes, a good line.
+fn gzip_bomb(dir: &Path, zeros: u64) -> PathBuf {
+    let plain = dir.join("bomb.log");
+    let good = "192.0.2.1 - - [01/Jul/2026:10:00:00 +0000] \"GET /vod/a.mp4 HTTP/1.1\" 200 1000 \"-\" \"a\"\n";
+    let mut f = std::fs::File::create(&plain).expect("create");
+    f.write_all(good.as_bytes()).expect("write");
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..zeros / chunk.len() as u64 {
+        f.write_all(&chunk).expect("write");
+    }
+    f.write_all(b"\n").expect("write");
+    f.write_all(good.replace("10:00:00", "10:00:01").as_bytes())
+        .expect("write");
+    drop(f);
+    let status = Command::new("gzip")
+        .arg("-f")
+        .arg(&plain)
+        .status()
+        .expect("gzip runs");
+    assert!(status.success());
+    dir.join("bomb.log.gz")
+}
+
+#[test]
+fn a_line_over_the_length_limit_is_one_malformed_line_saying_its_length() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zeros = 100 << 20;
+    let log = gzip_bomb(dir.path(), zeros);
+    assert!(std::fs::metadata(&log).expect("gz").len() < 1 << 20);
+    let out = dir.path().join("out");
+    ok(simulate(&[&log], &out, &[]));
+    let s = summary(&out);
+    assert_eq!(s["summary"]["stats"]["requests"].as_u64(), Some(2));
+    assert_eq!(s["malformed"]["count"].as_u64(), Some(1));
+    let first = s["malformed"]["first"][0].as_str().expect("reason");
+    let expected = format!(":2: line of {zeros} bytes is over the limit of 65536 bytes");
+    assert!(first.contains(&expected), "{first}");
+    // A higher limit takes the line in (and it is malformed for what it is).
+    let out = dir.path().join("out-high");
+    ok(simulate(&[&log], &out, &["--max-line-bytes", "200000000"]));
+    let s = summary(&out);
+    let first = s["malformed"]["first"][0].as_str().expect("reason");
+    assert!(
+        first.contains(":2: client address is not an IP address"),
+        "{first}"
+    );
 }

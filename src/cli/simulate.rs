@@ -70,6 +70,12 @@ pub struct SimulateArgs {
     /// Stop at the first malformed line (exit 65) instead of counting it.
     #[arg(long)]
     strict: bool,
+    /// The longest line read, in bytes: a longer line is one malformed
+    /// line (its length said), read past to its newline without being held
+    /// in memory, however long (a gigabyte of zeros from a damaged gzip).
+    #[arg(long, default_value_t = routecast_accesslog::blocks::MAX_LINE as u64, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_line_bytes: u64,
     /// How many malformed lines to list in the report.
     #[arg(long, default_value_t = LineRules::DEFAULT_SHOW_ERRORS, value_name = "N")]
     show_errors: usize,
@@ -97,7 +103,11 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     let mut logs = args
         .logs
         .iter()
-        .map(|p| Log::open(p, layout.clone()).map_err(log_failure))
+        .map(|p| {
+            let mut log = Log::open(p, layout.clone()).map_err(log_failure)?;
+            log.set_max_line(usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX));
+            Ok::<_, Failure>(log)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let started = Instant::now();
     let read = replay(&mut logs, &mut replays, args, threads).map_err(replay_failure)?;

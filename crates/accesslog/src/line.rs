@@ -88,6 +88,16 @@ pub enum LineError {
     /// Text after the last field that the format does not have.
     #[error("unexpected text after the last field")]
     Trailing,
+    /// The line is longer than the reader's limit
+    /// ([`BlockReader::with_max_line`](crate::blocks::BlockReader::with_max_line)):
+    /// it was not read, only skipped to its newline.
+    #[error("line of {bytes} bytes is over the limit of {limit} bytes (--max-line-bytes)")]
+    TooLong {
+        /// The line's length, without its newline.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+    },
 }
 
 /// How the trailing duration field of a combined line is written.

@@ -11,7 +11,7 @@ use std::io::BufRead;
 
 use crate::blocks::{LineReader, BLOCK};
 use crate::source::{Log, LogError, MalformedLine};
-use crate::{Client, HostName, LineParser, Request, TimeIs};
+use crate::{Client, HostName, LineError, LineParser, Request, TimeIs};
 
 /// What the merge reads next.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,7 +117,7 @@ impl<'a> Head<'a> {
             name: &log.name,
             format: &log.format,
             parser: &mut log.parser,
-            lines: LineReader::new(&mut *log.input.reader, BLOCK),
+            lines: LineReader::with_max_line(&mut *log.input.reader, BLOCK, log.max_line),
             ready: false,
             held: Held::default(),
         }
@@ -128,8 +128,9 @@ impl<'a> Head<'a> {
     fn advance(&mut self) -> Result<Option<MalformedLine>, LogError> {
         self.ready = false;
         loop {
-            let line = match self.lines.next_line() {
-                Ok(Some(line)) => line,
+            let line = match self.lines.next_line_within() {
+                Ok(Some(Ok(line))) => line,
+                Ok(Some(Err((_, error)))) => return Ok(Some(self.malformed(error))),
                 Ok(None) => return Ok(None),
                 Err(error) => {
                     return Err(LogError::Read {
@@ -148,13 +149,18 @@ impl<'a> Head<'a> {
                     self.ready = true;
                     None
                 }
-                Err(error) => Some(MalformedLine {
-                    file: self.name.to_string(),
-                    line: self.lines.line_no(),
-                    error,
-                    format: self.format.to_string(),
-                }),
+                Err(error) => Some(self.malformed(error)),
             });
+        }
+    }
+
+    /// The line last read, malformed for `error`.
+    fn malformed(&self, error: LineError) -> MalformedLine {
+        MalformedLine {
+            file: self.name.to_string(),
+            line: self.lines.line_no(),
+            error,
+            format: self.format.to_string(),
         }
     }
 

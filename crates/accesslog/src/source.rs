@@ -6,6 +6,7 @@ use std::fmt;
 use std::io::{self, BufRead};
 use std::path::Path;
 
+use crate::blocks::MAX_LINE;
 use crate::reader::{self, ByteCounter, LogInput};
 use crate::{Format, LineError, LineParser, LogFormat};
 
@@ -96,6 +97,7 @@ pub struct Log {
     pub(crate) input: LogInput,
     pub(crate) parser: LineParser,
     pub(crate) format: String,
+    pub(crate) max_line: usize,
 }
 
 impl fmt::Debug for Log {
@@ -146,6 +148,7 @@ impl Log {
             input,
             parser,
             format,
+            max_line: MAX_LINE,
         })
     }
 
@@ -158,6 +161,18 @@ impl Log {
     /// [`EMPTY_LOG_FORMAT`] for a log to be detected that has nothing but blank lines).
     pub fn format(&self) -> &str {
         &self.format
+    }
+
+    /// The longest line read ([`MAX_LINE`] unless set): a longer one is
+    /// one malformed line ([`LineError::TooLong`]), read past without
+    /// being held (see [`BlockReader::with_max_line`](crate::blocks::BlockReader::with_max_line)).
+    pub fn max_line(&self) -> usize {
+        self.max_line
+    }
+
+    /// Sets [`Log::max_line`] (at least 1).
+    pub fn set_max_line(&mut self, bytes: usize) {
+        self.max_line = bytes.max(1);
     }
 
     /// The parser of its lines.
