@@ -118,6 +118,7 @@ impl Preparer {
     }
 
     /// The replay-ready form of `r`.
+    #[inline]
     pub fn prepare(&mut self, r: &Request<'_>) -> PreparedRequest {
         let model = match r.duration_ms {
             Some(_) => 0,
@@ -141,6 +142,7 @@ impl Preparer {
 
     /// The preparation for a client the log names by host: located by its
     /// country-code domain (and that country's continent), never resolved.
+    #[inline(never)]
     fn prepare_named(&mut self, host: HostName<'_>, path: &[u8]) -> Prepared {
         let country = host
             .country()

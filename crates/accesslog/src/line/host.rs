@@ -68,6 +68,7 @@ const MAX_LABEL: usize = 63;
 
 impl<'a> HostName<'a> {
     /// `b` as a host name, or `None` when it is not one (see the type).
+    #[inline(never)]
     pub fn parse(b: &'a [u8]) -> Option<Self> {
         if b.is_empty() || b.len() > MAX_NAME {
             return None;
@@ -127,6 +128,7 @@ fn valid_label(l: &[u8]) -> bool {
 }
 
 /// The client field `b`: an address, else a host name.
+#[inline]
 pub(crate) fn parse_client(b: &[u8]) -> Option<Client<'_>> {
     match super::client::parse_ip(b) {
         Some(a) => Some(Client::Ip(a)),

@@ -158,6 +158,7 @@ impl Router {
     }
 
     /// Starts `memo` over when it was for another platform.
+    #[inline]
     fn memo_for_platform(&self, memo: &mut PrepareMemo) {
         if !memo
             .platform
@@ -169,6 +170,7 @@ impl Router {
     }
 
     /// The prepared request of `client` for `path`.
+    #[inline]
     fn prepare_for_client(
         &self,
         client: &ClientPart,
