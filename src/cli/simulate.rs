@@ -78,6 +78,12 @@ pub struct SimulateArgs {
     /// Stop at the first malformed line (exit 65) instead of counting it.
     #[arg(long)]
     strict: bool,
+    /// The longest line read, in bytes: a longer line is one malformed
+    /// line (its length said), read past to its newline without being held
+    /// in memory, however long (a gigabyte of zeros from a damaged gzip).
+    #[arg(long, default_value_t = routecast_accesslog::blocks::MAX_LINE as u64, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_line_bytes: u64,
     /// How many malformed lines to list in the report.
     #[arg(long, default_value_t = LineRules::DEFAULT_SHOW_ERRORS, value_name = "N")]
     show_errors: usize,
@@ -129,7 +135,11 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     let mut logs = args
         .logs
         .iter()
-        .map(|p| Log::open(p, layout.clone()).map_err(log_failure))
+        .map(|p| {
+            let mut log = Log::open(p, layout.clone()).map_err(log_failure)?;
+            log.set_max_line(usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX));
+            Ok::<_, Failure>(log)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let labels = config_labels(&args.config);
     // The output is checked (and its temporary sibling made) before the
@@ -367,6 +377,13 @@ fn print_replay(o: &mut impl Write, label: &str, report: &Report) -> std::io::Re
         "routed {} requests: {} spilled over, {} over capacity, {} with no site, {} late",
         s.requests, s.spilled, s.over_capacity, s.no_site, s.late
     )?;
+    if s.host_clients > 0 {
+        writeln!(
+            o,
+            "{} requests from clients logged by host name ({} with a country domain; never resolved)",
+            s.host_clients, s.host_clients_with_country
+        )?;
+    }
     print_left_out(o, report)?;
     writeln!(
         o,

@@ -11,18 +11,56 @@
 
 use std::io::{self, Read};
 
+use crate::LineError;
+
 /// Bytes of a block, unless a line is longer (1 MiB: a few thousand lines).
 pub const BLOCK: usize = 1 << 20;
 
+/// The longest line a log's lines may have by default (64 KiB: a request
+/// line with a long query and User-Agent is a few KiB); a longer line is
+/// one malformed line ([`LineError::TooLong`]).
+pub const MAX_LINE: usize = 64 << 10;
+
 /// Whole lines of a log, with their line endings.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Block {
     /// Always initialised up to its length; the lines are `bytes[..len]`.
     bytes: Vec<u8>,
     len: usize,
+    /// The longest line the reader lets through ([`BlockReader::with_max_line`]).
+    max_line: usize,
+    /// The length of the block's first line when it was over `max_line`
+    /// and only its first `max_line + 1` bytes were kept.
+    cut_line: Option<u64>,
+}
+
+impl Default for Block {
+    fn default() -> Self {
+        Self {
+            bytes: Vec::new(),
+            len: 0,
+            max_line: usize::MAX,
+            cut_line: None,
+        }
+    }
 }
 
 impl Block {
+    /// Why `line` (one of this block's lines) is not read: it is longer
+    /// than the reader's limit. One comparison for a line within it.
+    #[inline]
+    pub fn over_limit(&self, line: &[u8]) -> Option<LineError> {
+        if line.len() <= self.max_line {
+            return None;
+        }
+        let first = std::ptr::eq(line.as_ptr(), self.bytes.as_ptr());
+        let bytes = self.cut_line.filter(|_| first);
+        Some(LineError::TooLong {
+            bytes: bytes.unwrap_or(line.len() as u64),
+            limit: self.max_line as u64,
+        })
+    }
+
     /// The lines' bytes, endings included.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
@@ -73,6 +111,8 @@ pub struct BlockReader<R> {
     /// A read error, reported after the whole lines read before it.
     error: Option<io::Error>,
     done: bool,
+    /// The longest line kept whole (see [`BlockReader::with_max_line`]).
+    max_line: usize,
 }
 
 impl<R: Read> BlockReader<R> {
@@ -84,7 +124,18 @@ impl<R: Read> BlockReader<R> {
             carry: Vec::new(),
             error: None,
             done: false,
+            max_line: usize::MAX,
         }
+    }
+
+    /// Lines longer than `max_line` bytes are not held: only their first
+    /// `max_line + 1` bytes are kept (memory stays bounded whatever the
+    /// line, even gigabytes without a newline), the rest is read and
+    /// dropped up to its newline, and [`Block::over_limit`] tells the
+    /// line's length. Without it, a block grows to hold any line.
+    pub fn with_max_line(mut self, max_line: usize) -> Self {
+        self.max_line = max_line;
+        self
     }
 
     /// Fills `block` with the next whole lines; false at the end of the
@@ -92,6 +143,8 @@ impl<R: Read> BlockReader<R> {
     /// it cut is lost); then the input counts as ended.
     pub fn next_into(&mut self, block: &mut Block) -> io::Result<bool> {
         block.len = 0;
+        block.max_line = self.max_line;
+        block.cut_line = None;
         if let Some(e) = self.error.take() {
             self.done = true;
             return Err(e);
@@ -121,6 +174,10 @@ impl<R: Read> BlockReader<R> {
                     block.len = end;
                     return Ok(true);
                 }
+                // No newline in the whole block: it is one line's start.
+                if block.len > self.max_line {
+                    return self.cut_long_line(block);
+                }
                 // A line longer than the block: make room for more of it.
                 searched = block.len;
                 block.bytes.resize(2 * block.len, 0);
@@ -135,6 +192,45 @@ impl<R: Read> BlockReader<R> {
                 Err(e) => return self.failed(block, e),
             }
         }
+    }
+
+    /// Keeps the first `max_line + 1` bytes of the line that fills `block`
+    /// and drops the rest of it up to its newline, using the block's room
+    /// past them to read into; then fills the block on from the next line.
+    fn cut_long_line(&mut self, block: &mut Block) -> io::Result<bool> {
+        let kept = self.max_line.saturating_add(1).min(block.len);
+        // Read room: at least 64 KiB past the kept bytes.
+        let room = block.bytes.len().max(kept + (64 << 10));
+        block.bytes.resize(room, 0);
+        // The kept bytes stay over the limit as lines are read (without `\r`).
+        block.bytes[kept - 1] = 0;
+        let mut length = block.len as u64;
+        block.len = kept;
+        loop {
+            match self.input.read(&mut block.bytes[kept..]) {
+                Ok(0) => {
+                    self.done = true;
+                    break;
+                }
+                Ok(n) => match memchr::memchr(b'\n', &block.bytes[kept..kept + n]) {
+                    Some(i) => {
+                        length += i as u64;
+                        // The newline and what follows it stay in place.
+                        block.len = kept + n;
+                        block.cut_line = Some(length);
+                        return self.fill(block);
+                    }
+                    None => length += n as u64,
+                },
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.error = Some(e);
+                    break;
+                }
+            }
+        }
+        block.cut_line = Some(length);
+        Ok(true)
     }
 
     /// Keeps the whole lines of `block` and `e` for the next call.
@@ -175,6 +271,16 @@ impl<R: Read> LineReader<R> {
     /// The next line without its ending; `None` at the end of the input.
     /// A read error comes after the whole lines before it.
     pub fn next_line(&mut self) -> io::Result<Option<&[u8]>> {
+        Ok(self.next_line_within()?.map(|line| match line {
+            Ok(line) | Err((line, _)) => line,
+        }))
+    }
+
+    /// [`LineReader::next_line`], a line over the limit
+    /// ([`BlockReader::with_max_line`]) with the error saying so (and
+    /// only the start of it).
+    #[allow(clippy::type_complexity)]
+    pub fn next_line_within(&mut self) -> io::Result<Option<Result<&[u8], (&[u8], LineError)>>> {
         if self.pos == self.block.len {
             self.pos = 0;
             if !self.blocks.next_into(&mut self.block)? {
@@ -184,7 +290,18 @@ impl<R: Read> LineReader<R> {
         let (line, rest) = split_line(&self.block.as_bytes()[self.pos..]);
         self.pos = self.block.len - rest.len();
         self.line_no += 1;
-        Ok(Some(line))
+        Ok(Some(match self.block.over_limit(line) {
+            Some(e) => Err((line, e)),
+            None => Ok(line),
+        }))
+    }
+
+    /// Lines of `input` as [`LineReader::new`], no line longer than
+    /// `max_line` kept (see [`BlockReader::with_max_line`]).
+    pub fn with_max_line(input: R, block_size: usize, max_line: usize) -> Self {
+        let mut lines = Self::new(input, block_size);
+        lines.blocks.max_line = max_line;
+        lines
     }
 
     /// Lines handed over so far (the number of the last one, from 1).

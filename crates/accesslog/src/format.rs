@@ -73,11 +73,13 @@ impl Format {
 
     /// The format most of `sample` lines parse in: a trailing decimal number
     /// is nginx `$request_time`, a trailing integer Apache `%D`; without one,
-    /// combined or common. `None` when no format parses half the lines.
+    /// combined or common. Blank lines (empty or white space) are left out.
+    /// `None` when no format parses half the lines (or there are none:
+    /// see [`Format::detect_head`]).
     pub fn detect<'a>(sample: impl IntoIterator<Item = &'a [u8]>) -> Option<Format> {
         let lines: Vec<&[u8]> = sample
             .into_iter()
-            .filter(|l| !l.is_empty())
+            .filter(|l| !is_blank(l))
             .take(100)
             .collect();
         let candidates = [
@@ -99,21 +101,42 @@ impl Format {
         (n > 0 && n * 2 >= lines.len()).then_some(best)
     }
 
-    /// The format of a log from the first bytes of it (at most 50 lines,
-    /// as they will be parsed: without `\r\n` endings). The last piece may
-    /// be a line the read cut, so it is left out when there are others.
+    /// The format of a log from the first bytes of it (at most 50 lines
+    /// that are not blank, as they will be parsed: without `\r\n`
+    /// endings). The last piece may be a line the read cut, so it is left
+    /// out when there are others.
     pub fn detect_head(head: &[u8]) -> Option<Format> {
-        let sample: Vec<&[u8]> = head
-            .split(|b| *b == b'\n')
-            .map(without_cr)
-            .take(50)
-            .collect();
-        let sample = match sample.split_last() {
-            Some((_, whole)) if !whole.is_empty() => whole,
-            _ => &sample[..],
-        };
-        Format::detect(sample.iter().copied())
+        Format::detect(Format::head_sample(head))
     }
+
+    /// Whether `head` (the first bytes of a log) holds nothing but blank
+    /// lines: an empty log, whose format does not matter.
+    pub fn is_blank_head(head: &[u8]) -> bool {
+        is_blank(head)
+    }
+
+    /// The lines of `head` detection reads: the first 50 that are not
+    /// blank, leaving out a last piece cut by the read.
+    fn head_sample(head: &[u8]) -> Vec<&[u8]> {
+        fn lines(text: &[u8]) -> Vec<&[u8]> {
+            text.split(|b| *b == b'\n')
+                .map(without_cr)
+                .filter(|l| !is_blank(l))
+                .take(50)
+                .collect()
+        }
+        let whole = memchr::memrchr(b'\n', head).map_or(&[][..], |i| &head[..i]);
+        match lines(whole) {
+            // The piece after the last newline is all there is.
+            none if none.is_empty() => lines(head),
+            some => some,
+        }
+    }
+}
+
+/// Whether `line` is empty or only white space.
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
 }
 
 impl fmt::Display for Format {
@@ -178,5 +201,21 @@ mod tests {
         assert_eq!(Format::detect_head(line.as_bytes()), Some(Format::Nginx));
         assert_eq!(Format::detect_head(b""), None);
         assert_eq!(Format::detect_head(b"garbage\nmore garbage\n"), None);
+    }
+
+    #[test]
+    fn host_names_and_requests_without_a_protocol_are_detected() {
+        let common = "\n\r\n  \nin24.inetnebr.com - - [01/Aug/1995:00:00:01 -0400] \"GET /shuttle/missions/sts-68/news/sts-68-mcc-05.txt HTTP/1.0\" 200 1839\n\
+            uplherc.upl.com - - [01/Aug/1995:00:00:07 -0400] \"GET /\" 304 0\n\
+            ix-esc-ca2-07.ix.netcom.com - - [01/Aug/1995:00:00:09 -0400] \"GET /images/launch-logo.gif HTTP/1.0\" 200 1713\n";
+        assert_eq!(Format::detect_head(common.as_bytes()), Some(Format::Common));
+        let combined = "gw.example.co.il - - [01/Jul/2026:10:00:00 +0200] \"GET /~user/page.html\" 200 5 \"-\" \"Mozilla/4.08\"\n";
+        assert_eq!(
+            Format::detect_head(combined.as_bytes()),
+            Some(Format::Combined)
+        );
+        assert!(Format::is_blank_head(b""));
+        assert!(Format::is_blank_head(b"\n\r\n \t\n"));
+        assert!(!Format::is_blank_head(common.as_bytes()));
     }
 }

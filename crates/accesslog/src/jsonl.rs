@@ -14,13 +14,22 @@ use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 
-use crate::line::{LineError, Request, TimeIs};
+use crate::line::{parse_client, Client, LineError, Request, TimeIs};
 use crate::time::TimestampParser;
 
 /// Parses JSON-lines logs.
 #[derive(Debug, Clone, Default)]
 pub struct JsonLines {
     clock: TimestampParser,
+}
+
+/// The client of a JSON text: an address, or a host name (which, being
+/// letters, digits, hyphens and dots, is never escaped and so borrowed).
+fn client(text: Cow<'_, str>) -> Option<Client<'_>> {
+    match text {
+        Cow::Borrowed(s) => parse_client(s.as_bytes()),
+        Cow::Owned(s) => s.parse().ok().map(Client::Ip),
+    }
 }
 
 fn text<'a>(v: &'a RawValue) -> Option<Cow<'a, str>> {
@@ -56,7 +65,7 @@ impl JsonLines {
             serde_json::from_str(s).map_err(|_| LineError::Request)?;
         let client = first(&map, &["remote_addr", "client", "ip"])
             .and_then(text)
-            .and_then(|c| c.parse().ok())
+            .and_then(client)
             .ok_or(LineError::Client)?;
         let logged_ms = match first(&map, &["time_local"]).and_then(text) {
             Some(t) => self.clock.parse(t.as_bytes()).ok_or(LineError::Time)?,

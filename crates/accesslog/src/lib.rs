@@ -47,10 +47,10 @@ mod trafficrouter;
 
 pub use format::Format;
 pub use jsonl::JsonLines;
-pub use line::{CombinedParser, Duration, LineError, Request, TimeIs};
+pub use line::{Client, CombinedParser, Duration, HostName, LineError, Request, TimeIs};
 pub use logformat::{FormatError, LogFormat};
 pub use merge::{Merge, MergedLine};
-pub use source::{Layout, Log, LogError, MalformedLine};
+pub use source::{Layout, Log, LogError, MalformedLine, EMPTY_LOG_FORMAT};
 pub use trafficrouter::TrafficRouter;
 
 /// A parser for any supported layout: a named format or a compiled custom one.

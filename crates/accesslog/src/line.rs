@@ -5,23 +5,24 @@
 //! Parsers take `&[u8]` and return a typed [`Request`] borrowing from the
 //! line, or a [`LineError`] saying which field is wrong. They never panic.
 
-use std::net::IpAddr;
-
 use memchr::memchr;
 
 use crate::time::{iso8601, TimestampParser};
 
 mod client;
+mod host;
 
 use client::client_field;
 #[cfg(test)]
 use client::{ipv4_in_16, ipv4_prefix_bytewise, parse_ip, parse_ipv4, parse_ipv6};
+pub(crate) use host::parse_client;
+pub use host::{Client, HostName};
 
 /// One request as logged.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request<'a> {
-    /// The client address.
-    pub client: IpAddr,
+    /// The client: its address, or the host name logged instead.
+    pub client: Client<'a>,
     /// The logged time, ms since the Unix epoch (see `time_is`).
     pub logged_ms: i64,
     /// Whether `logged_ms` is the start or the end of the request.
@@ -60,7 +61,7 @@ impl Request<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LineError {
-    /// The first field is not an IP address.
+    /// The first field is neither an IP address nor a host name.
     #[error("client address is not an IP address")]
     Client,
     /// No `[time]`, or a time that is not `dd/Mon/yyyy:HH:MM:SS ±hhmm`.
@@ -124,6 +125,16 @@ pub enum LineError {
         bytes: u64,
         /// The largest plausible byte count.
         max: u64,
+    },
+    /// The line is longer than the reader's limit
+    /// ([`BlockReader::with_max_line`](crate::blocks::BlockReader::with_max_line)):
+    /// it was not read, only skipped to its newline.
+    #[error("line of {bytes} bytes is over the limit of {limit} bytes (--max-line-bytes)")]
+    TooLong {
+        /// The line's length, without its newline.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
     },
 }
 

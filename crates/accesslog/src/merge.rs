@@ -11,7 +11,7 @@ use std::io::BufRead;
 
 use crate::blocks::{LineReader, BLOCK};
 use crate::source::{Log, LogError, MalformedLine};
-use crate::{LineError, LineParser, Request, TimeIs};
+use crate::{Client, HostName, LineError, LineParser, Request, TimeIs};
 
 /// What the merge reads next.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,7 +135,7 @@ impl<'a> Head<'a> {
             name: &log.name,
             format: &log.format,
             parser: &mut log.parser,
-            lines: LineReader::new(&mut *log.input.reader, BLOCK),
+            lines: LineReader::with_max_line(&mut *log.input.reader, BLOCK, log.max_line),
             ready: false,
             time_range: (i64::MIN, i64::MAX),
             held: Held::default(),
@@ -147,8 +147,9 @@ impl<'a> Head<'a> {
     fn advance(&mut self) -> Result<Option<MalformedLine>, LogError> {
         self.ready = false;
         loop {
-            let line = match self.lines.next_line() {
-                Ok(Some(line)) => line,
+            let line = match self.lines.next_line_within() {
+                Ok(Some(Ok(line))) => line,
+                Ok(Some(Err((_, error)))) => return Ok(Some(self.malformed(error))),
                 Ok(None) => return Ok(None),
                 Err(error) => {
                     return Err(LogError::Read {
@@ -174,13 +175,18 @@ impl<'a> Head<'a> {
                     self.ready = true;
                     None
                 }
-                Err(error) => Some(MalformedLine {
-                    file: self.name.to_string(),
-                    line: self.lines.line_no(),
-                    error,
-                    format: self.format.to_string(),
-                }),
+                Err(error) => Some(self.malformed(error)),
             });
+        }
+    }
+
+    /// The line last read, malformed for `error`.
+    fn malformed(&self, error: LineError) -> MalformedLine {
+        MalformedLine {
+            file: self.name.to_string(),
+            line: self.lines.line_no(),
+            error,
+            format: self.format.to_string(),
         }
     }
 
@@ -191,19 +197,24 @@ impl<'a> Head<'a> {
 }
 
 /// A request kept after its line is gone, as a replay reads it: the
-/// fields that borrow nothing, and a copy of its path in a buffer reused
-/// from request to request. Its method and User-Agent are not kept.
+/// fields that borrow nothing, and copies of its path and client host
+/// name in buffers reused from request to request. Its method and
+/// User-Agent are not kept.
 struct Held {
-    /// The request, its method empty, its path empty, no User-Agent.
+    /// The request, its method empty, its path empty, no User-Agent, its
+    /// client an address (the one logged, or a placeholder for `host`).
     fields: Request<'static>,
     path: Vec<u8>,
+    /// The client's host name, when the log named it (`named`).
+    host: Vec<u8>,
+    named: bool,
 }
 
 impl Default for Held {
     fn default() -> Self {
         Self {
             fields: Request {
-                client: std::net::Ipv4Addr::UNSPECIFIED.into(),
+                client: Client::Ip(std::net::Ipv4Addr::UNSPECIFIED.into()),
                 logged_ms: 0,
                 time_is: TimeIs::End,
                 duration_ms: None,
@@ -214,6 +225,8 @@ impl Default for Held {
                 user_agent: None,
             },
             path: Vec::new(),
+            host: Vec::new(),
+            named: false,
         }
     }
 }
@@ -222,7 +235,17 @@ impl Held {
     /// Keeps what a replay reads of `r`.
     fn hold(&mut self, r: &Request<'_>) {
         let kept = &mut self.fields;
-        kept.client = r.client;
+        match r.client {
+            Client::Ip(a) => {
+                kept.client = Client::Ip(a);
+                self.named = false;
+            }
+            Client::Host(h) => {
+                self.host.clear();
+                self.host.extend_from_slice(h.as_str().as_bytes());
+                self.named = true;
+            }
+        }
         kept.logged_ms = r.logged_ms;
         kept.time_is = r.time_is;
         kept.duration_ms = r.duration_ms;
@@ -234,8 +257,11 @@ impl Held {
 
     /// The request kept, its path borrowed from the buffer.
     fn request(&self) -> Request<'_> {
+        // The name was a checked host name when it was kept.
+        let host = self.named.then(|| HostName::parse(&self.host)).flatten();
         Request {
             path: &self.path,
+            client: host.map_or(self.fields.client, Client::Host),
             ..self.fields.clone()
         }
     }

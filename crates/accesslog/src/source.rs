@@ -6,8 +6,13 @@ use std::fmt;
 use std::io::{self, BufRead};
 use std::path::Path;
 
+use crate::blocks::MAX_LINE;
 use crate::reader::{self, ByteCounter, LogInput};
 use crate::{Format, LineError, LineParser, LogFormat};
+
+/// The format name of a log to be detected that holds no line but blank
+/// ones (or no byte at all): it has no requests, whatever its format.
+pub const EMPTY_LOG_FORMAT: &str = "empty";
 
 /// How a log's lines are laid out.
 #[derive(Debug, Clone)]
@@ -92,6 +97,7 @@ pub struct Log {
     pub(crate) input: LogInput,
     pub(crate) parser: LineParser,
     pub(crate) format: String,
+    pub(crate) max_line: usize,
 }
 
 impl fmt::Debug for Log {
@@ -126,6 +132,10 @@ impl Log {
             Layout::Custom(c) => (LineParser::Custom(c), "custom".to_string()),
             Layout::Format(f) => (f.parser(), f.to_string()),
             Layout::Detect => match input.reader.fill_buf() {
+                // Nothing but blank lines: no requests, in any format.
+                Ok(head) if Format::is_blank_head(head) => {
+                    (Format::Common.parser(), EMPTY_LOG_FORMAT.to_string())
+                }
                 Ok(head) => match Format::detect_head(head) {
                     Some(f) => (f.parser(), f.to_string()),
                     None => return Err(LogError::UnknownFormat { file: name }),
@@ -138,6 +148,7 @@ impl Log {
             input,
             parser,
             format,
+            max_line: MAX_LINE,
         })
     }
 
@@ -146,9 +157,22 @@ impl Log {
         &self.name
     }
 
-    /// The format's name in messages (`custom` for a custom layout).
+    /// The format's name in messages (`custom` for a custom layout,
+    /// [`EMPTY_LOG_FORMAT`] for a log to be detected that has nothing but blank lines).
     pub fn format(&self) -> &str {
         &self.format
+    }
+
+    /// The longest line read ([`MAX_LINE`] unless set): a longer one is
+    /// one malformed line ([`LineError::TooLong`]), read past without
+    /// being held (see [`BlockReader::with_max_line`](crate::blocks::BlockReader::with_max_line)).
+    pub fn max_line(&self) -> usize {
+        self.max_line
+    }
+
+    /// Sets [`Log::max_line`] (at least 1).
+    pub fn set_max_line(&mut self, bytes: usize) {
+        self.max_line = bytes.max(1);
     }
 
     /// The parser of its lines.
@@ -203,6 +227,25 @@ mod tests {
         assert!(log.logs_bytes());
         let tr = Log::from_input("tr.log", input(""), Layout::Format(Format::TrafficRouter));
         assert!(!tr.expect("named").logs_bytes());
+    }
+
+    #[test]
+    fn an_empty_log_opens_with_no_requests() {
+        for text in ["", "\n\n", "\r\n \n"] {
+            let mut log = Log::from_input("e.log", input(text), Layout::Detect).expect("opens");
+            assert_eq!(log.format(), EMPTY_LOG_FORMAT);
+            let mut parsed = 0;
+            crate::reader::for_each_line(log.reader(), |l| {
+                parsed += usize::from(!l.is_empty() && log_parses(l));
+                Ok::<(), ()>(())
+            })
+            .expect("reads");
+            assert_eq!(parsed, 0);
+        }
+    }
+
+    fn log_parses(l: &[u8]) -> bool {
+        Format::Common.parser().parse(l).is_ok()
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use memchr::memchr;
 
-use crate::line::{LineError, Request, TimeIs};
+use crate::line::{Client, LineError, Request, TimeIs};
 
 /// Parses Traffic Router access-log lines.
 #[derive(Debug, Clone, Copy, Default)]
@@ -76,7 +76,7 @@ impl TrafficRouter {
         if !http {
             return Err(LineError::Request);
         }
-        let client = client.ok_or(LineError::Client)?;
+        let client = Client::Ip(client.ok_or(LineError::Client)?);
         let url = url.ok_or(LineError::Request)?;
         // http://host/path?query → /path?query
         let path = url
@@ -107,7 +107,7 @@ mod tests {
         let r = p.parse(line).expect("parses");
         assert_eq!(
             r.client,
-            "129.100.254.79".parse::<std::net::IpAddr>().expect("ip")
+            Client::Ip("129.100.254.79".parse::<std::net::IpAddr>().expect("ip"))
         );
         assert_eq!(
             (r.logged_ms, r.path, r.status, r.duration_ms),

@@ -92,6 +92,14 @@ impl GroupTable {
         if let Some((net, g)) = self.networks.longest_match(addr) {
             return (*g, GroupMatch::Network(net));
         }
+        self.classify_located(loc)
+    }
+
+    /// The group of a client known by its location only (no address to
+    /// match networks with, as a host name in a log): ASN, country,
+    /// continent, else the default group.
+    #[inline]
+    pub fn classify_located(&self, loc: &Location) -> (GroupId, GroupMatch) {
         if let Some(asn) = loc.asn {
             if let Ok(i) = self.asns.binary_search_by_key(&asn, |e| e.0) {
                 return (self.asns[i].1, GroupMatch::Asn(asn));

@@ -94,6 +94,7 @@
 
 mod build;
 pub mod config;
+mod continents;
 mod decide;
 mod error;
 pub mod groups;

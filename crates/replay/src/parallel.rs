@@ -120,6 +120,7 @@ pub fn replay_parallel(
         helper,
     };
     let feed = BlockFeed {
+        max_line: log.max_line(),
         input: log.reader(),
         block_bytes: parallel.block_bytes,
         slots: 2 * threads + 2,
@@ -141,6 +142,8 @@ pub fn replay_parallel(
 struct BlockFeed<'a> {
     input: &'a mut (dyn BufRead + Send),
     block_bytes: usize,
+    /// The longest line read ([`Log::max_line`]).
+    max_line: usize,
     /// Slots (blocks and their results) in flight at most.
     slots: usize,
     work: Sender<Slot>,
@@ -168,7 +171,7 @@ fn run_threads(
             made: 0,
             limit: feed.slots,
         };
-        let read = move || read_blocks(feed.input, feed.block_bytes, slots, feed.work, done_tx);
+        let read = move || read_blocks(feed, slots, done_tx);
         handles.push(spawn(scope, "log-read".into(), read)?);
         // Hanging up stops the reader and the workers, even after an error.
         let replayed = order.run(done_rx, free_tx);
@@ -235,6 +238,10 @@ impl Worker {
         for line in slot.block.lines() {
             let index = slot.lines;
             slot.lines += 1;
+            if let Some(e) = slot.block.over_limit(line) {
+                slot.errors.push((index, e));
+                continue;
+            }
             if line.is_empty() {
                 continue;
             }
@@ -291,18 +298,13 @@ impl Slots {
     }
 }
 
-/// The reader thread: numbered blocks of `input` to the workers, in
-/// `slots`, then the end to `done`. Stops early when the replaying thread
-/// has gone.
-fn read_blocks(
-    input: &mut dyn BufRead,
-    size: usize,
-    mut slots: Slots,
-    work: Sender<Slot>,
-    done: Sender<Message>,
-) {
+/// The reader thread: numbered blocks of the feed's input to its workers,
+/// in `slots`, then the end to `done`. Stops early when the replaying
+/// thread has gone.
+fn read_blocks(feed: BlockFeed<'_>, mut slots: Slots, done: Sender<Message>) {
     let _notice = PanicNotice(done.clone());
-    let mut reader = BlockReader::new(input, size);
+    let work = feed.work;
+    let mut reader = BlockReader::new(feed.input, feed.block_bytes).with_max_line(feed.max_line);
     let mut index = 0;
     let error = loop {
         let Some(mut slot) = slots.take() else { return };

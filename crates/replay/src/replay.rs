@@ -1,10 +1,12 @@
 //! The virtual-time replay: requests in log order in, accounts out.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use routecast_accesslog::Request;
+use routecast_accesslog::{Client, HostName, Request};
 use routecast_engine::{
-    Locator, Outcome, Platform, PrepareMemo, Prepared, RouteMemo, Router, Scratch, SiteState,
+    Continent, CountryCode, Location, Locator, Outcome, Platform, PrepareMemo, Prepared, RouteMemo,
+    Router, Scratch, SiteState,
 };
 
 use crate::config::ReplayConfig;
@@ -36,6 +38,11 @@ pub struct ReplayStats {
     pub not_served: u64,
     /// Their bytes.
     pub not_served_bytes: u64,
+    /// Requests whose client the log gave as a host name, not an address
+    /// (grouped by its country-code domain, if any; never resolved).
+    pub host_clients: u64,
+    /// Of those, the requests whose host name ends in a country code.
+    pub host_clients_with_country: u64,
 }
 
 /// Client slots of the preparation memo (2^16: a day's viewers mostly fit).
@@ -88,6 +95,16 @@ pub struct Preparer {
     /// dropped (a preparer may run on another thread).
     unserved: UnservedPaths,
     sink: Arc<Mutex<UnservedPaths>>,
+    /// Host-name clients seen, shared by the preparers of one replay.
+    hosts: Arc<HostCounts>,
+}
+
+/// Requests from host-name clients, counted by the preparers of a replay
+/// (on whichever threads they run).
+#[derive(Debug, Default)]
+struct HostCounts {
+    all: AtomicU64,
+    with_country: AtomicU64,
 }
 
 impl Drop for Preparer {
@@ -108,6 +125,7 @@ impl Preparer {
         locator: Arc<dyn Locator>,
         config: ReplayConfig,
         sink: Arc<Mutex<UnservedPaths>>,
+        hosts: Arc<HostCounts>,
     ) -> Self {
         Self {
             router,
@@ -116,6 +134,7 @@ impl Preparer {
             memo: PrepareMemo::with_slot_bits(PLACE_SLOT_BITS),
             unserved: UnservedPaths::default(),
             sink,
+            hosts,
         }
     }
 
@@ -128,15 +147,20 @@ impl Preparer {
     }
 
     /// The replay-ready form of `r`.
+    #[inline]
     pub fn prepare(&mut self, r: &Request<'_>) -> PreparedRequest {
         let model = match r.duration_ms {
             Some(_) => 0,
             None => self.config.model_ms(r.path, r.bytes),
         };
         let (start, end) = r.interval(model);
-        let prep = self
-            .router
-            .prepare_memo(r.client, r.path, &*self.locator, &mut self.memo);
+        let prep = match r.client {
+            Client::Ip(address) => {
+                self.router
+                    .prepare_memo(address, r.path, &*self.locator, &mut self.memo)
+            }
+            Client::Host(host) => self.prepare_named(host, r.path),
+        };
         if !prep.served_by_some_site() {
             self.unserved.count(r.path, r.bytes);
         }
@@ -146,6 +170,27 @@ impl Preparer {
             bytes: r.bytes,
             prep,
         }
+    }
+
+    /// The preparation for a client the log names by host: located by its
+    /// country-code domain (and that country's continent), never resolved.
+    #[inline(never)]
+    fn prepare_named(&mut self, host: HostName<'_>, path: &[u8]) -> Prepared {
+        let country = host
+            .country()
+            .and_then(|c| std::str::from_utf8(&c).ok()?.parse::<CountryCode>().ok());
+        let location = Location {
+            country,
+            continent: country.and_then(Continent::of_country),
+            ..Location::default()
+        };
+        self.hosts.all.fetch_add(1, Ordering::Relaxed);
+        if country.is_some() {
+            self.hosts.with_country.fetch_add(1, Ordering::Relaxed);
+        }
+        let name = host.as_str().as_bytes();
+        self.router
+            .prepare_memo_named(name, &location, path, &mut self.memo)
     }
 }
 
@@ -198,8 +243,15 @@ impl Replay {
         let proximity = ProximityAccounts::new(&platform);
         let router = Router::new(platform);
         let unserved = Arc::new(Mutex::new(UnservedPaths::default()));
+        let hosts = Arc::default();
         Self {
-            preparer: Preparer::new(router.clone(), locator, config.clone(), unserved.clone()),
+            preparer: Preparer::new(
+                router.clone(),
+                locator,
+                config.clone(),
+                unserved.clone(),
+                hosts,
+            ),
             proximity,
             unserved,
             router,
@@ -234,6 +286,7 @@ impl Replay {
             p.locator.clone(),
             p.config.clone(),
             p.sink.clone(),
+            p.hosts.clone(),
         )
     }
 
@@ -279,6 +332,9 @@ impl Replay {
         pending.drain(|w| self.route_waiting(w));
         // Every request that waited took its preparation back.
         debug_assert_eq!(self.interned.len(), 0, "preparations left behind");
+        let hosts = &self.preparer.hosts;
+        self.stats.host_clients = hosts.all.load(Ordering::Relaxed);
+        self.stats.host_clients_with_country = hosts.with_country.load(Ordering::Relaxed);
         let platform = self.router.platform().clone();
         self.preparer.flush();
         let left_out = self.left_out(&platform);

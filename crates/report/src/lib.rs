@@ -43,7 +43,7 @@
 //! let platform = Arc::new(Platform::build(&config, &[])?);
 //! let mut replay = Replay::new(platform, Arc::new(NoLocator), ReplayConfig::default());
 //! replay.push(&Request {
-//!     client: "192.0.2.1".parse()?,
+//!     client: "192.0.2.1".parse::<std::net::IpAddr>()?.into(),
 //!     logged_ms: 1_795_600_000_000,
 //!     time_is: TimeIs::Start,
 //!     duration_ms: Some(6_000),

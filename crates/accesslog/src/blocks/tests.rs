@@ -153,3 +153,106 @@ fn a_line_reader_gives_the_whole_lines_then_the_read_error_then_the_end() {
     assert_eq!(lines.line_no(), 2, "the cut line is lost");
     assert_eq!(lines.next_line().expect("then the end"), None);
 }
+
+/// `zeros` NUL bytes with no newline, then `tail`: a gzip bomb's line.
+struct Zeros {
+    left: u64,
+    tail: &'static [u8],
+}
+
+impl Read for Zeros {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return self.tail.read(buf);
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        buf[..n].fill(0);
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_line_over_the_limit_is_read_past_without_being_held() {
+    let three_gb = 3 << 30;
+    let input = Zeros {
+        left: three_gb,
+        tail: b"\nnext line\nlast",
+    };
+    let mut lines = LineReader::with_max_line(input, 1 << 20, 64 << 10);
+    match lines.next_line_within().expect("reads") {
+        Some(Err((start, e))) => {
+            let want = LineError::TooLong {
+                bytes: three_gb,
+                limit: 64 << 10,
+            };
+            assert_eq!(e, want);
+            assert_eq!(
+                e.to_string(),
+                "line of 3221225472 bytes is over the limit of 65536 bytes (--max-line-bytes)"
+            );
+            // Only its start is held.
+            assert!(start.len() < 2 << 20, "{}", start.len());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Memory stayed at about a block.
+    assert!(lines.block.bytes.capacity() < 4 << 20);
+    let mut rest = Vec::new();
+    while let Some(line) = lines.next_line_within().expect("reads") {
+        rest.push(line.expect("within the limit").to_vec());
+    }
+    assert_eq!(rest, [b"next line".to_vec(), b"last".to_vec()]);
+    assert_eq!(lines.line_no(), 3);
+}
+
+#[test]
+fn lines_over_the_limit_anywhere_in_a_block_are_each_one_error() {
+    let long = "x".repeat(100);
+    let text = format!("a\n{long}\nb\n{long}");
+    let mut lines = LineReader::with_max_line(text.as_bytes(), 16, 10);
+    let mut got = Vec::new();
+    while let Some(line) = lines.next_line_within().expect("reads") {
+        got.push(match line {
+            Ok(l) => String::from_utf8_lossy(l).into_owned(),
+            Err((_, e)) => e.to_string(),
+        });
+    }
+    let too_long = "line of 100 bytes is over the limit of 10 bytes (--max-line-bytes)";
+    assert_eq!(got, ["a", too_long, "b", too_long]);
+    // Without a limit, lines are whole whatever their length.
+    let mut lines = LineReader::new(text.as_bytes(), 16);
+    lines.next_line().expect("reads");
+    assert_eq!(lines.next_line().expect("reads"), Some(long.as_bytes()));
+}
+
+proptest! {
+    /// With a limit, each line is the reference's line when it is within
+    /// it, else the error with its length; the lines after are unchanged.
+    #[test]
+    fn lines_over_the_limit_are_errors_and_the_others_whole(
+        text in proptest::collection::vec(prop_oneof![
+            Just(b'\n'), Just(b'a'), Just(b'b')
+        ], 0..300),
+        size in 1usize..50,
+        cap in 1usize..40,
+        limit in 1usize..30,
+    ) {
+        let input = BufReader::with_capacity(cap, &text[..]);
+        let mut lines = LineReader::with_max_line(input, size, limit);
+        let mut got = Vec::new();
+        while let Some(line) = lines.next_line_within().expect("in memory") {
+            got.push(line.map(<[u8]>::to_vec).map_err(|(_, e)| e));
+        }
+        let want: Vec<_> = reference(&text)
+            .into_iter()
+            .map(|l| match l.len() {
+                n if n > limit => Err(LineError::TooLong { bytes: n as u64, limit: limit as u64 }),
+                _ => Ok(l),
+            })
+            .collect();
+        prop_assert_eq!(got, want);
+    }
+}

@@ -1,11 +1,13 @@
 //! The first field of a combined line, the client address, read by hand:
 //! dotted-quad IPv4 sixteen bytes at a time, IPv6 in hex groups, `std`
 //! for anything else (and as the reference they are property-tested
-//! against).
+//! against); what is no address may be a host name ([`super::host`]).
 
 use std::net::IpAddr;
 
 use memchr::memchr;
+
+use super::host::{parse_client, Client};
 
 /// The client address. Dotted-quad IPv4 (what most log lines hold) is read
 /// by hand in one pass over the bytes, as `std`'s parser does the same work
@@ -85,18 +87,19 @@ pub(super) fn parse_ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
     ipv4_prefix(b).and_then(|(a, n)| (n == b.len()).then_some(a))
 }
 
-/// The first field of a line, the client address, and where its space
-/// is: a dotted quad is read in the same pass that finds the space.
-pub(super) fn client_field(line: &[u8]) -> Option<(IpAddr, usize)> {
+/// The first field of a line, the client (an address, else a host name),
+/// and where its space is: a dotted quad is read in the same pass that
+/// finds the space.
+pub(super) fn client_field(line: &[u8]) -> Option<(Client<'_>, usize)> {
     if let Some((a, n)) = ipv4_prefix(line) {
         if line.get(n) == Some(&b' ') {
-            return Some((IpAddr::V4(a), n));
+            return Some((Client::Ip(IpAddr::V4(a)), n));
         }
     }
-    // IPv6 (or junk): tens of bytes to the space, which `memchr` finds
-    // faster than a loop.
+    // IPv6, a host name (or junk): tens of bytes to the space, which
+    // `memchr` finds faster than a loop.
     let sp = memchr(b' ', line)?;
-    Some((parse_ip(&line[..sp])?, sp))
+    Some((parse_client(&line[..sp])?, sp))
 }
 
 /// A dotted quad at the start of `b` (up to the first byte that is neither

@@ -1,16 +1,14 @@
 //! The fields of one line of a custom layout as they are read, and the
 //! request they make.
 
-use std::net::IpAddr;
-
 use super::Field;
-use crate::line::{LineError, Request, TimeIs};
+use crate::line::{parse_client, Client, LineError, Request, TimeIs};
 use crate::time::TimestampParser;
 
 /// Fields of one line as they are found.
 #[derive(Default)]
 pub(super) struct Parsed<'a> {
-    client: Option<IpAddr>,
+    client: Option<Client<'a>>,
     time_ms: Option<i64>,
     method: Option<&'a str>,
     path: Option<&'a [u8]>,
@@ -69,7 +67,7 @@ impl<'a> Parsed<'a> {
     ) -> Result<(), LineError> {
         let bad = self.error_for(f);
         match f {
-            Field::Client => self.client = Some(utf8(v)?.parse().map_err(|_| bad)?),
+            Field::Client => self.client = Some(parse_client(v).ok_or(bad)?),
             Field::TimeLocal => self.time_ms = Some(clock.parse(v).ok_or(bad)?),
             Field::TimeBracketed => {
                 let inner = v

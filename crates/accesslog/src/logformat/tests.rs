@@ -1,6 +1,7 @@
 use std::net::IpAddr;
 
 use super::*;
+use crate::Client;
 use proptest::prelude::*;
 
 const NGINX_MAIN: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" rt=$request_time uct="$upstream_connect_time""#;
@@ -10,7 +11,10 @@ fn an_nginx_log_format_with_extra_fields() {
     let mut f = LogFormat::nginx(NGINX_MAIN).expect("compiles");
     let line = br#"198.51.100.7 - - [25/Nov/2026:10:00:02 +0000] "GET /vod/a.mp4 HTTP/1.1" 206 1048576 "-" "VLC/3 \"x\"" rt=2.500 uct="0.001""#;
     let r = f.parse(line).expect("parses");
-    assert_eq!(r.client, "198.51.100.7".parse::<IpAddr>().expect("ip"));
+    assert_eq!(
+        r.client,
+        Client::Ip("198.51.100.7".parse::<IpAddr>().expect("ip"))
+    );
     assert_eq!(
         (r.path, r.status, r.bytes, r.duration_ms),
         (&b"/vod/a.mp4"[..], 206, 1_048_576, Some(2500))

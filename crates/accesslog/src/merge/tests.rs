@@ -3,7 +3,7 @@ use std::io::{self, BufReader, Read};
 use super::*;
 use crate::reader::{ByteCounter, Compression, LogInput};
 use crate::source::Layout;
-use crate::{Format, LineError};
+use crate::{Client, Format, LineError};
 
 fn line(ip: &str, second: u32, path: &str) -> String {
     format!("{ip} - - [24/Nov/2026:10:00:{second:02} +0000] \"GET {path} HTTP/1.1\" 200 5 \"-\" \"ua\" 0.001\n")
@@ -35,7 +35,7 @@ fn merged(logs: &mut [Log]) -> (Vec<String>, u64) {
                 let path = String::from_utf8_lossy(request.path).into_owned();
                 let second: i64 = path[2..].parse().expect("a second");
                 let expected = Request {
-                    client: format!("192.0.2.{}", log + 1).parse().expect("an address"),
+                    client: Client::Ip(format!("192.0.2.{}", log + 1).parse().expect("an address")),
                     logged_ms: TEN_O_CLOCK_MS + second * 1000,
                     time_is: TimeIs::End,
                     duration_ms: Some(1),

@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use super::prepare::Needs;
 use super::{Prepared, Router};
-use crate::hash::{hash_addr, mix};
+use crate::hash::{hash_addr, hash_bytes, mix};
 use crate::ids::{GroupId, PolicyId};
-use crate::location::Locator;
+use crate::location::{Location, Locator};
 use crate::platform::Platform;
 
 /// What a request's preparation takes from its client.
@@ -126,6 +126,40 @@ impl Router {
         locator: &dyn Locator,
         memo: &mut PrepareMemo,
     ) -> Prepared {
+        self.memo_for_platform(memo);
+        let client = self.client_part(address, locator, memo);
+        self.prepare_for_client(&client, path, memo)
+    }
+
+    /// [`Router::prepare_memo`] of a request from a client known by name,
+    /// not by address (a host name in a log, never resolved), with what is
+    /// known of where it is: its group from `location` alone
+    /// ([`GroupTable::classify_located`](crate::GroupTable::classify_located)),
+    /// its position its group's (as for an address GeoIP does not place),
+    /// and, for consistent hashing by client, a hash of the name's bytes.
+    pub fn prepare_memo_named(
+        &self,
+        name: &[u8],
+        location: &Location,
+        path: &[u8],
+        memo: &mut PrepareMemo,
+    ) -> Prepared {
+        self.memo_for_platform(memo);
+        let p = &*self.platform;
+        let (group, _) = p.table.classify_located(location);
+        let coords = location.coordinates.or(p.group(group).location);
+        let client = ClientPart {
+            address: IpAddr::from([0u8; 4]),
+            group,
+            xyz: coords.map_or([f64::NAN; 3], |c| c.unit_vector()),
+            hash: hash_bytes(name),
+        };
+        self.prepare_for_client(&client, path, memo)
+    }
+
+    /// Starts `memo` over when it was for another platform.
+    #[inline]
+    fn memo_for_platform(&self, memo: &mut PrepareMemo) {
         if !memo
             .platform
             .as_ref()
@@ -133,8 +167,17 @@ impl Router {
         {
             memo.reset(&self.platform);
         }
-        let client = self.client_part(address, locator, memo);
-        let (policy, serves) = self.path_part(&client, path, memo);
+    }
+
+    /// The prepared request of `client` for `path`.
+    #[inline]
+    fn prepare_for_client(
+        &self,
+        client: &ClientPart,
+        path: &[u8],
+        memo: &mut PrepareMemo,
+    ) -> Prepared {
+        let (policy, serves) = self.path_part(client, path, memo);
         let needs = memo.needs.get(policy.index()).copied().unwrap_or_default();
         needs.assemble(
             (client.group, policy),

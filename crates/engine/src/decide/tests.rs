@@ -2,7 +2,7 @@ use super::*;
 use crate::config::PlatformConfig;
 use crate::groups::GroupMatch;
 use crate::ids::SiteId;
-use crate::location::{Coordinates, Location};
+use crate::location::{Continent, Coordinates, Location};
 use crate::platform::{Mbps, SiteState};
 use crate::policy::Step;
 use proptest::prelude::*;
@@ -908,5 +908,43 @@ fn spilled_viewers_are_pinned() {
             ("ams", Outcome::Preferred)
         };
         assert_eq!((name(&r, d.site), d.outcome), want, "{address}");
+    }
+}
+
+/// A client known by name only (a host name in a log) is prepared as an
+/// address no network matches with the same location would be, but for
+/// its hash, which is the name's.
+#[test]
+fn a_named_client_is_grouped_by_its_location_alone() {
+    let r = router();
+    let mut memo = PrepareMemo::with_slot_bits(4);
+    let at = |country: Option<&str>| Location {
+        country: country.map(|c| c.parse().expect("test country")),
+        continent: country.and_then(|c| Continent::of_country(c.parse().expect("test country"))),
+        ..Location::default()
+    };
+    let group = |p: &Prepared| r.platform().group(p.group).name.clone();
+    for (country, path, want) in [
+        (Some("DE"), "/vod/a.mp4", "germany"),
+        (Some("FR"), "/live/a.ts", "europe"),
+        (Some("IL"), "/vod/a.mp4", "default"),
+        (None, "/w/a", "default"),
+    ] {
+        let location = at(country);
+        let name = b"gw.example.invalid";
+        let named = r.prepare_memo_named(name, &location, path.as_bytes(), &mut memo);
+        assert_eq!(group(&named), want, "{country:?}");
+        let mut f = facts("203.0.113.1", path, None);
+        f.location = location;
+        let addressed = r.prepare(&f);
+        assert_eq!(named.client_hash, crate::hash::hash_bytes(name));
+        assert_eq!(
+            Prepared {
+                client_hash: addressed.client_hash,
+                ..named
+            }
+            .bits(),
+            addressed.bits()
+        );
     }
 }
