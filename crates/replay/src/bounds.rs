@@ -157,7 +157,7 @@ mod tests {
 
     fn request(logged_ms: i64, duration_ms: Option<u64>, bytes: u64) -> Request<'static> {
         Request {
-            client: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            client: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)).into(),
             logged_ms,
             time_is: TimeIs::End,
             duration_ms,
