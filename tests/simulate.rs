@@ -172,7 +172,7 @@ fn malformed_lines_are_counted_and_named_and_strict_stops_without_touching_old_r
     let name = bad.display().to_string();
     assert_eq!(
         first[0].as_str(),
-        Some(format!("{name}:1: client address is not an IP address (format nginx)").as_str())
+        Some(format!("{name}:1: client is neither an IP address nor a host name (format nginx)").as_str())
     );
     let last_line = text.lines().count();
     assert!(
@@ -189,7 +189,7 @@ fn malformed_lines_are_counted_and_named_and_strict_stops_without_touching_old_r
     assert_eq!(o.status.code(), Some(65));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr).trim(),
-        format!("routecast: {name}:1: client address is not an IP address (format nginx)")
+        format!("routecast: {name}:1: client is neither an IP address nor a host name (format nginx)")
     );
     assert_eq!(
         std::fs::read(out.join("summary.json")).expect("read"),
@@ -501,7 +501,7 @@ fn malformed_lines_keep_their_line_numbers_and_strict_its_stop_with_several_thre
         assert_eq!(o.status.code(), Some(65));
         assert_eq!(
             String::from_utf8_lossy(&o.stderr).trim(),
-            format!("routecast: {name}:1: client address is not an IP address (format nginx)")
+            format!("routecast: {name}:1: client is neither an IP address nor a host name (format nginx)")
         );
     }
     assert_eq!(listed[0], listed[1]);
@@ -526,7 +526,7 @@ fn strict_stops_at_a_malformed_line_deep_in_the_log_with_several_threads() {
         assert_eq!(o.status.code(), Some(65));
         assert_eq!(
             String::from_utf8_lossy(&o.stderr).trim(),
-            format!("routecast: {name}:17001: client address is not an IP address (format nginx)"),
+            format!("routecast: {name}:17001: client is neither an IP address nor a host name (format nginx)"),
             "--threads {threads}"
         );
     }

@@ -83,7 +83,7 @@ fn hostname_clients_are_clients_grouped_by_their_country_tld() {
     assert_eq!(s["summary"]["stats"]["requests"].as_u64(), Some(7), "{s}");
     assert_eq!(s["malformed"]["count"].as_u64(), Some(1));
     let first = s["malformed"]["first"][0].as_str().expect("reason");
-    assert!(first.ends_with(":8: client address is not an IP address (format common)"));
+    assert!(first.ends_with(":8: client is neither an IP address nor a host name (format common)"));
     // Host names: six lines, three of them with a country TLD.
     assert_eq!(s["summary"]["stats"]["host_clients"].as_u64(), Some(6));
     assert_eq!(
@@ -192,7 +192,7 @@ fn a_line_over_the_length_limit_is_one_malformed_line_saying_its_length() {
     let s = summary(&out);
     let first = s["malformed"]["first"][0].as_str().expect("reason");
     assert!(
-        first.contains(":2: client address is not an IP address"),
+        first.contains(":2: client is neither an IP address nor a host name"),
         "{first}"
     );
 }

@@ -62,7 +62,7 @@ impl Request<'_> {
 #[non_exhaustive]
 pub enum LineError {
     /// The first field is neither an IP address nor a host name.
-    #[error("client address is not an IP address")]
+    #[error("client is neither an IP address nor a host name")]
     Client,
     /// No `[time]`, or a time that is not `dd/Mon/yyyy:HH:MM:SS ±hhmm`.
     #[error("timestamp missing or not dd/Mon/yyyy:HH:MM:SS +zone")]

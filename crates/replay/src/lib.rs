@@ -76,7 +76,7 @@
 //! assert_eq!((read.lines, read.rejected.count), (2, 1));
 //! assert_eq!(
 //!     read.rejected.first[0].to_string(),
-//!     "access.log:2: client address is not an IP address (format nginx)"
+//!     "access.log:2: client is neither an IP address nor a host name (format nginx)"
 //! );
 //! let [replay] = replays;
 //! let report = replay.finish();

@@ -233,7 +233,7 @@ mod tests {
             .expect_err("strict");
         assert_eq!(
             e.to_string(),
-            "a.log:7: client address is not an IP address (format nginx)"
+            "a.log:7: client is neither an IP address nor a host name (format nginx)"
         );
     }
 }

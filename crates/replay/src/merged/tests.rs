@@ -37,7 +37,7 @@ fn two_logs_merged_replay_as_the_one_log_they_were_cut_from() {
     // Line 6 of the whole is line 3 of the second half.
     assert_eq!(
         read.rejected.first[0].to_string(),
-        "b.log:3: client address is not an IP address (format nginx)"
+        "b.log:3: client is neither an IP address nor a host name (format nginx)"
     );
     let [want] = want;
     let [got] = got;
@@ -51,6 +51,6 @@ fn strict_stops_at_the_first_malformed_line_met() {
     let e = replay_merged(&mut logs, &mut [replay()], rules(true), |_| {}).expect_err("stops");
     assert_eq!(
         e.to_string(),
-        "b.log:3: client address is not an IP address (format nginx)"
+        "b.log:3: client is neither an IP address nor a host name (format nginx)"
     );
 }

@@ -102,7 +102,7 @@ fn results_are_the_same_whatever_the_threads_and_blocks() {
     assert_eq!(want.0.rejected.count, 31);
     assert_eq!(
         want.0.rejected.first[0].to_string(),
-        "t.log:6: client address is not an IP address (format nginx)"
+        "t.log:6: client is neither an IP address nor a host name (format nginx)"
     );
     let lines: Vec<u64> = want.0.rejected.first.iter().map(|m| m.line).collect();
     assert_eq!(lines, [6, 103, 200, 297, 394]);
