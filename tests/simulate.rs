@@ -172,7 +172,10 @@ fn malformed_lines_are_counted_and_named_and_strict_stops_without_touching_old_r
     let name = bad.display().to_string();
     assert_eq!(
         first[0].as_str(),
-        Some(format!("{name}:1: client is neither an IP address nor a host name (format nginx)").as_str())
+        Some(
+            format!("{name}:1: client is neither an IP address nor a host name (format nginx)")
+                .as_str()
+        )
     );
     let last_line = text.lines().count();
     assert!(
@@ -189,7 +192,9 @@ fn malformed_lines_are_counted_and_named_and_strict_stops_without_touching_old_r
     assert_eq!(o.status.code(), Some(65));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr).trim(),
-        format!("routecast: {name}:1: client is neither an IP address nor a host name (format nginx)")
+        format!(
+            "routecast: {name}:1: client is neither an IP address nor a host name (format nginx)"
+        )
     );
     assert_eq!(
         std::fs::read(out.join("summary.json")).expect("read"),
