@@ -236,6 +236,13 @@ fn a_run_with_nothing_to_replay_writes_a_report_saying_so() {
         let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
         assert!(html.contains("Nothing to replay"), "{name}: {html}");
         assert!(html.contains("No time replayed"), "{name}: no made-up span");
+        let span = &summary(&out)["summary"];
+        assert!(
+            span["start"].is_null() && span["end"].is_null(),
+            "{name}: no made-up span in summary.json: {} .. {}",
+            span["start"],
+            span["end"]
+        );
         for f in ["timeseries.csv", "sites.svg", "sites.png", "groups.svg"] {
             assert!(out.join(f).is_file(), "{name}: {f}");
         }

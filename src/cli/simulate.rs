@@ -254,8 +254,8 @@ fn check_size(finished: &[(String, Report)], max_bins: u64) -> Result<(), Failur
                  {} to {}), over the limit of --max-bins {max_bins}: nothing written; \
                  use a larger --step, a narrower --time-range, or raise --max-bins",
                 report.step_ms as f64 / 1000.0,
-                json.start,
-                json.end
+                json.start.as_deref().unwrap_or("-"),
+                json.end.as_deref().unwrap_or("-")
             )));
         }
     }
@@ -360,7 +360,9 @@ fn print_replay(o: &mut impl Write, label: &str, report: &Report) -> std::io::Re
         writeln!(
             o,
             "\n== {label}: {} .. {} (step {} s)",
-            j.start, j.end, j.step_s
+            j.start.as_deref().unwrap_or("-"),
+            j.end.as_deref().unwrap_or("-"),
+            j.step_s
         )?;
         // The span as rrdtool's times, so `rrdtool graph` draws the replay
         // (its default, the day before now, is empty for an older log).

@@ -244,11 +244,17 @@ impl Report {
         self.sites.iter().chain(&self.groups)
     }
 
+    /// The start of `bin`, ISO 8601 UTC; `None` when nothing was replayed
+    /// (no bin, so no time: not 1970).
+    fn bin_time(&self, bin: i64) -> Option<String> {
+        (self.first_bin < self.end_bin).then(|| iso8601((bin * self.step_ms).div_euclid(1000)))
+    }
+
     /// The summary as a JSON value: span, counters, one object per site and group.
     pub fn summary_json(&self) -> SummaryJson<'_> {
         SummaryJson {
-            start: iso8601((self.first_bin * self.step_ms).div_euclid(1000)),
-            end: iso8601((self.end_bin * self.step_ms).div_euclid(1000)),
+            start: self.bin_time(self.first_bin),
+            end: self.bin_time(self.end_bin),
             step_s: self.step_ms as f64 / 1000.0,
             stats: &self.stats,
             left_out: &self.left_out,
@@ -263,10 +269,10 @@ impl Report {
 /// The summary document (`summary.json`).
 #[derive(Debug, Serialize)]
 pub struct SummaryJson<'a> {
-    /// First bin start, ISO 8601 UTC.
-    pub start: String,
-    /// Last bin end, ISO 8601 UTC.
-    pub end: String,
+    /// First bin start, ISO 8601 UTC (`null` when nothing was replayed).
+    pub start: Option<String>,
+    /// Last bin end, ISO 8601 UTC (`null` when nothing was replayed).
+    pub end: Option<String>,
     /// Bin width, s.
     pub step_s: f64,
     /// Counters.
