@@ -8,6 +8,12 @@
 //!   cannot decode, is simply an unknown location.
 //! * Files that cannot be used are errors naming the file and the place that
 //!   refers to it ([`routecast_engine::ConfigError`]).
+//! * Coverage-zone files are read as Traffic Router reads them where that is
+//!   safe (host bits masked, spaces, coordinates as strings, a network in
+//!   two zones kept by the first), each leniency that changes what was
+//!   written a [`czf::CzfWarning`] naming the file, line and column; where
+//!   Traffic Router guesses silently (a number as a network, a host name),
+//!   an error.
 //!
 //! # Example
 //! The example platform (its GeoIP databases are MaxMind's test files, in
