@@ -3,12 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "common/simulate.rs"]
+#[allow(dead_code)]
+mod sim;
+
+use sim::{config, ok, summary, total};
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn config() -> String {
-    root().join("examples/routecast.toml").display().to_string()
 }
 
 fn routecast(args: &[&str]) -> Output {
@@ -16,16 +18,6 @@ fn routecast(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("routecast runs")
-}
-
-fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
 }
 
 fn synth(dir: &Path, name: &str, lines: &str, seed: &str) -> PathBuf {
@@ -48,20 +40,6 @@ fn simulate(logs: &[&Path], out: &Path, extra: &[&str]) -> Output {
     args.extend_from_slice(extra);
     args.extend(logs.iter().map(|p| p.to_str().expect("utf-8")));
     routecast(&args)
-}
-
-fn summary(out: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
-    serde_json::from_str(&text).expect("valid JSON")
-}
-
-fn total(summary: &serde_json::Value, kind: &str) -> u64 {
-    summary["summary"][kind]
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|s| s["bytes"].as_u64().expect("bytes"))
-        .sum()
 }
 
 /// The byte counts of a log, read with nothing but string splitting.

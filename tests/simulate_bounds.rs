@@ -5,13 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+#[path = "common/simulate.rs"]
+#[allow(dead_code)]
+mod sim;
 
-fn config() -> String {
-    root().join("examples/routecast.toml").display().to_string()
-}
+use sim::{config, ok, summary, total};
 
 /// Address space the binary may use (`ulimit -v`, KiB): far more than a
 /// replay of these logs needs (it reserves a few hundred MB for threads'
@@ -32,17 +30,12 @@ fn routecast(args: &[&str]) -> Output {
         .expect("sh runs")
 }
 
-fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
+fn simulate(log: &Path, out: &Path, extra: &[&str]) -> Output {
+    simulate_logs(&[log], out, extra)
 }
 
-fn simulate(log: &Path, out: &Path, extra: &[&str]) -> Output {
+/// `routecast simulate -q` of the example platform on `logs` into `out`.
+fn simulate_logs(logs: &[&Path], out: &Path, extra: &[&str]) -> Output {
     let cfg = config();
     let mut args = vec![
         "simulate",
@@ -53,22 +46,8 @@ fn simulate(log: &Path, out: &Path, extra: &[&str]) -> Output {
         out.to_str().expect("utf-8"),
     ];
     args.extend_from_slice(extra);
-    args.push(log.to_str().expect("utf-8"));
+    args.extend(logs.iter().map(|l| l.to_str().expect("utf-8")));
     routecast(&args)
-}
-
-fn summary(out: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
-    serde_json::from_str(&text).expect("valid JSON")
-}
-
-fn total(summary: &serde_json::Value, kind: &str) -> u64 {
-    summary["summary"][kind]
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|s| s["bytes"].as_u64().expect("bytes"))
-        .sum()
 }
 
 /// Bytes of every file under `dir`.
@@ -171,8 +150,8 @@ fn far_off_times_durations_and_byte_counts_are_rejected_and_the_rest_replays_as_
     // Merged with another server's log (the same day's lines again), the
     // far-off lines neither hold the hostile log back nor come first.
     let (want_dir, got_dir) = (dir.path().join("clean2"), dir.path().join("hostile2"));
-    ok(simulate_logs(&[&clean, &clean], &want_dir));
-    ok(simulate_logs(&[&bad, &clean], &got_dir));
+    ok(simulate_logs(&[&clean, &clean], &want_dir, &[]));
+    ok(simulate_logs(&[&bad, &clean], &got_dir, &[]));
     let (want, got) = (summary(&want_dir), summary(&got_dir));
     assert_eq!(got["summary"], want["summary"], "merged: as without them");
     assert_eq!(got["malformed"]["count"].as_u64(), Some(6));
@@ -187,20 +166,6 @@ fn far_off_times_durations_and_byte_counts_are_rejected_and_the_rest_replays_as_
     let mut got_sorted = first.clone();
     got_sorted.sort();
     assert_eq!(got_sorted, sorted);
-}
-
-fn simulate_logs(logs: &[&Path], out: &Path) -> Output {
-    let cfg = config();
-    let mut args = vec![
-        "simulate",
-        "-q",
-        "-c",
-        &cfg,
-        "-o",
-        out.to_str().expect("utf-8"),
-    ];
-    args.extend(logs.iter().map(|l| l.to_str().expect("utf-8")));
-    routecast(&args)
 }
 
 /// Days from 1970-01-01 to `y-m-d` (Howard Hinnant's algorithm, written

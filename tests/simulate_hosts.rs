@@ -9,6 +9,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "common/simulate.rs"]
+#[allow(dead_code)]
+mod sim;
+
+use sim::{ok, summary, total};
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -21,33 +27,11 @@ fn simulate(logs: &[&Path], out: &Path, extra: &[&str]) -> Output {
     cmd.output().expect("routecast runs")
 }
 
-fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
-
-fn summary(out: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
-    serde_json::from_str(&text).expect("valid JSON")
-}
-
 /// Bytes delivered to the named group (or site) in summary.json.
 fn bytes_of(s: &serde_json::Value, kind: &str, name: &str) -> u64 {
     let list = s["summary"][kind].as_array().expect("array");
     list.iter()
         .filter(|g| g["name"] == name)
-        .map(|g| g["bytes"].as_u64().expect("bytes"))
-        .sum()
-}
-
-fn total(s: &serde_json::Value, kind: &str) -> u64 {
-    let list = s["summary"][kind].as_array().expect("array");
-    list.iter()
         .map(|g| g["bytes"].as_u64().expect("bytes"))
         .sum()
 }

@@ -86,13 +86,24 @@ fn whole_lines(bytes: &[u8]) -> u64 {
     bytes.iter().filter(|b| **b == b'\n').count() as u64
 }
 
-/// `head -c N FILE > OUT`.
-fn head_c(file: &Path, n: usize, out: &Path) {
+/// The first half of `file`'s bytes into `out` (`head -c`), as a copy cut
+/// short in transfer would be.
+fn first_half(file: &Path, out: &Path) {
+    let size = std::fs::metadata(file).expect("compressed file").len() / 2;
     let cut = Command::new("head")
-        .args(["-c", &n.to_string(), s(file)])
+        .args(["-c", &size.to_string(), s(file)])
         .output()
         .expect("head runs");
     std::fs::write(out, cut.stdout).expect("write the cut file");
+}
+
+/// `log` gzipped by the real gzip (`access.log.gz` beside it), then cut in
+/// half: `cut.log.gz`.
+fn truncated_gzip(dir: &Path, log: &Path) -> PathBuf {
+    tool("gzip", &["-k", s(log)]);
+    let cut = dir.join("cut.log.gz");
+    first_half(&dir.join("access.log.gz"), &cut);
+    cut
 }
 
 /// What the real decompressor yields of a damaged file before it gives up
@@ -151,11 +162,7 @@ fn check_incomplete(o: &Output, out: &Path, file: &Path, expected: u64) {
 fn a_truncated_gzip_keeps_what_was_read_and_exits_65() {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = synth(dir.path(), "20000");
-    tool("gzip", &["-k", s(&log)]);
-    let gz = dir.path().join("access.log.gz");
-    let cut = dir.path().join("cut.log.gz");
-    let size = std::fs::metadata(&gz).expect("gzip wrote").len() as usize;
-    head_c(&gz, size / 2, &cut);
+    let cut = truncated_gzip(dir.path(), &log);
     let expected = whole_lines(&decompressed("gzip", &cut));
     let config = platform(dir.path(), "r.toml");
     let out = dir.path().join("out");
@@ -201,8 +208,7 @@ fn a_truncated_zstd_keeps_what_was_read_and_exits_65() {
     let zst = dir.path().join("access.log.zst");
     tool("zstd", &["-q", s(&log), "-o", s(&zst)]);
     let cut = dir.path().join("cut.log.zst");
-    let size = std::fs::metadata(&zst).expect("zstd wrote").len() as usize;
-    head_c(&zst, size / 2, &cut);
+    first_half(&zst, &cut);
     let expected = whole_lines(&decompressed("zstd", &cut));
     let config = platform(dir.path(), "r.toml");
     let out = dir.path().join("out");
@@ -380,11 +386,7 @@ fn an_output_that_cannot_be_written_is_said_before_the_replay() {
 fn a_truncated_log_among_several_stops_the_merge_with_a_report() {
     let dir = tempfile::tempdir().expect("temp dir");
     let log = synth(dir.path(), "20000");
-    tool("gzip", &["-k", s(&log)]);
-    let gz = dir.path().join("access.log.gz");
-    let cut = dir.path().join("cut.log.gz");
-    let size = std::fs::metadata(&gz).expect("gzip wrote").len() as usize;
-    head_c(&gz, size / 2, &cut);
+    let cut = truncated_gzip(dir.path(), &log);
     let config = platform(dir.path(), "r.toml");
     let out = dir.path().join("out");
     let args = ["simulate", "-q", "-c", s(&config), "-o", s(&out)];
