@@ -1,6 +1,5 @@
 //! The virtual-time replay: requests in log order in, accounts out.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use routecast_accesslog::{Client, HostName, Request};
@@ -91,20 +90,33 @@ pub struct Preparer {
     locator: Arc<dyn Locator>,
     config: ReplayConfig,
     memo: PrepareMemo,
-    /// Requests no site serves, counted here and added to `sink` when
-    /// dropped (a preparer may run on another thread).
-    unserved: UnservedPaths,
-    sink: Arc<Mutex<UnservedPaths>>,
-    /// Host-name clients seen, shared by the preparers of one replay.
-    hosts: Arc<HostCounts>,
+    /// What this preparer counted, added to `sink` (the replay's, shared
+    /// by its preparers on whichever threads they run) when dropped.
+    counts: PreparerCounts,
+    sink: Arc<Mutex<PreparerCounts>>,
 }
 
-/// Requests from host-name clients, counted by the preparers of a replay
-/// (on whichever threads they run).
+/// What preparers count for the replay's summary.
 #[derive(Debug, Default)]
-struct HostCounts {
-    all: AtomicU64,
-    with_country: AtomicU64,
+struct PreparerCounts {
+    /// Requests no site serves, by path prefix.
+    unserved: UnservedPaths,
+    /// Requests from clients the log names by host.
+    host_clients: u64,
+    /// Of those, the ones whose name ends in a country code.
+    host_clients_with_country: u64,
+}
+
+impl PreparerCounts {
+    fn is_empty(&self) -> bool {
+        self.unserved.is_empty() && self.host_clients == 0
+    }
+
+    fn merge(&mut self, other: PreparerCounts) {
+        self.unserved.merge(other.unserved);
+        self.host_clients += other.host_clients;
+        self.host_clients_with_country += other.host_clients_with_country;
+    }
 }
 
 impl Drop for Preparer {
@@ -124,25 +136,23 @@ impl Preparer {
         router: Router,
         locator: Arc<dyn Locator>,
         config: ReplayConfig,
-        sink: Arc<Mutex<UnservedPaths>>,
-        hosts: Arc<HostCounts>,
+        sink: Arc<Mutex<PreparerCounts>>,
     ) -> Self {
         Self {
             router,
             locator,
             config,
             memo: PrepareMemo::with_slot_bits(PLACE_SLOT_BITS),
-            unserved: UnservedPaths::default(),
+            counts: PreparerCounts::default(),
             sink,
-            hosts,
         }
     }
 
-    /// Adds the requests counted as unserved to the replay's.
+    /// Adds what this preparer counted to the replay's.
     fn flush(&mut self) {
-        if !self.unserved.is_empty() {
+        if !self.counts.is_empty() {
             let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
-            sink.merge(std::mem::take(&mut self.unserved));
+            sink.merge(std::mem::take(&mut self.counts));
         }
     }
 
@@ -162,7 +172,7 @@ impl Preparer {
             Client::Host(host) => self.prepare_named(host, r.path),
         };
         if !prep.served_by_some_site() {
-            self.unserved.count(r.path, r.bytes);
+            self.counts.unserved.count(r.path, r.bytes);
         }
         PreparedRequest {
             start,
@@ -184,10 +194,8 @@ impl Preparer {
             continent: country.and_then(Continent::of_country),
             ..Location::default()
         };
-        self.hosts.all.fetch_add(1, Ordering::Relaxed);
-        if country.is_some() {
-            self.hosts.with_country.fetch_add(1, Ordering::Relaxed);
-        }
+        self.counts.host_clients += 1;
+        self.counts.host_clients_with_country += u64::from(country.is_some());
         let name = host.as_str().as_bytes();
         self.router
             .prepare_memo_named(name, &location, path, &mut self.memo)
@@ -217,8 +225,8 @@ pub struct Replay {
     groups: Vec<Series>,
     /// How near the serving sites were, per site and group.
     proximity: ProximityAccounts,
-    /// Requests no site serves, by prefix (shared with the preparers).
-    unserved: Arc<Mutex<UnservedPaths>>,
+    /// What the preparers counted (shared with them).
+    counts: Arc<Mutex<PreparerCounts>>,
     stats: ReplayStats,
     newest_start: i64,
     last_routed: i64,
@@ -242,18 +250,11 @@ impl Replay {
         let states = platform.sites().iter().map(|s| s.state).collect();
         let proximity = ProximityAccounts::new(&platform);
         let router = Router::new(platform);
-        let unserved = Arc::new(Mutex::new(UnservedPaths::default()));
-        let hosts = Arc::default();
+        let counts = Arc::new(Mutex::new(PreparerCounts::default()));
         Self {
-            preparer: Preparer::new(
-                router.clone(),
-                locator,
-                config.clone(),
-                unserved.clone(),
-                hosts,
-            ),
+            preparer: Preparer::new(router.clone(), locator, config.clone(), counts.clone()),
             proximity,
-            unserved,
+            counts,
             router,
             config,
             scratch: Scratch::default(),
@@ -286,7 +287,6 @@ impl Replay {
             p.locator.clone(),
             p.config.clone(),
             p.sink.clone(),
-            p.hosts.clone(),
         )
     }
 
@@ -332,11 +332,13 @@ impl Replay {
         pending.drain(|w| self.route_waiting(w));
         // Every request that waited took its preparation back.
         debug_assert_eq!(self.interned.len(), 0, "preparations left behind");
-        let hosts = &self.preparer.hosts;
-        self.stats.host_clients = hosts.all.load(Ordering::Relaxed);
-        self.stats.host_clients_with_country = hosts.with_country.load(Ordering::Relaxed);
-        let platform = self.router.platform().clone();
         self.preparer.flush();
+        {
+            let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+            self.stats.host_clients = counts.host_clients;
+            self.stats.host_clients_with_country = counts.host_clients_with_country;
+        }
+        let platform = self.router.platform().clone();
         let left_out = self.left_out(&platform);
         let mut report = Report::new(
             &platform,
@@ -352,8 +354,8 @@ impl Replay {
 
     /// What the replay routed to no site, and why.
     fn left_out(&self, platform: &routecast_engine::Platform) -> LeftOut {
-        let unserved = self.unserved.lock().unwrap_or_else(PoisonError::into_inner);
-        let (not_served_prefixes, not_served_other) = unserved.top(platform);
+        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let (not_served_prefixes, not_served_other) = counts.unserved.top(platform);
         let s = &self.stats;
         LeftOut {
             not_served: Tally {
