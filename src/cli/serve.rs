@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use clap::Args;
 use routecast_geo::Loaded;
+use routecast_http::tls::{CertFiles, Tls};
 use routecast_server::{
-    AccessLog, AdminToken, ClientResolver, Limits, Snapshot, State, StateFile, TokenError,
+    AccessLog, AdminToken, ClientResolver, Limits, Public, Snapshot, State, StateFile, TokenError,
 };
 use tokio::net::TcpListener;
 
@@ -74,9 +75,32 @@ pub struct ServeArgs {
     /// Connections served at once.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     max_connections: usize,
-    /// Seconds a client has to send its request head.
+    /// Seconds a client has to finish its TLS handshake, and to send each
+    /// HTTP/1.1 request head.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     header_timeout: u64,
+    /// Address of the TLS listener (HTTPS: HTTP/1.1 or HTTP/2, chosen by
+    /// ALPN; TLS 1.2 and 1.3, sessions resumed by ticket or id). The plain
+    /// listener (--listen) stays; it speaks HTTP/2 with prior knowledge
+    /// (h2c) besides HTTP/1.1.
+    #[arg(long, value_name = "ADDR:PORT", requires = "tls_certs")]
+    tls_listen: Option<SocketAddr>,
+    /// Certificate chain for the TLS listener (PEM, leaf first), paired
+    /// with the --tls-key at the same position; repeat both for several
+    /// certificates, chosen by the name the client asks for (SNI: exact,
+    /// then wildcard); the first serves clients that ask for no name or an
+    /// unknown one. Reloaded with the configuration (SIGHUP, POST /reload,
+    /// a changed file): a pair that does not load is refused with its
+    /// error and the running certificates stay.
+    #[arg(long = "tls-cert", value_name = "FILE", requires = "tls_listen")]
+    tls_certs: Vec<PathBuf>,
+    /// Private key of the --tls-cert at the same position (PEM: PKCS#8,
+    /// PKCS#1 RSA or SEC1 EC).
+    #[arg(long = "tls-key", value_name = "FILE", requires = "tls_listen")]
+    tls_keys: Vec<PathBuf>,
+    /// HTTP/2 streams a connection may have open at once.
+    #[arg(long, default_value_t = 128, value_name = "N")]
+    max_streams: u32,
 }
 
 /// How the operational log is written.
@@ -118,19 +142,32 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
             "--max-connections and --header-timeout must be at least 1".into(),
         ));
     }
+    if args.max_streams == 0 {
+        return Err(Failure::Usage("--max-streams must be at least 1".into()));
+    }
+    let tls = tls(args)?;
     let loaded = super::load_platform(&args.config)?;
     let runtime = runtime(args.threads)?;
     let _in_runtime = runtime.enter();
-    let state = Arc::new(state(args, &loaded, ClientResolver::new(trusted))?);
+    let mut state = state(args, &loaded, ClientResolver::new(trusted))?;
+    state.tls = tls.clone();
+    let state = Arc::new(state);
     let limits = Limits {
         max_connections: args.max_connections,
         header_timeout: Duration::from_secs(args.header_timeout),
+        max_streams: args.max_streams,
         ..Limits::default()
     };
     runtime.block_on(async {
-        let public = bind(args.listen, "listening").await?;
+        let mut public = vec![Public::plain(bind(args.listen, "listening", "http").await?)];
+        if let (Some(addr), Some(tls)) = (args.tls_listen, tls) {
+            public.push(Public {
+                listener: bind(addr, "listening", "https").await?,
+                tls: Some(tls),
+            });
+        }
         let admin = match args.admin_listen {
-            Some(addr) => Some(bind(addr, "admin").await?),
+            Some(addr) => Some(bind(addr, "admin", "http").await?),
             None => None,
         };
         let config = args.config.clone();
@@ -167,6 +204,32 @@ fn state(args: &ServeArgs, loaded: &Loaded, clients: ClientResolver) -> Result<S
     Ok(state)
 }
 
+/// The TLS listener's certificates, if it has one: each --tls-cert with the
+/// --tls-key at its position.
+fn tls(args: &ServeArgs) -> Result<Option<Arc<Tls>>, Failure> {
+    if args.tls_listen.is_none() {
+        return Ok(None);
+    }
+    if args.tls_certs.len() != args.tls_keys.len() {
+        return Err(Failure::Usage(format!(
+            "--tls-cert and --tls-key come in pairs: {} certificates, {} keys",
+            args.tls_certs.len(),
+            args.tls_keys.len()
+        )));
+    }
+    let files = args
+        .tls_certs
+        .iter()
+        .zip(&args.tls_keys)
+        .map(|(cert, key)| CertFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        })
+        .collect();
+    let tls = Tls::load(files).map_err(|e| Failure::Other(anyhow::anyhow!("TLS: {e}")))?;
+    Ok(Some(Arc::new(tls)))
+}
+
 /// The runtime: one worker per core, `threads` of them, or (1) one thread.
 fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime, Failure> {
     let mut builder = match threads {
@@ -183,15 +246,16 @@ fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Other(e.into()))
 }
 
-/// Binds `addr` and announces it on stdout: `routecast: <what> on http://…`.
-async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, Failure> {
+/// Binds `addr` and announces it on stdout: `routecast: <what> on
+/// <scheme>://…`.
+async fn bind(addr: SocketAddr, what: &str, scheme: &str) -> Result<TcpListener, Failure> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| Failure::Other(anyhow::anyhow!("cannot listen on {addr}: {e}")))?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "routecast: {what} on http://{}",
+        "routecast: {what} on {scheme}://{}",
         listener.local_addr()?
     )?;
     out.flush()?;

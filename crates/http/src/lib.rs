@@ -11,14 +11,18 @@
 //!   frames, so that a stalled connection is noticed while a live one may
 //!   run for days. Reconnecting is the caller's business.
 //!
-//! And one piece of serving: [`Refusal`] answers a connection a server
-//! will not serve (over its cap) and closes it without a reset.
+//! And the serving half the redirector and the segmenter's origin share:
+//! [`Refusal`] answers a connection a server will not serve (over its cap)
+//! and closes it without a reset; with the `server` feature, `tls` holds
+//! certificates (rustls, chosen by SNI, reloadable) and
+//! `serve_connection` serves an accepted connection as HTTP/1.1 or
+//! HTTP/2 (ALPN on TLS, prior knowledge on plain TCP) within `ConnLimits`.
 //!
 //! Failures are [`FetchError`]s, whose messages are those the redirector
 //! writes into its 502 answers.
 //!
 //! # Rules
-//! * **Plain `http://` only**: `http://host[:port][/path]`; the `Host`
+//! * **The client speaks plain `http://` only**: `http://host[:port][/path]`; the `Host`
 //!   field is the URL's authority as written, port 80 when none is written.
 //!   Anything else is [`FetchError::NotHttp`] (TLS is not spoken).
 //! * **One connection per request**: HTTP/1.1, no pool, no keep-alive
@@ -60,12 +64,18 @@ mod error;
 mod fetch;
 mod refusal;
 mod request;
+#[cfg(feature = "server")]
+mod serve;
 mod stream;
 #[cfg(test)]
 mod testing;
+#[cfg(feature = "server")]
+pub mod tls;
 
 pub use error::{FetchError, HttpFailure};
 pub use fetch::{fetch, fetch_text, Fetched, TEXT_LIMIT};
 pub use refusal::{Refusal, REFUSAL_LINGER, REFUSAL_READ_BYTES};
 pub use request::RequestHead;
+#[cfg(feature = "server")]
+pub use serve::{builder, serve_connection, ConnEnd, ConnLimits, H2_MAX_PENDING_RESETS};
 pub use stream::BodyStream;

@@ -1,5 +1,5 @@
-//! routecast's redirector: an HTTP/1.1 front end (tokio + hyper) over the
-//! routing engine. Each request is checked ([`target`]), its client found
+//! routecast's redirector: an HTTP front end (tokio + hyper; HTTP/1.1 and
+//! HTTP/2, plain and over TLS by rustls) over the routing engine. Each request is checked ([`target`]), its client found
 //! ([`client`], trusting forwarding headers only from configured proxies),
 //! located, routed by [`Router`](routecast_engine::Router), and answered
 //! ([`handle`]) with a `302` to the chosen site (or the decision as JSON).
@@ -12,7 +12,8 @@
 //! Where things live: [`State`] and its [`Snapshot`] (one configuration,
 //! swapped whole on reload; [`reload`] reloads on SIGHUP, `POST /reload` and
 //! file changes), the listeners ([`run`], [`serve`], [`serve_admin`],
-//! [`Limits`]),
+//! [`Limits`], [`Public`]: plain or TLS, whose certificates
+//! ([`State::tls`]) reload with the configuration),
 //! the admin endpoints ([`admin()`], [`AdminToken`]), the refusals and whose
 //! fault they are ([`ServeError`], [`Fault`]), [`health`] checks, [`load`]
 //! polls, [`metrics`] and the [`accesslog`]. Every answer is counted and
@@ -27,8 +28,12 @@
 //! * **The redirect path stays lean**: redirects are answered without
 //!   awaiting anything or allocating beyond the answer itself; only
 //!   playlist requests become a task that waits for the origin ([`Reply`]).
-//! * **Bounded**: header size, header count, time to send the head and
-//!   connections are limited ([`Limits`]).
+//! * **Bounded**: header size, header count, time to send the head (and
+//!   to finish the TLS handshake), connections and HTTP/2 streams are
+//!   limited ([`Limits`]); HTTP/2's rapid reset closes the connection.
+//! * **One answer whatever the protocol**: HTTP/1.1, h2c and h2 over TLS
+//!   reach the same [`handle`]; an HTTP/2 request's `:authority` is checked
+//!   as a `Host` is.
 //! * Sites with a `health` check leave rotation after `fall` failed checks
 //!   and return after `rise` passes ([`health`]); sites with a `load` source
 //!   report their bandwidth ([`load`]), to which routecast adds an estimate
@@ -109,7 +114,7 @@ pub use admin::{admin, AdminToken, TokenError};
 pub use client::ClientResolver;
 pub use error::{Fault, ServeError, UpstreamError};
 pub use health::{Health, ServerView, ViewAt};
-pub use listeners::{run, serve, serve_admin, shutdown_signal, Limits, DRAIN_TIME};
+pub use listeners::{run, serve, serve_admin, shutdown_signal, Limits, Public, DRAIN_TIME};
 pub use metrics::Metrics;
 pub use relay::{PlaylistJob, MAX_PLAYLIST_BYTES};
 pub use request::{handle, Reply};

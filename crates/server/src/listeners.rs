@@ -1,6 +1,8 @@
-//! The two HTTP/1.1 listeners (tokio + hyper): the public one, which routes
-//! ([`crate::handle`]) within [`Limits`] and drains on shutdown, and the
-//! admin one ([`crate::admin()`]); and [`run`], which serves both with the
+//! The listeners (tokio + hyper): the public ones, which route
+//! ([`crate::handle`]) within [`Limits`] and drain on shutdown — plain TCP
+//! (HTTP/1.1, and HTTP/2 with prior knowledge: h2c) and TLS (HTTP/1.1 or
+//! HTTP/2 by ALPN), one connection cap over both — and the admin one
+//! ([`crate::admin()`], HTTP/1.1); and [`run`], which serves them with the
 //! health checks, load polls and reloads until SIGINT or SIGTERM.
 
 use std::convert::Infallible;
@@ -15,10 +17,12 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use routecast_http::Refusal;
-use tokio::net::TcpListener;
+use routecast_http::tls::Tls;
+use routecast_http::{ConnEnd, ConnLimits, Refusal};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::reload::{reload_loop, reload_on_hangup};
@@ -41,6 +45,8 @@ pub struct Limits {
     /// then keeps the fields on the stack; any other value makes it allocate
     /// them on the heap for every request (a few % of the throughput).
     pub max_headers: usize,
+    /// HTTP/2 streams open at once on one connection.
+    pub max_streams: u32,
 }
 
 /// hyper's default header count limit, the one it parses on the stack.
@@ -53,70 +59,157 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             max_headers: HYPER_MAX_HEADERS,
+            max_streams: ConnLimits::default().max_streams,
         }
     }
 }
 
 impl Limits {
-    /// An HTTP/1.1 connection builder that enforces these limits.
-    fn builder(&self) -> http1::Builder {
-        let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_timeout)
-            .max_buf_size(self.max_header_bytes);
-        if self.max_headers != HYPER_MAX_HEADERS {
-            builder.max_headers(self.max_headers);
+    /// The limits of each connection.
+    fn conn(&self) -> ConnLimits {
+        ConnLimits {
+            header_timeout: self.header_timeout,
+            max_header_bytes: self.max_header_bytes,
+            max_headers: (self.max_headers != HYPER_MAX_HEADERS).then_some(self.max_headers),
+            max_streams: self.max_streams,
         }
-        builder
     }
+}
+
+/// A public listener: plain TCP, or TLS with its certificates.
+#[derive(Debug)]
+pub struct Public {
+    /// The bound socket.
+    pub listener: TcpListener,
+    /// Its TLS, if it speaks TLS.
+    pub tls: Option<Arc<Tls>>,
+}
+
+impl Public {
+    /// A plain listener.
+    pub fn plain(listener: TcpListener) -> Self {
+        Self {
+            listener,
+            tls: None,
+        }
+    }
+}
+
+/// What every public connection shares.
+struct Shared {
+    state: Arc<State>,
+    slots: Arc<Semaphore>,
+    refusal: Refusal,
+    limits: ConnLimits,
+    builder: auto::Builder<TokioExecutor>,
+    graceful: GracefulShutdown,
 }
 
 /// How long open connections may take to finish after a shutdown signal.
 pub const DRAIN_TIME: Duration = Duration::from_secs(10);
 
-/// Serves until `shutdown` completes; then stops accepting, lets open
-/// connections finish their request (idle keep-alive connections close at
-/// once) for up to [`DRAIN_TIME`], and returns.
+/// Serves `listeners` until `shutdown` completes; then stops accepting,
+/// lets open connections finish their request (idle keep-alive
+/// connections close at once, HTTP/2 ones get a `GOAWAY`) for up to
+/// [`DRAIN_TIME`], and returns.
 pub async fn serve(
-    listener: TcpListener,
+    listeners: Vec<Public>,
     state: Arc<State>,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let refusal = Refusal::new(OVER_CAP, REFUSING_AT_ONCE);
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
+    let conn = limits.conn();
+    let shared = Shared {
+        state,
+        slots: Arc::new(Semaphore::new(limits.max_connections)),
+        refusal: Refusal::new(OVER_CAP, REFUSING_AT_ONCE),
+        builder: routecast_http::builder(&conn),
+        limits: conn,
+        graceful: GracefulShutdown::new(),
+    };
+    {
+        let mut loops: Vec<_> = listeners
+            .into_iter()
+            .map(|l| Box::pin(accept(l, &shared)))
+            .collect();
+        let all = std::future::poll_fn(|cx| {
+            // The loops never end; each is polled for its new connections.
+            for l in &mut loops {
+                let _ = l.as_mut().poll(cx);
+            }
+            std::task::Poll::<()>::Pending
+        });
         tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
-                let Ok(permit) = slots.clone().try_acquire_owned() else {
-                    state.metrics.connection_refused();
-                    refusal.refuse(stream);
-                    continue;
-                };
-                let conn = limits
-                    .builder()
-                    .serve_connection(TokioIo::new(stream), service(&state, peer.ip()));
-                let conn = graceful.watch(conn);
-                let state = state.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        if let Some(status) = parser_refusal(&e) {
-                            state.record_unparsed(status);
-                        }
-                    }
-                    drop(permit);
-                });
+            _ = shutdown => {}
+            _ = all => {}
+        }
+        // The listeners close here, with their loops.
+    }
+    let _ = tokio::time::timeout(DRAIN_TIME, shared.graceful.shutdown()).await;
+    Ok(())
+}
+
+/// Accepts `public`'s connections forever, each served on a task of its own.
+async fn accept(public: Public, shared: &Shared) {
+    loop {
+        let Ok((stream, peer)) = public.listener.accept().await else {
+            continue;
+        };
+        let Ok(permit) = shared.slots.clone().try_acquire_owned() else {
+            shared.state.metrics.connection_refused();
+            match public.tls {
+                Some(_) => drop(stream), // a 503 in plain text would be noise to a TLS client
+                None => shared.refusal.refuse(stream),
+            }
+            continue;
+        };
+        let task = connection(stream, peer.ip(), public.tls.clone(), shared);
+        tokio::spawn(async move {
+            task.await;
+            drop(permit);
+        });
+    }
+}
+
+/// Serves one connection from `peer`; what ended it badly is counted.
+fn connection(
+    stream: TcpStream,
+    peer: IpAddr,
+    tls: Option<Arc<Tls>>,
+    shared: &Shared,
+) -> impl Future<Output = ()> + Send + 'static {
+    let state = shared.state.clone();
+    let builder = shared.builder.clone();
+    let limits = shared.limits;
+    let watcher = shared.graceful.watcher();
+    async move {
+        let svc = service(&state, peer);
+        let served = routecast_http::serve_connection(
+            stream,
+            tls.as_deref(),
+            &builder,
+            &limits,
+            svc,
+            watcher,
+        )
+        .await;
+        match served {
+            Ok(()) => {}
+            Err(ConnEnd::Handshake(e)) => {
+                state.metrics.tls_handshake_failed();
+                tracing::info!(peer = %peer, error = %e, "TLS handshake failed; connection closed");
+            }
+            Err(ConnEnd::HandshakeTimeout) => {
+                state.metrics.tls_handshake_failed();
+                tracing::info!(peer = %peer, "TLS handshake not finished within the header timeout; connection closed");
+            }
+            Err(ConnEnd::Http(e)) => {
+                if let Some(status) = e.downcast_ref::<hyper::Error>().and_then(parser_refusal) {
+                    state.record_unparsed(status);
+                }
             }
         }
     }
-    drop(listener);
-    let _ = tokio::time::timeout(DRAIN_TIME, graceful.shutdown()).await;
-    Ok(())
 }
 
 /// The public service of one connection from `peer`. Redirects are
@@ -150,7 +243,7 @@ fn service(
 /// the answer itself and ends the connection with the error): 431 for a
 /// head over [`Limits::max_header_bytes`] or [`Limits::max_headers`], 414
 /// for a URI over hyper's limit, 400 for anything else malformed. `None`
-/// for errors it answers nothing to (a timeout, a reset, HTTP/2's preface).
+/// for errors it answers nothing to (a timeout, a reset).
 fn parser_refusal(e: &hyper::Error) -> Option<u16> {
     if !e.is_parse() || e.is_parse_version_h2() || e.is_parse_status() {
         return None;
@@ -206,15 +299,15 @@ pub async fn serve_admin(
 }
 
 /// Runs a redirector until SIGINT or SIGTERM: `loaded` installed in `state`
-/// (its health checks and load polls started), reloads of `config` on
-/// SIGHUP, `POST /reload` and file changes ([`crate::reload`]), the admin
-/// endpoints on `admin`, requests on `public` within `limits`; then drains
-/// ([`serve`]).
+/// (its health checks and load polls started), reloads of `config` (and of
+/// `state`'s TLS certificates) on SIGHUP, `POST /reload` and file changes
+/// ([`crate::reload`]), the admin endpoints on `admin`, requests on
+/// `public` within `limits`; then drains ([`serve`]).
 pub async fn run(
     state: Arc<State>,
     loaded: &routecast_geo::Loaded,
     config: PathBuf,
-    (public, admin): (TcpListener, Option<TcpListener>),
+    (public, admin): (Vec<Public>, Option<TcpListener>),
     limits: Limits,
 ) -> io::Result<()> {
     if let Some(admin) = admin {

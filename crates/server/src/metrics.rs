@@ -30,6 +30,7 @@ pub struct Metrics {
     load: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     reloads: Family<Labels, Counter>,
     connections_refused: Counter,
+    tls_handshake_failures: Counter,
     playlist_origin_failures: Family<Labels, Counter>,
     recent: RecentLatency,
     recent_mean: Gauge<f64, std::sync::atomic::AtomicU64>,
@@ -76,6 +77,12 @@ impl Default for Metrics {
             "Connections refused at --max-connections (answered 503 and closed)",
             connections_refused.clone(),
         );
+        let tls_handshake_failures = Counter::default();
+        registry.register(
+            "routecast_tls_handshake_failures",
+            "TLS handshakes that failed or did not finish within --header-timeout (the connection closed)",
+            tls_handshake_failures.clone(),
+        );
         let playlist_origin_failures = Family::<Labels, Counter>::default();
         registry.register(
             "routecast_playlist_origin_failures",
@@ -102,6 +109,7 @@ impl Default for Metrics {
             load,
             reloads,
             connections_refused,
+            tls_handshake_failures,
             playlist_origin_failures,
             recent: RecentLatency::new(Instant::now()),
             recent_mean,
@@ -132,6 +140,11 @@ impl Metrics {
     /// Counts a connection refused at the connection cap.
     pub fn connection_refused(&self) {
         self.connections_refused.inc();
+    }
+
+    /// Counts a TLS handshake that failed or timed out.
+    pub fn tls_handshake_failed(&self) {
+        self.tls_handshake_failures.inc();
     }
 
     /// Counts a playlist request that no origin gave a usable playlist for,

@@ -3,8 +3,12 @@
 //! `POST /reload` ([`State::reload_requested`]) — and when one of its files
 //! changes (modification times compared every [`WATCH_INTERVAL`]). A
 //! configuration that loads is installed ([`State::install`]); one that does
-//! not is refused with its error, and the running one stays. Either way the
-//! outcome shows in `/status` and `/metrics` ([`State::reloaded`]).
+//! not is refused with its error, and the running one stays. The TLS
+//! certificates ([`State::tls`]) are read again at the same moments and
+//! watched the same way: new ones serve new handshakes (open connections
+//! keep theirs); ones that do not load (unreadable, not PEM, a key that is
+//! not the certificate's) are refused and the running ones stay. Either way
+//! the outcome shows in `/status` and `/metrics` ([`State::reloaded`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,7 +33,11 @@ fn mtimes(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
 /// read from, as [`routecast_geo::Loaded::files`] lists them) changes; runs
 /// forever.
 pub async fn reload_loop(config: PathBuf, files: Vec<PathBuf>, state: Arc<State>) {
-    let mut watched = files;
+    let with_certs = |mut files: Vec<PathBuf>| {
+        files.extend(state.tls.iter().flat_map(|t| t.files()));
+        files
+    };
+    let mut watched = with_certs(files);
     let mut seen = mtimes(&watched);
     let mut tick = tokio::time::interval(WATCH_INTERVAL);
     loop {
@@ -43,24 +51,40 @@ pub async fn reload_loop(config: PathBuf, files: Vec<PathBuf>, state: Arc<State>
         }
         seen = now;
         if let Some(files) = reload(&config, &state) {
-            watched = files;
+            watched = with_certs(files);
             seen = mtimes(&watched);
         }
     }
 }
 
-/// Loads `config` and installs it; the files it was read from, or `None`
-/// when it was refused.
+/// Loads `config` and installs it, and reads the TLS certificates again;
+/// the files the configuration was read from, or `None` when it was
+/// refused. The outcome is an error when either was refused.
 fn reload(config: &Path, state: &State) -> Option<Vec<PathBuf>> {
+    let certs = match state.tls.as_deref().map(|t| t.reload()) {
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "certificates refused; keeping the running ones");
+            Err(format!("TLS certificates: {e}"))
+        }
+        Some(Ok(())) => {
+            tracing::info!("TLS certificates reloaded");
+            Ok(())
+        }
+        None => Ok(()),
+    };
     match routecast_geo::load(config) {
         Ok(loaded) => {
             state.install(Snapshot::new(&loaded));
-            state.reloaded(unix_ms(), Ok(()));
+            state.reloaded(unix_ms(), certs);
             tracing::info!(config = %config.display(), "configuration reloaded");
             Some(loaded.files)
         }
         Err(e) => {
-            state.reloaded(unix_ms(), Err(e.to_string()));
+            let error = match certs {
+                Ok(()) => e.to_string(),
+                Err(c) => format!("{e}; {c}"),
+            };
+            state.reloaded(unix_ms(), Err(error));
             tracing::warn!(config = %config.display(), error = %e, "reload rejected; keeping the running configuration");
             None
         }

@@ -156,11 +156,14 @@ fn respond<'r, B>(
 /// The `Host` (checked; `None` for HTTP/1.0 without one), the request
 /// target as received and checked, or why the request is refused.
 fn admit<B>(req: &Request<B>) -> Result<(Option<&str>, &str, Target), ServeError> {
-    let host = host(req)?;
+    let h2 = req.version() == Version::HTTP_2;
+    let host = if h2 { authority(req)? } else { host(req)? };
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return Err(ServeError::MethodNotAllowed);
     }
-    if req.uri().scheme().is_some() || req.uri().authority().is_some() {
+    // HTTP/2 always sends the scheme and usually the authority (hyper
+    // puts them in the URI); the path is what HTTP/1.1's origin form is.
+    if !h2 && (req.uri().scheme().is_some() || req.uri().authority().is_some()) {
         return Err(ServeError::AbsoluteForm);
     }
     let raw = req.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -176,6 +179,15 @@ fn host<B>(req: &Request<B>) -> Result<Option<&str>, BadHost> {
         (Some(value), None) => crate::host::check(value.as_bytes()).map(Some),
         (None, _) if req.version() < Version::HTTP_11 => Ok(None),
         (None, _) => Err(BadHost::Missing),
+    }
+}
+
+/// An HTTP/2 request's host: its `:authority` (RFC 9113 §8.3.1: clients
+/// send it rather than `Host`), checked as a `Host` is, else its `Host`.
+fn authority<B>(req: &Request<B>) -> Result<Option<&str>, BadHost> {
+    match req.uri().authority() {
+        Some(a) => crate::host::check(a.as_str().as_bytes()).map(Some),
+        None => host(req),
     }
 }
 

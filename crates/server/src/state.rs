@@ -98,6 +98,8 @@ pub struct State {
     pub steering_ttl: u64,
     /// `POST /reload` and SIGHUP wake the reload loop ([`crate::reload`]).
     pub reload_requested: tokio::sync::Notify,
+    /// The TLS listener's certificates, reloaded with the configuration.
+    pub tls: Option<Arc<routecast_http::tls::Tls>>,
 }
 
 impl std::fmt::Debug for State {
@@ -131,6 +133,7 @@ impl State {
             session_mbps: 5.0,
             steering_ttl: 300,
             reload_requested: tokio::sync::Notify::new(),
+            tls: None,
         }
     }
 
