@@ -42,6 +42,8 @@ mod feed;
 mod forced_cut;
 #[path = "players/ll.rs"]
 mod ll;
+#[path = "players/ll_h2.rs"]
+mod ll_h2;
 #[path = "common/nginx.rs"]
 mod nginx;
 #[path = "players/origin.rs"]
@@ -88,8 +90,14 @@ fn players_dir() -> PathBuf {
 
 /// Runs a program that must be installed; panics with its stderr on failure.
 fn tool(name: &str, args: &[&str]) -> String {
+    tool_env(name, args, &[])
+}
+
+/// [`tool`] with `env` added to its environment.
+fn tool_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new(name)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(players_dir())
         .output()
         .unwrap_or_else(|e| panic!("{name} must be installed (scripts/test installs it): {e}"));
@@ -319,8 +327,13 @@ fn ffprobe_decodes(segments: &[PathBuf]) {
 /// hls.js in headless Chromium plays `page` for `PLAY` seconds; the samples
 /// and what the page reported.
 fn play(page: &str) -> (Vec<playback::Sample>, serde_json::Value) {
+    play_with(page, &[])
+}
+
+/// [`play`] with `env` for play.mjs (e.g. `PLAY_IGNORE_HTTPS_ERRORS`).
+fn play_with(page: &str, env: &[(&str, &str)]) -> (Vec<playback::Sample>, serde_json::Value) {
     let secs = PLAY.to_string();
-    let out = tool("timeout", &["150", "node", "play.mjs", page, &secs]);
+    let out = tool_env("timeout", &["150", "node", "play.mjs", page, &secs], env);
     let report: serde_json::Value = serde_json::from_str(out.trim()).expect("play.mjs prints JSON");
     let number = |s: &serde_json::Value, k: &str| s[k].as_f64().unwrap_or(f64::NAN);
     let samples = report["samples"]

@@ -1,8 +1,10 @@
 //! Whole-binary tests of `routecast segment --serve`'s origin under
 //! resource pressure (issue 14, point 7): clients holding every descriptor
-//! the process may open never stop the segmenter. ffmpeg (to make the
-//! input) and prlimit (util-linux, to give the run a low descriptor limit)
-//! are required: a missing tool fails the test.
+//! the process may open never stop the segmenter; and on every protocol
+//! (issue 16, point 3): curl gets the same playlists over HTTP/1.1, h2c
+//! with prior knowledge, and HTTPS with HTTP/2 by ALPN. ffmpeg (to make the
+//! input), prlimit (util-linux, to give the run a low descriptor limit),
+//! curl and openssl are required: a missing tool fails the test.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -157,4 +159,132 @@ fn connections_up_to_the_descriptor_limit_never_stop_the_segmenter() {
 /// Whether `child` still runs.
 fn child_alive(child: &mut Child) -> bool {
     matches!(child.try_wait(), Ok(None))
+}
+
+/// `curl` of `url` with `args`: (status, HTTP version, body).
+fn curl(url: &str, args: &[&str]) -> (String, String, String) {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "10",
+            "-w",
+            "\n%{http_code} %{http_version}",
+        ])
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("curl runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, last) = stdout.rsplit_once('\n').unwrap_or(("", &stdout));
+    let (status, version) = last.split_once(' ').unwrap_or((last, ""));
+    (status.to_string(), version.to_string(), body.to_string())
+}
+
+#[test]
+fn the_origin_answers_alike_over_http_1_1_h2c_and_h2_over_tls() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make(dir.path(), 30);
+    let (pem, key) = (dir.path().join("o.pem"), dir.path().join("o.key"));
+    tool(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            key.to_str().expect("utf-8"),
+            "-out",
+            pem.to_str().expect("utf-8"),
+        ],
+    );
+    let start = |name: &str, tls: &[&Path]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_routecast"));
+        cmd.arg("segment")
+            .arg(&input)
+            .arg("-o")
+            .arg(dir.path().join(name))
+            .args(["--realtime", "--target-duration", "1"])
+            .args(["--part-target", "0.5", "--serve", "127.0.0.1:0"]);
+        if let [pem, key] = tls {
+            cmd.arg("--tls-cert").arg(pem).arg("--tls-key").arg(key);
+        }
+        serving(&mut cmd)
+    };
+    let (mut plain, plain_port, _) = start("plain", &[]);
+    let (mut tls, tls_port, _) = start("tls", &[&pem, &key]);
+    let checked = std::panic::catch_unwind(|| {
+        let playlist = dir.path().join("tls/index.m3u8");
+        let (msn, _) = within(15, || last_part_on_disk(&playlist)).expect("parts within 15 s");
+        let cacert = pem.to_str().expect("utf-8");
+        for (url, args, version) in [
+            (
+                format!("http://127.0.0.1:{plain_port}/index.m3u8"),
+                vec!["--http1.1"],
+                "1.1",
+            ),
+            (
+                format!("http://127.0.0.1:{plain_port}/index.m3u8"),
+                vec!["--http2-prior-knowledge"],
+                "2",
+            ),
+            (
+                format!("https://127.0.0.1:{tls_port}/index.m3u8"),
+                vec!["--http2", "--cacert", cacert],
+                "2",
+            ),
+            (
+                format!("https://127.0.0.1:{tls_port}/index.m3u8"),
+                vec!["--http1.1", "--cacert", cacert],
+                "1.1",
+            ),
+            // A blocking reload for the next segment, held and answered.
+            (
+                format!(
+                    "https://127.0.0.1:{tls_port}/index.m3u8?_HLS_msn={}",
+                    msn + 1
+                ),
+                vec!["--http2", "--cacert", cacert],
+                "2",
+            ),
+        ] {
+            let (status, got, body) = curl(&url, &args);
+            assert_eq!(
+                (status.as_str(), got.as_str()),
+                ("200", version),
+                "{url} {args:?}: {body}"
+            );
+            assert!(
+                body.starts_with("#EXTM3U") && body.contains("#EXT-X-PART:"),
+                "{url}: {body}"
+            );
+        }
+        // Plain HTTP to the TLS port is closed, and the origin serves on.
+        let mut c = TcpStream::connect(("127.0.0.1", tls_port)).expect("connects");
+        c.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let _ = c.write_all(b"GET /index.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut out = Vec::new();
+        let _ = c.read_to_end(&mut out);
+        assert!(!out.starts_with(b"HTTP/"), "{out:?}");
+        let url = format!("https://127.0.0.1:{tls_port}/index.m3u8");
+        assert_eq!(curl(&url, &["--http2", "--cacert", cacert]).0, "200");
+    });
+    for child in [&mut plain, &mut tls] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    if let Err(e) = checked {
+        std::panic::resume_unwind(e);
+    }
 }

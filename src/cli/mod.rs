@@ -202,3 +202,32 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// TLS with each of `certs` paired with the key at its position
+/// (`--tls-cert FILE --tls-key FILE`, repeated); `None` without any.
+fn tls_files(
+    certs: &[std::path::PathBuf],
+    keys: &[std::path::PathBuf],
+) -> Result<Option<std::sync::Arc<routecast_http::tls::Tls>>, Failure> {
+    if certs.len() != keys.len() {
+        return Err(Failure::Usage(format!(
+            "--tls-cert and --tls-key come in pairs: {} certificates, {} keys",
+            certs.len(),
+            keys.len()
+        )));
+    }
+    if certs.is_empty() {
+        return Ok(None);
+    }
+    let files = certs
+        .iter()
+        .zip(keys)
+        .map(|(cert, key)| routecast_http::tls::CertFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        })
+        .collect();
+    let tls = routecast_http::tls::Tls::load(files)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("TLS: {e}")))?;
+    Ok(Some(std::sync::Arc::new(tls)))
+}

@@ -96,6 +96,18 @@ pub struct SegmentArgs {
     /// past the cap), so that clients never stop the segmenter.
     #[arg(long, value_name = "ADDR")]
     serve: Option<std::net::SocketAddr>,
+    /// Serve over TLS (HTTPS) on --serve's address with this certificate
+    /// chain (PEM, leaf first), paired with the --tls-key at its position;
+    /// repeat both for several certificates, chosen by the name the client
+    /// asks for (SNI). HTTP/2 is offered by ALPN (LL-HLS's blocking
+    /// playlist request and part downloads share one connection); without
+    /// TLS the origin speaks HTTP/1.1 and h2c with prior knowledge.
+    /// Read once at start.
+    #[arg(long = "tls-cert", value_name = "FILE", requires = "serve")]
+    tls_certs: Vec<std::path::PathBuf>,
+    /// Private key of the --tls-cert at the same position (PEM).
+    #[arg(long = "tls-key", value_name = "FILE", requires = "serve")]
+    tls_keys: Vec<std::path::PathBuf>,
     /// A backup input: it takes over when the input has yielded no frames
     /// (silent, or sending bytes that are no usable TS) for
     /// --failover-after, counting every stall over a quarter of it within
@@ -250,8 +262,10 @@ fn serve(
     stop: Arc<AtomicBool>,
 ) -> Result<Served, Failure> {
     let names: Vec<String> = renditions.iter().map(|r| r.name.clone()).collect();
+    let tls = super::tls_files(&args.tls_certs, &args.tls_keys)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let on_error = |e| eprintln!("routecast segment: origin: {e}");
-    let (origin, publishers) = OriginThread::spawn(addr, &args.out, &names, stop, on_error)
+    let (origin, publishers) = OriginThread::spawn(addr, &args.out, &names, tls, stop, on_error)
         .map_err(|e| match e {
             OriginStartError::Bind { error, .. } => {
                 Failure::Usage(format!("--serve {addr}: {error}"))
@@ -265,7 +279,7 @@ fn serve(
             MASTER_PLAYLIST
         };
         eprintln!(
-            "routecast segment: serving http://{}/{top}",
+            "routecast segment: serving {scheme}://{}/{top}",
             origin.local_addr()
         );
     }

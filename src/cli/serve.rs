@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use clap::Args;
 use routecast_geo::Loaded;
-use routecast_http::tls::{CertFiles, Tls};
 use routecast_server::{
     AccessLog, AdminToken, ClientResolver, Limits, Public, Snapshot, State, StateFile, TokenError,
 };
@@ -145,7 +144,10 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
     if args.max_streams == 0 {
         return Err(Failure::Usage("--max-streams must be at least 1".into()));
     }
-    let tls = tls(args)?;
+    let tls = match args.tls_listen {
+        Some(_) => super::tls_files(&args.tls_certs, &args.tls_keys)?,
+        None => None,
+    };
     let loaded = super::load_platform(&args.config)?;
     let runtime = runtime(args.threads)?;
     let _in_runtime = runtime.enter();
@@ -202,32 +204,6 @@ fn state(args: &ServeArgs, loaded: &Loaded, clients: ClientResolver) -> Result<S
     file.restore(&loaded.platform, &state.current().view.0);
     state.state_file = Some(file);
     Ok(state)
-}
-
-/// The TLS listener's certificates, if it has one: each --tls-cert with the
-/// --tls-key at its position.
-fn tls(args: &ServeArgs) -> Result<Option<Arc<Tls>>, Failure> {
-    if args.tls_listen.is_none() {
-        return Ok(None);
-    }
-    if args.tls_certs.len() != args.tls_keys.len() {
-        return Err(Failure::Usage(format!(
-            "--tls-cert and --tls-key come in pairs: {} certificates, {} keys",
-            args.tls_certs.len(),
-            args.tls_keys.len()
-        )));
-    }
-    let files = args
-        .tls_certs
-        .iter()
-        .zip(&args.tls_keys)
-        .map(|(cert, key)| CertFiles {
-            cert: cert.clone(),
-            key: key.clone(),
-        })
-        .collect();
-    let tls = Tls::load(files).map_err(|e| Failure::Other(anyhow::anyhow!("TLS: {e}")))?;
-    Ok(Some(Arc::new(tls)))
 }
 
 /// The runtime: one worker per core, `threads` of them, or (1) one thread.

@@ -31,6 +31,7 @@ pub fn serving(cmd: &mut Command) -> (Child, u16, std::thread::JoinHandle<String
     stderr.read_line(&mut first).expect("stderr");
     let port = first
         .strip_prefix("routecast segment: serving http://127.0.0.1:")
+        .or_else(|| first.strip_prefix("routecast segment: serving https://127.0.0.1:"))
         .and_then(|rest| rest.split('/').next())
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no address served on: {first:?}"));

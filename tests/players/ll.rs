@@ -101,12 +101,12 @@ use super::{
 };
 
 /// The input's length, seconds: start-up, 62 s of playback and slack.
-const STREAM: u64 = 90;
+pub(super) const STREAM: u64 = 90;
 /// `--part-target`, seconds.
 const PART_TARGET: f64 = 0.5;
 /// `--grace` of the 8-second window: its duration plus the longest
 /// playlist that held a segment (2 + 8 s, RFC 8216 §6.2.2), rounded up.
-const GRACE: u64 = 12;
+pub(super) const GRACE: u64 = 12;
 /// The second stream's window and grace (delta updates need segments that
 /// start over CAN-SKIP-UNTIL = 12 s before the end).
 const DELTA_WINDOW: u64 = 20;
@@ -127,13 +127,14 @@ const PROBE_EVERY: u64 = 20;
 
 /// Starts `routecast segment - --realtime` with parts and the origin on a
 /// loopback port it binds itself (port 0), fed `input` live on its
-/// standard input ([`feed`]): the address it serves on is its first line
-/// on standard error, and the rest goes to the log beside `out`.
-fn start_segmenter(
+/// standard input ([`feed`]): the address it serves on (over HTTP or,
+/// with TLS among `extra`, HTTPS) is its first line on standard error, and
+/// the rest goes to the log beside `out`.
+pub(super) fn start_segmenter(
     input: &Path,
     out: &Path,
-    window: u64,
-    grace: u64,
+    (window, grace): (u64, u64),
+    extra: &[&str],
 ) -> (Running, SocketAddr, Log, FrameLog) {
     let mut log = std::fs::File::create(out.with_extension("log")).expect("segmenter log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
@@ -149,6 +150,7 @@ fn start_segmenter(
         ])
         .args(["--part-target", &PART_TARGET.to_string()])
         .args(["--serve", "127.0.0.1:0"])
+        .args(extra)
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -160,6 +162,7 @@ fn start_segmenter(
     std::io::BufRead::read_line(&mut stderr, &mut first).expect("stderr");
     let addr = first
         .strip_prefix("routecast segment: serving http://")
+        .or_else(|| first.strip_prefix("routecast segment: serving https://"))
         .and_then(|rest| rest.strip_suffix("/index.m3u8\n"))
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("no address served on: {first:?}"));
@@ -170,7 +173,7 @@ fn start_segmenter(
 
 /// The thread copying a segmenter's standard error to its log (it ends
 /// with the segmenter).
-type Log = std::thread::JoinHandle<std::io::Result<u64>>;
+pub(super) type Log = std::thread::JoinHandle<std::io::Result<u64>>;
 
 /// The log of a segmenter stopped after its input ended, less its summary
 /// (the playlist, then the counts for `input`): what else it said.
@@ -451,7 +454,7 @@ fn ended_playlist_ignores_directives(addr: SocketAddr, end: u64) {
 
 /// Stops a segmenter that serves on after its input ended: SIGTERM, then
 /// it must exit successfully.
-fn stop(mut segmenter: Running) {
+pub(super) fn stop(mut segmenter: Running) {
     let pid = segmenter.0.id().to_string();
     let sent = Command::new("kill").args(["-TERM", &pid]).status();
     assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
@@ -554,7 +557,7 @@ fn assert_stream_held(name: &str, p: &Polled, deltas_expected: bool) {
 }
 
 /// hls.js in low-latency mode played in pace, near live.
-fn assert_played_near_live(samples: &[playback::Sample], report: &serde_json::Value) {
+pub(super) fn assert_played_near_live(samples: &[playback::Sample], report: &serde_json::Value) {
     let recovered = no_player_errors(report);
     let bounds = playback::Bounds {
         min_span: 60.0,
@@ -577,7 +580,7 @@ fn assert_played_near_live(samples: &[playback::Sample], report: &serde_json::Va
 
 /// Waits until the live playlist lists `n` complete segments: the player
 /// joins a running stream.
-fn wait_for_segments(playlist: &Path, n: usize) {
+pub(super) fn wait_for_segments(playlist: &Path, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let text = std::fs::read_to_string(playlist).unwrap_or_default();
@@ -607,7 +610,7 @@ fn hls_js_plays_low_latency_hls_from_our_origin_within_3_s_of_live() {
         );
         std::fs::create_dir_all(&keep).expect("mkdir");
         // Listening already: the address is printed once bound.
-        let (segmenter, addr, log, frames) = start_segmenter(&input, &out, window, grace);
+        let (segmenter, addr, log, frames) = start_segmenter(&input, &out, (window, grace), &[]);
         let poller = std::thread::spawn(move || poll(addr, frames, &keep, grace));
         running.push((name, addr, out, (segmenter, log), poller));
     }

@@ -62,7 +62,19 @@ const browser = await chromium.launch({
   ],
 });
 try {
-  const page = await browser.newPage();
+  // PLAY_IGNORE_HTTPS_ERRORS=1: the stream comes over HTTPS with the
+  // test's own self-signed certificate.
+  const page = await browser.newPage({ ignoreHTTPSErrors: process.env.PLAY_IGNORE_HTTPS_ERRORS === '1' });
+  // How each origin's answers came, as Chromium's network stack saw them
+  // (the DevTools protocol's Response.protocol: "h2", "http/1.1"),
+  // counted: "https://127.0.0.1:PORT h2": 120.
+  const protocols = {};
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  cdp.on('Network.responseReceived', (e) => {
+    const key = `${new URL(e.response.url).origin} ${e.response.protocol || '?'}`;
+    protocols[key] = (protocols[key] || 0) + 1;
+  });
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   const opened = Date.now();
@@ -90,7 +102,7 @@ try {
   }
   const errors = await page.evaluate(() => window.playerErrors);
   const hls = await page.evaluate(() => Hls.version);
-  const result = { hls, browser: browser.version(), startup, samples, errors, pageErrors };
+  const result = { hls, browser: browser.version(), startup, samples, errors, pageErrors, protocols };
   process.stdout.write(JSON.stringify(result) + '\n');
 } finally {
   await browser.close();

@@ -23,7 +23,8 @@
 //!   backup input, several renditions and their multivariant playlist;
 //!   time comes from a [`channel::Clock`].
 //! * `origin` (feature `origin`, on by default): serves the output over
-//!   HTTP with the low-latency HLS blocking-reload rules.
+//!   HTTP/1.1 and HTTP/2, plain or TLS, with the low-latency HLS
+//!   blocking-reload rules.
 //!
 //! Without its default features (`origin`, `http-input`) the crate pulls
 //! in neither tokio nor hyper, and refuses `http://` inputs ("built

@@ -1,5 +1,7 @@
 //! The built-in HTTP origin: serves the segmenter's output directory over
-//! HTTP/1.1 (tokio + hyper) with the low-latency HLS delivery rules of
+//! HTTP/1.1 and HTTP/2 (tokio + hyper; h2c with prior knowledge, or TLS by
+//! rustls with HTTP/2 by ALPN: [`OriginThread::spawn`] takes the
+//! certificates) with the low-latency HLS delivery rules of
 //! RFC 8216bis (draft-pantos-hls-rfc8216bis, "HTTP Live Streaming 2nd
 //! Edition").
 //!
@@ -57,7 +59,7 @@
 //!   `..` (also when decoded from `%2e%2e`), any other `%` and `\` in a
 //!   path are 400; other paths 404.
 //! * **Host**: an HTTP/1.1 request without exactly one `Host` is 400
-//!   (RFC 9112 §3.2).
+//!   (RFC 9112 §3.2); an HTTP/2 one needs `:authority` or one `Host`.
 //! * **Caching** follows RFC 8216bis Appendix B.1 in whole seconds:
 //!   successful blocking playlist responses `max-age` = 6 × target
 //!   duration; other playlist responses (and `.m3u8` files such as
@@ -122,10 +124,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::Request;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use routecast_http::tls::Tls;
+use routecast_http::ConnLimits;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
@@ -225,7 +227,8 @@ pub async fn serve_on(
         live: true,
     };
     let refused = Arc::default();
-    run(listener, &config, Routes::Single(stream), refused, shutdown).await
+    let routes = Routes::Single(stream);
+    run(listener, &config, routes, None, refused, shutdown).await
 }
 
 /// Serves several renditions on `listener` until `shutdown` resolves (as
@@ -245,18 +248,22 @@ pub async fn serve_renditions_on(
 ) -> io::Result<()> {
     let routes = Routes::renditions(config.dir.clone(), renditions)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    run(listener, &config, routes, Arc::default(), shutdown).await
+    run(listener, &config, routes, None, Arc::default(), shutdown).await
 }
 
 /// The accept loop of [`serve_on`] and [`serve_renditions_on`]: at most
 /// [`connection_cap`] connections, the others refused and counted in
 /// `refused`. An accept that fails (out of descriptors, a connection reset
 /// before it was accepted) is retried after [`ACCEPT_BACKOFF`]: nothing a
-/// client does stops the origin, nor the segmenter beside it.
+/// client does stops the origin, nor the segmenter beside it. Each
+/// connection speaks HTTP/1.1 or HTTP/2 (ALPN with `tls`, else h2c with
+/// prior knowledge): LL-HLS's blocking playlist request and the part
+/// downloads share one HTTP/2 connection.
 pub(crate) async fn run(
     listener: TcpListener,
     config: &OriginConfig,
     routes: Routes,
+    tls: Option<Arc<Tls>>,
     refused: Arc<AtomicU64>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
@@ -270,12 +277,13 @@ pub(crate) async fn run(
     let slots = Arc::new(Semaphore::new(cap));
     let refusals = refuse::Refusals::new(cap, refused);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_timeout)
-        .max_buf_size(config.max_header_bytes.max(8 * 1024))
-        .max_headers(config.max_headers);
+    let limits = ConnLimits {
+        header_timeout: config.header_timeout,
+        max_header_bytes: config.max_header_bytes,
+        max_headers: Some(config.max_headers),
+        ..ConnLimits::default()
+    };
+    let builder = routecast_http::builder(&limits);
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -290,7 +298,11 @@ pub(crate) async fn run(
             },
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
-            refusals.refuse(stream);
+            match tls {
+                // A plain-text 503 would be noise to a TLS client.
+                Some(_) => drop(stream),
+                None => refusals.refuse(stream),
+            }
             continue;
         };
         let origin = origin.clone();
@@ -298,9 +310,11 @@ pub(crate) async fn run(
             let origin = origin.clone();
             async move { Ok::<_, Infallible>(origin.respond(&req).await) }
         });
-        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), svc));
+        let (tls, builder, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
         tokio::spawn(async move {
-            let _ = conn.await;
+            let tls = tls.as_deref();
+            let _ = routecast_http::serve_connection(stream, tls, &builder, &limits, svc, watcher)
+                .await;
             drop(permit);
         });
     }

@@ -263,11 +263,14 @@ impl Origin {
 
 /// Whether `req` has the `Host` header HTTP requires: exactly one in
 /// HTTP/1.1 (RFC 9112 §3.2: a server MUST answer 400 to a request without
-/// one, or with several), at most one before.
+/// one, or with several), at most one before. HTTP/2 names the host in
+/// `:authority` (RFC 9113 §8.3.1), which hyper puts in the URI: one of
+/// the two, and at most one `Host`.
 fn host_as_required(req: &Request<Incoming>) -> bool {
     let hosts = req.headers().get_all(header::HOST).iter().count();
     match req.version() {
         hyper::Version::HTTP_09 | hyper::Version::HTTP_10 => hosts <= 1,
+        hyper::Version::HTTP_2 => hosts <= 1 && (hosts == 1 || req.uri().authority().is_some()),
         _ => hosts == 1,
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use routecast_http::tls::Tls;
 use tokio::sync::watch;
 
 use super::routes::{Routes, Stream};
@@ -45,8 +46,9 @@ pub struct OriginThread {
 }
 
 impl OriginThread {
-    /// Listens on `addr` and serves `dir`: the stream of the one name in
-    /// `names` at the root, or each named rendition under `/NAME/`. Returns
+    /// Listens on `addr` (speaking TLS with `tls`) and serves `dir`: the
+    /// stream of the one name in `names` at the root, or each named
+    /// rendition under `/NAME/`. Returns
     /// the origin and each rendition's publisher (in the order of `names`),
     /// to hand to its segmenter. The origin stops once `stop` is set; if
     /// serving fails before, `on_error` is told at once, on the origin's
@@ -62,6 +64,7 @@ impl OriginThread {
         addr: SocketAddr,
         dir: &Path,
         names: &[String],
+        tls: Option<Arc<Tls>>,
         stop: Arc<AtomicBool>,
         on_error: impl FnOnce(std::io::Error) + Send + 'static,
     ) -> Result<(OriginThread, Vec<Publisher>), OriginStartError> {
@@ -93,7 +96,7 @@ impl OriginThread {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 };
-                let served = rt.block_on(run(listener, &config, routes, counted, shutdown));
+                let served = rt.block_on(run(listener, &config, routes, tls, counted, shutdown));
                 if let Err(e) = served {
                     on_error(e);
                 }
