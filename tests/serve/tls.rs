@@ -452,3 +452,43 @@ fn certificates_reload_without_dropping_connections() {
     let _ = held.wait();
     assert_eq!(out.matches("HTTP/1.1 302").count(), 2, "{out}");
 }
+
+#[test]
+fn chromium_follows_a_redirect_from_an_https_page() {
+    let dir = tempfile::tempdir().expect("dir");
+    let pair = certificate(dir.path(), "tr", "tr.example.net");
+    let front = launch(&[&pair], &[]);
+    let players = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/players");
+    let page = format!("https://127.0.0.1:{}/healthz", front.tls.port());
+    let out = Command::new("timeout")
+        .args(["60", "node", "follow_redirect.mjs", &page, SEGMENT])
+        .current_dir(&players)
+        .output()
+        .expect("node runs (scripts/test installs it and playwright-core)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("follow_redirect.mjs prints JSON");
+    assert_eq!(
+        seen["pageErrors"].as_array().map(Vec::len),
+        Some(0),
+        "{seen}"
+    );
+    let requests = seen["requests"].as_array().cloned().unwrap_or_default();
+    let followed = requests
+        .iter()
+        .find(|r| !r["redirectedBy"].is_null())
+        .unwrap_or_else(|| panic!("Chromium followed no redirect: {seen}"));
+    let by = &followed["redirectedBy"];
+    assert_eq!(by["status"], 302, "{seen}");
+    assert_eq!(by["protocol"], "h2", "{seen}");
+    assert_eq!(followed["url"], by["location"], "{seen}");
+    let location = by["location"].as_str().unwrap_or("");
+    assert!(
+        location.starts_with("https://") && location.ends_with(SEGMENT),
+        "{seen}"
+    );
+}
