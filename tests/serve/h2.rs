@@ -19,6 +19,8 @@ const SETTINGS: u8 = 0x4;
 const GOAWAY: u8 = 0x7;
 const END_STREAM: u8 = 0x1;
 const END_HEADERS: u8 = 0x4;
+const WINDOW_UPDATE: u8 = 0x8;
+const FLOW_CONTROL_ERROR: u32 = 0x3;
 const ENHANCE_YOUR_CALM: u32 = 0xb;
 const REFUSED_STREAM: u32 = 0x7;
 
@@ -178,5 +180,20 @@ fn rapid_reset_closes_the_connection_and_the_server_serves_on() {
         "{answered} of 2000 cancelled requests were routed"
     );
     // Other clients are served.
+    assert_eq!(status(&get(server.addr, "/live/ch1/720p/seg1.ts", "")), 302);
+}
+
+#[test]
+fn a_flow_control_window_pushed_past_its_limit_is_a_connection_error() {
+    let server = start(&[]);
+    let (mut s, mut out) = open(server.addr);
+    // RFC 9113 §6.9.1: a window over 2^31 - 1 is a FLOW_CONTROL_ERROR.
+    for _ in 0..2 {
+        frame(&mut out, WINDOW_UPDATE, 0, 0, &0x7fff_ffffu32.to_be_bytes());
+    }
+    s.write_all(&out).expect("writes");
+    let got = frames(&mut s, Duration::from_secs(2));
+    let goaway = got.iter().find(|f| f.0 == GOAWAY).expect("a GOAWAY");
+    assert_eq!(code(&goaway.3, 4), FLOW_CONTROL_ERROR, "{goaway:?}");
     assert_eq!(status(&get(server.addr, "/live/ch1/720p/seg1.ts", "")), 302);
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::support::{example, logged, Log, Server};
+use super::support::{example, example_in, logged, responder_for, Log, Server};
 
 /// A self-signed certificate for `name` (EC P-256, the name in its
 /// subjectAltName, `O=<file>` in its subject), written as `<file>.pem` and `<file>.key` in `dir`.
@@ -57,10 +57,15 @@ struct Front {
 }
 
 fn launch(pairs: &[&(PathBuf, PathBuf)], extra: &[&str]) -> Front {
+    launch_with(&example(), pairs, extra)
+}
+
+/// [`launch`] with the configuration `config`.
+fn launch_with(config: &Path, pairs: &[&(PathBuf, PathBuf)], extra: &[&str]) -> Front {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_routecast"));
     cmd.arg("serve")
         .arg("-c")
-        .arg(example())
+        .arg(config)
         .args(["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0"])
         .args(["--trusted-proxy", "127.0.0.1/32"]);
     for (cert, key) in pairs {
@@ -148,7 +153,21 @@ const SEGMENT: &str = "/live/ch1/720p/seg1.ts";
 fn every_protocol_gives_the_same_answers() {
     let dir = tempfile::tempdir().expect("dir");
     let pair = certificate(dir.path(), "tr", "tr.example.net");
-    let front = launch(&[&pair], &[]);
+    // The packager the example's live playlists come from.
+    let origin = responder_for(|path| {
+        let body = match path.split('?').next().unwrap_or("") {
+            p if p.ends_with("master.m3u8") => {
+                "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\nlow/index.m3u8\n".to_string()
+            }
+            _ => {
+                "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:7\n#EXTINF:4.0,\nseg7.ts\n"
+                    .to_string()
+            }
+        };
+        Some(("200 OK", body))
+    });
+    let config = example_in(dir.path(), &format!("http://{origin}"));
+    let front = launch_with(&config, &[&pair], &[]);
     let cacert = pair.0.to_str().expect("utf-8");
     let plain = format!("http://tr.example.net:{}", front.server.addr.port());
     let tls = format!("https://tr.example.net:{}", front.tls.port());
@@ -189,6 +208,18 @@ fn every_protocol_gives_the_same_answers() {
             "/vod/movie/seg1.ts?x=1",
             vec!["X-Forwarded-For: 2001:480::7"],
         ),
+        // Playlists fetched from the packager and rewritten for the site,
+        // a multivariant one pointing at the steering manifest, and the
+        // manifest itself.
+        ("/live/ch1/index.m3u8", vec!["X-Forwarded-For: 81.2.69.142"]),
+        (
+            "/live/ch1/master.m3u8",
+            vec!["X-Forwarded-For: 89.160.20.128"],
+        ),
+        (
+            "/.steering/live/ch1/master.m3u8?_HLS_pathway=ams",
+            vec!["X-Forwarded-For: 81.2.69.142"],
+        ),
         // Refused alike: an encoded way out of the path.
         ("/live/%2e%2e/%2e%2e/etc/passwd", vec![]),
     ] {
@@ -222,6 +253,11 @@ fn every_protocol_gives_the_same_answers() {
         }
         let first = answers[0].clone();
         assert!(!first.1.is_empty() && first.1 != "000", "{first:?}");
+        if target.contains(".m3u8") {
+            assert_eq!(first.1, "200", "{target}: {first:?}");
+            let whole = first.3.starts_with("#EXTM3U") || first.3.contains("PATHWAY-PRIORITY");
+            assert!(whole, "{target}: {first:?}");
+        }
         for a in &answers[1..] {
             assert_eq!(
                 (&a.1, &a.2, &a.3),
