@@ -149,10 +149,15 @@ pub async fn serve(
     Ok(())
 }
 
+/// The pause after a failed accept (out of descriptors, say): without it
+/// the loop would spin on the error.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+
 /// Accepts `public`'s connections forever, each served on a task of its own.
 async fn accept(public: Public, shared: &Shared) {
     loop {
         let Ok((stream, peer)) = public.listener.accept().await else {
+            tokio::time::sleep(ACCEPT_BACKOFF).await;
             continue;
         };
         let Ok(permit) = shared.slots.clone().try_acquire_owned() else {
