@@ -154,3 +154,28 @@ fn running_out_of_descriptors_neither_spins_nor_stops_the_server() {
         "the server answers again once descriptors are free"
     );
 }
+
+#[test]
+fn connections_that_ask_nothing_are_closed_after_the_header_timeout() {
+    let s = start(&["--header-timeout", "1"]);
+    // Silent; half an HTTP/2 preface; the whole preface and nothing more.
+    for opening in [
+        &b""[..],
+        &b"PRI * HTTP/2.0\r\n"[..],
+        &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..],
+    ] {
+        let mut c = TcpStream::connect(s.addr).expect("connects");
+        c.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        c.write_all(opening).expect("writes");
+        let started = std::time::Instant::now();
+        let mut out = Vec::new();
+        let _ = c.read_to_end(&mut out);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(800) && took < Duration::from_secs(4),
+            "{opening:?}: closed after {took:?}"
+        );
+    }
+    assert_eq!(status(&get(s.addr, "/live/ch1/720p/seg1.ts", "")), 302);
+}

@@ -341,13 +341,18 @@ fn sessions_resume_on_tls_12_and_13() {
     let dir = tempfile::tempdir().expect("dir");
     let pair = certificate(dir.path(), "tr", "tr.example.net");
     let front = launch(&[&pair], &[]);
-    for version in ["-tls1_2", "-tls1_3"] {
-        let sess = dir.path().join(format!("session{version}"));
+    // Tickets on TLS 1.2 and 1.3, the session cache (no ticket) on TLS 1.2.
+    for (version, ticket) in [
+        ("-tls1_2", "-ign_eof"),
+        ("-tls1_3", "-ign_eof"),
+        ("-tls1_2", "-no_ticket"),
+    ] {
+        let sess = dir.path().join(format!("session{version}{ticket}"));
         let sess = sess.to_str().expect("utf-8");
-        let first = s_client(front.tls, &[version, "-sess_out", sess]);
+        let first = s_client(front.tls, &[version, ticket, "-sess_out", sess]);
         assert!(first.contains("302 Found"), "{version}: {first}");
         assert!(first.contains("New, TLSv1."), "{version}: {first}");
-        let second = s_client(front.tls, &[version, "-sess_in", sess]);
+        let second = s_client(front.tls, &[version, ticket, "-sess_in", sess]);
         assert!(
             second.contains("Reused, TLSv1."),
             "{version}: not resumed: {second}"
@@ -415,7 +420,8 @@ fn certificates_reload_without_dropping_connections() {
     let old = certificate(dir.path(), "old", "tr.example.net");
     std::fs::copy(&old.0, &live.0).expect("copy");
     std::fs::copy(&old.1, &live.1).expect("copy");
-    let front = launch(&[&live], &[]);
+    // The held connection idles across both reloads.
+    let front = launch(&[&live], &["--header-timeout", "30"]);
     let subject = |front: &Front| {
         let url = format!("https://tr.example.net:{}{SEGMENT}", front.tls.port());
         let seen = curl(front.tls, &url, &["-k"]);
@@ -527,4 +533,43 @@ fn chromium_follows_a_redirect_from_an_https_page() {
         location.starts_with("https://") && location.ends_with(SEGMENT),
         "{seen}"
     );
+}
+
+#[test]
+fn a_tls_session_that_asks_nothing_is_closed_after_the_header_timeout() {
+    let dir = tempfile::tempdir().expect("dir");
+    let pair = certificate(dir.path(), "tr", "tr.example.net");
+    let front = launch(&[&pair], &["--header-timeout", "2"]);
+    for alpn in ["h2", "http/1.1"] {
+        let started = Instant::now();
+        let mut silent = Command::new("openssl")
+            .args([
+                "s_client",
+                "-quiet",
+                "-connect",
+                &front.tls.to_string(),
+                "-alpn",
+                alpn,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl runs");
+        // Its standard input stays open: it only ends when the server closes.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut ended = None;
+        while Instant::now() < deadline && ended.is_none() {
+            ended = silent.try_wait().expect("waits");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let took = started.elapsed();
+        let _ = silent.kill();
+        let _ = silent.wait();
+        assert!(ended.is_some(), "{alpn}: still open after {took:?}");
+        assert!(
+            took >= Duration::from_millis(1800) && took < Duration::from_secs(6),
+            "{alpn}: {took:?}"
+        );
+    }
 }

@@ -197,6 +197,9 @@ pub const DRAIN_TIME: Duration = Duration::from_secs(10);
 /// The pause after a failed accept.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
+/// HTTP/2 streams a connection may have open at once.
+const ORIGIN_MAX_STREAMS: u32 = 16;
+
 /// `Content-Type` of playlists (RFC 8216bis §11.1).
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 
@@ -281,9 +284,12 @@ pub(crate) async fn run(
         header_timeout: config.header_timeout,
         max_header_bytes: config.max_header_bytes,
         max_headers: Some(config.max_headers),
-        ..ConnLimits::default()
+        // Each answer holds a whole segment in memory: an HTTP/2 client
+        // gets a few streams at once (an LL-HLS player uses two or three),
+        // not 128 segments' worth.
+        max_streams: ORIGIN_MAX_STREAMS,
     };
-    let builder = routecast_http::builder(&limits);
+    let builders = routecast_http::builder(&limits);
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -310,11 +316,10 @@ pub(crate) async fn run(
             let origin = origin.clone();
             async move { Ok::<_, Infallible>(origin.respond(&req).await) }
         });
-        let (tls, builder, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
+        let (tls, builders, watcher) = (tls.clone(), builders.clone(), graceful.watcher());
         tokio::spawn(async move {
             let tls = tls.as_deref();
-            let _ = routecast_http::serve_connection(stream, tls, &builder, &limits, svc, watcher)
-                .await;
+            let _ = routecast_http::serve_connection(stream, tls, &builders, svc, watcher).await;
             drop(permit);
         });
     }

@@ -77,5 +77,7 @@ pub use fetch::{fetch, fetch_text, Fetched, TEXT_LIMIT};
 pub use refusal::{Refusal, REFUSAL_LINGER, REFUSAL_READ_BYTES};
 pub use request::RequestHead;
 #[cfg(feature = "server")]
-pub use serve::{builder, serve_connection, ConnEnd, ConnLimits, H2_MAX_PENDING_RESETS};
+pub use serve::{
+    builder, serve_connection, Builders, ConnEnd, ConnLimits, H2_MAX_PENDING_RESETS, IDLE_TIMEOUT,
+};
 pub use stream::BodyStream;

@@ -9,8 +9,18 @@
 //! and streams reset by the client before they are answered (the 2023
 //! "rapid reset" attack, CVE-2023-44487): past [`H2_MAX_PENDING_RESETS`] at
 //! once the connection is closed with `GOAWAY`.
+//!
+//! A connection must bring its first request within the header timeout
+//! (a silent socket, a half-sent HTTP/2 preface, a TLS session that never
+//! asks for anything), and is closed after [`IDLE_TIMEOUT`] without a
+//! request in progress (nginx's `keepalive_timeout`): idle sockets cannot
+//! hold the connection cap.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -20,6 +30,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::Watcher;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use crate::tls::Tls;
 
@@ -64,8 +75,42 @@ const H2_SEND_BUFFER: usize = 64 * 1024;
 /// is not answered within the same time.
 const H2_KEEP_ALIVE: Duration = Duration::from_secs(30);
 
-/// A connection builder for `limits`: HTTP/1.1 and HTTP/2.
-pub fn builder(limits: &ConnLimits) -> auto::Builder<TokioExecutor> {
+/// A connection with no request in progress is closed after this long
+/// without a new one (nginx's `keepalive_timeout` default).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// Connection builders for `limits`: one that tells HTTP/1.1 from HTTP/2
+/// by the first bytes (plain TCP), and one for each protocol (TLS, where
+/// ALPN said which).
+#[derive(Clone)]
+pub struct Builders {
+    any: auto::Builder<TokioExecutor>,
+    h1: auto::Builder<TokioExecutor>,
+    h2: auto::Builder<TokioExecutor>,
+    limits: ConnLimits,
+}
+
+impl std::fmt::Debug for Builders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builders")
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// Connection builders for `limits` (see [`Builders`]).
+pub fn builder(limits: &ConnLimits) -> Builders {
+    let any = auto_builder(limits);
+    Builders {
+        h1: any.clone().http1_only(),
+        h2: any.clone().http2_only(),
+        any,
+        limits: *limits,
+    }
+}
+
+/// HTTP/1.1 and HTTP/2 with `limits`.
+fn auto_builder(limits: &ConnLimits) -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
     let mut h1 = b.http1();
     h1.timer(TokioTimer::new())
@@ -98,15 +143,18 @@ pub enum ConnEnd {
     HandshakeTimeout,
     /// HTTP failed (hyper's error: a parse error, a reset, a timeout).
     Http(Box<dyn std::error::Error + Send + Sync>),
+    /// No request came within the header timeout of the connection's
+    /// start, or none within [`IDLE_TIMEOUT`] of the last one: closed.
+    Idle,
 }
 
 /// Serves `stream` with `service` (TLS first when `tls` is given) until it
-/// closes, `watcher`'s shutdown asks it to finish, or it fails.
+/// closes, idles (see the module text), `watcher`'s shutdown asks it to
+/// finish, or it fails.
 pub async fn serve_connection<S, B>(
     stream: TcpStream,
     tls: Option<&Tls>,
-    builder: &auto::Builder<TokioExecutor>,
-    limits: &ConnLimits,
+    builders: &Builders,
     service: S,
     watcher: Watcher,
 ) -> Result<(), ConnEnd>
@@ -118,8 +166,11 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let limits = &builders.limits;
+    let started = Instant::now();
     let Some(tls) = tls else {
-        return serve_io(TokioIo::new(stream), builder, service, watcher).await;
+        let io = TokioIo::new(stream);
+        return serve_io(io, &builders.any, limits, started, service, watcher).await;
     };
     let handshake = tls.acceptor().accept(stream);
     let stream = match tokio::time::timeout(limits.header_timeout, handshake).await {
@@ -127,15 +178,113 @@ where
         Ok(Err(e)) => return Err(ConnEnd::Handshake(e)),
         Err(_) => return Err(ConnEnd::HandshakeTimeout),
     };
-    serve_io(TokioIo::new(stream), builder, service, watcher).await
+    // ALPN decides: no sniffing of the first bytes.
+    let builder = match stream.get_ref().1.alpn_protocol() {
+        Some(b"h2") => &builders.h2,
+        _ => &builders.h1,
+    };
+    serve_io(
+        TokioIo::new(stream),
+        builder,
+        limits,
+        started,
+        service,
+        watcher,
+    )
+    .await
 }
 
-fn serve_io<I, S, B>(
+/// When a connection's requests came and whether one is in progress.
+#[derive(Debug)]
+struct Activity {
+    started: Instant,
+    /// Requests begun, and those whose answer is not ready yet.
+    requests: AtomicU64,
+    in_progress: AtomicU64,
+    /// When the last request began or was answered, ms after `started`.
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn touch(&self) {
+        let ms = self.started.elapsed().as_millis();
+        self.last_ms
+            .store(u64::try_from(ms).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// When the connection is to be closed if nothing happens before.
+    fn deadline(&self, header_timeout: Duration) -> Instant {
+        if self.in_progress.load(Ordering::Relaxed) > 0 {
+            return Instant::now() + IDLE_TIMEOUT;
+        }
+        if self.requests.load(Ordering::Relaxed) == 0 {
+            return self.started + header_timeout;
+        }
+        self.started + Duration::from_millis(self.last_ms.load(Ordering::Relaxed)) + IDLE_TIMEOUT
+    }
+}
+
+/// `S` with the connection's [`Activity`] kept.
+#[derive(Debug, Clone)]
+struct Watched<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S: Service<Request<Incoming>>> Service<Request<Incoming>> for Watched<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Tracked<S::Future>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let a = &self.activity;
+        a.requests.fetch_add(1, Ordering::Relaxed);
+        a.in_progress.fetch_add(1, Ordering::Relaxed);
+        a.touch();
+        Tracked {
+            inner: self.inner.call(req),
+            done: Done(self.activity.clone()),
+        }
+    }
+}
+
+/// Marks a request answered (or given up) when dropped.
+#[derive(Debug)]
+struct Done(Arc<Activity>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.in_progress.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request's answer, its [`Activity`] updated when it is ready.
+    #[derive(Debug)]
+    struct Tracked<F> {
+        #[pin]
+        inner: F,
+        done: Done,
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.project().inner.poll(cx)
+    }
+}
+
+async fn serve_io<I, S, B>(
     io: I,
     builder: &auto::Builder<TokioExecutor>,
+    limits: &ConnLimits,
+    started: Instant,
     service: S,
     watcher: Watcher,
-) -> impl Future<Output = Result<(), ConnEnd>>
+) -> Result<(), ConnEnd>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
@@ -145,7 +294,28 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let conn = builder.serve_connection(io, service).into_owned();
-    let conn = watcher.watch(conn);
-    async move { conn.await.map_err(ConnEnd::Http) }
+    let activity = Arc::new(Activity {
+        started,
+        requests: AtomicU64::new(0),
+        in_progress: AtomicU64::new(0),
+        last_ms: AtomicU64::new(0),
+    });
+    let service = Watched {
+        inner: service,
+        activity: activity.clone(),
+    };
+    let conn = watcher.watch(builder.serve_connection(io, service).into_owned());
+    tokio::pin!(conn);
+    loop {
+        let deadline = activity.deadline(limits.header_timeout);
+        tokio::select! {
+            served = &mut conn => return served.map_err(ConnEnd::Http),
+            () = tokio::time::sleep_until(deadline) => {
+                // Dropping the connection closes the socket.
+                if activity.deadline(limits.header_timeout) <= Instant::now() {
+                    return Err(ConnEnd::Idle);
+                }
+            }
+        }
+    }
 }

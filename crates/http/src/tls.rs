@@ -116,44 +116,61 @@ fn load_pair(files: &CertFiles, provider: &CryptoProvider) -> Result<Loaded, Tls
     })
 }
 
-/// Certificates by the names they are for (see the module text).
-#[derive(Debug)]
-struct ByName {
-    certs: Vec<Arc<CertifiedKey>>,
-    /// Exact names (lower case) and wildcards' parent domains, to indices
-    /// of `certs`; the first certificate given wins a name.
+/// Which certificate serves which name: exact names (lower case) and
+/// wildcards' parent domains, to positions in the list of certificates;
+/// the first certificate given wins a name.
+#[derive(Debug, Default)]
+struct Names {
     exact: HashMap<String, usize>,
     wildcard: HashMap<String, usize>,
 }
 
-impl ByName {
-    fn new(loaded: Vec<Loaded>) -> Self {
-        let mut exact = HashMap::new();
-        let mut wildcard = HashMap::new();
-        for (i, l) in loaded.iter().enumerate() {
-            for name in &l.names {
+impl Names {
+    /// The names of each certificate, in order.
+    fn new<'a>(certs: impl IntoIterator<Item = &'a [String]>) -> Self {
+        let mut names = Names::default();
+        for (i, list) in certs.into_iter().enumerate() {
+            for name in list {
                 match name.strip_prefix("*.") {
-                    Some(parent) => wildcard.entry(parent.to_string()).or_insert(i),
-                    None => exact.entry(name.clone()).or_insert(i),
+                    Some(parent) => names.wildcard.entry(parent.to_string()).or_insert(i),
+                    None => names.exact.entry(name.clone()).or_insert(i),
                 };
             }
         }
+        names
+    }
+
+    /// The certificate for `name` (any case): one naming it, else one
+    /// whose wildcard covers its first label (`*.example.com` covers
+    /// `a.example.com`, not `example.com` nor `a.b.example.com`).
+    fn find(&self, name: &str) -> Option<usize> {
+        let n = name.to_ascii_lowercase();
+        self.exact.get(&n).copied().or_else(|| {
+            let (_, parent) = n.split_once('.')?;
+            self.wildcard.get(parent).copied()
+        })
+    }
+}
+
+/// Certificates by the names they are for (see the module text).
+#[derive(Debug)]
+struct ByName {
+    certs: Vec<Arc<CertifiedKey>>,
+    names: Names,
+}
+
+impl ByName {
+    fn new(loaded: Vec<Loaded>) -> Self {
+        let names = Names::new(loaded.iter().map(|l| l.names.as_slice()));
         Self {
             certs: loaded.into_iter().map(|l| l.key).collect(),
-            exact,
-            wildcard,
+            names,
         }
     }
 
-    /// The certificate for `name` (any case), else the first.
+    /// The certificate for `name`, else the first.
     fn pick(&self, name: Option<&str>) -> Option<Arc<CertifiedKey>> {
-        let i = name.and_then(|n| {
-            let n = n.to_ascii_lowercase();
-            self.exact.get(&n).copied().or_else(|| {
-                let (_, parent) = n.split_once('.')?;
-                self.wildcard.get(parent).copied()
-            })
-        });
+        let i = name.and_then(|n| self.names.find(n));
         self.certs.get(i.unwrap_or(0)).cloned()
     }
 }
@@ -260,5 +277,34 @@ impl Parts {
         config.ticketer = self.ticketer.clone();
         config.session_storage = self.sessions.clone();
         Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Names;
+
+    #[test]
+    fn names_pick_exact_then_one_label_of_wildcard_then_nothing() {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let certs = [
+            list(&["tr.example.net", "www.example.net"]),
+            list(&["*.example.net", "tr.example.org"]),
+            list(&["tr.example.net", "*.cdn.example.net"]),
+        ];
+        let names = Names::new(certs.iter().map(Vec::as_slice));
+        assert_eq!(
+            names.find("tr.example.net"),
+            Some(0),
+            "the first certificate wins"
+        );
+        assert_eq!(names.find("TR.Example.NET"), Some(0), "any case");
+        assert_eq!(names.find("a.example.net"), Some(1));
+        assert_eq!(names.find("a.b.example.net"), None, "one label only");
+        assert_eq!(names.find("example.net"), None, "not the parent itself");
+        assert_eq!(names.find("x.cdn.example.net"), Some(2));
+        assert_eq!(names.find("tr.example.org"), Some(1));
+        assert_eq!(names.find("other.example.com"), None);
+        assert_eq!(names.find(""), None);
     }
 }

@@ -17,11 +17,10 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use routecast_http::tls::Tls;
-use routecast_http::{ConnEnd, ConnLimits, Refusal};
+use routecast_http::{Builders, ConnEnd, ConnLimits, Refusal};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
@@ -100,9 +99,38 @@ struct Shared {
     state: Arc<State>,
     slots: Arc<Semaphore>,
     refusal: Refusal,
-    limits: ConnLimits,
-    builder: auto::Builder<TokioExecutor>,
+    builders: Builders,
     graceful: GracefulShutdown,
+    /// Failed and timed-out handshakes, each said at most every
+    /// [`HANDSHAKE_LOG_EVERY`] (a port scanner must not flood the log).
+    handshake_logs: Arc<[Quiet; 2]>,
+}
+
+/// The shortest time between two log lines of one kind of failed handshake.
+const HANDSHAKE_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// A log line said at most every [`HANDSHAKE_LOG_EVERY`], with the number
+/// of events since the last one (the `/metrics` counter has them all).
+#[derive(Default)]
+struct Quiet {
+    last: std::sync::Mutex<Option<tokio::time::Instant>>,
+    since: std::sync::atomic::AtomicU64,
+}
+
+impl Quiet {
+    /// Counts an event; calls `say` with the count when a line is due.
+    fn say(&self, say: impl FnOnce(u64)) {
+        use std::sync::atomic::Ordering;
+        self.since.fetch_add(1, Ordering::Relaxed);
+        let now = tokio::time::Instant::now();
+        // A poisoned lock only means a panic elsewhere; the value is whole.
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| now.duration_since(t) < HANDSHAKE_LOG_EVERY) {
+            return;
+        }
+        *last = Some(now);
+        say(self.since.swap(0, Ordering::Relaxed));
+    }
 }
 
 /// How long open connections may take to finish after a shutdown signal.
@@ -123,8 +151,8 @@ pub async fn serve(
         state,
         slots: Arc::new(Semaphore::new(limits.max_connections)),
         refusal: Refusal::new(OVER_CAP, REFUSING_AT_ONCE),
-        builder: routecast_http::builder(&conn),
-        limits: conn,
+        builders: routecast_http::builder(&conn),
+        handshake_logs: Arc::default(),
         graceful: GracefulShutdown::new(),
     };
     {
@@ -132,11 +160,16 @@ pub async fn serve(
             .into_iter()
             .map(|l| Box::pin(accept(l, &shared)))
             .collect();
+        let mut first = 0;
         let all = std::future::poll_fn(|cx| {
-            // The loops never end; each is polled for its new connections.
-            for l in &mut loops {
-                let _ = l.as_mut().poll(cx);
+            // The loops never end; each is polled for its new connections,
+            // starting with another one each time: accepts share the task's
+            // budget, and a flood on one listener must not starve another.
+            let n = loops.len();
+            for i in 0..n {
+                let _ = loops[(first + i) % n].as_mut().poll(cx);
             }
+            first = (first + 1) % n.max(1);
             std::task::Poll::<()>::Pending
         });
         tokio::select! {
@@ -184,30 +217,24 @@ fn connection(
     shared: &Shared,
 ) -> impl Future<Output = ()> + Send + 'static {
     let state = shared.state.clone();
-    let builder = shared.builder.clone();
-    let limits = shared.limits;
+    let builders = shared.builders.clone();
+    let quiet = shared.handshake_logs.clone();
     let watcher = shared.graceful.watcher();
     async move {
         let svc = service(&state, peer);
-        let served = routecast_http::serve_connection(
-            stream,
-            tls.as_deref(),
-            &builder,
-            &limits,
-            svc,
-            watcher,
-        )
-        .await;
+        let served =
+            routecast_http::serve_connection(stream, tls.as_deref(), &builders, svc, watcher).await;
         match served {
             Ok(()) => {}
             Err(ConnEnd::Handshake(e)) => {
                 state.metrics.tls_handshake_failed();
-                tracing::info!(peer = %peer, error = %e, "TLS handshake failed; connection closed");
+                quiet[0].say(|n| tracing::info!(peer = %peer, error = %e, failures = n, "TLS handshake failed; connection closed"));
             }
             Err(ConnEnd::HandshakeTimeout) => {
                 state.metrics.tls_handshake_failed();
-                tracing::info!(peer = %peer, "TLS handshake not finished within the header timeout; connection closed");
+                quiet[1].say(|n| tracing::info!(peer = %peer, failures = n, "TLS handshake not finished within the header timeout; connection closed"));
             }
+            Err(ConnEnd::Idle) => {}
             Err(ConnEnd::Http(e)) => {
                 if let Some(status) = e.downcast_ref::<hyper::Error>().and_then(parser_refusal) {
                     state.record_unparsed(status);
