@@ -34,6 +34,8 @@
 //! `tests/players/package.json` are required (scripts/test installs them);
 //! a missing one fails the test, it never skips.
 
+#[path = "common/certs.rs"]
+mod certs;
 #[path = "players/checker.rs"]
 mod checker;
 #[path = "players/feed.rs"]

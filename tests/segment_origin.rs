@@ -8,6 +8,8 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+#[path = "common/certs.rs"]
+mod certs;
 #[path = "common/run.rs"]
 mod run;
 
@@ -185,29 +187,7 @@ fn curl(url: &str, args: &[&str]) -> (String, String, String) {
 fn the_origin_answers_alike_over_http_1_1_h2c_and_h2_over_tls() {
     let dir = tempfile::tempdir().expect("tmp");
     let input = make(dir.path(), 30);
-    let (pem, key) = (dir.path().join("o.pem"), dir.path().join("o.key"));
-    tool(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            key.to_str().expect("utf-8"),
-            "-out",
-            pem.to_str().expect("utf-8"),
-        ],
-    );
+    let (pem, key) = certs::self_signed(dir.path(), "o", "/CN=127.0.0.1", "IP:127.0.0.1");
     let start = |name: &str, tls: &[&Path]| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_routecast"));
         cmd.arg("segment")

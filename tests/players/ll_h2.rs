@@ -7,7 +7,6 @@
 //! `h2`.
 
 use std::path::Path;
-use std::process::Command;
 
 use super::ll::{assert_played_near_live, start_segmenter, stop, wait_for_segments, GRACE, STREAM};
 use super::origin::serve_page;
@@ -15,29 +14,7 @@ use super::{make_input, one_live_run, play_with, web_root, WINDOW};
 
 /// A self-signed certificate for 127.0.0.1 in `dir`: (cert, key).
 fn certificate(dir: &Path) -> (String, String) {
-    let (pem, key) = (dir.join("origin.pem"), dir.join("origin.key"));
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&pem)
-        .output()
-        .expect("openssl runs (scripts/test installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (pem, key) = super::certs::self_signed(dir, "origin", "/CN=127.0.0.1", "IP:127.0.0.1");
     let s = |p: &Path| p.to_str().expect("utf-8").to_string();
     (s(&pem), s(&key))
 }

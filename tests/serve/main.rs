@@ -4,6 +4,8 @@
 //! scripts/test installs it, a missing one fails, never skips). One module
 //! per area; what they share is in `support`.
 
+#[path = "../common/certs.rs"]
+mod certs;
 #[path = "../common/nginx.rs"]
 mod nginx;
 

@@ -11,42 +11,15 @@ use std::time::{Duration, Instant};
 
 use super::support::{example, example_in, logged, responder_for, Log, Server};
 
-/// A self-signed certificate for `name` (EC P-256, the name in its
-/// subjectAltName, `O=<file>` in its subject), written as `<file>.pem` and `<file>.key` in `dir`.
+/// A self-signed certificate for `name` (the name in its subjectAltName,
+/// `O=<file>` in its subject) as `<file>.pem` and `<file>.key` in `dir`.
 fn certificate(dir: &Path, file: &str, name: &str) -> (PathBuf, PathBuf) {
-    let (pem, key) = (
-        dir.join(format!("{file}.pem")),
-        dir.join(format!("{file}.key")),
-    );
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args([
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}/O={file}"),
-        ])
-        .args(["-addext", &format!("subjectAltName=DNS:{name}")])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&pem)
-        .output()
-        .expect("openssl runs (scripts/test installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (pem, key)
+    super::certs::self_signed(
+        dir,
+        file,
+        &format!("/CN={name}/O={file}"),
+        &format!("DNS:{name}"),
+    )
 }
 
 /// A server with a plain and a TLS listener; the TLS address; its stderr.
