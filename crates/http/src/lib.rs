@@ -16,7 +16,10 @@
 //! and closes it without a reset; with the `server` feature, `tls` holds
 //! certificates (rustls, chosen by SNI, reloadable) and
 //! `serve_connection` serves an accepted connection as HTTP/1.1 or
-//! HTTP/2 (ALPN on TLS, prior knowledge on plain TCP) within `ConnLimits`.
+//! HTTP/2 (ALPN on TLS, prior knowledge on plain TCP) within `ConnLimits`;
+//! `serve_connection_lean` does the same with HTTP/1.1's bodiless requests
+//! answered on a lean path (`httparse`, one write per batch of answers)
+//! and everything else handed to hyper, byte for byte as hyper answers.
 //!
 //! Failures are [`FetchError`]s, whose messages are those the redirector
 //! writes into its 502 answers.
@@ -62,6 +65,8 @@
 
 mod error;
 mod fetch;
+#[cfg(feature = "server")]
+mod lean;
 mod refusal;
 mod request;
 #[cfg(feature = "server")]
@@ -74,10 +79,13 @@ pub mod tls;
 
 pub use error::{FetchError, HttpFailure};
 pub use fetch::{fetch, fetch_text, Fetched, TEXT_LIMIT};
+#[cfg(feature = "server")]
+pub use lean::Lean;
 pub use refusal::{Refusal, REFUSAL_LINGER, REFUSAL_READ_BYTES};
 pub use request::RequestHead;
 #[cfg(feature = "server")]
 pub use serve::{
-    builder, serve_connection, Builders, ConnEnd, ConnLimits, H2_MAX_PENDING_RESETS, IDLE_TIMEOUT,
+    builder, serve_connection, serve_connection_lean, Builders, ConnEnd, ConnLimits,
+    H2_MAX_PENDING_RESETS, IDLE_TIMEOUT,
 };
 pub use stream::BodyStream;

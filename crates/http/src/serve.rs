@@ -32,6 +32,10 @@ use hyper_util::server::graceful::Watcher;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use bytes::Bytes;
+use http_body_util::Full;
+
+use crate::lean::{serve_lean, Lean};
 use crate::tls::Tls;
 
 /// HTTP/2 streams reset by the client while still being answered, at once,
@@ -194,6 +198,63 @@ where
     .await
 }
 
+/// [`serve_connection`] with HTTP/1.1 on the lean path (see [`Lean`]):
+/// its simple requests answered by `lean.answer`, every other request and
+/// HTTP/2 by `service` through hyper.
+pub async fn serve_connection_lean<S, B, L, F>(
+    stream: TcpStream,
+    tls: Option<&Tls>,
+    builders: &Builders,
+    service: S,
+    watcher: Watcher,
+    lean: Lean<L>,
+) -> Result<(), ConnEnd>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    L: Fn(Request<()>) -> F,
+    F: Future<Output = Response<Full<Bytes>>>,
+{
+    let limits = &builders.limits;
+    let started = Instant::now();
+    let Some(tls) = tls else {
+        return serve_lean(
+            stream,
+            &builders.any,
+            limits,
+            started,
+            service,
+            watcher,
+            lean,
+        )
+        .await;
+    };
+    let handshake = tls.acceptor().accept(stream);
+    let stream = match tokio::time::timeout(limits.header_timeout, handshake).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(ConnEnd::Handshake(e)),
+        Err(_) => return Err(ConnEnd::HandshakeTimeout),
+    };
+    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+        let io = TokioIo::new(stream);
+        return serve_io(io, &builders.h2, limits, started, service, watcher).await;
+    }
+    serve_lean(
+        stream,
+        &builders.h1,
+        limits,
+        started,
+        service,
+        watcher,
+        lean,
+    )
+    .await
+}
+
 /// When a connection's requests came and whether one is in progress.
 #[derive(Debug)]
 struct Activity {
@@ -277,7 +338,7 @@ impl<F: Future> Future for Tracked<F> {
     }
 }
 
-async fn serve_io<I, S, B>(
+pub(crate) async fn serve_io<I, S, B>(
     io: I,
     builder: &auto::Builder<TokioExecutor>,
     limits: &ConnLimits,

@@ -1,7 +1,9 @@
 //! The listeners (tokio + hyper): the public ones, which route
 //! ([`crate::handle`]) within [`Limits`] and drain on shutdown — plain TCP
 //! (HTTP/1.1, and HTTP/2 with prior knowledge: h2c) and TLS (HTTP/1.1 or
-//! HTTP/2 by ALPN), one connection cap over both — and the admin one
+//! HTTP/2 by ALPN), one connection cap over both; HTTP/1.1's bodiless
+//! requests (every redirect) on routecast-http's lean path, the rest on
+//! hyper — and the admin one
 //! ([`crate::admin()`], HTTP/1.1); and [`run`], which serves them with the
 //! health checks, load polls and reloads until SIGINT or SIGTERM.
 
@@ -20,7 +22,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use routecast_http::tls::Tls;
-use routecast_http::{Builders, ConnEnd, ConnLimits, Refusal};
+use routecast_http::{Builders, ConnEnd, ConnLimits, Lean, Refusal};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
@@ -101,6 +103,10 @@ struct Shared {
     refusal: Refusal,
     builders: Builders,
     graceful: GracefulShutdown,
+    /// Set at shutdown: HTTP/1.1 connections on the lean path close when
+    /// idle, or after the answer in progress (hyper's are told by
+    /// `graceful`).
+    closing: tokio::sync::watch::Sender<bool>,
     /// Failed and timed-out handshakes, each said at most every
     /// [`HANDSHAKE_LOG_EVERY`] (a port scanner must not flood the log).
     handshake_logs: Arc<[Quiet; 2]>,
@@ -154,6 +160,7 @@ pub async fn serve(
         builders: routecast_http::builder(&conn),
         handshake_logs: Arc::default(),
         graceful: GracefulShutdown::new(),
+        closing: tokio::sync::watch::Sender::new(false),
     };
     {
         let mut loops: Vec<_> = listeners
@@ -178,7 +185,10 @@ pub async fn serve(
         }
         // The listeners close here, with their loops.
     }
-    let _ = tokio::time::timeout(DRAIN_TIME, shared.graceful.shutdown()).await;
+    shared.closing.send_replace(true);
+    let closing = shared.closing;
+    let drained = async move { tokio::join!(shared.graceful.shutdown(), closing.closed()) };
+    let _ = tokio::time::timeout(DRAIN_TIME, drained).await;
     Ok(())
 }
 
@@ -220,10 +230,22 @@ fn connection(
     let builders = shared.builders.clone();
     let quiet = shared.handshake_logs.clone();
     let watcher = shared.graceful.watcher();
+    let closing = shared.closing.subscribe();
     async move {
         let svc = service(&state, peer);
-        let served =
-            routecast_http::serve_connection(stream, tls.as_deref(), &builders, svc, watcher).await;
+        let lean = Lean {
+            answer: lean_answer(&state, peer),
+            closing,
+        };
+        let served = routecast_http::serve_connection_lean(
+            stream,
+            tls.as_deref(),
+            &builders,
+            svc,
+            watcher,
+            lean,
+        )
+        .await;
         match served {
             Ok(()) => {}
             Err(ConnEnd::Handshake(e)) => {
@@ -269,6 +291,52 @@ fn service(
             })
         }
     })
+}
+
+/// The answers of one connection from `peer` on the lean HTTP/1.1 path
+/// (bodiless HTTP/1.1 requests; see [`routecast_http::Lean`]): the same
+/// [`handle`] as [`service`]'s.
+fn lean_answer(
+    state: &Arc<State>,
+    peer: IpAddr,
+) -> impl Fn(Request<()>) -> LeanAnswer + Send + 'static {
+    let state = state.clone();
+    move |req: Request<()>| {
+        let reply = match handle(&state, peer, &req) {
+            Reply::Ready(r) => Ok(r),
+            Reply::Playlist(job) => Err((job, state.clone())),
+        };
+        match reply {
+            Ok(r) => LeanAnswer::Ready(Some(r)),
+            Err((job, state)) => LeanAnswer::Later(Box::pin(async move { job.run(&state).await })),
+        }
+    }
+}
+
+/// A lean-path answer: ready at once (redirects: nothing allocated), or
+/// a playlist's, awaited.
+enum LeanAnswer {
+    Ready(Option<Response<Body>>),
+    Later(std::pin::Pin<Box<dyn Future<Output = Response<Body>> + Send>>),
+}
+
+impl Future for LeanAnswer {
+    type Output = Response<Body>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Response<Body>> {
+        match self.get_mut() {
+            // Polled once: a finished future is not polled again.
+            LeanAnswer::Ready(r) => std::task::Poll::Ready(r.take().unwrap_or_else(|| {
+                crate::response::refusal(&crate::error::ServeError::Internal {
+                    what: "an answer polled twice",
+                })
+            })),
+            LeanAnswer::Later(f) => f.as_mut().poll(cx),
+        }
+    }
 }
 
 /// The status hyper answered a request its parser refused with (it writes

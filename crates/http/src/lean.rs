@@ -1,0 +1,450 @@
+//! The lean HTTP/1.1 path: the requests a redirector lives on — HTTP/1.1,
+//! no body, no upgrade, no `Expect` — read with `httparse` and answered
+//! straight into one write, without hyper's connection machinery (its
+//! dispatcher, buffers, per-request timers and encoder were a third of the
+//! redirector's own CPU per redirect against nginx; issue 16, point 4).
+//!
+//! Written by hand because no crate serves HTTP/1.1 this way; it parses
+//! nothing itself: `httparse` reads the head (as it does inside hyper) and
+//! `http` checks the method, target and header values.
+//!
+//! # Rules
+//! * **Anything else goes to hyper, unchanged.** A head that `httparse`
+//!   refuses or that does not fit, HTTP/1.0, `CONNECT`, a request with a
+//!   body (`Content-Length`, `Transfer-Encoding`), `Expect`, `Upgrade`, an
+//!   HTTP/2 preface: the connection from that request on, with every byte
+//!   already read, is served by hyper exactly as before — its answers and
+//!   errors (400, 414, 431) are hyper's own.
+//! * **The same answer as hyper's**: status line, the response's headers,
+//!   `content-length` (no body for `HEAD`, 1xx, 204, 304), `date`, and
+//!   `connection: close` when the request asked to close; pipelined
+//!   requests answered in order, all that are whole written at once.
+//! * **The same limits**: the first request within the header timeout of
+//!   the connection's start, each later head within the header timeout of
+//!   its first byte, [`IDLE_TIMEOUT`] between requests, a head of at most
+//!   the header bytes (8 KiB at least, as hyper's buffer); an answer that
+//!   cannot be written within [`IDLE_TIMEOUT`] ends the connection. hyper
+//!   refuses a head over the limit only when its buffer fills first, so a
+//!   head a little over it could pass when it came in one read; here it
+//!   is refused however it comes (hyper's 431).
+//! * **Shutdown**: an idle connection closes at once; one answering
+//!   finishes that answer with `connection: close`.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::Full;
+use hyper::body::{Body, Incoming};
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::service::Service;
+use hyper::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::Watcher;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::serve::{serve_io, ConnEnd, ConnLimits, IDLE_TIMEOUT};
+
+/// The lean path's answerer and shutdown signal.
+#[derive(Debug)]
+pub struct Lean<L> {
+    /// Answers a request that has no body (see the module text).
+    pub answer: L,
+    /// Becomes `true` when the server shuts down (a dropped sender too).
+    pub closing: watch::Receiver<bool>,
+}
+
+/// hyper's limit on a request target; longer ones are its 414.
+const MAX_URI_LEN: usize = (u16::MAX - 1) as usize;
+
+/// Header fields parsed on the stack (hyper's default limit).
+const STACK_HEADERS: usize = 100;
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// What the head at the start of the buffer is.
+enum Head {
+    /// Not whole yet.
+    Partial,
+    /// Not for the lean path: hyper serves it.
+    Hyper,
+    /// A request the lean path answers, `len` bytes of head.
+    Lean(Simple),
+}
+
+/// A lean request's parsed head, as offsets into the buffer.
+struct Simple {
+    len: usize,
+    method: Method,
+    target: (usize, usize),
+    headers: Vec<((usize, usize), (usize, usize))>,
+    close: bool,
+}
+
+/// Reads the head at the start of `buf` (see [`Head`]).
+fn parse(buf: &[u8], max_headers: usize, max_head: usize) -> Head {
+    let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    let mut heap;
+    let fields: &mut [httparse::Header<'_>] = if max_headers == STACK_HEADERS {
+        &mut stack
+    } else {
+        heap = vec![httparse::EMPTY_HEADER; max_headers];
+        &mut heap
+    };
+    let mut req = httparse::Request::new(fields);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Head::Partial,
+        Err(_) => return Head::Hyper,
+    };
+    let (Some(method), Some(target), Some(1)) = (req.method, req.path, req.version) else {
+        return Head::Hyper;
+    };
+    if len > max_head || target.len() > MAX_URI_LEN {
+        return Head::Hyper;
+    }
+    let Ok(method) = Method::from_bytes(method.as_bytes()) else {
+        return Head::Hyper;
+    };
+    if method == Method::CONNECT {
+        return Head::Hyper;
+    }
+    let offset = |s: &[u8]| {
+        let start = s.as_ptr() as usize - buf.as_ptr() as usize;
+        (start, start + s.len())
+    };
+    let mut close = false;
+    let mut headers = Vec::with_capacity(req.headers.len());
+    for h in req.headers.iter() {
+        let name = h.name.as_bytes();
+        let body_or_upgrade = [
+            &b"content-length"[..],
+            b"transfer-encoding",
+            b"expect",
+            b"upgrade",
+        ]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n));
+        if body_or_upgrade {
+            return Head::Hyper;
+        }
+        if name.eq_ignore_ascii_case(b"connection") {
+            close |= std::str::from_utf8(h.value)
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
+        }
+        headers.push((offset(name), offset(h.value)));
+    }
+    Head::Lean(Simple {
+        len,
+        method,
+        target: offset(target.as_bytes()),
+        headers,
+        close,
+    })
+}
+
+/// The request `simple` describes, its bytes shared with `head`; `None`
+/// when `http` refuses a part of it (hyper then serves it).
+fn request(simple: &Simple, head: &Bytes) -> Option<Request<()>> {
+    let (s, e) = simple.target;
+    let uri = Uri::from_maybe_shared(head.slice(s..e)).ok()?;
+    let mut req = Request::new(());
+    *req.method_mut() = simple.method.clone();
+    *req.uri_mut() = uri;
+    *req.version_mut() = Version::HTTP_11;
+    let map = req.headers_mut();
+    map.reserve(simple.headers.len());
+    for &((ns, ne), (vs, ve)) in &simple.headers {
+        let name = HeaderName::from_bytes(&head[ns..ne]).ok()?;
+        let value = HeaderValue::from_maybe_shared(head.slice(vs..ve)).ok()?;
+        map.append(name, value);
+    }
+    Some(req)
+}
+
+thread_local! {
+    /// This thread's `Date` value and the second it is for.
+    static DATE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+}
+
+/// Appends the current `date: …` line (RFC 9110 §6.6.1), formatted once
+/// per second per thread.
+fn date_line(out: &mut Vec<u8>) {
+    let now = SystemTime::now();
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    DATE.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.0 != secs {
+            *d = (secs, httpdate::fmt_http_date(now));
+        }
+        out.extend_from_slice(b"date: ");
+        out.extend_from_slice(d.1.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    });
+}
+
+/// The whole body of `body`.
+async fn whole(mut body: Full<Bytes>) -> Bytes {
+    // A `Full` gives its one frame at once; the loop is for form's sake.
+    let mut all = Bytes::new();
+    while let Some(Ok(frame)) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+    {
+        if let Ok(data) = frame.into_data() {
+            all = if all.is_empty() {
+                data
+            } else {
+                [&all[..], &data[..]].concat().into()
+            };
+        }
+    }
+    all
+}
+
+/// Appends `resp` to `out` as HTTP/1.1, as hyper writes it: the
+/// response's fields, `connection: close` when closing, `content-length`
+/// (none for 1xx, 204 and 304; none for an empty answer to `HEAD`), `date`;
+/// the body left out for `HEAD`.
+fn encode(out: &mut Vec<u8>, resp: &Response<()>, body: &[u8], head: bool, close: bool) {
+    let status = resp.status();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let h = resp.headers();
+    for (name, value) in h {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if close && !h.contains_key(header::CONNECTION) {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    let bodiless = status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let implicit_zero = head && body.is_empty();
+    if !bodiless && !implicit_zero && !h.contains_key(header::CONTENT_LENGTH) {
+        out.extend_from_slice(b"content-length: ");
+        out.extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !h.contains_key(header::DATE) {
+        date_line(out);
+    }
+    out.extend_from_slice(b"\r\n");
+    if !head && !bodiless {
+        out.extend_from_slice(body);
+    }
+}
+
+/// Writes `out` (and flushes: TLS buffers) within [`IDLE_TIMEOUT`].
+async fn send<IO: AsyncWrite + Unpin>(io: &mut IO, out: &mut Vec<u8>) -> Result<(), ConnEnd> {
+    let write = async {
+        io.write_all(out).await?;
+        io.flush().await
+    };
+    match tokio::time::timeout(IDLE_TIMEOUT, write).await {
+        Ok(Ok(())) => {
+            out.clear();
+            Ok(())
+        }
+        Ok(Err(e)) => Err(ConnEnd::Http(Box::new(e))),
+        Err(_) => Err(ConnEnd::Idle),
+    }
+}
+
+/// Serves `io` on the lean path until it closes, idles or hands over to
+/// `fallback` (hyper) with what is left in the buffer.
+#[allow(clippy::too_many_arguments)] // the connection's parts, passed once
+pub(crate) async fn serve_lean<IO, S, B, L, F>(
+    mut io: IO,
+    fallback: &auto::Builder<TokioExecutor>,
+    limits: &ConnLimits,
+    started: Instant,
+    service: S,
+    watcher: Watcher,
+    lean: Lean<L>,
+) -> Result<(), ConnEnd>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    L: Fn(Request<()>) -> F,
+    F: Future<Output = Response<Full<Bytes>>>,
+{
+    let max_headers = limits.max_headers.unwrap_or(STACK_HEADERS);
+    // hyper's read buffer limit, the largest head it reads.
+    let max_head = limits.max_header_bytes.max(8192);
+    let Lean { answer, closing } = lean;
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut out = Vec::with_capacity(512);
+    // The first request is due within the header timeout of the start;
+    // later ones within IDLE_TIMEOUT of the last answer, and a head, once
+    // its first bytes are in, within the header timeout of them. The timer
+    // is moved only forward lazily: one that fires early is set again.
+    let mut head_due: Option<Instant> = Some(started + limits.header_timeout);
+    let mut idle_due = started + IDLE_TIMEOUT;
+    let timer = tokio::time::sleep_until(started + limits.header_timeout);
+    tokio::pin!(timer);
+    let mut shutting = *closing.borrow();
+    // Waits for the shutdown once for the whole connection (a new wait per
+    // read would register and drop a waiter every time).
+    let mut watch = closing.clone();
+    let shutdown = async move {
+        let _ = watch.changed().await;
+    };
+    tokio::pin!(shutdown);
+    loop {
+        // Answer every whole request in the buffer, in order.
+        loop {
+            let simple = match parse(&buf, max_headers, max_head) {
+                Head::Partial => break,
+                Head::Hyper => None,
+                Head::Lean(s) => Some(s),
+            };
+            let req = simple.and_then(|s| {
+                let head = buf.split_to(s.len).freeze();
+                match request(&s, &head) {
+                    Some(req) => Some((req, s.close)),
+                    None => {
+                        // Put the head back for hyper: nothing is lost.
+                        let mut back = BytesMut::from(&head[..]);
+                        back.extend_from_slice(&buf);
+                        buf = back;
+                        None
+                    }
+                }
+            });
+            let Some((req, asked_close)) = req else {
+                send(&mut io, &mut out).await?;
+                let io = TokioIo::new(Prefixed {
+                    prefix: buf.freeze(),
+                    io,
+                });
+                return serve_io(io, fallback, limits, Instant::now(), service, watcher).await;
+            };
+            let head_only = req.method() == Method::HEAD;
+            let resp = answer(req).await;
+            shutting |= *closing.borrow();
+            let close = asked_close || shutting;
+            let (parts, body) = resp.into_parts();
+            let body = whole(body).await;
+            let resp = Response::from_parts(parts, ());
+            encode(&mut out, &resp, &body, head_only, close);
+            if close {
+                send(&mut io, &mut out).await?;
+                let _ = io.shutdown().await;
+                return Ok(());
+            }
+            head_due = None;
+        }
+        if !out.is_empty() {
+            send(&mut io, &mut out).await?;
+            idle_due = Instant::now() + IDLE_TIMEOUT;
+        }
+        if buf.len() >= max_head {
+            // Too large for a head: hyper says so (431).
+            let io = TokioIo::new(Prefixed {
+                prefix: buf.freeze(),
+                io,
+            });
+            return serve_io(io, fallback, limits, Instant::now(), service, watcher).await;
+        }
+        let due = if buf.is_empty() {
+            head_due.unwrap_or(idle_due)
+        } else {
+            *head_due.get_or_insert_with(|| Instant::now() + limits.header_timeout)
+        };
+        if due < timer.deadline() {
+            timer.as_mut().reset(due);
+        }
+        buf.reserve(READ_CHUNK);
+        tokio::select! {
+            biased;
+            read = io.read_buf(&mut buf) => match read {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(ConnEnd::Http(Box::new(e))),
+            },
+            () = &mut timer => {
+                if Instant::now() >= due {
+                    return Err(ConnEnd::Idle);
+                }
+                timer.as_mut().reset(due);
+            }
+            () = &mut shutdown, if buf.is_empty() && !shutting => {
+                // Idle at shutdown (or the server is gone): close now.
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// `io` with `prefix` read first: what the lean path read before it
+/// handed the connection to hyper.
+struct Prefixed<IO> {
+    prefix: Bytes,
+    io: IO,
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Prefixed<IO> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        dst: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(dst.remaining());
+            dst.put_slice(&self.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.io).poll_read(cx, dst)
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Prefixed<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests;
