@@ -40,9 +40,11 @@ fn the_access_log_is_replayed_by_simulate() {
     within(Duration::from_secs(5), || lines() == 3).expect("three lines written");
     let text = std::fs::read_to_string(&log).expect("log");
     assert!(
-        text.lines().next().is_some_and(
-            |l| l.contains(" chi=81.2.69.142 rhi=127.0.0.1 ") && l.contains("pssc=302")
-        ),
+        text.lines()
+            .next()
+            .is_some_and(|l| l.contains(" chi=81.2.69.142 rhi=127.0.0.1 ")
+                && l.contains("pssc=302")
+                && l.contains(" rurl=\"https://")),
         "{text}"
     );
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/routecast.toml");

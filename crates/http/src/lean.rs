@@ -40,9 +40,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::{Bytes, BytesMut};
 use http_body_util::Full;
 use hyper::body::{Body, Incoming};
-use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::header::{self, HeaderName};
 use hyper::service::Service;
-use hyper::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::Watcher;
@@ -61,8 +61,52 @@ pub struct Lean<L> {
     pub closing: watch::Receiver<bool>,
 }
 
+/// A bodiless HTTP/1.1 request on the lean path: its method, its target
+/// (checked by `http` as hyper checks it) and its header fields as sent,
+/// borrowed from the read buffer — no header map is built.
+#[derive(Debug)]
+pub struct LeanRequest<'a> {
+    method: Method,
+    uri: Uri,
+    head: &'a [u8],
+    fields: &'a [Field],
+}
+
+/// A header field's name and value, as offsets into the head.
+type Field = ((usize, usize), (usize, usize));
+
+impl LeanRequest<'_> {
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request target.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// Every field, in order: its name as sent (any case) and its value.
+    pub fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.fields
+            .iter()
+            .map(|&((ns, ne), (vs, ve))| (&self.head[ns..ne], &self.head[vs..ve]))
+    }
+
+    /// The values of every field named `name`, in order.
+    pub fn values<'s>(&'s self, name: &'s HeaderName) -> impl Iterator<Item = &'s [u8]> + 's {
+        let name = name.as_str().as_bytes();
+        self.fields()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+}
+
 /// hyper's limit on a request target; longer ones are its 414.
 const MAX_URI_LEN: usize = (u16::MAX - 1) as usize;
+
+/// `http`'s limit on a header name's length.
+const MAX_NAME_LEN: usize = (1 << 16) - 1;
 
 /// Header fields parsed on the stack (hyper's default limit).
 const STACK_HEADERS: usize = 100;
@@ -151,23 +195,21 @@ fn parse(buf: &[u8], max_headers: usize, max_head: usize) -> Head {
     })
 }
 
-/// The request `simple` describes, its bytes shared with `head`; `None`
-/// when `http` refuses a part of it (hyper then serves it).
-fn request(simple: &Simple, head: &Bytes) -> Option<Request<()>> {
+/// The request `simple` describes, its bytes in `head`; `None` when
+/// `http` refuses its target or a field (hyper then serves it).
+fn request<'a>(simple: &'a Simple, head: &'a Bytes) -> Option<LeanRequest<'a>> {
     let (s, e) = simple.target;
     let uri = Uri::from_maybe_shared(head.slice(s..e)).ok()?;
-    let mut req = Request::new(());
-    *req.method_mut() = simple.method.clone();
-    *req.uri_mut() = uri;
-    *req.version_mut() = Version::HTTP_11;
-    let map = req.headers_mut();
-    map.reserve(simple.headers.len());
-    for &((ns, ne), (vs, ve)) in &simple.headers {
-        let name = HeaderName::from_bytes(&head[ns..ne]).ok()?;
-        let value = HeaderValue::from_maybe_shared(head.slice(vs..ve)).ok()?;
-        map.append(name, value);
-    }
-    Some(req)
+    // httparse allows exactly the bytes `http` allows in names (tokens)
+    // and values (visible ASCII, obs-text, tab): hyper itself builds its
+    // header map from them unchecked. `http` alone limits a name's length.
+    let valid = (simple.headers.iter()).all(|&((ns, ne), _)| ne - ns <= MAX_NAME_LEN);
+    valid.then(|| LeanRequest {
+        method: simple.method.clone(),
+        uri,
+        head,
+        fields: &simple.headers,
+    })
 }
 
 thread_local! {
@@ -283,7 +325,7 @@ where
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    L: Fn(Request<()>) -> F,
+    L: Fn(&LeanRequest<'_>) -> F,
     F: Future<Output = Response<Full<Bytes>>>,
 {
     let max_headers = limits.max_headers.unwrap_or(STACK_HEADERS);
@@ -316,10 +358,11 @@ where
                 Head::Hyper => None,
                 Head::Lean(s) => Some(s),
             };
-            let req = simple.and_then(|s| {
+            let pending = simple.and_then(|s| {
                 let head = buf.split_to(s.len).freeze();
                 match request(&s, &head) {
-                    Some(req) => Some((req, s.close)),
+                    // The answer owns what it needs: the head may go.
+                    Some(req) => Some((answer(&req), s.close, s.method == Method::HEAD)),
                     None => {
                         // Put the head back for hyper: nothing is lost.
                         let mut back = BytesMut::from(&head[..]);
@@ -329,7 +372,7 @@ where
                     }
                 }
             });
-            let Some((req, asked_close)) = req else {
+            let Some((pending, asked_close, head_only)) = pending else {
                 send(&mut io, &mut out).await?;
                 let io = TokioIo::new(Prefixed {
                     prefix: buf.freeze(),
@@ -337,8 +380,7 @@ where
                 });
                 return serve_io(io, fallback, limits, Instant::now(), service, watcher).await;
             };
-            let head_only = req.method() == Method::HEAD;
-            let resp = answer(req).await;
+            let resp = pending.await;
             shutting |= *closing.borrow();
             let close = asked_close || shutting;
             let (parts, body) = resp.into_parts();

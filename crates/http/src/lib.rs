@@ -80,7 +80,7 @@ pub mod tls;
 pub use error::{FetchError, HttpFailure};
 pub use fetch::{fetch, fetch_text, Fetched, TEXT_LIMIT};
 #[cfg(feature = "server")]
-pub use lean::Lean;
+pub use lean::{Lean, LeanRequest};
 pub use refusal::{Refusal, REFUSAL_LINGER, REFUSAL_READ_BYTES};
 pub use request::RequestHead;
 #[cfg(feature = "server")]

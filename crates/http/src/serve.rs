@@ -35,7 +35,7 @@ use tokio::time::Instant;
 use bytes::Bytes;
 use http_body_util::Full;
 
-use crate::lean::{serve_lean, Lean};
+use crate::lean::{serve_lean, Lean, LeanRequest};
 use crate::tls::Tls;
 
 /// HTTP/2 streams reset by the client while still being answered, at once,
@@ -216,7 +216,7 @@ where
     B: hyper::body::Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    L: Fn(Request<()>) -> F,
+    L: Fn(&LeanRequest<'_>) -> F,
     F: Future<Output = Response<Full<Bytes>>>,
 {
     let limits = &builders.limits;

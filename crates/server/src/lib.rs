@@ -117,7 +117,7 @@ pub use health::{Health, ServerView, ViewAt};
 pub use listeners::{run, serve, serve_admin, shutdown_signal, Limits, Public, DRAIN_TIME};
 pub use metrics::Metrics;
 pub use relay::{PlaylistJob, MAX_PLAYLIST_BYTES};
-pub use request::{handle, Reply};
+pub use request::{handle, Head, Reply};
 pub use response::Body;
 pub use state::{ReloadOutcome, Snapshot, State};
 pub use statefile::{StateFile, StateFileError};

@@ -22,7 +22,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use routecast_http::tls::Tls;
-use routecast_http::{Builders, ConnEnd, ConnLimits, Lean, Refusal};
+use routecast_http::{Builders, ConnEnd, ConnLimits, Lean, LeanRequest, Refusal};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
@@ -299,10 +299,10 @@ fn service(
 fn lean_answer(
     state: &Arc<State>,
     peer: IpAddr,
-) -> impl Fn(Request<()>) -> LeanAnswer + Send + 'static {
+) -> impl Fn(&LeanRequest<'_>) -> LeanAnswer + Send + 'static {
     let state = state.clone();
-    move |req: Request<()>| {
-        let reply = match handle(&state, peer, &req) {
+    move |req: &LeanRequest<'_>| {
+        let reply = match handle(&state, peer, req) {
             Reply::Ready(r) => Ok(r),
             Reply::Playlist(job) => Err((job, state.clone())),
         };

@@ -28,7 +28,8 @@ pub(crate) struct Answered<'r> {
     /// A routed request, written to the access log; `None`: counted only
     /// (refusals, `/healthz`, steering manifests).
     pub visit: Option<Visit<'r>>,
-    /// Where the client was sent, for the access log.
+    /// Where the client was sent, for the access log, when the answer's
+    /// `Location` does not say it (the decision as JSON).
     pub location: Option<String>,
 }
 
@@ -113,7 +114,11 @@ impl State {
             status,
         );
         if let (Some(log), Some(visit)) = (&self.access_log, &answered.visit) {
-            log.write(visit.line(status, answered.location.as_deref()));
+            let location = answered.location.as_deref().or_else(|| {
+                let sent = answered.response.headers().get(hyper::header::LOCATION);
+                sent.and_then(|v| v.to_str().ok())
+            });
+            log.write(visit.line(status, location));
         }
     }
 }

@@ -186,7 +186,8 @@ impl PlaylistJob {
                 state.add_session(&self.snap, site, &self.path);
                 let query = self.query.as_deref();
                 let location = platform.site(site).redirect_url(&self.path, query);
-                (chosen, redirect(&location, name), Some(location))
+                let named = crate::response::site_header(name);
+                (chosen, redirect(location, named.as_ref()), None)
             }
             _ => (chosen, refusal(&e), None),
         };

@@ -9,12 +9,13 @@ use std::cell::RefCell;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use hyper::header::{self, HeaderName};
-use hyper::{Method, Request, Response, StatusCode, Version};
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode, Uri, Version};
 use routecast_engine::{
     Decision, Facts, GroupId, Location, LocationCache, Locator, Outcome, Platform, RedirectView,
     Scratch, SiteId,
 };
+use routecast_http::LeanRequest;
 
 use crate::error::ServeError;
 use crate::host::BadHost;
@@ -35,9 +36,62 @@ pub enum Reply {
     Playlist(Box<PlaylistJob>),
 }
 
+/// What the request path reads of a request: a hyper [`Request`]
+/// (HTTP/2, and HTTP/1.1 requests hyper serves), or a request of the lean
+/// HTTP/1.1 path ([`LeanRequest`]), read without a header map.
+pub trait Head {
+    /// The method.
+    fn method(&self) -> &Method;
+    /// The protocol version.
+    fn version(&self) -> Version;
+    /// The request target (HTTP/2: with scheme and authority).
+    fn uri(&self) -> &Uri;
+    /// The values of every field named `name`, in order.
+    fn values<'s>(&'s self, name: &'s HeaderName) -> impl Iterator<Item = &'s [u8]> + 's;
+}
+
+impl<B> Head for Request<B> {
+    fn method(&self) -> &Method {
+        self.method()
+    }
+
+    fn version(&self) -> Version {
+        self.version()
+    }
+
+    fn uri(&self) -> &Uri {
+        self.uri()
+    }
+
+    fn values<'s>(&'s self, name: &'s HeaderName) -> impl Iterator<Item = &'s [u8]> + 's {
+        self.headers()
+            .get_all(name)
+            .into_iter()
+            .map(HeaderValue::as_bytes)
+    }
+}
+
+impl Head for LeanRequest<'_> {
+    fn method(&self) -> &Method {
+        self.method()
+    }
+
+    fn version(&self) -> Version {
+        Version::HTTP_11
+    }
+
+    fn uri(&self) -> &Uri {
+        self.uri()
+    }
+
+    fn values<'s>(&'s self, name: &'s HeaderName) -> impl Iterator<Item = &'s [u8]> + 's {
+        self.values(name)
+    }
+}
+
 /// Answers one request (recorded once answered). Only the request's head is
 /// read. Redirects are answered without awaiting anything.
-pub fn handle<B>(state: &State, peer: IpAddr, req: &Request<B>) -> Reply {
+pub fn handle(state: &State, peer: IpAddr, req: &impl Head) -> Reply {
     let snap = state.current();
     match respond(state, &snap, peer, req) {
         Routed::Now(answered) => {
@@ -97,27 +151,31 @@ fn locate(snap: &Snapshot, client: IpAddr) -> Location {
     })
 }
 
-/// A header's value, when it is text.
-fn header<B>(req: &Request<B>, name: impl header::AsHeaderName) -> Option<&str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
+/// A field's value as text: visible ASCII and tabs only (as `http`'s
+/// `HeaderValue::to_str`), else `None`.
+fn text_value(v: &[u8]) -> Option<&str> {
+    let visible = v.iter().all(|&b| (32..127).contains(&b) || b == b'\t');
+    visible.then(|| std::str::from_utf8(v).ok()).flatten()
+}
+
+/// A header's (first) value, when it is text.
+fn header<'r>(req: &'r impl Head, name: &'r HeaderName) -> Option<&'r str> {
+    req.values(name).next().and_then(text_value)
 }
 
 /// Every line of a header, in order; a line that is not text as empty.
-fn header_lines<B>(req: &Request<B>, name: HeaderName) -> impl Iterator<Item = &str> {
-    req.headers()
-        .get_all(name)
-        .into_iter()
-        .map(|v| v.to_str().unwrap_or(""))
+fn header_lines<'r>(req: &'r impl Head, name: &'r HeaderName) -> impl Iterator<Item = &'r str> {
+    req.values(name).map(|v| text_value(v).unwrap_or(""))
 }
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The answer to one request, or its playlist job.
-fn respond<'r, B>(
+fn respond<'r>(
     state: &State,
     snap: &Arc<Snapshot>,
     peer: IpAddr,
-    req: &'r Request<B>,
+    req: &'r impl Head,
 ) -> Routed<'r> {
     let (host, raw, t) = match admit(req) {
         Ok(admitted) => admitted,
@@ -127,8 +185,8 @@ fn respond<'r, B>(
         return Answered::unrouted(text(StatusCode::OK, "ok")).into();
     }
     let steering = crate::steering::content_path(&t.path);
-    let forwarded = header_lines(req, header::FORWARDED);
-    let client = (state.clients).client(peer, forwarded, header_lines(req, X_FORWARDED_FOR));
+    let forwarded = header_lines(req, &header::FORWARDED);
+    let client = (state.clients).client(peer, forwarded, header_lines(req, &X_FORWARDED_FOR));
     // tokio's clock (paused in tests) is the load estimates' clock; read
     // once, it also times the decision and the access log's `ttms`.
     let started = tokio::time::Instant::now().into_std();
@@ -136,7 +194,7 @@ fn respond<'r, B>(
         address: client,
         location: locate(snap, client),
         path: steering.as_deref().unwrap_or(&t.path),
-        user_agent: header(req, header::USER_AGENT),
+        user_agent: header(req, &header::USER_AGENT),
     };
     if let Some(content) = &steering {
         return crate::steering::answer(state, snap, &facts, content, started).into();
@@ -147,15 +205,15 @@ fn respond<'r, B>(
         host: Cow::Borrowed(host.unwrap_or("-")),
         target: Cow::Borrowed(raw),
         method: Cow::Borrowed(req.method().as_str()),
-        user_agent: (req.headers().get(header::USER_AGENT)).map(|a| Cow::Borrowed(a.as_bytes())),
+        user_agent: req.values(&header::USER_AGENT).next().map(Cow::Borrowed),
         started,
     };
-    route(state, snap, &t, &facts, visit, header(req, header::ACCEPT))
+    route(state, snap, &t, &facts, visit, header(req, &header::ACCEPT))
 }
 
 /// The `Host` (checked; `None` for HTTP/1.0 without one), the request
 /// target as received and checked, or why the request is refused.
-fn admit<B>(req: &Request<B>) -> Result<(Option<&str>, &str, Target), ServeError> {
+fn admit(req: &impl Head) -> Result<(Option<&str>, &str, Target), ServeError> {
     let h2 = req.version() == Version::HTTP_2;
     let host = if h2 { authority(req)? } else { host(req)? };
     if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -172,11 +230,11 @@ fn admit<B>(req: &Request<B>) -> Result<(Option<&str>, &str, Target), ServeError
 
 /// The request's one `Host`, checked (RFC 9112 §3.2): required from
 /// HTTP/1.1 on, optional before.
-fn host<B>(req: &Request<B>) -> Result<Option<&str>, BadHost> {
-    let mut lines = req.headers().get_all(header::HOST).into_iter();
+fn host(req: &impl Head) -> Result<Option<&str>, BadHost> {
+    let mut lines = req.values(&header::HOST);
     match (lines.next(), lines.next()) {
         (Some(_), Some(_)) => Err(BadHost::Repeated),
-        (Some(value), None) => crate::host::check(value.as_bytes()).map(Some),
+        (Some(value), None) => crate::host::check(value).map(Some),
         (None, _) if req.version() < Version::HTTP_11 => Ok(None),
         (None, _) => Err(BadHost::Missing),
     }
@@ -184,7 +242,7 @@ fn host<B>(req: &Request<B>) -> Result<Option<&str>, BadHost> {
 
 /// An HTTP/2 request's host: its `:authority` (RFC 9113 §8.3.1: clients
 /// send it rather than `Host`), checked as a `Host` is, else its `Host`.
-fn authority<B>(req: &Request<B>) -> Result<Option<&str>, BadHost> {
+fn authority(req: &impl Head) -> Result<Option<&str>, BadHost> {
     match req.uri().authority() {
         Some(a) => crate::host::check(a.as_str().as_bytes()).map(Some),
         None => host(req),
@@ -255,9 +313,10 @@ fn route<'r>(
         return Routed::Later(Box::new(job));
     }
     state.add_session_at(snap, site, &t.path, now);
+    let site_header = snap.site_headers.get(site.index()).and_then(Option::as_ref);
     sent(
         state,
-        platform,
+        (platform, site_header),
         site,
         &choice,
         (&t.path, query.as_deref()),
@@ -289,27 +348,28 @@ fn no_site(outcome: Outcome, as_json: bool, visit: Visit<'_>) -> Answered<'_> {
 /// and what matched the group for trusted clients).
 fn sent<'r>(
     state: &State,
-    platform: &Platform,
+    (platform, site_header): (&Platform, Option<&HeaderValue>),
     site: SiteId,
     choice: &Choice,
     (path, query): (&str, Option<&str>),
     visit: Visit<'r>,
 ) -> Answered<'r> {
     let location = platform.site(site).redirect_url(path, query);
-    let response = match &choice.decision {
+    let (response, location) = match &choice.decision {
         Some(d) => {
             let details = state.clients.is_trusted(visit.peer);
             let view = RedirectView::new(platform, d, path, query).with_details(details);
-            json(StatusCode::OK, &view)
+            (json(StatusCode::OK, &view), Some(location))
         }
-        None => redirect(&location, &platform.site(site).name),
+        // The access log reads the Location header.
+        None => (redirect(location, site_header), None),
     };
     Answered {
         response,
         site: Some(site),
         group: Some(choice.group),
         visit: Some(visit),
-        location: Some(location),
+        location,
     }
 }
 

@@ -43,19 +43,36 @@ fn with_type(status: StatusCode, body: Bytes, content_type: &'static str) -> Res
     r
 }
 
-/// `302` to `location`, naming the site in `X-Routecast-Site`.
-pub(crate) fn redirect(location: &str, site: &str) -> Response<Body> {
+/// `302` to `location`, naming the site in `X-Routecast-Site` (`site`:
+/// its name as a header value, see [`site_header`]).
+pub(crate) fn redirect(location: String, site: Option<&HeaderValue>) -> Response<Body> {
     // The base URL was validated at load time and the path checked by the
     // target guard: a valid header value. Should it not be, 500, not a panic.
-    let Ok(location) = HeaderValue::from_str(location) else {
+    let Ok(location) = HeaderValue::from_maybe_shared(Bytes::from(location)) else {
         return refusal(&ServeError::Internal {
             what: "a Location that is not a header value",
         });
     };
-    let mut r = text(StatusCode::FOUND, "");
-    r.headers_mut().insert(header::LOCATION, location);
-    name_site(&mut r, site);
+    let mut r = with_type(
+        StatusCode::FOUND,
+        Bytes::from_static(b"\n"),
+        "text/plain; charset=utf-8",
+    );
+    let h = r.headers_mut();
+    h.insert(header::LOCATION, location);
+    if let Some(site) = site {
+        h.insert(X_ROUTECAST_SITE, site.clone());
+    }
     r
+}
+
+/// The `X-Routecast-Site` header.
+const X_ROUTECAST_SITE: header::HeaderName = header::HeaderName::from_static("x-routecast-site");
+
+/// A site's name as an `X-Routecast-Site` value (names are checked at
+/// load time; one that is not a header value is left out).
+pub(crate) fn site_header(site: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(site).ok()
 }
 
 /// `200` with a rewritten playlist from `site`.
@@ -68,8 +85,8 @@ pub(crate) fn playlist(body: String, site: &str) -> Response<Body> {
 /// `X-Routecast-Site: <site>` (site names are checked at load time; one
 /// that is not a header value is left out).
 fn name_site(r: &mut Response<Body>, site: &str) {
-    if let Ok(v) = HeaderValue::from_str(site) {
-        r.headers_mut().insert("x-routecast-site", v);
+    if let Some(v) = site_header(site) {
+        r.headers_mut().insert(X_ROUTECAST_SITE, v);
     }
 }
 

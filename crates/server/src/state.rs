@@ -31,6 +31,8 @@ pub struct Snapshot {
     pub(crate) counters: RequestCounters,
     /// Site and origin base URLs, parsed for playlist rewriting.
     pub(crate) bases: Bases,
+    /// Each site's name as an `X-Routecast-Site` value, by site id.
+    pub(crate) site_headers: Vec<Option<hyper::header::HeaderValue>>,
     /// Tells this snapshot's cached locations from an older one's (a reload
     /// may bring new GeoIP databases).
     pub(crate) generation: u64,
@@ -58,6 +60,9 @@ impl Snapshot {
             view: ServerView(Arc::new(Health::new(&platform))),
             counters: RequestCounters::default(),
             bases: Bases::new(&platform),
+            site_headers: (platform.sites().iter())
+                .map(|s| crate::response::site_header(&s.name))
+                .collect(),
             router: Router::new(platform),
             locator,
             generation: GENERATIONS.fetch_add(1, Ordering::Relaxed) + 1,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::HeaderValue;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::serve::{builder, serve_connection, serve_connection_lean, ConnLimits};
-use crate::Lean;
+use crate::{Lean, LeanRequest};
 
 /// What both servers answer: the request as they saw it.
 fn echo<B>(req: &Request<B>) -> Response<Full<Bytes>> {
@@ -43,6 +43,20 @@ fn echo<B>(req: &Request<B>) -> Response<Full<Bytes>> {
     r.headers_mut()
         .append("x-seen", HeaderValue::from(req.headers().len()));
     r
+}
+
+/// The request hyper would have built from the same head.
+fn as_request(lean: &LeanRequest<'_>) -> Request<()> {
+    let mut req = Request::new(());
+    *req.method_mut() = lean.method().clone();
+    *req.uri_mut() = lean.uri().clone();
+    for (name, value) in lean.fields() {
+        req.headers_mut().append(
+            HeaderName::from_bytes(name).expect("a name httparse read"),
+            HeaderValue::from_bytes(value).expect("a value httparse read"),
+        );
+    }
+    req
 }
 
 fn limits() -> ConnLimits {
@@ -74,11 +88,14 @@ async fn server(lean: bool) -> (SocketAddr, watch::Sender<bool>) {
                     Ok::<_, Infallible>(echo(&req))
                 });
                 if lean {
-                    let answer = |req: Request<()>| async move {
-                        if req.uri().path() == "/slow" {
-                            tokio::time::sleep(Duration::from_millis(300)).await;
+                    let answer = |lean: &LeanRequest<'_>| {
+                        let req = as_request(lean);
+                        async move {
+                            if req.uri().path() == "/slow" {
+                                tokio::time::sleep(Duration::from_millis(300)).await;
+                            }
+                            echo(&req)
                         }
-                        echo(&req)
                     };
                     let lean = Lean { answer, closing };
                     let _ =
