@@ -33,6 +33,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -129,22 +130,25 @@ struct Simple {
     len: usize,
     method: Method,
     target: (usize, usize),
-    headers: Vec<((usize, usize), (usize, usize))>,
     close: bool,
 }
 
 /// Reads the head at the start of `buf` (see [`Head`]).
-fn parse(buf: &[u8], max_headers: usize, max_head: usize) -> Head {
-    let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+/// Reads the head at the start of `buf` (see [`Head`]); a lean request's
+/// fields go to `headers` (emptied first).
+fn parse(buf: &[u8], max_headers: usize, max_head: usize, headers: &mut Vec<Field>) -> Head {
+    // Uninitialised, as hyper does: filling 100 fields first cost more
+    // than parsing a redirect's head.
+    let mut stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
     let mut heap;
-    let fields: &mut [httparse::Header<'_>] = if max_headers == STACK_HEADERS {
+    let fields: &mut [MaybeUninit<httparse::Header<'_>>] = if max_headers == STACK_HEADERS {
         &mut stack
     } else {
-        heap = vec![httparse::EMPTY_HEADER; max_headers];
+        heap = vec![MaybeUninit::uninit(); max_headers];
         &mut heap
     };
-    let mut req = httparse::Request::new(fields);
-    let len = match req.parse(buf) {
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Head::Partial,
         Err(_) => return Head::Hyper,
@@ -161,54 +165,67 @@ fn parse(buf: &[u8], max_headers: usize, max_head: usize) -> Head {
     if method == Method::CONNECT {
         return Head::Hyper;
     }
+    // httparse's slices are within `buf`; should one not be, hyper serves
+    // the request rather than a wrong offset being taken.
+    let base = buf.as_ptr() as usize;
     let offset = |s: &[u8]| {
-        let start = s.as_ptr() as usize - buf.as_ptr() as usize;
-        (start, start + s.len())
+        if s.is_empty() {
+            return Some((0, 0));
+        }
+        let start = (s.as_ptr() as usize).checked_sub(base)?;
+        let end = start.checked_add(s.len())?;
+        (end <= len).then_some((start, end))
     };
     let mut close = false;
-    let mut headers = Vec::with_capacity(req.headers.len());
+    headers.clear();
     for h in req.headers.iter() {
         let name = h.name.as_bytes();
-        let body_or_upgrade = [
-            &b"content-length"[..],
-            b"transfer-encoding",
-            b"expect",
-            b"upgrade",
-        ]
-        .iter()
-        .any(|n| name.eq_ignore_ascii_case(n));
+        // By length first: most fields are none of these.
+        let is = |n: &[u8]| name.len() == n.len() && name.eq_ignore_ascii_case(n);
+        let body_or_upgrade = match name.len() {
+            14 => is(b"content-length"),
+            17 => is(b"transfer-encoding"),
+            6 => is(b"expect"),
+            7 => is(b"upgrade"),
+            _ => false,
+        };
         if body_or_upgrade {
             return Head::Hyper;
         }
-        if name.eq_ignore_ascii_case(b"connection") {
+        if is(b"connection") {
             close |= std::str::from_utf8(h.value)
                 .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
         }
-        headers.push((offset(name), offset(h.value)));
+        let (Some(n), Some(v)) = (offset(name), offset(h.value)) else {
+            return Head::Hyper;
+        };
+        headers.push((n, v));
     }
     Head::Lean(Simple {
         len,
         method,
-        target: offset(target.as_bytes()),
-        headers,
+        target: match offset(target.as_bytes()) {
+            Some(t) => t,
+            None => return Head::Hyper,
+        },
         close,
     })
 }
 
 /// The request `simple` describes, its bytes in `head`; `None` when
 /// `http` refuses its target or a field (hyper then serves it).
-fn request<'a>(simple: &'a Simple, head: &'a Bytes) -> Option<LeanRequest<'a>> {
+fn request<'a>(simple: &Simple, head: &'a Bytes, fields: &'a [Field]) -> Option<LeanRequest<'a>> {
     let (s, e) = simple.target;
     let uri = Uri::from_maybe_shared(head.slice(s..e)).ok()?;
     // httparse allows exactly the bytes `http` allows in names (tokens)
     // and values (visible ASCII, obs-text, tab): hyper itself builds its
     // header map from them unchecked. `http` alone limits a name's length.
-    let valid = (simple.headers.iter()).all(|&((ns, ne), _)| ne - ns <= MAX_NAME_LEN);
+    let valid = fields.iter().all(|&((ns, ne), _)| ne - ns <= MAX_NAME_LEN);
     valid.then(|| LeanRequest {
         method: simple.method.clone(),
         uri,
         head,
-        fields: &simple.headers,
+        fields,
     })
 }
 
@@ -334,6 +351,8 @@ where
     let Lean { answer, closing } = lean;
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut out = Vec::with_capacity(512);
+    // The fields of the request being answered, reused.
+    let mut fields = Vec::new();
     // The first request is due within the header timeout of the start;
     // later ones within IDLE_TIMEOUT of the last answer, and a head, once
     // its first bytes are in, within the header timeout of them. The timer
@@ -353,14 +372,14 @@ where
     loop {
         // Answer every whole request in the buffer, in order.
         loop {
-            let simple = match parse(&buf, max_headers, max_head) {
+            let simple = match parse(&buf, max_headers, max_head, &mut fields) {
                 Head::Partial => break,
                 Head::Hyper => None,
                 Head::Lean(s) => Some(s),
             };
             let pending = simple.and_then(|s| {
                 let head = buf.split_to(s.len).freeze();
-                match request(&s, &head) {
+                match request(&s, &head, &fields) {
                     // The answer owns what it needs: the head may go.
                     Some(req) => Some((answer(&req), s.close, s.method == Method::HEAD)),
                     None => {
@@ -488,5 +507,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Prefixed<IO> {
     }
 }
 
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(test)]
 mod tests;

@@ -79,6 +79,11 @@ pub mod tls;
 
 pub use error::{FetchError, HttpFailure};
 pub use fetch::{fetch, fetch_text, Fetched, TEXT_LIMIT};
+/// The lean path against hyper alone, for the property test and the fuzz
+/// target; not a stable interface.
+#[cfg(feature = "server")]
+#[doc(hidden)]
+pub use lean::fuzzing as lean_fuzzing;
 #[cfg(feature = "server")]
 pub use lean::{Lean, LeanRequest};
 pub use refusal::{Refusal, REFUSAL_LINGER, REFUSAL_READ_BYTES};

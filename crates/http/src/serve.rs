@@ -88,10 +88,10 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// ALPN said which).
 #[derive(Clone)]
 pub struct Builders {
-    any: auto::Builder<TokioExecutor>,
-    h1: auto::Builder<TokioExecutor>,
-    h2: auto::Builder<TokioExecutor>,
-    limits: ConnLimits,
+    pub(crate) any: auto::Builder<TokioExecutor>,
+    pub(crate) h1: auto::Builder<TokioExecutor>,
+    pub(crate) h2: auto::Builder<TokioExecutor>,
+    pub(crate) limits: ConnLimits,
 }
 
 impl std::fmt::Debug for Builders {

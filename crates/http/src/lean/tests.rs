@@ -6,65 +6,17 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{HeaderName, HeaderValue};
 use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
+use hyper::Request;
 use hyper_util::server::graceful::GracefulShutdown;
 use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::serve::{builder, serve_connection, serve_connection_lean, ConnLimits};
+use super::fuzzing::{as_request, echo, lean_and_hyper, limits};
+use crate::serve::{builder, serve_connection, serve_connection_lean};
 use crate::{Lean, LeanRequest};
-
-/// What both servers answer: the request as they saw it.
-fn echo<B>(req: &Request<B>) -> Response<Full<Bytes>> {
-    let mut text = format!("{} {} {:?}\n", req.method(), req.uri(), req.version());
-    for (name, value) in req.headers() {
-        text.push_str(&format!(
-            "{name}: {}\n",
-            String::from_utf8_lossy(value.as_bytes())
-        ));
-    }
-    let mut r = Response::new(Full::new(Bytes::from(text)));
-    match req.uri().path() {
-        "/missing" => *r.status_mut() = StatusCode::NOT_FOUND,
-        "/empty" => *r.body_mut() = Full::new(Bytes::new()),
-        "/moved" => {
-            *r.status_mut() = StatusCode::FOUND;
-            r.headers_mut()
-                .insert("location", HeaderValue::from_static("https://a.example/x"));
-        }
-        _ => {}
-    }
-    r.headers_mut()
-        .append("x-seen", HeaderValue::from(req.headers().len()));
-    r
-}
-
-/// The request hyper would have built from the same head.
-fn as_request(lean: &LeanRequest<'_>) -> Request<()> {
-    let mut req = Request::new(());
-    *req.method_mut() = lean.method().clone();
-    *req.uri_mut() = lean.uri().clone();
-    for (name, value) in lean.fields() {
-        req.headers_mut().append(
-            HeaderName::from_bytes(name).expect("a name httparse read"),
-            HeaderValue::from_bytes(value).expect("a value httparse read"),
-        );
-    }
-    req
-}
-
-fn limits() -> ConnLimits {
-    ConnLimits {
-        header_timeout: Duration::from_millis(800),
-        ..ConnLimits::default()
-    }
-}
 
 /// A server of `echo` on a loopback port, lean or hyper only, and its
 /// shutdown switch.
@@ -174,6 +126,9 @@ fn request() -> impl Strategy<Value = Vec<u8>> {
         "X-Nul: a\u{0}b\r\n",
         "X-Latin: caf\u{e9}\r\n",
         "NoColon\r\n",
+        "X-Empty:\r\n",
+        "X-Blank:   \r\n",
+        ":NoName\r\n",
     ]);
     let simple = (
         method,
@@ -227,12 +182,12 @@ proptest! {
     /// from the lean path as from hyper.
     #[test]
     fn the_lean_path_answers_byte_for_byte_as_hyper(chunks in conversation()) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let (lean, hyper) = rt.block_on(async {
-            let (lean_addr, _l) = server(true).await;
-            let (hyper_addr, _h) = server(false).await;
-            (exchange(lean_addr, &chunks).await, exchange(hyper_addr, &chunks).await)
-        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .expect("runtime");
+        let (lean, hyper) = rt.block_on(lean_and_hyper(&chunks));
         prop_assert_eq!(lean, hyper);
     }
 }
