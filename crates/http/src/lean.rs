@@ -18,7 +18,8 @@
 //! * **The same answer as hyper's**: status line, the response's headers,
 //!   `content-length` (no body for `HEAD`, 1xx, 204, 304), `date`, and
 //!   `connection: close` when the request asked to close; pipelined
-//!   requests answered in order, all that are whole written at once.
+//!   requests answered in order, all that are whole written at once (up
+//!   to 64 KiB of answers per write).
 //! * **The same limits**: the first request within the header timeout of
 //!   the connection's start, each later head within the header timeout of
 //!   its first byte, [`IDLE_TIMEOUT`] between requests, a head of at most
@@ -111,6 +112,10 @@ const MAX_NAME_LEN: usize = (1 << 16) - 1;
 
 /// Header fields parsed on the stack (hyper's default limit).
 const STACK_HEADERS: usize = 100;
+
+/// Answers held for one write at most: pipelined requests beyond it are
+/// answered in more writes (memory per connection stays bounded).
+const MAX_PENDING_OUT: usize = 64 * 1024;
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 8 * 1024;
@@ -410,6 +415,10 @@ where
                 send(&mut io, &mut out).await?;
                 let _ = io.shutdown().await;
                 return Ok(());
+            }
+            if out.len() >= MAX_PENDING_OUT {
+                // A client that pipelines without reading waits here.
+                send(&mut io, &mut out).await?;
             }
             head_due = None;
         }

@@ -281,3 +281,19 @@ async fn a_head_over_the_limit_is_refused_however_it_arrives() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn thousands_of_pipelined_requests_are_all_answered_in_bounded_writes() {
+    let (addr, _c) = server(true).await;
+    let mut reqs = String::new();
+    for i in 0..3000 {
+        reqs.push_str(&format!("GET /q{i} HTTP/1.1\r\nHost: a\r\n\r\n"));
+    }
+    reqs.push_str("GET /end HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    let text = exchange(addr, &[reqs.into_bytes()]).await;
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 3001);
+    assert!(
+        text.contains("GET /q2999 HTTP/1.1\n"),
+        "the last answers are missing"
+    );
+}
