@@ -20,11 +20,13 @@
 //!   `connection: close` when the request asked to close; pipelined
 //!   requests answered in order, all that are whole written at once (up
 //!   to 64 KiB of answers per write).
-//! * **The same limits**: the first request within the header timeout of
-//!   the connection's start, each later head within the header timeout of
-//!   its first byte, [`IDLE_TIMEOUT`] between requests, a head of at most
-//!   the header bytes (8 KiB at least, as hyper's buffer); an answer that
-//!   cannot be written within [`IDLE_TIMEOUT`] ends the connection. hyper
+//! * **The same limits as hyper's**: the first request within the header
+//!   timeout of the connection's start, each later head within the header
+//!   timeout of the previous answers' write (an idle keep-alive connection
+//!   closes then), a head of at most the header bytes (8 KiB at least, as
+//!   hyper's buffer); an answer that cannot be written within
+//!   [`IDLE_TIMEOUT`], or a close not done within the header timeout, ends
+//!   the connection. hyper
 //!   refuses a head over the limit only when its buffer fills first, so a
 //!   head a little over it could pass when it came in one read; here it
 //!   is refused however it comes (hyper's 431).
@@ -198,8 +200,14 @@ fn parse(buf: &[u8], max_headers: usize, max_head: usize, headers: &mut Vec<Fiel
             return Head::Hyper;
         }
         if is(b"connection") {
-            close |= std::str::from_utf8(h.value)
-                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
+            // As hyper: a value that is not visible ASCII is not read.
+            let visible = h
+                .value
+                .iter()
+                .all(|&b| (32..127).contains(&b) || b == b'\t');
+            close |= visible
+                && std::str::from_utf8(h.value)
+                    .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
         }
         let (Some(n), Some(v)) = (offset(name), offset(h.value)) else {
             return Head::Hyper;
@@ -328,11 +336,13 @@ async fn send<IO: AsyncWrite + Unpin>(io: &mut IO, out: &mut Vec<u8>) -> Result<
 }
 
 /// Serves `io` on the lean path until it closes, idles or hands over to
-/// `fallback` (hyper) with what is left in the buffer.
+/// hyper with what is left in the buffer: `first` before any answer (on
+/// plain TCP the builder that also takes HTTP/2's preface), `later` after
+/// one (HTTP/1.1 only, as hyper alone would be by then).
 #[allow(clippy::too_many_arguments)] // the connection's parts, passed once
 pub(crate) async fn serve_lean<IO, S, B, L, F>(
     mut io: IO,
-    fallback: &auto::Builder<TokioExecutor>,
+    (first, later): (&auto::Builder<TokioExecutor>, &auto::Builder<TokioExecutor>),
     limits: &ConnLimits,
     started: Instant,
     service: S,
@@ -358,15 +368,17 @@ where
     let mut out = Vec::with_capacity(512);
     // The fields of the request being answered, reused.
     let mut fields = Vec::new();
-    // The first request is due within the header timeout of the start;
-    // later ones within IDLE_TIMEOUT of the last answer, and a head, once
-    // its first bytes are in, within the header timeout of them. The timer
-    // is moved only forward lazily: one that fires early is set again.
-    let mut head_due: Option<Instant> = Some(started + limits.header_timeout);
-    let mut idle_due = started + IDLE_TIMEOUT;
+    // As hyper: the first head is due within the header timeout of the
+    // connection's start, each later one within the header timeout of the
+    // last answers' write (an idle keep-alive connection closes then). The
+    // timer is moved forward lazily: one that fires early is set again.
+    let mut waiting_since = started;
+    let mut answered = false;
     let timer = tokio::time::sleep_until(started + limits.header_timeout);
     tokio::pin!(timer);
     let mut shutting = *closing.borrow();
+    // Answers written in this pass by the 64 KiB rule.
+    let mut out_sent = false;
     // Waits for the shutdown once for the whole connection (a new wait per
     // read would register and drop a waiter every time).
     let mut watch = closing.clone();
@@ -397,12 +409,17 @@ where
                 }
             });
             let Some((pending, asked_close, head_only)) = pending else {
+                let before = answered || out_sent || !out.is_empty();
                 send(&mut io, &mut out).await?;
+                let (builder, since) = match before {
+                    false => (first, started),
+                    true => (later, Instant::now()),
+                };
                 let io = TokioIo::new(Prefixed {
                     prefix: buf.freeze(),
                     io,
                 });
-                return serve_io(io, fallback, limits, Instant::now(), service, watcher).await;
+                return serve_io(io, builder, limits, since, service, watcher).await;
             };
             let resp = pending.await;
             shutting |= *closing.borrow();
@@ -413,32 +430,34 @@ where
             encode(&mut out, &resp, &body, head_only, close);
             if close {
                 send(&mut io, &mut out).await?;
-                let _ = io.shutdown().await;
+                close_within(&mut io, limits).await;
                 return Ok(());
             }
             if out.len() >= MAX_PENDING_OUT {
                 // A client that pipelines without reading waits here.
                 send(&mut io, &mut out).await?;
+                out_sent = true;
             }
-            head_due = None;
         }
-        if !out.is_empty() {
+        if !out.is_empty() || out_sent {
             send(&mut io, &mut out).await?;
-            idle_due = Instant::now() + IDLE_TIMEOUT;
+            answered = true;
+            out_sent = false;
+            waiting_since = Instant::now();
         }
         if buf.len() >= max_head {
             // Too large for a head: hyper says so (431).
+            let (builder, since) = match answered {
+                false => (first, started),
+                true => (later, waiting_since),
+            };
             let io = TokioIo::new(Prefixed {
                 prefix: buf.freeze(),
                 io,
             });
-            return serve_io(io, fallback, limits, Instant::now(), service, watcher).await;
+            return serve_io(io, builder, limits, since, service, watcher).await;
         }
-        let due = if buf.is_empty() {
-            head_due.unwrap_or(idle_due)
-        } else {
-            *head_due.get_or_insert_with(|| Instant::now() + limits.header_timeout)
-        };
+        let due = waiting_since + limits.header_timeout;
         if due < timer.deadline() {
             timer.as_mut().reset(due);
         }
@@ -458,10 +477,17 @@ where
             }
             () = &mut shutdown, if buf.is_empty() && !shutting => {
                 // Idle at shutdown (or the server is gone): close now.
+                close_within(&mut io, limits).await;
                 return Ok(());
             }
         }
     }
+}
+
+/// Ends the connection's writing (TLS: `close_notify`), for at most the
+/// header timeout: a client that stops reading cannot hold it.
+async fn close_within<IO: AsyncWrite + Unpin>(io: &mut IO, limits: &ConnLimits) {
+    let _ = tokio::time::timeout(limits.header_timeout, io.shutdown()).await;
 }
 
 /// `io` with `prefix` read first: what the lean path read before it

@@ -224,7 +224,7 @@ where
     let Some(tls) = tls else {
         return serve_lean(
             stream,
-            &builders.any,
+            (&builders.any, &builders.h1),
             limits,
             started,
             service,
@@ -245,7 +245,7 @@ where
     }
     serve_lean(
         stream,
-        &builders.h1,
+        (&builders.h1, &builders.h1),
         limits,
         started,
         service,

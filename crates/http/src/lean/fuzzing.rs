@@ -89,8 +89,8 @@ async fn exchange(lean: bool, chunks: &[Vec<u8>]) -> String {
                 async move { echo(&req) }
             };
             let lean = Lean { answer, closing };
-            let any = &builders.any;
-            let _ = serve_lean(server, any, &builders.limits, started, svc, watcher, lean).await;
+            let both = (&builders.any, &builders.h1);
+            let _ = serve_lean(server, both, &builders.limits, started, svc, watcher, lean).await;
         } else {
             let io = TokioIo::new(server);
             let _ = serve_io::<_, _, Full<Bytes>>(

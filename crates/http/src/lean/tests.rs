@@ -149,6 +149,7 @@ fn request() -> impl Strategy<Value = Vec<u8>> {
         1 => Just(b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc".to_vec()),
         1 => Just(b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".to_vec()),
         1 => Just(b"\r\nGET /after-crlf HTTP/1.1\r\nHost: a\r\n\r\n".to_vec()),
+        1 => Just(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec()),
         1 => Just(format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "x".repeat(40_000)).into_bytes()),
         1 => Just(format!("GET /many HTTP/1.1\r\n{}\r\n", "X-M: 1\r\n".repeat(101)).into_bytes()),
     ]
@@ -295,5 +296,28 @@ async fn thousands_of_pipelined_requests_are_all_answered_in_bounded_writes() {
     assert!(
         text.contains("GET /q2999 HTTP/1.1\n"),
         "the last answers are missing"
+    );
+}
+
+/// As hyper: an idle keep-alive connection is closed the header timeout
+/// after its last answer.
+#[tokio::test]
+async fn an_idle_keep_alive_connection_closes_after_the_header_timeout() {
+    let (addr, _c) = server(true).await;
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .expect("socket");
+    let mut first = [0u8; 1024];
+    let n = s.read(&mut first).await.expect("socket");
+    assert!(first[..n].starts_with(b"HTTP/1.1 200 OK"));
+    let answered = tokio::time::Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "still open after 5 s");
+    let idle = answered.elapsed();
+    assert!(
+        (Duration::from_millis(700)..Duration::from_millis(2500)).contains(&idle),
+        "closed after {idle:?}"
     );
 }
