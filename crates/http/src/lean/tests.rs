@@ -118,6 +118,7 @@ fn request() -> impl Strategy<Value = Vec<u8>> {
         "Accept: application/json\r\n",
         "Connection: keep-alive\r\n",
         "Connection: Keep-Alive, Close\r\n",
+        "Connection: close, caf\u{e9}\r\n",
         "Content-Length: 0\r\n",
         "Expect: 100-continue\r\n",
         "Upgrade: websocket\r\nConnection: upgrade\r\n",
