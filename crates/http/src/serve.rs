@@ -176,12 +176,7 @@ where
         let io = TokioIo::new(stream);
         return serve_io(io, &builders.any, limits, started, service, watcher).await;
     };
-    let handshake = tls.acceptor().accept(stream);
-    let stream = match tokio::time::timeout(limits.header_timeout, handshake).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(ConnEnd::Handshake(e)),
-        Err(_) => return Err(ConnEnd::HandshakeTimeout),
-    };
+    let stream = handshake(stream, tls, limits).await?;
     // ALPN decides: no sniffing of the first bytes.
     let builder = match stream.get_ref().1.alpn_protocol() {
         Some(b"h2") => &builders.h2,
@@ -196,6 +191,20 @@ where
         watcher,
     )
     .await
+}
+
+/// `stream`'s TLS handshake, within the header timeout.
+async fn handshake(
+    stream: TcpStream,
+    tls: &Tls,
+    limits: &ConnLimits,
+) -> Result<tokio_rustls::server::TlsStream<TcpStream>, ConnEnd> {
+    let handshake = tls.acceptor().accept(stream);
+    match tokio::time::timeout(limits.header_timeout, handshake).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(ConnEnd::Handshake(e)),
+        Err(_) => Err(ConnEnd::HandshakeTimeout),
+    }
 }
 
 /// [`serve_connection`] with HTTP/1.1 on the lean path (see [`Lean`]):
@@ -233,12 +242,7 @@ where
         )
         .await;
     };
-    let handshake = tls.acceptor().accept(stream);
-    let stream = match tokio::time::timeout(limits.header_timeout, handshake).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(ConnEnd::Handshake(e)),
-        Err(_) => return Err(ConnEnd::HandshakeTimeout),
-    };
+    let stream = handshake(stream, tls, limits).await?;
     if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
         let io = TokioIo::new(stream);
         return serve_io(io, &builders.h2, limits, started, service, watcher).await;
