@@ -34,6 +34,7 @@
 //! `tests/players/package.json` are required (scripts/test installs them);
 //! a missing one fails the test, it never skips.
 
+#[allow(dead_code)]
 #[path = "common/certs.rs"]
 mod certs;
 #[path = "players/checker.rs"]

@@ -2,12 +2,14 @@
 //! resource pressure (issue 14, point 7): clients holding every descriptor
 //! the process may open never stop the segmenter; and on every protocol
 //! (issue 16, point 3): curl gets the same playlists over HTTP/1.1, h2c
-//! with prior knowledge, and HTTPS with HTTP/2 by ALPN. ffmpeg (to make the
+//! with prior knowledge, and HTTPS with HTTP/2 by ALPN, its certificates
+//! reloaded on SIGHUP. ffmpeg (to make the
 //! input), prlimit (util-linux, to give the run a low descriptor limit),
 //! curl and openssl are required: a missing tool fails the test.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+#[allow(dead_code)]
 #[path = "common/certs.rs"]
 mod certs;
 #[path = "common/run.rs"]
@@ -267,4 +269,78 @@ fn the_origin_answers_alike_over_http_1_1_h2c_and_h2_over_tls() {
     if let Err(e) = checked {
         std::panic::resume_unwind(e);
     }
+}
+
+/// The subject of the certificate the origin at `port` presents (curl's
+/// verbose trace), with a request that must succeed.
+fn presented(port: u16) -> String {
+    let out = Command::new("curl")
+        .args(["-skv", "--max-time", "10", "-o", "/dev/null"])
+        .arg(format!("https://127.0.0.1:{port}/index.m3u8"))
+        .output()
+        .expect("curl runs");
+    let trace = String::from_utf8_lossy(&out.stderr);
+    let line = trace.lines().find(|l| l.contains("subject:"));
+    line.unwrap_or_default().trim().to_string()
+}
+
+#[test]
+fn the_origin_reloads_its_certificates() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make(dir.path(), 40);
+    let first = certs::self_signed(dir.path(), "first", "/CN=first", "IP:127.0.0.1");
+    let second = certs::self_signed(dir.path(), "second", "/CN=second", "IP:127.0.0.1");
+    let (pem, key) = (dir.path().join("o.pem"), dir.path().join("o.key"));
+    std::fs::copy(&first.0, &pem).expect("copy");
+    std::fs::copy(&first.1, &key).expect("copy");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_routecast"));
+    cmd.arg("segment")
+        .arg(&input)
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .args([
+            "--realtime",
+            "--target-duration",
+            "1",
+            "--serve",
+            "127.0.0.1:0",
+        ])
+        .arg("--tls-cert")
+        .arg(&pem)
+        .arg("--tls-key")
+        .arg(&key);
+    let (mut child, port, rest) = serving(&mut cmd);
+    let hup = |child: &Child| {
+        let pid = child.id().to_string();
+        let sent = Command::new("kill").args(["-HUP", &pid]).status();
+        assert!(sent.expect("kill").success());
+    };
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert!(presented(port).contains("CN=first"), "{}", presented(port));
+        // The second certificate with the first key: refused, the first
+        // stays; then the second key too: new handshakes get the second.
+        std::fs::copy(&second.0, &pem).expect("copy");
+        hup(&child);
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(presented(port).contains("CN=first"), "{}", presented(port));
+        std::fs::copy(&second.1, &key).expect("copy");
+        hup(&child);
+        let seen = within(10, || {
+            Some(presented(port)).filter(|s| s.contains("CN=second"))
+        });
+        assert!(seen.is_some(), "{}", presented(port));
+        assert!(child_alive(&mut child), "SIGHUP does not end the segmenter");
+    }));
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = rest.join().expect("stderr");
+    if let Err(e) = checked {
+        std::panic::resume_unwind(e);
+    }
+    assert!(
+        log.contains("TLS certificates refused; keeping the running ones")
+            && log.contains("o.pem with")
+            && log.contains("TLS certificates reloaded"),
+        "{log}"
+    );
 }

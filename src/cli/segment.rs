@@ -102,7 +102,10 @@ pub struct SegmentArgs {
     /// asks for (SNI). HTTP/2 is offered by ALPN (LL-HLS's blocking
     /// playlist request and part downloads share one connection); without
     /// TLS the origin speaks HTTP/1.1 and h2c with prior knowledge.
-    /// Read once at start.
+    /// Read again on SIGHUP and when a file changes (new handshakes get the
+    /// new certificates); a pair that does not load or has expired is
+    /// refused and the running one stays. A DER OCSP response in
+    /// `FILE.ocsp` is stapled, as in `serve`.
     #[arg(long = "tls-cert", value_name = "FILE", requires = "serve")]
     tls_certs: Vec<std::path::PathBuf>,
     /// Private key of the --tls-cert at the same position (PEM).
@@ -264,6 +267,9 @@ fn serve(
     let names: Vec<String> = renditions.iter().map(|r| r.name.clone()).collect();
     let tls = super::tls_files(&args.tls_certs, &args.tls_keys)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
+    if let Some(tls) = &tls {
+        reload_certificates(tls.clone());
+    }
     let on_error = |e| eprintln!("routecast segment: origin: {e}");
     let (origin, publishers) = OriginThread::spawn(addr, &args.out, &names, tls, stop, on_error)
         .map_err(|e| match e {
@@ -406,6 +412,53 @@ fn failure(e: ChannelError) -> Failure {
         ChannelError::Write(e) => Failure::Other(e.into()),
         other => Failure::Other(other.into()),
     }
+}
+
+/// How often the certificate files are checked for changes (as `serve`
+/// checks its configuration's).
+const CERT_WATCH: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads the origin's certificates again on SIGHUP and when one of their
+/// files changes (checked every [`CERT_WATCH`]), as `serve` does: new
+/// handshakes get the new ones, open connections keep theirs, and a pair
+/// that does not load is refused with its error while the running one
+/// stays. Runs on a thread of its own until the process ends.
+fn reload_certificates(tls: Arc<routecast_http::tls::Tls>) {
+    let _ = std::thread::Builder::new()
+        .name("segment-certificates".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                use tokio::signal::unix::{signal, SignalKind};
+                let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+                    return;
+                };
+                let mut seen = tls.modified();
+                let mut tick = tokio::time::interval(CERT_WATCH);
+                loop {
+                    let asked = tokio::select! {
+                        _ = hangups.recv() => true,
+                        _ = tick.tick() => false,
+                    };
+                    let now = tls.modified();
+                    if !asked && now == seen {
+                        continue;
+                    }
+                    seen = now;
+                    match tls.reload() {
+                        Ok(()) => eprintln!("routecast segment: TLS certificates reloaded"),
+                        Err(e) => eprintln!(
+                            "routecast segment: TLS certificates refused; keeping the running ones: {e}"
+                        ),
+                    }
+                }
+            });
+        });
 }
 
 /// Set once SIGINT or SIGTERM arrives: the segmenter then ends the stream

@@ -89,8 +89,10 @@ pub struct ServeArgs {
     /// certificates, chosen by the name the client asks for (SNI: exact,
     /// then wildcard); the first serves clients that ask for no name or an
     /// unknown one. Reloaded with the configuration (SIGHUP, POST /reload,
-    /// a changed file): a pair that does not load is refused with its
-    /// error and the running certificates stay.
+    /// a changed file): a pair that does not load or has expired is refused
+    /// with its error and the running certificates stay. A DER OCSP
+    /// response in `FILE.ocsp`, if there is one, is stapled until its
+    /// nextUpdate (see the README).
     #[arg(long = "tls-cert", value_name = "FILE", requires = "tls_listen")]
     tls_certs: Vec<PathBuf>,
     /// Private key of the --tls-cert at the same position (PEM: PKCS#8,

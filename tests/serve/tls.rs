@@ -27,6 +27,8 @@ struct Front {
     server: Server,
     tls: SocketAddr,
     log: Log,
+    /// The admin listener, when `--admin-listen` was given.
+    admin: Option<SocketAddr>,
 }
 
 fn launch(pairs: &[&(PathBuf, PathBuf)], extra: &[&str]) -> Front {
@@ -71,10 +73,14 @@ fn launch_with(config: &Path, pairs: &[&(PathBuf, PathBuf)], extra: &[&str]) -> 
     };
     let addr = read("routecast: listening on http://");
     let tls = read("routecast: listening on https://");
+    let admin = extra
+        .contains(&"--admin-listen")
+        .then(|| read("routecast: admin on http://"));
     Front {
         server: Server { child, addr },
         tls,
         log,
+        admin,
     }
 }
 
@@ -545,4 +551,159 @@ fn a_tls_session_that_asks_nothing_is_closed_after_the_header_timeout() {
             "{alpn}: {took:?}"
         );
     }
+}
+
+/// Sends SIGHUP to the server, then waits for a log line with `needle`
+/// that was not there before; the line.
+fn reload_and_wait(front: &Front, needle: &str) -> String {
+    let count = |front: &Front| {
+        front
+            .log
+            .lock()
+            .map(|v| v.iter().filter(|l| l.contains(needle)).count())
+            .unwrap_or(0)
+    };
+    let before = count(front);
+    let pid = front.server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && count(front) == before {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let lines = front.log.lock().map(|v| v.clone()).unwrap_or_default();
+    let found = lines.iter().filter(|l| l.contains(needle)).nth(before);
+    found
+        .unwrap_or_else(|| panic!("no new {needle:?} in {lines:#?}"))
+        .clone()
+}
+
+/// A metric's value in the admin listener's /metrics, for the sample line
+/// starting with `sample`.
+fn metric(front: &Front, sample: &str) -> Option<i64> {
+    let admin = front.admin.expect("launched with --admin-listen");
+    let text = super::support::get(admin, "/metrics", "");
+    text.lines()
+        .find(|l| l.starts_with(sample))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn unix_now() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map_or(0, |d| d.as_secs() as i64)
+}
+
+#[test]
+fn expired_certificates_are_refused_at_start_and_at_reload() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = super::certs::Authority::new(dir.path());
+    let expired = [
+        "-startdate",
+        "20200101000000Z",
+        "-enddate",
+        "20200102000000Z",
+    ];
+    let old = ca.issue("old", "tr.example.net", &expired);
+    let good = ca.issue("good", "tr.example.net", &["-days", "2"]);
+    // At start: refused, the file and the date named, nothing served.
+    let out = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .args(["serve", "-c"])
+        .arg(example())
+        .args(["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0"])
+        .arg("--tls-cert")
+        .arg(&old.0)
+        .arg("--tls-key")
+        .arg(&old.1)
+        .output()
+        .expect("routecast runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("old.pem") && err.contains("expired on Thu, 02 Jan 2020 00:00:00 GMT"),
+        "{err}"
+    );
+    // At reload: refused, the running certificate stays, still trusted.
+    let live = (dir.path().join("live.pem"), dir.path().join("live.key"));
+    std::fs::copy(&good.0, &live.0).expect("copy");
+    std::fs::copy(&good.1, &live.1).expect("copy");
+    let front = launch(&[&live], &["--admin-listen", "127.0.0.1:0"]);
+    let url = format!("https://tr.example.net:{}{SEGMENT}", front.tls.port());
+    let cacert = ca.cert();
+    let trusted = ["--cacert", cacert.to_str().expect("utf-8")];
+    assert_eq!(curl(front.tls, &url, &trusted).status, "302");
+    let sample = format!(
+        "routecast_tls_certificate_expiry_timestamp_seconds{{cert=\"{}\"}}",
+        live.0.display()
+    );
+    let expiry = metric(&front, &sample).expect("the expiry is a metric");
+    let two_days = 2 * 86_400;
+    assert!((expiry - unix_now() - two_days).abs() < 120, "{expiry}");
+    std::fs::copy(&old.0, &live.0).expect("copy");
+    std::fs::copy(&old.1, &live.1).expect("copy");
+    let refused = reload_and_wait(&front, "certificates refused");
+    assert!(
+        refused.contains("live.pem") && refused.contains("expired on"),
+        "{refused}"
+    );
+    let seen = curl(front.tls, &url, &trusted);
+    assert_eq!(
+        seen.status, "302",
+        "the running certificate stays: {}",
+        seen.trace
+    );
+    assert_eq!(metric(&front, &sample), Some(expiry));
+}
+
+#[test]
+fn ocsp_responses_are_stapled_checked_and_reloaded() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = super::certs::Authority::new(dir.path());
+    let good = ca.issue("good", "tr.example.net", &["-days", "2"]);
+    ca.issue("other", "tr.example.net", &["-days", "2"]);
+    let staple = PathBuf::from(format!("{}.ocsp", good.0.display()));
+    ca.ocsp("good", &staple);
+    let front = launch(&[&good], &["--admin-listen", "127.0.0.1:0"]);
+    let url = format!("https://tr.example.net:{}{SEGMENT}", front.tls.port());
+    let cacert = ca.cert();
+    let cacert = cacert.to_str().expect("utf-8");
+    // curl asks for the staple and verifies it against the authority.
+    let stapled = ["--cacert", cacert, "--cert-status"];
+    let seen = curl(front.tls, &url, &stapled);
+    assert_eq!(seen.status, "302", "{}", seen.trace);
+    let shown = s_client(front.tls, &["-status"]);
+    assert!(
+        shown.contains("OCSP Response Status: successful"),
+        "{shown}"
+    );
+    assert!(shown.contains("Cert Status: good"), "{shown}");
+    let sample = format!(
+        "routecast_tls_ocsp_next_update_timestamp_seconds{{cert=\"{}\"}}",
+        good.0.display()
+    );
+    let next = metric(&front, &sample).expect("the staple's next update is a metric");
+    assert!((next - unix_now() - 86_400).abs() < 120, "{next}");
+    // A response for another certificate: refused, the staple stays.
+    ca.ocsp("other", &staple);
+    let refused = reload_and_wait(&front, "certificates refused");
+    assert!(
+        refused.contains("good.pem.ocsp") && refused.contains("no status for this certificate"),
+        "{refused}"
+    );
+    assert_eq!(curl(front.tls, &url, &stapled).status, "302");
+    // The certificate revoked: refused too (a client would refuse it).
+    ca.revoke("good");
+    ca.ocsp("good", &staple);
+    let refused = reload_and_wait(&front, "certificates refused");
+    assert!(refused.contains("revoked on"), "{refused}");
+    // No response file: the certificate alone, without a staple.
+    std::fs::remove_file(&staple).expect("remove");
+    reload_and_wait(&front, "TLS certificates reloaded");
+    let seen = curl(front.tls, &url, &stapled);
+    assert_ne!(seen.status, "302", "curl --cert-status refuses no staple");
+    assert_eq!(curl(front.tls, &url, &["--cacert", cacert]).status, "302");
+    assert_eq!(metric(&front, &sample), None);
 }

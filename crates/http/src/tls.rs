@@ -11,11 +11,28 @@
 //! SNI name exactly, else one with a wildcard (`*.example.com`) for it,
 //! else the first certificate given (clients without SNI, or asking for a
 //! name no certificate has: as nginx's default server).
+//!
+//! Rules at every load (start and reload), each naming its file:
+//! * a certificate past its `notAfter` is refused (at a reload the running
+//!   ones stay); one that expires within [`EXPIRY_WARNING`], or whose
+//!   `notBefore` is still ahead (our clock may be behind), is served with a
+//!   warning. [`Tls::certificates`] gives each one's expiry, for metrics.
+//! * OCSP stapling, as HAProxy does it: a DER OCSP response in a file named
+//!   as the certificate with `.ocsp` appended (`tr.pem.ocsp`), when there is
+//!   one, is stapled to every handshake with that certificate until its
+//!   `nextUpdate`, then no longer (a stale staple makes clients refuse).
+//!   It must be a successful response saying `good` for this certificate's
+//!   serial number and issuer, current by our clock; otherwise the pair is
+//!   refused. Fetching responses from the responder is left to a cron job
+//!   (`openssl ocsp … -respout tr.pem.ocsp`): the file is watched and reloaded
+//!   like the certificate.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -24,6 +41,11 @@ use rustls::server::{ClientHello, ResolvesServerCert, StoresServerSessions};
 use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
+
+mod check;
+
+/// Certificates that expire sooner than this are warned about at every load.
+pub const EXPIRY_WARNING: Duration = Duration::from_secs(30 * 86_400);
 
 /// TLS sessions kept for resumption by session id (TLS 1.2 clients that
 /// do not take tickets).
@@ -36,6 +58,27 @@ pub struct CertFiles {
     pub cert: PathBuf,
     /// The private key (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC).
     pub key: PathBuf,
+}
+
+impl CertFiles {
+    /// Where an OCSP response to staple is looked for: the certificate's
+    /// path with `.ocsp` appended.
+    pub fn ocsp(&self) -> PathBuf {
+        let mut path = self.cert.clone().into_os_string();
+        path.push(".ocsp");
+        PathBuf::from(path)
+    }
+}
+
+/// A certificate in use, as [`Tls::certificates`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InUse {
+    /// Its certificate file.
+    pub cert: PathBuf,
+    /// Its `notAfter`, since the Unix epoch.
+    pub not_after: Duration,
+    /// The stapled OCSP response's `nextUpdate`, since the Unix epoch.
+    pub ocsp_next_update: Option<Duration>,
 }
 
 /// Why certificates could not be used; the message names the file.
@@ -77,12 +120,26 @@ fn file_error(path: &Path, reason: impl fmt::Display) -> TlsError {
 /// One loaded certificate and the names it is chosen for.
 #[derive(Debug)]
 struct Loaded {
-    key: Arc<CertifiedKey>,
+    entry: Entry,
     names: Vec<String>,
+    in_use: InUse,
 }
 
-/// Reads one certificate chain and key, checking that they belong together.
-fn load_pair(files: &CertFiles, provider: &CryptoProvider) -> Result<Loaded, TlsError> {
+/// Seconds since the Unix epoch, now.
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Reads one certificate chain and key, checking that they belong together
+/// and that the certificate has not expired as of `now`, with the OCSP
+/// response next to it if there is one (see the module text).
+fn load_pair(
+    files: &CertFiles,
+    provider: &CryptoProvider,
+    now: Duration,
+) -> Result<Loaded, TlsError> {
     let pem = std::fs::read(&files.cert).map_err(|e| file_error(&files.cert, e))?;
     let chain = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
@@ -95,6 +152,17 @@ fn load_pair(files: &CertFiles, provider: &CryptoProvider) -> Result<Loaded, Tls
         .valid_dns_names()
         .map(str::to_ascii_lowercase)
         .collect();
+    let facts = check::Leaf::parse(leaf).map_err(|e| file_error(&files.cert, e))?;
+    if facts.not_after <= now {
+        return Err(file_error(
+            &files.cert,
+            format!(
+                "expired on {} (now {}): renew it; the running certificates stay",
+                check::date(facts.not_after),
+                check::date(now)
+            ),
+        ));
+    }
     let pem = std::fs::read(&files.key).map_err(|e| file_error(&files.key, e))?;
     let key = PrivateKeyDer::from_pem_slice(&pem)
         .map_err(|e| file_error(&files.key, format!("no PEM private key: {e}")))?;
@@ -107,13 +175,96 @@ fn load_pair(files: &CertFiles, provider: &CryptoProvider) -> Result<Loaded, Tls
         .key_provider
         .load_private_key(key)
         .map_err(|e| file_error(&files.key, format!("unusable private key: {e}")))?;
-    let key = CertifiedKey::new(chain, signer);
-    key.keys_match()
+    let plain = CertifiedKey::new(chain, signer);
+    plain
+        .keys_match()
         .map_err(|e| pair(format!("the key is not the certificate's ({e})")))?;
+    let ocsp_file = files.ocsp();
+    let staple = match std::fs::read(&ocsp_file) {
+        Ok(der) => {
+            let next_update = facts
+                .check_ocsp(&der, now)
+                .map_err(|e| file_error(&ocsp_file, e))?;
+            Some((der, next_update))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(file_error(&ocsp_file, e)),
+    };
+    if facts.not_after < now + EXPIRY_WARNING {
+        tracing::warn!(
+            cert = %files.cert.display(),
+            not_after = %check::date(facts.not_after),
+            "the certificate expires within 30 days"
+        );
+    }
+    if facts.not_before > now {
+        tracing::warn!(
+            cert = %files.cert.display(),
+            not_before = %check::date(facts.not_before),
+            "the certificate is not valid yet by this machine's clock (is the clock behind?)"
+        );
+    }
+    let in_use = InUse {
+        cert: files.cert.clone(),
+        not_after: facts.not_after,
+        ocsp_next_update: staple.as_ref().map(|s| s.1),
+    };
+    let plain = Arc::new(plain);
+    let entry = match staple {
+        Some((der, until)) => {
+            let mut stapled = (*plain).clone();
+            stapled.ocsp = Some(der);
+            Entry {
+                stapled: Arc::new(stapled),
+                plain,
+                staple_until: until,
+                lapsed: AtomicBool::new(false),
+                cert: files.cert.clone(),
+            }
+        }
+        None => Entry {
+            stapled: plain.clone(),
+            plain,
+            staple_until: Duration::MAX,
+            lapsed: AtomicBool::new(false),
+            cert: files.cert.clone(),
+        },
+    };
     Ok(Loaded {
-        key: Arc::new(key),
+        entry,
         names,
+        in_use,
     })
+}
+
+/// One certificate as handshakes get it: with its OCSP staple until the
+/// response's `nextUpdate`, without after.
+#[derive(Debug)]
+struct Entry {
+    stapled: Arc<CertifiedKey>,
+    plain: Arc<CertifiedKey>,
+    /// `nextUpdate` since the Unix epoch (`Duration::MAX` without a staple).
+    staple_until: Duration,
+    /// The staple's lapse has been logged.
+    lapsed: AtomicBool,
+    cert: PathBuf,
+}
+
+impl Entry {
+    /// The certificate for a handshake at `now`.
+    fn key(&self, now: impl FnOnce() -> Duration) -> Arc<CertifiedKey> {
+        if self.staple_until == Duration::MAX || now() < self.staple_until {
+            return self.stapled.clone();
+        }
+        if !self.lapsed.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                cert = %self.cert.display(),
+                next_update = %check::date(self.staple_until),
+                "the stapled OCSP response is stale: handshakes go without it until a fresh one is in place"
+            );
+        }
+        self.plain.clone()
+    }
 }
 
 /// Which certificate serves which name: exact names (lower case) and
@@ -155,7 +306,7 @@ impl Names {
 /// Certificates by the names they are for (see the module text).
 #[derive(Debug)]
 struct ByName {
-    certs: Vec<Arc<CertifiedKey>>,
+    certs: Vec<Entry>,
     names: Names,
 }
 
@@ -163,21 +314,25 @@ impl ByName {
     fn new(loaded: Vec<Loaded>) -> Self {
         let names = Names::new(loaded.iter().map(|l| l.names.as_slice()));
         Self {
-            certs: loaded.into_iter().map(|l| l.key).collect(),
+            certs: loaded.into_iter().map(|l| l.entry).collect(),
             names,
         }
     }
 
-    /// The certificate for `name`, else the first.
-    fn pick(&self, name: Option<&str>) -> Option<Arc<CertifiedKey>> {
+    /// The certificate for `name`, else the first, for a handshake at `now`.
+    fn pick(
+        &self,
+        name: Option<&str>,
+        now: impl FnOnce() -> Duration,
+    ) -> Option<Arc<CertifiedKey>> {
         let i = name.and_then(|n| self.names.find(n));
-        self.certs.get(i.unwrap_or(0)).cloned()
+        self.certs.get(i.unwrap_or(0)).map(|e| e.key(now))
     }
 }
 
 impl ResolvesServerCert for ByName {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        self.pick(hello.server_name())
+        self.pick(hello.server_name(), unix_now)
     }
 }
 
@@ -185,7 +340,13 @@ impl ResolvesServerCert for ByName {
 pub struct Tls {
     files: Vec<CertFiles>,
     parts: Parts,
-    current: RwLock<TlsAcceptor>,
+    current: RwLock<Current>,
+}
+
+/// The acceptor for new handshakes and what its certificates are.
+struct Current {
+    acceptor: TlsAcceptor,
+    in_use: Vec<InUse>,
 }
 
 impl fmt::Debug for Tls {
@@ -214,41 +375,67 @@ impl Tls {
             ticketer,
             sessions,
         };
-        let acceptor = parts.build(&files)?;
+        let current = parts.build(&files)?;
         Ok(Self {
             files,
             parts,
-            current: RwLock::new(acceptor),
+            current: RwLock::new(current),
         })
     }
 
-    /// The certificate and key files, for the reload loop to watch.
+    /// The certificate, key and OCSP response files (those that may be
+    /// absent too), for the reload loop to watch.
     pub fn files(&self) -> Vec<PathBuf> {
         self.files
             .iter()
-            .flat_map(|f| [f.cert.clone(), f.key.clone()])
+            .flat_map(|f| [f.cert.clone(), f.key.clone(), f.ocsp()])
             .collect()
+    }
+
+    /// The modification times of [`Tls::files`] (`None` for one that cannot
+    /// be read), to tell when to reload.
+    pub fn modified(&self) -> Vec<Option<SystemTime>> {
+        modified(&self.files())
     }
 
     /// Reads the files again; on success new handshakes use them (open
     /// connections keep theirs), on failure the running ones stay.
     pub fn reload(&self) -> Result<(), TlsError> {
-        let acceptor = self.parts.build(&self.files)?;
+        let current = self.parts.build(&self.files)?;
         match self.current.write() {
-            Ok(mut a) => *a = acceptor,
-            Err(p) => *p.into_inner() = acceptor,
+            Ok(mut c) => *c = current,
+            Err(p) => *p.into_inner() = current,
         }
         Ok(())
     }
 
-    /// The acceptor for the next handshake.
-    pub fn acceptor(&self) -> TlsAcceptor {
+    /// Reads what the running certificates are.
+    fn read<T>(&self, f: impl FnOnce(&Current) -> T) -> T {
         // A poisoned lock only means a panic elsewhere; the value is whole.
         match self.current.read() {
-            Ok(a) => a.clone(),
-            Err(p) => p.into_inner().clone(),
+            Ok(c) => f(&c),
+            Err(p) => f(&p.into_inner()),
         }
     }
+
+    /// The acceptor for the next handshake.
+    pub fn acceptor(&self) -> TlsAcceptor {
+        self.read(|c| c.acceptor.clone())
+    }
+
+    /// The certificates in use, in the order given: expiry and stapled
+    /// OCSP response.
+    pub fn certificates(&self) -> Vec<InUse> {
+        self.read(|c| c.in_use.clone())
+    }
+}
+
+/// The modification times of `files` (`None` for one that cannot be read).
+pub fn modified(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
+    files
+        .iter()
+        .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+        .collect()
 }
 
 /// What stays the same across reloads.
@@ -260,14 +447,16 @@ struct Parts {
 
 impl Parts {
     /// An acceptor with the certificates of `files`.
-    fn build(&self, files: &[CertFiles]) -> Result<TlsAcceptor, TlsError> {
+    fn build(&self, files: &[CertFiles]) -> Result<Current, TlsError> {
         if files.is_empty() {
             return Err(TlsError::NoCertificate);
         }
+        let now = unix_now();
         let loaded = files
             .iter()
-            .map(|f| load_pair(f, &self.provider))
+            .map(|f| load_pair(f, &self.provider, now))
             .collect::<Result<Vec<_>, _>>()?;
+        let in_use = loaded.iter().map(|l| l.in_use.clone()).collect();
         let mut config = ServerConfig::builder_with_provider(self.provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(|e| TlsError::Setup(e.to_string()))?
@@ -276,13 +465,56 @@ impl Parts {
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         config.ticketer = self.ticketer.clone();
         config.session_storage = self.sessions.clone();
-        Ok(TlsAcceptor::from(Arc::new(config)))
+        Ok(Current {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            in_use,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Names;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use rustls::sign::{CertifiedKey, Signer, SigningKey};
+    use rustls::{SignatureAlgorithm, SignatureScheme};
+
+    use super::{Entry, Names};
+
+    /// A key that signs nothing: [`Entry`] only picks certificates.
+    #[derive(Debug)]
+    struct NoKey;
+
+    impl SigningKey for NoKey {
+        fn choose_scheme(&self, _: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
+            None
+        }
+        fn algorithm(&self) -> SignatureAlgorithm {
+            SignatureAlgorithm::ECDSA
+        }
+    }
+
+    #[test]
+    fn a_staple_is_sent_until_its_next_update_then_no_longer() {
+        let plain = Arc::new(CertifiedKey::new(Vec::new(), Arc::new(NoKey)));
+        let mut stapled = (*plain).clone();
+        stapled.ocsp = Some(b"response".to_vec());
+        let until = Duration::from_secs(1_000);
+        let entry = Entry {
+            stapled: Arc::new(stapled),
+            plain,
+            staple_until: until,
+            lapsed: AtomicBool::new(false),
+            cert: "tr.pem".into(),
+        };
+        let at = |secs| entry.key(|| Duration::from_secs(secs)).ocsp.clone();
+        assert_eq!(at(999), Some(b"response".to_vec()));
+        assert_eq!(at(1_000), None, "stale at nextUpdate");
+        assert_eq!(at(5_000), None);
+        assert_eq!(at(10), Some(b"response".to_vec()), "a clock set back");
+    }
 
     #[test]
     fn names_pick_exact_then_one_label_of_wildcard_then_nothing() {

@@ -89,7 +89,14 @@ pub fn admin<B>(state: &State, req: &Request<B>) -> Response<Body> {
 /// `/metrics`: the exposition text, with site health as of now.
 fn metrics(state: &State) -> Response<Body> {
     let snap = state.current();
-    let exposition = state.metrics.render(snap.router.platform(), &snap.view.0);
+    let certificates = state
+        .tls
+        .as_ref()
+        .map(|t| t.certificates())
+        .unwrap_or_default();
+    let exposition = state
+        .metrics
+        .render(snap.router.platform(), &snap.view.0, &certificates);
     let mut r = text(StatusCode::OK, exposition.trim_end());
     r.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -31,6 +31,8 @@ pub struct Metrics {
     reloads: Family<Labels, Counter>,
     connections_refused: Counter,
     tls_handshake_failures: Counter,
+    tls_expiry: Family<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>,
+    tls_ocsp_next_update: Family<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>,
     playlist_origin_failures: Family<Labels, Counter>,
     recent: RecentLatency,
     recent_mean: Gauge<f64, std::sync::atomic::AtomicU64>,
@@ -83,6 +85,19 @@ impl Default for Metrics {
             "TLS handshakes that failed or did not finish within --header-timeout (the connection closed)",
             tls_handshake_failures.clone(),
         );
+        let tls_expiry = Family::<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>::default();
+        registry.register(
+            "routecast_tls_certificate_expiry_timestamp_seconds",
+            "When each TLS certificate in use expires (its notAfter), Unix seconds, by certificate file",
+            tls_expiry.clone(),
+        );
+        let tls_ocsp_next_update =
+            Family::<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>::default();
+        registry.register(
+            "routecast_tls_ocsp_next_update_timestamp_seconds",
+            "When each stapled OCSP response goes stale (its nextUpdate), Unix seconds, by certificate file; absent without a staple",
+            tls_ocsp_next_update.clone(),
+        );
         let playlist_origin_failures = Family::<Labels, Counter>::default();
         registry.register(
             "routecast_playlist_origin_failures",
@@ -110,6 +125,8 @@ impl Default for Metrics {
             reloads,
             connections_refused,
             tls_handshake_failures,
+            tls_expiry,
+            tls_ocsp_next_update,
             playlist_origin_failures,
             recent: RecentLatency::new(Instant::now()),
             recent_mean,
@@ -168,8 +185,28 @@ impl Metrics {
         self.recent.summary(now)
     }
 
-    /// The exposition text, with site health as of now.
-    pub fn render(&self, platform: &Platform, health: &Health) -> String {
+    /// The exposition text, with site health as of now and the TLS
+    /// certificates in use.
+    pub fn render(
+        &self,
+        platform: &Platform,
+        health: &Health,
+        certificates: &[routecast_http::tls::InUse],
+    ) -> String {
+        self.tls_expiry.clear();
+        self.tls_ocsp_next_update.clear();
+        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        for c in certificates {
+            let labels = vec![("cert", c.cert.display().to_string())];
+            self.tls_expiry
+                .get_or_create(&labels)
+                .set(secs(c.not_after));
+            if let Some(next) = c.ocsp_next_update {
+                self.tls_ocsp_next_update
+                    .get_or_create(&labels)
+                    .set(secs(next));
+            }
+        }
         for (i, s) in platform.sites().iter().enumerate() {
             let id = SiteId(i as u16);
             let up = i64::from(health.is_up(id));

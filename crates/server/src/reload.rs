@@ -21,14 +21,6 @@ use crate::state::{Snapshot, State};
 /// How often the configuration's files are checked for changes.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
-/// The modification times of `files` (`None` for one that cannot be read).
-fn mtimes(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
-    files
-        .iter()
-        .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
-        .collect()
-}
-
 /// Reloads `config` whenever asked or whenever one of `files` (those it was
 /// read from, as [`routecast_geo::Loaded::files`] lists them) changes; runs
 /// forever.
@@ -38,21 +30,21 @@ pub async fn reload_loop(config: PathBuf, files: Vec<PathBuf>, state: Arc<State>
         files
     };
     let mut watched = with_certs(files);
-    let mut seen = mtimes(&watched);
+    let mut seen = routecast_http::tls::modified(&watched);
     let mut tick = tokio::time::interval(WATCH_INTERVAL);
     loop {
         let asked = tokio::select! {
             _ = state.reload_requested.notified() => true,
             _ = tick.tick() => false,
         };
-        let now = mtimes(&watched);
+        let now = routecast_http::tls::modified(&watched);
         if !asked && now == seen {
             continue;
         }
         seen = now;
         if let Some(files) = reload(&config, &state) {
             watched = with_certs(files);
-            seen = mtimes(&watched);
+            seen = routecast_http::tls::modified(&watched);
         }
     }
 }

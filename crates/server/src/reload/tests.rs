@@ -23,7 +23,9 @@ fn site_now(state: &State) -> String {
 /// The number of reloads with this result, from `/metrics`.
 fn reloads(state: &State, result: &str) -> usize {
     let snap = state.current();
-    let text = state.metrics.render(snap.router.platform(), &snap.view.0);
+    let text = state
+        .metrics
+        .render(snap.router.platform(), &snap.view.0, &[]);
     let line = format!("routecast_reloads_total{{result=\"{result}\"}} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&line)?.parse().ok())

@@ -96,7 +96,9 @@ fn show(r: Response<Body>) -> (u16, Vec<String>, String) {
 /// The request counter line of `/metrics` for these labels, if counted.
 fn counted(state: &State, site: &str, group: &str, status: u16) -> Option<u64> {
     let snap = state.current();
-    let text = state.metrics.render(snap.router.platform(), &snap.view.0);
+    let text = state
+        .metrics
+        .render(snap.router.platform(), &snap.view.0, &[]);
     let line = format!(
         "routecast_requests_total{{site=\"{site}\",group=\"{group}\",status=\"{status}\"}} "
     );
