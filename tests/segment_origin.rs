@@ -310,6 +310,20 @@ fn the_origin_reloads_its_certificates() {
         .arg("--tls-key")
         .arg(&key);
     let (mut child, port, rest) = serving(&mut cmd);
+    // The copies keep the files' times, so that only SIGHUP (not the
+    // watch of changed files) can make the origin read them again.
+    let stamp = dir.path().join("stamp");
+    std::fs::write(&stamp, "").expect("stamp");
+    let keep_times = || {
+        let status = Command::new("touch")
+            .arg("-r")
+            .arg(&stamp)
+            .arg(&pem)
+            .arg(&key)
+            .status();
+        assert!(status.expect("touch").success());
+    };
+    keep_times();
     let hup = |child: &Child| {
         let pid = child.id().to_string();
         let sent = Command::new("kill").args(["-HUP", &pid]).status();
@@ -320,10 +334,14 @@ fn the_origin_reloads_its_certificates() {
         // The second certificate with the first key: refused, the first
         // stays; then the second key too: new handshakes get the second.
         std::fs::copy(&second.0, &pem).expect("copy");
+        keep_times();
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(presented(port).contains("CN=first"), "not reloaded unasked");
         hup(&child);
         std::thread::sleep(Duration::from_millis(500));
         assert!(presented(port).contains("CN=first"), "{}", presented(port));
         std::fs::copy(&second.1, &key).expect("copy");
+        keep_times();
         hup(&child);
         let seen = within(10, || {
             Some(presented(port)).filter(|s| s.contains("CN=second"))

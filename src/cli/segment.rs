@@ -265,10 +265,15 @@ fn serve(
     stop: Arc<AtomicBool>,
 ) -> Result<Served, Failure> {
     let names: Vec<String> = renditions.iter().map(|r| r.name.clone()).collect();
+    if !args.tls_certs.is_empty() {
+        // What the TLS layer tells (certificates expiring, OCSP responses
+        // not stapled, failed handshakes) as serve's text log lines.
+        super::serve::init_logs(super::serve::LogFormat::Text);
+    }
     let tls = super::tls_files(&args.tls_certs, &args.tls_keys)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     if let Some(tls) = &tls {
-        reload_certificates(tls.clone());
+        reload_certificates(tls.clone())?;
     }
     let on_error = |e| eprintln!("routecast segment: origin: {e}");
     let (origin, publishers) = OriginThread::spawn(addr, &args.out, &names, tls, stop, on_error)
@@ -422,22 +427,24 @@ const CERT_WATCH: std::time::Duration = std::time::Duration::from_secs(2);
 /// files changes (checked every [`CERT_WATCH`]), as `serve` does: new
 /// handshakes get the new ones, open connections keep theirs, and a pair
 /// that does not load is refused with its error while the running one
-/// stays. Runs on a thread of its own until the process ends.
-fn reload_certificates(tls: Arc<routecast_http::tls::Tls>) {
-    let _ = std::thread::Builder::new()
+/// stays. SIGHUP is caught before this returns (before the origin serves:
+/// an early one must not end the run); the watch runs on a thread of its
+/// own until the process ends.
+fn reload_certificates(tls: Arc<routecast_http::tls::Tls>) -> Result<(), Failure> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let failed = |e: std::io::Error| Failure::Other(anyhow::anyhow!("cannot catch SIGHUP: {e}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(failed)?;
+    let mut hangups = {
+        let _in = rt.enter();
+        signal(SignalKind::hangup()).map_err(failed)?
+    };
+    std::thread::Builder::new()
         .name("segment-certificates".into())
         .spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
             rt.block_on(async {
-                use tokio::signal::unix::{signal, SignalKind};
-                let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-                    return;
-                };
                 let mut seen = tls.modified();
                 let mut tick = tokio::time::interval(CERT_WATCH);
                 loop {
@@ -458,7 +465,9 @@ fn reload_certificates(tls: Arc<routecast_http::tls::Tls>) {
                     }
                 }
             });
-        });
+        })
+        .map_err(failed)?;
+    Ok(())
 }
 
 /// Set once SIGINT or SIGTERM arrives: the segmenter then ends the stream

@@ -114,7 +114,7 @@ pub enum LogFormat {
 }
 
 /// Structured logs (tracing) on stderr, at level INFO and above.
-fn init_logs(format: LogFormat) {
+pub(super) fn init_logs(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(tracing::Level::INFO)

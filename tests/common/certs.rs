@@ -1,5 +1,6 @@
 //! Self-signed certificates for the TLS tests, made by the openssl command
-//! (scripts/test installs it): EC P-256, valid two days.
+//! (scripts/test installs it): EC P-256, valid 90 days (more than the 30
+//! days within which routecast warns of expiry).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,7 +21,7 @@ pub fn self_signed(dir: &Path, file: &str, subject: &str, san: &str) -> (PathBuf
             "-pkeyopt",
             "ec_paramgen_curve:prime256v1",
         ])
-        .args(["-nodes", "-days", "2", "-subj", subject])
+        .args(["-nodes", "-days", "90", "-subj", subject])
         .args(["-addext", &format!("subjectAltName={san}")])
         .arg("-keyout")
         .arg(&key)

@@ -665,13 +665,31 @@ fn ocsp_responses_are_stapled_checked_and_reloaded() {
     let good = ca.issue("good", "tr.example.net", &["-days", "2"]);
     ca.issue("other", "tr.example.net", &["-days", "2"]);
     let staple = PathBuf::from(format!("{}.ocsp", good.0.display()));
-    ca.ocsp("good", &staple);
+    // At start, a response for another certificate (one left over from
+    // before a renewal): the certificate is served, without a staple.
+    ca.ocsp("other", &staple);
     let front = launch(&[&good], &["--admin-listen", "127.0.0.1:0"]);
+    let warned = logged(&front.log, "OCSP response not stapled").expect("a warning");
+    assert!(
+        warned.contains("good.pem.ocsp") && warned.contains("no status for this certificate"),
+        "{warned}"
+    );
     let url = format!("https://tr.example.net:{}{SEGMENT}", front.tls.port());
     let cacert = ca.cert();
     let cacert = cacert.to_str().expect("utf-8");
     // curl asks for the staple and verifies it against the authority.
     let stapled = ["--cacert", cacert, "--cert-status"];
+    assert_ne!(curl(front.tls, &url, &stapled).status, "302", "no staple");
+    assert_eq!(curl(front.tls, &url, &["--cacert", cacert]).status, "302");
+    let cert = good.0.display().to_string();
+    let is_stapled = format!("routecast_tls_ocsp_stapled{{cert=\"{cert}\"}}");
+    let next_update =
+        format!("routecast_tls_ocsp_next_update_timestamp_seconds{{cert=\"{cert}\"}}");
+    assert_eq!(metric(&front, &is_stapled), Some(0));
+    assert_eq!(metric(&front, &next_update), None);
+    // The right response: stapled from the next handshake on.
+    ca.ocsp("good", &staple);
+    reload_and_wait(&front, "TLS certificates reloaded");
     let seen = curl(front.tls, &url, &stapled);
     assert_eq!(seen.status, "302", "{}", seen.trace);
     let shown = s_client(front.tls, &["-status"]);
@@ -680,30 +698,26 @@ fn ocsp_responses_are_stapled_checked_and_reloaded() {
         "{shown}"
     );
     assert!(shown.contains("Cert Status: good"), "{shown}");
-    let sample = format!(
-        "routecast_tls_ocsp_next_update_timestamp_seconds{{cert=\"{}\"}}",
-        good.0.display()
-    );
-    let next = metric(&front, &sample).expect("the staple's next update is a metric");
+    assert_eq!(metric(&front, &is_stapled), Some(1));
+    let next = metric(&front, &next_update).expect("the staple's next update");
     assert!((next - unix_now() - 86_400).abs() < 120, "{next}");
-    // A response for another certificate: refused, the staple stays.
-    ca.ocsp("other", &staple);
-    let refused = reload_and_wait(&front, "certificates refused");
-    assert!(
-        refused.contains("good.pem.ocsp") && refused.contains("no status for this certificate"),
-        "{refused}"
-    );
-    assert_eq!(curl(front.tls, &url, &stapled).status, "302");
-    // The certificate revoked: refused too (a client would refuse it).
+    // Revoked: stapled as the responder said it, and logged as an error.
     ca.revoke("good");
     ca.ocsp("good", &staple);
-    let refused = reload_and_wait(&front, "certificates refused");
-    assert!(refused.contains("revoked on"), "{refused}");
-    // No response file: the certificate alone, without a staple.
+    let revoked = reload_and_wait(&front, "the OCSP response says the certificate is revoked");
+    assert!(revoked.contains("ERROR"), "{revoked}");
+    let shown = s_client(front.tls, &["-status"]);
+    assert!(shown.contains("Cert Status: revoked"), "{shown}");
+    assert_ne!(
+        curl(front.tls, &url, &stapled).status,
+        "302",
+        "curl refuses it"
+    );
+    // No response file: no staple.
     std::fs::remove_file(&staple).expect("remove");
     reload_and_wait(&front, "TLS certificates reloaded");
-    let seen = curl(front.tls, &url, &stapled);
-    assert_ne!(seen.status, "302", "curl --cert-status refuses no staple");
-    assert_eq!(curl(front.tls, &url, &["--cacert", cacert]).status, "302");
-    assert_eq!(metric(&front, &sample), None);
+    let shown = s_client(front.tls, &["-status"]);
+    assert!(shown.contains("OCSP response: no response sent"), "{shown}");
+    assert_eq!(metric(&front, &is_stapled), Some(0));
+    assert_eq!(metric(&front, &next_update), None);
 }

@@ -17,15 +17,17 @@
 //!   ones stay); one that expires within [`EXPIRY_WARNING`], or whose
 //!   `notBefore` is still ahead (our clock may be behind), is served with a
 //!   warning. [`Tls::certificates`] gives each one's expiry, for metrics.
-//! * OCSP stapling, as HAProxy does it: a DER OCSP response in a file named
-//!   as the certificate with `.ocsp` appended (`tr.pem.ocsp`), when there is
-//!   one, is stapled to every handshake with that certificate until its
-//!   `nextUpdate`, then no longer (a stale staple makes clients refuse).
-//!   It must be a successful response saying `good` for this certificate's
-//!   serial number and issuer, current by our clock; otherwise the pair is
-//!   refused. Fetching responses from the responder is left to a cron job
-//!   (`openssl ocsp … -respout tr.pem.ocsp`): the file is watched and reloaded
-//!   like the certificate.
+//! * OCSP stapling: a DER OCSP response in a file named as the certificate
+//!   with `.ocsp` appended (`tr.pem.ocsp`, HAProxy's naming), when there is
+//!   one, is stapled to the handshakes with that certificate until
+//!   [`STAPLE_MARGIN`] before its `nextUpdate`, then no longer (a stale
+//!   staple makes strict clients refuse). It must be a successful response
+//!   for this certificate (serial number, issuer name and issuer key: the
+//!   chain must hold the issuer), current by our clock, at most
+//!   [`MAX_OCSP_BYTES`]; otherwise it is logged and the certificate served
+//!   without a staple, as nginx and HAProxy do. `revoked` is stapled, and
+//!   logged as an error. Fetching responses is left to a cron job; the file
+//!   is watched and reloaded like the certificate.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -43,6 +45,10 @@ use rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
 
 mod check;
+
+/// How long before an OCSP response's `nextUpdate` it stops being stapled:
+/// clients' clocks differ from ours (HAProxy stops as early).
+pub const STAPLE_MARGIN: Duration = Duration::from_secs(300);
 
 /// Certificates that expire sooner than this are warned about at every load.
 pub const EXPIRY_WARNING: Duration = Duration::from_secs(30 * 86_400);
@@ -75,10 +81,20 @@ impl CertFiles {
 pub struct InUse {
     /// Its certificate file.
     pub cert: PathBuf,
-    /// Its `notAfter`, since the Unix epoch.
-    pub not_after: Duration,
-    /// The stapled OCSP response's `nextUpdate`, since the Unix epoch.
+    /// Its `notAfter`, since the Unix epoch (`None`: not readable).
+    pub not_after: Option<Duration>,
+    /// The loaded OCSP response's `nextUpdate`, since the Unix epoch
+    /// (`None`: none loaded). It is stapled until [`STAPLE_MARGIN`]
+    /// before that: [`InUse::stapled`].
     pub ocsp_next_update: Option<Duration>,
+}
+
+impl InUse {
+    /// Whether handshakes at `now` (since the Unix epoch) get a staple.
+    pub fn stapled(&self, now: Duration) -> bool {
+        self.ocsp_next_update
+            .is_some_and(|n| now < n.saturating_sub(STAPLE_MARGIN))
+    }
 }
 
 /// Why certificates could not be used; the message names the file.
@@ -152,17 +168,21 @@ fn load_pair(
         .valid_dns_names()
         .map(str::to_ascii_lowercase)
         .collect();
-    let facts = check::Leaf::parse(leaf).map_err(|e| file_error(&files.cert, e))?;
-    if facts.not_after <= now {
-        return Err(file_error(
-            &files.cert,
-            format!(
-                "expired on {} (now {}): renew it; the running certificates stay",
-                check::date(facts.not_after),
-                check::date(now)
-            ),
-        ));
+    // A certificate rustls takes but x509-cert cannot read (dates before
+    // 1970, a serial over 20 bytes) is served, unchecked and unstapled.
+    let facts = match check::Leaf::parse(leaf) {
+        Ok(facts) => Some(facts),
+        Err(e) => {
+            tracing::warn!(cert = %files.cert.display(), error = %e, "validity not checked, no OCSP stapling");
+            None
+        }
+    };
+    if let Some(f) = facts.as_ref().filter(|f| f.not_after < now) {
+        let when = check::date(f.not_after);
+        let reason = format!("expired on {when} (now {}): renew it", check::date(now));
+        return Err(file_error(&files.cert, reason));
     }
+    let issuer = chain.get(1).map(|c| c.as_ref().to_vec());
     let pem = std::fs::read(&files.key).map_err(|e| file_error(&files.key, e))?;
     let key = PrivateKeyDer::from_pem_slice(&pem)
         .map_err(|e| file_error(&files.key, format!("no PEM private key: {e}")))?;
@@ -179,56 +199,46 @@ fn load_pair(
     plain
         .keys_match()
         .map_err(|e| pair(format!("the key is not the certificate's ({e})")))?;
-    let ocsp_file = files.ocsp();
-    let staple = match std::fs::read(&ocsp_file) {
-        Ok(der) => {
-            let next_update = facts
-                .check_ocsp(&der, now)
-                .map_err(|e| file_error(&ocsp_file, e))?;
-            Some((der, next_update))
+    let staple = facts
+        .as_ref()
+        .and_then(|f| staple(files, f, issuer.as_deref(), now));
+    if let Some(f) = &facts {
+        if f.not_after < now + EXPIRY_WARNING {
+            tracing::warn!(
+                cert = %files.cert.display(),
+                not_after = %check::date(f.not_after),
+                "the certificate expires within 30 days"
+            );
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(file_error(&ocsp_file, e)),
-    };
-    if facts.not_after < now + EXPIRY_WARNING {
-        tracing::warn!(
-            cert = %files.cert.display(),
-            not_after = %check::date(facts.not_after),
-            "the certificate expires within 30 days"
-        );
-    }
-    if facts.not_before > now {
-        tracing::warn!(
-            cert = %files.cert.display(),
-            not_before = %check::date(facts.not_before),
-            "the certificate is not valid yet by this machine's clock (is the clock behind?)"
-        );
+        if f.not_before > now {
+            tracing::warn!(
+                cert = %files.cert.display(),
+                not_before = %check::date(f.not_before),
+                "the certificate is not valid yet by this machine's clock (is the clock behind?)"
+            );
+        }
     }
     let in_use = InUse {
         cert: files.cert.clone(),
-        not_after: facts.not_after,
-        ocsp_next_update: staple.as_ref().map(|s| s.1),
+        not_after: facts.map(|f| f.not_after),
+        ocsp_next_update: staple.as_ref().map(|s| s.1.next_update),
     };
     let plain = Arc::new(plain);
-    let entry = match staple {
-        Some((der, until)) => {
+    let (stapled, staple_until) = match staple {
+        Some((der, s)) => {
             let mut stapled = (*plain).clone();
             stapled.ocsp = Some(der);
-            Entry {
-                stapled: Arc::new(stapled),
-                plain,
-                staple_until: until,
-                lapsed: AtomicBool::new(false),
-                cert: files.cert.clone(),
-            }
+            let until = s.next_update.saturating_sub(STAPLE_MARGIN);
+            (Arc::new(stapled), until)
         }
-        None => Entry {
-            stapled: plain.clone(),
-            plain,
-            staple_until: Duration::MAX,
-            lapsed: AtomicBool::new(false),
-            cert: files.cert.clone(),
-        },
+        None => (plain.clone(), Duration::ZERO),
+    };
+    let entry = Entry {
+        stapled,
+        plain,
+        staple_until,
+        lapsed: AtomicBool::new(false),
+        cert: files.cert.clone(),
     };
     Ok(Loaded {
         entry,
@@ -237,13 +247,73 @@ fn load_pair(
     })
 }
 
-/// One certificate as handshakes get it: with its OCSP staple until the
-/// response's `nextUpdate`, without after.
+/// Largest OCSP response stapled: TLS 1.2 clients (OpenSSL) refuse a
+/// status message over 16 KiB, and TLS 1.3 carries it in an extension of
+/// at most 64 KiB; real responses are 0.5–2 KiB.
+pub const MAX_OCSP_BYTES: u64 = 16_000;
+
+/// The OCSP response to staple with the certificate of `files`, if there
+/// is a usable one: read from [`CertFiles::ocsp`] (a regular file of at most
+/// [`MAX_OCSP_BYTES`]) and checked (see the module text). A missing file
+/// means no stapling; any other problem is logged, names the file, and
+/// means no stapling either — the certificate is served all the same, as
+/// nginx and HAProxy do. A response saying the certificate is revoked is
+/// stapled (it is the truth clients should hear) and logged as an error.
+fn staple(
+    files: &CertFiles,
+    leaf: &check::Leaf,
+    issuer: Option<&[u8]>,
+    now: Duration,
+) -> Option<(Vec<u8>, check::Staple)> {
+    let path = files.ocsp();
+    let read = || -> Result<Option<Vec<u8>>, String> {
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        let meta = file.metadata().map_err(|e| e.to_string())?;
+        if !meta.is_file() {
+            return Err("not a regular file".into());
+        }
+        let mut der = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_OCSP_BYTES + 1), &mut der)
+            .map_err(|e| e.to_string())?;
+        if der.len() as u64 > MAX_OCSP_BYTES {
+            return Err(format!("larger than {MAX_OCSP_BYTES} bytes"));
+        }
+        Ok(Some(der))
+    };
+    let checked = read().and_then(|der| match der {
+        Some(der) => leaf.check_ocsp(&der, issuer, now).map(|s| Some((der, s))),
+        None => Ok(None),
+    });
+    match checked {
+        Ok(Some((der, s))) => {
+            if let Some(on) = s.revoked {
+                tracing::error!(
+                    ocsp = %path.display(),
+                    revoked = %check::date(on),
+                    "the OCSP response says the certificate is revoked: clients that check will refuse it; replace the certificate"
+                );
+            }
+            Some((der, s))
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(ocsp = %path.display(), error = %e, "OCSP response not stapled; the certificate is served without one");
+            None
+        }
+    }
+}
+
+/// One certificate as handshakes get it: with its OCSP staple until
+/// [`STAPLE_MARGIN`] before the response's `nextUpdate`, without after.
 #[derive(Debug)]
 struct Entry {
     stapled: Arc<CertifiedKey>,
     plain: Arc<CertifiedKey>,
-    /// `nextUpdate` since the Unix epoch (`Duration::MAX` without a staple).
+    /// Since the Unix epoch (zero without a staple).
     staple_until: Duration,
     /// The staple's lapse has been logged.
     lapsed: AtomicBool,
@@ -253,7 +323,10 @@ struct Entry {
 impl Entry {
     /// The certificate for a handshake at `now`.
     fn key(&self, now: impl FnOnce() -> Duration) -> Arc<CertifiedKey> {
-        if self.staple_until == Duration::MAX || now() < self.staple_until {
+        if self.staple_until.is_zero() {
+            return self.plain.clone();
+        }
+        if now() < self.staple_until {
             return self.stapled.clone();
         }
         if !self.lapsed.swap(true, Ordering::Relaxed) {

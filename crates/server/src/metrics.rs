@@ -33,6 +33,7 @@ pub struct Metrics {
     tls_handshake_failures: Counter,
     tls_expiry: Family<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>,
     tls_ocsp_next_update: Family<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>,
+    tls_ocsp_stapled: Family<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>,
     playlist_origin_failures: Family<Labels, Counter>,
     recent: RecentLatency,
     recent_mean: Gauge<f64, std::sync::atomic::AtomicU64>,
@@ -95,8 +96,15 @@ impl Default for Metrics {
             Family::<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>::default();
         registry.register(
             "routecast_tls_ocsp_next_update_timestamp_seconds",
-            "When each stapled OCSP response goes stale (its nextUpdate), Unix seconds, by certificate file; absent without a staple",
+            "The nextUpdate of each certificate's loaded OCSP response, Unix seconds, by certificate file; absent without a usable response",
             tls_ocsp_next_update.clone(),
+        );
+        let tls_ocsp_stapled =
+            Family::<Labels, Gauge<i64, std::sync::atomic::AtomicI64>>::default();
+        registry.register(
+            "routecast_tls_ocsp_stapled",
+            "1 when handshakes with the certificate get an OCSP staple (a usable response, 5 min or more before its nextUpdate), else 0",
+            tls_ocsp_stapled.clone(),
         );
         let playlist_origin_failures = Family::<Labels, Counter>::default();
         registry.register(
@@ -127,6 +135,7 @@ impl Default for Metrics {
             tls_handshake_failures,
             tls_expiry,
             tls_ocsp_next_update,
+            tls_ocsp_stapled,
             playlist_origin_failures,
             recent: RecentLatency::new(Instant::now()),
             recent_mean,
@@ -193,19 +202,30 @@ impl Metrics {
         health: &Health,
         certificates: &[routecast_http::tls::InUse],
     ) -> String {
-        self.tls_expiry.clear();
-        self.tls_ocsp_next_update.clear();
+        // Set, never cleared: a scrape at the same time must not see a
+        // family half empty (the certificate files are fixed for the run).
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         for c in certificates {
             let labels = vec![("cert", c.cert.display().to_string())];
-            self.tls_expiry
-                .get_or_create(&labels)
-                .set(secs(c.not_after));
-            if let Some(next) = c.ocsp_next_update {
-                self.tls_ocsp_next_update
-                    .get_or_create(&labels)
-                    .set(secs(next));
+            for (family, value) in [
+                (&self.tls_expiry, c.not_after),
+                (&self.tls_ocsp_next_update, c.ocsp_next_update),
+            ] {
+                match value {
+                    Some(t) => {
+                        family.get_or_create(&labels).set(secs(t));
+                    }
+                    None => {
+                        family.remove(&labels);
+                    }
+                }
             }
+            self.tls_ocsp_stapled
+                .get_or_create(&labels)
+                .set(i64::from(c.stapled(now)));
         }
         for (i, s) in platform.sites().iter().enumerate() {
             let id = SiteId(i as u16);

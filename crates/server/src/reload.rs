@@ -7,7 +7,7 @@
 //! certificates ([`State::tls`]) are read again at the same moments and
 //! watched the same way: new ones serve new handshakes (open connections
 //! keep theirs); ones that do not load (unreadable, not PEM, a key that is
-//! not the certificate's) are refused and the running ones stay. Either way
+//! not the certificate's, expired) are refused and the running ones stay. Either way
 //! the outcome shows in `/status` and `/metrics` ([`State::reloaded`]).
 
 use std::path::{Path, PathBuf};

@@ -1,12 +1,13 @@
-//! What a certificate says about itself: its validity dates, and whether a
-//! stapled OCSP response (RFC 6960) is for it, says it is good and is
-//! current. Read with the RustCrypto `x509-cert` and `x509-ocsp` crates.
+//! What a certificate says about itself: its validity dates, and whether an
+//! OCSP response (RFC 6960) is for it and current. Read with the RustCrypto
+//! `x509-cert` and `x509-ocsp` crates.
 //!
 //! The OCSP response's signature is not verified here: the client does
-//! that against the issuer it trusts. What is checked is what a server can
-//! get wrong on its own — the wrong file, a revoked certificate, a stale
-//! response — each of which would make clients that honour stapling refuse
-//! the connection.
+//! that against the issuer it trusts (and the README's cron line verifies
+//! it when fetching). What is checked is what a server can get wrong on its
+//! own — a response for another certificate, an error answer, a stale
+//! response — each of which would make clients that insist on stapling
+//! refuse the connection.
 
 use std::time::Duration;
 
@@ -20,9 +21,11 @@ pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
 
 /// `id-pkix-ocsp-basic` (RFC 6960 §4.2.1).
 const OCSP_BASIC: &str = "1.3.6.1.5.5.7.48.1.1";
-/// The hash algorithms a CertID may name, and ring's digest for each.
+/// The hash algorithms a CertID may name (ring has a digest for each).
 const SHA1: &str = "1.3.14.3.2.26";
 const SHA256: &str = "2.16.840.1.101.3.4.2.1";
+const SHA384: &str = "2.16.840.1.101.3.4.2.2";
+const SHA512: &str = "2.16.840.1.101.3.4.2.3";
 
 /// A time since the Unix epoch as HTTP writes dates
 /// (`Mon, 07 Dec 2026 19:33:43 GMT`).
@@ -67,11 +70,19 @@ impl Leaf {
             .collect()
     }
 
-    /// Checks a DER OCSP response for this certificate as of `now`: a
-    /// successful basic response holding a `good` status for this serial
-    /// number and issuer name, issued no later than `now` (give or take
-    /// [`CLOCK_SKEW`]) with a `nextUpdate` after `now`. Gives `nextUpdate`.
-    pub fn check_ocsp(&self, der: &[u8], now: Duration) -> Result<Duration, String> {
+    /// Checks a DER OCSP response for this certificate, issued by `issuer`
+    /// (the next certificate of the chain, DER), as of `now`: a successful
+    /// basic response holding a status for this certificate — its CertID's
+    /// serial number, issuer name hash and issuer key hash all this
+    /// certificate's (RFC 6960 §4.1.1), by SHA-1, SHA-256, SHA-384 or
+    /// SHA-512 — that is `good` or `revoked`, issued no later than `now`
+    /// (give or take [`CLOCK_SKEW`]) with a `nextUpdate` after `now`.
+    pub fn check_ocsp(
+        &self,
+        der: &[u8],
+        issuer: Option<&[u8]>,
+        now: Duration,
+    ) -> Result<Staple, String> {
         let response =
             OcspResponse::from_der(der).map_err(|e| format!("not a DER OCSP response: {e}"))?;
         if response.response_status != OcspResponseStatus::Successful {
@@ -91,49 +102,56 @@ impl Leaf {
         }
         let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())
             .map_err(|e| format!("not a basic OCSP response: {e}"))?;
-        let issuer = self
-            .cert
-            .tbs_certificate
+        let ours = &self.cert.tbs_certificate;
+        let issuer = issuer.ok_or(
+            "the certificate file holds no issuer after the leaf, so no CertID can be computed",
+        )?;
+        let issuer = Certificate::from_der(issuer)
+            .map_err(|e| format!("the issuer after the leaf: not an X.509 certificate: {e}"))?;
+        if issuer.tbs_certificate.subject != ours.issuer {
+            return Err("the certificate after the leaf is not its issuer".into());
+        }
+        let name = ours
             .issuer
             .to_der()
             .map_err(|e| format!("the certificate's issuer name: {e}"))?;
-        let serial = &self.cert.tbs_certificate.serial_number;
-        let mut ours = None;
+        let key = issuer
+            .tbs_certificate
+            .subject_public_key_info
+            .subject_public_key
+            .raw_bytes();
+        let mut found = None;
         for single in &basic.tbs_response_data.responses {
             let id = &single.cert_id;
             let algorithm = match id.hash_algorithm.oid.to_string().as_str() {
                 SHA1 => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
                 SHA256 => &ring::digest::SHA256,
-                other => {
-                    return Err(format!(
-                        "a status identified with hash {other}, not SHA-1 or SHA-256"
-                    ))
-                }
+                SHA384 => &ring::digest::SHA384,
+                SHA512 => &ring::digest::SHA512,
+                // A status for some certificate by a hash we do not know.
+                _ => continue,
             };
-            let name_hash = ring::digest::digest(algorithm, &issuer);
-            if &id.serial_number == serial && id.issuer_name_hash.as_bytes() == name_hash.as_ref() {
-                ours = Some(single);
+            if id.serial_number == ours.serial_number
+                && id.issuer_name_hash.as_bytes() == ring::digest::digest(algorithm, &name).as_ref()
+                && id.issuer_key_hash.as_bytes() == ring::digest::digest(algorithm, key).as_ref()
+            {
+                found = Some(single);
                 break;
             }
         }
-        let Some(single) = ours else {
+        let Some(single) = found else {
             return Err(format!(
-                "no status for this certificate (serial {}) in the response",
+                "no status for this certificate (serial {} of its issuer) in the response",
                 self.serial()
             ));
         };
-        match &single.cert_status {
-            CertStatus::Good(_) => {}
-            CertStatus::Revoked(info) => {
-                return Err(format!(
-                    "the responder says the certificate was revoked on {}",
-                    date(info.revocation_time.0.to_unix_duration())
-                ))
-            }
+        let revoked = match &single.cert_status {
+            CertStatus::Good(_) => None,
+            CertStatus::Revoked(info) => Some(info.revocation_time.0.to_unix_duration()),
             CertStatus::Unknown(_) => {
                 return Err("the responder does not know the certificate (status unknown)".into())
             }
-        }
+        };
         let this_update = single.this_update.0.to_unix_duration();
         if this_update > now + CLOCK_SKEW {
             return Err(format!(
@@ -154,32 +172,56 @@ impl Leaf {
                 date(now)
             ));
         }
-        Ok(next_update)
+        Ok(Staple {
+            next_update,
+            revoked,
+        })
     }
+}
+
+/// What a usable OCSP response says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Staple {
+    /// Its `nextUpdate`, since the Unix epoch.
+    pub next_update: Duration,
+    /// When the certificate was revoked, if the response says so.
+    pub revoked: Option<Duration>,
 }
 
 #[cfg(test)]
 mod tests {
     //! Fixtures in `testdata/`, made with `openssl ca` and `openssl ocsp`
-    //! (-no_nonce -ndays 1) on 2026-12-07: `leaf.der` (serial 1000, valid
-    //! 2026-12-01 to 2027-12-01) and responses issued at [`ISSUED`]: `good`
-    //! and `revoked` for it, `other` for serial 1001 of the same issuer.
+    //! (-no_nonce -ndays 1) on 2026-12-07: `ca.der` (`CN=ca`), `leaf.der`
+    //! (serial 1000 of it, valid 2026-12-01 to 2027-12-01), responses
+    //! issued at [`ISSUED`]: `good` and `revoked` for it, `other` for
+    //! serial 1001 of the same issuer; `samename`: 11 minutes later, for
+    //! serial 1000 of another authority also named `CN=ca` (a different key).
     use std::time::Duration;
 
     use proptest::prelude::*;
 
-    use super::{Leaf, CLOCK_SKEW};
+    use super::{Leaf, Staple, CLOCK_SKEW};
 
+    const CA: &[u8] = include_bytes!("testdata/ca.der");
     const LEAF: &[u8] = include_bytes!("testdata/leaf.der");
     const GOOD: &[u8] = include_bytes!("testdata/good.ocsp");
     const REVOKED: &[u8] = include_bytes!("testdata/revoked.ocsp");
     const OTHER: &[u8] = include_bytes!("testdata/other.ocsp");
+    const SAME_NAME: &[u8] = include_bytes!("testdata/samename.ocsp");
     /// 2026-12-07T19:37:22Z, the responses' thisUpdate.
     const ISSUED: Duration = Duration::from_secs(1_796_672_242);
     const DAY: Duration = Duration::from_secs(86_400);
+    const HOUR: Duration = Duration::from_secs(3_600);
 
     fn leaf() -> Leaf {
         Leaf::parse(LEAF).expect("the fixture parses")
+    }
+
+    fn good_until(next_update: Duration) -> Result<Staple, String> {
+        Ok(Staple {
+            next_update,
+            revoked: None,
+        })
     }
 
     #[test]
@@ -195,16 +237,16 @@ mod tests {
     #[test]
     fn a_current_good_response_is_taken_until_its_next_update() {
         let leaf = leaf();
-        let hour = Duration::from_secs(3600);
-        assert_eq!(leaf.check_ocsp(GOOD, ISSUED + hour), Ok(ISSUED + DAY));
+        let check = |now| leaf.check_ocsp(GOOD, Some(CA), now);
+        assert_eq!(check(ISSUED + HOUR), good_until(ISSUED + DAY));
         // Our clock a little behind the responder's.
-        assert_eq!(leaf.check_ocsp(GOOD, ISSUED - CLOCK_SKEW), Ok(ISSUED + DAY));
-        let early = leaf.check_ocsp(GOOD, ISSUED - 2 * CLOCK_SKEW);
+        assert_eq!(check(ISSUED - CLOCK_SKEW), good_until(ISSUED + DAY));
+        let early = check(ISSUED - 2 * CLOCK_SKEW);
         assert!(
             early.as_ref().is_err_and(|e| e.contains("later than now")),
             "{early:?}"
         );
-        let stale = leaf.check_ocsp(GOOD, ISSUED + DAY);
+        let stale = check(ISSUED + DAY);
         assert!(
             stale.as_ref().is_err_and(|e| e.starts_with("stale")),
             "{stale:?}"
@@ -212,30 +254,35 @@ mod tests {
     }
 
     #[test]
-    fn revoked_foreign_and_broken_responses_are_refused() {
+    fn a_revoked_status_is_told() {
+        let revoked = leaf().check_ocsp(REVOKED, Some(CA), ISSUED + HOUR);
+        let on = revoked
+            .expect("a usable response")
+            .revoked
+            .expect("revoked");
+        assert!(on >= ISSUED - HOUR && on <= ISSUED, "{}", super::date(on));
+    }
+
+    #[test]
+    fn responses_for_other_certificates_and_broken_ones_are_refused() {
         let leaf = leaf();
-        let now = ISSUED + Duration::from_secs(60);
-        let revoked = leaf.check_ocsp(REVOKED, now);
-        assert!(
-            revoked.as_ref().is_err_and(|e| e.contains("revoked on")),
-            "{revoked:?}"
-        );
-        let other = leaf.check_ocsp(OTHER, now);
-        assert!(
-            other.as_ref().is_err_and(|e| e.contains("serial 1000")),
-            "{other:?}"
-        );
-        let cut = leaf.check_ocsp(&GOOD[..GOOD.len() - 1], now);
-        assert!(
-            cut.as_ref().is_err_and(|e| e.starts_with("not a DER")),
-            "{cut:?}"
-        );
+        let now = ISSUED + HOUR;
+        let refused = |der: &[u8], issuer: Option<&[u8]>, why: &str| {
+            let got = leaf.check_ocsp(der, issuer, now);
+            assert!(
+                got.as_ref().is_err_and(|e| e.contains(why)),
+                "{why}: {got:?}"
+            );
+        };
+        refused(OTHER, Some(CA), "serial 1000");
+        // The same serial and issuer name, another issuer key.
+        refused(SAME_NAME, Some(CA), "serial 1000");
+        refused(GOOD, None, "no issuer after the leaf");
+        refused(GOOD, Some(LEAF), "not its issuer");
+        refused(GOOD, Some(b"junk"), "not an X.509 certificate");
+        refused(&GOOD[..GOOD.len() - 1], Some(CA), "not a DER OCSP response");
         // An error status (tryLater, DER 30 03 0A 01 03).
-        let later = leaf.check_ocsp(&[0x30, 0x03, 0x0A, 0x01, 0x03], now);
-        assert!(
-            later.as_ref().is_err_and(|e| e.contains("TryLater")),
-            "{later:?}"
-        );
+        refused(&[0x30, 0x03, 0x0A, 0x01, 0x03], Some(CA), "TryLater");
         assert!(
             Leaf::parse(GOOD).is_err(),
             "a response is not a certificate"
@@ -250,13 +297,16 @@ mod tests {
             let mut response = GOOD.to_vec();
             response[at] = byte;
             let leaf = leaf();
-            if let Ok(next) = leaf.check_ocsp(&response, ISSUED) {
-                prop_assert!(next > ISSUED);
+            if let Ok(s) = leaf.check_ocsp(&response, Some(CA), ISSUED) {
+                prop_assert!(s.next_update > ISSUED);
             }
             let _ = Leaf::parse(&LEAF[..cut]);
             let mut cert = LEAF.to_vec();
             cert[at % LEAF.len()] = byte;
             let _ = Leaf::parse(&cert);
+            let mut issuer = CA.to_vec();
+            issuer[at % CA.len()] = byte;
+            let _ = leaf.check_ocsp(GOOD, Some(&issuer), ISSUED);
         }
     }
 }
