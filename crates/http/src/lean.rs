@@ -263,12 +263,12 @@ fn date_line(out: &mut Vec<u8>) {
     });
 }
 
-/// The whole body of `body`.
-async fn whole(mut body: Full<Bytes>) -> Bytes {
-    // A `Full` gives its one frame at once; the loop is for form's sake.
+/// The whole body of `body`: a `Full` gives its one frame at once (polled
+/// without a waker to wake: it is never pending).
+fn whole(mut body: Full<Bytes>) -> Bytes {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
     let mut all = Bytes::new();
-    while let Some(Ok(frame)) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
-    {
+    while let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut cx) {
         if let Ok(data) = frame.into_data() {
             all = if all.is_empty() {
                 data
@@ -280,37 +280,77 @@ async fn whole(mut body: Full<Bytes>) -> Bytes {
     all
 }
 
-/// Appends `resp` to `out` as HTTP/1.1, as hyper writes it: the
-/// response's fields, `connection: close` when closing, `content-length`
-/// (none for 1xx, 204 and 304; none for an empty answer to `HEAD`), `date`;
-/// the body left out for `HEAD`.
-fn encode(out: &mut Vec<u8>, resp: &Response<()>, body: &[u8], head: bool, close: bool) {
-    let status = resp.status();
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
-    out.extend_from_slice(b"\r\n");
-    let h = resp.headers();
-    for (name, value) in h {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+/// An answer the lean path writes: appended to the connection's output as
+/// HTTP/1.1, byte for byte as hyper would write the same response.
+pub trait LeanAnswer {
+    /// Appends the answer to `out`; `head`: the request was `HEAD` (no
+    /// body); `close`: the connection closes after it.
+    fn write(self, out: &mut Vec<u8>, head: bool, close: bool);
+}
+
+impl LeanAnswer for Response<Full<Bytes>> {
+    fn write(self, out: &mut Vec<u8>, head: bool, close: bool) {
+        let (parts, body) = self.into_parts();
+        let body = whole(body);
+        let h = &parts.headers;
+        let status = parts.status;
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(status.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
         out.extend_from_slice(b"\r\n");
+        for (name, value) in h {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        let framing = Framing {
+            connection: h.contains_key(header::CONNECTION),
+            content_length: h.contains_key(header::CONTENT_LENGTH),
+            date: h.contains_key(header::DATE),
+        };
+        end_answer(out, status, framing, &body, head, close);
     }
-    if close && !h.contains_key(header::CONNECTION) {
+}
+
+/// Which of hyper's framing fields a response already has.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Framing {
+    /// It has `connection`.
+    pub connection: bool,
+    /// It has `content-length`.
+    pub content_length: bool,
+    /// It has `date`.
+    pub date: bool,
+}
+
+/// Ends an answer whose status line and fields are in `out` as hyper
+/// does: `connection: close` when closing (unless the response has a
+/// `connection` field), `content-length` (none for 1xx, 204 and 304, none
+/// for an empty answer to `HEAD`), `date`, the blank line, and the body
+/// (left out for `HEAD`) — each framing field only if the response lacks it.
+pub fn end_answer(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    has: Framing,
+    body: &[u8],
+    head: bool,
+    close: bool,
+) {
+    if close && !has.connection {
         out.extend_from_slice(b"connection: close\r\n");
     }
     let bodiless = status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
     let implicit_zero = head && body.is_empty();
-    if !bodiless && !implicit_zero && !h.contains_key(header::CONTENT_LENGTH) {
+    if !bodiless && !implicit_zero && !has.content_length {
         out.extend_from_slice(b"content-length: ");
         out.extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    if !h.contains_key(header::DATE) {
+    if !has.date {
         date_line(out);
     }
     out.extend_from_slice(b"\r\n");
@@ -358,7 +398,7 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     L: Fn(&LeanRequest<'_>) -> F,
-    F: Future<Output = Response<Full<Bytes>>>,
+    F: Future<Output: LeanAnswer>,
 {
     let max_headers = limits.max_headers.unwrap_or(STACK_HEADERS);
     // hyper's read buffer limit, the largest head it reads.
@@ -421,13 +461,10 @@ where
                 });
                 return serve_io(io, builder, limits, since, service, watcher).await;
             };
-            let resp = pending.await;
+            let answer = pending.await;
             shutting |= *closing.borrow();
             let close = asked_close || shutting;
-            let (parts, body) = resp.into_parts();
-            let body = whole(body).await;
-            let resp = Response::from_parts(parts, ());
-            encode(&mut out, &resp, &body, head_only, close);
+            answer.write(&mut out, head_only, close);
             if close {
                 send(&mut io, &mut out).await?;
                 close_within(&mut io, limits).await;

@@ -85,7 +85,7 @@ pub use fetch::{fetch, fetch_text, Fetched, TEXT_LIMIT};
 #[doc(hidden)]
 pub use lean::fuzzing as lean_fuzzing;
 #[cfg(feature = "server")]
-pub use lean::{Lean, LeanRequest};
+pub use lean::{end_answer, Framing, Lean, LeanAnswer, LeanRequest};
 pub use refusal::{Refusal, REFUSAL_LINGER, REFUSAL_READ_BYTES};
 pub use request::RequestHead;
 #[cfg(feature = "server")]

@@ -32,10 +32,7 @@ use hyper_util::server::graceful::Watcher;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::Full;
-
-use crate::lean::{serve_lean, Lean, LeanRequest};
+use crate::lean::{serve_lean, Lean, LeanAnswer, LeanRequest};
 use crate::tls::Tls;
 
 /// HTTP/2 streams reset by the client while still being answered, at once,
@@ -226,7 +223,7 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     L: Fn(&LeanRequest<'_>) -> F,
-    F: Future<Output = Response<Full<Bytes>>>,
+    F: Future<Output: LeanAnswer>,
 {
     let limits = &builders.limits;
     let started = Instant::now();

@@ -28,7 +28,7 @@ use tokio::sync::Semaphore;
 
 use crate::reload::{reload_loop, reload_on_hangup};
 use crate::request::{handle, Reply};
-use crate::response::Body;
+use crate::response::{Answer, Body};
 use crate::state::{Snapshot, State};
 
 /// Protections against slow or oversized clients.
@@ -301,40 +301,39 @@ fn lean_answer(
     peer: IpAddr,
 ) -> impl Fn(&LeanRequest<'_>) -> LeanAnswer + Send + 'static {
     let state = state.clone();
-    move |req: &LeanRequest<'_>| {
-        let reply = match handle(&state, peer, req) {
-            Reply::Ready(r) => Ok(r),
-            Reply::Playlist(job) => Err((job, state.clone())),
-        };
-        match reply {
-            Ok(r) => LeanAnswer::Ready(Some(r)),
-            Err((job, state)) => LeanAnswer::Later(Box::pin(async move { job.run(&state).await })),
+    move |req: &LeanRequest<'_>| match crate::request::answer(&state, peer, req) {
+        Ok(a) => LeanAnswer::Ready(Some(a)),
+        Err(job) => {
+            let state = state.clone();
+            LeanAnswer::Later(Box::pin(async move { job.run(&state).await }))
         }
     }
 }
 
-/// A lean-path answer: ready at once (redirects: nothing allocated), or
-/// a playlist's, awaited.
+/// A lean-path answer: ready at once (a redirect is written straight out),
+/// or a playlist's, awaited.
 enum LeanAnswer {
-    Ready(Option<Response<Body>>),
+    Ready(Option<Answer>),
     Later(std::pin::Pin<Box<dyn Future<Output = Response<Body>> + Send>>),
 }
 
 impl Future for LeanAnswer {
-    type Output = Response<Body>;
+    type Output = Answer;
 
     fn poll(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Response<Body>> {
+    ) -> std::task::Poll<Answer> {
         match self.get_mut() {
             // Polled once: a finished future is not polled again.
-            LeanAnswer::Ready(r) => std::task::Poll::Ready(r.take().unwrap_or_else(|| {
-                crate::response::refusal(&crate::error::ServeError::Internal {
-                    what: "an answer polled twice",
-                })
+            LeanAnswer::Ready(a) => std::task::Poll::Ready(a.take().unwrap_or_else(|| {
+                Answer::Whole(crate::response::refusal(
+                    &crate::error::ServeError::Internal {
+                        what: "an answer polled twice",
+                    },
+                ))
             })),
-            LeanAnswer::Later(f) => f.as_mut().poll(cx),
+            LeanAnswer::Later(f) => f.as_mut().poll(cx).map(Answer::Whole),
         }
     }
 }

@@ -14,14 +14,14 @@ use prometheus_client::metrics::counter::Counter;
 use routecast_engine::{GroupId, Platform, SiteId};
 
 use crate::metrics::Metrics;
-use crate::response::Body;
+use crate::response::{Answer, Body};
 use crate::state::{Snapshot, State};
 
 /// An answer, and what is recorded of it.
 #[derive(Debug)]
 pub(crate) struct Answered<'r> {
     /// What the client gets; its status is counted and logged.
-    pub response: Response<Body>,
+    pub response: Answer,
     /// The site the request is counted under (`-` when `None`).
     pub site: Option<SiteId>,
     /// The group the request is counted under (`-` when `None`).
@@ -38,7 +38,7 @@ impl Answered<'_> {
     /// An answer counted under no site and no group, and not logged.
     pub fn unrouted(response: Response<Body>) -> Answered<'static> {
         Answered {
-            response,
+            response: response.into(),
             site: None,
             group: None,
             visit: None,
@@ -115,10 +115,7 @@ impl State {
             status,
         );
         if let (Some(log), Some(visit)) = (&self.access_log, &answered.visit) {
-            let location = answered.location.as_deref().or_else(|| {
-                let sent = answered.response.headers().get(hyper::header::LOCATION);
-                sent.and_then(|v| v.to_str().ok())
-            });
+            let location = (answered.location.as_deref()).or_else(|| answered.response.location());
             log.write(visit.line(status, location));
         }
     }

@@ -187,7 +187,11 @@ impl PlaylistJob {
                 let query = self.query.as_deref();
                 let location = platform.site(site).redirect_url(&self.path, query);
                 let named = crate::response::site_header(name);
-                (chosen, redirect(location, named.as_ref()), None)
+                (
+                    chosen,
+                    redirect(location, named.as_ref()).into_response(),
+                    None,
+                )
             }
             _ => (chosen, refusal(&e), None),
         };
@@ -290,14 +294,14 @@ impl PlaylistJob {
     /// playlist, or the redirect's Location).
     fn finish(self, state: &State, (site, response, location): Relayed) -> Response<Body> {
         let answered = Answered {
-            response,
+            response: response.into(),
             site,
             group: Some(self.group),
             visit: Some(self.visit),
             location,
         };
         state.record(&self.snap, &answered);
-        answered.response
+        answered.response.into_response()
     }
 }
 

@@ -21,7 +21,7 @@ use crate::error::ServeError;
 use crate::host::BadHost;
 use crate::record::{Answered, Visit};
 use crate::relay::PlaylistJob;
-use crate::response::{json, json_refusal, redirect, refusal, text, Body};
+use crate::response::{json, json_refusal, redirect, refusal, text, Answer, Body};
 use crate::state::{Snapshot, State};
 use crate::target::{self, Target};
 
@@ -92,13 +92,26 @@ impl Head for LeanRequest<'_> {
 /// Answers one request (recorded once answered). Only the request's head is
 /// read. Redirects are answered without awaiting anything.
 pub fn handle(state: &State, peer: IpAddr, req: &impl Head) -> Reply {
+    match answer(state, peer, req) {
+        Ok(answer) => Reply::Ready(answer.into_response()),
+        Err(job) => Reply::Playlist(job),
+    }
+}
+
+/// [`handle`], with the answer as the request path made it (a redirect not
+/// yet a [`Response`]: the lean HTTP/1.1 path writes it straight out).
+pub(crate) fn answer(
+    state: &State,
+    peer: IpAddr,
+    req: &impl Head,
+) -> Result<Answer, Box<PlaylistJob>> {
     let snap = state.current();
     match respond(state, &snap, peer, req) {
         Routed::Now(answered) => {
             state.record(&snap, &answered);
-            Reply::Ready(answered.response)
+            Ok(answered.response)
         }
-        Routed::Later(job) => Reply::Playlist(job),
+        Routed::Later(job) => Err(job),
     }
 }
 
@@ -359,7 +372,7 @@ fn sent<'r>(
         Some(d) => {
             let details = state.clients.is_trusted(visit.peer);
             let view = RedirectView::new(platform, d, path, query).with_details(details);
-            (json(StatusCode::OK, &view), Some(location))
+            (json(StatusCode::OK, &view).into(), Some(location))
         }
         // The access log reads the Location header.
         None => (redirect(location, site_header), None),

@@ -7,6 +7,8 @@ use hyper::body::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
+use routecast_http::{end_answer, Framing, LeanAnswer};
+
 use crate::error::ServeError;
 
 /// The body of every answer: whole, in memory.
@@ -45,27 +47,127 @@ fn with_type(status: StatusCode, body: Bytes, content_type: &'static str) -> Res
     r
 }
 
+/// An answer as the request path makes it: whole, or a redirect not yet
+/// made into a [`Response`]. The lean HTTP/1.1 path writes a redirect
+/// straight out ([`LeanAnswer`]: building and dropping a header map was a
+/// tenth of a redirect's instructions); hyper's paths take
+/// [`Answer::into_response`]. Both put the same bytes on the wire (tested).
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// A whole response.
+    Whole(Response<Body>),
+    /// `302`, as [`Redirect::into_response`] makes it.
+    Redirect(Redirect),
+}
+
+/// A `302` to `location` (a valid header value), naming the site in
+/// `X-Routecast-Site`, with a one-line body.
+#[derive(Debug)]
+pub(crate) struct Redirect {
+    location: String,
+    site: Option<HeaderValue>,
+}
+
+/// A redirect's body.
+const REDIRECT_BODY: &[u8] = b"\n";
+
+impl Redirect {
+    /// The response: `content-type`, `cache-control`, `location`,
+    /// `x-routecast-site`, in that order (hyper writes a header map's
+    /// fields in the order they were inserted).
+    fn into_response(self) -> Response<Body> {
+        let mut r = with_type(
+            StatusCode::FOUND,
+            Bytes::from_static(REDIRECT_BODY),
+            "text/plain; charset=utf-8",
+        );
+        let h = r.headers_mut();
+        // Checked by `redirect`: a valid header value.
+        match HeaderValue::from_maybe_shared(Bytes::from(self.location)) {
+            Ok(location) => h.insert(header::LOCATION, location),
+            Err(_) => {
+                return refusal(&ServeError::Internal {
+                    what: "a Location that is not a header value",
+                })
+            }
+        };
+        if let Some(site) = self.site {
+            h.insert(X_ROUTECAST_SITE, site);
+        }
+        r
+    }
+}
+
+impl Answer {
+    /// The status the client gets.
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            Answer::Whole(r) => r.status(),
+            Answer::Redirect(_) => StatusCode::FOUND,
+        }
+    }
+
+    /// Where the answer sends the client (its `Location`), if anywhere.
+    pub(crate) fn location(&self) -> Option<&str> {
+        match self {
+            Answer::Whole(r) => r.headers().get(header::LOCATION)?.to_str().ok(),
+            Answer::Redirect(r) => Some(&r.location),
+        }
+    }
+
+    /// The answer as a response.
+    pub(crate) fn into_response(self) -> Response<Body> {
+        match self {
+            Answer::Whole(r) => r,
+            Answer::Redirect(r) => r.into_response(),
+        }
+    }
+}
+
+impl From<Response<Body>> for Answer {
+    fn from(r: Response<Body>) -> Self {
+        Answer::Whole(r)
+    }
+}
+
+impl LeanAnswer for Answer {
+    fn write(self, out: &mut Vec<u8>, head: bool, close: bool) {
+        let r = match self {
+            Answer::Whole(r) => return r.write(out, head, close),
+            Answer::Redirect(r) => r,
+        };
+        out.extend_from_slice(
+            b"HTTP/1.1 302 Found\r\ncontent-type: text/plain; charset=utf-8\r\n\
+              cache-control: no-store\r\nlocation: ",
+        );
+        out.extend_from_slice(r.location.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        if let Some(site) = &r.site {
+            out.extend_from_slice(b"x-routecast-site: ");
+            out.extend_from_slice(site.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        let none = Framing::default();
+        end_answer(out, StatusCode::FOUND, none, REDIRECT_BODY, head, close);
+    }
+}
+
 /// `302` to `location`, naming the site in `X-Routecast-Site` (`site`:
 /// its name as a header value, see [`site_header`]).
-pub(crate) fn redirect(location: String, site: Option<&HeaderValue>) -> Response<Body> {
+pub(crate) fn redirect(location: String, site: Option<&HeaderValue>) -> Answer {
     // The base URL was validated at load time and the path checked by the
-    // target guard: a valid header value. Should it not be, 500, not a panic.
-    let Ok(location) = HeaderValue::from_maybe_shared(Bytes::from(location)) else {
-        return refusal(&ServeError::Internal {
+    // target guard: a valid header value (the bytes `http` allows). Should
+    // it not be, 500, not a panic.
+    let valid = |b: u8| b == b'\t' || (b >= 32 && b != 127);
+    if !location.bytes().all(valid) {
+        return Answer::Whole(refusal(&ServeError::Internal {
             what: "a Location that is not a header value",
-        });
-    };
-    let mut r = with_type(
-        StatusCode::FOUND,
-        Bytes::from_static(b"\n"),
-        "text/plain; charset=utf-8",
-    );
-    let h = r.headers_mut();
-    h.insert(header::LOCATION, location);
-    if let Some(site) = site {
-        h.insert(X_ROUTECAST_SITE, site.clone());
+        }));
     }
-    r
+    Answer::Redirect(Redirect {
+        location,
+        site: site.cloned(),
+    })
 }
 
 /// The `X-Routecast-Site` header.
@@ -120,4 +222,79 @@ fn add_refusal_headers(r: &mut Response<Body>, e: &ServeError) {
     };
     r.headers_mut()
         .insert(name, HeaderValue::from_static(value));
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use routecast_http::LeanAnswer;
+
+    use super::{redirect, site_header, Answer};
+
+    /// `out` with its `date` line's value blanked (it is the clock's).
+    fn dateless(out: &[u8]) -> String {
+        let text = String::from_utf8_lossy(out).into_owned();
+        text.split("\r\n")
+            .map(|l| {
+                if l.starts_with("date: ") {
+                    "date: -"
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    }
+
+    /// A redirect written straight out and the same redirect as a
+    /// response (which the lean path writes as hyper does: its property
+    /// test) are the same bytes.
+    fn same(
+        location: &str,
+        site: Option<&str>,
+        head: bool,
+        close: bool,
+    ) -> Result<(), TestCaseError> {
+        let site = site.and_then(site_header);
+        let made = || redirect(location.to_string(), site.as_ref());
+        let mut direct = Vec::new();
+        made().write(&mut direct, head, close);
+        let mut whole = Vec::new();
+        Answer::Whole(made().into_response()).write(&mut whole, head, close);
+        prop_assert_eq!(dateless(&direct), dateless(&whole));
+        Ok(())
+    }
+
+    #[test]
+    fn a_redirect_written_straight_out_is_the_response_hyper_would_write() {
+        for (location, site) in [
+            (
+                "https://lon.cdn.example.net/live/ch1/720p/seg1.ts",
+                Some("lon"),
+            ),
+            ("http://[2001:db8::1]:8080/a?b=c&d", None),
+            ("https://x/\tobs-text-\u{e9}", Some("fra")),
+            ("https://x/bad\u{7f}", Some("lon")),
+            ("https://x/bad\r\n", None),
+        ] {
+            for (head, close) in [(false, false), (true, false), (false, true), (true, true)] {
+                same(location, site, head, close).expect("the same bytes");
+            }
+        }
+        let mut out = Vec::new();
+        redirect("https://x/bad\u{7f}".into(), None).write(&mut out, false, false);
+        assert!(out.starts_with(b"HTTP/1.1 500 "), "{}", dateless(&out));
+    }
+
+    proptest! {
+        #[test]
+        fn any_redirect_is_written_as_its_response(
+            location in "[ -~\t\u{80}-\u{ff}]{0,80}",
+            site in proptest::option::of("[a-z0-9-]{1,12}"),
+            head: bool,
+            close: bool,
+        ) {
+            same(&location, site.as_deref(), head, close)?;
+        }
+    }
 }

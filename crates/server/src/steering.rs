@@ -101,7 +101,7 @@ pub(crate) fn answer(
         Err(e) => json_refusal(&e),
     };
     Answered {
-        response,
+        response: response.into(),
         site: decision.site,
         group: Some(decision.group),
         visit: None,

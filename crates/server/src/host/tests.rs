@@ -54,3 +54,11 @@ fn anything_else_is_refused_saying_why() {
         assert_eq!(check(host), Err(why), "{:?}", String::from_utf8_lossy(host));
     }
 }
+
+#[test]
+fn the_reg_name_table_is_rfc_3986s_unreserved_and_sub_delims() {
+    for b in 0..=255u8 {
+        let rfc = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b);
+        assert_eq!(super::REG_NAME[usize::from(b)], rfc, "byte {b:#04x}");
+    }
+}

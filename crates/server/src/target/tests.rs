@@ -4,6 +4,33 @@ use proptest::strategy::ValueTree;
 use super::*;
 
 #[test]
+fn plain_targets_are_told_apart() {
+    for plain in [
+        "/",
+        "/live/ch1/720p/seg1.ts",
+        "/a/b/",
+        "/a.b/c~d-e_f",
+        "/x.m3u8",
+    ] {
+        assert!(super::is_plain(plain), "{plain}");
+        assert_eq!(check(plain), super::general(plain), "{plain}");
+    }
+    for other in [
+        "/a//b",
+        "/.",
+        "/a/..",
+        "/a/.hidden",
+        "/a?b",
+        "/a;b",
+        "/a%41",
+        "/a b",
+        "/é",
+    ] {
+        assert!(!super::is_plain(other), "{other}");
+    }
+}
+
+#[test]
 fn ordinary_targets_pass_and_repeated_slashes_collapse() {
     assert_eq!(
         check("/live/a/index.m3u8?t=1"),
@@ -299,6 +326,15 @@ fn hostile(t: &str) -> bool {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    /// The one-scan path for plain targets answers as the general rules.
+    #[test]
+    fn plain_targets_take_the_general_rules_answer(pieces in prop::collection::vec(target_piece(), 0..14)) {
+        let target = format!("/{}", pieces.concat());
+        if super::is_plain(&target) {
+            prop_assert_eq!(check(&target), super::general(&target), "{:?}", target);
+        }
+    }
 
     /// What the site serves for the `Location` we send (and what the
     /// origin serves for the playlist we fetch) is the path we routed,
