@@ -140,7 +140,6 @@ struct Simple {
     close: bool,
 }
 
-/// Reads the head at the start of `buf` (see [`Head`]).
 /// Reads the head at the start of `buf` (see [`Head`]); a lean request's
 /// fields go to `headers` (emptied first).
 fn parse(buf: &[u8], max_headers: usize, max_head: usize, headers: &mut Vec<Field>) -> Head {
@@ -268,7 +267,16 @@ fn date_line(out: &mut Vec<u8>) {
 fn whole(mut body: Full<Bytes>) -> Bytes {
     let mut cx = Context::from_waker(std::task::Waker::noop());
     let mut all = Bytes::new();
-    while let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut body).poll_frame(&mut cx) {
+    loop {
+        let frame = match Pin::new(&mut body).poll_frame(&mut cx) {
+            Poll::Ready(Some(Ok(frame))) => frame,
+            Poll::Ready(None) => break,
+            // A `Full` never waits and never fails.
+            Poll::Pending => {
+                debug_assert!(false, "a Full body that is not ready");
+                break;
+            }
+        };
         if let Ok(data) = frame.into_data() {
             all = if all.is_empty() {
                 data

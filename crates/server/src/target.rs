@@ -108,8 +108,11 @@ pub fn check(target: &str) -> Result<Target, BadTarget> {
 /// starts with `.` — the common case, which every rule lets through as
 /// it is. One scan: the general rules take several.
 fn is_plain(target: &str) -> bool {
+    let Some(rest) = target.strip_prefix('/') else {
+        return false;
+    };
     let mut previous = b'/';
-    for &b in &target.as_bytes()[1..] {
+    for &b in rest.as_bytes() {
         let fine = match b {
             b'/' | b'.' => previous != b'/',
             b'-' | b'_' | b'~' => true,

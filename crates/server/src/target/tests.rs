@@ -306,7 +306,7 @@ const BASE: &str = "https://edge.cdn.example:8443/base";
 fn target_piece() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
         "/", "/", "/", ".", ".", "..", "%", "%", "2", "e", "E", "f", "F", "5", "c", "C", "0", "9",
-        "1b", "7f", "3b", "a", "b", "x.m3u8", "live", ";", "?", "~", "-", "%2e", "%2E", "%2f",
+        "1b", "7f", "3b", "a", "b", "x.m3u8", "live", ";", "?", "~", "-", "_", "%2e", "%2E", "%2f",
         "%2F", "%25", "%20", "%C3%A9", "%3A", "%41", "%09", "%1b", "%7F", "%5c", "&", "=",
     ])
 }
