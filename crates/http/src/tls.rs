@@ -503,6 +503,18 @@ impl Tls {
     }
 }
 
+/// For the `ocsp_response` fuzz target only: reads `leaf` as a certificate
+/// and checks `response` as its OCSP response from `issuer` at `now_secs`;
+/// whether it would be stapled. Never panics, whatever the bytes.
+#[doc(hidden)]
+pub fn fuzz_ocsp(leaf: &[u8], response: &[u8], issuer: &[u8], now_secs: u64) -> bool {
+    let Ok(leaf) = check::Leaf::parse(leaf) else {
+        return false;
+    };
+    let checked = leaf.check_ocsp(response, Some(issuer), Duration::from_secs(now_secs));
+    checked.is_ok_and(|s| s.next_update > Duration::from_secs(now_secs))
+}
+
 /// The modification times of `files` (`None` for one that cannot be read).
 pub fn modified(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
     files
