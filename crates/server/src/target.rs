@@ -187,6 +187,9 @@ fn is_unreserved(b: u8) -> bool {
 
 /// The byte `%XY` at `i` of `s` stands for, if `s[i..]` starts so.
 fn escape_at(s: &[u8], i: usize) -> Option<u8> {
+    if s.get(i) != Some(&b'%') {
+        return None;
+    }
     let hex = |c: &u8| char::from(*c).to_digit(16);
     let (hi, lo) = (hex(s.get(i + 1)?)?, hex(s.get(i + 2)?)?);
     // Two hex digits are at most 0xFF.

@@ -31,6 +31,18 @@ fn plain_targets_are_told_apart() {
 }
 
 #[test]
+fn a_segment_that_only_looks_like_an_encoded_dot_passes() {
+    // Found by the property test of the plain-target path: the dot-segment
+    // rule read any byte before `2e` as a `%`, so `/22e` (a segment "22e")
+    // was refused as `/%2e`.
+    for target in ["/22e", "/v2E/x", "/a2e;p", "/x2ey2e/seg.ts"] {
+        assert!(check(target).is_ok(), "{target}");
+        assert!(super::general(target).is_ok(), "{target}");
+    }
+    assert_eq!(check("/%2e%2E"), Err(BadTarget::DotSegment));
+}
+
+#[test]
 fn ordinary_targets_pass_and_repeated_slashes_collapse() {
     assert_eq!(
         check("/live/a/index.m3u8?t=1"),
