@@ -12,27 +12,29 @@ pub fn self_signed(dir: &Path, file: &str, subject: &str, san: &str) -> (PathBuf
         dir.join(format!("{file}.pem")),
         dir.join(format!("{file}.key")),
     );
-    let out = Command::new("openssl")
-        .args([
+    let names = [format!("{file}.key"), format!("{file}.pem")];
+    let san = format!("subjectAltName={san}");
+    openssl(
+        dir,
+        &[
             "req",
             "-x509",
             "-newkey",
             "ec",
             "-pkeyopt",
             "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "90", "-subj", subject])
-        .args(["-addext", &format!("subjectAltName={san}")])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&pem)
-        .output()
-        .expect("openssl runs (scripts/test installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+            "-nodes",
+            "-days",
+            "90",
+            "-subj",
+            subject,
+            "-addext",
+            &san,
+            "-keyout",
+            &names[0],
+            "-out",
+            &names[1],
+        ],
     );
     (pem, key)
 }

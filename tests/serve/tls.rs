@@ -427,14 +427,7 @@ fn certificates_reload_without_dropping_connections() {
     let mut held_in = held.stdin.take().expect("piped");
     let ask = b"GET /live/ch1/720p/seg1.ts HTTP/1.1\r\nHost: tr.example.net\r\n\r\n";
     held_in.write_all(ask).expect("writes");
-    let hup = |front: &Front| {
-        let pid = front.server.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .expect("kill")
-            .success());
-    };
+    let hup = hangup;
     // A key that is not the certificate's: refused, the old one stays.
     let other = certificate(dir.path(), "other", "tr.example.net");
     std::fs::copy(&other.1, &live.1).expect("copy");
@@ -553,6 +546,13 @@ fn a_tls_session_that_asks_nothing_is_closed_after_the_header_timeout() {
     }
 }
 
+/// Sends SIGHUP to the server.
+fn hangup(front: &Front) {
+    let pid = front.server.child.id().to_string();
+    let sent = Command::new("kill").args(["-HUP", &pid]).status();
+    assert!(sent.expect("kill").success());
+}
+
 /// Sends SIGHUP to the server, then waits for a log line with `needle`
 /// that was not there before; the line.
 fn reload_and_wait(front: &Front, needle: &str) -> String {
@@ -564,12 +564,7 @@ fn reload_and_wait(front: &Front, needle: &str) -> String {
             .unwrap_or(0)
     };
     let before = count(front);
-    let pid = front.server.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .expect("kill")
-        .success());
+    hangup(front);
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline && count(front) == before {
         std::thread::sleep(Duration::from_millis(50));

@@ -237,22 +237,9 @@ mod tests {
     use proptest::prelude::*;
     use routecast_http::LeanAnswer;
 
-    use super::{redirect, site_header, Answer};
+    use routecast_http::lean_fuzzing::dateless;
 
-    /// `out` with its `date` line's value blanked (it is the clock's).
-    fn dateless(out: &[u8]) -> String {
-        let text = String::from_utf8_lossy(out).into_owned();
-        text.split("\r\n")
-            .map(|l| {
-                if l.starts_with("date: ") {
-                    "date: -"
-                } else {
-                    l
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\r\n")
-    }
+    use super::{redirect, site_header, Answer};
 
     /// A redirect written straight out and the same redirect as a
     /// response (which the lean path writes as hyper does: its property

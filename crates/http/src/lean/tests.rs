@@ -74,17 +74,7 @@ async fn exchange(addr: SocketAddr, chunks: &[Vec<u8>]) -> String {
     }
     let mut got = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut got)).await;
-    let text = String::from_utf8_lossy(&got).into_owned();
-    text.split("\r\n")
-        .map(|l| {
-            if l.starts_with("date: ") {
-                "date: -"
-            } else {
-                l
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\r\n")
+    super::fuzzing::dateless(&got)
 }
 
 /// One request of the sequences: lean ones, and every kind hyper keeps.
