@@ -245,19 +245,24 @@ impl Worker {
             if line.is_empty() {
                 continue;
             }
-            match self.parser.parse(line).and_then(|r| {
-                self.plausible.check(&r)?;
-                Ok(r)
-            }) {
-                Ok(mut r) => {
-                    if self.no_bytes {
-                        r.bytes = self.request_bytes;
-                    }
-                    for (p, out) in self.preparers.iter_mut().zip(&mut slot.runs) {
-                        out.push(p.prepare(&r));
-                    }
+            // The request is checked where it was parsed (no move of it
+            // through a `Result` per line).
+            let mut r = match self.parser.parse(line) {
+                Ok(r) => r,
+                Err(e) => {
+                    slot.errors.push((index, e));
+                    continue;
                 }
-                Err(e) => slot.errors.push((index, e)),
+            };
+            if let Err(e) = self.plausible.check(&r) {
+                slot.errors.push((index, e));
+                continue;
+            }
+            if self.no_bytes {
+                r.bytes = self.request_bytes;
+            }
+            for (p, out) in self.preparers.iter_mut().zip(&mut slot.runs) {
+                out.push(p.prepare(&r));
             }
         }
     }

@@ -84,64 +84,78 @@ pub struct ProximitySummary {
     pub unlocated_gb: f64,
 }
 
-/// One remembered position: its bits, and where its distances start.
+/// One remembered position: its bits, and its distance to the nearest site.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
+    /// The position's bits; [`EMPTY`] (a NaN, never a position) when free.
     bits: [u64; 3],
     nearest_km: f64,
 }
+
+/// The bits of a free slot: NaNs, which no client position is.
+const EMPTY: [u64; 3] = [u64::MAX; 3];
 
 /// Distances from client positions to every site, remembered per position.
 #[derive(Debug)]
 pub(crate) struct Distances {
     /// The sites' positions as unit vectors.
     sites: Vec<[f64; 3]>,
-    slots: Vec<Option<Slot>>,
+    /// `1 << POSITION_SLOT_BITS` slots.
+    slots: Vec<Slot>,
     /// `sites.len()` distances (km) per slot.
     km: Vec<f64>,
 }
 
 impl Distances {
-    /// Distances to `platform`'s sites (tables allocated on first use).
+    /// Distances to `platform`'s sites.
     pub(crate) fn new(platform: &Platform) -> Self {
-        Self {
-            sites: platform
+        Self::to(
+            platform
                 .sites()
                 .iter()
                 .map(|s| s.location.unit_vector())
                 .collect(),
-            slots: Vec::new(),
-            km: Vec::new(),
+        )
+    }
+
+    /// Distances to sites at `sites` (unit vectors).
+    fn to(sites: Vec<[f64; 3]>) -> Self {
+        let n = sites.len();
+        Self {
+            sites,
+            slots: vec![
+                Slot {
+                    bits: EMPTY,
+                    nearest_km: f64::NAN,
+                };
+                1 << POSITION_SLOT_BITS
+            ],
+            km: vec![0.0; n << POSITION_SLOT_BITS],
         }
     }
 
     /// Distance (km) from `position` to `site`, and whether `site` is the
     /// nearest to it.
+    #[inline]
     fn km_to_site(&mut self, position: &[f64; 3], site: SiteId) -> (f64, bool) {
         let n = self.sites.len();
-        if self.slots.is_empty() {
-            self.slots = vec![None; 1 << POSITION_SLOT_BITS];
-            self.km = vec![0.0; n << POSITION_SLOT_BITS];
-        }
         let bits = position.map(f64::to_bits);
         let fold = bits[0] ^ bits[1].rotate_left(21) ^ bits[2].rotate_left(42);
         let i = (fold.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - POSITION_SLOT_BITS)) as usize;
         let row = i * n..(i + 1) * n;
-        let nearest_km = match self.slots[i] {
-            Some(s) if s.bits == bits => s.nearest_km,
-            _ => {
-                let mut nearest = f64::INFINITY;
-                for (km, site) in self.km[row.clone()].iter_mut().zip(&self.sites) {
-                    *km = great_circle_km(position, site);
-                    nearest = nearest.min(*km);
-                }
-                self.slots[i] = Some(Slot {
-                    bits,
-                    nearest_km: nearest,
-                });
-                nearest
+        let slot = &mut self.slots[i];
+        if slot.bits != bits {
+            let mut nearest = f64::INFINITY;
+            for (km, site) in self.km[row.clone()].iter_mut().zip(&self.sites) {
+                *km = great_circle_km(position, site);
+                nearest = nearest.min(*km);
             }
-        };
+            *slot = Slot {
+                bits,
+                nearest_km: nearest,
+            };
+        }
+        let nearest_km = slot.nearest_km;
         let km = self.km[row].get(site.index()).copied().unwrap_or(f64::NAN);
         (km, km <= nearest_km + TIE_KM)
     }
@@ -176,26 +190,28 @@ impl ProximityAccounts {
     pub(crate) fn serve(&mut self, prep: &Prepared, site: SiteId, bytes: u64) {
         let (s, g) = (site.index(), prep.group.index());
         let Some(position) = prep.client_position() else {
-            for p in [self.sites.get_mut(s), self.groups.get_mut(g)]
-                .into_iter()
-                .flatten()
-            {
+            let unlocated = |p: &mut Proximity| {
                 p.unlocated_requests = p.unlocated_requests.saturating_add(1);
                 p.unlocated_bytes = p.unlocated_bytes.saturating_add(bytes);
-            }
+            };
+            self.sites.get_mut(s).map(unlocated);
+            self.groups.get_mut(g).map(unlocated);
             return;
         };
         let (km, nearest) = self.distances.km_to_site(&position, site);
-        for p in [self.sites.get_mut(s), self.groups.get_mut(g)]
-            .into_iter()
-            .flatten()
-        {
-            // Saturating, as every byte total of a replay (issue 15, point 7).
+        let byte_km = bytes as f64 * km;
+        let nearest_bytes = if nearest { bytes } else { 0 };
+        // Saturating, as every byte total of a replay (issue 15, point 7).
+        let located = |p: &mut Proximity| {
             p.located_bytes = p.located_bytes.saturating_add(bytes);
-            p.byte_km += bytes as f64 * km;
-            if nearest {
-                p.nearest_bytes = p.nearest_bytes.saturating_add(bytes);
-            }
+            p.byte_km += byte_km;
+            p.nearest_bytes = p.nearest_bytes.saturating_add(nearest_bytes);
+        };
+        if let Some(p) = self.sites.get_mut(s) {
+            located(p);
+        }
+        if let Some(p) = self.groups.get_mut(g) {
+            located(p);
         }
     }
 }
@@ -222,7 +238,7 @@ mod tests {
             let sites: Vec<[f64; 3]> = sites.iter().map(|(a, o)| unit(*a, *o)).collect();
             let positions: Vec<[f64; 3]> =
                 (0..40).map(|i| unit(i as f64 * 4.0 - 80.0, i as f64 * 9.0 - 180.0)).collect();
-            let mut d = Distances { sites: sites.clone(), slots: Vec::new(), km: Vec::new() };
+            let mut d = Distances::to(sites.clone());
             for (p, s) in asks {
                 let s = s % sites.len();
                 let (km, nearest) = d.km_to_site(&positions[p], SiteId(s as u16));

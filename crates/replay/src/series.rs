@@ -37,15 +37,29 @@ struct Page {
 /// the Unix epoch (`bin = floor(t / step_ms)`); only pages of bins that
 /// requests touched are held, and every other bin is zero. Sums saturate
 /// at `u64::MAX` rather than wrap.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// Held pages, by number.
     pages: Vec<Page>,
     /// The index in `pages` of the page last touched (the next request
     /// most likely falls in it).
     last_page: usize,
-    /// The first and last bin a request touched (`None`: none yet).
-    touched: Option<(i64, i64)>,
+    /// The first bin a request touched (`i64::MAX`: none yet).
+    first_touched: i64,
+    /// The last bin a request touched (`i64::MIN`: none yet); two plain
+    /// fields, not an `Option`, to keep `add_span`'s update two `min`/`max`.
+    last_touched: i64,
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Self {
+            pages: Vec::new(),
+            last_page: 0,
+            first_touched: i64::MAX,
+            last_touched: i64::MIN,
+        }
+    }
 }
 
 /// A request's interval and the bins it covers.
@@ -92,19 +106,19 @@ pub struct Flags {
 impl Series {
     /// Number of bins from the first a request touched to the last.
     pub fn len(&self) -> usize {
-        self.touched
-            .map_or(0, |(first, last)| (last - first + 1) as usize)
+        self.bin_range()
+            .map_or(0, |(first, end)| (end - first) as usize)
     }
 
     /// True when no request touched the series.
     pub fn is_empty(&self) -> bool {
-        self.touched.is_none()
+        self.first_touched > self.last_touched
     }
 
     /// The first bin a request touched and one past the last (`None`:
     /// none).
     pub fn bin_range(&self) -> Option<(i64, i64)> {
-        self.touched.map(|(first, last)| (first, last + 1))
+        (!self.is_empty()).then(|| (self.first_touched, self.last_touched + 1))
     }
 
     /// Bin number `bin` (zero where no request went).
@@ -129,18 +143,19 @@ impl Series {
         })
     }
 
-    /// The bin `bin`, its page allocated if it was not held.
-    fn bin_mut(&mut self, bin: i64) -> &mut Bin {
-        let (number, offset) = split(bin);
+    /// The bins of page `number`, allocated if it was not held.
+    #[inline]
+    fn page_mut(&mut self, number: i64) -> &mut [Bin; PAGE_BINS] {
         let i = match self.pages.get(self.last_page) {
             Some(p) if p.number == number => self.last_page,
             _ => self.page_index(number),
         };
         self.last_page = i;
-        &mut self.pages[i].bins[offset]
+        &mut self.pages[i].bins
     }
 
     /// The index of page `number`, inserted (zero) if it was not held.
+    #[inline(never)]
     fn page_index(&mut self, number: i64) -> usize {
         // Requests mostly come in time order: the new page is the last.
         if self.pages.last().is_none_or(|p| p.number < number) {
@@ -172,12 +187,24 @@ impl Series {
             first,
             last,
         } = *span;
-        self.touched = Some(match self.touched {
-            Some((f, l)) => (f.min(first), l.max(last)),
-            None => (first, last),
-        });
-        let opening = self.bin_mut(first);
-        opening.requests = opening.requests.saturating_add(1);
+        self.first_touched = self.first_touched.min(first);
+        self.last_touched = self.last_touched.max(last);
+        if first == last {
+            // Most requests fall in one bin: all their bytes and time go
+            // to it (what the loop below does for one bin, without it).
+            let (number, offset) = split(first);
+            let b = &mut self.page_mut(number)[offset];
+            b.requests = b.requests.saturating_add(1);
+            b.bytes = b.bytes.saturating_add(bytes);
+            b.session_ms = b.session_ms.saturating_add((end - start) as u64);
+            if flags.spilled {
+                b.spill_bytes = b.spill_bytes.saturating_add(bytes);
+            }
+            if flags.unserved {
+                b.unserved_bytes = b.unserved_bytes.saturating_add(bytes);
+            }
+            return;
+        }
         let span = (end - start) as u64;
         // Bytes delivered by time t: floor(bytes × (t − start) / span), in
         // 64 bits when the product fits (a 128-bit division is a call).
@@ -192,19 +219,31 @@ impl Series {
             }
         };
         let mut sent = 0u64;
-        for bin in first..=last {
-            let (lo, hi) = ((bin * step_ms).max(start), ((bin + 1) * step_ms).min(end));
-            let now = if bin == last { bytes } else { upto(hi) };
-            let share = now - sent;
-            sent = now;
-            let b = self.bin_mut(bin);
-            b.bytes = b.bytes.saturating_add(share);
-            b.session_ms = b.session_ms.saturating_add((hi - lo).max(0) as u64);
-            if flags.spilled {
-                b.spill_bytes = b.spill_bytes.saturating_add(share);
+        let mut bin = first;
+        // Page by page: one page lookup for the bins a request covers in it
+        // (most requests cover one or two bins of one page).
+        while bin <= last {
+            let (number, offset) = split(bin);
+            let in_page = (last - bin).min((PAGE_BINS - 1 - offset) as i64) as usize;
+            let page = self.page_mut(number);
+            if bin == first {
+                let opening = &mut page[offset];
+                opening.requests = opening.requests.saturating_add(1);
             }
-            if flags.unserved {
-                b.unserved_bytes = b.unserved_bytes.saturating_add(share);
+            for b in &mut page[offset..=offset + in_page] {
+                let (lo, hi) = ((bin * step_ms).max(start), ((bin + 1) * step_ms).min(end));
+                let now = if bin == last { bytes } else { upto(hi) };
+                let share = now - sent;
+                sent = now;
+                b.bytes = b.bytes.saturating_add(share);
+                b.session_ms = b.session_ms.saturating_add((hi - lo).max(0) as u64);
+                if flags.spilled {
+                    b.spill_bytes = b.spill_bytes.saturating_add(share);
+                }
+                if flags.unserved {
+                    b.unserved_bytes = b.unserved_bytes.saturating_add(share);
+                }
+                bin += 1;
             }
         }
     }
