@@ -140,6 +140,9 @@ struct Simple {
     close: bool,
 }
 
+/// The HTTP/2 connection preface (RFC 9113 §3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
 /// Reads the head at the start of `buf` (see [`Head`]); a lean request's
 /// fields go to `headers` (emptied first).
 fn parse(buf: &[u8], max_headers: usize, max_head: usize, headers: &mut Vec<Field>) -> Head {
@@ -157,6 +160,12 @@ fn parse(buf: &[u8], max_headers: usize, max_head: usize, headers: &mut Vec<Fiel
     let len = match req.parse_with_uninit_headers(buf, fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Head::Partial,
+        // httparse refuses `PRI * HTTP/2` before the preface is whole;
+        // hyper closes silently on a whole preface but answers 400 to a
+        // part of one: wait for all of it, as hyper reading it would.
+        Err(_) if buf.len() < H2_PREFACE.len() && H2_PREFACE.starts_with(buf) => {
+            return Head::Partial
+        }
         Err(_) => return Head::Hyper,
     };
     let (Some(method), Some(target), Some(1)) = (req.method, req.path, req.version) else {

@@ -155,10 +155,23 @@ fn conversation() -> impl Strategy<Value = Vec<Vec<u8>>> {
         .prop_map(|(reqs, cuts)| {
             let mut all = reqs.concat();
             all.extend_from_slice(b"GET /last HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+            // No cut inside an HTTP/2 preface: hyper answers a part of one
+            // with 400 and a whole one with a silent close, so its answer
+            // would depend on how its reads split the bytes, which a test
+            // over TCP does not control (the lean path waits for the whole
+            // preface, then hands it to hyper).
+            let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+            let inside: Vec<std::ops::Range<usize>> = (0..all.len())
+                .filter(|i| all[*i..].starts_with(preface))
+                .map(|i| i + 1..i + preface.len())
+                .collect();
             let mut chunks = Vec::new();
             let mut at = 0;
             for c in cuts {
-                let end = (at + c).min(all.len());
+                let mut end = (at + c).min(all.len());
+                if let Some(r) = inside.iter().find(|r| r.contains(&end)) {
+                    end = r.end;
+                }
                 chunks.push(all[at..end].to_vec());
                 at = end;
             }
