@@ -377,6 +377,24 @@ fn cut_warning(notice: &CutNotice) -> String {
              target duration",
             secs(at.0)
         ),
+        CutNotice::SpliceLate { splice, cut } => format!(
+            "SCTE-35 splice at PTS {:.3} s has no keyframe: segment cut at the next one, PTS \
+             {:.3} s ({:.3} s later; the EXT-X-DATERANGE keeps the splice's time); have the \
+             encoder put a keyframe at splice points (SCTE-35-aware encoders do; ffmpeg \
+             -force_key_frames)",
+            secs(splice.0),
+            secs(cut.0),
+            secs(cut.ticks_since(*splice))
+        ),
+        CutNotice::SpliceDropped { at } => format!(
+            "SCTE-35 splice announced for PTS {:.3} s never came: the stream's timeline broke \
+             first (encoder restart or input switch); no EXT-X-DATERANGE for it",
+            secs(at.0)
+        ),
+        CutNotice::BadSplice(e) => format!(
+            "SCTE-35 section skipped: {e} (its packets stay in the segment; no \
+             EXT-X-DATERANGE for it)"
+        ),
         other => format!("{other:?}"),
     }
 }
@@ -403,6 +421,12 @@ fn print_summary(r: &RenditionSummary) {
         s.forced_cuts,
         s.long_gops,
     );
+    if s.demux.splice_sections + s.demux.bad_splice_sections > 0 {
+        eprintln!(
+            "{}: {} SCTE-35 sections read, {} refused",
+            r.input, s.demux.splice_sections, s.demux.bad_splice_sections
+        );
+    }
 }
 
 /// The exit status of a channel error: bad inputs and directories are

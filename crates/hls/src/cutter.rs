@@ -39,11 +39,13 @@ use crate::ts::{TsError, PACKET_SIZE};
 use crate::Timestamp;
 use assembly::{Assembly, OpenTimes, PartProgress};
 use policy::CutPolicy;
+pub use splices::SpliceMark;
 pub use target::{CutNotice, FIRST_GOP_CAP_SECS};
 
 mod assembly;
 mod parameter_sets;
 mod policy;
+mod splices;
 mod target;
 
 /// How to cut.
@@ -103,6 +105,11 @@ pub struct Segment {
     /// sets, its first video packet rebuilt for them, flagged with the
     /// discontinuity_indicator).
     pub independent: bool,
+    /// The SCTE-35 sections it carries to the playlist: those whose splice
+    /// it was cut for (it starts at the first random access point at or
+    /// after their time), and those without a time that arrived while it
+    /// was open. Their packets are in `bytes` wherever they arrived.
+    pub splices: Vec<SpliceMark>,
 }
 
 impl Segment {
@@ -384,6 +391,10 @@ impl Cutting<'_> {
             }
             DemuxEvent::LeadChanged => self.policy.break_timeline(),
             DemuxEvent::AccessUnit(au) => self.access_unit(&au),
+            DemuxEvent::Splice { section, info } => match info {
+                Ok(info) => self.policy.announce_splice(section, &info),
+                Err(e) => self.policy.refuse_splice(CutNotice::BadSplice(e)),
+            },
         }
     }
 
@@ -417,17 +428,27 @@ impl Cutting<'_> {
             self.assembly.skip(au.packets.len());
             return;
         }
+        self.policy.note_presented(pts);
         let forced = self.policy.forced_cut_due(open_start, pts);
-        if cut_point && (forced || self.policy.should_cut(open_start, pts)) {
+        let splice = cut_point && self.policy.splice_due(pts);
+        if cut_point && (forced || splice || self.policy.should_cut(open_start, pts)) {
             if cra && !self.allow_cra {
                 self.policy.note_cra_cut(pts);
             }
-            return self.cut(au, pts, true);
+            self.cut(au, pts, true);
+            if splice {
+                let marks = self.policy.take_splices(pts);
+                self.assembly.add_splices(marks);
+            }
+        } else if forced {
+            self.cut(au, pts, false);
+        } else {
+            self.append_frame(au, au.is_random_access(self.allow_cra));
         }
-        if forced {
-            return self.cut(au, pts, false);
+        let open = self.policy.take_open_marks();
+        if !open.is_empty() {
+            self.assembly.add_splices(open);
         }
-        self.append_frame(au, au.is_random_access(self.allow_cra));
     }
 
     /// Closes the open segment (if any) before `au`, presented at `pts`,

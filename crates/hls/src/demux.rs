@@ -34,7 +34,8 @@
 
 use crate::nal::{Codec, FirstPicture, Picture};
 use crate::pes;
-use crate::psi::{Pmt, StreamKind};
+use crate::psi::{Pmt, SectionAssembler, StreamKind};
+use crate::scte35::{self, Scte35Error, SpliceInfo};
 use crate::sps::{adts_channels, adts_codec, parse_sps, VideoFormat};
 use crate::ts::{Packet, Pid, TsError, PACKET_SIZE};
 use crate::Timestamp;
@@ -67,6 +68,16 @@ pub enum DemuxEvent<'a> {
     AccessUnit(AccessUnit<'a>),
     /// The stream to cut on changed (a new PMT): a new timeline.
     LeadChanged,
+    /// A complete SCTE-35 splice_info_section arrived on the program's
+    /// SCTE-35 stream (PMT stream_type 0x86), read or refused. Its packets
+    /// still go out in [`DemuxEvent::Packets`] (or with an access unit):
+    /// segments carry the stream through.
+    Splice {
+        /// The whole section, table_id to CRC.
+        section: &'a [u8],
+        /// What it says, or why it cannot be read.
+        info: Result<SpliceInfo, Scte35Error>,
+    },
 }
 
 /// A lead-stream access unit, with the packets from its PES start on.
@@ -133,6 +144,10 @@ pub struct DemuxStats {
     pub bad_pes: u64,
     /// PMT versions after the first.
     pub pmt_changes: u64,
+    /// SCTE-35 splice_info_sections read.
+    pub splice_sections: u64,
+    /// SCTE-35 sections refused (CRC, impossible lengths).
+    pub bad_splice_sections: u64,
 }
 
 /// The elementary stream cuts are made on.
@@ -172,6 +187,9 @@ pub struct Demuxer {
     /// seen since the input or the lead stream changed).
     parameter_sets: Vec<u8>,
     parameter_codec: Option<Codec>,
+    /// The program's SCTE-35 stream (the first of stream_type 0x86).
+    splice_pid: Option<Pid>,
+    splice_sections: SectionAssembler,
 }
 
 impl Default for Demuxer {
@@ -196,6 +214,8 @@ impl Demuxer {
             audio_channels: None,
             parameter_sets: Vec::new(),
             parameter_codec: None,
+            splice_pid: None,
+            splice_sections: SectionAssembler::with_max(scte35::MAX_SECTION),
         }
     }
 
@@ -263,6 +283,8 @@ impl Demuxer {
         } else if let Some(lead) = self.lead.filter(|l| l.pid == p.pid) {
             self.on_lead(&p, lead, sink);
             return Ok(());
+        } else if Some(p.pid) == self.splice_pid {
+            self.on_splice(&p, sink);
         } else if self.audio_codec.is_none()
             && p.payload_unit_start_indicator
             && Some(p.pid) == self.audio_pid
@@ -331,6 +353,15 @@ impl Demuxer {
             sink(DemuxEvent::LeadChanged);
         }
         self.lead = lead;
+        let splice_pid = pmt
+            .streams
+            .iter()
+            .find(|s| s.stream_type == scte35::STREAM_TYPE)
+            .map(|s| s.pid);
+        if splice_pid != self.splice_pid {
+            self.splice_pid = splice_pid;
+            self.splice_sections = SectionAssembler::with_max(scte35::MAX_SECTION);
+        }
         self.audio_pid = match lead {
             Some(l) if l.kind == StreamKind::Audio => Some(l.pid),
             _ => pmt
@@ -339,6 +370,23 @@ impl Demuxer {
                 .find(|s| s.kind() == StreamKind::Audio)
                 .map(|s| s.pid),
         };
+    }
+
+    /// A packet of the SCTE-35 stream: a section it completes is read and
+    /// handed on before the packet itself.
+    fn on_splice(&mut self, p: &Packet<'_>, sink: &mut impl FnMut(DemuxEvent<'_>)) {
+        let Some(section) = self.splice_sections.push(p) else {
+            return;
+        };
+        let info = SpliceInfo::parse(&section);
+        match info {
+            Ok(_) => self.stats.splice_sections += 1,
+            Err(_) => self.stats.bad_splice_sections += 1,
+        }
+        sink(DemuxEvent::Splice {
+            section: &section,
+            info,
+        });
     }
 
     fn on_lead(&mut self, p: &Packet<'_>, lead: Lead, sink: &mut impl FnMut(DemuxEvent<'_>)) {

@@ -6,7 +6,8 @@
 //!
 //! * [`ts`]: 188-byte packets from a byte stream ([`ts::PacketReader`],
 //!   sync recovered after garbage); [`psi`], [`pes`], [`nal`] and [`sps`]
-//!   read the tables, PES headers, NAL unit types and codec parameters.
+//!   read the tables, PES headers, NAL unit types and codec parameters;
+//!   [`scte35`] reads SCTE-35 splice information (ad breaks).
 //! * [`demux`]: packets → the lead stream's access units, each with its
 //!   timestamps and whether decoding can start there (PAT/PMT followed,
 //!   continuity counted).
@@ -87,6 +88,7 @@ pub mod pes;
 pub mod playlist;
 pub mod psi;
 pub mod publish;
+pub mod scte35;
 pub mod segmenter;
 pub mod sps;
 pub mod store;

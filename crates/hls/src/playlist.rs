@@ -55,6 +55,7 @@
 //! ```
 
 mod date;
+mod daterange;
 mod low_latency;
 pub mod m3u8;
 mod media;
@@ -68,6 +69,7 @@ mod tests;
 use std::fmt;
 
 pub use date::UnixMillis;
+pub use daterange::DateRange;
 pub use low_latency::LowLatency;
 pub use media::{MediaPlaylist, PartEntry, PlaylistType, PushOutcome, SegmentEntry};
 pub use multivariant::{AudioRendition, BitsPerSecond, MultivariantPlaylist, Variant};

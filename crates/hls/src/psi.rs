@@ -163,13 +163,31 @@ pub fn parse_pmt(section: &[u8]) -> Result<Pmt, PsiError> {
 }
 
 /// Reassembles the sections of one PID from its packets.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SectionAssembler {
     buf: Vec<u8>,
     collecting: bool,
+    /// The longest section taken (a longer one is dropped).
+    max: usize,
+}
+
+impl Default for SectionAssembler {
+    /// For PAT and PMT sections (at most 1,024 bytes).
+    fn default() -> Self {
+        Self::with_max(MAX_SECTION)
+    }
 }
 
 impl SectionAssembler {
+    /// For sections of at most `max` bytes (SCTE-35's: 4,096).
+    pub fn with_max(max: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            collecting: false,
+            max,
+        }
+    }
+
     /// Feeds a packet of this PID; returns a complete section when one ends
     /// in it (the first, if several start in one packet).
     pub fn push(&mut self, p: &Packet<'_>) -> Option<Vec<u8>> {
@@ -189,7 +207,7 @@ impl SectionAssembler {
         } else if self.collecting {
             self.buf.extend_from_slice(payload);
         }
-        if self.buf.len() > MAX_SECTION + PACKET_SLACK {
+        if self.buf.len() > self.max + PACKET_SLACK {
             self.collecting = false;
             self.buf.clear();
         }

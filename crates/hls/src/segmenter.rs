@@ -56,6 +56,7 @@ use resume::{announce, listed_end_ms, open_archive, open_live};
 
 mod backlog;
 mod board;
+mod breaks;
 pub mod dates;
 mod disk;
 mod outage;
@@ -120,6 +121,8 @@ pub struct Segmenter {
     deletions: DeletionQueue,
     /// `EXT-X-PROGRAM-DATE-TIME` of the segments to come.
     dates: ProgramDates,
+    /// SCTE-35 ad breaks in progress (their `EXT-X-DATERANGE` tags).
+    breaks: breaks::Breaks,
     /// The next segment continues an earlier run: a discontinuity.
     resumed: bool,
     written: u64,
@@ -182,6 +185,7 @@ impl Segmenter {
             live,
             archive,
             dates,
+            breaks: breaks::Breaks::default(),
             resumed,
             written: 0,
             discontinuities: 0,
@@ -433,7 +437,15 @@ impl Segmenter {
         self.discontinuities += u64::from(discontinuity);
         let mut entry = SegmentEntry::new(name, Ticks(seg.duration));
         entry.discontinuity_before = discontinuity;
-        entry.program_date_time = Some(self.dates.next(seg.duration, discontinuity, now_ms));
+        let date = self.dates.next(seg.duration, discontinuity, now_ms);
+        entry.program_date_time = Some(date);
+        let [live_ranges, archive_ranges] = self.breaks.ranges(
+            seg.start,
+            date,
+            &seg.splices,
+            [Some(&mut self.live), self.archive.as_mut()],
+        );
+        entry.dateranges = live_ranges;
         entry.bytes = Some(size);
         let pushed = self
             .live
@@ -447,6 +459,7 @@ impl Segmenter {
         if let Some(a) = &mut self.archive {
             let mut entry = entry;
             entry.parts.clear();
+            entry.dateranges = archive_ranges;
             let _ = a.push(entry).map_err(SegmenterError::Config)?;
         } else {
             self.schedule_deletions(&pushed.removed, now_ms);

@@ -22,6 +22,8 @@ pub const PMT_PID: u16 = 0x1000;
 pub const VIDEO_PID: u16 = 0x100;
 /// The audio PID of [`stream`].
 pub const AUDIO_PID: u16 = 0x101;
+/// The SCTE-35 PID of [`stream_with_cues`].
+pub const SCTE35_PID: u16 = 0x102;
 
 impl Mux {
     fn next_cc(&mut self, pid: u16) -> u8 {
@@ -229,6 +231,35 @@ pub fn stream(frames: u64, gop: u64, pts0: u64, audio: bool) -> Vec<u8> {
     m.out
 }
 
+/// A video stream as [`stream`] (no audio) whose PMT also lists an SCTE-35
+/// stream (type 0x86) on [`SCTE35_PID`], and each `(frame, section)` of
+/// `cues` sent on it just before that frame.
+pub fn stream_with_cues(frames: u64, gop: u64, pts0: u64, cues: &[(u64, Vec<u8>)]) -> Vec<u8> {
+    let mut m = Mux::default();
+    for f in 0..frames {
+        let pts = pts0 + f * FRAME;
+        let key = f % gop == 0;
+        if key {
+            m.pat();
+            m.pmt(0, &[(0x1b, VIDEO_PID), (0x86, SCTE35_PID)]);
+        }
+        for (_, section) in cues.iter().filter(|c| c.0 == f) {
+            let mut payload = vec![0u8];
+            payload.extend_from_slice(section);
+            m.packets(SCTE35_PID, &payload, false);
+        }
+        m.pes(
+            VIDEO_PID,
+            0xe0,
+            (pts + 2 * FRAME) % (1 << 33),
+            Some(pts % (1 << 33)),
+            &h264_au(key, if key { 3000 } else { 400 }),
+            key,
+        );
+    }
+    m.out
+}
+
 /// What picture a frame of [`stream_of`] starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameKind {
@@ -292,4 +323,126 @@ pub fn h264_keyframe(sps: &[u8], pps: &[u8], size: usize) -> Vec<u8> {
     v.extend([0, 0, 1, 0x65]);
     v.extend(std::iter::repeat_n(0xab, size));
     v
+}
+
+/// SCTE-35 splice_info_sections, bit by bit, for tests: the sections
+/// threefive decodes as the same cues (see `crates/hls/src/scte35/tests.rs`).
+pub mod cue {
+    use super::CRC;
+
+    /// A big-endian bit writer for the sections the tests make.
+    #[derive(Debug, Default)]
+    pub struct Writer {
+        /// The bytes written.
+        pub bytes: Vec<u8>,
+        bit: u32,
+    }
+
+    impl Writer {
+        /// Appends the low `n` bits of `v`.
+        pub fn bits(&mut self, n: u32, v: u64) -> &mut Self {
+            for i in (0..n).rev() {
+                if self.bit == 0 {
+                    self.bytes.push(0);
+                }
+                let b = (v >> i & 1) as u8;
+                *self.bytes.last_mut().expect("a byte") |= b << (7 - self.bit);
+                self.bit = (self.bit + 1) % 8;
+            }
+            self
+        }
+        /// Appends whole bytes (on a byte boundary).
+        pub fn raw(&mut self, b: &[u8]) -> &mut Self {
+            assert_eq!(self.bit, 0);
+            self.bytes.extend_from_slice(b);
+            self
+        }
+    }
+
+    /// A whole section: header, `command` of `command_type`, `descriptors`, CRC.
+    pub fn section(
+        pts_adjustment: u64,
+        command_type: u8,
+        command: &[u8],
+        descriptors: &[u8],
+    ) -> Vec<u8> {
+        let mut w = Writer::default();
+        let length = 11 + command.len() + 2 + descriptors.len() + 4;
+        w.bits(8, 0xfc)
+            .bits(1, 0)
+            .bits(1, 0)
+            .bits(2, 3)
+            .bits(12, length as u64);
+        w.bits(8, 0)
+            .bits(1, 0)
+            .bits(6, 0)
+            .bits(33, pts_adjustment)
+            .bits(8, 0xff);
+        w.bits(12, 0xfff)
+            .bits(12, command.len() as u64)
+            .bits(8, u64::from(command_type));
+        w.raw(command)
+            .bits(16, descriptors.len() as u64)
+            .raw(descriptors);
+        let crc = CRC.checksum(&w.bytes);
+        w.raw(&crc.to_be_bytes());
+        w.bytes
+    }
+
+    /// A time_signal() command.
+    pub fn time_signal(pts: Option<u64>) -> Vec<u8> {
+        let mut w = Writer::default();
+        match pts {
+            Some(p) => w.bits(1, 1).bits(6, 0x3f).bits(33, p),
+            None => w.bits(1, 0).bits(7, 0x7f),
+        };
+        w.bytes
+    }
+
+    /// A segmentation descriptor (CUEI) of `type_id` for `event`.
+    pub fn segmentation_descriptor(event: u32, type_id: u8, duration: Option<u64>) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.raw(b"CUEI")
+            .bits(32, u64::from(event))
+            .bits(1, 0)
+            .bits(1, 0)
+            .bits(6, 0x3f);
+        w.bits(1, 1)
+            .bits(1, u64::from(duration.is_some()))
+            .bits(1, 1)
+            .bits(5, 0x1f);
+        if let Some(d) = duration {
+            w.bits(40, d);
+        }
+        // An ad-ID UPID of 12 bytes.
+        w.bits(8, 0x03).bits(8, 12).raw(b"ABCD01234567");
+        w.bits(8, u64::from(type_id)).bits(8, 1).bits(8, 1);
+        let mut d = vec![0x02, w.bytes.len() as u8];
+        d.extend(w.bytes);
+        d
+    }
+
+    /// A program splice_insert() of `event`: out of network or back, at
+    /// `pts` (`None`: immediate), with a break duration (auto-return, ticks).
+    pub fn insert(
+        event: u32,
+        out: bool,
+        pts: Option<u64>,
+        duration: Option<(bool, u64)>,
+    ) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.bits(32, u64::from(event)).bits(1, 0).bits(7, 0x7f);
+        w.bits(1, u64::from(out))
+            .bits(1, 1)
+            .bits(1, u64::from(duration.is_some()));
+        w.bits(1, u64::from(pts.is_none())).bits(4, 0xf);
+        if let Some(p) = pts {
+            w.bits(1, 1).bits(6, 0x3f).bits(33, p);
+        }
+        if let Some((auto, d)) = duration {
+            w.bits(1, u64::from(auto)).bits(6, 0x3f).bits(33, d);
+        }
+        w.bits(16, 7).bits(8, 1).bits(8, 2);
+        w.bytes
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Cut, Part, Segment};
+use super::{Cut, Part, Segment, SpliceMark};
 use crate::ts::PACKET_SIZE;
 use crate::Timestamp;
 
@@ -32,6 +32,8 @@ struct Open {
     /// Bytes the first frame has beyond the input's (a forced cut's first
     /// packet rebuilt with parameter sets): not counted when dropped.
     first_frame_added: usize,
+    /// SCTE-35 sections the segment carries to its playlist.
+    splices: Vec<SpliceMark>,
 }
 
 /// Where the part in progress stands.
@@ -55,6 +57,8 @@ pub(super) struct Assembly {
     finished: u64,
     /// A dropped segment opened a discontinuity: the next one carries it.
     carried_discontinuity: bool,
+    /// A dropped segment's SCTE-35 marks: the next one carries them.
+    carried_splices: Vec<SpliceMark>,
     /// After an input switch: drop everything until the new input's first
     /// random access point.
     await_rap: bool,
@@ -221,7 +225,17 @@ impl Assembly {
             frame_start: first_frame,
             first_frame,
             first_frame_added: added,
+            splices: std::mem::take(&mut self.carried_splices),
         });
+    }
+
+    /// Adds SCTE-35 marks to the open segment (kept for the next one
+    /// while none is open).
+    pub(super) fn add_splices(&mut self, marks: Vec<SpliceMark>) {
+        match &mut self.open {
+            Some(o) => o.splices.extend(marks),
+            None => self.carried_splices.extend(marks),
+        }
     }
 
     /// Finishes the open segment, `duration` ticks long (`long`: it rounds
@@ -237,6 +251,7 @@ impl Assembly {
             let copies = open.first_frame + open.first_frame_added;
             self.skip(open.bytes.len().saturating_sub(copies));
             self.carried_discontinuity |= open.discontinuity;
+            self.carried_splices.extend(open.splices);
             return;
         }
         self.finished += 1;
@@ -258,6 +273,7 @@ impl Assembly {
             discontinuity: open.discontinuity,
             long,
             independent: open.independent,
+            splices: open.splices,
         }));
     }
 }

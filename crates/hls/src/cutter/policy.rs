@@ -14,11 +14,16 @@
 //! * **Parts** (low-latency HLS) end before a frame that would take them
 //!   past the part target, or earlier when that balances the segment's
 //!   parts (see [`balance`]).
+//! * **Splices** (SCTE-35): a segment also ends before the first random
+//!   access point at or after an announced splice time
+//!   (`cutter/splices.rs`).
 
 use std::collections::VecDeque;
 
+use super::splices::{SpliceMark, Splices};
 use super::target::{CutNotice, Target};
 use super::CutterConfig;
+use crate::scte35::SpliceInfo;
 use crate::Timestamp;
 
 /// Where to cut, from the times of the lead stream's access units.
@@ -61,6 +66,9 @@ pub(super) struct CutPolicy {
     /// The input stalled and the open segment was closed here: a segment
     /// opening anywhere else opens a discontinuity.
     resume_at: Option<Timestamp>,
+    /// SCTE-35 splices waiting for their time, and marks for the open
+    /// segment.
+    splices: Splices,
 }
 
 impl CutPolicy {
@@ -88,6 +96,7 @@ impl CutPolicy {
             advances: 0,
             stalled: false,
             resume_at: None,
+            splices: Splices::default(),
         }
     }
 
@@ -175,6 +184,41 @@ impl CutPolicy {
         self.last_pts = None;
         self.last_rap = None;
         self.last_idr = None;
+        let notices = &mut self.notices;
+        self.splices.break_timeline(&mut |n| notices.push_back(n));
+    }
+
+    /// An SCTE-35 section arrived.
+    pub(super) fn announce_splice(&mut self, section: &[u8], info: &SpliceInfo) {
+        self.splices.announce(section, info);
+    }
+
+    /// An SCTE-35 section was refused: the operator hears why.
+    pub(super) fn refuse_splice(&mut self, notice: CutNotice) {
+        self.notices.push_back(notice);
+    }
+
+    /// Whether a random access point presented at `pts` is where a splice
+    /// is due (a cut is made there).
+    pub(super) fn splice_due(&self, pts: Timestamp) -> bool {
+        self.splices.due(pts)
+    }
+
+    /// The marks of the splices made at `pts`.
+    pub(super) fn take_splices(&mut self, pts: Timestamp) -> Vec<SpliceMark> {
+        let notices = &mut self.notices;
+        self.splices.take_due(pts, &mut |n| notices.push_back(n))
+    }
+
+    /// Marks (commands without a time) for the segment in progress.
+    pub(super) fn take_open_marks(&mut self) -> Vec<SpliceMark> {
+        self.splices.take_open()
+    }
+
+    /// A lead frame presented at `pts` arrived (the time of sections that
+    /// come without one).
+    pub(super) fn note_presented(&mut self, pts: Timestamp) {
+        self.splices.note(pts);
     }
 
     /// Lead PES whose decoding time advanced, so far.

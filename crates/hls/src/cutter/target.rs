@@ -63,6 +63,23 @@ pub enum CutNotice {
         /// Presentation time of the CRA picture.
         at: Timestamp,
     },
+    /// No random access point at an SCTE-35 splice time: the segment was
+    /// cut at the first one after it.
+    SpliceLate {
+        /// The splice time.
+        splice: Timestamp,
+        /// Where the segment was cut.
+        cut: Timestamp,
+    },
+    /// An SCTE-35 splice announced for `at` never came: the timeline broke
+    /// first (encoder restart, input switch).
+    SpliceDropped {
+        /// The splice time on the old timeline.
+        at: Timestamp,
+    },
+    /// An SCTE-35 section that cannot be read was skipped (its packets
+    /// still go into the segment).
+    BadSplice(crate::scte35::Scte35Error),
 }
 
 /// The announced target and the forced cuts it takes.

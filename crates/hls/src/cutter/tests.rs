@@ -799,3 +799,170 @@ fn a_dropped_one_frame_segment_counts_its_packets_not_its_table_copies() {
     let packets = (m.out.len() / PACKET_SIZE) as u64;
     assert_eq!(stats.skipped_before_start, packets);
 }
+
+mod splices {
+    use super::*;
+    use crate::scte35::{EventId, Signal};
+    use crate::testmux::cue::{insert, section, segmentation_descriptor, time_signal};
+    use crate::testmux::stream_with_cues;
+
+    const PTS0: u64 = 900_000;
+
+    fn at(frame: u64) -> u64 {
+        PTS0 + frame * FRAME
+    }
+
+    fn break_start(frame: u64) -> Vec<u8> {
+        section(
+            0,
+            0x06,
+            &time_signal(Some(at(frame))),
+            &segmentation_descriptor(1, 0x34, Some(30 * 90_000)),
+        )
+    }
+
+    /// An ad break's start between keyframes is cut at the next keyframe
+    /// (and said); its end on a keyframe is cut there; a repeated cue,
+    /// heartbeats and a broken section change nothing but a notice; no
+    /// packet is lost, the SCTE-35 ones included.
+    #[test]
+    fn splices_cut_at_the_first_keyframe_at_or_after_their_time() {
+        let mut broken = break_start(100);
+        broken[8] ^= 1;
+        let cues = [
+            (10, break_start(62)),
+            (20, break_start(62)),
+            (30, section(0, 0x00, &[], &[])),
+            (40, broken),
+            // On the keyframe of frame 200 (presented two frames later).
+            (
+                150,
+                section(
+                    0,
+                    0x06,
+                    &time_signal(Some(at(202))),
+                    &segmentation_descriptor(1, 0x35, None),
+                ),
+            ),
+        ];
+        let input = stream_with_cues(300, 25, PTS0, &cues);
+        let config = CutterConfig::default();
+        let (segs, _, notices) = cut_noting(&input, config.clone());
+        assert_eq!(secs(&segs), [3.0, 5.0, 4.0]);
+        assert_opens_with_keyframe(&segs);
+        assert_conserved(&input, &segs);
+        assert!(segs[0].splices.is_empty());
+        let out = &segs[1].splices;
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].section, cues[0].1);
+        assert_eq!((out[0].at, out[0].cut), (Timestamp(at(62)), true));
+        assert_eq!(
+            out[0].signal,
+            Signal::Out {
+                id: EventId::Segmentation(1),
+                planned: Some(2_700_000),
+                auto_return: false
+            }
+        );
+        let back = &segs[2].splices;
+        assert_eq!(back.len(), 1);
+        assert_eq!(
+            back[0].signal,
+            Signal::In {
+                id: EventId::Segmentation(1)
+            }
+        );
+        assert_eq!(back[0].at, Timestamp(at(202)));
+        assert_eq!(
+            notices,
+            [
+                CutNotice::BadSplice(crate::scte35::Scte35Error::Crc),
+                CutNotice::SpliceLate {
+                    splice: Timestamp(at(62)),
+                    // The keyframe of frame 75, presented two frames later.
+                    cut: Timestamp(at(77))
+                }
+            ]
+        );
+        let (_, stats) = cut(&input, config);
+        assert_eq!(
+            (stats.demux.splice_sections, stats.demux.bad_splice_sections),
+            (4, 1)
+        );
+    }
+
+    /// A splice across the 33-bit wrap is made at its time; a cancelled one
+    /// is not; an immediate one is made at the next keyframe.
+    #[test]
+    fn splices_survive_the_wrap_and_cancels_and_immediates_work() {
+        let pts0 = (1 << 33) - 50 * FRAME;
+        // The keyframe of frame 100 (presented two frames later).
+        let wrapped = (pts0 + 102 * FRAME) % (1 << 33);
+        let cues = [
+            (
+                10,
+                section(0, 0x05, &insert(7, true, Some(wrapped), None), &[]),
+            ),
+            (
+                20,
+                section(
+                    0,
+                    0x05,
+                    &insert(8, true, Some((pts0 + 140 * FRAME) % (1 << 33)), None),
+                    &[],
+                ),
+            ),
+            (30, {
+                let mut w = crate::testmux::cue::Writer::default();
+                w.bits(32, 8).bits(1, 1).bits(7, 0x7f);
+                section(0, 0x05, &w.bytes, &[])
+            }),
+            (180, section(0, 0x05, &insert(7, false, None, None), &[])),
+        ];
+        let input = stream_with_cues(300, 25, pts0, &cues);
+        let (segs, _, notices) = cut_noting(&input, CutterConfig::default());
+        let starts: Vec<u64> = segs.iter().map(|s| s.start.0).collect();
+        assert!(starts.contains(&wrapped), "{starts:?}");
+        // Event 8 was cancelled before its time: it marks nothing but its
+        // cancellation (a command on the segment it arrived in).
+        let marks: Vec<Signal> = segs
+            .iter()
+            .flat_map(|s| s.splices.iter().map(|m| m.signal))
+            .collect();
+        assert!(
+            !marks.iter().any(|m| matches!(
+                m,
+                Signal::Out {
+                    id: EventId::Splice(8),
+                    ..
+                }
+            )),
+            "{marks:?}"
+        );
+        assert!(
+            marks.contains(&Signal::Cancel {
+                id: EventId::Splice(8)
+            }),
+            "{marks:?}"
+        );
+        let immediate = segs
+            .iter()
+            .find(|s| {
+                s.splices.iter().any(|m| {
+                    m.signal
+                        == Signal::In {
+                            id: EventId::Splice(7),
+                        }
+                })
+            })
+            .expect("the immediate return");
+        assert_eq!(immediate.start.0, (pts0 + 202 * FRAME) % (1 << 33));
+        assert!(
+            notices
+                .iter()
+                .all(|n| !matches!(n, CutNotice::SpliceLate { .. })),
+            "{notices:?}"
+        );
+        assert_eq!(segs.iter().filter(|s| s.discontinuity).count(), 0);
+    }
+}

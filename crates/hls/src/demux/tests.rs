@@ -16,7 +16,7 @@ fn demux(input: &[u8]) -> (Vec<u8>, Vec<Unit>) {
             packets.extend_from_slice(au.packets);
             units.push((au.pts.map(|t| t.0), au.decode.map(|t| t.0), au.picture));
         }
-        DemuxEvent::PesStart { .. } | DemuxEvent::LeadChanged => {}
+        DemuxEvent::PesStart { .. } | DemuxEvent::LeadChanged | DemuxEvent::Splice { .. } => {}
     };
     for p in input.chunks_exact(PACKET_SIZE) {
         let _ = d.push(p.try_into().expect("188"), &mut sink);
@@ -72,6 +72,7 @@ fn pes_start_comes_before_its_access_unit_and_the_program_is_known() {
             }
             DemuxEvent::Packets(_) => 'P',
             DemuxEvent::LeadChanged => 'L',
+            DemuxEvent::Splice { .. } => 'C',
         })
     };
     for p in stream(3, 3, 0, false).chunks_exact(PACKET_SIZE) {

@@ -3,7 +3,7 @@
 //! `low_latency.rs`).
 
 use super::low_latency::LowLatency;
-use super::{excerpt, is_valid_uri, PlaylistError, Ticks, UnixMillis};
+use super::{excerpt, is_valid_uri, DateRange, PlaylistError, Ticks, UnixMillis};
 use std::collections::{vec_deque, VecDeque};
 
 /// How a media playlist evolves (`EXT-X-PLAYLIST-TYPE`).
@@ -38,6 +38,10 @@ pub struct SegmentEntry {
     /// [`MediaPlaylist::push`] from those given to
     /// [`MediaPlaylist::push_part`]; listed while the segment is recent.
     pub parts: Vec<PartEntry>,
+    /// `EXT-X-DATERANGE` tags written before it (SCTE-35 breaks starting,
+    /// ending or signalled in it). They leave the playlist with it; a delta
+    /// update that skips it still lists them, after `EXT-X-SKIP`.
+    pub dateranges: Vec<DateRange>,
 }
 
 /// A partial segment (`EXT-X-PART`, RFC 8216bis §4.4.4.9).
@@ -62,6 +66,7 @@ impl SegmentEntry {
             bytes: None,
             sequence: 0,
             parts: Vec::new(),
+            dateranges: Vec::new(),
         }
     }
 }
@@ -306,6 +311,15 @@ impl MediaPlaylist {
     /// `u64::MAX`).
     pub fn next_sequence(&self) -> Option<u64> {
         self.media_sequence.checked_add(self.segments.len() as u64)
+    }
+
+    /// The date range `id` on a listed segment, to complete it (an ad
+    /// break's end added to the tag of its start).
+    pub fn daterange_mut(&mut self, id: &str) -> Option<&mut DateRange> {
+        self.segments
+            .iter_mut()
+            .flat_map(|s| s.dateranges.iter_mut())
+            .find(|r| r.id == id)
     }
 
     /// The listed segments, oldest first.

@@ -209,6 +209,7 @@ impl Parser {
             bytes: None,
             sequence,
             parts: Vec::new(),
+            dateranges: Vec::new(),
         });
         Ok(())
     }

@@ -89,6 +89,13 @@ impl MediaPlaylist {
         }
         if skip > 0 {
             writeln!(f, "#EXT-X-SKIP:SKIPPED-SEGMENTS={skip}")?;
+            // Without CAN-SKIP-DATERANGES a delta update keeps every date
+            // range of the playlist (RFC 8216bis §6.2.5.1).
+            for segment in self.segments.iter().take(skip) {
+                for range in &segment.dateranges {
+                    writeln!(f, "{range}")?;
+                }
+            }
         }
         let with_parts = self.segments.len().saturating_sub(SEGMENTS_WITH_PARTS);
         for (i, segment) in self.segments.iter().enumerate().skip(skip) {
@@ -97,6 +104,9 @@ impl MediaPlaylist {
             }
             if let Some(time) = segment.program_date_time {
                 writeln!(f, "#EXT-X-PROGRAM-DATE-TIME:{time}")?;
+            }
+            for range in &segment.dateranges {
+                writeln!(f, "{range}")?;
             }
             if self.low_latency.is_some() && i >= with_parts {
                 write_parts(f, &segment.parts)?;

@@ -872,3 +872,43 @@ fn independent_segments_is_claimed_only_when_asked() {
     assert!(!p.render().contains("INDEPENDENT-SEGMENTS"));
     assert!(!p.independent_segments());
 }
+
+/// A date range goes before its segment, attributes in a fixed order; a
+/// delta update that skips the segment keeps the range, after
+/// `EXT-X-SKIP` (no CAN-SKIP-DATERANGES); a listed range can be completed.
+#[test]
+fn date_ranges_are_written_and_kept_by_delta_updates() {
+    let mut p = MediaPlaylist::live(1, Ticks::from_secs(12)).expect("valid");
+    p.enable_low_latency(Ticks::from_millis(250))
+        .expect("valid");
+    for i in 0..12 {
+        let mut s = SegmentEntry::new(format!("s{i}.ts"), Ticks::from_secs(1));
+        s.program_date_time = Some(UnixMillis(1_000 * i));
+        if i == 2 {
+            let mut r = DateRange::new("splice-1", UnixMillis(2_000));
+            r.planned_duration = Some(Ticks::from_secs(30));
+            r.scte35_out = Some("0xFC30".into());
+            s.dateranges.push(r);
+        }
+        let _ = p.push(s).expect("push");
+    }
+    let range = p.daterange_mut("splice-1").expect("listed");
+    range.duration = Some(Ticks::from_millis(29_960));
+    range.scte35_in = Some("0xFC31".into());
+    let tag = "#EXT-X-DATERANGE:ID=\"splice-1\",START-DATE=\"1970-01-01T00:00:02.000Z\",\
+               DURATION=29.960,PLANNED-DURATION=30.000,SCTE35-OUT=0xFC30,SCTE35-IN=0xFC31\n";
+    let full = p.render();
+    assert!(full.contains(&format!("00:02.000Z\n{tag}")), "{full}");
+    let delta = p.render_delta().expect("something to skip");
+    assert!(
+        delta.contains(&format!("#EXT-X-SKIP:SKIPPED-SEGMENTS=6\n{tag}")),
+        "{delta}"
+    );
+    let mut cmd = DateRange::new("cmd-1", UnixMillis(0));
+    cmd.class = Some("urn:x".into());
+    cmd.scte35_cmd = Some("0xFC".into());
+    assert_eq!(
+        cmd.to_string(),
+        "#EXT-X-DATERANGE:ID=\"cmd-1\",CLASS=\"urn:x\",START-DATE=\"1970-01-01T00:00:00.000Z\",SCTE35-CMD=0xFC"
+    );
+}

@@ -841,3 +841,71 @@ fn a_forced_cut_opens_a_segment_whose_first_part_is_not_independent() {
     }
     assert_eq!(dependent, 4);
 }
+
+/// An SCTE-35 break in the stream becomes one `EXT-X-DATERANGE` in the
+/// archive (its start's tag completed by its end: `DURATION`, `SCTE35-IN`)
+/// dated at the segment that starts at the splice, and in the live playlist
+/// a tag of the same ID and `START-DATE` once the start has left the window.
+#[test]
+fn an_ad_break_becomes_a_date_range_of_its_start_and_end() {
+    use crate::scte35::hex_sequence;
+    use crate::testmux::cue::{section, segmentation_descriptor, time_signal};
+    use crate::testmux::{stream_with_cues, FRAME};
+    let at = |frame: u64| frame * FRAME;
+    // Keyframes every second, presented two frames after their decoding.
+    let out = section(
+        0,
+        0x06,
+        &time_signal(Some(at(202))),
+        &segmentation_descriptor(9, 0x34, Some(30 * 90_000)),
+    );
+    let back = section(
+        0,
+        0x06,
+        &time_signal(Some(at(952))),
+        &segmentation_descriptor(9, 0x35, None),
+    );
+    let cues = [(150, out.clone()), (900, back.clone())];
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), true), T0).expect("open");
+    let now = feed(&mut s, &stream_with_cues(1500, 25, 0, &cues), T0);
+    s.finish(now).expect("finish");
+    let text = |name: &str| std::fs::read_to_string(dir.path().join(name)).expect("written");
+    let archive = text(ARCHIVE_PLAYLIST);
+    let lines: Vec<&str> = archive.lines().collect();
+    let ranges: Vec<usize> = (0..lines.len())
+        .filter(|i| lines[*i].starts_with("#EXT-X-DATERANGE:"))
+        .collect();
+    assert_eq!(ranges.len(), 1, "{archive}");
+    let tag = lines[ranges[0]];
+    let date = lines[ranges[0] - 1]
+        .strip_prefix("#EXT-X-PROGRAM-DATE-TIME:")
+        .expect("dated segment");
+    let id = format!(
+        "seg-00000009-{}",
+        crate::playlist::UnixMillis::parse_iso8601(date)
+            .expect("date")
+            .0
+    );
+    assert_eq!(
+        tag,
+        format!(
+            "#EXT-X-DATERANGE:ID=\"{id}\",START-DATE=\"{date}\",DURATION=30.000,PLANNED-DURATION=30.000,SCTE35-OUT={},SCTE35-IN={}",
+            hex_sequence(&out),
+            hex_sequence(&back)
+        )
+    );
+    let live = text(LIVE_PLAYLIST);
+    let live_ranges: Vec<&str> = live
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-DATERANGE:"))
+        .collect();
+    assert_eq!(
+        live_ranges,
+        [format!(
+            "#EXT-X-DATERANGE:ID=\"{id}\",START-DATE=\"{date}\",DURATION=30.000,SCTE35-IN={}",
+            hex_sequence(&back)
+        )],
+        "{live}"
+    );
+}

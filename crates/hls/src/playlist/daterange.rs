@@ -1,0 +1,81 @@
+//! `EXT-X-DATERANGE` (RFC 8216 §4.3.2.7): a range of wall-clock time with
+//! attributes, here the SCTE-35 splice information of ad breaks
+//! (§4.3.2.7.1: `SCTE35-OUT`, `SCTE35-IN`, `SCTE35-CMD`).
+
+use std::fmt;
+
+use super::{Ticks, UnixMillis};
+
+/// One `EXT-X-DATERANGE` tag. Two tags of one ID carry the same value for
+/// any attribute both have (§4.3.2.7): a break's end is added to the tag of
+/// its start while that is listed, or written in a tag of its own with the
+/// same ID and `START-DATE` once it is not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateRange {
+    /// `ID`: unique to the range (to an SCTE-35 out/in pair).
+    pub id: String,
+    /// `CLASS`: ranges of one class follow its semantics and never overlap.
+    pub class: Option<String>,
+    /// `START-DATE`.
+    pub start: UnixMillis,
+    /// `DURATION`: the actual duration, once known.
+    pub duration: Option<Ticks>,
+    /// `PLANNED-DURATION`: the expected duration, when announced.
+    pub planned_duration: Option<Ticks>,
+    /// `SCTE35-CMD`: a section that is neither a break's start nor end, as
+    /// a hexadecimal-sequence (`0xFC…`).
+    pub scte35_cmd: Option<String>,
+    /// `SCTE35-OUT`: the section that starts the break.
+    pub scte35_out: Option<String>,
+    /// `SCTE35-IN`: the section that ends it.
+    pub scte35_in: Option<String>,
+}
+
+impl DateRange {
+    /// A range `id` from `start`, with no other attribute.
+    pub fn new(id: impl Into<String>, start: UnixMillis) -> DateRange {
+        DateRange {
+            id: id.into(),
+            class: None,
+            start,
+            duration: None,
+            planned_duration: None,
+            scte35_cmd: None,
+            scte35_out: None,
+            scte35_in: None,
+        }
+    }
+}
+
+impl fmt::Display for DateRange {
+    /// The tag, without its line ending.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#EXT-X-DATERANGE:ID=\"{}\"", self.id)?;
+        if let Some(class) = &self.class {
+            write!(f, ",CLASS=\"{class}\"")?;
+        }
+        write!(f, ",START-DATE=\"{}\"", self.start)?;
+        if let Some(d) = self.duration {
+            write!(f, ",DURATION={}", seconds(d))?;
+        }
+        if let Some(d) = self.planned_duration {
+            write!(f, ",PLANNED-DURATION={}", seconds(d))?;
+        }
+        for (name, value) in [
+            ("SCTE35-CMD", &self.scte35_cmd),
+            ("SCTE35-OUT", &self.scte35_out),
+            ("SCTE35-IN", &self.scte35_in),
+        ] {
+            if let Some(v) = value {
+                write!(f, ",{name}={v}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Seconds with three decimals.
+fn seconds(t: Ticks) -> String {
+    let ms = t.rounded_millis();
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}

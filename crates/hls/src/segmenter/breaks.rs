@@ -1,0 +1,194 @@
+//! SCTE-35 marks into `EXT-X-DATERANGE` tags (RFC 8216 §4.3.2.7.1).
+//!
+//! * A break's start (`SCTE35-OUT`) opens a range whose `START-DATE` is the
+//!   splice time on the playlist's `EXT-X-PROGRAM-DATE-TIME` timeline (the
+//!   segment's date plus the splice's offset from its first picture), with
+//!   `PLANNED-DURATION` when the section gives one. Its ID is the event's
+//!   (`splice-<splice_event_id>` or `seg-<segmentation_event_id>`) and its
+//!   start in milliseconds, unique to the out/in pair even when an
+//!   encoder reuses event IDs.
+//! * Its end (`SCTE35-IN`, same event) adds `DURATION` (the actual one)
+//!   and `SCTE35-IN` to that tag while the playlist lists it; once it has
+//!   left the window, a tag of the same ID and `START-DATE` carries them.
+//!   An auto-return break with no end section gets its planned duration as
+//!   `DURATION` once the playlist has passed its end.
+//! * Anything else (a command, a time signal that starts no break, a
+//!   cancellation) is a range of its own with `SCTE35-CMD`, in a `CLASS` of
+//!   its own ([`COMMAND_CLASS`]).
+//!
+//! Breaks are classless ranges, so two breaks that overlap (a break inside
+//! another, of another segmentation type) are ranges that overlap in one
+//! class, which RFC 8216bis forbids: not handled yet.
+
+use crate::cutter::SpliceMark;
+use crate::playlist::{DateRange, MediaPlaylist, Ticks, UnixMillis};
+use crate::scte35::{hex_sequence, EventId, Signal};
+use crate::Timestamp;
+
+/// The `CLASS` of ranges that are no break (`SCTE35-CMD`): a class of their
+/// own, since a range without a duration inside a break of the same class
+/// would overlap it (RFC 8216bis: ranges of one class do not overlap).
+pub(super) const COMMAND_CLASS: &str = "urn:routecast:scte35:cmd";
+
+/// A break started and not ended.
+#[derive(Debug, Clone)]
+struct OpenBreak {
+    event: EventId,
+    range_id: String,
+    start: UnixMillis,
+    /// Planned duration, ticks, for an auto-return break.
+    auto_return: Option<u64>,
+}
+
+/// Auto-return breaks remembered after their planned end.
+const RETURNED: usize = 8;
+
+/// The breaks in progress.
+#[derive(Debug, Default)]
+pub(super) struct Breaks {
+    open: Vec<OpenBreak>,
+    /// The last auto-return breaks ended by their planned duration (an end
+    /// section may still come for them).
+    returned: Vec<OpenBreak>,
+    /// Ranges made so far (their IDs' tie-breaker).
+    made: u64,
+}
+
+impl Breaks {
+    /// The date ranges a segment presented from `start`, dated `date`,
+    /// carries for `marks` in each of `playlists` (the live one and the
+    /// archive): ends of breaks whose start a playlist still lists are
+    /// written into it in place, the others get a tag of their own.
+    pub(super) fn ranges<const N: usize>(
+        &mut self,
+        start: Timestamp,
+        date: UnixMillis,
+        marks: &[SpliceMark],
+        mut playlists: [Option<&mut MediaPlaylist>; N],
+    ) -> [Vec<DateRange>; N] {
+        let mut ranges: [Vec<DateRange>; N] = std::array::from_fn(|_| Vec::new());
+        for mark in marks {
+            let at = offset_date(date, start, mark.at);
+            let hex = hex_sequence(&mark.section);
+            self.made += 1;
+            match mark.signal {
+                Signal::Out {
+                    id,
+                    planned,
+                    auto_return,
+                } => {
+                    let range_id = format!("{id}-{}", at.0);
+                    let mut r = DateRange::new(range_id.clone(), at);
+                    r.planned_duration = planned.map(Ticks);
+                    r.scte35_out = Some(hex);
+                    push(&mut ranges, r);
+                    self.open.push(OpenBreak {
+                        event: id,
+                        range_id,
+                        start: at,
+                        auto_return: planned.filter(|_| auto_return),
+                    });
+                }
+                Signal::In { id } => {
+                    let returned = self.returned.iter().rposition(|b| b.event == id);
+                    if let Some(b) = returned.map(|i| self.returned.remove(i)) {
+                        // Its planned DURATION is written: the end adds
+                        // only SCTE35-IN (attributes of one ID never change).
+                        let end = |r: &mut DateRange| r.scte35_in = Some(hex.clone());
+                        close(&mut playlists, &mut ranges, &b, end);
+                        continue;
+                    }
+                    let found = self.open.iter().rposition(|b| b.event == id);
+                    match found.map(|i| self.open.remove(i)) {
+                        Some(b) => {
+                            let duration = Ticks(at.0.saturating_sub(b.start.0) * 90);
+                            let end = |r: &mut DateRange| {
+                                r.duration = Some(duration);
+                                r.scte35_in = Some(hex.clone());
+                            };
+                            close(&mut playlists, &mut ranges, &b, end);
+                        }
+                        None => {
+                            let mut r = DateRange::new(format!("{id}-in-{}", at.0), at);
+                            r.scte35_in = Some(hex);
+                            push(&mut ranges, r);
+                        }
+                    }
+                }
+                Signal::Cancel { .. } | Signal::Command => {
+                    let mut r = DateRange::new(format!("cmd-{}-{}", at.0, self.made), at);
+                    r.class = Some(COMMAND_CLASS.to_string());
+                    r.scte35_cmd = Some(hex);
+                    push(&mut ranges, r);
+                }
+            }
+        }
+        // Auto-return breaks this segment has passed the end of (after its
+        // marks: an end section at the planned time ends the break itself).
+        let mut i = 0;
+        while i < self.open.len() {
+            match self.open[i].auto_return {
+                Some(planned) if date.0 >= self.open[i].start.0 + millis(planned) => {
+                    let b = self.open.remove(i);
+                    let end = |r: &mut DateRange| r.duration = Some(Ticks(planned));
+                    close(&mut playlists, &mut ranges, &b, end);
+                    // Its end section may still come: it is added then.
+                    if self.returned.len() == RETURNED {
+                        self.returned.remove(0);
+                    }
+                    self.returned.push(b);
+                }
+                _ => i += 1,
+            }
+        }
+        ranges
+    }
+}
+
+/// Ends break `b` with `end` in each playlist: in place where its start's
+/// tag is listed (among this segment's ranges, or on a listed segment),
+/// else in a tag of its own (same ID and `START-DATE`) in that playlist's
+/// ranges for this segment.
+fn close<const N: usize>(
+    playlists: &mut [Option<&mut MediaPlaylist>; N],
+    ranges: &mut [Vec<DateRange>; N],
+    b: &OpenBreak,
+    end: impl Fn(&mut DateRange),
+) {
+    for (playlist, ranges) in playlists.iter_mut().zip(ranges.iter_mut()) {
+        let Some(playlist) = playlist else { continue };
+        if let Some(r) = ranges.iter_mut().find(|r| r.id == b.range_id) {
+            end(r);
+        } else if let Some(r) = playlist.daterange_mut(&b.range_id) {
+            end(r);
+        } else {
+            let mut r = DateRange::new(b.range_id.clone(), b.start);
+            end(&mut r);
+            ranges.push(r);
+        }
+    }
+}
+
+/// Adds `r` to the segment's ranges in every playlist.
+fn push<const N: usize>(ranges: &mut [Vec<DateRange>; N], r: DateRange) {
+    for v in ranges.iter_mut() {
+        v.push(r.clone());
+    }
+}
+
+/// The date of presentation time `at` in a segment dated `date` whose first
+/// picture is presented at `start` (`at` may be a little before it: a
+/// splice made at the next random access point).
+fn offset_date(date: UnixMillis, start: Timestamp, at: Timestamp) -> UnixMillis {
+    let after = at.ticks_since(start);
+    if after < Timestamp::WRAP / 2 {
+        UnixMillis(date.0.saturating_add(after / 90))
+    } else {
+        UnixMillis(date.0.saturating_sub(start.ticks_since(at) / 90))
+    }
+}
+
+/// Ticks as whole milliseconds.
+fn millis(ticks: u64) -> u64 {
+    ticks / 90
+}

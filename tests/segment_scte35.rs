@@ -1,0 +1,336 @@
+//! SCTE-35 ad markers through `routecast segment`, judged by tools that are
+//! not ours: ffmpeg makes the stream, threefive (PyPI, in the venv that
+//! scripts/test makes) injects the cues and decodes what the playlist
+//! carries back, ffprobe says where segments start, hls-parser (npm,
+//! strict) reads every playlist. A missing tool fails the test.
+
+#[path = "common/run.rs"]
+#[allow(dead_code)]
+mod run;
+
+use run::tool;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The venv's python with threefive (scripts/test makes it).
+fn python() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: scripts/test makes the venv with threefive",
+        p.display()
+    );
+    p
+}
+
+/// Runs python code `script` with `args`; its stdout.
+fn threefive(script: &str, args: &[&str]) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "threefive: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A splice_insert made by threefive: `out` of network at `pts` seconds
+/// (with an auto-return break of `duration` seconds), or back in.
+const INSERT: &str = r#"
+import sys
+from threefive import Cue, SpliceInsert
+event, out, pts = int(sys.argv[1]), sys.argv[2] == "out", float(sys.argv[3])
+duration = float(sys.argv[4]) if len(sys.argv) > 4 else None
+cmd = SpliceInsert()
+cmd.splice_event_id = event
+cmd.splice_event_cancel_indicator = False
+cmd.out_of_network_indicator = out
+cmd.program_splice_flag = True
+cmd.duration_flag = duration is not None
+cmd.splice_immediate_flag = False
+cmd.event_id_compliance_flag = True
+cmd.time_specified_flag = True
+cmd.pts_time = pts
+if duration is not None:
+    cmd.break_auto_return = True
+    cmd.break_duration = duration
+cmd.unique_program_id = 1
+cmd.avail_num = 0
+cmd.avails_expected = 0
+c = Cue()
+c.command = cmd
+print(c.hex())
+"#;
+
+/// threefive's reading of a hexadecimal-sequence: command name, splice
+/// time (s), out_of_network_indicator, break duration (s).
+const DECODE: &str = r#"
+import sys
+from threefive import Cue
+c = Cue(sys.argv[1])
+c.decode()
+cmd = c.get()["command"]
+print(cmd["name"], cmd.get("pts_time"), cmd.get("out_of_network_indicator"), cmd.get("break_duration"))
+"#;
+
+/// `seconds` of 25 fps H.264 + AAC with a keyframe every 2 s (ffmpeg).
+fn make(dir: &Path, seconds: u32) -> PathBuf {
+    let out = dir.join("in.ts");
+    let t = seconds.to_string();
+    let path = out.to_string_lossy().into_owned();
+    tool(
+        "ffmpeg",
+        &[
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=192x108:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            &t,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-sc_threshold",
+            "0",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-f",
+            "mpegts",
+            "-y",
+            &path,
+        ],
+    );
+    out
+}
+
+/// `input` with `cues` ((insert at seconds, hex)) injected by threefive's
+/// SuperKabuki (`scte35inject`: a PMT entry of type 0x86 with the CUEI
+/// registration, each cue sent at the first keyframe at or after its time).
+fn inject(dir: &Path, input: &Path, cues: &[(f64, String)]) -> PathBuf {
+    let sidecar = dir.join("sidecar.txt");
+    let lines: Vec<String> = cues.iter().map(|(at, hex)| format!("{at},{hex}")).collect();
+    std::fs::write(&sidecar, lines.join("\n") + "\n").expect("sidecar");
+    let out = dir.join("cued.ts");
+    let o = Command::new(python())
+        .args(["-c", "from threefive.superkabuki import cli; cli()"])
+        .arg("-i")
+        .arg(input)
+        .arg("-s")
+        .arg(&sidecar)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("scte35inject runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// Runs `routecast segment`; its stderr.
+fn segment(input: &Path, out: &Path, extra: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .arg("segment")
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("routecast runs");
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    stderr
+}
+
+/// hls-parser (strict) accepts `playlist` (tests/players/parse.mjs).
+fn hls_parser_accepts(playlist: &Path) {
+    let players = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/players");
+    let out = Command::new("node")
+        .current_dir(&players)
+        .arg("parse.mjs")
+        .arg(playlist)
+        .output()
+        .unwrap_or_else(|e| panic!("node must be installed (scripts/test installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "hls-parser (strict) rejects {}: {}",
+        playlist.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The presentation time (s) of the first video frame of `segment` (ffprobe).
+fn first_video_pts(segment: &Path) -> f64 {
+    let p = segment.to_string_lossy();
+    let out = tool(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=pts_time",
+            "-of",
+            "csv=p=0",
+            "-read_intervals",
+            "%+#1",
+            &p,
+        ],
+    );
+    out.lines()
+        .next()
+        .and_then(|l| l.trim().trim_end_matches(',').parse().ok())
+        .unwrap_or_else(|| panic!("no video packet in {p}: {out}"))
+}
+
+/// A date of the playlist (`…T16:00:02.068Z`) as ms of the day (the tests
+/// stay within one day).
+fn ms_of_day(date: &str) -> i64 {
+    let time = date
+        .split('T')
+        .nth(1)
+        .expect("a time")
+        .trim_end_matches('Z');
+    let mut parts = time.split(':');
+    let h: i64 = parts.next().and_then(|v| v.parse().ok()).expect("hours");
+    let m: i64 = parts.next().and_then(|v| v.parse().ok()).expect("minutes");
+    let s: f64 = parts.next().and_then(|v| v.parse().ok()).expect("seconds");
+    (h * 3600 + m * 60) * 1000 + (s * 1000.0).round() as i64
+}
+
+/// The value of attribute `name` in a tag's attribute list.
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let list = tag.split_once(':')?.1;
+    let at = list.find(&format!("{name}="))?;
+    let v = &list[at + name.len() + 1..];
+    Some(match v.strip_prefix('"') {
+        Some(q) => &q[..q.find('"')?],
+        None => v.split(',').next().unwrap_or(v),
+    })
+}
+
+/// A break's start and end injected by threefive: the segment after the
+/// start begins at the splice (ffprobe: its first video frame within one
+/// frame of the splice time), one `EXT-X-DATERANGE` carries both sections
+/// (threefive decodes them back to the injected cues), dated at the
+/// splice on the playlist's PROGRAM-DATE-TIME timeline, with the planned
+/// and the actual duration; a splice between keyframes is cut at the next
+/// one and said; hls-parser (strict) accepts the live and archive
+/// playlists; the SCTE-35 stream stays in the segments.
+#[test]
+fn an_injected_ad_break_cuts_segments_and_becomes_a_date_range() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make(dir.path(), 40);
+    // Keyframes every 2 s from the first (ffmpeg starts near 1.4 s).
+    let k0 = first_video_pts(&input);
+    let (t_out, t_in, t_late) = (k0 + 10.0, k0 + 20.0, k0 + 24.6);
+    let s = |t: f64| format!("{t:.6}");
+    let out = threefive(INSERT, &["7", "out", &s(t_out), "10"]);
+    let back = threefive(INSERT, &["7", "in", &s(t_in)]);
+    let late = threefive(INSERT, &["8", "out", &s(t_late), "4"]);
+    let (out, back, late) = (out.trim(), back.trim(), late.trim());
+    // Each sent a few seconds ahead (at the first keyframe after).
+    let cues = [
+        (t_out - 3.0, out.to_string()),
+        (t_in - 3.0, back.to_string()),
+        (t_late - 3.0, late.to_string()),
+    ];
+    let cued = inject(dir.path(), &input, &cues);
+    let hls = dir.path().join("hls");
+    let log = segment(&cued, &hls, &["--target-duration", "6", "--archive"]);
+    assert!(
+        log.contains("SCTE-35") && log.contains(&format!("{t_late:.3}")),
+        "{log}"
+    );
+    for name in ["index.m3u8", "archive.m3u8"] {
+        hls_parser_accepts(&hls.join(name));
+    }
+    let archive = std::fs::read_to_string(hls.join("archive.m3u8")).expect("archive");
+    let lines: Vec<&str> = archive.lines().collect();
+    let ranges: Vec<usize> = (0..lines.len())
+        .filter(|i| lines[*i].starts_with("#EXT-X-DATERANGE:"))
+        .collect();
+    assert_eq!(ranges.len(), 2, "{archive}");
+    // The first break: at the start of a segment, which starts at its time.
+    let tag = lines[ranges[0]];
+    let date = lines[ranges[0] - 1]
+        .strip_prefix("#EXT-X-PROGRAM-DATE-TIME:")
+        .expect("the range is on the segment that starts at the splice");
+    assert_eq!(attribute(tag, "START-DATE"), Some(date), "{tag}");
+    assert_eq!(attribute(tag, "PLANNED-DURATION"), Some("10.000"), "{tag}");
+    assert_eq!(attribute(tag, "DURATION"), Some("10.000"), "{tag}");
+    let uri = lines[ranges[0]..]
+        .iter()
+        .find(|l| !l.starts_with('#'))
+        .expect("a segment");
+    let first = first_video_pts(&hls.join(uri));
+    assert!(
+        (first - t_out).abs() < 0.04,
+        "{uri} starts at {first} s, the splice is at {t_out} s"
+    );
+    let decoded = |attr: &str, tag: &str| {
+        let hex = attribute(tag, attr).unwrap_or_else(|| panic!("{attr} in {tag}"));
+        threefive(DECODE, &[hex]).trim().to_string()
+    };
+    let said = |t: f64, out: bool, d: &str| {
+        format!(
+            "Splice Insert {} {} {d}",
+            (t * 1e6).round() / 1e6,
+            if out { "True" } else { "False" }
+        )
+    };
+    assert_eq!(decoded("SCTE35-OUT", tag), said(t_out, true, "10.0"));
+    assert_eq!(decoded("SCTE35-IN", tag), said(t_in, false, "None"));
+    assert_eq!(
+        attribute(tag, "SCTE35-OUT").map(str::to_lowercase),
+        Some(out.to_lowercase())
+    );
+    // The second break starts between keyframes: cut at the next one, its
+    // date still the splice's, 1.4 s before the segment's.
+    let tag = lines[ranges[1]];
+    let date = lines[ranges[1] - 1]
+        .strip_prefix("#EXT-X-PROGRAM-DATE-TIME:")
+        .expect("dated");
+    let start = attribute(tag, "START-DATE").expect("start");
+    assert!(
+        (ms_of_day(date) - ms_of_day(start) - 1400).abs() <= 1,
+        "{tag} on {date}"
+    );
+    assert_eq!(decoded("SCTE35-OUT", tag), said(t_late, true, "4.0"));
+    // Auto-return: its planned 4 s, once the playlist passed them.
+    assert_eq!(attribute(tag, "DURATION"), Some("4.000"), "{tag}");
+    // The SCTE-35 stream is in the segments, as ffprobe sees it.
+    let first = lines
+        .iter()
+        .find(|l| l.ends_with(".ts"))
+        .expect("a segment");
+    let streams = tool(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type",
+            "-of",
+            "csv=p=0",
+            &hls.join(first).to_string_lossy(),
+        ],
+    );
+    assert!(streams.lines().any(|l| l.trim() == "data"), "{streams}");
+}
