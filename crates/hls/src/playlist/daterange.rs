@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use super::m3u8;
 use super::{Ticks, UnixMillis};
 
 /// One `EXT-X-DATERANGE` tag. Two tags of one ID carry the same value for
@@ -44,6 +45,49 @@ impl DateRange {
             scte35_out: None,
             scte35_in: None,
         }
+    }
+}
+
+impl DateRange {
+    /// Reads a tag's attribute list as [`Display`](fmt::Display) writes
+    /// it (a resumed playlist keeps its ranges): `ID` and `START-DATE`
+    /// required, the attributes above read, others (`END-DATE`, `X-…`)
+    /// skipped. `None` when it does not read.
+    pub fn parse(list: &str) -> Option<DateRange> {
+        let mut id = None;
+        let mut start = None;
+        let mut r = DateRange::new("", UnixMillis(0));
+        for (name, at) in m3u8::attributes(list)? {
+            let value = &list[at];
+            let quoted = || value.strip_prefix('"')?.strip_suffix('"');
+            let hex = || {
+                let digits = value
+                    .strip_prefix("0x")
+                    .or_else(|| value.strip_prefix("0X"))?;
+                digits
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit())
+                    .then(|| value.to_string())
+            };
+            let secs = || {
+                let v: f64 = value.parse().ok()?;
+                Ticks::from_secs_f64(v)
+            };
+            match name {
+                "ID" => id = Some(quoted()?.to_string()),
+                "CLASS" => r.class = Some(quoted()?.to_string()),
+                "START-DATE" => start = Some(UnixMillis::parse_iso8601(quoted()?)?),
+                "DURATION" => r.duration = Some(secs()?),
+                "PLANNED-DURATION" => r.planned_duration = Some(secs()?),
+                "SCTE35-CMD" => r.scte35_cmd = Some(hex()?),
+                "SCTE35-OUT" => r.scte35_out = Some(hex()?),
+                "SCTE35-IN" => r.scte35_in = Some(hex()?),
+                _ => {}
+            }
+        }
+        r.id = id?;
+        r.start = start?;
+        Some(r)
     }
 }
 

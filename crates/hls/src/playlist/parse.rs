@@ -4,7 +4,7 @@ use std::mem;
 
 use super::m3u8::{self, Kind, Line};
 use super::media::{MediaPlaylist, PlaylistType, SegmentEntry};
-use super::{excerpt, is_valid_uri, PlaylistError, Ticks, UnixMillis};
+use super::{excerpt, is_valid_uri, DateRange, PlaylistError, Ticks, UnixMillis};
 
 const VERSION: &str = "#EXT-X-VERSION";
 const TARGET_DURATION: &str = "#EXT-X-TARGETDURATION";
@@ -14,6 +14,7 @@ const PLAYLIST_TYPE: &str = "#EXT-X-PLAYLIST-TYPE";
 const EXTINF: &str = "#EXTINF";
 const DISCONTINUITY: &str = "#EXT-X-DISCONTINUITY";
 const PROGRAM_DATE_TIME: &str = "#EXT-X-PROGRAM-DATE-TIME";
+const DATERANGE: &str = "#EXT-X-DATERANGE";
 
 /// Tags that change what a segment is or say this is not a media playlist:
 /// ignoring them would resume with a wrong picture.
@@ -68,6 +69,8 @@ struct Pending {
     duration: Option<Ticks>,
     discontinuity: bool,
     program_date_time: Option<UnixMillis>,
+    /// `EXT-X-DATERANGE` tags before the segment.
+    dateranges: Vec<DateRange>,
 }
 
 #[derive(Default)]
@@ -143,6 +146,11 @@ impl Parser {
                 self.pending.first.get_or_insert((line, PROGRAM_DATE_TIME));
                 Ok(())
             }
+            DATERANGE => {
+                let range = DateRange::parse(value).ok_or_else(|| invalid(DATERANGE))?;
+                self.pending.dateranges.push(range);
+                Ok(())
+            }
             "#EXT-X-ENDLIST" => {
                 self.ended = true;
                 Ok(())
@@ -209,7 +217,7 @@ impl Parser {
             bytes: None,
             sequence,
             parts: Vec::new(),
-            dateranges: Vec::new(),
+            dateranges: pending.dateranges,
         });
         Ok(())
     }

@@ -895,6 +895,13 @@ fn an_ad_break_becomes_a_date_range_of_its_start_and_end() {
             hex_sequence(&back)
         )
     );
+    // A resumed archive keeps its ranges, as written.
+    let resumed = MediaPlaylist::parse(&archive).expect("parses");
+    let kept: Vec<String> = resumed
+        .segments()
+        .flat_map(|s| s.dateranges.iter().map(|r| r.to_string()))
+        .collect();
+    assert_eq!(kept, [tag.to_string()]);
     let live = text(LIVE_PLAYLIST);
     let live_ranges: Vec<&str> = live
         .lines()
