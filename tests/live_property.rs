@@ -169,6 +169,7 @@ fn run(setup: &Setup, pieces: &[Piece]) -> (tempfile::TempDir, Vec<(u64, String)
         window_secs: 200.0,
         grace_ms: 3_600_000,
         archive: false,
+        encryption: None,
     };
     let mut seg = Segmenter::open(config, T0_MS).expect("opens");
     let now = Arc::new(AtomicU64::new(T0_MS));

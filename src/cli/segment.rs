@@ -13,7 +13,7 @@ use routecast_hls::channel::{
 };
 use routecast_hls::cutter::CutNotice;
 use routecast_hls::origin::{OriginStartError, OriginThread};
-use routecast_hls::segmenter::LIVE_PLAYLIST;
+use routecast_hls::segmenter::{EncryptionConfig, LIVE_PLAYLIST};
 use routecast_hls::{CutterConfig, Timestamp};
 
 use super::Failure;
@@ -76,6 +76,31 @@ pub struct SegmentArgs {
     /// playlist, ended with the input) instead of deleting old ones.
     #[arg(long)]
     archive: bool,
+    /// Encrypt segments and parts with AES-128 (RFC 8216 §5.2: CBC,
+    /// PKCS#7, `EXT-X-KEY` with the IV of each media sequence number);
+    /// keys from the system's secure random source, written atomically as
+    /// `key<N>.key` before a playlist names them.
+    #[arg(long)]
+    encrypt: bool,
+    /// With --encrypt: a new key every N segments.
+    #[arg(long, default_value_t = 10, value_name = "N", requires = "encrypt",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    key_rotation: u64,
+    /// With --encrypt: where key files go (default: beside the segments),
+    /// e.g. a directory an authenticated key server serves; with several
+    /// renditions, each in a directory of its name there.
+    #[arg(long, value_name = "DIR", requires = "encrypt")]
+    key_dir: Option<PathBuf>,
+    /// With --encrypt: the key URI written in EXT-X-KEY, `{key}` replaced
+    /// by the key's name (`key3.key`; `hi/key3.key` for rendition `hi`
+    /// with --key-dir), e.g. `https://keys.example/live/{key}`.
+    #[arg(
+        long,
+        value_name = "TEMPLATE",
+        default_value = "{key}",
+        requires = "encrypt"
+    )]
+    key_uri: String,
     /// Read a file at the stream's own pace (by its PCR), as a live source;
     /// after a PCR jump (an encoder restart, back or ahead) the pace goes
     /// on from where the stream was, neither bursting nor sleeping it out.
@@ -242,6 +267,12 @@ fn config(args: &SegmentArgs) -> ChannelConfig {
         window_secs: args.window,
         grace_ms: (args.grace * 1000.0) as u64,
         archive: args.archive,
+        encryption: args.encrypt.then(|| EncryptionConfig {
+            key_dir: args.key_dir.clone(),
+            key_uri: args.key_uri.clone(),
+            rotation: args.key_rotation,
+            ..EncryptionConfig::default()
+        }),
         realtime: args.realtime,
         failover: FailoverConfig {
             silence_ms: (args.failover_after * 1000.0) as u64,
@@ -388,7 +419,8 @@ fn cut_warning(notice: &CutNotice) -> String {
         ),
         CutNotice::SpliceDropped { at } => format!(
             "SCTE-35 splice announced for PTS {:.3} s never came: the stream's timeline broke \
-             first (encoder restart or input switch); no EXT-X-DATERANGE for it",
+             first (encoder restart or input switch) or the stream ended; no EXT-X-DATERANGE \
+             for it",
             secs(at.0)
         ),
         CutNotice::BadSplice(e) => format!(

@@ -397,7 +397,7 @@ pub fn check_segment(status: u16, body: &[u8]) -> Result<(), String> {
     if status != 200 {
         return Err(format!("HTTP {status}"));
     }
-    if body.is_empty() || body.len() % PACKET_SIZE != 0 {
+    if body.is_empty() || !body.len().is_multiple_of(PACKET_SIZE) {
         return Err(format!(
             "{} bytes: not a whole number of {PACKET_SIZE}-byte packets",
             body.len()

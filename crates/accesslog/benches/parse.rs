@@ -30,7 +30,7 @@ fn lines(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
             let r = rng.next();
-            let client = if r % 8 == 0 {
+            let client = if r.is_multiple_of(8) {
                 format!(
                     "2001:db8:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}",
                     r >> 48,

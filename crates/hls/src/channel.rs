@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::cutter::{CutterConfig, CutterStats};
 use crate::publish::Published;
+use crate::segmenter::EncryptionConfig;
 use crate::segmenter::{RenditionBoard, Segmenter, SegmenterConfig, SegmenterError, LIVE_PLAYLIST};
 use follow::{follow, Context};
 use input::{InputNotice, InputOpener, InputOptions, InputSpec, InputSpecError, NoticedInputs};
@@ -65,6 +66,8 @@ pub struct ChannelConfig {
     pub grace_ms: u64,
     /// Keep every segment and list them all in `archive.m3u8`.
     pub archive: bool,
+    /// AES-128 segment encryption (`None`: none).
+    pub encryption: Option<EncryptionConfig>,
     /// Read inputs at the stream's own pace (by its PCR).
     pub realtime: bool,
     /// When a backup takes over, and when the primary takes back.
@@ -384,12 +387,23 @@ impl Channel {
         publish: Option<Publisher>,
     ) -> Result<Segmenter, ChannelError> {
         let c = &self.config;
+        let rendition = (dir != c.out)
+            .then(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .flatten();
         let config = SegmenterConfig {
             dir,
             cutter: c.cutter.clone(),
             window_secs: c.window_secs,
             grace_ms: c.grace_ms,
             archive: c.archive,
+            // Several renditions: each its own keys, in a directory of its
+            // name under the key directory when there is one.
+            encryption: c.encryption.clone().map(|mut e| {
+                if let Some(name) = &rendition {
+                    e.key_prefix = format!("{name}/");
+                }
+                e
+            }),
         };
         let mut segmenter =
             Segmenter::open(config, self.clock.wall_ms()).map_err(ChannelError::Setup)?;

@@ -350,6 +350,10 @@ impl SegmentCutter {
             assembly: &mut self.assembly,
         };
         self.demux.finish(&mut |event| cut.take(event));
+        let marks = self.policy.end_splices();
+        if !marks.is_empty() {
+            self.assembly.add_splices(marks);
+        }
         let Some(start) = self.assembly.open_start() else {
             return;
         };

@@ -56,6 +56,7 @@
 
 mod date;
 mod daterange;
+mod key;
 mod low_latency;
 pub mod m3u8;
 mod media;
@@ -70,6 +71,7 @@ use std::fmt;
 
 pub use date::UnixMillis;
 pub use daterange::DateRange;
+pub use key::SegmentKey;
 pub use low_latency::LowLatency;
 pub use media::{MediaPlaylist, PartEntry, PlaylistType, PushOutcome, SegmentEntry};
 pub use multivariant::{AudioRendition, BitsPerSecond, MultivariantPlaylist, Variant};

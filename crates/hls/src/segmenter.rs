@@ -59,10 +59,13 @@ mod board;
 mod breaks;
 pub mod dates;
 mod disk;
+mod keys;
 mod outage;
 mod publication;
 mod rendition;
 mod resume;
+
+pub use keys::EncryptionConfig;
 
 /// The live playlist's file name.
 pub const LIVE_PLAYLIST: &str = "index.m3u8";
@@ -82,6 +85,8 @@ pub struct SegmenterConfig {
     pub grace_ms: u64,
     /// Keep every segment and list them all in `archive.m3u8`.
     pub archive: bool,
+    /// AES-128 encryption of segments and parts (`None`: none).
+    pub encryption: Option<EncryptionConfig>,
 }
 
 /// Why the segmenter stopped.
@@ -123,6 +128,11 @@ pub struct Segmenter {
     dates: ProgramDates,
     /// SCTE-35 ad breaks in progress (their `EXT-X-DATERANGE` tags).
     breaks: breaks::Breaks,
+    /// AES-128 keys, when encrypting.
+    keys: Option<keys::Keys>,
+    /// SCTE-35 marks of segments dropped while the disk was behind: the
+    /// next segment written carries them.
+    carried_marks: Vec<crate::cutter::SpliceMark>,
     /// The next segment continues an earlier run: a discontinuity.
     resumed: bool,
     written: u64,
@@ -178,6 +188,10 @@ impl Segmenter {
             a.set_independent_segments(false);
         }
         let disk = DiskWriter::new(config.dir.clone());
+        let keys = config
+            .encryption
+            .clone()
+            .map(|e| keys::Keys::new(e, &config.dir));
         Ok(Self {
             cutter,
             deletions: DeletionQueue::new(config.grace_ms),
@@ -186,6 +200,8 @@ impl Segmenter {
             archive,
             dates,
             breaks: breaks::Breaks::default(),
+            keys,
+            carried_marks: Vec::new(),
             resumed,
             written: 0,
             discontinuities: 0,
@@ -405,7 +421,17 @@ impl Segmenter {
         let seq = self.live.next_sequence().unwrap_or(u64::MAX);
         let k = u64::from(part.index);
         let name = part_name(seq, k);
-        self.write_media(&name, part.bytes)?;
+        let bytes = match &mut self.keys {
+            Some(keys) => {
+                let (bytes, key) = keys.encrypt(seq, part.bytes)?;
+                self.live
+                    .set_open_key(Some(key))
+                    .map_err(SegmenterError::Config)?;
+                bytes
+            }
+            None => part.bytes,
+        };
+        self.write_media(&name, bytes)?;
         let entry = PartEntry {
             uri: name,
             duration: Ticks(part.duration),
@@ -421,16 +447,30 @@ impl Segmenter {
         Ok(())
     }
 
-    fn write(&mut self, seg: Segment, now_ms: u64) -> Result<(), SegmenterError> {
+    fn write(&mut self, mut seg: Segment, now_ms: u64) -> Result<(), SegmenterError> {
         let behind = self.disk_behind();
         let parts = self.live.low_latency().is_some();
         if self.drops.segment_completed(behind, parts) {
+            self.carried_marks.append(&mut seg.splices);
             return Ok(());
+        }
+        if !self.carried_marks.is_empty() {
+            let mut marks = std::mem::take(&mut self.carried_marks);
+            marks.append(&mut seg.splices);
+            seg.splices = marks;
         }
         let seq = self.live.next_sequence().unwrap_or(u64::MAX);
         let name = format!("seg{seq}.ts");
-        let size = seg.bytes.len() as u64;
-        self.write_media(&name, seg.bytes)?;
+        let (bytes, key) = match &mut self.keys {
+            Some(keys) => {
+                let (bytes, key) = keys.encrypt(seq, seg.bytes)?;
+                (bytes, Some(key))
+            }
+            None => (seg.bytes, None),
+        };
+        // What a player downloads: the encrypted size (BANDWIDTH from it).
+        let size = bytes.len() as u64;
+        self.write_media(&name, bytes)?;
         // Both taken, whatever the cutter says (no `||` short cut).
         let after = [std::mem::take(&mut self.resumed), self.drops.end_gap(&name)];
         let discontinuity = seg.discontinuity || after.contains(&true);
@@ -446,6 +486,7 @@ impl Segmenter {
             [Some(&mut self.live), self.archive.as_mut()],
         );
         entry.dateranges = live_ranges;
+        entry.key = key;
         entry.bytes = Some(size);
         let pushed = self
             .live
@@ -484,6 +525,10 @@ impl Segmenter {
             }
             self.deletions
                 .schedule(self.config.dir.join(&old.uri), now_ms);
+            // A key goes with the last segment that uses it.
+            if let Some(keys) = self.keys.as_ref().filter(|k| k.last_of_key(old.sequence)) {
+                self.deletions.schedule(keys.path_for(old.sequence), now_ms);
+            }
         }
     }
 

@@ -231,6 +231,7 @@ mod tests {
             window_secs: 600.0,
             grace_ms: 10_000,
             archive: false,
+            encryption: None,
         };
         let clock = ManualClock::new(T0);
         let mut segmenter = Segmenter::open(config, T0).expect("open");

@@ -111,6 +111,7 @@ fn segmenter_with_parts(dir: &Path, part_target: Option<f64>) -> Segmenter {
         window_secs: 6.0,
         grace_ms: 8_000,
         archive: true,
+        encryption: None,
     };
     Segmenter::open(config, T0).expect("open")
 }

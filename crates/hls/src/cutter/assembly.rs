@@ -186,7 +186,12 @@ impl Assembly {
         }
         open.bytes.truncate(keep);
         if keep <= open.first_frame && open.parts == 0 {
-            self.open = None;
+            // Nothing of it is left: its marks and discontinuity go to the
+            // next segment, as a dropped 0 s segment's do.
+            if let Some(gone) = self.open.take() {
+                self.carried_discontinuity |= gone.discontinuity;
+                self.carried_splices.extend(gone.splices);
+            }
         }
         self.skip(dropped);
         true

@@ -210,6 +210,13 @@ impl CutPolicy {
         self.splices.take_due(pts, &mut |n| notices.push_back(n))
     }
 
+    /// The stream ends: waiting splices are dropped (and said); the marks
+    /// left for the last segment.
+    pub(super) fn end_splices(&mut self) -> Vec<SpliceMark> {
+        let notices = &mut self.notices;
+        self.splices.end(&mut |n| notices.push_back(n))
+    }
+
     /// Marks (commands without a time) for the segment in progress.
     pub(super) fn take_open_marks(&mut self) -> Vec<SpliceMark> {
         self.splices.take_open()

@@ -7,8 +7,10 @@
 //!
 //! Splices wait here until their time comes. A cancelled event is taken
 //! out while it waits. Encoders send a cue several times before its time
-//! (SCTE 35 recommends it): a section equal to one of the last
-//! [`RECENT`] is the same cue and is taken once. `splice_null` sections
+//! (SCTE 35 recommends it): a section equal to one seen within the last
+//! [`MAX_PREROLL`] of the stream (of the last [`RECENT`]), or a break's
+//! start or end for an event and a time already waiting, is the same cue
+//! and is taken once; the same bytes later are a new cue. `splice_null` sections
 //! (heartbeats, every few seconds on some encoders) say nothing for a
 //! playlist and mark nothing; like every section they stay in the segments. When the timeline breaks (an encoder restart, an
 //! input switch), the splices still waiting belong to the old timeline:
@@ -61,21 +63,36 @@ pub(super) struct Splices {
     open: Vec<SpliceMark>,
     /// The latest presentation time seen (for sections without a time).
     latest: Option<Timestamp>,
-    /// The last [`RECENT`] sections taken, oldest first.
-    recent: std::collections::VecDeque<Vec<u8>>,
+    /// The last [`RECENT`] sections taken, with the presentation time they
+    /// came at, oldest first.
+    recent: std::collections::VecDeque<(Vec<u8>, Option<Timestamp>)>,
 }
 
 impl Splices {
     /// Takes a section that arrived after the frame presented at `latest`.
     pub(super) fn announce(&mut self, section: &[u8], info: &SpliceInfo) {
-        if info.command == SpliceCommand::Null || self.recent.iter().any(|r| r == section) {
+        let latest = self.latest;
+        // Sections seen more than the pre-roll ago are forgotten.
+        self.recent.retain(|(_, seen)| match (latest, *seen) {
+            (Some(now), Some(then)) => now.ticks_since(then) <= MAX_PREROLL,
+            _ => true,
+        });
+        if info.command == SpliceCommand::Null || self.recent.iter().any(|(r, _)| r == section) {
             return;
         }
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }
-        self.recent.push_back(section.to_vec());
+        self.recent.push_back((section.to_vec(), latest));
         let signal = info.signal();
+        let repeat = |w: &Waiting| {
+            w.mark.signal == signal
+                && matches!(signal, Signal::Out { .. } | Signal::In { .. })
+                && Some(w.mark.at) == info.splice_pts()
+        };
+        if self.waiting.iter().any(repeat) {
+            return;
+        }
         if let Signal::Cancel { id } = signal {
             // An event cancelled before its time: nothing is spliced.
             self.waiting.retain(|w| match w.mark.signal {
@@ -156,6 +173,15 @@ impl Splices {
 
     /// The marks for the segment in progress (commands without a time).
     pub(super) fn take_open(&mut self) -> Vec<SpliceMark> {
+        std::mem::take(&mut self.open)
+    }
+
+    /// The stream ends: splices still waiting never came (each said); the
+    /// marks without a time for the last segment.
+    pub(super) fn end(&mut self, notices: &mut impl FnMut(CutNotice)) -> Vec<SpliceMark> {
+        for w in self.waiting.drain(..) {
+            notices(CutNotice::SpliceDropped { at: w.mark.at });
+        }
         std::mem::take(&mut self.open)
     }
 

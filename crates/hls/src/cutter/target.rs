@@ -72,7 +72,7 @@ pub enum CutNotice {
         cut: Timestamp,
     },
     /// An SCTE-35 splice announced for `at` never came: the timeline broke
-    /// first (encoder restart, input switch).
+    /// first (encoder restart, input switch), or the stream ended.
     SpliceDropped {
         /// The splice time on the old timeline.
         at: Timestamp,

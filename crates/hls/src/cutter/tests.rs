@@ -475,7 +475,7 @@ fn a_later_long_gop_is_cut_without_a_keyframe_and_never_rounds_above_the_target(
     use crate::testmux::{stream_of, FrameKind};
     // 2 s GOPs to 4 s, one 12 s GOP, then 2 s GOPs again (24 s), target 4.
     let key = |f: u64| !(150..400).contains(&f);
-    let kind = move |f: u64| match key(f) && f % 50 == 0 {
+    let kind = move |f: u64| match key(f) && f.is_multiple_of(50) {
         true => FrameKind::Idr,
         false => FrameKind::Other,
     };
@@ -749,7 +749,7 @@ fn a_forced_cut_opens_with_the_last_keyframes_parameter_sets() {
 #[test]
 fn an_hevc_forced_cut_opens_with_the_vps_sps_and_pps_after_its_delimiter() {
     use crate::testmux::{stream_of, FrameKind};
-    let key = |f: u64| !(150..400).contains(&f) && f % 50 == 0;
+    let key = |f: u64| !(150..400).contains(&f) && f.is_multiple_of(50);
     let kind = move |f: u64| match key(f) {
         true => FrameKind::Idr,
         false => FrameKind::Other,
@@ -964,5 +964,29 @@ mod splices {
             "{notices:?}"
         );
         assert_eq!(segs.iter().filter(|s| s.discontinuity).count(), 0);
+    }
+
+    /// A splice whose time the stream never reaches is said at its end;
+    /// a command without a time in the last segment stays with it.
+    #[test]
+    fn splices_left_at_the_end_are_said_not_lost() {
+        let cues = [
+            (
+                280,
+                section(0, 0x05, &insert(3, true, Some(at(400)), None), &[]),
+            ),
+            (290, section(0, 0x06, &time_signal(None), &[])),
+        ];
+        let input = stream_with_cues(300, 25, PTS0, &cues);
+        let (segs, _, notices) = cut_noting(&input, CutterConfig::default());
+        assert_eq!(
+            notices,
+            [CutNotice::SpliceDropped {
+                at: Timestamp(at(400))
+            }]
+        );
+        let last = segs.last().expect("segments");
+        assert_eq!(last.splices.len(), 1, "{:?}", last.splices);
+        assert_eq!(last.splices[0].signal, Signal::Command);
     }
 }

@@ -50,7 +50,7 @@ fn every_video_pes_is_an_access_unit_with_its_times_and_picture() {
         let f = f as u64;
         assert_eq!(decode, Some(f * FRAME), "frame {f}");
         assert_eq!(pts, Some((f + 2) * FRAME), "frame {f}");
-        let expected = if f % 25 == 0 {
+        let expected = if f.is_multiple_of(25) {
             Picture::Idr
         } else {
             Picture::Other

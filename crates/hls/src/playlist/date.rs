@@ -146,7 +146,7 @@ mod tests {
     const MS_PER_DAY: u64 = 86_400_000;
 
     fn is_leap(year: u64) -> bool {
-        year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
     }
 
     fn days_in_month(year: u64, month: u64) -> u64 {

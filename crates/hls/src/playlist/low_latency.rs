@@ -4,7 +4,7 @@
 
 use super::{
     excerpt, is_valid_uri, MediaPlaylist, PartEntry, PlaylistError, PlaylistType, RenditionReport,
-    Ticks,
+    SegmentKey, Ticks,
 };
 
 /// Low-latency settings of a live playlist.
@@ -14,6 +14,8 @@ pub struct LowLatency {
     pub part_target: Ticks,
     /// Parts listed so far for the segment in progress.
     pub(super) open_parts: Vec<PartEntry>,
+    /// The key of the segment in progress, written before its parts.
+    pub(super) open_key: Option<SegmentKey>,
     /// `EXT-X-PRELOAD-HINT`: the URI of the next part.
     pub(super) preload_hint: Option<String>,
     /// `EXT-X-RENDITION-REPORT`s of the other renditions.
@@ -41,6 +43,7 @@ impl MediaPlaylist {
         self.low_latency = Some(LowLatency {
             part_target,
             open_parts: Vec::new(),
+            open_key: None,
             preload_hint: None,
             rendition_reports: Vec::new(),
         });
@@ -73,6 +76,16 @@ impl MediaPlaylist {
         }
         ll.open_parts.push(part);
         ll.preload_hint = preload_hint;
+        Ok(())
+    }
+
+    /// The key the parts of the segment in progress are encrypted with
+    /// (written before them; `None`: not encrypted).
+    pub fn set_open_key(&mut self, key: Option<SegmentKey>) -> Result<(), PlaylistError> {
+        let Some(ll) = &mut self.low_latency else {
+            return Err(PlaylistError::NotLowLatency);
+        };
+        ll.open_key = key;
         Ok(())
     }
 

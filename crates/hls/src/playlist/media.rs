@@ -3,7 +3,7 @@
 //! `low_latency.rs`).
 
 use super::low_latency::LowLatency;
-use super::{excerpt, is_valid_uri, DateRange, PlaylistError, Ticks, UnixMillis};
+use super::{excerpt, is_valid_uri, DateRange, PlaylistError, SegmentKey, Ticks, UnixMillis};
 use std::collections::{vec_deque, VecDeque};
 
 /// How a media playlist evolves (`EXT-X-PLAYLIST-TYPE`).
@@ -42,6 +42,9 @@ pub struct SegmentEntry {
     /// ending or signalled in it). They leave the playlist with it; a delta
     /// update that skips it still lists them, after `EXT-X-SKIP`.
     pub dateranges: Vec<DateRange>,
+    /// `EXT-X-KEY` written before it (and its parts): AES-128 with this
+    /// key and IV; `None`: not encrypted.
+    pub key: Option<SegmentKey>,
 }
 
 /// A partial segment (`EXT-X-PART`, RFC 8216bis §4.4.4.9).
@@ -67,6 +70,7 @@ impl SegmentEntry {
             sequence: 0,
             parts: Vec::new(),
             dateranges: Vec::new(),
+            key: None,
         }
     }
 }

@@ -4,7 +4,7 @@ use std::mem;
 
 use super::m3u8::{self, Kind, Line};
 use super::media::{MediaPlaylist, PlaylistType, SegmentEntry};
-use super::{excerpt, is_valid_uri, DateRange, PlaylistError, Ticks, UnixMillis};
+use super::{excerpt, is_valid_uri, DateRange, PlaylistError, SegmentKey, Ticks, UnixMillis};
 
 const VERSION: &str = "#EXT-X-VERSION";
 const TARGET_DURATION: &str = "#EXT-X-TARGETDURATION";
@@ -15,14 +15,15 @@ const EXTINF: &str = "#EXTINF";
 const DISCONTINUITY: &str = "#EXT-X-DISCONTINUITY";
 const PROGRAM_DATE_TIME: &str = "#EXT-X-PROGRAM-DATE-TIME";
 const DATERANGE: &str = "#EXT-X-DATERANGE";
+const KEY: &str = "#EXT-X-KEY";
 
 /// Tags that change what a segment is or say this is not a media playlist:
 /// ignoring them would resume with a wrong picture.
 /// (Low-latency tags — EXT-X-PART, EXT-X-PRELOAD-HINT, EXT-X-SERVER-CONTROL,
 /// EXT-X-PART-INF — are skipped: parts are transient copies of the listed
 /// segments, rebuilt by the live segmenter that resumes.)
-const REFUSED: [&str; 9] = [
-    "#EXT-X-KEY",
+/// (`EXT-X-KEY` is read when it is ours: AES-128 with a URI and an IV.)
+const REFUSED: [&str; 8] = [
     "#EXT-X-MAP",
     "#EXT-X-BYTERANGE",
     "#EXT-X-GAP",
@@ -81,6 +82,8 @@ struct Parser {
     discontinuity_sequence: Option<u64>,
     playlist_type: Option<PlaylistType>,
     ended: bool,
+    /// The `EXT-X-KEY` in effect (it applies to every segment after it).
+    key: Option<SegmentKey>,
     segments: Vec<SegmentEntry>,
     /// Discontinuities among `segments`.
     discontinuities: u64,
@@ -144,6 +147,17 @@ impl Parser {
                 let slot = &mut self.pending.program_date_time;
                 set_once(slot, time, line, PROGRAM_DATE_TIME)?;
                 self.pending.first.get_or_insert((line, PROGRAM_DATE_TIME));
+                Ok(())
+            }
+            KEY => {
+                // Ours only: AES-128 with URI and IV; any other key would
+                // resume with segments a player cannot read.
+                let key =
+                    SegmentKey::parse(value).ok_or_else(|| PlaylistError::UnsupportedTag {
+                        line,
+                        tag: KEY.to_owned(),
+                    })?;
+                self.key = Some(key);
                 Ok(())
             }
             DATERANGE => {
@@ -218,6 +232,7 @@ impl Parser {
             sequence,
             parts: Vec::new(),
             dateranges: pending.dateranges,
+            key: self.key.clone(),
         });
         Ok(())
     }

@@ -102,6 +102,10 @@ impl MediaPlaylist {
             if segment.discontinuity_before {
                 writeln!(f, "#EXT-X-DISCONTINUITY")?;
             }
+            // Before the segment's parts, as RFC 8216bis asks.
+            if let Some(key) = &segment.key {
+                writeln!(f, "{key}")?;
+            }
             if let Some(time) = segment.program_date_time {
                 writeln!(f, "#EXT-X-PROGRAM-DATE-TIME:{time}")?;
             }
@@ -116,6 +120,9 @@ impl MediaPlaylist {
             writeln!(f, "{}", segment.uri)?;
         }
         if let Some(ll) = &self.low_latency {
+            if let Some(key) = ll.open_key.as_ref().filter(|_| !ll.open_parts.is_empty()) {
+                writeln!(f, "{key}")?;
+            }
             write_parts(f, &ll.open_parts)?;
             if let Some(hint) = &ll.preload_hint {
                 writeln!(f, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{hint}\"")?;

@@ -178,15 +178,25 @@ fn push<const N: usize>(ranges: &mut [Vec<DateRange>; N], r: DateRange) {
 
 /// The date of presentation time `at` in a segment dated `date` whose first
 /// picture is presented at `start` (`at` may be a little before it: a
-/// splice made at the next random access point).
+/// splice made at the next random access point). A time more than
+/// [`MAX_OFFSET`] away is on another timeline (a mark carried over a
+/// break): the segment's date is taken.
 fn offset_date(date: UnixMillis, start: Timestamp, at: Timestamp) -> UnixMillis {
     let after = at.ticks_since(start);
-    if after < Timestamp::WRAP / 2 {
+    let before = start.ticks_since(at);
+    if after <= MAX_OFFSET {
         UnixMillis(date.0.saturating_add(after / 90))
+    } else if before <= MAX_OFFSET {
+        UnixMillis(date.0.saturating_sub(before / 90))
     } else {
-        UnixMillis(date.0.saturating_sub(start.ticks_since(at) / 90))
+        date
     }
 }
+
+/// The farthest a mark's time is from its segment's start on one
+/// timeline (10 minutes: a splice announced late, made at the next
+/// keyframe).
+const MAX_OFFSET: u64 = 600 * Timestamp::HZ;
 
 /// Ticks as whole milliseconds.
 fn millis(ticks: u64) -> u64 {

@@ -11,6 +11,7 @@ fn config(dir: &Path, archive: bool) -> SegmenterConfig {
         window_secs: 18.0,
         grace_ms: 10_000,
         archive,
+        encryption: None,
     }
 }
 
@@ -799,7 +800,7 @@ fn a_forced_cut_opens_a_segment_whose_first_part_is_not_independent() {
     use crate::testmux::{stream_of, FrameKind};
     let dir = tempfile::tempdir().expect("tmp");
     // IDRs at 0 and 2 s, then a 10 s GOP, then 2 s GOPs (16 s in all).
-    let kind = |f: u64| match f % 50 == 0 && !(100..300).contains(&f) {
+    let kind = |f: u64| match f.is_multiple_of(50) && !(100..300).contains(&f) {
         true => FrameKind::Idr,
         false => FrameKind::Other,
     };

@@ -1,0 +1,283 @@
+//! AES-128 segment encryption (`routecast segment --encrypt`), judged by
+//! tools that are not ours: ffmpeg decrypts and decodes every frame of the
+//! archive playlist, openssl decrypts each segment and part with the key
+//! file and the playlist's IV, hls-parser (strict) reads the playlists. A
+//! missing tool fails the test.
+
+#[path = "common/run.rs"]
+#[allow(dead_code)]
+mod run;
+
+use run::tool;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `seconds` of 25 fps H.264 + AAC, a keyframe every second (ffmpeg).
+fn make(dir: &Path, seconds: u32) -> PathBuf {
+    let out = dir.join("in.ts");
+    let (t, path) = (seconds.to_string(), out.to_string_lossy().into_owned());
+    tool(
+        "ffmpeg",
+        &[
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=192x108:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            &t,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-sc_threshold",
+            "0",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-f",
+            "mpegts",
+            "-y",
+            &path,
+        ],
+    );
+    out
+}
+
+/// Runs `routecast segment -q` to its end, which must be a success.
+fn segment(input: &Path, out: &Path, extra: &[&str]) {
+    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
+        .arg("segment")
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .arg("-q")
+        .args(extra)
+        .output()
+        .expect("routecast runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// hls-parser (strict) accepts `playlist` (tests/players/parse.mjs).
+fn hls_parser_accepts(playlist: &Path) {
+    let players = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/players");
+    let out = Command::new("node")
+        .current_dir(&players)
+        .arg("parse.mjs")
+        .arg(playlist)
+        .output()
+        .unwrap_or_else(|e| panic!("node must be installed (scripts/test installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "hls-parser (strict) rejects {}: {}",
+        playlist.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Decoded video frames (ffprobe -count_frames) of `input`, with extra
+/// input options.
+fn frames(input: &Path, options: &[&str]) -> u64 {
+    let p = input.to_string_lossy();
+    let mut args = vec!["-v", "error"];
+    args.extend(options);
+    args.extend([
+        "-count_frames",
+        "-select_streams",
+        "v",
+        "-show_entries",
+        "stream=nb_read_frames",
+        "-of",
+        "csv=p=0",
+        &p,
+    ]);
+    let out = tool("ffprobe", &args);
+    // ffprobe lists the stream under its program too: the first line.
+    out.lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("frames of {p}: {out}"))
+}
+
+/// `file` decrypted by openssl (AES-128-CBC, PKCS#7) with `key` and `iv`
+/// (32 hex digits).
+fn openssl_decrypt(file: &Path, key: &[u8], iv: &str) -> Vec<u8> {
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let out = Command::new("openssl")
+        .args(["enc", "-d", "-aes-128-cbc", "-K", &hex, "-iv", iv, "-in"])
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("openssl must be installed (scripts/test installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "openssl cannot decrypt {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// (key URI, IV hex, segment URI) of each segment of a media playlist, and
+/// the parts listed before it.
+fn keyed(playlist: &Path) -> Vec<(String, String, String, Vec<String>)> {
+    let text = std::fs::read_to_string(playlist).expect("playlist");
+    let mut out = Vec::new();
+    let (mut key, mut parts) = (None, Vec::new());
+    for line in text.lines() {
+        if let Some(list) = line.strip_prefix("#EXT-X-KEY:") {
+            assert!(list.starts_with("METHOD=AES-128,URI=\""), "{line}");
+            let uri = list.split('"').nth(1).expect("a URI").to_string();
+            let iv = list.rsplit("IV=0x").next().expect("an IV").to_string();
+            assert_eq!(iv.len(), 32, "{line}");
+            key = Some((uri, iv));
+        } else if let Some(list) = line.strip_prefix("#EXT-X-PART:") {
+            parts.push(list.split('"').nth(1).expect("a part URI").to_string());
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let (uri, iv) = key
+                .clone()
+                .unwrap_or_else(|| panic!("no key before {line}: {text}"));
+            out.push((uri, iv, line.to_string(), std::mem::take(&mut parts)));
+        }
+    }
+    out
+}
+
+/// The packets are MPEG-TS: a sync byte every 188.
+fn is_ts(bytes: &[u8]) -> bool {
+    !bytes.is_empty() && bytes.len().is_multiple_of(188) && bytes.chunks(188).all(|p| p[0] == 0x47)
+}
+
+/// An encrypted archive: ffmpeg decodes every frame of the input from it
+/// (with the key files, -xerror); each segment is no TS in the clear and
+/// openssl decrypts it to TS with its key and the playlist's IV (the media
+/// sequence number); a new key every two segments, 16 bytes each; the
+/// live and archive playlists read strictly. With --key-dir and
+/// --key-uri, the keys go there and the playlists name them by the
+/// template.
+#[test]
+fn an_encrypted_archive_decodes_every_frame_with_rotating_keys() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make(dir.path(), 20);
+    let hls = dir.path().join("hls");
+    segment(
+        &input,
+        &hls,
+        &[
+            "--encrypt",
+            "--key-rotation",
+            "2",
+            "--archive",
+            "--target-duration",
+            "2",
+        ],
+    );
+    let archive = hls.join("archive.m3u8");
+    hls_parser_accepts(&archive);
+    hls_parser_accepts(&hls.join("index.m3u8"));
+    assert_eq!(
+        frames(&archive, &["-allowed_extensions", "ALL"]),
+        frames(&input, &[])
+    );
+    let decoded = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-xerror",
+            "-allowed_extensions",
+            "ALL",
+            "-i",
+        ])
+        .arg(&archive)
+        .args(["-map", "0:v", "-map", "0:a", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        decoded.status.success() && decoded.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&decoded.stderr)
+    );
+    let listed = keyed(&archive);
+    assert_eq!(listed.len(), 10, "{listed:?}");
+    for (n, (uri, iv, seg, _)) in listed.iter().enumerate() {
+        assert_eq!(uri, &format!("key{}.key", n / 2));
+        assert_eq!(iv, &format!("{n:032X}"));
+        let key = std::fs::read(hls.join(uri)).expect("key file");
+        assert_eq!(key.len(), 16);
+        let cipher = std::fs::read(hls.join(seg)).expect("segment");
+        assert!(!is_ts(&cipher), "{seg} is in the clear");
+        assert!(is_ts(&openssl_decrypt(&hls.join(seg), &key, iv)), "{seg}");
+    }
+    let first = std::fs::read(hls.join("key0.key")).expect("key 0");
+    assert_ne!(first, std::fs::read(hls.join("key1.key")).expect("key 1"));
+    // Keys elsewhere, named by a template.
+    let out = dir.path().join("out2");
+    let keys = dir.path().join("keys");
+    let keys_arg = keys.to_string_lossy().into_owned();
+    segment(
+        &input,
+        &out,
+        &[
+            "--encrypt",
+            "--key-dir",
+            &keys_arg,
+            "--key-uri",
+            "https://keys.example/live/{key}",
+            "--archive",
+        ],
+    );
+    let listed = keyed(&out.join("archive.m3u8"));
+    assert_eq!(listed[0].0, "https://keys.example/live/key0.key");
+    assert!(keys.join("key0.key").exists() && !out.join("key0.key").exists());
+    hls_parser_accepts(&out.join("archive.m3u8"));
+}
+
+/// Low latency: the key comes before each segment's parts, and each part
+/// is encrypted on its own with its segment's key and IV: openssl decrypts
+/// every part to TS, and the decrypted parts add up to the decrypted
+/// segment, byte for byte.
+#[test]
+fn encrypted_parts_decrypt_alone_and_add_up_to_their_segment() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make(dir.path(), 12);
+    let hls = dir.path().join("hls");
+    segment(
+        &input,
+        &hls,
+        &[
+            "--encrypt",
+            "--key-rotation",
+            "3",
+            "--target-duration",
+            "2",
+            "--part-target",
+            "0.5",
+        ],
+    );
+    let live = hls.join("index.m3u8");
+    hls_parser_accepts(&live);
+    let listed = keyed(&live);
+    let with_parts: Vec<_> = listed.iter().filter(|s| !s.3.is_empty()).collect();
+    assert_eq!(with_parts.len(), 2, "{listed:?}");
+    for (uri, iv, seg, parts) in with_parts {
+        let key = std::fs::read(hls.join(uri)).expect("key file");
+        let whole = openssl_decrypt(&hls.join(seg), &key, iv);
+        assert!(is_ts(&whole), "{seg}");
+        let mut joined = Vec::new();
+        for p in parts {
+            let plain = openssl_decrypt(&hls.join(p), &key, iv);
+            assert!(is_ts(&plain), "{p}");
+            joined.extend(plain);
+        }
+        assert!(joined == whole, "the parts of {seg} do not add up to it");
+    }
+}
