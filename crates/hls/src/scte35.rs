@@ -267,6 +267,16 @@ impl SpliceInfo {
             other => SpliceCommand::Other(other),
         };
         if command_length == 0x0fff {
+            if let SpliceCommand::Other(_) = command {
+                // Its end is unknown (its syntax is not read here): the
+                // descriptors after it cannot be found.
+                return Ok(SpliceInfo {
+                    pts_adjustment,
+                    tier,
+                    command,
+                    segmentations: Vec::new(),
+                });
+            }
             let used = command_bytes.len() - c.rest().len();
             r.take(used, "splice_command")?;
         }

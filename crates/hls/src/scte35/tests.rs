@@ -198,3 +198,20 @@ proptest! {
         prop_assert_eq!(info.splice_pts(), Some(Timestamp((pts + adj) % Timestamp::WRAP)));
     }
 }
+
+/// A legacy length (0xFFF) on a command not read here: the command is
+/// kept by type, the descriptors after it (whose start is unknown) not read.
+#[test]
+fn a_legacy_length_on_an_unread_command_keeps_the_command() {
+    let mut s = section(0, 0x07, &[], &segmentation_descriptor(1, 0x34, None));
+    s[11] |= 0x0f;
+    s[12] = 0xff;
+    let n = s.len();
+    let crc = CRC.checksum(&s[..n - 4]);
+    s[n - 4..].copy_from_slice(&crc.to_be_bytes());
+    let info = SpliceInfo::parse(&s).expect("valid");
+    assert_eq!(
+        (info.command, info.segmentations.len()),
+        (SpliceCommand::Other(0x07), 0)
+    );
+}
