@@ -39,6 +39,8 @@
 mod certs;
 #[path = "players/checker.rs"]
 mod checker;
+#[path = "players/encrypted.rs"]
+mod encrypted;
 #[path = "players/feed.rs"]
 mod feed;
 #[path = "players/forced_cut.rs"]

@@ -176,6 +176,7 @@ pub struct SegmentArgs {
 pub fn run(args: &SegmentArgs) -> Result<(), Failure> {
     check_window(args)?;
     check_failover(args)?;
+    check_encryption(args)?;
     let renditions =
         parse_renditions(&args.inputs, &args.backup).map_err(|e| Failure::Usage(usage(&e)))?;
     let stop = stop_on_signal();
@@ -231,6 +232,34 @@ fn check_window(args: &SegmentArgs) -> Result<(), Failure> {
              target duration ({minimum_grace} s), RFC 8216 §6.2.2",
             args.grace
         )));
+    }
+    Ok(())
+}
+
+/// `--key-uri` names each key apart (`{key}`) and fits a quoted URI;
+/// with `--key-dir` it is given (the playlists cannot name keys relative
+/// to themselves there).
+fn check_encryption(args: &SegmentArgs) -> Result<(), Failure> {
+    let template = &args.key_uri;
+    if !template.contains("{key}") {
+        return Err(Failure::Usage(format!(
+            "--key-uri {template:?} has no {{key}}: every key would have one URI and players \
+             would keep the first (e.g. https://keys.example/live/{{key}})"
+        )));
+    }
+    if template.chars().any(|c| c.is_control() || c == '"') {
+        return Err(Failure::Usage(format!(
+            "--key-uri {template:?} holds a quote or a control character, which a playlist's \
+             quoted URI cannot carry"
+        )));
+    }
+    if args.key_dir.is_some() && template == "{key}" {
+        return Err(Failure::Usage(
+            "--key-dir puts keys where the playlists cannot name them relative to themselves: \
+             give --key-uri with the URL the key server serves them at \
+             (e.g. https://keys.example/live/{key})"
+                .into(),
+        ));
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use super::{no_player_errors, one_live_run, playback, tool, web_root};
 /// `secs` seconds of 25 fps test pattern and a 440 Hz tone, H.264 with
 /// keyframes at the seconds `keys` only (a GOP spans from one to the next)
 /// and AAC, as MPEG-TS.
-fn make_input_with_keyframes(dir: &Path, secs: u64, keys: &[u64]) -> PathBuf {
+pub(super) fn make_input_with_keyframes(dir: &Path, secs: u64, keys: &[u64]) -> PathBuf {
     let out = dir.join("forced-cut.ts");
     let path = out.to_string_lossy().into_owned();
     let (t, keys) = (secs.to_string(), keys.iter().map(u64::to_string));
@@ -94,27 +94,31 @@ fn hls_js_plays_the_forced_cut_stream_to_the_end() {
 }
 
 /// The live input's length, seconds.
-const LIVE_STREAM: u64 = 50;
+pub(super) const LIVE_STREAM: u64 = 50;
 /// Its keyframes, seconds: every 2 s to 10 s, one 10 s GOP, then every
 /// 2 s again. With `--target-duration 4` the 10 s GOP is cut between
 /// frames twice, 3 to 11 s after hls.js has joined.
-const LIVE_KEYS: [u64; 21] = [
+pub(super) const LIVE_KEYS: [u64; 21] = [
     0, 2, 4, 6, 8, 10, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48,
 ];
 /// Seconds of playback sampled once hls.js has started: to about 6 s
 /// before the input ends.
-const LIVE_PLAY: u64 = 32;
+pub(super) const LIVE_PLAY: u64 = 32;
 /// hls.js in low-latency mode stays within this many seconds of live…
-const LL_MAX_LATENCY: f64 = 3.0;
+pub(super) const LL_MAX_LATENCY: f64 = 3.0;
 /// …from this many seconds after it started (it joins up to a GOP behind
 /// its target and catches up at up to 1.5x: players/ll.rs).
-const LL_SETTLE: f64 = 8.0;
+pub(super) const LL_SETTLE: f64 = 8.0;
 
 /// Starts `routecast segment INPUT --realtime --target-duration 4
-/// --part-target 0.5 --serve 127.0.0.1:0` writing into `out`: the
-/// address it serves on (its first line on standard error); the rest of
-/// what it says goes to `out`.log.
-fn start_ll_segmenter(input: &Path, out: &Path) -> (Running, std::net::SocketAddr) {
+/// --part-target 0.5 --serve 127.0.0.1:0` (and `extra`) writing into
+/// `out`: the address it serves on (its first line on standard error); the
+/// rest of what it says goes to `out`.log.
+pub(super) fn start_ll_segmenter(
+    input: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> (Running, std::net::SocketAddr) {
     let mut log = std::fs::File::create(out.with_extension("log")).expect("segmenter log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
         .arg("segment")
@@ -124,6 +128,7 @@ fn start_ll_segmenter(input: &Path, out: &Path) -> (Running, std::net::SocketAdd
         .args(["--realtime", "--target-duration", "4", "--window", "16"])
         .args(["--grace", "24", "--part-target", "0.5"])
         .args(["--serve", "127.0.0.1:0"])
+        .args(extra)
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -143,7 +148,7 @@ fn start_ll_segmenter(input: &Path, out: &Path) -> (Running, std::net::SocketAdd
 
 /// The playlist the origin at `addr` serves, once it lists `n` complete
 /// segments (`n` 0: once it is ended, ENDLIST).
-fn wait_for_listed(addr: std::net::SocketAddr, n: usize) -> String {
+pub(super) fn wait_for_listed(addr: std::net::SocketAddr, n: usize) -> String {
     let deadline = Instant::now() + Duration::from_secs(LIVE_STREAM + 30);
     loop {
         let listed = get(addr, "/index.m3u8")
@@ -164,13 +169,13 @@ fn wait_for_listed(addr: std::net::SocketAddr, n: usize) -> String {
 }
 
 /// The ended playlist the origin at `addr` serves.
-fn wait_for_ended(addr: std::net::SocketAddr) -> String {
+pub(super) fn wait_for_ended(addr: std::net::SocketAddr) -> String {
     wait_for_listed(addr, 0)
 }
 
 /// hls.js in headless Chromium plays `page` for `secs` seconds once
 /// started (play.mjs): the samples and the page's report.
-fn play_for(page: &str, secs: u64) -> (Vec<playback::Sample>, serde_json::Value) {
+pub(super) fn play_for(page: &str, secs: u64) -> (Vec<playback::Sample>, serde_json::Value) {
     let secs = secs.to_string();
     let out = tool("timeout", &["120", "node", "play.mjs", page, &secs]);
     let report: serde_json::Value = serde_json::from_str(out.trim()).expect("play.mjs prints JSON");
@@ -205,7 +210,7 @@ fn hls_js_low_latency_plays_live_through_forced_cuts_near_live() {
     let root = web_root(dir.path());
     let input = make_input_with_keyframes(dir.path(), LIVE_STREAM, &LIVE_KEYS);
     let out = dir.path().join("ll");
-    let (segmenter, addr) = start_ll_segmenter(&input, &out);
+    let (segmenter, addr) = start_ll_segmenter(&input, &out, &[]);
     wait_for_listed(addr, 2);
     let page = serve_page(&root);
     let url = format!("http://{page}/player.html?ll=1&src=http://{addr}/index.m3u8");

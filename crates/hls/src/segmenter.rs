@@ -130,6 +130,8 @@ pub struct Segmenter {
     breaks: breaks::Breaks,
     /// AES-128 keys, when encrypting.
     keys: Option<keys::Keys>,
+    /// The key of the segment in progress (its parts, its hinted part).
+    open_key: Option<crate::playlist::SegmentKey>,
     /// SCTE-35 marks of segments dropped while the disk was behind: the
     /// next segment written carries them.
     carried_marks: Vec<crate::cutter::SpliceMark>,
@@ -191,7 +193,7 @@ impl Segmenter {
         let keys = config
             .encryption
             .clone()
-            .map(|e| keys::Keys::new(e, &config.dir));
+            .map(|e| keys::Keys::new(e, &config.dir, resumed));
         Ok(Self {
             cutter,
             deletions: DeletionQueue::new(config.grace_ms),
@@ -201,6 +203,7 @@ impl Segmenter {
             dates,
             breaks: breaks::Breaks::default(),
             keys,
+            open_key: None,
             carried_marks: Vec::new(),
             resumed,
             written: 0,
@@ -424,6 +427,7 @@ impl Segmenter {
         let bytes = match &mut self.keys {
             Some(keys) => {
                 let (bytes, key) = keys.encrypt(seq, part.bytes)?;
+                self.open_key = Some(key.clone());
                 self.live
                     .set_open_key(Some(key))
                     .map_err(SegmenterError::Config)?;
@@ -493,6 +497,15 @@ impl Segmenter {
             .push(entry.clone())
             .map_err(SegmenterError::Config)?;
         if self.live.low_latency().is_some() {
+            // The hinted first part of the next segment is named with its
+            // key (a player may fetch it before the part is listed).
+            if let Some(keys) = &mut self.keys {
+                let next = keys.tag_for(seq + 1)?;
+                self.open_key = Some(next.clone());
+                self.live
+                    .set_open_key(Some(next))
+                    .map_err(SegmenterError::Config)?;
+            }
             self.live
                 .set_preload_hint(Some(part_name(seq + 1, 0)))
                 .map_err(SegmenterError::Config)?;
@@ -525,9 +538,23 @@ impl Segmenter {
             }
             self.deletions
                 .schedule(self.config.dir.join(&old.uri), now_ms);
-            // A key goes with the last segment that uses it.
-            if let Some(keys) = self.keys.as_ref().filter(|k| k.last_of_key(old.sequence)) {
-                self.deletions.schedule(keys.path_for(old.sequence), now_ms);
+        }
+        // A key goes with the last listed segment that names it: when the
+        // next segment (removed or listed, or the one in progress) names
+        // another.
+        let Some(keys) = &self.keys else { return };
+        let listed = self.live.segments().next().and_then(|s| s.key.as_ref());
+        let open = self.live.low_latency().and(self.open_key.as_ref());
+        for (i, old) in removed.iter().enumerate() {
+            let Some(key) = &old.key else { continue };
+            let next = match removed.get(i + 1) {
+                Some(n) => n.key.as_ref(),
+                None => listed.or(open),
+            };
+            if next.is_none_or(|n| n.uri != key.uri) {
+                if let Some(file) = keys.file_of(&key.uri) {
+                    self.deletions.schedule(file.to_path_buf(), now_ms);
+                }
             }
         }
     }

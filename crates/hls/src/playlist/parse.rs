@@ -152,12 +152,16 @@ impl Parser {
             KEY => {
                 // Ours only: AES-128 with URI and IV; any other key would
                 // resume with segments a player cannot read.
-                let key =
-                    SegmentKey::parse(value).ok_or_else(|| PlaylistError::UnsupportedTag {
+                // METHOD=NONE ends encryption (segments after it are clear).
+                self.key = if value == "METHOD=NONE" {
+                    None
+                } else {
+                    let key = SegmentKey::parse(value);
+                    Some(key.ok_or_else(|| PlaylistError::UnsupportedTag {
                         line,
                         tag: KEY.to_owned(),
-                    })?;
-                self.key = Some(key);
+                    })?)
+                };
                 Ok(())
             }
             DATERANGE => {

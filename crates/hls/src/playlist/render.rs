@@ -98,14 +98,24 @@ impl MediaPlaylist {
             }
         }
         let with_parts = self.segments.len().saturating_sub(SEGMENTS_WITH_PARTS);
+        // A key stays in effect until the next EXT-X-KEY (RFC 8216
+        // §4.3.2.4): a segment without one after one with one needs
+        // METHOD=NONE (skipped segments count: the client keeps their state).
+        let mut keyed = skip
+            .checked_sub(1)
+            .and_then(|i| self.segments.get(i))
+            .is_some_and(|s| s.key.is_some());
         for (i, segment) in self.segments.iter().enumerate().skip(skip) {
             if segment.discontinuity_before {
                 writeln!(f, "#EXT-X-DISCONTINUITY")?;
             }
             // Before the segment's parts, as RFC 8216bis asks.
-            if let Some(key) = &segment.key {
-                writeln!(f, "{key}")?;
+            match &segment.key {
+                Some(key) => writeln!(f, "{key}")?,
+                None if keyed => writeln!(f, "{NO_KEY}")?,
+                None => {}
             }
+            keyed = segment.key.is_some();
             if let Some(time) = segment.program_date_time {
                 writeln!(f, "#EXT-X-PROGRAM-DATE-TIME:{time}")?;
             }
@@ -120,8 +130,14 @@ impl MediaPlaylist {
             writeln!(f, "{}", segment.uri)?;
         }
         if let Some(ll) = &self.low_latency {
-            if let Some(key) = ll.open_key.as_ref().filter(|_| !ll.open_parts.is_empty()) {
-                writeln!(f, "{key}")?;
+            // The key of the segment in progress: before its parts, or its
+            // hinted first part.
+            if !ll.open_parts.is_empty() || ll.preload_hint.is_some() {
+                match &ll.open_key {
+                    Some(key) => writeln!(f, "{key}")?,
+                    None if keyed => writeln!(f, "{NO_KEY}")?,
+                    None => {}
+                }
             }
             write_parts(f, &ll.open_parts)?;
             if let Some(hint) = &ll.preload_hint {
@@ -137,6 +153,9 @@ impl MediaPlaylist {
         Ok(())
     }
 }
+
+/// The tag that ends encryption.
+const NO_KEY: &str = "#EXT-X-KEY:METHOD=NONE";
 
 /// Seconds with three decimals, as attribute values are written.
 fn seconds(t: Ticks) -> String {

@@ -912,3 +912,52 @@ fn date_ranges_are_written_and_kept_by_delta_updates() {
         "#EXT-X-DATERANGE:ID=\"cmd-1\",CLASS=\"urn:x\",START-DATE=\"1970-01-01T00:00:00.000Z\",SCTE35-CMD=0xFC"
     );
 }
+
+/// A key stays in effect until the next EXT-X-KEY: clear segments after
+/// encrypted ones get METHOD=NONE (also first after a skip), and a resumed
+/// playlist reads both back.
+#[test]
+fn keys_are_written_per_segment_and_ended_by_method_none() {
+    let mut p = MediaPlaylist::live(1, Ticks::from_secs(12)).expect("valid");
+    p.enable_low_latency(Ticks::from_millis(250))
+        .expect("valid");
+    for i in 0..12u64 {
+        let mut s = SegmentEntry::new(format!("s{i}.ts"), Ticks::from_secs(1));
+        if i < 6 {
+            s.key = Some(SegmentKey::for_sequence("k.key", i));
+        }
+        let _ = p.push(s).expect("push");
+    }
+    let full = p.render();
+    assert!(
+        full.contains("#EXT-X-KEY:METHOD=AES-128,URI=\"k.key\",IV=0x00000000000000000000000000000005\n#EXTINF:1.000,\ns5.ts\n#EXT-X-KEY:METHOD=NONE\n#EXTINF:1.000,\ns6.ts\n"),
+        "{full}"
+    );
+    assert_eq!(full.matches("METHOD=NONE").count(), 1, "{full}");
+    // s0..s5 skipped: the client still has s5's key, s6 says NONE.
+    let delta = p.render_delta().expect("delta");
+    assert!(
+        delta.contains("SKIPPED-SEGMENTS=6\n#EXT-X-KEY:METHOD=NONE\n"),
+        "{delta}"
+    );
+    let mut plain = MediaPlaylist::live(1, Ticks::from_secs(12)).expect("valid");
+    for e in p.segments() {
+        let _ = plain
+            .push(SegmentEntry {
+                parts: Vec::new(),
+                ..e.clone()
+            })
+            .expect("push");
+    }
+    let text = plain.render();
+    let back = MediaPlaylist::parse(&text).expect("parses");
+    let keys: Vec<Option<u128>> = back
+        .segments()
+        .map(|s| s.key.as_ref().map(|k| k.iv))
+        .collect();
+    assert_eq!(
+        keys[..7],
+        [Some(0), Some(1), Some(2), Some(3), Some(4), Some(5), None]
+    );
+    assert_eq!(back.render(), text);
+}

@@ -9,10 +9,13 @@
 //! Keys come from the operating system's secure random source, a new one
 //! every `rotation` segments (segment `n` uses key `n / rotation`), each
 //! written atomically (never half a key) as `key<index>.key` into the key
-//! directory before any playlist names it. A key file already there for the
-//! index (a restart) is used again: the segments listed before the restart
-//! stay readable. A key's file is deleted with the last segment that uses
-//! it (after the grace period), unless the archive keeps everything.
+//! directory before any playlist names it. When the segmenter resumes a
+//! playlist, a key file already there for the index is used again (the
+//! segments listed before the restart stay readable); a fresh start makes
+//! every key anew (never a key and IV of another run's content). A key's
+//! file is deleted when the last listed segment naming it leaves the window
+//! (after the grace period), unless the archive keeps everything; keys of
+//! an earlier run are left.
 
 use std::path::{Path, PathBuf};
 
@@ -64,11 +67,15 @@ pub(super) struct Keys {
     config: EncryptionConfig,
     dir: PathBuf,
     current: Option<Current>,
+    /// Key files found on disk may be used (a resumed playlist names them).
+    reuse: bool,
+    /// The files of the keys this run used, by the URI playlists name.
+    files: std::collections::HashMap<String, PathBuf>,
 }
 
 impl Keys {
     /// Keys for `config`, their files in `config.key_dir` or `out`.
-    pub(super) fn new(config: EncryptionConfig, out: &Path) -> Self {
+    pub(super) fn new(config: EncryptionConfig, out: &Path, resumed: bool) -> Self {
         // Without a key directory the keys sit beside the segments (in a
         // rendition's own directory already); with one, in the rendition's
         // directory under it.
@@ -80,18 +87,49 @@ impl Keys {
             config,
             dir,
             current: None,
+            reuse: resumed,
+            files: std::collections::HashMap::new(),
         }
     }
 
-    /// The key file's path for segment `sequence` (for its deletion).
-    pub(super) fn path_for(&self, sequence: u64) -> PathBuf {
-        self.dir.join(name(sequence / self.config.rotation.max(1)))
+    /// The file of the key playlists name `uri`, if this run used it.
+    pub(super) fn file_of(&self, uri: &str) -> Option<&Path> {
+        self.files.get(uri).map(PathBuf::as_path)
     }
 
-    /// Whether segment `sequence` is the last one of its key.
-    pub(super) fn last_of_key(&self, sequence: u64) -> bool {
-        let r = self.config.rotation.max(1);
-        sequence % r == r - 1
+    /// How playlists name the key of segment `sequence` (its file written
+    /// first if it is a new key).
+    pub(super) fn tag_for(&mut self, sequence: u64) -> Result<SegmentKey, StoreError> {
+        let current = self.key_for(sequence)?;
+        Ok(self.tag(&current, sequence))
+    }
+
+    /// The key of segment `sequence`, made (or found) when new.
+    fn key_for(&mut self, sequence: u64) -> Result<Current, StoreError> {
+        let index = sequence / self.config.rotation.max(1);
+        match &self.current {
+            Some(c) if c.index == index => Ok(c.clone()),
+            _ => {
+                let c = self.load_or_make(index)?;
+                let uri = self
+                    .config
+                    .key_uri
+                    .replace("{key}", &self.uri_name(&c.name));
+                self.files.insert(uri, self.dir.join(&c.name));
+                self.current = Some(c.clone());
+                Ok(c)
+            }
+        }
+    }
+
+    fn tag(&self, current: &Current, sequence: u64) -> SegmentKey {
+        SegmentKey {
+            uri: self
+                .config
+                .key_uri
+                .replace("{key}", &self.uri_name(&current.name)),
+            iv: u128::from(sequence),
+        }
     }
 
     /// Encrypts the bytes of segment `sequence` (or of one of its parts)
@@ -102,24 +140,9 @@ impl Keys {
         sequence: u64,
         bytes: Vec<u8>,
     ) -> Result<(Vec<u8>, SegmentKey), StoreError> {
-        let index = sequence / self.config.rotation.max(1);
-        let current = match &self.current {
-            Some(c) if c.index == index => c.clone(),
-            _ => {
-                let c = self.load_or_make(index)?;
-                self.current = Some(c.clone());
-                c
-            }
-        };
-        let iv = u128::from(sequence);
-        let tag = SegmentKey {
-            uri: self
-                .config
-                .key_uri
-                .replace("{key}", &self.uri_name(&current.name)),
-            iv,
-        };
-        Ok((encrypt(&current.key, iv, bytes), tag))
+        let current = self.key_for(sequence)?;
+        let tag = self.tag(&current, sequence);
+        Ok((encrypt(&current.key, tag.iv, bytes), tag))
     }
 
     /// How `{key}` names a key file: with the rendition's directory when
@@ -131,14 +154,17 @@ impl Keys {
         }
     }
 
-    /// Key `index`: the file's if one is there (a restart), else a new
-    /// random key written atomically.
+    /// Key `index`: when resuming, the file's if one is there, else a
+    /// new random key written atomically (and synced: a key lost after a
+    /// crash would leave its segments unreadable).
     fn load_or_make(&self, index: u64) -> Result<Current, StoreError> {
         let name = name(index);
         let path = self.dir.join(&name);
-        if let Ok(bytes) = std::fs::read(&path) {
-            if let Ok(key) = <[u8; 16]>::try_from(bytes.as_slice()) {
-                return Ok(Current { index, key, name });
+        if self.reuse {
+            if let Ok(bytes) = std::fs::read(&path) {
+                if let Ok(key) = <[u8; 16]>::try_from(bytes.as_slice()) {
+                    return Ok(Current { index, key, name });
+                }
             }
         }
         let mut key = [0u8; 16];
@@ -152,7 +178,7 @@ impl Keys {
             path: self.dir.clone(),
             error,
         })?;
-        store::write_atomic(&self.dir, &name, &key)?;
+        store::write_atomic_with(&self.dir, &name, &key, store::Durability::Synced)?;
         Ok(Current { index, key, name })
     }
 }
@@ -222,7 +248,7 @@ mod tests {
             rotation: 3,
             key_prefix: String::new(),
         };
-        let mut keys = Keys::new(config.clone(), dir.path());
+        let mut keys = Keys::new(config.clone(), dir.path(), false);
         let (a, ka) = keys.encrypt(0, vec![1; 10]).expect("key 0");
         let (b, kb) = keys.encrypt(2, vec![1; 10]).expect("key 0");
         let (_, kc) = keys.encrypt(3, vec![1; 10]).expect("key 1");
@@ -239,11 +265,16 @@ mod tests {
             })
             .collect();
         assert_eq!(files, [16, 16]);
-        assert!(keys.last_of_key(2) && !keys.last_of_key(3));
-        // A restart within key 1 uses the same key.
-        let mut again = Keys::new(config, dir.path());
+        let file = keys.file_of(&kc.uri).expect("this run's key");
+        assert_eq!(file, dir.path().join("keys/key1.key"));
+        // A resumed run within key 1 uses the same key; a fresh start a
+        // new one.
         let (x, _) = keys.encrypt(4, vec![7; 40]).expect("key 1");
-        let (y, _) = again.encrypt(4, vec![7; 40]).expect("key 1 again");
+        let mut resumed = Keys::new(config.clone(), dir.path(), true);
+        let (y, _) = resumed.encrypt(4, vec![7; 40]).expect("key 1 again");
         assert_eq!(x, y);
+        let mut fresh = Keys::new(config, dir.path(), false);
+        let (z, _) = fresh.encrypt(4, vec![7; 40]).expect("a new key 1");
+        assert_ne!(x, z);
     }
 }

@@ -917,3 +917,30 @@ fn an_ad_break_becomes_a_date_range_of_its_start_and_end() {
         "{live}"
     );
 }
+
+/// Encrypted live window: a key's file is deleted (after the grace) once
+/// no listed segment names it; the keys of listed segments stay; every
+/// listed segment names a key file that is there.
+#[test]
+fn key_files_leave_with_the_last_listed_segment_naming_them() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = config(dir.path(), false);
+    c.encryption = Some(EncryptionConfig {
+        rotation: 2,
+        ..EncryptionConfig::default()
+    });
+    let mut s = Segmenter::open(c, T0).expect("open");
+    let now = feed(&mut s, &stream(1500, 50, 0, true), T0);
+    s.finish(now + 60_000).expect("finish");
+    let live = read(dir.path(), LIVE_PLAYLIST);
+    let named: Vec<String> = live
+        .segments()
+        .map(|e| e.key.as_ref().expect("encrypted").uri.clone())
+        .collect();
+    assert_eq!(named, ["key3.key", "key4.key", "key4.key"]);
+    let keys: Vec<String> = files(dir.path())
+        .into_iter()
+        .filter(|f| f.ends_with(".key"))
+        .collect();
+    assert_eq!(keys, ["key3.key", "key4.key"]);
+}
