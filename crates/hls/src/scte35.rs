@@ -329,12 +329,23 @@ impl SpliceInfo {
     /// What the section means for a playlist: a splice_insert's "out" or
     /// "in" by its out_of_network_indicator; a time_signal's by its first
     /// segmentation descriptor that starts or ends a break; cancellations;
-    /// anything else a command.
+    /// anything else a command. See [`signals`](Self::signals) for all.
     pub fn signal(&self) -> Signal {
+        self.signals()[0]
+    }
+
+    /// Everything the section means for a playlist, never empty: one
+    /// signal for a splice_insert or a command; for a time_signal, one per
+    /// segmentation descriptor that ends, cancels or starts a break (RFC
+    /// 8216 §4.3.2.7.1: each in a date range of its own, with the whole
+    /// section), ends and cancellations first (a section that ends one
+    /// placement opportunity and starts the next, back to back), else a
+    /// command.
+    pub fn signals(&self) -> Vec<Signal> {
         match &self.command {
             SpliceCommand::Insert(i) => {
                 let id = EventId::Splice(i.event_id);
-                if i.cancel {
+                vec![if i.cancel {
                     Signal::Cancel { id }
                 } else if i.out_of_network {
                     Signal::Out {
@@ -344,28 +355,32 @@ impl SpliceInfo {
                     }
                 } else {
                     Signal::In { id }
-                }
+                }]
             }
             SpliceCommand::TimeSignal(_) => {
+                let mut ends = Vec::new();
+                let mut starts = Vec::new();
                 for s in &self.segmentations {
                     let id = EventId::Segmentation(s.event_id);
                     if s.cancel {
-                        return Signal::Cancel { id };
-                    }
-                    if s.starts_break() {
-                        return Signal::Out {
+                        ends.push(Signal::Cancel { id });
+                    } else if s.ends_break() {
+                        ends.push(Signal::In { id });
+                    } else if s.starts_break() {
+                        starts.push(Signal::Out {
                             id,
                             planned: s.duration,
                             auto_return: false,
-                        };
-                    }
-                    if s.ends_break() {
-                        return Signal::In { id };
+                        });
                     }
                 }
-                Signal::Command
+                ends.extend(starts);
+                if ends.is_empty() {
+                    ends.push(Signal::Command);
+                }
+                ends
             }
-            _ => Signal::Command,
+            _ => vec![Signal::Command],
         }
     }
 }

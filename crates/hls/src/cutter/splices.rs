@@ -84,7 +84,13 @@ impl Splices {
             self.recent.pop_front();
         }
         self.recent.push_back((section.to_vec(), latest));
-        let signal = info.signal();
+        for signal in info.signals() {
+            self.take(section, info, signal);
+        }
+    }
+
+    /// Takes one of a section's signals.
+    fn take(&mut self, section: &[u8], info: &SpliceInfo, signal: Signal) {
         let repeat = |w: &Waiting| {
             w.mark.signal == signal
                 && matches!(signal, Signal::Out { .. } | Signal::In { .. })

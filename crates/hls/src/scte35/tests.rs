@@ -215,3 +215,26 @@ fn a_legacy_length_on_an_unread_command_keeps_the_command() {
         (SpliceCommand::Other(0x07), 0)
     );
 }
+
+/// A time_signal that ends one placement opportunity and starts the next
+/// (back to back) means both: the end first.
+#[test]
+fn back_to_back_breaks_in_one_section_are_both_signalled() {
+    let mut d = segmentation_descriptor(10, 0x34, Some(900_000));
+    d.extend(segmentation_descriptor(9, 0x35, None));
+    let info = SpliceInfo::parse(&section(0, 0x06, &time_signal(Some(5)), &d)).expect("valid");
+    assert_eq!(
+        info.signals(),
+        [
+            Signal::In {
+                id: EventId::Segmentation(9)
+            },
+            Signal::Out {
+                id: EventId::Segmentation(10),
+                planned: Some(900_000),
+                auto_return: false
+            }
+        ]
+    );
+    assert_eq!(info.signal(), info.signals()[0]);
+}

@@ -944,3 +944,51 @@ fn key_files_leave_with_the_last_listed_segment_naming_them() {
         .collect();
     assert_eq!(keys, ["key3.key", "key4.key"]);
 }
+
+/// One section ending a break and starting the next: the first range gets
+/// its end (the whole section as SCTE35-IN), the second starts with it (the
+/// same section as SCTE35-OUT), back to back.
+#[test]
+fn back_to_back_breaks_make_two_ranges_from_one_section() {
+    use crate::scte35::hex_sequence;
+    use crate::testmux::cue::{section, segmentation_descriptor, time_signal};
+    use crate::testmux::{stream_with_cues, FRAME};
+    let at = |frame: u64| frame * FRAME;
+    let first = section(
+        0,
+        0x06,
+        &time_signal(Some(at(202))),
+        &segmentation_descriptor(9, 0x34, None),
+    );
+    let mut both = segmentation_descriptor(9, 0x35, None);
+    both.extend(segmentation_descriptor(10, 0x34, None));
+    let both = section(0, 0x06, &time_signal(Some(at(452))), &both);
+    let last = section(
+        0,
+        0x06,
+        &time_signal(Some(at(702))),
+        &segmentation_descriptor(10, 0x35, None),
+    );
+    let cues = [(150, first), (400, both.clone()), (650, last)];
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Segmenter::open(config(dir.path(), true), T0).expect("open");
+    let now = feed(&mut s, &stream_with_cues(1000, 25, 0, &cues), T0);
+    s.finish(now).expect("finish");
+    let archive = std::fs::read_to_string(dir.path().join(ARCHIVE_PLAYLIST)).expect("archive");
+    let ranges: Vec<&str> = archive
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-DATERANGE:"))
+        .collect();
+    assert_eq!(ranges.len(), 2, "{archive}");
+    let hex = hex_sequence(&both);
+    assert!(
+        ranges[0].contains("seg-00000009-") && ranges[0].ends_with(&format!("SCTE35-IN={hex}")),
+        "{archive}"
+    );
+    assert!(ranges[0].contains("DURATION=10.000"), "{archive}");
+    assert!(
+        ranges[1].contains("seg-0000000A-") && ranges[1].contains(&format!("SCTE35-OUT={hex}")),
+        "{archive}"
+    );
+    assert!(ranges[1].contains("DURATION=10.000"), "{archive}");
+}
