@@ -196,6 +196,9 @@ impl Origin {
         let content_type = files::content_type(name);
         let cache = if content_type == PLAYLIST_TYPE {
             Cache::Seconds(u64::from(stream.state.borrow().target_duration / 2))
+        } else if name.ends_with(".key") {
+            // An AES-128 key (`--encrypt`): no shared cache keeps a copy.
+            Cache::NoStore
         } else {
             Cache::Immutable(self.segment_max_age)
         };

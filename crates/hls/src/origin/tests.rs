@@ -898,3 +898,16 @@ async fn rendition_names_must_be_plain_and_distinct() -> TestResult {
     }
     Ok(())
 }
+
+/// An AES-128 key file (`--encrypt`) is served with `no-store`: no shared
+/// cache keeps a copy of it.
+#[tokio::test(start_paused = true)]
+async fn key_files_are_served_not_stored() -> TestResult {
+    let origin = Origin::start(state(Some(4), None)).await?;
+    origin.write("key0.key", &[7u8; 16])?;
+    let r = origin.get("/key0.key").await?;
+    assert_eq!((r.status, r.body.len()), (StatusCode::OK, 16));
+    assert_eq!(r.header("content-type"), "application/octet-stream");
+    assert_eq!(r.header("cache-control"), "no-store");
+    Ok(())
+}
