@@ -4,85 +4,16 @@
 //! file and the playlist's IV, hls-parser (strict) reads the playlists. A
 //! missing tool fails the test.
 
+#[path = "common/hls.rs"]
+mod hls;
 #[path = "common/run.rs"]
 #[allow(dead_code)]
 mod run;
 
+use hls::{hls_parser_accepts, make_ts, segment};
 use run::tool;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-/// `seconds` of 25 fps H.264 + AAC, a keyframe every second (ffmpeg).
-fn make(dir: &Path, seconds: u32) -> PathBuf {
-    let out = dir.join("in.ts");
-    let (t, path) = (seconds.to_string(), out.to_string_lossy().into_owned());
-    tool(
-        "ffmpeg",
-        &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=192x108:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000",
-            "-t",
-            &t,
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "25",
-            "-sc_threshold",
-            "0",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "64k",
-            "-f",
-            "mpegts",
-            "-y",
-            &path,
-        ],
-    );
-    out
-}
-
-/// Runs `routecast segment -q` to its end, which must be a success.
-fn segment(input: &Path, out: &Path, extra: &[&str]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
-        .arg("segment")
-        .arg(input)
-        .arg("-o")
-        .arg(out)
-        .arg("-q")
-        .args(extra)
-        .output()
-        .expect("routecast runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-/// hls-parser (strict) accepts `playlist` (tests/players/parse.mjs).
-fn hls_parser_accepts(playlist: &Path) {
-    let players = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/players");
-    let out = Command::new("node")
-        .current_dir(&players)
-        .arg("parse.mjs")
-        .arg(playlist)
-        .output()
-        .unwrap_or_else(|e| panic!("node must be installed (scripts/test installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "hls-parser (strict) rejects {}: {}",
-        playlist.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Decoded video frames (ffprobe -count_frames) of `input`, with extra
 /// input options.
@@ -166,12 +97,13 @@ fn is_ts(bytes: &[u8]) -> bool {
 #[test]
 fn an_encrypted_archive_decodes_every_frame_with_rotating_keys() {
     let dir = tempfile::tempdir().expect("tmp");
-    let input = make(dir.path(), 20);
+    let input = make_ts(dir.path(), 20, 25);
     let hls = dir.path().join("hls");
     segment(
         &input,
         &hls,
         &[
+            "-q",
             "--encrypt",
             "--key-rotation",
             "2",
@@ -227,6 +159,7 @@ fn an_encrypted_archive_decodes_every_frame_with_rotating_keys() {
         &input,
         &out,
         &[
+            "-q",
             "--encrypt",
             "--key-dir",
             &keys_arg,
@@ -248,12 +181,13 @@ fn an_encrypted_archive_decodes_every_frame_with_rotating_keys() {
 #[test]
 fn encrypted_parts_decrypt_alone_and_add_up_to_their_segment() {
     let dir = tempfile::tempdir().expect("tmp");
-    let input = make(dir.path(), 12);
+    let input = make_ts(dir.path(), 12, 25);
     let hls = dir.path().join("hls");
     segment(
         &input,
         &hls,
         &[
+            "-q",
             "--encrypt",
             "--key-rotation",
             "3",

@@ -4,10 +4,13 @@
 //! carries back, ffprobe says where segments start, hls-parser (npm,
 //! strict) reads every playlist. A missing tool fails the test.
 
+#[path = "common/hls.rs"]
+mod hls;
 #[path = "common/run.rs"]
 #[allow(dead_code)]
 mod run;
 
+use hls::{hls_parser_accepts, make_ts, segment};
 use run::tool;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,48 +81,6 @@ cmd = c.get()["command"]
 print(cmd["name"], cmd.get("pts_time"), cmd.get("out_of_network_indicator"), cmd.get("break_duration"))
 "#;
 
-/// `seconds` of 25 fps H.264 + AAC with a keyframe every 2 s (ffmpeg).
-fn make(dir: &Path, seconds: u32) -> PathBuf {
-    let out = dir.join("in.ts");
-    let t = seconds.to_string();
-    let path = out.to_string_lossy().into_owned();
-    tool(
-        "ffmpeg",
-        &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=192x108:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000",
-            "-t",
-            &t,
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "50",
-            "-sc_threshold",
-            "0",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "64k",
-            "-f",
-            "mpegts",
-            "-y",
-            &path,
-        ],
-    );
-    out
-}
-
 /// `input` with `cues` ((insert at seconds, hex)) injected by threefive's
 /// SuperKabuki (`scte35inject`: a PMT entry of type 0x86 with the CUEI
 /// registration, each cue sent at the first keyframe at or after its time).
@@ -140,38 +101,6 @@ fn inject(dir: &Path, input: &Path, cues: &[(f64, String)]) -> PathBuf {
         .expect("scte35inject runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     out
-}
-
-/// Runs `routecast segment`; its stderr.
-fn segment(input: &Path, out: &Path, extra: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_routecast"))
-        .arg("segment")
-        .arg(input)
-        .arg("-o")
-        .arg(out)
-        .args(extra)
-        .output()
-        .expect("routecast runs");
-    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{stderr}");
-    stderr
-}
-
-/// hls-parser (strict) accepts `playlist` (tests/players/parse.mjs).
-fn hls_parser_accepts(playlist: &Path) {
-    let players = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/players");
-    let out = Command::new("node")
-        .current_dir(&players)
-        .arg("parse.mjs")
-        .arg(playlist)
-        .output()
-        .unwrap_or_else(|e| panic!("node must be installed (scripts/test installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "hls-parser (strict) rejects {}: {}",
-        playlist.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The presentation time (s) of the first video frame of `segment` (ffprobe).
@@ -236,7 +165,7 @@ fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
 #[test]
 fn an_injected_ad_break_cuts_segments_and_becomes_a_date_range() {
     let dir = tempfile::tempdir().expect("tmp");
-    let input = make(dir.path(), 40);
+    let input = make_ts(dir.path(), 40, 50);
     // Keyframes every 2 s from the first (ffmpeg starts near 1.4 s).
     let k0 = first_video_pts(&input);
     let (t_out, t_in, t_late) = (k0 + 10.0, k0 + 20.0, k0 + 24.6);
