@@ -170,6 +170,8 @@ fn run(setup: &Setup, pieces: &[Piece]) -> (tempfile::TempDir, Vec<(u64, String)
         grace_ms: 3_600_000,
         archive: false,
         encryption: None,
+        iframes: false,
+        cue_tags: false,
     };
     let mut seg = Segmenter::open(config, T0_MS).expect("opens");
     let now = Arc::new(AtomicU64::new(T0_MS));

@@ -5,12 +5,13 @@
 //! missing tool fails the test.
 
 #[path = "common/hls.rs"]
+#[allow(dead_code)]
 mod hls;
 #[path = "common/run.rs"]
 #[allow(dead_code)]
 mod run;
 
-use hls::{hls_parser_accepts, make_ts, segment};
+use hls::{hls_parser_accepts, is_ts, keyed, make_ts, openssl_decrypt, segment};
 use run::tool;
 use std::path::Path;
 use std::process::Command;
@@ -37,54 +38,6 @@ fn frames(input: &Path, options: &[&str]) -> u64 {
         .next()
         .and_then(|l| l.trim().parse().ok())
         .unwrap_or_else(|| panic!("frames of {p}: {out}"))
-}
-
-/// `file` decrypted by openssl (AES-128-CBC, PKCS#7) with `key` and `iv`
-/// (32 hex digits).
-fn openssl_decrypt(file: &Path, key: &[u8], iv: &str) -> Vec<u8> {
-    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    let out = Command::new("openssl")
-        .args(["enc", "-d", "-aes-128-cbc", "-K", &hex, "-iv", iv, "-in"])
-        .arg(file)
-        .output()
-        .unwrap_or_else(|e| panic!("openssl must be installed (scripts/test installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "openssl cannot decrypt {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-/// (key URI, IV hex, segment URI) of each segment of a media playlist, and
-/// the parts listed before it.
-fn keyed(playlist: &Path) -> Vec<(String, String, String, Vec<String>)> {
-    let text = std::fs::read_to_string(playlist).expect("playlist");
-    let mut out = Vec::new();
-    let (mut key, mut parts) = (None, Vec::new());
-    for line in text.lines() {
-        if let Some(list) = line.strip_prefix("#EXT-X-KEY:") {
-            assert!(list.starts_with("METHOD=AES-128,URI=\""), "{line}");
-            let uri = list.split('"').nth(1).expect("a URI").to_string();
-            let iv = list.rsplit("IV=0x").next().expect("an IV").to_string();
-            assert_eq!(iv.len(), 32, "{line}");
-            key = Some((uri, iv));
-        } else if let Some(list) = line.strip_prefix("#EXT-X-PART:") {
-            parts.push(list.split('"').nth(1).expect("a part URI").to_string());
-        } else if !line.starts_with('#') && !line.is_empty() {
-            let (uri, iv) = key
-                .clone()
-                .unwrap_or_else(|| panic!("no key before {line}: {text}"));
-            out.push((uri, iv, line.to_string(), std::mem::take(&mut parts)));
-        }
-    }
-    out
-}
-
-/// The packets are MPEG-TS: a sync byte every 188.
-fn is_ts(bytes: &[u8]) -> bool {
-    !bytes.is_empty() && bytes.len().is_multiple_of(188) && bytes.chunks(188).all(|p| p[0] == 0x47)
 }
 
 /// An encrypted archive: ffmpeg decodes every frame of the input from it

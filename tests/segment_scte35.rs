@@ -5,12 +5,13 @@
 //! strict) reads every playlist. A missing tool fails the test.
 
 #[path = "common/hls.rs"]
+#[allow(dead_code)]
 mod hls;
 #[path = "common/run.rs"]
 #[allow(dead_code)]
 mod run;
 
-use hls::{hls_parser_accepts, make_ts, segment};
+use hls::{hls_parser_accepts, hls_parser_reads, make_ts, segment};
 use run::tool;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -161,7 +162,11 @@ fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
 /// splice on the playlist's PROGRAM-DATE-TIME timeline, with the planned
 /// and the actual duration; a splice between keyframes is cut at the next
 /// one and said; hls-parser (strict) accepts the live and archive
-/// playlists; the SCTE-35 stream stays in the segments.
+/// playlists; the SCTE-35 stream stays in the segments. With
+/// `--cue-tags`, hls-parser reads `EXT-X-CUE-OUT` (the planned duration)
+/// on the break's first segment, `EXT-X-CUE-OUT-CONT` with the elapsed
+/// time on each inside, `EXT-X-CUE-IN` where it ends, and the same for
+/// the auto-return break.
 #[test]
 fn an_injected_ad_break_cuts_segments_and_becomes_a_date_range() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -182,7 +187,11 @@ fn an_injected_ad_break_cuts_segments_and_becomes_a_date_range() {
     ];
     let cued = inject(dir.path(), &input, &cues);
     let hls = dir.path().join("hls");
-    let log = segment(&cued, &hls, &["--target-duration", "6", "--archive"]);
+    let log = segment(
+        &cued,
+        &hls,
+        &["--target-duration", "6", "--archive", "--cue-tags"],
+    );
     assert!(
         log.contains("SCTE-35") && log.contains(&format!("{t_late:.3}")),
         "{log}"
@@ -244,6 +253,38 @@ fn an_injected_ad_break_cuts_segments_and_becomes_a_date_range() {
     assert_eq!(decoded("SCTE35-OUT", tag), said(t_late, true, "4.0"));
     // Auto-return: its planned 4 s, once the playlist passed them.
     assert_eq!(attribute(tag, "DURATION"), Some("4.000"), "{tag}");
+    // The cue tags, as hls-parser reads them.
+    let read = hls_parser_reads(&hls.join("archive.m3u8"));
+    let column = |key: &str| read[key].as_array().cloned().unwrap_or_default();
+    let (uris, durations, markers) = (column("uris"), column("durations"), column("markers"));
+    let seconds: Vec<f64> = durations.iter().filter_map(|d| d.as_f64()).collect();
+    let a = uris.iter().position(|u| u == uri).expect("listed");
+    let kinds = |i: usize| -> Vec<String> {
+        let m = markers[i].as_array().cloned().unwrap_or_default();
+        m.iter()
+            .map(|x| x[0].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(markers[a][0][0], "OUT", "{read}");
+    assert_eq!(markers[a][0][1], 10.0, "{read}");
+    let b = (a + 1..uris.len())
+        .find(|&i| kinds(i) == ["IN"])
+        .expect("CUE-IN");
+    for i in a + 1..b {
+        let elapsed: f64 = seconds[a..i].iter().sum();
+        let value = format!("ElapsedTime={elapsed:.3},Duration=10.000");
+        assert_eq!(markers[i][0][2], "EXT-X-CUE-OUT-CONT", "{read}");
+        assert_eq!(markers[i][0][3], value.as_str(), "{read}");
+    }
+    let broke: f64 = seconds[a..b].iter().sum();
+    assert!((broke - 10.0).abs() < 0.001, "CUE-IN after 10 s: {broke}");
+    let c = (b + 1..uris.len())
+        .find(|&i| kinds(i) == ["OUT"])
+        .expect("the second CUE-OUT");
+    assert_eq!(markers[c][0][1], 4.0, "{read}");
+    assert_eq!(kinds(c + 1), ["IN"], "auto-return after 4 s: {read}");
+    let tagged = (0..uris.len()).filter(|&i| !kinds(i).is_empty()).count();
+    assert_eq!(tagged, b - a + 3, "no other cue tags: {read}");
     // The SCTE-35 stream is in the segments, as ffprobe sees it.
     let first = lines
         .iter()

@@ -38,6 +38,9 @@ Examples:
   # Give up an HTTP input silent or failing for 60 s (exit 69)
   routecast segment http://enc-a/live.ts -o out --give-up-after 60
 
+  # Trick play: I-frame playlists, listed in master.m3u8
+  routecast segment udp://@239.1.1.1:5000 -o out --iframes --archive
+
   # An HEVC encoder with open GOPs (CRA pictures): cut at them always, no WARN
   routecast segment udp://@239.1.1.3:5000 -o out --allow-cra";
 
@@ -82,6 +85,23 @@ pub struct SegmentArgs {
     /// `key<N>.key` before a playlist names them.
     #[arg(long)]
     encrypt: bool,
+    /// I-frame playlists for trick play: `iframes.m3u8` (and with
+    /// --archive `archive-iframes.m3u8`) lists each intra picture of the
+    /// video as EXT-X-BYTERANGE of its segment, with EXT-X-MAP naming the
+    /// segment's PAT and PMT (with --encrypt, each picture is a file of its
+    /// own, `segN.iK.ts`, encrypted: ranges of a CBC-encrypted segment
+    /// cannot be decrypted alone). `master.m3u8` lists it with
+    /// EXT-X-I-FRAME-STREAM-INF (BANDWIDTH, CODECS, RESOLUTION measured),
+    /// also for a single input.
+    #[arg(long)]
+    iframes: bool,
+    /// Mark SCTE-35 ad breaks also with the de-facto tags many
+    /// ad-insertion servers read: EXT-X-CUE-OUT:DURATION= before a break's
+    /// first segment, EXT-X-CUE-OUT-CONT:ElapsedTime=,Duration= inside it,
+    /// EXT-X-CUE-IN after it (for breaks with a planned duration; every
+    /// break keeps its EXT-X-DATERANGE).
+    #[arg(long)]
+    cue_tags: bool,
     /// With --encrypt: a new key every N segments.
     #[arg(long, default_value_t = 10, value_name = "N", requires = "encrypt",
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -302,6 +322,8 @@ fn config(args: &SegmentArgs) -> ChannelConfig {
             rotation: args.key_rotation,
             ..EncryptionConfig::default()
         }),
+        iframes: args.iframes,
+        cue_tags: args.cue_tags,
         realtime: args.realtime,
         failover: FailoverConfig {
             silence_ms: (args.failover_after * 1000.0) as u64,
@@ -344,7 +366,7 @@ fn serve(
             other => Failure::Other(other.into()),
         })?;
     if !args.quiet {
-        let top = if names.len() == 1 {
+        let top = if names.len() == 1 && !args.iframes {
             LIVE_PLAYLIST
         } else {
             MASTER_PLAYLIST

@@ -5,7 +5,8 @@
 //
 // Prints one JSON object per file on stdout, what hls-parser read:
 // { file, mediaSequence, discontinuitySequence, targetDuration, uris,
-// endlist, skipped, parts: [[uri, duration, independent]], hint }, so that
+// endlist, skipped, parts: [[uri, duration, independent]], hint,
+// durations, dates: each segment's EXTINF and PDT in ms }, so that
 // tests/players.rs can compare it with its own reading. mediaSequence is
 // that of the first segment listed (after EXT-X-SKIP's skipped ones); the
 // parts of the segment in progress, which hls-parser reads as a segment
@@ -13,7 +14,14 @@
 // A multivariant playlist prints { file, multivariant: true, variants:
 // [[uri, bandwidth, averageBandwidth, codecs, "WxH"]], audio: per variant,
 // the EXT-X-MEDIA TYPE=AUDIO renditions of its AUDIO group: [[groupId,
-// name, uri, default, autoselect, channels]] } (tests/segment.rs).
+// name, uri, default, autoselect, channels]], iframes: the
+// EXT-X-I-FRAME-STREAM-INF streams, [[uri, bandwidth, averageBandwidth,
+// codecs, "WxH"]] } (tests/segment.rs, tests/segment_iframes.rs).
+// A media playlist with byte ranges (an I-frame playlist) adds
+// iFramesOnly and ranges: [[uri, length, offset, mapUri, mapLength,
+// mapOffset, duration, programDateTime ms]]. One with EXT-X-CUE-OUT /
+// CUE-OUT-CONT / CUE-IN tags adds markers: per segment, [[type ("OUT",
+// "IN", "RAW"), duration, tagName, value]] (tests/segment_scte35.rs).
 // On the first rejected file: its name, the error and the text on stderr,
 // exit status 1.
 import { readFileSync } from 'node:fs';
@@ -30,15 +38,19 @@ for (const file of process.argv.slice(2)) {
     process.exit(1);
   }
   if (p.isMasterPlaylist) {
-    const variants = p.variants.map((v) => [
+    const row = (v) => [
       v.uri, v.bandwidth, v.averageBandwidth ?? null, v.codecs ?? null,
       v.resolution ? `${v.resolution.width}x${v.resolution.height}` : null,
-    ]);
-    const audio = p.variants.map((v) => v.audio.map((r) => [
+    ];
+    const streams = p.variants.filter((v) => !v.isIFrameOnly);
+    const variants = streams.map(row);
+    const iframes = p.variants.filter((v) => v.isIFrameOnly).map(row);
+    const audio = streams.map((v) => v.audio.map((r) => [
       r.groupId, r.name, r.uri ?? null, Boolean(r.isDefault), Boolean(r.autoselect),
       r.channels ?? null,
     ]));
-    process.stdout.write(JSON.stringify({ file, multivariant: true, variants, audio }) + '\n');
+    const out = { file, multivariant: true, variants, audio, iframes };
+    process.stdout.write(JSON.stringify(out) + '\n');
     continue;
   }
   const parts = p.segments.flatMap((s) => s.parts);
@@ -49,10 +61,27 @@ for (const file of process.argv.slice(2)) {
     discontinuitySequence: p.discontinuitySequenceBase ?? 0,
     targetDuration: p.targetDuration,
     uris: p.segments.filter((s) => s.uri !== '').map((s) => s.uri),
+    durations: p.segments.filter((s) => s.uri !== '').map((s) => s.duration),
+    dates: p.segments.filter((s) => s.uri !== '')
+      .map((s) => (s.programDateTime ? s.programDateTime.getTime() : null)),
     endlist: p.endlist,
     skipped: p.skip ?? 0,
     parts: parts.filter((x) => !x.hint).map((x) => [x.uri, x.duration, Boolean(x.independent)]),
     hint: hint ? hint.uri : null,
   };
+  if (p.segments.some((s) => s.markers.length > 0)) {
+    out.markers = p.segments.filter((s) => s.uri !== '').map((s) => s.markers.map((m) => [
+      m.type, m.duration ?? null, m.tagName ?? null, m.value ?? null,
+    ]));
+  }
+  if (p.segments.some((s) => s.byterange)) {
+    out.iFramesOnly = Boolean(p.isIFrame);
+    out.ranges = p.segments.map((s) => [
+      s.uri, s.byterange.length, s.byterange.offset ?? null,
+      s.map ? s.map.uri : null, s.map?.byterange ? s.map.byterange.length : null,
+      s.map?.byterange ? s.map.byterange.offset ?? null : null,
+      s.duration, s.programDateTime ? s.programDateTime.getTime() : null,
+    ]);
+  }
   process.stdout.write(JSON.stringify(out) + '\n');
 }

@@ -68,6 +68,11 @@ pub struct ChannelConfig {
     pub archive: bool,
     /// AES-128 segment encryption (`None`: none).
     pub encryption: Option<EncryptionConfig>,
+    /// Write I-frame playlists, and list them in a multivariant playlist
+    /// (written for one rendition too).
+    pub iframes: bool,
+    /// Mark SCTE-35 ad breaks with `EXT-X-CUE-OUT`/`-CONT`/`CUE-IN` too.
+    pub cue_tags: bool,
     /// Read inputs at the stream's own pace (by its PCR).
     pub realtime: bool,
     /// When a backup takes over, and when the primary takes back.
@@ -253,7 +258,13 @@ impl Channel {
         self.config.failover.validate()?;
         if let [one] = self.renditions.as_slice() {
             let (dir, publish) = (self.config.out.clone(), publishers.pop().flatten());
-            return self.rendition(one, dir, (publish, None), events, |_| {});
+            // With I-frame playlists, a multivariant playlist lists both.
+            let measured = Mutex::new(vec![None]);
+            return self.rendition(one, dir, (publish, None), events, |s| {
+                if self.config.iframes {
+                    self.measured(0, s, &measured, events);
+                }
+            });
         }
         self.run_many(publishers, events)
     }
@@ -404,6 +415,8 @@ impl Channel {
                 }
                 e
             }),
+            iframes: c.iframes,
+            cue_tags: c.cue_tags,
         };
         let mut segmenter =
             Segmenter::open(config, self.clock.wall_ms()).map_err(ChannelError::Setup)?;

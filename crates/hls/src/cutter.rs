@@ -110,12 +110,43 @@ pub struct Segment {
     /// after their time), and those without a time that arrived while it
     /// was open. Their packets are in `bytes` wherever they arrived.
     pub splices: Vec<SpliceMark>,
+    /// Its intra pictures (H.264 or HEVC video only), in order: what an
+    /// I-frame playlist lists. The first starts at `table_bytes` when the
+    /// segment opens with one.
+    pub iframes: Vec<IFrame>,
+}
+
+/// An intra picture (IDR, CRA or BLA) in a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IFrame {
+    /// Where its packets start in the segment's bytes: a packet boundary.
+    pub offset: usize,
+    /// Its packets' length, whole packets: from its PES start to the next
+    /// video PES start (packets of other streams between included), or to
+    /// the segment's end.
+    pub length: usize,
+    /// Its presentation time.
+    pub pts: Timestamp,
 }
 
 impl Segment {
     /// Duration in seconds.
     pub fn seconds(&self) -> f64 {
         Timestamp::seconds(self.duration)
+    }
+
+    /// Its intra pictures with their durations in ticks (what
+    /// `EXTINF` says in an I-frame playlist): to the next one's
+    /// presentation time, the last to the segment's end. None lasts longer
+    /// than the segment (a picture presented before the segment's start,
+    /// as an open GOP's may be, lasts the segment's whole duration).
+    pub fn iframe_durations(&self) -> impl Iterator<Item = (IFrame, u64)> + '_ {
+        let end = Timestamp(self.start.0.wrapping_add(self.duration) & (Timestamp::WRAP - 1));
+        self.iframes.iter().enumerate().map(move |(i, f)| {
+            let next = self.iframes.get(i + 1).map_or(end, |n| n.pts);
+            let ticks = next.ticks_since(f.pts);
+            (*f, ticks.min(self.duration))
+        })
     }
 }
 
@@ -480,6 +511,7 @@ impl Cutting<'_> {
             dts: au.decode,
             after_break: broken.is_some(),
             independent,
+            intra: independent && au.intra,
         };
         let packets = rebuilt.as_deref().unwrap_or(au.packets);
         let added = packets.len().saturating_sub(au.packets.len());
@@ -501,7 +533,7 @@ impl Cutting<'_> {
                 }
             }
         }
-        self.assembly.mark_frame();
+        self.assembly.mark_frame(au.pts.filter(|_| au.intra));
         self.assembly.append(au.packets);
     }
 }

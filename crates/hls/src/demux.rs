@@ -103,6 +103,10 @@ pub struct AccessUnit<'a> {
     /// carries none of its own: what a decoder starting here lacks.
     /// `None` when it carries its own, or none were seen on this input.
     pub parameter_sets: Option<ParameterSets<'a>>,
+    /// Its first picture is an intra picture of H.264 or HEVC video (IDR,
+    /// CRA or BLA): what an I-frame playlist lists. Never for audio, nor
+    /// for video whose pictures the demuxer cannot read.
+    pub intra: bool,
 }
 
 /// Parameter set NAL units of a video stream (H.264 SPS and PPS; HEVC
@@ -485,14 +489,17 @@ impl Demuxer {
             }),
             _ => None,
         };
+        let picture = verdict.or_else(|| h.scan.as_ref().and_then(FirstPicture::verdict));
+        let intra = h.scan.is_some() && matches!(picture, Some(Picture::Idr | Picture::Cra));
         sink(DemuxEvent::AccessUnit(AccessUnit {
             packets: &h.packets,
             pts: h.pts,
             decode: h.decode,
-            picture: verdict.or_else(|| h.scan.as_ref().and_then(FirstPicture::verdict)),
+            picture,
             pat_packets: self.tables.pat_packets(),
             pmt_packets: self.tables.pmt_packets(),
             parameter_sets,
+            intra,
         }));
         self.recycle(h);
     }

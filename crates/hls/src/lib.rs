@@ -17,7 +17,8 @@
 //! * [`segmenter`]: segments and parts into files ([`store`]: atomic
 //!   writes, deletion after a grace period) and [`playlist`]s (RFC 8216
 //!   live, EVENT and VOD media playlists, LL-HLS parts and delta updates,
-//!   multivariant playlists); each state is [`publish`]ed.
+//!   I-frame playlists, multivariant playlists); each state is
+//!   [`publish`]ed.
 //! * [`channel`]: the live channel: inputs (file, UDP, and HTTP with
 //!   feature `http-input`, on by default, through routecast-http, the
 //!   workspace's one HTTP client), `--realtime` pacing, failover to a

@@ -73,8 +73,12 @@ pub use date::UnixMillis;
 pub use daterange::DateRange;
 pub use key::SegmentKey;
 pub use low_latency::LowLatency;
-pub use media::{MediaPlaylist, PartEntry, PlaylistType, PushOutcome, SegmentEntry};
-pub use multivariant::{AudioRendition, BitsPerSecond, MultivariantPlaylist, Variant};
+pub use media::{
+    ByteRange, Cue, InitSection, MediaPlaylist, PartEntry, PlaylistType, PushOutcome, SegmentEntry,
+};
+pub use multivariant::{
+    AudioRendition, BitsPerSecond, IFrameStream, MultivariantPlaylist, Variant,
+};
 pub use reports::RenditionReport;
 
 /// The only `EXT-X-VERSION` our media playlists need: 3, for floating-point

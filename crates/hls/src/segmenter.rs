@@ -11,6 +11,9 @@
 //!   90 kHz ticks: it never drifts by rounding. It never goes back (after
 //!   a discontinuity, a resume) and a live input's stays on the wall clock:
 //!   the rule is in [`dates`].
+//! * With `iframes`, `iframes.m3u8` (and with the archive
+//!   `archive-iframes.m3u8`) lists every intra picture of the video as a
+//!   byte range of its segment: the rules are in [`iframes`].
 //! * A restart resumes from `index.m3u8`: the media sequence continues and
 //!   the first new segment carries a discontinuity.
 //! * `EXT-X-TARGETDURATION` is the one the cutter announces from the first
@@ -59,12 +62,14 @@ mod board;
 mod breaks;
 pub mod dates;
 mod disk;
+pub mod iframes;
 mod keys;
 mod outage;
 mod publication;
 mod rendition;
 mod resume;
 
+pub use iframes::{ARCHIVE_IFRAMES_PLAYLIST, IFRAMES_PLAYLIST};
 pub use keys::EncryptionConfig;
 
 /// The live playlist's file name.
@@ -87,6 +92,12 @@ pub struct SegmenterConfig {
     pub archive: bool,
     /// AES-128 encryption of segments and parts (`None`: none).
     pub encryption: Option<EncryptionConfig>,
+    /// Write I-frame playlists ([`IFRAMES_PLAYLIST`], and with the archive
+    /// [`ARCHIVE_IFRAMES_PLAYLIST`]).
+    pub iframes: bool,
+    /// Also mark SCTE-35 ad breaks with the de-facto `EXT-X-CUE-OUT`,
+    /// `EXT-X-CUE-OUT-CONT` and `EXT-X-CUE-IN` tags (see `breaks.rs`).
+    pub cue_tags: bool,
 }
 
 /// Why the segmenter stopped.
@@ -130,6 +141,8 @@ pub struct Segmenter {
     breaks: breaks::Breaks,
     /// AES-128 keys, when encrypting.
     keys: Option<keys::Keys>,
+    /// The I-frame playlists, when asked for.
+    iframes: Option<iframes::IFrames>,
     /// The key of the segment in progress (its parts, its hinted part).
     open_key: Option<crate::playlist::SegmentKey>,
     /// SCTE-35 marks of segments dropped while the disk was behind: the
@@ -194,6 +207,7 @@ impl Segmenter {
             .encryption
             .clone()
             .map(|e| keys::Keys::new(e, &config.dir, resumed));
+        let iframes = iframes::IFrames::open(&config, &live, resumed)?;
         Ok(Self {
             cutter,
             deletions: DeletionQueue::new(config.grace_ms),
@@ -203,6 +217,7 @@ impl Segmenter {
             dates,
             breaks: breaks::Breaks::default(),
             keys,
+            iframes,
             open_key: None,
             carried_marks: Vec::new(),
             resumed,
@@ -265,6 +280,9 @@ impl Segmenter {
         self.live.end();
         if let Some(a) = &mut self.archive {
             a.end();
+        }
+        if let Some(i) = &mut self.iframes {
+            i.end();
         }
         self.write_playlists()?;
         self.flush()
@@ -334,7 +352,14 @@ impl Segmenter {
         let has_video = streams.iter().any(|s| s.kind().is_video());
         let video = (cutter.video_format(), has_video);
         let audio = (cutter.audio_codec(), cutter.audio_channels());
-        self.bit_rates.rendition(video, audio)
+        let mut r = self.bit_rates.rendition(video, audio)?;
+        r.iframes = self.iframes.as_ref().and_then(|i| i.bit_rates());
+        Some(r)
+    }
+
+    /// The live I-frame playlist as last written, when there is one.
+    pub fn live_iframes(&self) -> Option<&MediaPlaylist> {
+        self.iframes.as_ref().map(|i| i.live())
     }
 
     /// The directory of segments and playlists.
@@ -410,6 +435,9 @@ impl Segmenter {
             .pmt()
             .is_some_and(|p| p.streams.iter().all(|s| !s.kind().is_video()));
         let grace = announce(&mut self.live, self.archive.as_mut(), target, audio);
+        if let Some(i) = &mut self.iframes {
+            i.announce(self.live.target_duration());
+        }
         self.deletions = DeletionQueue::new(self.config.grace_ms.max(grace));
         self.settled = true;
         true
@@ -465,6 +493,12 @@ impl Segmenter {
         }
         let seq = self.live.next_sequence().unwrap_or(u64::MAX);
         let name = format!("seg{seq}.ts");
+        // Before the segment is encrypted: own files take clear bytes.
+        let pictures = self
+            .iframes
+            .as_ref()
+            .map(|_| iframes::pictures(&seg, self.keys.is_some()));
+        let table_bytes = seg.table_bytes;
         let (bytes, key) = match &mut self.keys {
             Some(keys) => {
                 let (bytes, key) = keys.encrypt(seq, seg.bytes)?;
@@ -490,6 +524,9 @@ impl Segmenter {
             [Some(&mut self.live), self.archive.as_mut()],
         );
         entry.dateranges = live_ranges;
+        if self.config.cue_tags {
+            entry.cues = self.breaks.cues().to_vec();
+        }
         entry.key = key;
         entry.bytes = Some(size);
         let pushed = self
@@ -509,6 +546,28 @@ impl Segmenter {
             self.live
                 .set_preload_hint(Some(part_name(seq + 1, 0)))
                 .map_err(SegmenterError::Config)?;
+        }
+        let (mut own_files, mut gone) = (Vec::new(), Vec::new());
+        if let (Some(iframes), Some(pictures)) = (&mut self.iframes, pictures) {
+            let source = iframes::Source {
+                name: &entry.uri,
+                sequence: seq,
+                table_bytes,
+                discontinuity,
+                date,
+            };
+            own_files = iframes.add(pictures, &source, self.keys.as_mut())?;
+            gone = iframes.follow_window(self.live.media_sequence());
+        }
+        for (name, bytes) in own_files {
+            self.write_media(&name, bytes)?;
+        }
+        if self.archive.is_none() {
+            // Pictures in files of their own leave with their segment.
+            for old in gone.iter().filter(|e| e.byte_range.is_none()) {
+                self.deletions
+                    .schedule(self.config.dir.join(&old.uri), now_ms);
+            }
         }
         if let Some(a) = &mut self.archive {
             let mut entry = entry;

@@ -232,6 +232,8 @@ mod tests {
             grace_ms: 10_000,
             archive: false,
             encryption: None,
+            iframes: false,
+            cue_tags: false,
         };
         let clock = ManualClock::new(T0);
         let mut segmenter = Segmenter::open(config, T0).expect("open");

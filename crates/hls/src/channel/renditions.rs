@@ -6,12 +6,13 @@
 use std::path::Path;
 
 use crate::playlist::{
-    AudioRendition, BitsPerSecond, MultivariantPlaylist, PlaylistError, Variant,
+    AudioRendition, BitsPerSecond, IFrameStream, MultivariantPlaylist, PlaylistError, Variant,
 };
-use crate::segmenter::{Rendition, LIVE_PLAYLIST};
+use crate::segmenter::{Rendition, IFRAMES_PLAYLIST, LIVE_PLAYLIST};
 use crate::store::{self, StoreError};
 
-/// The multivariant playlist's file name (with several renditions).
+/// The multivariant playlist's file name (with several renditions, or
+/// with I-frame playlists).
 pub const MASTER_PLAYLIST: &str = "master.m3u8";
 
 /// One rendition's name and inputs.
@@ -166,7 +167,8 @@ pub const AUDIO_GROUP: &str = "audio";
 
 /// Writes `dir`/[`MASTER_PLAYLIST`] once every rendition has been measured
 /// (nothing before); `measured` in the order of `renditions`. See
-/// [`multivariant_playlist`] for what it lists.
+/// [`multivariant_playlist`] for what it lists. One rendition is the one
+/// in `dir` itself (its playlists are named without a directory).
 pub fn write_master_playlist(
     dir: &Path,
     renditions: &[RenditionInputs],
@@ -179,9 +181,10 @@ pub fn write_master_playlist(
     else {
         return Ok(());
     };
+    let single = renditions.len() == 1;
     let named: Vec<(&str, &Rendition)> = renditions
         .iter()
-        .map(|r| r.name.as_str())
+        .map(|r| if single { "" } else { r.name.as_str() })
         .zip(all)
         .collect();
     let playlist = multivariant_playlist(&named)?;
@@ -189,7 +192,8 @@ pub fn write_master_playlist(
     Ok(())
 }
 
-/// The multivariant playlist of the measured renditions `(name, measure)`.
+/// The multivariant playlist of the measured renditions `(name, measure)`
+/// (the name is the directory of its playlists; empty: none).
 ///
 /// Audio-only renditions among video ones are alternative audio
 /// (`EXT-X-MEDIA:TYPE=AUDIO` in group [`AUDIO_GROUP`], the first one
@@ -200,7 +204,22 @@ pub fn write_master_playlist(
 /// RFC 8216 §4.3.4.2). A video rendition that carries its own audio keeps it
 /// muxed (its `CODECS` list it already); a player that follows `AUDIO`
 /// plays the group's. Only audio-only renditions: each is a variant.
+///
+/// A video rendition with an I-frame playlist is listed again with
+/// `EXT-X-I-FRAME-STREAM-INF` (its video codec alone, its resolution, the
+/// I-frame stream's own bit rates).
 pub fn multivariant_playlist(
+    renditions: &[(&str, &Rendition)],
+) -> Result<MultivariantPlaylist, PlaylistError> {
+    let streams = renditions
+        .iter()
+        .filter_map(|(name, r)| iframe_stream(name, r))
+        .collect();
+    variants_and_audio(renditions)?.with_iframe_streams(streams)
+}
+
+/// The variants and audio renditions of [`multivariant_playlist`].
+fn variants_and_audio(
     renditions: &[(&str, &Rendition)],
 ) -> Result<MultivariantPlaylist, PlaylistError> {
     let (audio_only, video): (Vec<_>, Vec<_>) =
@@ -215,7 +234,7 @@ pub fn multivariant_playlist(
         .map(|(i, (name, r))| AudioRendition {
             group_id: AUDIO_GROUP.to_owned(),
             name: (*name).to_owned(),
-            uri: format!("{name}/{LIVE_PLAYLIST}"),
+            uri: uri(name, LIVE_PLAYLIST),
             default: i == 0,
             language: None,
             channels: r.audio_channels,
@@ -229,10 +248,34 @@ pub fn multivariant_playlist(
     MultivariantPlaylist::with_audio(variants, audio)
 }
 
+/// The URI of rendition `name`'s `file`.
+fn uri(name: &str, file: &str) -> String {
+    match name {
+        "" => file.to_owned(),
+        _ => format!("{name}/{file}"),
+    }
+}
+
+/// The I-frame stream of rendition `name`, if it has one: video whose
+/// format is known, with I-frames measured.
+fn iframe_stream(name: &str, r: &Rendition) -> Option<IFrameStream> {
+    let (bandwidth, average) = r.iframes?;
+    r.resolution?;
+    // With a known video format, its codec comes first.
+    let codec = r.codecs.split(',').next()?;
+    Some(IFrameStream {
+        uri: uri(name, IFRAMES_PLAYLIST),
+        bandwidth: BitsPerSecond(bandwidth),
+        average_bandwidth: Some(BitsPerSecond(average)),
+        codecs: codec.to_owned(),
+        resolution: r.resolution,
+    })
+}
+
 /// The variant of rendition `name`, as measured.
 fn variant(name: &str, r: &Rendition) -> Variant {
     Variant {
-        uri: format!("{name}/{LIVE_PLAYLIST}"),
+        uri: uri(name, LIVE_PLAYLIST),
         bandwidth: BitsPerSecond(r.bandwidth),
         average_bandwidth: Some(BitsPerSecond(r.average_bandwidth)),
         codecs: r.codecs.clone(),
@@ -349,6 +392,7 @@ mod tests {
             video: true,
             audio_codec: Some("mp4a.40.2".into()),
             audio_channels: Some(2),
+            iframes: None,
         };
         write_master_playlist(dir.path(), &renditions, &[Some(hi.clone()), None]).expect("ok");
         assert!(!dir.path().join(MASTER_PLAYLIST).exists());
@@ -371,6 +415,7 @@ mod tests {
             resolution: Some((width, width * 9 / 16)),
             video: true,
             audio_channels: audio_codec.as_ref().map(|_| 2),
+            iframes: None,
             audio_codec,
         }
     }
@@ -384,6 +429,7 @@ mod tests {
             video: false,
             audio_codec: Some(codec.into()),
             audio_channels: channels,
+            iframes: None,
         }
     }
 
@@ -477,6 +523,7 @@ he/index.m3u8
             video: true,
             audio_codec: Some("mp4a.40.2".into()),
             audio_channels: Some(2),
+            iframes: None,
         };
         let aac = audio("mp4a.40.2", Some(2), 130_000);
         let text = render(&[("sd", &mpeg2), ("aac", &aac)]);

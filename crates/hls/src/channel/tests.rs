@@ -112,6 +112,8 @@ fn segmenter_with_parts(dir: &Path, part_target: Option<f64>) -> Segmenter {
         grace_ms: 8_000,
         archive: true,
         encryption: None,
+        iframes: false,
+        cue_tags: false,
     };
     Segmenter::open(config, T0).expect("open")
 }

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Cut, Part, Segment, SpliceMark};
+use super::{Cut, IFrame, Part, Segment, SpliceMark};
 use crate::ts::PACKET_SIZE;
 use crate::Timestamp;
 
@@ -34,6 +34,26 @@ struct Open {
     first_frame_added: usize,
     /// SCTE-35 sections the segment carries to its playlist.
     splices: Vec<SpliceMark>,
+    /// Its intra pictures so far, and the last one while its packets are
+    /// still coming (where it starts in `bytes`, its presentation time).
+    iframes: Vec<IFrame>,
+    open_iframe: Option<(usize, Timestamp)>,
+}
+
+impl Open {
+    /// The intra picture in progress ends where the segment now ends.
+    fn end_iframe(&mut self) {
+        if let Some((offset, pts)) = self.open_iframe.take() {
+            let length = self.bytes.len() - offset;
+            if length > 0 {
+                self.iframes.push(IFrame {
+                    offset,
+                    length,
+                    pts,
+                });
+            }
+        }
+    }
 }
 
 /// Where the part in progress stands.
@@ -119,10 +139,13 @@ impl Assembly {
         }
     }
 
-    /// A lead frame starts at the end of the open segment.
-    pub(super) fn mark_frame(&mut self) {
+    /// A lead frame starts at the end of the open segment (presented at
+    /// `intra`'s time when it is an intra picture): the one before ends.
+    pub(super) fn mark_frame(&mut self, intra: Option<Timestamp>) {
         if let Some(open) = &mut self.open {
+            open.end_iframe();
             open.frame_start = open.bytes.len();
+            open.open_iframe = intra.map(|pts| (open.frame_start, pts));
         }
     }
 
@@ -177,6 +200,8 @@ impl Assembly {
             return false;
         };
         let keep = open.frame_start.max(open.part_start);
+        // An intra picture in progress is the last frame: cut short.
+        open.open_iframe = None;
         if keep >= open.bytes.len() {
             return false;
         }
@@ -231,6 +256,8 @@ impl Assembly {
             first_frame,
             first_frame_added: added,
             splices: std::mem::take(&mut self.carried_splices),
+            iframes: Vec::new(),
+            open_iframe: times.intra.then_some((first_frame, times.pts)),
         });
     }
 
@@ -246,7 +273,10 @@ impl Assembly {
     /// Finishes the open segment, `duration` ticks long (`long`: it rounds
     /// above the target), with its last part when parts are on.
     pub(super) fn close(&mut self, duration: u64, long: bool) {
-        let Some(open) = self.open.take() else { return };
+        let Some(mut open) = self.open.take() else {
+            return;
+        };
+        open.end_iframe();
         if duration == 0 && open.parts == 0 {
             // One frame whose duration nothing tells (a jump or a switch
             // right after it): a segment of 0 s cannot be listed (nor its
@@ -279,6 +309,7 @@ impl Assembly {
             long,
             independent: open.independent,
             splices: open.splices,
+            iframes: open.iframes,
         }));
     }
 }
@@ -294,4 +325,6 @@ pub(super) struct OpenTimes {
     pub(super) after_break: bool,
     /// It opens with a random access point (else a forced cut).
     pub(super) independent: bool,
+    /// It opens with an intra picture of H.264 or HEVC video.
+    pub(super) intra: bool,
 }

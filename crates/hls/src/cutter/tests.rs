@@ -990,3 +990,84 @@ mod splices {
         assert_eq!(last.splices[0].signal, Signal::Command);
     }
 }
+
+/// The intra pictures of each segment: a keyframe a second in 4 s
+/// segments makes four, each range starting at a video PES whose first
+/// picture is an IDR presented at the picture's time and ending right
+/// before the next video PES; durations add up to the segment's. Segments
+/// cut in a GOP longer than the target have none; a last keyframe cut
+/// short by an interruption is not listed.
+#[test]
+fn intra_pictures_are_recorded_with_their_ranges() {
+    use crate::testmux::{stream_of, FrameKind};
+    let video_starts = |s: &Segment| -> Vec<(usize, Option<Timestamp>, Option<Picture>)> {
+        s.bytes
+            .chunks(PACKET_SIZE)
+            .enumerate()
+            .map(|(i, b)| (i, Packet::parse(b.try_into().expect("188")).expect("valid")))
+            .filter(|(_, p)| p.pid == Pid(VIDEO_PID) && p.payload_unit_start_indicator)
+            .map(|(i, p)| {
+                let h = pes::parse_header(p.payload).expect("PES");
+                let pic = FirstPicture::new(Codec::H264).feed(&p.payload[h.data_offset..]);
+                (i * PACKET_SIZE, h.pts, pic)
+            })
+            .collect()
+    };
+    // Keyframes every second but none from 8 to 20 s (a 12 s GOP).
+    let kind = |f: u64| match f.is_multiple_of(25) && !(201..500).contains(&f) {
+        true => FrameKind::Idr,
+        false => FrameKind::Other,
+    };
+    let input = stream_of(600, 0, false, &kind);
+    let config = CutterConfig {
+        target_duration: 4,
+        ..CutterConfig::default()
+    };
+    let (segs, _) = cut(&input, config.clone());
+    let mut listed = 0;
+    for s in &segs {
+        let starts = video_starts(s);
+        for (f, ticks) in s.iframe_durations() {
+            let at = starts
+                .iter()
+                .position(|x| x.0 == f.offset)
+                .expect("a PES start");
+            assert_eq!(
+                starts[at].2,
+                Some(Picture::Idr),
+                "{f:?} {starts:?} {}",
+                s.seconds()
+            );
+            assert_eq!(starts[at].1, Some(f.pts));
+            let end = starts.get(at + 1).map_or(s.bytes.len(), |x| x.0);
+            assert_eq!(f.offset + f.length, end);
+            assert!(ticks > 0 && ticks <= s.duration);
+        }
+        let total: u64 = s.iframe_durations().map(|(_, t)| t).sum();
+        match s.independent {
+            true => {
+                assert_eq!(s.iframes[0].offset, s.table_bytes);
+                assert_eq!(total, s.duration, "{} s", s.seconds());
+            }
+            false => assert!(total < s.duration),
+        }
+        listed += s.iframes.len();
+    }
+    let keyframes = (0..600).filter(|&f| kind(f) == FrameKind::Idr).count();
+    assert_eq!(listed, keyframes);
+    assert!(segs.iter().any(|s| s.iframes.is_empty()), "forced cuts");
+
+    // The last frame a keyframe, its PES cut short: not listed.
+    let input = stream_of(101, 0, false, &kind);
+    let mut c = SegmentCutter::new(config);
+    for p in input[..input.len() - 2 * PACKET_SIZE].chunks(PACKET_SIZE) {
+        let _ = c.push(p.try_into().expect("188"));
+    }
+    c.finish_interrupted();
+    let segs: Vec<Segment> = std::iter::from_fn(|| c.pop()).collect();
+    let pts: Vec<u64> = segs
+        .iter()
+        .flat_map(|s| s.iframes.iter().map(|f| f.pts.0))
+        .collect();
+    assert_eq!(pts.len(), 4, "{pts:?}");
+}

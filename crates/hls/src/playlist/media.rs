@@ -45,6 +45,162 @@ pub struct SegmentEntry {
     /// `EXT-X-KEY` written before it (and its parts): AES-128 with this
     /// key and IV; `None`: not encrypted.
     pub key: Option<SegmentKey>,
+    /// `EXT-X-BYTERANGE`: it is this range of the resource at `uri` (in
+    /// I-frame playlists only).
+    pub byte_range: Option<ByteRange>,
+    /// `EXT-X-MAP`: its Media Initialization Section (the PAT and PMT),
+    /// written before it when it differs from the previous segment's (in
+    /// I-frame playlists only).
+    pub map: Option<InitSection>,
+    /// De-facto ad-break tags written before it (`EXT-X-CUE-IN`,
+    /// `EXT-X-CUE-OUT`, `EXT-X-CUE-OUT-CONT`), in order.
+    pub cues: Vec<Cue>,
+}
+
+/// A de-facto ad-break tag (not in RFC 8216; what many ad-insertion
+/// servers and players read besides `EXT-X-DATERANGE`), written before a
+/// segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cue {
+    /// `#EXT-X-CUE-OUT:DURATION=<s>`: a break of this planned duration
+    /// starts with the segment.
+    Out {
+        /// The planned duration.
+        duration: Ticks,
+    },
+    /// `#EXT-X-CUE-OUT-CONT:ElapsedTime=<s>,Duration=<s>`: the segment is
+    /// inside a break, this far from its start.
+    Cont {
+        /// From the break's start to the segment's.
+        elapsed: Ticks,
+        /// The break's planned duration.
+        duration: Ticks,
+    },
+    /// `#EXT-X-CUE-IN`: the break ended; the segment is the programme's.
+    In,
+}
+
+impl Cue {
+    /// Reads a tag (name with `#`, value after `:`) as
+    /// [`Display`](std::fmt::Display) writes it; `None` for anything else.
+    pub fn parse(tag: &str, value: &str) -> Option<Cue> {
+        let seconds = |s: &str| {
+            let (whole, frac) = s.split_once('.')?;
+            let ok = |t: &str, n: usize| t.len() <= n && t.bytes().all(|b| b.is_ascii_digit());
+            (!whole.is_empty() && ok(whole, 12) && frac.len() == 3 && ok(frac, 3)).then_some(())?;
+            let ms = whole.parse::<u64>().ok()? * 1000 + frac.parse::<u64>().ok()?;
+            Some(Ticks(ms * 90))
+        };
+        match tag {
+            "#EXT-X-CUE-IN" if value.is_empty() => Some(Cue::In),
+            "#EXT-X-CUE-OUT" => Some(Cue::Out {
+                duration: seconds(value.strip_prefix("DURATION=")?)?,
+            }),
+            "#EXT-X-CUE-OUT-CONT" => {
+                let (elapsed, duration) = value.split_once(',')?;
+                Some(Cue::Cont {
+                    elapsed: seconds(elapsed.strip_prefix("ElapsedTime=")?)?,
+                    duration: seconds(duration.strip_prefix("Duration=")?)?,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Cue {
+    /// The tag, without its line ending.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = |t: &Ticks| {
+            let ms = t.rounded_millis();
+            format!("{}.{:03}", ms / 1000, ms % 1000)
+        };
+        match self {
+            Cue::Out { duration } => write!(f, "#EXT-X-CUE-OUT:DURATION={}", s(duration)),
+            Cue::Cont { elapsed, duration } => write!(
+                f,
+                "#EXT-X-CUE-OUT-CONT:ElapsedTime={},Duration={}",
+                s(elapsed),
+                s(duration)
+            ),
+            Cue::In => write!(f, "#EXT-X-CUE-IN"),
+        }
+    }
+}
+
+/// A byte range of a resource, `LENGTH@OFFSET` (RFC 8216 §4.3.2.2; the
+/// offset is always written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    /// Its length in bytes.
+    pub length: u64,
+    /// Where it starts in the resource, in bytes.
+    pub offset: u64,
+}
+
+impl ByteRange {
+    /// Reads `LENGTH@OFFSET` (decimal integers); `None` for anything else.
+    pub fn parse(s: &str) -> Option<ByteRange> {
+        let (length, offset) = s.split_once('@')?;
+        let number = |t: &str| {
+            (!t.is_empty() && t.len() <= 20 && t.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| t.parse().ok())
+                .flatten()
+        };
+        Some(ByteRange {
+            length: number(length)?,
+            offset: number(offset)?,
+        })
+    }
+}
+
+impl std::fmt::Display for ByteRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.length, self.offset)
+    }
+}
+
+/// A Media Initialization Section, `EXT-X-MAP` (RFC 8216 §4.3.2.5): for
+/// an I-frame of a transport stream, the PAT and PMT at the start of its
+/// segment file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitSection {
+    /// `URI`: the resource that holds it.
+    pub uri: String,
+    /// `BYTERANGE`: where in that resource.
+    pub range: ByteRange,
+}
+
+impl InitSection {
+    /// Reads the tag's attribute list as [`Display`](std::fmt::Display)
+    /// writes it (`URI` and `BYTERANGE`, both quoted); `None` for anything
+    /// else.
+    pub fn parse(list: &str) -> Option<InitSection> {
+        let (mut uri, mut range) = (None, None);
+        for (name, at) in super::m3u8::attributes(list)? {
+            let value = list[at].strip_prefix('"')?.strip_suffix('"')?;
+            match name {
+                "URI" => uri = Some(value.to_owned()),
+                "BYTERANGE" => range = Some(ByteRange::parse(value)?),
+                _ => return None,
+            }
+        }
+        Some(InitSection {
+            uri: uri.filter(|u| is_valid_uri(u))?,
+            range: range?,
+        })
+    }
+}
+
+impl std::fmt::Display for InitSection {
+    /// The tag, without its line ending.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "#EXT-X-MAP:URI=\"{}\",BYTERANGE=\"{}\"",
+            self.uri, self.range
+        )
+    }
 }
 
 /// A partial segment (`EXT-X-PART`, RFC 8216bis §4.4.4.9).
@@ -71,6 +227,9 @@ impl SegmentEntry {
             parts: Vec::new(),
             dateranges: Vec::new(),
             key: None,
+            byte_range: None,
+            map: None,
+            cues: Vec::new(),
         }
     }
 }
@@ -108,6 +267,9 @@ pub struct MediaPlaylist {
     pub(super) low_latency: Option<LowLatency>,
     /// `EXT-X-INDEPENDENT-SEGMENTS` is written.
     pub(super) independent_segments: bool,
+    /// `EXT-X-I-FRAMES-ONLY`: each segment is one I-frame; a live one
+    /// never slides by itself (see [`MediaPlaylist::iframes`]).
+    pub(super) iframes_only: bool,
 }
 
 impl MediaPlaylist {
@@ -149,7 +311,49 @@ impl MediaPlaylist {
             ended: false,
             low_latency: None,
             independent_segments: true,
+            iframes_only: false,
         })
+    }
+
+    /// An I-frame playlist (`EXT-X-I-FRAMES-ONLY`, RFC 8216 §4.3.3.6) of
+    /// `playlist_type`: each segment one I-frame, a byte range of a media
+    /// segment (with `EXT-X-MAP`) or a file of its own. A live one follows
+    /// the window of the media playlist it indexes: nothing leaves it but
+    /// by [`remove_front_while`](Self::remove_front_while). It claims no
+    /// `EXT-X-INDEPENDENT-SEGMENTS` and never has low latency.
+    pub fn iframes(
+        playlist_type: PlaylistType,
+        target_duration: u32,
+    ) -> Result<MediaPlaylist, PlaylistError> {
+        let mut playlist = MediaPlaylist::empty(playlist_type, target_duration)?;
+        playlist.iframes_only = true;
+        playlist.independent_segments = false;
+        Ok(playlist)
+    }
+
+    /// Whether it is an I-frame playlist (`EXT-X-I-FRAMES-ONLY`).
+    pub fn is_iframes_only(&self) -> bool {
+        self.iframes_only
+    }
+
+    /// Removes segments from the front while `gone` says so (an I-frame
+    /// playlist following its media playlist's window), counting them in
+    /// the media and discontinuity sequences; the removed, oldest first.
+    pub fn remove_front_while(
+        &mut self,
+        mut gone: impl FnMut(&SegmentEntry) -> bool,
+    ) -> Vec<SegmentEntry> {
+        let mut removed = Vec::new();
+        while self.segments.front().is_some_and(&mut gone) {
+            if let Some(segment) = self.segments.pop_front() {
+                self.total -= u128::from(segment.duration.0);
+                // Cannot overflow: push checked every listed segment's.
+                self.media_sequence += 1;
+                self.discontinuity_sequence += u64::from(segment.discontinuity_before);
+                removed.push(segment);
+            }
+        }
+        removed
     }
 
     /// Three target durations, the shortest live window allowed.
@@ -209,8 +413,8 @@ impl MediaPlaylist {
         self.total += u128::from(segment.duration.0);
         self.segments.push_back(segment);
         let removed = match self.playlist_type {
-            PlaylistType::Live => self.slide(),
-            PlaylistType::Event | PlaylistType::Vod => Vec::new(),
+            PlaylistType::Live if !self.iframes_only => self.slide(),
+            _ => Vec::new(),
         };
         Ok(PushOutcome {
             sequence,

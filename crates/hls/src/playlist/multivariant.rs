@@ -1,6 +1,7 @@
 //! The multivariant (master) playlist: one `EXT-X-STREAM-INF` per variant
-//! stream, and the alternative audio renditions (`EXT-X-MEDIA:TYPE=AUDIO`)
-//! the variants refer to by group.
+//! stream, the alternative audio renditions (`EXT-X-MEDIA:TYPE=AUDIO`)
+//! the variants refer to by group, and the I-frame playlists
+//! (`EXT-X-I-FRAME-STREAM-INF`).
 
 use std::fmt;
 
@@ -30,6 +31,62 @@ pub struct Variant {
     /// variant, if any (the group's codec belongs in [`Variant::codecs`]
     /// and its peak in [`Variant::bandwidth`], RFC 8216 §4.3.4.2).
     pub audio: Option<String>,
+}
+
+/// An I-frame stream, `EXT-X-I-FRAME-STREAM-INF` (RFC 8216 §4.3.4.3): an
+/// I-frame playlist for trick play.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IFrameStream {
+    /// `URI`: the I-frame playlist, relative to the multivariant playlist.
+    pub uri: String,
+    /// `BANDWIDTH`: its peak segment bit rate.
+    pub bandwidth: BitsPerSecond,
+    /// `AVERAGE-BANDWIDTH`, if known.
+    pub average_bandwidth: Option<BitsPerSecond>,
+    /// `CODECS`: the video codec alone, e.g. `avc1.64001f`.
+    pub codecs: String,
+    /// `RESOLUTION`: width × height in pixels.
+    pub resolution: Option<(u32, u32)>,
+}
+
+impl IFrameStream {
+    /// Why this stream cannot be written, if it cannot.
+    fn check(&self) -> Result<(), PlaylistError> {
+        let invalid = |attribute, value: &str| PlaylistError::InvalidAttribute {
+            uri: excerpt(&self.uri),
+            attribute,
+            value: excerpt(value),
+        };
+        if !is_quotable(&self.uri) || !is_valid_uri(&self.uri) {
+            return Err(invalid("URI", &self.uri));
+        }
+        if !is_quotable(&self.codecs) {
+            return Err(invalid("CODECS", &self.codecs));
+        }
+        if let Some((width, height)) = self.resolution.filter(|&(w, h)| w == 0 || h == 0) {
+            return Err(invalid("RESOLUTION", &format!("{width}x{height}")));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for IFrameStream {
+    /// The tag, without its line ending.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH={}",
+            self.bandwidth.0
+        )?;
+        if let Some(average) = self.average_bandwidth {
+            write!(f, ",AVERAGE-BANDWIDTH={}", average.0)?;
+        }
+        write!(f, ",CODECS=\"{}\"", self.codecs)?;
+        if let Some((width, height)) = self.resolution {
+            write!(f, ",RESOLUTION={width}x{height}")?;
+        }
+        write!(f, ",URI=\"{}\"", self.uri)
+    }
 }
 
 /// An alternative audio rendition, `EXT-X-MEDIA:TYPE=AUDIO` (RFC 8216
@@ -144,6 +201,7 @@ impl Variant {
 pub struct MultivariantPlaylist {
     audio: Vec<AudioRendition>,
     variants: Vec<Variant>,
+    iframes: Vec<IFrameStream>,
 }
 
 impl MultivariantPlaylist {
@@ -181,7 +239,28 @@ impl MultivariantPlaylist {
                 value: excerpt(group),
             });
         }
-        Ok(MultivariantPlaylist { audio, variants })
+        Ok(MultivariantPlaylist {
+            audio,
+            variants,
+            iframes: Vec::new(),
+        })
+    }
+
+    /// Lists I-frame playlists too (after the variants, in the order
+    /// given), each checked: a URI fit for a quoted string, non-empty
+    /// `CODECS` without `"` or control characters, a non-zero resolution.
+    pub fn with_iframe_streams(
+        mut self,
+        streams: Vec<IFrameStream>,
+    ) -> Result<MultivariantPlaylist, PlaylistError> {
+        streams.iter().try_for_each(IFrameStream::check)?;
+        self.iframes = streams;
+        Ok(self)
+    }
+
+    /// The I-frame streams, in the order written.
+    pub fn iframe_streams(&self) -> &[IFrameStream] {
+        &self.iframes
     }
 
     /// The audio renditions, in the order written.
@@ -247,6 +326,9 @@ impl fmt::Display for MultivariantPlaylist {
             writeln!(f)?;
             writeln!(f, "{}", variant.uri)?;
         }
+        for stream in &self.iframes {
+            writeln!(f, "{stream}")?;
+        }
         Ok(())
     }
 }
@@ -287,6 +369,35 @@ mod tests {
             #EXT-X-STREAM-INF:BANDWIDTH=65000,CODECS=\"mp4a.40.5\"\n\
             audio-only.m3u8\n";
         assert_eq!(playlist.map(|p| p.render()), Ok(expected.to_owned()));
+    }
+
+    #[test]
+    fn iframe_streams_follow_the_variants() {
+        let stream = IFrameStream {
+            uri: "iframes.m3u8".to_owned(),
+            bandwidth: BitsPerSecond(200_000),
+            average_bandwidth: Some(BitsPerSecond(150_000)),
+            codecs: "avc1.4d401f".to_owned(),
+            resolution: Some((1280, 720)),
+        };
+        let playlist = MultivariantPlaylist::new(vec![variant("index.m3u8")])
+            .and_then(|p| p.with_iframe_streams(vec![stream.clone()]));
+        let text = playlist.map(|p| p.render()).unwrap_or_default();
+        assert!(
+            text.ends_with(
+                "index.m3u8\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=200000,\
+                 AVERAGE-BANDWIDTH=150000,CODECS=\"avc1.4d401f\",RESOLUTION=1280x720,\
+                 URI=\"iframes.m3u8\"\n"
+            ),
+            "{text}"
+        );
+        let bad = IFrameStream {
+            uri: "a\"b".to_owned(),
+            ..stream
+        };
+        assert!(MultivariantPlaylist::new(vec![variant("index.m3u8")])
+            .and_then(|p| p.with_iframe_streams(vec![bad]))
+            .is_err());
     }
 
     #[test]

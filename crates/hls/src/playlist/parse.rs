@@ -3,7 +3,7 @@
 use std::mem;
 
 use super::m3u8::{self, Kind, Line};
-use super::media::{MediaPlaylist, PlaylistType, SegmentEntry};
+use super::media::{ByteRange, Cue, InitSection, MediaPlaylist, PlaylistType, SegmentEntry};
 use super::{excerpt, is_valid_uri, DateRange, PlaylistError, SegmentKey, Ticks, UnixMillis};
 
 const VERSION: &str = "#EXT-X-VERSION";
@@ -16,13 +16,19 @@ const DISCONTINUITY: &str = "#EXT-X-DISCONTINUITY";
 const PROGRAM_DATE_TIME: &str = "#EXT-X-PROGRAM-DATE-TIME";
 const DATERANGE: &str = "#EXT-X-DATERANGE";
 const KEY: &str = "#EXT-X-KEY";
+const IFRAMES_ONLY: &str = "#EXT-X-I-FRAMES-ONLY";
+const BYTERANGE: &str = "#EXT-X-BYTERANGE";
+const MAP: &str = "#EXT-X-MAP";
 
 /// Tags that change what a segment is or say this is not a media playlist:
 /// ignoring them would resume with a wrong picture.
 /// (Low-latency tags — EXT-X-PART, EXT-X-PRELOAD-HINT, EXT-X-SERVER-CONTROL,
 /// EXT-X-PART-INF — are skipped: parts are transient copies of the listed
 /// segments, rebuilt by the live segmenter that resumes.)
-/// (`EXT-X-KEY` is read when it is ours: AES-128 with a URI and an IV.)
+/// (`EXT-X-KEY` is read when it is ours: AES-128 with a URI and an IV.
+/// `EXT-X-I-FRAMES-ONLY` before any segment makes an I-frame playlist,
+/// whose `EXT-X-BYTERANGE` and `EXT-X-MAP` are read; elsewhere all three
+/// are refused.)
 const REFUSED: [&str; 8] = [
     "#EXT-X-MAP",
     "#EXT-X-BYTERANGE",
@@ -72,6 +78,10 @@ struct Pending {
     program_date_time: Option<UnixMillis>,
     /// `EXT-X-DATERANGE` tags before the segment.
     dateranges: Vec<DateRange>,
+    /// `EXT-X-BYTERANGE` (I-frame playlists).
+    byte_range: Option<ByteRange>,
+    /// `EXT-X-CUE-…` tags before the segment (ours; others are skipped).
+    cues: Vec<Cue>,
 }
 
 #[derive(Default)]
@@ -84,6 +94,11 @@ struct Parser {
     ended: bool,
     /// The `EXT-X-KEY` in effect (it applies to every segment after it).
     key: Option<SegmentKey>,
+    /// `EXT-X-I-FRAMES-ONLY` came (before any segment): byte ranges and
+    /// maps are ours.
+    iframes_only: bool,
+    /// The `EXT-X-MAP` in effect.
+    map: Option<InitSection>,
     segments: Vec<SegmentEntry>,
     /// Discontinuities among `segments`.
     discontinuities: u64,
@@ -173,6 +188,28 @@ impl Parser {
                 self.ended = true;
                 Ok(())
             }
+            IFRAMES_ONLY if self.segments.is_empty() && self.pending.first.is_none() => {
+                self.iframes_only = true;
+                Ok(())
+            }
+            BYTERANGE if self.iframes_only => {
+                let range = ByteRange::parse(value).ok_or_else(|| invalid(BYTERANGE))?;
+                set_once(&mut self.pending.byte_range, range, line, BYTERANGE)?;
+                self.pending.first.get_or_insert((line, BYTERANGE));
+                Ok(())
+            }
+            "#EXT-X-CUE-IN" | "#EXT-X-CUE-OUT" | "#EXT-X-CUE-OUT-CONT" => {
+                // Ours are kept; another writer's forms are skipped, as
+                // unknown tags are (they change no segment).
+                if let Some(cue) = Cue::parse(tag, value) {
+                    self.pending.cues.push(cue);
+                }
+                Ok(())
+            }
+            MAP if self.iframes_only => {
+                self.map = Some(InitSection::parse(value).ok_or_else(|| invalid(MAP))?);
+                Ok(())
+            }
             refused if REFUSED.contains(&refused) => Err(PlaylistError::UnsupportedTag {
                 line,
                 tag: refused.to_owned(),
@@ -237,6 +274,9 @@ impl Parser {
             parts: Vec::new(),
             dateranges: pending.dateranges,
             key: self.key.clone(),
+            byte_range: pending.byte_range,
+            map: self.map.clone(),
+            cues: pending.cues,
         });
         Ok(())
     }
@@ -260,6 +300,10 @@ impl Parser {
         playlist.window = playlist.window.max(total);
         playlist.segments = self.segments.into();
         playlist.ended = self.ended;
+        if self.iframes_only {
+            playlist.iframes_only = true;
+            playlist.independent_segments = false;
+        }
         Ok(playlist)
     }
 }

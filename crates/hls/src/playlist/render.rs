@@ -9,9 +9,15 @@ use super::{MediaPlaylist, PartEntry, PlaylistType, Ticks, VERSION};
 impl MediaPlaylist {
     /// `EXT-X-VERSION`: [`VERSION`], the minimum for what we write; 9 with
     /// low latency (EXT-X-SKIP in delta updates needs it).
+    /// An I-frame playlist: 4 (`EXT-X-I-FRAMES-ONLY`, `EXT-X-BYTERANGE`),
+    /// 5 with `EXT-X-MAP`.
     pub fn version(&self) -> u8 {
         if self.low_latency.is_some() {
             9
+        } else if self.segments.iter().any(|s| s.map.is_some()) {
+            5
+        } else if self.iframes_only {
+            4
         } else {
             VERSION
         }
@@ -87,6 +93,9 @@ impl MediaPlaylist {
         if self.independent_segments {
             writeln!(f, "#EXT-X-INDEPENDENT-SEGMENTS")?;
         }
+        if self.iframes_only {
+            writeln!(f, "#EXT-X-I-FRAMES-ONLY")?;
+        }
         if skip > 0 {
             writeln!(f, "#EXT-X-SKIP:SKIPPED-SEGMENTS={skip}")?;
             // Without CAN-SKIP-DATERANGES a delta update keeps every date
@@ -109,6 +118,13 @@ impl MediaPlaylist {
             if segment.discontinuity_before {
                 writeln!(f, "#EXT-X-DISCONTINUITY")?;
             }
+            // Each applies until the next (RFC 8216 §4.3.2.5).
+            let previous = i.checked_sub(1).and_then(|p| self.segments.get(p));
+            if let Some(map) = &segment.map {
+                if i == skip || previous.is_none_or(|p| p.map.as_ref() != Some(map)) {
+                    writeln!(f, "{map}")?;
+                }
+            }
             // Before the segment's parts, as RFC 8216bis asks.
             match &segment.key {
                 Some(key) => writeln!(f, "{key}")?,
@@ -122,11 +138,17 @@ impl MediaPlaylist {
             for range in &segment.dateranges {
                 writeln!(f, "{range}")?;
             }
+            for cue in &segment.cues {
+                writeln!(f, "{cue}")?;
+            }
             if self.low_latency.is_some() && i >= with_parts {
                 write_parts(f, &segment.parts)?;
             }
             let ms = segment.duration.rounded_millis();
             writeln!(f, "#EXTINF:{}.{:03},", ms / 1000, ms % 1000)?;
+            if let Some(range) = segment.byte_range {
+                writeln!(f, "#EXT-X-BYTERANGE:{range}")?;
+            }
             writeln!(f, "{}", segment.uri)?;
         }
         if let Some(ll) = &self.low_latency {

@@ -961,3 +961,99 @@ fn keys_are_written_per_segment_and_ended_by_method_none() {
     );
     assert_eq!(back.render(), text);
 }
+
+/// An I-frame playlist: `EXT-X-I-FRAMES-ONLY`, each entry a byte range,
+/// `EXT-X-MAP` written when it changes, version 5 (4 without maps); it
+/// never slides by itself, only by `remove_front_while`; it reads back as
+/// written, and its tags are refused in a playlist that is not one.
+#[test]
+fn iframe_playlists_render_ranges_and_maps_and_read_back() {
+    let mut p = MediaPlaylist::iframes(PlaylistType::Live, 4).expect("valid");
+    for (uri, offset) in [("seg0.ts", 376), ("seg0.ts", 9400), ("seg1.ts", 376)] {
+        let mut e = segment(uri, secs(2.0));
+        e.byte_range = Some(ByteRange {
+            length: 1880,
+            offset,
+        });
+        e.map = Some(InitSection {
+            uri: uri.to_owned(),
+            range: ByteRange {
+                length: 376,
+                offset: 0,
+            },
+        });
+        let pushed = push(&mut p, e);
+        assert!(pushed.removed.is_empty(), "no window of its own");
+    }
+    let expected = "#EXTM3U
+#EXT-X-VERSION:5
+#EXT-X-TARGETDURATION:4
+#EXT-X-MEDIA-SEQUENCE:0
+#EXT-X-I-FRAMES-ONLY
+#EXT-X-MAP:URI=\"seg0.ts\",BYTERANGE=\"376@0\"
+#EXTINF:2.000,
+#EXT-X-BYTERANGE:1880@376
+seg0.ts
+#EXTINF:2.000,
+#EXT-X-BYTERANGE:1880@9400
+seg0.ts
+#EXT-X-MAP:URI=\"seg1.ts\",BYTERANGE=\"376@0\"
+#EXTINF:2.000,
+#EXT-X-BYTERANGE:1880@376
+seg1.ts
+";
+    assert_eq!(p.render(), expected);
+    assert_eq!(MediaPlaylist::parse(expected), Ok(p.clone()));
+    let gone = p.remove_front_while(|e| e.uri == "seg0.ts");
+    assert_eq!(gone.len(), 2);
+    assert_eq!(p.media_sequence(), 2);
+    assert!(p
+        .render()
+        .contains("#EXT-X-MEDIA-SEQUENCE:2\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-MAP"));
+    // Without maps (pictures in files of their own): version 4.
+    let mut own = MediaPlaylist::iframes(PlaylistType::Vod, 4).expect("valid");
+    push(&mut own, segment("seg0.i0.ts", secs(1.0)));
+    assert!(own.render().starts_with("#EXTM3U\n#EXT-X-VERSION:4\n"));
+    // In a playlist that is not an I-frame playlist: refused.
+    let ranged = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:2,\n#EXT-X-BYTERANGE:10@0\na.ts\n";
+    assert!(matches!(
+        MediaPlaylist::parse(ranged),
+        Err(PlaylistError::UnsupportedTag { .. })
+    ));
+    let late = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:2,\na.ts\n#EXT-X-I-FRAMES-ONLY\n";
+    assert!(MediaPlaylist::parse(late).is_err());
+    assert_eq!(ByteRange::parse("12@x"), None);
+    assert_eq!(ByteRange::parse("12"), None);
+}
+
+/// Cue tags are written before their segment's `EXTINF` and read back;
+/// another writer's forms are skipped.
+#[test]
+fn cue_tags_render_and_read_back() {
+    let mut p = MediaPlaylist::event(6).expect("valid");
+    let cues = [
+        vec![Cue::Out {
+            duration: secs(30.0),
+        }],
+        vec![Cue::Cont {
+            elapsed: secs(6.0),
+            duration: secs(30.0),
+        }],
+        vec![Cue::In],
+    ];
+    for (i, c) in cues.iter().enumerate() {
+        let mut e = segment(&format!("seg{i}.ts"), secs(6.0));
+        e.cues = c.clone();
+        let _ = push(&mut p, e);
+    }
+    let text = p.render();
+    assert!(text.contains(
+        "#EXT-X-CUE-OUT:DURATION=30.000\n#EXTINF:6.000,\nseg0.ts\n\
+         #EXT-X-CUE-OUT-CONT:ElapsedTime=6.000,Duration=30.000\n#EXTINF:6.000,\nseg1.ts\n\
+         #EXT-X-CUE-IN\n#EXTINF:6.000,\nseg2.ts\n"
+    ));
+    assert_eq!(MediaPlaylist::parse(&text), Ok(p));
+    let theirs = "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-CUE-OUT:30\n#EXTINF:6,\na.ts\n";
+    let read = MediaPlaylist::parse(theirs).expect("skipped, not refused");
+    assert!(read.segments().all(|s| s.cues.is_empty()));
+}

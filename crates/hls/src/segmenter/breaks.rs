@@ -16,12 +16,20 @@
 //!   cancellation) is a range of its own with `SCTE35-CMD`, in a `CLASS` of
 //!   its own ([`COMMAND_CLASS`]).
 //!
+//! With `--cue-tags`, the de-facto tags many ad-insertion servers read
+//! follow one break at a time (the first with a planned duration, while
+//! it lasts): `EXT-X-CUE-OUT:DURATION=` before the segment it starts with,
+//! `EXT-X-CUE-OUT-CONT:ElapsedTime=,Duration=` before each segment inside
+//! it, `EXT-X-CUE-IN` before the segment its end (or, auto-return, its
+//! planned end) falls on. A break without a planned duration gets none
+//! (hls-parser, strict, refuses a `CUE-OUT` without one).
+//!
 //! Breaks are classless ranges, so two breaks that overlap (a break inside
 //! another, of another segmentation type) are ranges that overlap in one
 //! class, which RFC 8216bis forbids: not handled yet.
 
 use crate::cutter::SpliceMark;
-use crate::playlist::{DateRange, MediaPlaylist, Ticks, UnixMillis};
+use crate::playlist::{Cue, DateRange, MediaPlaylist, Ticks, UnixMillis};
 use crate::scte35::{hex_sequence, EventId, Signal};
 use crate::Timestamp;
 
@@ -52,6 +60,11 @@ pub(super) struct Breaks {
     returned: Vec<OpenBreak>,
     /// Ranges made so far (their IDs' tie-breaker).
     made: u64,
+    /// The break the cue tags follow: its event, start and planned
+    /// duration (ticks).
+    cue: Option<(EventId, UnixMillis, u64)>,
+    /// The cue tags of the segment `ranges` last saw.
+    cues: Vec<Cue>,
 }
 
 impl Breaks {
@@ -67,6 +80,8 @@ impl Breaks {
         mut playlists: [Option<&mut MediaPlaylist>; N],
     ) -> [Vec<DateRange>; N] {
         let mut ranges: [Vec<DateRange>; N] = std::array::from_fn(|_| Vec::new());
+        self.cues.clear();
+        let followed = self.cue;
         for mark in marks {
             let at = offset_date(date, start, mark.at);
             let hex = hex_sequence(&mark.section);
@@ -82,6 +97,12 @@ impl Breaks {
                     r.planned_duration = planned.map(Ticks);
                     r.scte35_out = Some(hex);
                     push(&mut ranges, r);
+                    if let (None, Some(planned)) = (self.cue, planned) {
+                        self.cue = Some((id, at, planned));
+                        self.cues.push(Cue::Out {
+                            duration: Ticks(planned),
+                        });
+                    }
                     self.open.push(OpenBreak {
                         event: id,
                         range_id,
@@ -90,6 +111,7 @@ impl Breaks {
                     });
                 }
                 Signal::In { id } => {
+                    self.cue_ends(id);
                     let returned = self.returned.iter().rposition(|b| b.event == id);
                     if let Some(b) = returned.map(|i| self.returned.remove(i)) {
                         // Its planned DURATION is written: the end adds
@@ -130,6 +152,7 @@ impl Breaks {
             match self.open[i].auto_return {
                 Some(planned) if date.0 >= self.open[i].start.0 + millis(planned) => {
                     let b = self.open.remove(i);
+                    self.cue_ends(b.event);
                     let end = |r: &mut DateRange| r.duration = Some(Ticks(planned));
                     close(&mut playlists, &mut ranges, &b, end);
                     // Its end section may still come: it is added then.
@@ -141,7 +164,27 @@ impl Breaks {
                 _ => i += 1,
             }
         }
+        // Inside the break followed since an earlier segment.
+        if let Some((_, start, planned)) = self.cue.filter(|c| Some(*c) == followed) {
+            self.cues.push(Cue::Cont {
+                elapsed: Ticks(date.0.saturating_sub(start.0) * 90),
+                duration: Ticks(planned),
+            });
+        }
         ranges
+    }
+
+    /// The cue tags of the segment [`ranges`](Self::ranges) last saw.
+    pub(super) fn cues(&self) -> &[Cue] {
+        &self.cues
+    }
+
+    /// Event `id` ended: `EXT-X-CUE-IN` if the cue tags follow it.
+    fn cue_ends(&mut self, id: EventId) {
+        if self.cue.is_some_and(|c| c.0 == id) {
+            self.cue = None;
+            self.cues.push(Cue::In);
+        }
     }
 }
 

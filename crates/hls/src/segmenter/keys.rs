@@ -147,6 +147,23 @@ impl Keys {
 
     /// How `{key}` names a key file: with the rendition's directory when
     /// keys have a directory of their own (its URIs are relative to it).
+    /// Encrypts other bytes under segment `sequence`'s key with IV `iv`
+    /// (an I-frame's own file: an IV no segment uses), and says how its
+    /// playlist names the key.
+    pub(super) fn encrypt_with_iv(
+        &mut self,
+        sequence: u64,
+        iv: u128,
+        bytes: Vec<u8>,
+    ) -> Result<(Vec<u8>, SegmentKey), StoreError> {
+        let current = self.key_for(sequence)?;
+        let tag = SegmentKey {
+            iv,
+            ..self.tag(&current, sequence)
+        };
+        Ok((encrypt(&current.key, iv, bytes), tag))
+    }
+
     fn uri_name(&self, name: &str) -> String {
         match &self.config.key_dir {
             Some(_) => format!("{}{name}", self.config.key_prefix),

@@ -24,6 +24,14 @@ impl Segmenter {
                 bytes: Bytes::from(a.render()),
             })?;
         }
+        // Only when a segment changed them (not for each part).
+        let iframes = self.iframes.as_mut().map(|i| i.render_changed());
+        for (name, text) in iframes.into_iter().flatten() {
+            self.disk.queue(Job::Write {
+                name: name.to_owned(),
+                bytes: Bytes::from(text),
+            })?;
+        }
         self.publish_with(live);
         self.post_to_board();
         Ok(())

@@ -24,6 +24,9 @@ pub struct Rendition {
     pub audio_codec: Option<String>,
     /// The audio channels, when the audio's header says (`CHANNELS`).
     pub audio_channels: Option<u8>,
+    /// Its I-frame playlist's `BANDWIDTH` and `AVERAGE-BANDWIDTH`, bits/s,
+    /// when it has one with entries (`EXT-X-I-FRAME-STREAM-INF`).
+    pub iframes: Option<(u64, u64)>,
 }
 
 impl Rendition {
@@ -83,6 +86,7 @@ impl BitRates {
             video: has_video || video.is_some(),
             audio_codec: audio_codec.map(str::to_owned),
             audio_channels: audio_codec.and(audio_channels),
+            iframes: None,
         })
     }
 }

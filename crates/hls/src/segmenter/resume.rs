@@ -113,7 +113,7 @@ pub(super) fn announce(
 
 /// The playlist an earlier run left at `path`, ready to take more segments
 /// (its ENDLIST, if any, dropped), or `None` when there is none.
-fn resume(path: &Path) -> Result<Option<MediaPlaylist>, SegmenterError> {
+pub(super) fn resume(path: &Path) -> Result<Option<MediaPlaylist>, SegmenterError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

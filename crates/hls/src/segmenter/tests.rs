@@ -12,6 +12,8 @@ fn config(dir: &Path, archive: bool) -> SegmenterConfig {
         grace_ms: 10_000,
         archive,
         encryption: None,
+        iframes: false,
+        cue_tags: false,
     }
 }
 
@@ -991,4 +993,56 @@ fn back_to_back_breaks_make_two_ranges_from_one_section() {
         "{archive}"
     );
     assert!(ranges[1].contains("DURATION=10.000"), "{archive}");
+}
+
+/// The live I-frame playlist lists the pictures of the live window's
+/// segments (2 s GOPs in 6 s segments: three each) and counts the others
+/// in its media sequence; encrypted, each picture is a file of its own,
+/// deleted with its segment after the grace period.
+#[test]
+fn iframe_files_leave_with_their_segment() {
+    for encrypted in [false, true] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut c = config(dir.path(), false);
+        c.iframes = true;
+        c.encryption = encrypted.then(|| EncryptionConfig {
+            rotation: 2,
+            ..EncryptionConfig::default()
+        });
+        let mut s = Segmenter::open(c, T0).expect("open");
+        let now = feed(&mut s, &stream(1500, 50, 0, true), T0);
+        s.finish(now + 60_000).expect("finish");
+        let iframes = read(dir.path(), IFRAMES_PLAYLIST);
+        assert!(iframes.is_iframes_only() && iframes.is_ended());
+        assert_eq!(iframes.media_sequence(), 21);
+        let uris: Vec<&str> = iframes.segments().map(|e| e.uri.as_str()).collect();
+        let expected: Vec<String> = (7..=9)
+            .flat_map(|n| {
+                (0..3).map(move |k| match encrypted {
+                    true => format!("seg{n}.i{k}.ts"),
+                    false => format!("seg{n}.ts"),
+                })
+            })
+            .collect();
+        assert_eq!(uris, expected);
+        assert!(iframes
+            .segments()
+            .all(|e| e.byte_range.is_some() != encrypted));
+        let on_disk = files(dir.path());
+        let pictures: Vec<&String> = on_disk.iter().filter(|f| f.contains(".i")).collect();
+        // A picture's file is on disk while its segment's is.
+        for p in &pictures {
+            let segment = format!("{}.ts", p.split(".i").next().unwrap_or_default());
+            assert!(on_disk.contains(&segment), "{p} outlived {segment}");
+        }
+        let listed = expected.iter().filter(|e| on_disk.contains(*e)).count();
+        assert_eq!(listed, expected.len(), "{on_disk:?}");
+        assert_eq!(pictures.len() % 3, 0);
+        if !encrypted {
+            assert!(pictures.is_empty(), "{on_disk:?}");
+        }
+        let live = s.live();
+        let iframe_time: u64 = iframes.segments().map(|e| e.duration.0).sum();
+        assert_eq!(iframe_time, live.total_duration().0);
+    }
 }
