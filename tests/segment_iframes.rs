@@ -12,7 +12,7 @@ mod hls;
 #[allow(dead_code)]
 mod run;
 
-use hls::{hls_parser_reads, is_ts, keyed, make_ts, openssl_decrypt, segment};
+use hls::{hls_parser_reads, is_ts, keyed, make_ts, make_ts_preset, openssl_decrypt, segment};
 use run::tool;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -98,7 +98,7 @@ fn segments(playlist: &Path) -> Vec<(String, f64, u64)> {
 }
 
 /// Every I-frame of a 16 s stream with a keyframe a second (four per
-/// 4 s segment) is listed in the archive's I-frame playlist, and its map
+/// 4 s segment; x264 veryfast, so with B-frames) is listed in the archive's I-frame playlist, and its map
 /// and range decode in ffprobe as one video frame, a keyframe (I); ranges
 /// are whole packets after the map; their durations add up to their
 /// segment's and their dates follow it. The live one lists those of the
@@ -109,7 +109,7 @@ fn segments(playlist: &Path) -> Vec<(String, f64, u64)> {
 #[test]
 fn every_byte_range_is_one_keyframe_after_its_map() {
     let dir = tempfile::tempdir().expect("tmp");
-    let input = make_ts(dir.path(), 16, 25);
+    let input = make_ts_preset(dir.path(), 16, 25, "veryfast");
     let out = dir.path().join("out");
     segment(
         &input,
@@ -190,10 +190,12 @@ fn every_byte_range_is_one_keyframe_after_its_map() {
     assert!(stream[1].as_f64() >= Some(average), "{master}");
 }
 
-/// Encrypted (`--encrypt`): each picture is a file of its own, listed
-/// without a byte range and with its key and an IV no segment uses;
-/// openssl decrypts it with the key file to a transport stream that
-/// ffprobe decodes as one keyframe. (Their deletion with their segment
+/// Encrypted (`--encrypt`, low latency, a new key every segment): each
+/// picture is a file of its own, listed without a byte range and with its
+/// key and an IV no segment uses; openssl decrypts it with the key file to
+/// a transport stream that ffprobe decodes as one keyframe, and every
+/// segment with its key file and IV to a transport stream (the key files
+/// are those the segments were encrypted with). (Their deletion with their segment
 /// is a unit test: `segmenter::tests::iframe_files_leave_with_their_segment`.)
 #[test]
 fn encrypted_pictures_are_files_of_their_own() {
@@ -202,8 +204,8 @@ fn encrypted_pictures_are_files_of_their_own() {
     let out = dir.path().join("out");
     #[rustfmt::skip]
     segment(&input, &out, &[
-        "--iframes", "--encrypt", "--key-rotation", "2", "--target-duration", "4",
-        "--window", "12",
+        "--iframes", "--encrypt", "--key-rotation", "1", "--target-duration", "4",
+        "--window", "12", "--part-target", "0.5",
     ]);
     let playlist = out.join("iframes.m3u8");
     let read = hls_parser_reads(&playlist);
@@ -211,6 +213,11 @@ fn encrypted_pictures_are_files_of_their_own() {
     let pictures = keyed(&playlist);
     let segments = keyed(&out.join("index.m3u8"));
     assert!(pictures.len() >= 4, "{pictures:?}");
+    for (key_uri, iv, uri, _) in &segments {
+        let key = std::fs::read(out.join(key_uri)).expect("key file");
+        let clear = openssl_decrypt(&out.join(uri), &key, iv);
+        assert!(is_ts(&clear), "{uri} decrypts to TS with {key_uri}");
+    }
     for (key_uri, iv, uri, _) in &pictures {
         let (seq, k) = uri
             .strip_prefix("seg")

@@ -11,6 +11,12 @@ use super::run::tool;
 /// `seconds` of 25 fps H.264 (192x108, ultrafast) + AAC, a keyframe every
 /// `gop` frames, as `dir/in.ts` (ffmpeg).
 pub fn make_ts(dir: &Path, seconds: u32, gop: u32) -> PathBuf {
+    make_ts_preset(dir, seconds, gop, "ultrafast")
+}
+
+/// As [`make_ts`] with x264's `preset` (`veryfast` has B-frames:
+/// pictures presented out of decoding order).
+pub fn make_ts_preset(dir: &Path, seconds: u32, gop: u32, preset: &str) -> PathBuf {
     let out = dir.join("in.ts");
     let (t, g) = (seconds.to_string(), gop.to_string());
     let path = out.to_string_lossy().into_owned();
@@ -19,7 +25,7 @@ pub fn make_ts(dir: &Path, seconds: u32, gop: u32) -> PathBuf {
         "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
         "testsrc=size=192x108:rate=25", "-f", "lavfi", "-i",
         "sine=frequency=440:sample_rate=48000", "-t", &t, "-c:v", "libx264",
-        "-preset", "ultrafast", "-g", &g, "-sc_threshold", "0", "-c:a", "aac",
+        "-preset", preset, "-g", &g, "-sc_threshold", "0", "-c:a", "aac",
         "-b:a", "64k", "-f", "mpegts", "-y", &path,
     ];
     tool("ffmpeg", &args);

@@ -258,7 +258,25 @@ impl Channel {
         self.config.failover.validate()?;
         if let [one] = self.renditions.as_slice() {
             let (dir, publish) = (self.config.out.clone(), publishers.pop().flatten());
-            // With I-frame playlists, a multivariant playlist lists both.
+            // With I-frame playlists, a multivariant playlist lists both;
+            // without, one an earlier run left would name a playlist that
+            // is gone.
+            if !self.config.iframes {
+                let stale = self.config.out.join(MASTER_PLAYLIST);
+                if let Err(e) = std::fs::remove_file(&stale) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        let error = MasterPlaylistError::Store(crate::store::StoreError::Io {
+                            operation: crate::store::Operation::Delete,
+                            path: stale.clone(),
+                            error: e,
+                        });
+                        (events)(ChannelEvent::MasterPlaylistFailed {
+                            path: &stale,
+                            error: &error,
+                        });
+                    }
+                }
+            }
             let measured = Mutex::new(vec![None]);
             return self.rendition(one, dir, (publish, None), events, |s| {
                 if self.config.iframes {

@@ -114,6 +114,11 @@ pub struct Segment {
     /// I-frame playlist lists. The first starts at `table_bytes` when the
     /// segment opens with one.
     pub iframes: Vec<IFrame>,
+    /// The next segment opens with an intra picture (known when this one
+    /// was cut for it), or none follows (the stream ended): its last
+    /// intra picture lasts to its end. False after a stall or before a
+    /// forced cut: that picture lasts until the next one, wherever it is.
+    pub next_intra: bool,
 }
 
 /// An intra picture (IDR, CRA or BLA) in a segment.
@@ -321,7 +326,8 @@ impl SegmentCutter {
             .policy
             .open_segment_end()
             .map_or(0, |e| e.ticks_since(start));
-        self.assembly.close(duration, self.policy.is_long(duration));
+        self.assembly
+            .close(duration, self.policy.is_long(duration), false);
     }
 
     /// The input stalled and resumes: if the next lead PES leaves a hole in
@@ -395,7 +401,8 @@ impl SegmentCutter {
             .open_segment_end()
             .map_or(0, |e| e.ticks_since(start));
         self.policy.settle_at_end(duration);
-        self.assembly.close(duration, self.policy.is_long(duration));
+        self.assembly
+            .close(duration, self.policy.is_long(duration), true);
     }
 
     /// Drops the open segment's last lead frame; the timeline then ends a
@@ -497,7 +504,11 @@ impl Cutting<'_> {
             // A first segment closed by a jump or an input switch before
             // a second random access point: the target is settled from it.
             self.policy.settle_at_end(duration);
-            self.assembly.close(duration, self.policy.is_long(duration));
+            self.assembly.close(
+                duration,
+                self.policy.is_long(duration),
+                independent && au.intra,
+            );
         }
         self.policy.opened(pts, independent);
         // A forced cut opens with a picture that is no keyframe: it gets

@@ -282,7 +282,7 @@ impl Segmenter {
             a.end();
         }
         if let Some(i) = &mut self.iframes {
-            i.end();
+            i.end()?;
         }
         self.write_playlists()?;
         self.flush()
@@ -353,7 +353,13 @@ impl Segmenter {
         let video = (cutter.video_format(), has_video);
         let audio = (cutter.audio_codec(), cutter.audio_channels());
         let mut r = self.bit_rates.rendition(video, audio)?;
-        r.iframes = self.iframes.as_ref().and_then(|i| i.bit_rates());
+        // Once on disk: a multivariant playlist must not name it before.
+        let on_disk = || self.config.dir.join(IFRAMES_PLAYLIST).exists();
+        r.iframes = self
+            .iframes
+            .as_ref()
+            .and_then(|i| i.bit_rates())
+            .filter(|_| on_disk());
         Some(r)
     }
 
@@ -498,7 +504,8 @@ impl Segmenter {
             .iframes
             .as_ref()
             .map(|_| iframes::pictures(&seg, self.keys.is_some()));
-        let table_bytes = seg.table_bytes;
+        let (table_bytes, seg_duration, next_intra) =
+            (seg.table_bytes, seg.duration, seg.next_intra);
         let (bytes, key) = match &mut self.keys {
             Some(keys) => {
                 let (bytes, key) = keys.encrypt(seq, seg.bytes)?;
@@ -555,6 +562,8 @@ impl Segmenter {
                 table_bytes,
                 discontinuity,
                 date,
+                duration: seg_duration,
+                next_intra,
             };
             own_files = iframes.add(pictures, &source, self.keys.as_mut())?;
             gone = iframes.follow_window(self.live.media_sequence());

@@ -271,8 +271,9 @@ impl Assembly {
     }
 
     /// Finishes the open segment, `duration` ticks long (`long`: it rounds
-    /// above the target), with its last part when parts are on.
-    pub(super) fn close(&mut self, duration: u64, long: bool) {
+    /// above the target; `next_intra`: see [`Segment::next_intra`]), with
+    /// its last part when parts are on.
+    pub(super) fn close(&mut self, duration: u64, long: bool, next_intra: bool) {
         let Some(mut open) = self.open.take() else {
             return;
         };
@@ -310,6 +311,7 @@ impl Assembly {
             independent: open.independent,
             splices: open.splices,
             iframes: open.iframes,
+            next_intra,
         }));
     }
 }

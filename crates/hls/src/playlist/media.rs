@@ -331,6 +331,18 @@ impl MediaPlaylist {
         Ok(playlist)
     }
 
+    /// Sets `EXT-X-MEDIA-SEQUENCE` and `EXT-X-DISCONTINUITY-SEQUENCE`
+    /// while nothing is listed (a playlist started beside another whose
+    /// numbers it follows); whether they were set.
+    pub fn set_sequences(&mut self, media: u64, discontinuity: u64) -> bool {
+        if !self.segments.is_empty() {
+            return false;
+        }
+        self.media_sequence = media;
+        self.discontinuity_sequence = discontinuity;
+        true
+    }
+
     /// Whether it is an I-frame playlist (`EXT-X-I-FRAMES-ONLY`).
     pub fn is_iframes_only(&self) -> bool {
         self.iframes_only

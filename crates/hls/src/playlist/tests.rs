@@ -1012,7 +1012,7 @@ seg1.ts
         .contains("#EXT-X-MEDIA-SEQUENCE:2\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-MAP"));
     // Without maps (pictures in files of their own): version 4.
     let mut own = MediaPlaylist::iframes(PlaylistType::Vod, 4).expect("valid");
-    push(&mut own, segment("seg0.i0.ts", secs(1.0)));
+    let _ = push(&mut own, segment("seg0.i0.ts", secs(1.0)));
     assert!(own.render().starts_with("#EXTM3U\n#EXT-X-VERSION:4\n"));
     // In a playlist that is not an I-frame playlist: refused.
     let ranged = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:2,\n#EXT-X-BYTERANGE:10@0\na.ts\n";

@@ -18,13 +18,18 @@
 //!   `seg{N}.i{K}.ts` (the PAT, the PMT, its packets), encrypted with its
 //!   segment's key and an IV no segment uses (2^127 + N·2^32 + K; segments
 //!   use N < 2^64).
-//! * `EXTINF` runs to the next intra picture of the segment, the last one's
-//!   to the segment's end. Each entry carries its
-//!   `EXT-X-PROGRAM-DATE-TIME` (its segment's, plus its offset): a player
-//!   maps it onto the media playlist's timeline even past a segment
-//!   without an intra picture (a GOP longer than the target cut between
-//!   keyframes), which has no entry; such a segment's discontinuity goes
-//!   to the next entry.
+//! * `EXTINF` runs to the next intra picture (RFC 8216 §4.3.3.6): when
+//!   the next segment opens with one (a segment cut at a keyframe, the
+//!   usual case) a segment's last picture lasts to its end and is listed
+//!   with it; otherwise (before a forced cut, after a stall) it waits for
+//!   the next picture, wherever it is, but lasts at most the target
+//!   duration (an `EXTINF` may not round above it): only a GOP longer
+//!   than the target leaves time no entry covers. It never lasts across a
+//!   discontinuity. Each entry carries its `EXT-X-PROGRAM-DATE-TIME` (its
+//!   segment's, plus its offset), so a player maps it onto the media
+//!   playlist's timeline in every case. A discontinuity before segments
+//!   without a picture goes to the next entry (two of them in a row
+//!   become one).
 //! * The live one lists the pictures of the live playlist's segments: they
 //!   leave it with their segment (and with their files, when they have
 //!   their own). Both resume with the media playlists, and end with them.
@@ -100,6 +105,10 @@ pub(super) struct Source<'a> {
     pub(super) table_bytes: usize,
     /// A discontinuity precedes it.
     pub(super) discontinuity: bool,
+    /// Its duration, ticks.
+    pub(super) duration: u64,
+    /// The next segment opens with an intra picture (or none follows).
+    pub(super) next_intra: bool,
     /// Its `EXT-X-PROGRAM-DATE-TIME`.
     pub(super) date: UnixMillis,
 }
@@ -114,44 +123,85 @@ pub(super) struct IFrames {
     carried_discontinuity: bool,
     /// Changed since last rendered.
     dirty: bool,
+    /// The last picture listed so far, while its duration is not known
+    /// (the next segment may not open with a picture).
+    held: Option<Held>,
     rates: Rates,
 }
 
 impl IFrames {
-    /// The I-frame playlists when `config` asks for them: resumed beside a
-    /// resumed `live` playlist (their entries of segments it no longer
-    /// lists dropped), else new.
+    /// The I-frame playlists when `config` asks for them (removing a live
+    /// one an earlier run left when it does not: it would name segments
+    /// that are deleted). Beside a resumed `live` playlist they are
+    /// resumed; the live one starts anew (its sequence numbers going on)
+    /// when it does not match what comes: pictures of the other kind
+    /// (`--encrypt` changed), segments the live playlist never listed, or
+    /// a discontinuity count that is not the live playlist's (a run without
+    /// `--iframes` in between). A new one counts the live playlist's
+    /// discontinuities, so matching content has matching numbers.
     pub(super) fn open(
         config: &SegmenterConfig,
         live: &MediaPlaylist,
         resumed: bool,
     ) -> Result<Option<IFrames>, SegmenterError> {
         if !config.iframes {
-            return Ok(None);
-        }
-        let target = live.target_duration();
-        let open = |name: &str, kind: PlaylistType| -> Result<MediaPlaylist, SegmenterError> {
-            let path = config.dir.join(name);
-            let found = if resumed { resume(&path)? } else { None };
-            match found {
-                Some(p) if !p.is_iframes_only() || p.target_duration() != target => {
-                    Err(SegmenterError::Resume {
-                        path,
-                        error: format!(
-                            "not an I-frame playlist with the live playlist's EXT-X-TARGETDURATION {target} (use another directory)"
-                        ),
+            match std::fs::remove_file(config.dir.join(IFRAMES_PLAYLIST)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(SegmenterError::Resume {
+                        path: config.dir.join(IFRAMES_PLAYLIST),
+                        error: format!("an earlier run's I-frame playlist cannot be removed: {e}"),
                     })
                 }
-                Some(p) => Ok(p),
-                None => MediaPlaylist::iframes(kind, target).map_err(SegmenterError::Config),
+                _ => return Ok(None),
+            }
+        }
+        let target = live.target_duration();
+        let ranges = config.encryption.is_none();
+        let open = |name: &str| -> Result<Option<MediaPlaylist>, SegmenterError> {
+            let path = config.dir.join(name);
+            let found = if resumed { resume(&path)? } else { None };
+            let refuse = |error: String| {
+                Err(SegmenterError::Resume {
+                    path: path.clone(),
+                    error,
+                })
+            };
+            match found {
+                Some(p) if !p.is_iframes_only() || p.target_duration() != target => refuse(format!(
+                    "not an I-frame playlist with the live playlist's EXT-X-TARGETDURATION {target} (use another directory)"
+                )),
+                Some(p) if name == ARCHIVE_IFRAMES_PLAYLIST && !same_kind(&p, ranges) => refuse(
+                    "it lists pictures of the other kind (byte ranges without --encrypt, files of their own with it): --encrypt cannot change for an archive (use another directory)".to_owned(),
+                ),
+                found => Ok(found),
             }
         };
-        let mut live_iframes = open(IFRAMES_PLAYLIST, PlaylistType::Live)?;
         let first = live.media_sequence();
-        let _ =
-            live_iframes.remove_front_while(|e| segment_number(&e.uri).is_none_or(|n| n < first));
+        let next = live.next_sequence().unwrap_or(u64::MAX);
+        let numbered = discontinuities(live);
+        let live_iframes = match open(IFRAMES_PLAYLIST)? {
+            Some(mut p) => {
+                let _ = p.remove_front_while(|e| segment_number(&e.uri).is_none_or(|n| n < first));
+                let beyond = p
+                    .segments()
+                    .any(|e| segment_number(&e.uri).is_none_or(|n| n >= next));
+                match !beyond && same_kind(&p, ranges) && discontinuities(&p) == numbered {
+                    true => p,
+                    false => {
+                        let sequence = p.next_sequence().unwrap_or(u64::MAX);
+                        let at = numbered.max(discontinuities(&p));
+                        fresh(PlaylistType::Live, target, sequence, at)?
+                    }
+                }
+            }
+            None => fresh(PlaylistType::Live, target, 0, numbered)?,
+        };
         let archive = match config.archive {
-            true => Some(open(ARCHIVE_IFRAMES_PLAYLIST, PlaylistType::Event)?),
+            true => Some(match open(ARCHIVE_IFRAMES_PLAYLIST)? {
+                Some(p) => p,
+                None => MediaPlaylist::iframes(PlaylistType::Event, target)
+                    .map_err(SegmenterError::Config)?,
+            }),
             false => None,
         };
         Ok(Some(IFrames {
@@ -159,6 +209,7 @@ impl IFrames {
             archive,
             carried_discontinuity: false,
             dirty: true,
+            held: None,
             rates: Rates::default(),
         }))
     }
@@ -172,15 +223,30 @@ impl IFrames {
     }
 
     /// Lists the `pictures` of segment `source`, encrypting their own files
-    /// with `keys` (when given); the files to write, by name.
+    /// with `keys` (when given); the files to write, by name. The last
+    /// picture waits when the next segment may not open with one (it lasts
+    /// until the next picture, up to the target duration).
     pub(super) fn add(
         &mut self,
         pictures: Vec<Picture>,
         source: &Source<'_>,
         mut keys: Option<&mut Keys>,
     ) -> Result<Vec<(String, Vec<u8>)>, SegmenterError> {
+        if let Some(mut held) = self.held.take() {
+            // Not across a timeline break: it ends with its timeline.
+            if !source.discontinuity {
+                let to = pictures.first().map_or(source.duration, |p| p.from_start);
+                held.ticks = (held.ticks + to).min(self.rates.target.max(held.ticks));
+            }
+            let full = held.ticks >= self.rates.target;
+            match pictures.is_empty() && !full && !source.discontinuity {
+                true => self.held = Some(held),
+                false => self.list(held)?,
+            }
+        }
         self.carried_discontinuity |= source.discontinuity;
         let mut files = Vec::new();
+        let last = pictures.len().saturating_sub(1);
         for (k, picture) in pictures.into_iter().enumerate() {
             let mut entry = SegmentEntry::new(source.name, Ticks(picture.ticks));
             entry.discontinuity_before = std::mem::take(&mut self.carried_discontinuity);
@@ -213,32 +279,60 @@ impl IFrames {
                     picture.range.length + map.length
                 }
             };
-            self.rates.add(fetched, picture.ticks);
-            for p in std::iter::once(&mut self.live).chain(self.archive.as_mut()) {
-                let _ = p.push(entry.clone()).map_err(SegmenterError::Config)?;
+            let held = Held {
+                entry,
+                fetched,
+                ticks: picture.ticks,
+            };
+            match k == last && !source.next_intra {
+                true => self.held = Some(held),
+                false => self.list(held)?,
             }
-            self.dirty = true;
         }
         Ok(files)
     }
 
+    /// Lists a picture in both playlists with its final duration.
+    fn list(&mut self, held: Held) -> Result<(), SegmenterError> {
+        let Held {
+            mut entry,
+            fetched,
+            ticks,
+        } = held;
+        entry.duration = Ticks(ticks);
+        self.rates.add(fetched, ticks);
+        for p in std::iter::once(&mut self.live).chain(self.archive.as_mut()) {
+            let _ = p.push(entry.clone()).map_err(SegmenterError::Config)?;
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
     /// Drops the live playlist's entries of segments before `first` (the
-    /// live media playlist's first); those removed.
+    /// live media playlist's first), and a waiting picture of one; those
+    /// removed.
     pub(super) fn follow_window(&mut self, first: u64) -> Vec<SegmentEntry> {
-        let removed = self
-            .live
-            .remove_front_while(|e| segment_number(&e.uri).is_none_or(|n| n < first));
+        let gone = |e: &SegmentEntry| segment_number(&e.uri).is_none_or(|n| n < first);
+        let mut removed = self.live.remove_front_while(gone);
+        if self.held.as_ref().is_some_and(|h| gone(&h.entry)) {
+            removed.extend(self.held.take().map(|h| h.entry));
+        }
         self.dirty |= !removed.is_empty();
         removed
     }
 
-    /// The stream ended: `EXT-X-ENDLIST` in both.
-    pub(super) fn end(&mut self) {
+    /// The stream ended: the waiting picture listed, `EXT-X-ENDLIST` in
+    /// both.
+    pub(super) fn end(&mut self) -> Result<(), SegmenterError> {
+        if let Some(held) = self.held.take() {
+            self.list(held)?;
+        }
         self.live.end();
         if let Some(a) = &mut self.archive {
             a.end();
         }
         self.dirty = true;
+        Ok(())
     }
 
     /// The playlists to write, by file name, if they changed since the
@@ -264,6 +358,41 @@ impl IFrames {
     pub(super) fn live(&self) -> &MediaPlaylist {
         &self.live
     }
+}
+
+/// A picture's entry before it is listed, what a player fetches for it,
+/// and its duration so far.
+#[derive(Debug)]
+struct Held {
+    entry: SegmentEntry,
+    fetched: u64,
+    ticks: u64,
+}
+
+/// A new I-frame playlist of `kind` whose first entry will have media
+/// sequence number `sequence` and follow `discontinuities` discontinuities.
+fn fresh(
+    kind: PlaylistType,
+    target: u32,
+    sequence: u64,
+    discontinuities: u64,
+) -> Result<MediaPlaylist, SegmenterError> {
+    let mut p = MediaPlaylist::iframes(kind, target).map_err(SegmenterError::Config)?;
+    p.set_sequences(sequence, discontinuities);
+    Ok(p)
+}
+
+/// The discontinuity number at the end of `p`: its sequence plus those
+/// it lists.
+fn discontinuities(p: &MediaPlaylist) -> u64 {
+    let listed = p.segments().filter(|e| e.discontinuity_before).count() as u64;
+    p.discontinuity_sequence().saturating_add(listed)
+}
+
+/// Whether `p` lists only byte ranges (`ranges`) or only files of their
+/// own.
+fn same_kind(p: &MediaPlaylist, ranges: bool) -> bool {
+    p.segments().all(|e| e.byte_range.is_some() == ranges)
 }
 
 /// The segment sequence number in a file name the segmenter gave
@@ -336,6 +465,141 @@ impl Rates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const S: u64 = 90_000;
+
+    fn picture(offset: u64, from_start: u64, ticks: u64) -> Picture {
+        Picture {
+            range: ByteRange {
+                length: 188,
+                offset,
+            },
+            ticks,
+            from_start,
+            own_file: None,
+        }
+    }
+
+    fn source(name: &str, duration: u64, next_intra: bool) -> Source<'_> {
+        Source {
+            name,
+            sequence: segment_number(name).unwrap_or(0),
+            table_bytes: 376,
+            discontinuity: false,
+            date: UnixMillis(1_000_000),
+            duration,
+            next_intra,
+        }
+    }
+
+    fn iframes(dir: &std::path::Path) -> IFrames {
+        let config = SegmenterConfig {
+            dir: dir.to_path_buf(),
+            cutter: crate::cutter::CutterConfig::default(),
+            window_secs: 18.0,
+            grace_ms: 0,
+            archive: false,
+            encryption: None,
+            iframes: true,
+            cue_tags: false,
+        };
+        let live = MediaPlaylist::live(6, Ticks(18 * S)).expect("valid");
+        let mut i = IFrames::open(&config, &live, false)
+            .expect("opens")
+            .expect("asked for");
+        i.announce(6);
+        i
+    }
+
+    /// Before a forced cut the last picture waits: it lasts across the
+    /// segment without a picture to the next one, capped at the target
+    /// duration; a segment cut at a keyframe lists its pictures at once.
+    #[test]
+    fn a_picture_lasts_until_the_next_one_up_to_the_target() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut i = iframes(dir.path());
+        let durations =
+            |i: &IFrames| -> Vec<u64> { i.live.segments().map(|e| e.duration.0 / 9_000).collect() };
+        // seg0: pictures at 0 and 2 s, 4 s long, the next cut forced.
+        let pictures = vec![picture(376, 0, 2 * S), picture(9_400, 2 * S, 2 * S)];
+        let _ = i.add(pictures, &source("seg0.ts", 4 * S, false), None);
+        assert_eq!(durations(&i), [20], "the last one waits");
+        // seg1: no picture, 1 s; seg2: a picture 0.5 s in.
+        let _ = i.add(Vec::new(), &source("seg1.ts", S, false), None);
+        assert_eq!(durations(&i), [20]);
+        let _ = i.add(
+            vec![picture(1_128, S / 2, S)],
+            &source("seg2.ts", 3 * S / 2, true),
+            None,
+        );
+        // 2 s + 1 s + 0.5 s, then the new one listed at once.
+        assert_eq!(durations(&i), [20, 35, 10]);
+        // A long GOP: capped at the target (6 s), listed when reached.
+        let _ = i.add(
+            vec![picture(376, 0, 4 * S)],
+            &source("seg3.ts", 4 * S, false),
+            None,
+        );
+        let _ = i.add(Vec::new(), &source("seg4.ts", 4 * S, false), None);
+        assert_eq!(durations(&i), [20, 35, 10, 60]);
+        // A discontinuity ends the wait where the picture's timeline ends.
+        let _ = i.add(
+            vec![picture(376, 0, 3 * S)],
+            &source("seg5.ts", 3 * S, false),
+            None,
+        );
+        let mut broken = source("seg6.ts", 3 * S, true);
+        broken.discontinuity = true;
+        let _ = i.add(vec![picture(376, 0, 3 * S)], &broken, None);
+        assert_eq!(durations(&i), [20, 35, 10, 60, 30, 30]);
+        let flags: Vec<bool> = i.live.segments().map(|e| e.discontinuity_before).collect();
+        assert_eq!(flags, [false, false, false, false, false, true]);
+        i.end().expect("ends");
+    }
+
+    /// A new I-frame playlist beside a resumed live playlist counts the
+    /// live playlist's discontinuities; one that does not match what comes
+    /// (the other kind of pictures) starts anew with its numbers going on.
+    #[test]
+    fn resumed_or_new_the_discontinuity_numbers_match_the_live_playlists() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let text = "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:7\n\
+                    #EXT-X-DISCONTINUITY-SEQUENCE:2\n#EXTINF:6,\nseg7.ts\n\
+                    #EXT-X-DISCONTINUITY\n#EXTINF:6,\nseg8.ts\n";
+        let live = MediaPlaylist::parse(text).expect("valid");
+        let c = SegmenterConfig {
+            dir: dir.path().to_path_buf(),
+            cutter: crate::cutter::CutterConfig::default(),
+            window_secs: 18.0,
+            grace_ms: 0,
+            archive: false,
+            encryption: None,
+            iframes: true,
+            cue_tags: false,
+        };
+        let new = IFrames::open(&c, &live, true)
+            .expect("opens")
+            .expect("asked");
+        assert_eq!(discontinuities(&new.live), 3);
+        assert_eq!(new.live.media_sequence(), 0);
+        // An earlier one of the other kind (own files): anew, numbers on.
+        let own = "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:40\n\
+                   #EXT-X-I-FRAMES-ONLY\n#EXTINF:2,\nseg8.i0.ts\n";
+        std::fs::write(dir.path().join(IFRAMES_PLAYLIST), own).expect("write");
+        let anew = IFrames::open(&c, &live, true)
+            .expect("opens")
+            .expect("asked");
+        assert_eq!(anew.live.segments().count(), 0);
+        assert_eq!(anew.live.media_sequence(), 41);
+        assert_eq!(discontinuities(&anew.live), 3);
+        // Without --iframes, the earlier live one is removed.
+        let off = SegmenterConfig {
+            iframes: false,
+            ..c
+        };
+        assert!(IFrames::open(&off, &live, true).expect("opens").is_none());
+        assert!(!dir.path().join(IFRAMES_PLAYLIST).exists());
+    }
 
     #[test]
     fn segment_numbers_come_from_our_names() {

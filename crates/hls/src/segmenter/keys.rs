@@ -67,6 +67,8 @@ pub(super) struct Keys {
     config: EncryptionConfig,
     dir: PathBuf,
     current: Option<Current>,
+    /// The key before `current`.
+    previous: Option<Current>,
     /// Key files found on disk may be used (a resumed playlist names them).
     reuse: bool,
     /// The files of the keys this run used, by the URI playlists name.
@@ -87,6 +89,7 @@ impl Keys {
             config,
             dir,
             current: None,
+            previous: None,
             reuse: resumed,
             files: std::collections::HashMap::new(),
         }
@@ -104,11 +107,14 @@ impl Keys {
         Ok(self.tag(&current, sequence))
     }
 
-    /// The key of segment `sequence`, made (or found) when new.
+    /// The key of segment `sequence`, made (or found) when new. The key
+    /// before the current one is kept too: the hinted next part may name
+    /// the next key before the last segment of the current one is done
+    /// (a key made twice would replace a file its segments need).
     fn key_for(&mut self, sequence: u64) -> Result<Current, StoreError> {
         let index = sequence / self.config.rotation.max(1);
-        match &self.current {
-            Some(c) if c.index == index => Ok(c.clone()),
+        match (&self.current, &self.previous) {
+            (Some(c), _) | (_, Some(c)) if c.index == index => Ok(c.clone()),
             _ => {
                 let c = self.load_or_make(index)?;
                 let uri = self
@@ -116,7 +122,7 @@ impl Keys {
                     .key_uri
                     .replace("{key}", &self.uri_name(&c.name));
                 self.files.insert(uri, self.dir.join(&c.name));
-                self.current = Some(c.clone());
+                self.previous = self.current.replace(c.clone());
                 Ok(c)
             }
         }
@@ -145,8 +151,6 @@ impl Keys {
         Ok((encrypt(&current.key, tag.iv, bytes), tag))
     }
 
-    /// How `{key}` names a key file: with the rendition's directory when
-    /// keys have a directory of their own (its URIs are relative to it).
     /// Encrypts other bytes under segment `sequence`'s key with IV `iv`
     /// (an I-frame's own file: an IV no segment uses), and says how its
     /// playlist names the key.
@@ -164,6 +168,8 @@ impl Keys {
         Ok((encrypt(&current.key, iv, bytes), tag))
     }
 
+    /// How `{key}` names a key file: with the rendition's directory when
+    /// keys have a directory of their own (its URIs are relative to it).
     fn uri_name(&self, name: &str) -> String {
         match &self.config.key_dir {
             Some(_) => format!("{}{name}", self.config.key_prefix),
