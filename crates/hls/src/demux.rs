@@ -376,21 +376,23 @@ impl Demuxer {
         };
     }
 
-    /// A packet of the SCTE-35 stream: a section it completes is read and
-    /// handed on before the packet itself.
+    /// A packet of the SCTE-35 stream: the sections it completes (several
+    /// may share one packet) are read and handed on, in order, before the
+    /// packet itself.
     fn on_splice(&mut self, p: &Packet<'_>, sink: &mut impl FnMut(DemuxEvent<'_>)) {
-        let Some(section) = self.splice_sections.push(p) else {
-            return;
-        };
-        let info = SpliceInfo::parse(&section);
-        match info {
-            Ok(_) => self.stats.splice_sections += 1,
-            Err(_) => self.stats.bad_splice_sections += 1,
+        let mut next = self.splice_sections.push(p);
+        while let Some(section) = next {
+            let info = SpliceInfo::parse(&section);
+            match info {
+                Ok(_) => self.stats.splice_sections += 1,
+                Err(_) => self.stats.bad_splice_sections += 1,
+            }
+            sink(DemuxEvent::Splice {
+                section: &section,
+                info,
+            });
+            next = self.splice_sections.next_section();
         }
-        sink(DemuxEvent::Splice {
-            section: &section,
-            info,
-        });
     }
 
     fn on_lead(&mut self, p: &Packet<'_>, lead: Lead, sink: &mut impl FnMut(DemuxEvent<'_>)) {

@@ -189,19 +189,18 @@ impl SectionAssembler {
     }
 
     /// Feeds a packet of this PID; returns a complete section when one ends
-    /// in it (the first, if several start in one packet).
+    /// in it (the first: take the others with
+    /// [`next_section`](Self::next_section)).
     pub fn push(&mut self, p: &Packet<'_>) -> Option<Vec<u8>> {
         let payload = p.payload;
+        let mut first = None;
         if p.payload_unit_start_indicator {
             let pointer = usize::from(*payload.first()?);
             // The tail of the previous section comes before the pointer.
             let (tail, start) = (payload.get(1..1 + pointer)?, payload.get(1 + pointer..)?);
             if self.collecting {
                 self.buf.extend_from_slice(tail);
-                if let Some(done) = self.complete() {
-                    self.begin(start);
-                    return Some(done);
-                }
+                first = self.complete();
             }
             self.begin(start);
         } else if self.collecting {
@@ -211,6 +210,13 @@ impl SectionAssembler {
             self.collecting = false;
             self.buf.clear();
         }
+        first.or_else(|| self.complete())
+    }
+
+    /// Another section the last packet completed: several may follow each
+    /// other in one packet (ISO/IEC 13818-1 §2.4.4.1), until stuffing
+    /// (`0xFF`) or the packet's end.
+    pub fn next_section(&mut self) -> Option<Vec<u8>> {
         self.complete()
     }
 
@@ -220,7 +226,8 @@ impl SectionAssembler {
         self.collecting = true;
     }
 
-    /// The section, once its declared length is in.
+    /// The section, once its declared length is in; what follows it starts
+    /// the next one unless it is stuffing.
     fn complete(&mut self) -> Option<Vec<u8>> {
         if !self.collecting || self.buf.len() < 3 || self.buf[0] == 0xff {
             return None;
@@ -229,8 +236,10 @@ impl SectionAssembler {
         if self.buf.len() < total {
             return None;
         }
-        self.collecting = false;
-        Some(self.buf[..total].to_vec())
+        let rest = self.buf.split_off(total);
+        let section = std::mem::replace(&mut self.buf, rest);
+        self.collecting = self.buf.first().is_some_and(|&b| b != 0xff);
+        Some(section)
     }
 }
 

@@ -67,3 +67,42 @@ proptest::proptest! {
         let _ = parse_pmt(&b);
     }
 }
+
+/// Several sections in one packet (ISO/IEC 13818-1 §2.4.4.1): each is
+/// taken, in order, and one that starts after them and ends in the next
+/// packet too; stuffing ends the run.
+#[test]
+fn several_sections_in_one_packet_are_all_taken() {
+    let packet = |pusi: bool, cc: u8, payload: &[u8]| {
+        let mut b = [0xffu8; PACKET_SIZE];
+        b[..4].copy_from_slice(&[0x47, 0x01 | if pusi { 0x40 } else { 0 }, 0x00, 0x10 | cc]);
+        b[4..4 + payload.len()].copy_from_slice(payload);
+        b
+    };
+    let section = |len: usize, fill: u8| {
+        let mut s = vec![0xfc, 0x30 | ((len - 3) >> 8) as u8, (len - 3) as u8];
+        s.resize(len, fill);
+        s
+    };
+    let (a, b, c) = (section(16, 1), section(16, 2), section(200, 3));
+    let mut first = vec![0u8];
+    first.extend_from_slice(&a);
+    first.extend_from_slice(&b);
+    first.extend_from_slice(&c[..151]);
+    assert_eq!(first.len(), 184);
+    let mut second = vec![49u8];
+    second.extend_from_slice(&c[151..]);
+    let mut asm = SectionAssembler::with_max(4096);
+    let mut taken = Vec::new();
+    for bytes in [packet(true, 0, &first), packet(true, 1, &second)] {
+        let p = Packet::parse(&bytes).expect("valid");
+        let mut next = asm.push(&p);
+        let mut these = Vec::new();
+        while let Some(s) = next {
+            these.push(s);
+            next = asm.next_section();
+        }
+        taken.push(these);
+    }
+    assert_eq!(taken, [vec![a, b], vec![c]]);
+}
