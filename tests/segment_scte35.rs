@@ -71,6 +71,53 @@ c.command = cmd
 print(c.hex())
 "#;
 
+/// A time_signal made by threefive at `pts` seconds with one segmentation
+/// descriptor: event `event`, type `kind` (e.g. 0x34, provider placement
+/// opportunity start; 0x35, its end), with a duration of `duration`
+/// seconds if given.
+const TIME_SIGNAL: &str = r#"
+import sys
+from threefive import Cue, TimeSignal
+from threefive.descriptors import SegmentationDescriptor
+event, kind, pts = int(sys.argv[1]), int(sys.argv[2], 16), float(sys.argv[3])
+duration = float(sys.argv[4]) if len(sys.argv) > 4 else None
+cmd = TimeSignal()
+cmd.time_specified_flag = True
+cmd.pts_time = pts
+sd = SegmentationDescriptor()
+sd.tag = 2
+sd.identifier = "CUEI"
+sd.segmentation_event_id = hex(event)
+sd.segmentation_event_cancel_indicator = False
+sd.segmentation_event_id_compliance_indicator = True
+sd.program_segmentation_flag = True
+sd.segmentation_duration_flag = duration is not None
+sd.delivery_not_restricted_flag = True
+if duration is not None:
+    sd.segmentation_duration = duration
+sd.segmentation_upid_type = 0
+sd.segmentation_upid_length = 0
+sd.segmentation_upid = ""
+sd.segmentation_type_id = kind
+sd.segment_num = 0
+sd.segments_expected = 0
+c = Cue()
+c.command = cmd
+c.descriptors.append(sd)
+print(c.hex())
+"#;
+
+/// threefive's reading of a time_signal: its time (s) and each
+/// segmentation descriptor's (type, duration s, event id).
+const DECODE_SIGNAL: &str = r#"
+import sys
+from threefive import Cue
+c = Cue(sys.argv[1])
+c.decode()
+g = c.get()
+print(g["command"]["name"], g["command"].get("pts_time"), [(d["segmentation_type_id"], d.get("segmentation_duration"), d["segmentation_event_id"]) for d in g["descriptors"]])
+"#;
+
 /// threefive's reading of a hexadecimal-sequence: command name, splice
 /// time (s), out_of_network_indicator, break duration (s).
 const DECODE: &str = r#"
@@ -303,4 +350,74 @@ fn an_injected_ad_break_cuts_segments_and_becomes_a_date_range() {
         ],
     );
     assert!(streams.lines().any(|l| l.trim() == "data"), "{streams}");
+}
+
+/// A placement opportunity signalled by time_signal (SCTE 35 segmentation
+/// descriptors 0x34 with an 8 s duration, then 0x35), injected by
+/// threefive: segments are cut at both times (ffprobe), one
+/// `EXT-X-DATERANGE` carries both sections (threefive decodes them back),
+/// and with `--cue-tags` hls-parser reads `CUE-OUT` (8 s) on the break's
+/// first segment and `CUE-IN` on the one cut at its end.
+#[test]
+fn a_time_signal_placement_opportunity_is_a_break_too() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = make_ts(dir.path(), 30, 50);
+    let k0 = first_video_pts(&input);
+    let (t_start, t_end) = (k0 + 10.0, k0 + 18.0);
+    let s = |t: f64| format!("{t:.6}");
+    let start = threefive(TIME_SIGNAL, &["42", "0x34", &s(t_start), "8"]);
+    let end = threefive(TIME_SIGNAL, &["42", "0x35", &s(t_end)]);
+    let (start, end) = (start.trim(), end.trim());
+    let cues = [
+        (t_start - 3.0, start.to_string()),
+        (t_end - 3.0, end.to_string()),
+    ];
+    let cued = inject(dir.path(), &input, &cues);
+    let hls = dir.path().join("hls");
+    segment(
+        &cued,
+        &hls,
+        &["--target-duration", "6", "--archive", "--cue-tags"],
+    );
+    let archive = std::fs::read_to_string(hls.join("archive.m3u8")).expect("archive");
+    let tags: Vec<&str> = archive
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-DATERANGE:"))
+        .collect();
+    assert_eq!(tags.len(), 1, "{archive}");
+    let tag = tags[0];
+    assert_eq!(attribute(tag, "PLANNED-DURATION"), Some("8.000"), "{tag}");
+    assert_eq!(attribute(tag, "DURATION"), Some("8.000"), "{tag}");
+    let decoded = |attr: &str| {
+        let hex = attribute(tag, attr).unwrap_or_else(|| panic!("{attr} in {tag}"));
+        threefive(DECODE_SIGNAL, &[hex]).trim().to_string()
+    };
+    let said = |t: f64, kind: u8, d: &str| {
+        format!(
+            "Time Signal {} [({kind}, {d}, '0x2a')]",
+            (t * 1e6).round() / 1e6
+        )
+    };
+    assert_eq!(decoded("SCTE35-OUT"), said(t_start, 0x34, "8.0"));
+    assert_eq!(decoded("SCTE35-IN"), said(t_end, 0x35, "None"));
+    let read = hls_parser_reads(&hls.join("archive.m3u8"));
+    let column = |key: &str| read[key].as_array().cloned().unwrap_or_default();
+    let (uris, markers) = (column("uris"), column("markers"));
+    let starts: Vec<f64> = uris
+        .iter()
+        .map(|u| first_video_pts(&hls.join(u.as_str().expect("a URI"))))
+        .collect();
+    let at = |t: f64| {
+        starts
+            .iter()
+            .position(|s| (s - t).abs() < 0.04)
+            .unwrap_or_else(|| panic!("no segment starts at {t}: {starts:?}"))
+    };
+    let (a, b) = (at(t_start), at(t_end));
+    assert_eq!(markers[a][0][0], "OUT", "{read}");
+    assert_eq!(markers[a][0][1], 8.0, "{read}");
+    assert_eq!(markers[b][0][0], "IN", "{read}");
+    for m in &markers[a + 1..b] {
+        assert_eq!(m[0][2], "EXT-X-CUE-OUT-CONT", "{read}");
+    }
 }
