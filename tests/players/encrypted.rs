@@ -7,8 +7,8 @@
 use std::process::Command;
 
 use super::forced_cut::{
-    make_input_with_keyframes, play_for, start_ll_segmenter, wait_for_ended, wait_for_listed,
-    LIVE_KEYS, LIVE_PLAY, LIVE_STREAM, LL_MAX_LATENCY, LL_SETTLE,
+    make_input_with_keyframes, play_for, start_ll_segmenter, start_served_segmenter,
+    wait_for_ended, wait_for_listed, LIVE_KEYS, LIVE_PLAY, LIVE_STREAM, LL_MAX_LATENCY, LL_SETTLE,
 };
 use super::origin::{origin_http, serve_page, Origin};
 use super::{no_player_errors, one_live_run, playback, tool, web_root};
@@ -108,4 +108,44 @@ fn hls_js_low_latency_plays_the_encrypted_live_stream_near_live() {
     let f = playback::check(&samples, &bounds)
         .unwrap_or_else(|e| panic!("{e}\n{report}\nsegmenter: {log}"));
     eprintln!("hls.js, encrypted LL: {f:?}; recovered errors: {recovered:?}");
+}
+
+/// Classic live from the built-in origin (2 s segments, 8 s window), a
+/// new key every two segments: hls.js plays in pace with the wall clock
+/// (±5 %), no stall over 3 s, within 5 target durations of the playlist's
+/// edge (as the clear classic run), at least 20 frames/s, through several
+/// key changes.
+#[test]
+fn hls_js_plays_the_encrypted_classic_live_stream() {
+    let _live = one_live_run();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = web_root(dir.path());
+    let input = make_input_with_keyframes(dir.path(), LIVE_STREAM, &every_two_seconds(LIVE_STREAM));
+    let out = dir.path().join("classic");
+    #[rustfmt::skip]
+    let (segmenter, addr) = start_served_segmenter(&input, &out, &[
+        "--target-duration", "2", "--window", "8", "--grace", "12", "--encrypt",
+        "--key-rotation", "2",
+    ]);
+    // A full window, as a viewer of a running stream joins.
+    wait_for_listed(addr, 4);
+    let page = serve_page(&root);
+    let url = format!("http://{page}/player.html?src=http://{addr}/index.m3u8");
+    let (samples, report) = play_for(&url, LIVE_PLAY);
+    let ended = wait_for_ended(addr);
+    drop(segmenter);
+    let log = std::fs::read_to_string(out.with_extension("log")).unwrap_or_default();
+    assert!(ended.contains("#EXT-X-KEY:METHOD=AES-128"), "{ended}");
+    let recovered = no_player_errors(&report);
+    let bounds = playback::Bounds {
+        min_span: (LIVE_PLAY - 1) as f64,
+        rate_tolerance: 0.05,
+        max_stall: 3.0,
+        max_latency: 10.0,
+        settle: 0.0,
+        min_fps: 20.0,
+    };
+    let f = playback::check(&samples, &bounds)
+        .unwrap_or_else(|e| panic!("{e}\n{report}\nsegmenter: {log}"));
+    eprintln!("hls.js, encrypted classic live: {f:?}; recovered errors: {recovered:?}");
 }

@@ -119,16 +119,28 @@ pub(super) fn start_ll_segmenter(
     out: &Path,
     extra: &[&str],
 ) -> (Running, std::net::SocketAddr) {
+    let mut args = vec!["--target-duration", "4", "--window", "16", "--grace", "24"];
+    args.extend(["--part-target", "0.5"]);
+    args.extend(extra);
+    start_served_segmenter(input, out, &args)
+}
+
+/// Starts `routecast segment INPUT --realtime --serve 127.0.0.1:0 ARGS…`
+/// writing into `out`: the address it serves on (its first line on
+/// standard error); the rest of what it says goes to `out`.log.
+pub(super) fn start_served_segmenter(
+    input: &Path,
+    out: &Path,
+    args: &[&str],
+) -> (Running, std::net::SocketAddr) {
     let mut log = std::fs::File::create(out.with_extension("log")).expect("segmenter log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_routecast"))
         .arg("segment")
         .arg(input)
         .arg("-o")
         .arg(out)
-        .args(["--realtime", "--target-duration", "4", "--window", "16"])
-        .args(["--grace", "24", "--part-target", "0.5"])
-        .args(["--serve", "127.0.0.1:0"])
-        .args(extra)
+        .args(["--realtime", "--serve", "127.0.0.1:0"])
+        .args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
