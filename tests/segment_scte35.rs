@@ -421,3 +421,52 @@ fn a_time_signal_placement_opportunity_is_a_break_too() {
         assert_eq!(m[0][2], "EXT-X-CUE-OUT-CONT", "{read}");
     }
 }
+
+/// An encoder restart between two breaks (two cued streams one after the
+/// other, the second's timestamps starting again): each break is cut at
+/// its splice on its own timeline, the second after the discontinuity,
+/// each an `EXT-X-DATERANGE` with its auto-return duration, and hls-parser
+/// (strict) accepts the playlist.
+#[test]
+fn breaks_on_both_sides_of_an_encoder_restart_are_placed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut joined = Vec::new();
+    let mut splices = Vec::new();
+    for (n, offset) in [(1u32, 10.0), (2, 8.0)] {
+        let part = dir.path().join(format!("part{n}"));
+        std::fs::create_dir_all(&part).expect("dir");
+        let input = make_ts(&part, 20, 50);
+        let t = first_video_pts(&input) + offset;
+        let cue = threefive(INSERT, &[&n.to_string(), "out", &format!("{t:.6}"), "4"]);
+        let cued = inject(&part, &input, &[(t - 3.0, cue.trim().to_string())]);
+        joined.extend(std::fs::read(cued).expect("cued"));
+        splices.push(t);
+    }
+    let input = dir.path().join("restarted.ts");
+    std::fs::write(&input, joined).expect("write");
+    let hls = dir.path().join("hls");
+    segment(&input, &hls, &["--target-duration", "6", "--archive"]);
+    hls_parser_accepts(&hls.join("archive.m3u8"));
+    let archive = std::fs::read_to_string(hls.join("archive.m3u8")).expect("archive");
+    let lines: Vec<&str> = archive.lines().collect();
+    let at = |prefix: &str| -> Vec<usize> {
+        (0..lines.len())
+            .filter(|&i| lines[i].starts_with(prefix))
+            .collect()
+    };
+    let (ranges, breaks) = (at("#EXT-X-DATERANGE:"), at("#EXT-X-DISCONTINUITY"));
+    assert_eq!((ranges.len(), breaks.len()), (2, 1), "{archive}");
+    assert!(ranges[0] < breaks[0] && breaks[0] < ranges[1], "{archive}");
+    for (r, t) in ranges.iter().zip(&splices) {
+        assert_eq!(attribute(lines[*r], "DURATION"), Some("4.000"), "{archive}");
+        let uri = lines[*r..]
+            .iter()
+            .find(|l| !l.starts_with('#'))
+            .expect("a segment");
+        let first = first_video_pts(&hls.join(uri));
+        assert!(
+            (first - t).abs() < 0.04,
+            "{uri} starts at {first}, the splice at {t}"
+        );
+    }
+}
