@@ -208,6 +208,9 @@ impl Segmenter {
             .clone()
             .map(|e| keys::Keys::new(e, &config.dir, resumed));
         let iframes = iframes::IFrames::open(&config, &live, resumed)?;
+        // Breaks open when the earlier run stopped end in their ranges
+        // (the archive lists every range; the live one, the recent ones).
+        let breaks = breaks::Breaks::resumed(archive.as_ref().unwrap_or(&live));
         Ok(Self {
             cutter,
             deletions: DeletionQueue::new(config.grace_ms),
@@ -215,7 +218,7 @@ impl Segmenter {
             live,
             archive,
             dates,
-            breaks: breaks::Breaks::default(),
+            breaks,
             keys,
             iframes,
             open_key: None,

@@ -30,7 +30,7 @@
 
 use crate::cutter::SpliceMark;
 use crate::playlist::{Cue, DateRange, MediaPlaylist, Ticks, UnixMillis};
-use crate::scte35::{hex_sequence, EventId, Signal};
+use crate::scte35::{hex_sequence, EventId, Signal, SpliceInfo};
 use crate::Timestamp;
 
 /// The `CLASS` of ranges that are no break (`SCTE35-CMD`): a class of their
@@ -68,6 +68,51 @@ pub(super) struct Breaks {
 }
 
 impl Breaks {
+    /// The breaks a resumed `playlist` left open: its ranges with
+    /// `SCTE35-OUT` and neither `DURATION` nor `SCTE35-IN`, their sections
+    /// read again; an end after the restart completes them (in place while
+    /// listed), and `--cue-tags` go on with the first one that has a
+    /// planned duration.
+    pub(super) fn resumed(playlist: &MediaPlaylist) -> Breaks {
+        let mut b = Breaks::default();
+        let open = playlist
+            .segments()
+            .flat_map(|s| &s.dateranges)
+            .filter(|r| r.duration.is_none() && r.scte35_in.is_none());
+        for r in open {
+            let Some(section) = r.scte35_out.as_deref().and_then(from_hex) else {
+                continue;
+            };
+            let Ok(info) = SpliceInfo::parse(&section) else {
+                continue;
+            };
+            for signal in info.signals() {
+                let Signal::Out {
+                    id,
+                    planned,
+                    auto_return,
+                } = signal
+                else {
+                    continue;
+                };
+                // The range made for this event (a section may start two).
+                if !r.id.starts_with(&format!("{id}-")) {
+                    continue;
+                }
+                b.open.push(OpenBreak {
+                    event: id,
+                    range_id: r.id.clone(),
+                    start: r.start,
+                    auto_return: planned.filter(|_| auto_return),
+                });
+                if let (None, Some(p)) = (b.cue, planned) {
+                    b.cue = Some((id, r.start, p));
+                }
+            }
+        }
+        b
+    }
+
     /// The date ranges a segment presented from `start`, dated `date`,
     /// carries for `marks` in each of `playlists` (the live one and the
     /// archive): ends of breaks whose start a playlist still lists are
@@ -210,6 +255,25 @@ fn close<const N: usize>(
             ranges.push(r);
         }
     }
+}
+
+/// The bytes of a hexadecimal-sequence (`0x…`, as [`hex_sequence`] writes
+/// it); `None` for anything else. Written here: a dozen lines, not worth a
+/// crate.
+fn from_hex(s: &str) -> Option<Vec<u8>> {
+    let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| {
+            let pair = digits.get(i..i + 2)?;
+            pair.bytes()
+                .all(|b| b.is_ascii_hexdigit())
+                .then(|| u8::from_str_radix(pair, 16).ok())?
+        })
+        .collect()
 }
 
 /// Adds `r` to the segment's ranges in every playlist.

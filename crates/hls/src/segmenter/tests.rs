@@ -1046,3 +1046,61 @@ fn iframe_files_leave_with_their_segment() {
         assert_eq!(iframe_time, live.total_duration().0);
     }
 }
+
+/// A break open when a run stops ends after the restart in its own range:
+/// the resumed archive's range gets `DURATION` and `SCTE35-IN` (no lone
+/// end range), and the cue tags go on inside it until `CUE-IN`.
+#[test]
+fn a_break_open_at_a_restart_is_ended_after_it() {
+    use crate::scte35::hex_sequence;
+    use crate::testmux::cue::{section, segmentation_descriptor, time_signal};
+    use crate::testmux::{stream_with_cues, FRAME};
+    let at = |frame: u64| frame * FRAME;
+    let out = section(
+        0,
+        0x06,
+        &time_signal(Some(at(202))),
+        &segmentation_descriptor(9, 0x34, Some(60 * 90_000)),
+    );
+    let back = section(
+        0,
+        0x06,
+        &time_signal(Some(at(502))),
+        &segmentation_descriptor(9, 0x35, None),
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = config(dir.path(), true);
+    c.cue_tags = true;
+    for (cues, t0) in [
+        ([(150, out.clone())], T0),
+        ([(450, back.clone())], T0 + 100_000),
+    ] {
+        let mut s = Segmenter::open(c.clone(), t0).expect("open");
+        let now = feed(&mut s, &stream_with_cues(750, 25, 0, &cues), t0);
+        s.finish(now).expect("finish");
+    }
+    let archive = std::fs::read_to_string(dir.path().join(ARCHIVE_PLAYLIST)).expect("archive");
+    let ranges: Vec<&str> = archive
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-DATERANGE:"))
+        .collect();
+    assert_eq!(ranges.len(), 1, "{archive}");
+    assert!(
+        ranges[0].contains(&format!("SCTE35-IN={}", hex_sequence(&back))),
+        "{archive}"
+    );
+    assert!(ranges[0].contains(",DURATION="), "{archive}");
+    assert_eq!(archive.matches("#EXT-X-CUE-OUT:").count(), 1, "{archive}");
+    assert_eq!(archive.matches("#EXT-X-CUE-IN").count(), 1, "{archive}");
+    // Every segment between them is inside the break.
+    let between = archive
+        .split("#EXT-X-CUE-OUT:")
+        .nth(1)
+        .and_then(|rest| rest.split("#EXT-X-CUE-IN").next())
+        .expect("both");
+    assert_eq!(
+        between.matches("#EXTINF").count(),
+        between.matches("#EXT-X-CUE-OUT-CONT").count() + 1,
+        "{archive}"
+    );
+}
