@@ -219,7 +219,7 @@ impl Demuxer {
             parameter_sets: Vec::new(),
             parameter_codec: None,
             splice_pid: None,
-            splice_sections: SectionAssembler::with_max(scte35::MAX_SECTION),
+            splice_sections: SectionAssembler::several(scte35::MAX_SECTION),
         }
     }
 
@@ -364,7 +364,7 @@ impl Demuxer {
             .map(|s| s.pid);
         if splice_pid != self.splice_pid {
             self.splice_pid = splice_pid;
-            self.splice_sections = SectionAssembler::with_max(scte35::MAX_SECTION);
+            self.splice_sections = SectionAssembler::several(scte35::MAX_SECTION);
         }
         self.audio_pid = match lead {
             Some(l) if l.kind == StreamKind::Audio => Some(l.pid),

@@ -169,6 +169,12 @@ pub struct SectionAssembler {
     collecting: bool,
     /// The longest section taken (a longer one is dropped).
     max: usize,
+    /// Sections after the first in a packet are read (else dropped, as
+    /// PAT and PMT readers want).
+    several: bool,
+    /// The section being collected started in the last packet fed: what
+    /// follows its end in that packet may be another section.
+    started_here: bool,
 }
 
 impl Default for SectionAssembler {
@@ -179,12 +185,25 @@ impl Default for SectionAssembler {
 }
 
 impl SectionAssembler {
-    /// For sections of at most `max` bytes (SCTE-35's: 4,096).
+    /// For sections of at most `max` bytes, only the first section of a
+    /// packet read.
     pub fn with_max(max: usize) -> Self {
         Self {
             buf: Vec::new(),
             collecting: false,
             max,
+            several: false,
+            started_here: false,
+        }
+    }
+
+    /// For sections of at most `max` bytes (SCTE-35's: 4,096), every
+    /// section of a packet read (take those after the first with
+    /// [`next_section`](Self::next_section)).
+    pub fn several(max: usize) -> Self {
+        Self {
+            several: true,
+            ..Self::with_max(max)
         }
     }
 
@@ -194,6 +213,7 @@ impl SectionAssembler {
     pub fn push(&mut self, p: &Packet<'_>) -> Option<Vec<u8>> {
         let payload = p.payload;
         let mut first = None;
+        self.started_here = false;
         if p.payload_unit_start_indicator {
             let pointer = usize::from(*payload.first()?);
             // The tail of the previous section comes before the pointer.
@@ -224,10 +244,12 @@ impl SectionAssembler {
         self.buf.clear();
         self.buf.extend_from_slice(start);
         self.collecting = true;
+        self.started_here = true;
     }
 
-    /// The section, once its declared length is in; what follows it starts
-    /// the next one unless it is stuffing.
+    /// The section, once its declared length is in; what follows it in the
+    /// packet it started in starts the next one unless it is stuffing (only
+    /// there may one start: after a pointer field), when several are read.
     fn complete(&mut self) -> Option<Vec<u8>> {
         if !self.collecting || self.buf.len() < 3 || self.buf[0] == 0xff {
             return None;
@@ -238,7 +260,11 @@ impl SectionAssembler {
         }
         let rest = self.buf.split_off(total);
         let section = std::mem::replace(&mut self.buf, rest);
-        self.collecting = self.buf.first().is_some_and(|&b| b != 0xff);
+        let next = self.several && self.started_here;
+        self.collecting = next && self.buf.first().is_some_and(|&b| b != 0xff);
+        if !self.collecting {
+            self.buf.clear();
+        }
         Some(section)
     }
 }

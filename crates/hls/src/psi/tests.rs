@@ -92,9 +92,18 @@ fn several_sections_in_one_packet_are_all_taken() {
     assert_eq!(first.len(), 184);
     let mut second = vec![49u8];
     second.extend_from_slice(&c[151..]);
-    let mut asm = SectionAssembler::with_max(4096);
+    // Bytes after a section that started in an earlier packet are no
+    // section: only after a pointer field may one start.
+    let mut start = vec![0u8];
+    start.extend_from_slice(&c[..183]);
+    let mut asm = SectionAssembler::several(4096);
     let mut taken = Vec::new();
-    for bytes in [packet(true, 0, &first), packet(true, 1, &second)] {
+    for bytes in [
+        packet(true, 0, &first),
+        packet(true, 1, &second),
+        packet(true, 2, &start),
+        packet(false, 3, &[&c[183..], &[0u8; 12][..]].concat()),
+    ] {
         let p = Packet::parse(&bytes).expect("valid");
         let mut next = asm.push(&p);
         let mut these = Vec::new();
@@ -104,5 +113,14 @@ fn several_sections_in_one_packet_are_all_taken() {
         }
         taken.push(these);
     }
-    assert_eq!(taken, [vec![a, b], vec![c]]);
+    assert_eq!(
+        taken,
+        [vec![a.clone(), b], vec![c.clone()], vec![], vec![c]]
+    );
+    // PAT and PMT readers take the first section of a packet only.
+    let mut single = SectionAssembler::with_max(4096);
+    let bytes = packet(true, 0, &first);
+    let p = Packet::parse(&bytes).expect("valid");
+    assert_eq!(single.push(&p), Some(a));
+    assert_eq!(single.next_section(), None);
 }

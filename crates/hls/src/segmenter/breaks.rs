@@ -21,8 +21,12 @@
 //! it lasts): `EXT-X-CUE-OUT:DURATION=` before the segment it starts with,
 //! `EXT-X-CUE-OUT-CONT:ElapsedTime=,Duration=` before each segment inside
 //! it, `EXT-X-CUE-IN` before the segment its end (or, auto-return, its
-//! planned end) falls on. A break without a planned duration gets none
-//! (hls-parser, strict, refuses a `CUE-OUT` without one).
+//! planned end) falls on, or that is cancelled; a break whose end never
+//! comes gets `EXT-X-CUE-IN` [`CUE_GRACE_MS`] after its planned end. A
+//! break without a planned duration gets none (hls-parser, strict,
+//! refuses a `CUE-OUT` without one). A restart goes on with the break its
+//! playlist left open (by its range's section, or by the last segment's
+//! cue tags when its start has left the window).
 //!
 //! Breaks are classless ranges, so two breaks that overlap (a break inside
 //! another, of another segmentation type) are ranges that overlap in one
@@ -48,6 +52,10 @@ struct OpenBreak {
     auto_return: Option<u64>,
 }
 
+/// How long after its planned end a break whose end never came keeps its
+/// cue tags (an end section a little late still ends it where it is).
+const CUE_GRACE_MS: u64 = 10_000;
+
 /// Auto-return breaks remembered after their planned end.
 const RETURNED: usize = 8;
 
@@ -62,7 +70,8 @@ pub(super) struct Breaks {
     made: u64,
     /// The break the cue tags follow: its event, start and planned
     /// duration (ticks).
-    cue: Option<(EventId, UnixMillis, u64)>,
+    /// (No event after a restart that found it only by its cue tags.)
+    cue: Option<(Option<EventId>, UnixMillis, u64)>,
     /// The cue tags of the segment `ranges` last saw.
     cues: Vec<Cue>,
 }
@@ -106,9 +115,21 @@ impl Breaks {
                     auto_return: planned.filter(|_| auto_return),
                 });
                 if let (None, Some(p)) = (b.cue, planned) {
-                    b.cue = Some((id, r.start, p));
+                    b.cue = Some((Some(id), r.start, p));
                 }
             }
+        }
+        // A break whose start left the window: its cue tags on the last
+        // segment say where it started and for how long.
+        let last = playlist.segments().last();
+        let tagged = last.and_then(|s| Some((s.program_date_time?, s.cues.last()?)));
+        if let (None, Some((date, cue))) = (b.cue, tagged) {
+            let (elapsed, planned) = match *cue {
+                Cue::Out { duration } => (0, duration.0),
+                Cue::Cont { elapsed, duration } => (elapsed.rounded_millis(), duration.0),
+                Cue::In => return b,
+            };
+            b.cue = Some((None, UnixMillis(date.0.saturating_sub(elapsed)), planned));
         }
         b
     }
@@ -143,7 +164,7 @@ impl Breaks {
                     r.scte35_out = Some(hex);
                     push(&mut ranges, r);
                     if let (None, Some(planned)) = (self.cue, planned) {
-                        self.cue = Some((id, at, planned));
+                        self.cue = Some((Some(id), at, planned));
                         self.cues.push(Cue::Out {
                             duration: Ticks(planned),
                         });
@@ -182,7 +203,22 @@ impl Breaks {
                         }
                     }
                 }
-                Signal::Cancel { .. } | Signal::Command => {
+                Signal::Cancel { id } => {
+                    // A break already under way that is cancelled ends
+                    // here (its range gets the time it lasted).
+                    if let Some(i) = self.open.iter().rposition(|b| b.event == id) {
+                        let b = self.open.remove(i);
+                        let lasted = Ticks(at.0.saturating_sub(b.start.0) * 90);
+                        let end = |r: &mut DateRange| r.duration = Some(lasted);
+                        close(&mut playlists, &mut ranges, &b, end);
+                    }
+                    self.cue_ends(id);
+                    let mut r = DateRange::new(format!("cmd-{}-{}", at.0, self.made), at);
+                    r.class = Some(COMMAND_CLASS.to_string());
+                    r.scte35_cmd = Some(hex);
+                    push(&mut ranges, r);
+                }
+                Signal::Command => {
                     let mut r = DateRange::new(format!("cmd-{}-{}", at.0, self.made), at);
                     r.class = Some(COMMAND_CLASS.to_string());
                     r.scte35_cmd = Some(hex);
@@ -209,6 +245,14 @@ impl Breaks {
                 _ => i += 1,
             }
         }
+        // A break whose end never came: the cue tags end at its planned
+        // end plus a grace (its range stays open for the end section).
+        if let Some((_, start, planned)) = self.cue {
+            if date.0 >= start.0 + millis(planned) + CUE_GRACE_MS {
+                self.cue = None;
+                self.cues.push(Cue::In);
+            }
+        }
         // Inside the break followed since an earlier segment.
         if let Some((_, start, planned)) = self.cue.filter(|c| Some(*c) == followed) {
             self.cues.push(Cue::Cont {
@@ -226,7 +270,7 @@ impl Breaks {
 
     /// Event `id` ended: `EXT-X-CUE-IN` if the cue tags follow it.
     fn cue_ends(&mut self, id: EventId) {
-        if self.cue.is_some_and(|c| c.0 == id) {
+        if self.cue.is_some_and(|c| c.0 == Some(id)) {
             self.cue = None;
             self.cues.push(Cue::In);
         }

@@ -1104,3 +1104,108 @@ fn a_break_open_at_a_restart_is_ended_after_it() {
         "{archive}"
     );
 }
+
+/// The cue tags end at a cancel of a break under way, and 10 s after the
+/// planned end of a break whose end never comes; each next break gets its
+/// own `CUE-OUT`.
+#[test]
+fn cue_tags_end_at_a_cancel_and_after_a_lost_end() {
+    use crate::testmux::cue::{insert, section};
+    use crate::testmux::{stream_with_cues, FRAME};
+    let at = |frame: u64| frame * FRAME;
+    let lost = section(
+        0,
+        0x05,
+        &insert(7, true, Some(at(202)), Some((false, 4 * 90_000))),
+        &[],
+    );
+    let long = section(
+        0,
+        0x05,
+        &insert(8, true, Some(at(702)), Some((false, 30 * 90_000))),
+        &[],
+    );
+    // splice_insert of event 8 with splice_event_cancel_indicator set.
+    let cancel = section(0, 0x05, &[0, 0, 0, 8, 0xff], &[]);
+    let auto = section(
+        0,
+        0x05,
+        &insert(9, true, Some(at(1202)), Some((true, 2 * 90_000))),
+        &[],
+    );
+    let cues = [(150, lost), (650, long), (900, cancel), (1150, auto)];
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = config(dir.path(), true);
+    c.cue_tags = true;
+    let mut s = Segmenter::open(c, T0).expect("open");
+    let now = feed(&mut s, &stream_with_cues(1500, 25, 0, &cues), T0);
+    s.finish(now).expect("finish");
+    let archive = std::fs::read_to_string(dir.path().join(ARCHIVE_PLAYLIST)).expect("archive");
+    let tags: Vec<&str> = archive
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-CUE-OUT:") || l.starts_with("#EXT-X-CUE-IN"))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            "#EXT-X-CUE-OUT:DURATION=4.000",
+            "#EXT-X-CUE-IN",
+            "#EXT-X-CUE-OUT:DURATION=30.000",
+            "#EXT-X-CUE-IN",
+            "#EXT-X-CUE-OUT:DURATION=2.000",
+            "#EXT-X-CUE-IN"
+        ],
+        "{archive}"
+    );
+}
+
+/// A restart in a long break whose start has left the live window (no
+/// archive): the cue tags of the last segment say where it started, and
+/// the tags go on after the restart until its end.
+#[test]
+fn cue_tags_go_on_after_a_restart_from_the_last_segments_tags() {
+    use crate::testmux::cue::{section, segmentation_descriptor, time_signal};
+    use crate::testmux::{stream_with_cues, FRAME};
+    let at = |frame: u64| frame * FRAME;
+    let out = section(
+        0,
+        0x06,
+        &time_signal(Some(at(202))),
+        &segmentation_descriptor(9, 0x34, Some(120 * 90_000)),
+    );
+    let back = section(
+        0,
+        0x06,
+        &time_signal(Some(at(452))),
+        &segmentation_descriptor(9, 0x35, None),
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = config(dir.path(), false);
+    c.cue_tags = true;
+    c.window_secs = 40.0;
+    for (cues, frames, t0) in [
+        ([(150, out.clone())], 1250, T0),
+        ([(400, back.clone())], 750, T0 + 100_000),
+    ] {
+        let mut s = Segmenter::open(c.clone(), t0).expect("open");
+        let now = feed(&mut s, &stream_with_cues(frames, 25, 0, &cues), t0);
+        s.finish(now).expect("finish");
+    }
+    let live = std::fs::read_to_string(dir.path().join(LIVE_PLAYLIST)).expect("live");
+    // The restart's segments: inside the break until its end, then out.
+    let after = live
+        .split("#EXT-X-DISCONTINUITY\n")
+        .nth(1)
+        .expect("a restart");
+    let before_in = after.split("#EXT-X-CUE-IN").next().expect("text");
+    assert!(after.contains("#EXT-X-CUE-IN"), "{live}");
+    assert_eq!(
+        before_in.matches("#EXTINF").count(),
+        before_in.matches("#EXT-X-CUE-OUT-CONT").count(),
+        "{live}"
+    );
+    assert!(
+        !live.contains("#EXT-X-CUE-OUT:"),
+        "the start left the window: {live}"
+    );
+}
