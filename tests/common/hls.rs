@@ -55,12 +55,13 @@ pub fn hls_parser_accepts(playlist: &Path) {
 }
 
 /// What hls-parser (strict) read of `playlist`, which it must accept: the
-/// JSON tests/players/parse.mjs prints.
+/// JSON tests/players/parse.mjs prints (with `--times`: each segment's
+/// EXTINF and PDT too).
 pub fn hls_parser_reads(playlist: &Path) -> serde_json::Value {
     let players = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/players");
     let out = Command::new("node")
         .current_dir(&players)
-        .arg("parse.mjs")
+        .args(["parse.mjs", "--times"])
         .arg(playlist)
         .output()
         .unwrap_or_else(|e| panic!("node must be installed (scripts/test installs it): {e}"));

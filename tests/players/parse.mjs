@@ -1,12 +1,12 @@
 // Parses playlist snapshots with hls-parser in strict mode, where any
 // deviation from RFC 8216 that it knows throws.
 //
-//   node parse.mjs FILE...
+//   node parse.mjs [--times] FILE...
 //
 // Prints one JSON object per file on stdout, what hls-parser read:
 // { file, mediaSequence, discontinuitySequence, targetDuration, uris,
-// endlist, skipped, parts: [[uri, duration, independent]], hint,
-// durations, dates: each segment's EXTINF and PDT in ms }, so that
+// endlist, skipped, parts: [[uri, duration, independent]], hint }, and
+// with --times durations, dates: each segment's EXTINF and PDT in ms, so that
 // tests/players.rs can compare it with its own reading. mediaSequence is
 // that of the first segment listed (after EXT-X-SKIP's skipped ones); the
 // parts of the segment in progress, which hls-parser reads as a segment
@@ -28,7 +28,9 @@ import { readFileSync } from 'node:fs';
 import HLS from 'hls-parser';
 
 HLS.setOptions({ strictMode: true, silent: true });
-for (const file of process.argv.slice(2)) {
+const args = process.argv.slice(2);
+const times = args[0] === '--times';
+for (const file of times ? args.slice(1) : args) {
   const text = readFileSync(file, 'utf8');
   let p;
   try {
@@ -49,7 +51,8 @@ for (const file of process.argv.slice(2)) {
       r.groupId, r.name, r.uri ?? null, Boolean(r.isDefault), Boolean(r.autoselect),
       r.channels ?? null,
     ]));
-    const out = { file, multivariant: true, variants, audio, iframes };
+    const out = { file, multivariant: true, variants, audio };
+    if (iframes.length > 0) out.iframes = iframes;
     process.stdout.write(JSON.stringify(out) + '\n');
     continue;
   }
@@ -61,14 +64,16 @@ for (const file of process.argv.slice(2)) {
     discontinuitySequence: p.discontinuitySequenceBase ?? 0,
     targetDuration: p.targetDuration,
     uris: p.segments.filter((s) => s.uri !== '').map((s) => s.uri),
-    durations: p.segments.filter((s) => s.uri !== '').map((s) => s.duration),
-    dates: p.segments.filter((s) => s.uri !== '')
-      .map((s) => (s.programDateTime ? s.programDateTime.getTime() : null)),
     endlist: p.endlist,
     skipped: p.skip ?? 0,
     parts: parts.filter((x) => !x.hint).map((x) => [x.uri, x.duration, Boolean(x.independent)]),
     hint: hint ? hint.uri : null,
   };
+  if (times) {
+    const listed = p.segments.filter((s) => s.uri !== '');
+    out.durations = listed.map((s) => s.duration);
+    out.dates = listed.map((s) => (s.programDateTime ? s.programDateTime.getTime() : null));
+  }
   if (p.segments.some((s) => s.markers.length > 0)) {
     out.markers = p.segments.filter((s) => s.uri !== '').map((s) => s.markers.map((m) => [
       m.type, m.duration ?? null, m.tagName ?? null, m.value ?? null,
