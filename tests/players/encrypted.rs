@@ -84,13 +84,37 @@ fn hls_js_plays_the_encrypted_stream_with_rotating_keys_to_the_end() {
 fn hls_js_low_latency_plays_the_encrypted_live_stream_near_live() {
     let _live = one_live_run();
     let dir = tempfile::tempdir().expect("temp dir");
-    let root = web_root(dir.path());
     let input = make_input_with_keyframes(dir.path(), LIVE_STREAM, &LIVE_KEYS);
     let out = dir.path().join("ll");
-    let (segmenter, addr) = start_ll_segmenter(&input, &out, &["--encrypt", "--key-rotation", "2"]);
-    wait_for_listed(addr, 2);
-    let page = serve_page(&root);
-    let url = format!("http://{page}/player.html?ll=1&src=http://{addr}/index.m3u8");
+    let running = start_ll_segmenter(&input, &out, &["--encrypt", "--key-rotation", "2"]);
+    let (latency, settle) = (LL_MAX_LATENCY, LL_SETTLE);
+    play_encrypted_live(
+        dir.path(),
+        running,
+        &out,
+        (2, true),
+        (latency, settle),
+        "LL",
+    );
+}
+
+/// hls.js plays the encrypted stream the segmenter `running` serves (its
+/// output `out`) once it lists `listed` segments (`ll`: in low-latency
+/// mode), in pace (±5 %), no stall over 3 s, within `latency` s of live
+/// from `settle` s on, at least 20 frames/s; its ended playlist is
+/// encrypted.
+fn play_encrypted_live(
+    dir: &std::path::Path,
+    (segmenter, addr): (super::origin::Running, std::net::SocketAddr),
+    out: &std::path::Path,
+    (listed, ll): (usize, bool),
+    (latency, settle): (f64, f64),
+    what: &str,
+) {
+    wait_for_listed(addr, listed);
+    let page = serve_page(&web_root(dir));
+    let mode = if ll { "ll=1&" } else { "" };
+    let url = format!("http://{page}/player.html?{mode}src=http://{addr}/index.m3u8");
     let (samples, report) = play_for(&url, LIVE_PLAY);
     let ended = wait_for_ended(addr);
     drop(segmenter);
@@ -101,13 +125,13 @@ fn hls_js_low_latency_plays_the_encrypted_live_stream_near_live() {
         min_span: (LIVE_PLAY - 1) as f64,
         rate_tolerance: 0.05,
         max_stall: 3.0,
-        max_latency: LL_MAX_LATENCY,
-        settle: LL_SETTLE,
+        max_latency: latency,
+        settle,
         min_fps: 20.0,
     };
     let f = playback::check(&samples, &bounds)
         .unwrap_or_else(|e| panic!("{e}\n{report}\nsegmenter: {log}"));
-    eprintln!("hls.js, encrypted LL: {f:?}; recovered errors: {recovered:?}");
+    eprintln!("hls.js, encrypted {what}: {f:?}; recovered errors: {recovered:?}");
 }
 
 /// Classic live from the built-in origin (2 s segments, 8 s window), a
@@ -119,33 +143,20 @@ fn hls_js_low_latency_plays_the_encrypted_live_stream_near_live() {
 fn hls_js_plays_the_encrypted_classic_live_stream() {
     let _live = one_live_run();
     let dir = tempfile::tempdir().expect("temp dir");
-    let root = web_root(dir.path());
     let input = make_input_with_keyframes(dir.path(), LIVE_STREAM, &every_two_seconds(LIVE_STREAM));
     let out = dir.path().join("classic");
     #[rustfmt::skip]
-    let (segmenter, addr) = start_served_segmenter(&input, &out, &[
+    let running = start_served_segmenter(&input, &out, &[
         "--target-duration", "2", "--window", "8", "--grace", "12", "--encrypt",
         "--key-rotation", "2",
     ]);
     // A full window, as a viewer of a running stream joins.
-    wait_for_listed(addr, 4);
-    let page = serve_page(&root);
-    let url = format!("http://{page}/player.html?src=http://{addr}/index.m3u8");
-    let (samples, report) = play_for(&url, LIVE_PLAY);
-    let ended = wait_for_ended(addr);
-    drop(segmenter);
-    let log = std::fs::read_to_string(out.with_extension("log")).unwrap_or_default();
-    assert!(ended.contains("#EXT-X-KEY:METHOD=AES-128"), "{ended}");
-    let recovered = no_player_errors(&report);
-    let bounds = playback::Bounds {
-        min_span: (LIVE_PLAY - 1) as f64,
-        rate_tolerance: 0.05,
-        max_stall: 3.0,
-        max_latency: 10.0,
-        settle: 0.0,
-        min_fps: 20.0,
-    };
-    let f = playback::check(&samples, &bounds)
-        .unwrap_or_else(|e| panic!("{e}\n{report}\nsegmenter: {log}"));
-    eprintln!("hls.js, encrypted classic live: {f:?}; recovered errors: {recovered:?}");
+    play_encrypted_live(
+        dir.path(),
+        running,
+        &out,
+        (4, false),
+        (10.0, 0.0),
+        "classic live",
+    );
 }

@@ -492,8 +492,9 @@ mod tests {
         }
     }
 
-    fn iframes(dir: &std::path::Path) -> IFrames {
-        let config = SegmenterConfig {
+    /// I-frame playlists in `dir`, without archive or encryption.
+    fn config(dir: &std::path::Path) -> SegmenterConfig {
+        SegmenterConfig {
             dir: dir.to_path_buf(),
             cutter: crate::cutter::CutterConfig::default(),
             window_secs: 18.0,
@@ -502,7 +503,11 @@ mod tests {
             encryption: None,
             iframes: true,
             cue_tags: false,
-        };
+        }
+    }
+
+    fn iframes(dir: &std::path::Path) -> IFrames {
+        let config = config(dir);
         let live = MediaPlaylist::live(6, Ticks(18 * S)).expect("valid");
         let mut i = IFrames::open(&config, &live, false)
             .expect("opens")
@@ -567,16 +572,7 @@ mod tests {
                     #EXT-X-DISCONTINUITY-SEQUENCE:2\n#EXTINF:6,\nseg7.ts\n\
                     #EXT-X-DISCONTINUITY\n#EXTINF:6,\nseg8.ts\n";
         let live = MediaPlaylist::parse(text).expect("valid");
-        let c = SegmenterConfig {
-            dir: dir.path().to_path_buf(),
-            cutter: crate::cutter::CutterConfig::default(),
-            window_secs: 18.0,
-            grace_ms: 0,
-            archive: false,
-            encryption: None,
-            iframes: true,
-            cue_tags: false,
-        };
+        let c = config(dir.path());
         let new = IFrames::open(&c, &live, true)
             .expect("opens")
             .expect("asked");

@@ -852,22 +852,9 @@ fn a_forced_cut_opens_a_segment_whose_first_part_is_not_independent() {
 #[test]
 fn an_ad_break_becomes_a_date_range_of_its_start_and_end() {
     use crate::scte35::hex_sequence;
-    use crate::testmux::cue::{section, segmentation_descriptor, time_signal};
-    use crate::testmux::{stream_with_cues, FRAME};
-    let at = |frame: u64| frame * FRAME;
+    use crate::testmux::stream_with_cues;
     // Keyframes every second, presented two frames after their decoding.
-    let out = section(
-        0,
-        0x06,
-        &time_signal(Some(at(202))),
-        &segmentation_descriptor(9, 0x34, Some(30 * 90_000)),
-    );
-    let back = section(
-        0,
-        0x06,
-        &time_signal(Some(at(952))),
-        &segmentation_descriptor(9, 0x35, None),
-    );
+    let (out, back) = placement(202, 952, 30);
     let cues = [(150, out.clone()), (900, back.clone())];
     let dir = tempfile::tempdir().expect("tmp");
     let mut s = Segmenter::open(config(dir.path(), true), T0).expect("open");
@@ -1047,38 +1034,59 @@ fn iframe_files_leave_with_their_segment() {
     }
 }
 
+/// A placement opportunity of event 9 as two time_signal sections
+/// (segmentation types 0x34 with `planned_secs`, then 0x35), at the
+/// presentation of frames `start` and `end`.
+fn placement(start: u64, end: u64, planned_secs: u64) -> (Vec<u8>, Vec<u8>) {
+    use crate::testmux::cue::{section, segmentation_descriptor, time_signal};
+    use crate::testmux::FRAME;
+    let signal = |frame: u64, kind: u8, planned: Option<u64>| {
+        section(
+            0,
+            0x06,
+            &time_signal(Some(frame * FRAME)),
+            &segmentation_descriptor(9, kind, planned),
+        )
+    };
+    (
+        signal(start, 0x34, Some(planned_secs * 90_000)),
+        signal(end, 0x35, None),
+    )
+}
+
+/// One run: SCTE-35 sections by the frame they are sent before, the
+/// stream's frames, the wall clock at its start.
+type CuedRun = (Vec<(u64, Vec<u8>)>, u64, u64);
+
+/// Runs a segmenter per `(cues, frames, t0)` in `c.dir`, one after the
+/// other (each resumes the last), over testmux streams with keyframes
+/// every second.
+fn runs_with_cues(c: &SegmenterConfig, runs: &[CuedRun]) {
+    use crate::testmux::stream_with_cues;
+    for (cues, frames, t0) in runs {
+        let mut s = Segmenter::open(c.clone(), *t0).expect("open");
+        let now = feed(&mut s, &stream_with_cues(*frames, 25, 0, cues), *t0);
+        s.finish(now).expect("finish");
+    }
+}
+
 /// A break open when a run stops ends after the restart in its own range:
 /// the resumed archive's range gets `DURATION` and `SCTE35-IN` (no lone
 /// end range), and the cue tags go on inside it until `CUE-IN`.
 #[test]
 fn a_break_open_at_a_restart_is_ended_after_it() {
     use crate::scte35::hex_sequence;
-    use crate::testmux::cue::{section, segmentation_descriptor, time_signal};
-    use crate::testmux::{stream_with_cues, FRAME};
-    let at = |frame: u64| frame * FRAME;
-    let out = section(
-        0,
-        0x06,
-        &time_signal(Some(at(202))),
-        &segmentation_descriptor(9, 0x34, Some(60 * 90_000)),
-    );
-    let back = section(
-        0,
-        0x06,
-        &time_signal(Some(at(502))),
-        &segmentation_descriptor(9, 0x35, None),
-    );
+    let (out, back) = placement(202, 502, 60);
     let dir = tempfile::tempdir().expect("tmp");
     let mut c = config(dir.path(), true);
     c.cue_tags = true;
-    for (cues, t0) in [
-        ([(150, out.clone())], T0),
-        ([(450, back.clone())], T0 + 100_000),
-    ] {
-        let mut s = Segmenter::open(c.clone(), t0).expect("open");
-        let now = feed(&mut s, &stream_with_cues(750, 25, 0, &cues), t0);
-        s.finish(now).expect("finish");
-    }
+    runs_with_cues(
+        &c,
+        &[
+            (vec![(150, out)], 750, T0),
+            (vec![(450, back.clone())], 750, T0 + 100_000),
+        ],
+    );
     let archive = std::fs::read_to_string(dir.path().join(ARCHIVE_PLAYLIST)).expect("archive");
     let ranges: Vec<&str> = archive
         .lines()
@@ -1164,33 +1172,18 @@ fn cue_tags_end_at_a_cancel_and_after_a_lost_end() {
 /// the tags go on after the restart until its end.
 #[test]
 fn cue_tags_go_on_after_a_restart_from_the_last_segments_tags() {
-    use crate::testmux::cue::{section, segmentation_descriptor, time_signal};
-    use crate::testmux::{stream_with_cues, FRAME};
-    let at = |frame: u64| frame * FRAME;
-    let out = section(
-        0,
-        0x06,
-        &time_signal(Some(at(202))),
-        &segmentation_descriptor(9, 0x34, Some(120 * 90_000)),
-    );
-    let back = section(
-        0,
-        0x06,
-        &time_signal(Some(at(452))),
-        &segmentation_descriptor(9, 0x35, None),
-    );
+    let (out, back) = placement(202, 452, 120);
     let dir = tempfile::tempdir().expect("tmp");
     let mut c = config(dir.path(), false);
     c.cue_tags = true;
     c.window_secs = 40.0;
-    for (cues, frames, t0) in [
-        ([(150, out.clone())], 1250, T0),
-        ([(400, back.clone())], 750, T0 + 100_000),
-    ] {
-        let mut s = Segmenter::open(c.clone(), t0).expect("open");
-        let now = feed(&mut s, &stream_with_cues(frames, 25, 0, &cues), t0);
-        s.finish(now).expect("finish");
-    }
+    runs_with_cues(
+        &c,
+        &[
+            (vec![(150, out)], 1250, T0),
+            (vec![(400, back)], 750, T0 + 100_000),
+        ],
+    );
     let live = std::fs::read_to_string(dir.path().join(LIVE_PLAYLIST)).expect("live");
     // The restart's segments: inside the break until its end, then out.
     let after = live
